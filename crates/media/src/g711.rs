@@ -1,0 +1,1 @@
+//! G.711 µ-law (PCMU) and A-law (PCMA) sample conversion.

@@ -1,0 +1,1 @@
+//! Adaptive jitter buffer with reordering and FEC/PLC-aware playout.
