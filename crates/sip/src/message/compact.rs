@@ -1,0 +1,1 @@
+//! Header normalisation before rsip sees a message.

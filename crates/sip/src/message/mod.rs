@@ -1,0 +1,18 @@
+//! SIP messages: parsing (with compact forms and comma-split headers), serialising, header helpers,
+//! request/response builders.
+
+mod bad_request;
+mod builder;
+mod compact;
+mod helpers;
+mod ids;
+mod parse;
+
+pub use bad_request::bad_request_reply;
+pub use builder::{response, RequestBuilder};
+pub use helpers::{
+    call_id, contact_uri, cseq, from_display_name, from_tag, from_uri, header_value, header_values,
+    to_tag, to_uri,
+};
+pub use ids::{new_branch, new_call_id, new_tag};
+pub use parse::{parse, to_bytes, ParseError};

@@ -1,0 +1,8 @@
+//! SDP (RFC 4566) for one audio stream and offer/answer (RFC 3264).
+
+mod negotiate;
+mod parse;
+mod types;
+
+pub use negotiate::{accept_answer, answer, Negotiated};
+pub use types::{Direction, Format, Sdp, SdpError};
