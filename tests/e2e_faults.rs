@@ -1,0 +1,84 @@
+//! Faults: a softphone killed mid-call (no BYE, no unregister) is noticed by the server within
+//! 10 s; its room is cleaned up and the other party gets a BYE. Afterwards the server still works.
+
+mod common;
+
+use common::client::ClientOptions;
+use common::*;
+use std::time::{Duration, Instant};
+
+#[test]
+fn killed_agent_is_noticed_and_the_customer_gets_bye_within_10_s() {
+    let dir = scratch_dir("e2e_killed_agent");
+    let server = TestServer::start(&dir);
+    let mut alice = Client::spawn(
+        server.addr,
+        &dir,
+        ClientOptions::agent("alice", "alice-secret", ALICE_HZ),
+    );
+    alice.register();
+    alice.voice_on();
+    let mut customer = Client::spawn(
+        server.addr,
+        &dir,
+        ClientOptions::customer("customer", CUSTOMER_HZ),
+    );
+    customer.cmd(&format!("dial {}", server.uri("support")));
+    alice.wait("incoming_call", &[], Duration::from_secs(10));
+    alice.cmd("answer");
+    customer.wait_state("connected");
+    std::thread::sleep(Duration::from_secs(1));
+
+    let killed_at = Instant::now();
+    alice.kill();
+    customer.wait("call_state", &[("state", "ended")], Duration::from_secs(10));
+    let noticed = killed_at.elapsed();
+    eprintln!("killed agent noticed after {noticed:?}");
+    assert!(noticed <= Duration::from_secs(10));
+
+    // The room is gone and the team works again with a new agent session.
+    let mut alice2 = Client::spawn(
+        server.addr,
+        &dir,
+        ClientOptions::agent("alice", "alice-secret", ALICE_HZ),
+    );
+    alice2.register();
+    alice2.voice_on();
+    customer.cmd(&format!("dial {}", server.uri("support")));
+    alice2.wait("incoming_call", &[], Duration::from_secs(10));
+    alice2.cmd("answer");
+    customer.wait_state("connected");
+    let heard = customer.record("after");
+    std::thread::sleep(Duration::from_secs(2));
+    customer.cmd("hangup");
+    alice2.wait_state("ended");
+    Heard::analyse(&heard, &[ALICE_HZ]).assert_hears(ALICE_HZ, "the new alice session");
+}
+
+#[test]
+fn killed_customer_is_noticed_and_the_agent_gets_bye_within_10_s() {
+    let dir = scratch_dir("e2e_killed_customer");
+    let server = TestServer::start(&dir);
+    let mut alice = Client::spawn(
+        server.addr,
+        &dir,
+        ClientOptions::agent("alice", "alice-secret", ALICE_HZ),
+    );
+    alice.register();
+    alice.voice_on();
+    let mut customer = Client::spawn(
+        server.addr,
+        &dir,
+        ClientOptions::customer("customer", CUSTOMER_HZ),
+    );
+    customer.cmd(&format!("dial {}", server.uri("support")));
+    alice.wait("incoming_call", &[], Duration::from_secs(10));
+    alice.cmd("answer");
+    customer.wait_state("connected");
+    std::thread::sleep(Duration::from_secs(1));
+
+    let killed_at = Instant::now();
+    customer.kill();
+    alice.wait("call_state", &[("state", "ended")], Duration::from_secs(10));
+    eprintln!("killed customer noticed after {:?}", killed_at.elapsed());
+}
