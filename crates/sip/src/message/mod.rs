@@ -7,12 +7,17 @@ mod compact;
 mod helpers;
 mod ids;
 mod parse;
+mod reason;
+mod validate;
 
-pub use bad_request::bad_request_reply;
+pub use bad_request::{bad_request_reply, error_reply};
+pub(crate) use builder::{name_addr, status_code};
 pub use builder::{response, RequestBuilder};
 pub use helpers::{
     call_id, contact_uri, cseq, from_display_name, from_tag, from_uri, header_value, header_values,
     to_tag, to_uri,
 };
+pub(crate) use helpers::{make_header, unquote};
 pub use ids::{new_branch, new_call_id, new_tag};
-pub use parse::{parse, to_bytes, ParseError};
+pub use parse::{parse, to_bytes, ParseError, MAX_HEADER_BYTES};
+pub use reason::reason_phrase;

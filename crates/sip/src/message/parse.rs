@@ -1,5 +1,13 @@
 //! Parsing and serialising whole messages.
 
+use super::compact::{expand_name, has_params, is_list_header, split_list, tighten_params};
+use super::reason::reason_phrase;
+use super::validate::validate;
+use std::fmt::Write as _;
+
+/// Largest header section we accept; anything bigger is an attack or a bug.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+
 /// A message that could not be parsed; `reason` says what is wrong.
 #[derive(Debug, thiserror::Error)]
 #[error("{reason}")]
@@ -8,15 +16,225 @@ pub struct ParseError {
     pub reason: String,
 }
 
-/// Parse one SIP message. Expands RFC 3261 §7.3.3 compact header names and splits comma-joined
-/// Via / Contact / Route / Record-Route values before handing it to rsip.
-pub fn parse(bytes: &[u8]) -> Result<rsip::SipMessage, ParseError> {
-    let _ = bytes;
-    todo!()
+impl ParseError {
+    pub(crate) fn new(reason: impl Into<String>) -> Self {
+        ParseError {
+            reason: reason.into(),
+        }
+    }
 }
 
-/// Serialise a message; Content-Length is always set to the body length.
+/// Parse one SIP message. Expands RFC 3261 §7.3.3 compact header names and splits comma-joined
+/// Via / Contact / Route / Record-Route values before handing it to rsip. Also unfolds continuation
+/// lines, accepts bare LF line ends, honours Content-Length, and checks that Via, From, To, Call-ID
+/// and CSeq are present and well-formed.
+pub fn parse(bytes: &[u8]) -> Result<rsip::SipMessage, ParseError> {
+    let canonical = normalize(bytes)?;
+    let msg = rsip::SipMessage::try_from(canonical.as_slice())
+        .map_err(|e| ParseError::new(rsip_reason(&e)))?;
+    validate(&msg)?;
+    Ok(msg)
+}
+
+/// Where the header section ends: (end of headers, start of body).
+pub(crate) fn split_head(bytes: &[u8]) -> Option<(usize, usize)> {
+    let crlf = find(bytes, b"\r\n\r\n").map(|i| (i, i + 4));
+    let lf = find(bytes, b"\n\n").map(|i| (i, i + 2));
+    match (crlf, lf) {
+        (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
+        (a, b) => a.or(b),
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Unfolded `(name, value)` header lines of a header section (names not expanded).
+pub(crate) fn header_lines(head: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in head.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)) {
+        if line.starts_with([' ', '\t']) {
+            if let Some(last) = out.last_mut() {
+                last.1.push(' ');
+                last.1.push_str(line.trim());
+            }
+            continue;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            out.push((name.trim().to_string(), value.trim().to_string()));
+        } else {
+            // Remember the line so that the caller can report it as malformed.
+            out.push((line.to_string(), String::new()));
+        }
+    }
+    out
+}
+
+fn is_token(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&c))
+}
+
+/// Rewrite a raw message into the strict form rsip understands.
+fn normalize(bytes: &[u8]) -> Result<Vec<u8>, ParseError> {
+    // RFC 5626 keep-alives and stray CRLFs before a message are allowed.
+    let start = bytes
+        .iter()
+        .position(|b| *b != b'\r' && *b != b'\n')
+        .ok_or_else(|| ParseError::new("Empty message"))?;
+    let bytes = bytes.get(start..).unwrap_or_default();
+    let (head_end, body_start) = match split_head(bytes) {
+        Some(split) => split,
+        None if bytes.len() > MAX_HEADER_BYTES => {
+            return Err(ParseError::new("Header section too large"))
+        }
+        None => return Err(ParseError::new("Missing blank line after headers")),
+    };
+    if head_end > MAX_HEADER_BYTES {
+        return Err(ParseError::new("Header section too large"));
+    }
+    let head = std::str::from_utf8(bytes.get(..head_end).unwrap_or_default())
+        .map_err(|_| ParseError::new("Headers are not valid UTF-8"))?;
+    let body = bytes.get(body_start..).unwrap_or_default();
+
+    let (start_line, rest) = head.split_once('\n').unwrap_or((head, ""));
+    let start_line = start_line.trim_end_matches('\r');
+    let mut out = String::with_capacity(head.len() + 64);
+    write_start_line(start_line, &mut out)?;
+
+    let mut content_length: Option<usize> = None;
+    for (name, value) in header_lines(rest) {
+        if !is_token(&name) {
+            return Err(ParseError::new("Malformed header line"));
+        }
+        let name = expand_name(&name);
+        if name.eq_ignore_ascii_case("Content-Length") {
+            let len = value
+                .parse::<usize>()
+                .map_err(|_| ParseError::new("Malformed Content-Length header"))?;
+            content_length = Some(len);
+            continue; // written once below, with the checked value
+        }
+        if is_list_header(name) {
+            for part in split_list(&value) {
+                let _ = write!(out, "{name}: {}\r\n", tighten_params(part));
+            }
+        } else if has_params(name) {
+            let _ = write!(out, "{name}: {}\r\n", tighten_params(&value));
+        } else {
+            let _ = write!(out, "{name}: {value}\r\n");
+        }
+    }
+    let body = match content_length {
+        Some(len) => body
+            .get(..len)
+            .ok_or_else(|| ParseError::new("Body shorter than Content-Length"))?,
+        None => body,
+    };
+    let _ = write!(out, "Content-Length: {}\r\n\r\n", body.len());
+    let mut canonical = out.into_bytes();
+    canonical.extend_from_slice(body);
+    Ok(canonical)
+}
+
+/// Request-Line or Status-Line with exactly the single spaces rsip requires.
+fn write_start_line(line: &str, out: &mut String) -> Result<(), ParseError> {
+    if line.starts_with("SIP/") {
+        let mut parts = line.splitn(3, ' ');
+        let version = parts.next().unwrap_or_default();
+        let code = parts.next().unwrap_or_default();
+        let reason = parts.next().unwrap_or_default().trim();
+        if version != "SIP/2.0" {
+            return Err(ParseError::new("Unsupported SIP version"));
+        }
+        let code: u16 = code
+            .parse()
+            .ok()
+            .filter(|c| (100..700).contains(c))
+            .ok_or_else(|| ParseError::new("Malformed status code"))?;
+        let _ = write!(out, "SIP/2.0 {code} {reason}\r\n");
+        return Ok(());
+    }
+    let mut parts = line.split_whitespace();
+    let (Some(method), Some(uri), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(ParseError::new("Malformed Request-Line"));
+    };
+    if version != "SIP/2.0" {
+        return Err(ParseError::new("Unsupported SIP version"));
+    }
+    if method.parse::<rsip::Method>().is_err() {
+        let shown: String = method
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(20)
+            .collect();
+        return Err(ParseError::new(format!("Unsupported method {shown}")));
+    }
+    if parse_uri(uri).is_none() {
+        return Err(ParseError::new("Malformed Request-URI"));
+    }
+    let _ = write!(out, "{method} {uri} SIP/2.0\r\n");
+    Ok(())
+}
+
+/// A short, printable reason from an rsip error (whose text may quote the whole input).
+fn rsip_reason(err: &rsip::Error) -> String {
+    let text = err.to_string();
+    let clean: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                ' '
+            }
+        })
+        .take(60)
+        .collect();
+    format!("Malformed message ({})", clean.trim())
+}
+
+/// Serialise a message; Content-Length is always set to the body length. The status line carries
+/// the reason phrase given to [`super::response`] (or the standard one).
 pub fn to_bytes(msg: &rsip::SipMessage) -> Vec<u8> {
-    let _ = msg;
-    todo!()
+    let mut out = String::with_capacity(512);
+    let (headers, body) = match msg {
+        rsip::SipMessage::Request(r) => {
+            let _ = write!(out, "{} {} SIP/2.0\r\n", r.method, r.uri);
+            (&r.headers, &r.body)
+        }
+        rsip::SipMessage::Response(r) => {
+            let _ = match &r.status_code {
+                rsip::StatusCode::Other(code, reason) => {
+                    write!(out, "SIP/2.0 {code} {reason}\r\n")
+                }
+                known => {
+                    let code = known.code();
+                    write!(out, "SIP/2.0 {code} {}\r\n", reason_phrase(code))
+                }
+            };
+            (&r.headers, &r.body)
+        }
+    };
+    for h in headers.iter() {
+        if !matches!(h, rsip::Header::ContentLength(_)) {
+            let _ = write!(out, "{h}\r\n");
+        }
+    }
+    let _ = write!(out, "Content-Length: {}\r\n\r\n", body.len());
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(body);
+    bytes
+}
+
+/// A URI with a scheme (rsip alone accepts any word as a host name).
+pub(crate) fn parse_uri(text: &str) -> Option<rsip::Uri> {
+    rsip::Uri::try_from(text)
+        .ok()
+        .filter(|u| u.scheme.is_some())
 }

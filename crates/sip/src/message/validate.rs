@@ -1,0 +1,47 @@
+//! Checks that the headers every transaction needs are there and well-formed.
+
+use super::ParseError;
+use rsip::prelude::*;
+
+/// Via, From, To, Call-ID and CSeq: present and parseable (CSeq method = request method).
+pub(crate) fn validate(msg: &rsip::SipMessage) -> Result<(), ParseError> {
+    let missing = |h: &str| ParseError::new(format!("Missing {h} header"));
+    let bad = |h: &str| ParseError::new(format!("Malformed {h} header"));
+
+    let mut vias = 0;
+    for h in msg.headers().iter() {
+        if let rsip::Header::Via(via) = h {
+            vias += 1;
+            let typed = via.typed().map_err(|_| bad("Via"))?;
+            if typed.uri.host_with_port.to_string().is_empty() {
+                return Err(bad("Via"));
+            }
+        }
+    }
+    if vias == 0 {
+        return Err(missing("Via"));
+    }
+    msg.from_header()
+        .map_err(|_| missing("From"))?
+        .typed()
+        .map_err(|_| bad("From"))?;
+    msg.to_header()
+        .map_err(|_| missing("To"))?
+        .typed()
+        .map_err(|_| bad("To"))?;
+    let call_id = msg.call_id_header().map_err(|_| missing("Call-ID"))?;
+    if call_id.value().trim().is_empty() {
+        return Err(bad("Call-ID"));
+    }
+    let cseq = msg
+        .cseq_header()
+        .map_err(|_| missing("CSeq"))?
+        .typed()
+        .map_err(|_| bad("CSeq"))?;
+    if let rsip::SipMessage::Request(req) = msg {
+        if cseq.method != req.method {
+            return Err(bad("CSeq"));
+        }
+    }
+    Ok(())
+}
