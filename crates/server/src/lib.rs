@@ -1,1 +1,73 @@
+//! agentphone-server: the bundled SIP server — registrar with digest auth, directory of agents and
+//! teams, team routing, B2BUA call rooms whose audio is mixed by a media engine thread, music on
+//! hold, DTMF relay and call records in SQLite.
+//!
+//! Shape: the SIP endpoint hands every new server transaction to [`sip_router`], which answers
+//! out-of-dialog requests through `handlers/` and forwards in-dialog ones to the room that owns the
+//! dialog. Every call is a room actor (`room/`); agents' live state lives in one directory task
+//! (`directory`); all RTP sessions live in one media engine thread (`media_engine`).
 
+mod auth_guard;
+pub mod config;
+mod config_error;
+mod context;
+mod dialog_table;
+mod directory;
+mod handlers;
+mod log_limit;
+pub mod media_engine;
+mod records;
+mod registrar;
+mod room;
+mod routing;
+mod sip_reply;
+mod sip_router;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use tokio::sync::watch;
+
+pub use config::{Config, ConfigError};
+
+/// A running server. Dropping it does not stop it; call [`ServerHandle::shutdown`].
+pub struct ServerHandle {
+    sip_addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    ctx: Arc<context::Ctx>,
+}
+
+impl ServerHandle {
+    /// The address SIP listens on (UDP and TCP), with the real port when 0 was asked for.
+    pub fn sip_addr(&self) -> SocketAddr {
+        self.sip_addr
+    }
+
+    /// Stop: every room says BYE to its parties, the media engine and the endpoint stop, the call
+    /// records are flushed. Returns at once; the work finishes in the background within a second.
+    pub fn shutdown(&self) {
+        let _ = self.stop.send(true);
+        self.ctx.shutdown();
+    }
+}
+
+/// Start the server: bind SIP (UDP+TCP), open the call records database, start the directory,
+/// the media engine and the request router.
+pub async fn start(config: Config) -> anyhow::Result<ServerHandle> {
+    let config = Arc::new(config);
+    let (endpoint, incoming) =
+        agentphone_sip::endpoint::Endpoint::bind(config.listen, Default::default())
+            .await
+            .with_context(|| format!("cannot bind SIP on {}", config.listen))?;
+    let sip_addr = endpoint.local_addr();
+    let ctx = context::Ctx::start(config, endpoint).context("cannot start the server")?;
+    let (stop, stop_rx) = watch::channel(false);
+    tokio::spawn(sip_router::run(ctx.clone(), incoming, stop_rx));
+    tracing::info!(%sip_addr, "agentphone-server listening");
+    Ok(ServerHandle {
+        sip_addr,
+        stop,
+        ctx,
+    })
+}

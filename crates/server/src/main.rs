@@ -1,1 +1,84 @@
-fn main() {}
+//! `agentphone-server --config FILE`: run the server. Prints `{"event":"listening","sip":"IP:PORT"}`
+//! on stdout once bound; logs go to stderr (RUST_LOG to filter). A bad config exits with code 2.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// agentphone's SIP server: registrar, call rooms with mixing, teams, music on hold, call records.
+#[derive(Parser)]
+#[command(version)]
+struct Cli {
+    /// Configuration file (TOML; see config.example.toml).
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let config = match agentphone_server::config::load(&cli.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(serve(config))
+}
+
+async fn serve(config: agentphone_server::Config) -> ExitCode {
+    let server = match agentphone_server::start(config).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("agentphone-server: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "{}",
+        serde_json::json!({ "event": "listening", "sip": server.sip_addr().to_string() })
+    );
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    server.shutdown();
+    // Let rooms say BYE and the records writer flush (see Ctx::shutdown).
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    ExitCode::SUCCESS
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,427 @@
+//! The server's configuration: a TOML file (`[server]`, `[[agents]]`, `[[teams]]`, and an opaque
+//! `[phone]` table that belongs to the softphone). Unknown keys are errors; every error names the
+//! file, the line and the key (SPEC B5).
+
+use std::collections::HashSet;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+pub use crate::config_error::ConfigError;
+
+/// The validated configuration the server runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where SIP (UDP and TCP) listens; port 0 = ephemeral.
+    pub listen: SocketAddr,
+    /// The host name/IP that request-URIs use for "us" (any port).
+    pub domain: String,
+    /// The IP RTP sockets bind to and SDP announces.
+    pub media_ip: IpAddr,
+    /// Digest realm.
+    pub realm: String,
+    /// How long a nonce stays valid.
+    pub nonce_lifetime: Duration,
+    /// How long one agent is rung before the next is tried.
+    pub ring_timeout: Duration,
+    /// Silence on a leg after which it is considered gone.
+    pub rtp_timeout: Duration,
+    /// Most parties in one room (counting one being rung).
+    pub max_participants: usize,
+    /// Music on hold WAV (resolved against the config file's directory).
+    pub music_on_hold: PathBuf,
+    /// Ringback WAV (resolved against the config file's directory).
+    pub ringback: PathBuf,
+    /// SQLite database for call records, or `:memory:`.
+    pub database: PathBuf,
+    /// Agent accounts.
+    pub agents: Vec<AgentConfig>,
+    /// Teams, with ordered members.
+    pub teams: Vec<TeamConfig>,
+}
+
+/// One agent account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentConfig {
+    /// SIP user name.
+    pub username: String,
+    /// Name shown to others.
+    pub display_name: String,
+    /// Digest password.
+    pub password: String,
+}
+
+/// One team.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamConfig {
+    /// Team name.
+    pub name: String,
+    /// Members (agent user names); order is only a tie-break.
+    pub members: Vec<String>,
+    /// User part of the inbound address (`sip:INBOUND@domain`) that customers call, if any.
+    pub inbound: Option<String>,
+}
+
+impl Config {
+    /// Parse and validate a configuration. `file_name` is used in error messages and to resolve
+    /// relative asset/database paths (against its directory).
+    pub fn from_toml_str(text: &str, file_name: &str) -> Result<Config, ConfigError> {
+        let raw: RawFile =
+            toml::from_str(text).map_err(|e| ConfigError::from_toml(file_name, text, &e))?;
+        let base = Path::new(file_name)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        Validator {
+            file: file_name,
+            text,
+        }
+        .build(raw, &base)
+    }
+
+    /// The agent with this user name.
+    pub fn agent(&self, username: &str) -> Option<&AgentConfig> {
+        self.agents.iter().find(|a| a.username == username)
+    }
+
+    /// The team with this name.
+    pub fn team(&self, name: &str) -> Option<&TeamConfig> {
+        self.teams.iter().find(|t| t.name == name)
+    }
+
+    /// The team whose inbound address has this user part.
+    pub fn team_by_inbound(&self, user: &str) -> Option<&TeamConfig> {
+        self.teams
+            .iter()
+            .find(|t| t.inbound.as_deref() == Some(user))
+    }
+
+    /// A configuration for tests and embedding: listen on `listen`, no agents or teams,
+    /// in-memory database, defaults elsewhere.
+    pub fn minimal(listen: SocketAddr) -> Config {
+        let ip = listen_ip_or_loopback(listen.ip());
+        Config {
+            listen,
+            domain: ip.to_string(),
+            media_ip: ip,
+            realm: DEFAULT_REALM.into(),
+            nonce_lifetime: Duration::from_secs(300),
+            ring_timeout: Duration::from_secs(15),
+            rtp_timeout: Duration::from_secs(8),
+            max_participants: 3,
+            music_on_hold: PathBuf::from("assets/music-on-hold.wav"),
+            ringback: PathBuf::from("assets/ringback.wav"),
+            database: PathBuf::from(":memory:"),
+            agents: Vec::new(),
+            teams: Vec::new(),
+        }
+    }
+}
+
+/// Read and parse a configuration file.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        file: file.clone(),
+        line: None,
+        key: None,
+        message: format!("cannot read the file: {e}"),
+    })?;
+    Config::from_toml_str(&text, &file)
+}
+
+const DEFAULT_REALM: &str = "agentphone";
+
+fn listen_ip_or_loopback(ip: IpAddr) -> IpAddr {
+    if ip.is_unspecified() {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    } else {
+        ip
+    }
+}
+
+// ---- the file as written (spans kept for validation messages) ----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    server: RawServer,
+    #[serde(default)]
+    agents: Vec<RawAgent>,
+    #[serde(default)]
+    teams: Vec<RawTeam>,
+    /// The softphone's section: not ours to check.
+    #[serde(default)]
+    #[allow(dead_code)]
+    phone: Option<toml::Value>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    listen: Option<Spanned<String>>,
+    domain: Option<Spanned<String>>,
+    media_ip: Option<Spanned<String>>,
+    realm: Option<String>,
+    nonce_lifetime_s: Option<Spanned<u64>>,
+    ring_timeout_s: Option<Spanned<u64>>,
+    rtp_timeout_s: Option<Spanned<u64>>,
+    max_participants: Option<Spanned<u64>>,
+    music_on_hold: Option<String>,
+    ringback: Option<String>,
+    database: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAgent {
+    username: Spanned<String>,
+    display_name: Option<String>,
+    password: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTeam {
+    name: Spanned<String>,
+    #[serde(default)]
+    members: Vec<Spanned<String>>,
+    inbound: Option<Spanned<String>>,
+}
+
+struct Validator<'a> {
+    file: &'a str,
+    text: &'a str,
+}
+
+impl Validator<'_> {
+    fn err<T>(
+        &self,
+        span: std::ops::Range<usize>,
+        key: &str,
+        message: impl Into<String>,
+    ) -> Result<T, ConfigError> {
+        Err(ConfigError::at_offset(
+            self.file,
+            self.text,
+            span.start,
+            Some(key.to_string()),
+            message,
+        ))
+    }
+
+    fn build(&self, raw: RawFile, base: &Path) -> Result<Config, ConfigError> {
+        let s = raw.server;
+        let listen = match &s.listen {
+            None => SocketAddr::from(([127, 0, 0, 1], 5060)),
+            Some(v) => match v.get_ref().parse::<SocketAddr>() {
+                Ok(a) => a,
+                Err(_) => {
+                    return self.err(
+                        v.span(),
+                        "listen",
+                        format!("`{}` is not IP:PORT", v.get_ref()),
+                    )
+                }
+            },
+        };
+        let media_ip = match &s.media_ip {
+            None => listen_ip_or_loopback(listen.ip()),
+            Some(v) => match v.get_ref().parse::<IpAddr>() {
+                Ok(ip) if !ip.is_unspecified() => ip,
+                _ => {
+                    return self.err(
+                        v.span(),
+                        "media_ip",
+                        format!("`{}` is not a usable IP address", v.get_ref()),
+                    )
+                }
+            },
+        };
+        let domain = match &s.domain {
+            None => listen_ip_or_loopback(listen.ip()).to_string(),
+            Some(v) if v.get_ref().trim().is_empty() || v.get_ref().contains(['@', ' ', ':']) => {
+                return self.err(v.span(), "domain", "must be a host name or IP without port")
+            }
+            Some(v) => v.get_ref().clone(),
+        };
+        let nonce_lifetime = self.seconds(&s.nonce_lifetime_s, "nonce_lifetime_s", 300)?;
+        let ring_timeout = self.seconds(&s.ring_timeout_s, "ring_timeout_s", 15)?;
+        let rtp_timeout = self.seconds(&s.rtp_timeout_s, "rtp_timeout_s", 8)?;
+        let max_participants = match &s.max_participants {
+            None => 3,
+            Some(v) if (2..=16).contains(v.get_ref()) => *v.get_ref() as usize,
+            Some(v) => return self.err(v.span(), "max_participants", "must be between 2 and 16"),
+        };
+        let agents = self.agents(raw.agents)?;
+        let teams = self.teams(raw.teams, &agents)?;
+        Ok(Config {
+            listen,
+            domain,
+            media_ip,
+            realm: s.realm.unwrap_or_else(|| DEFAULT_REALM.into()),
+            nonce_lifetime,
+            ring_timeout,
+            rtp_timeout,
+            max_participants,
+            music_on_hold: resolve(
+                base,
+                s.music_on_hold
+                    .as_deref()
+                    .unwrap_or("assets/music-on-hold.wav"),
+            ),
+            ringback: resolve(base, s.ringback.as_deref().unwrap_or("assets/ringback.wav")),
+            database: match s.database.as_deref() {
+                Some(":memory:") => PathBuf::from(":memory:"),
+                other => resolve(base, other.unwrap_or("agentphone.db")),
+            },
+            agents,
+            teams,
+        })
+    }
+
+    fn seconds(
+        &self,
+        v: &Option<Spanned<u64>>,
+        key: &str,
+        default: u64,
+    ) -> Result<Duration, ConfigError> {
+        match v {
+            None => Ok(Duration::from_secs(default)),
+            Some(v) if *v.get_ref() == 0 || *v.get_ref() > 86_400 => {
+                self.err(v.span(), key, "must be between 1 and 86400 seconds")
+            }
+            Some(v) => Ok(Duration::from_secs(*v.get_ref())),
+        }
+    }
+
+    fn agents(&self, raw: Vec<RawAgent>) -> Result<Vec<AgentConfig>, ConfigError> {
+        let mut seen = HashSet::new();
+        let mut out = Vec::with_capacity(raw.len());
+        for a in raw {
+            let name = a.username.get_ref();
+            if !is_sip_user(name) {
+                return self.err(
+                    a.username.span(),
+                    "username",
+                    format!("`{name}` is not a valid SIP user name"),
+                );
+            }
+            if !seen.insert(name.clone()) {
+                return self.err(
+                    a.username.span(),
+                    "username",
+                    format!("agent `{name}` is defined twice"),
+                );
+            }
+            if a.password.get_ref().is_empty() {
+                return self.err(a.password.span(), "password", "must not be empty");
+            }
+            out.push(AgentConfig {
+                display_name: a.display_name.unwrap_or_else(|| name.clone()),
+                username: a.username.into_inner(),
+                password: a.password.into_inner(),
+            });
+        }
+        Ok(out)
+    }
+
+    fn teams(
+        &self,
+        raw: Vec<RawTeam>,
+        agents: &[AgentConfig],
+    ) -> Result<Vec<TeamConfig>, ConfigError> {
+        let mut names = HashSet::new();
+        let mut inbounds = HashSet::new();
+        let mut out = Vec::with_capacity(raw.len());
+        for t in raw {
+            let name = t.name.get_ref();
+            if !is_sip_user(name) {
+                return self.err(
+                    t.name.span(),
+                    "name",
+                    format!("`{name}` is not a valid team name"),
+                );
+            }
+            if !names.insert(name.clone()) {
+                return self.err(
+                    t.name.span(),
+                    "name",
+                    format!("team `{name}` is defined twice"),
+                );
+            }
+            let mut members = Vec::with_capacity(t.members.len());
+            for m in &t.members {
+                if !agents.iter().any(|a| &a.username == m.get_ref()) {
+                    return self.err(
+                        m.span(),
+                        "members",
+                        format!("`{}` is not an agent", m.get_ref()),
+                    );
+                }
+                if members.contains(m.get_ref()) {
+                    return self.err(
+                        m.span(),
+                        "members",
+                        format!("`{}` is listed twice", m.get_ref()),
+                    );
+                }
+                members.push(m.get_ref().clone());
+            }
+            let inbound = match t.inbound {
+                None => None,
+                Some(v) => {
+                    let user = v.get_ref();
+                    if !is_sip_user(user) {
+                        return self.err(
+                            v.span(),
+                            "inbound",
+                            format!("`{user}` is not a valid SIP user part"),
+                        );
+                    }
+                    if agents.iter().any(|a| &a.username == user) {
+                        return self.err(
+                            v.span(),
+                            "inbound",
+                            format!("`{user}` is also an agent's user name"),
+                        );
+                    }
+                    if !inbounds.insert(user.clone()) {
+                        return self.err(
+                            v.span(),
+                            "inbound",
+                            format!("`{user}` is used by two teams"),
+                        );
+                    }
+                    Some(v.into_inner())
+                }
+            };
+            out.push(TeamConfig {
+                name: t.name.into_inner(),
+                members,
+                inbound,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Letters, digits and `-_.+` — what we accept as a SIP user part in the configuration.
+fn is_sip_user(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.+".contains(c))
+}
+
+fn resolve(base: &Path, p: &str) -> PathBuf {
+    let path = Path::new(p);
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        base.join(path)
+    }
+}

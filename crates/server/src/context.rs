@@ -1,0 +1,114 @@
+//! Everything a request handler or a room needs, shared behind one `Arc`.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use agentphone_sip::endpoint::Endpoint;
+
+use crate::auth_guard::AuthGuard;
+use crate::config::Config;
+use crate::dialog_table::DialogTable;
+use crate::directory::DirectoryHandle;
+use crate::log_limit::LogLimiter;
+use crate::media_engine::{MediaCmd, MediaHandle};
+use crate::records::RecordsHandle;
+use crate::room::RoomMsg;
+
+/// The server's shared state.
+pub struct Ctx {
+    /// The configuration.
+    pub config: Arc<Config>,
+    /// SIP endpoint (UDP + TCP, transactions).
+    pub endpoint: Endpoint,
+    /// Agents' live state.
+    pub directory: DirectoryHandle,
+    /// The media thread.
+    pub media: MediaHandle,
+    /// Call records writer.
+    pub records: RecordsHandle,
+    /// Digest authentication.
+    pub auth: AuthGuard,
+    /// Dialog → room routing.
+    pub dialogs: DialogTable,
+    /// Our Contact URI (`sip:agentphone@IP:PORT`).
+    pub local_contact: rsip::Uri,
+    /// Rate limit for warnings about bad input.
+    pub bad_input_log: LogLimiter,
+}
+
+impl Ctx {
+    /// Start the directory, the media engine and the records writer around a bound endpoint.
+    pub fn start(config: Arc<Config>, endpoint: Endpoint) -> anyhow::Result<Arc<Ctx>> {
+        let sip_addr = endpoint.local_addr();
+        let contact_ip = if sip_addr.ip().is_unspecified() {
+            config.media_ip
+        } else {
+            sip_addr.ip()
+        };
+        let local_contact = rsip::Uri::try_from(format!(
+            "sip:agentphone@{}",
+            SocketAddr::new(contact_ip, sip_addr.port())
+        ))
+        .map_err(|e| anyhow::anyhow!("cannot build our Contact URI: {e}"))?;
+        let (media, _media_thread) = MediaHandle::start(
+            &config.music_on_hold,
+            &config.ringback,
+            config.max_participants,
+            config.rtp_timeout,
+        )?;
+        let (records, _records_thread) = RecordsHandle::open(&config.database).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot open the call records database {}: {e}",
+                config.database.display()
+            )
+        })?;
+        Ok(Arc::new(Ctx {
+            directory: DirectoryHandle::spawn(config.clone()),
+            auth: AuthGuard::new(config.clone()),
+            config,
+            endpoint,
+            media,
+            records,
+            dialogs: DialogTable::default(),
+            local_contact,
+            bad_input_log: LogLimiter::new(20, Duration::from_secs(10)),
+        }))
+    }
+
+    /// Is this request-URI host ours (the domain, or one of our IPs; any port)?
+    pub fn is_us(&self, uri: &rsip::Uri) -> bool {
+        let host = uri.host_with_port.host.to_string();
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        if host.eq_ignore_ascii_case(&self.config.domain) {
+            return true;
+        }
+        match host.parse::<IpAddr>() {
+            Ok(ip) => ip == self.config.media_ip || ip == self.endpoint.local_addr().ip(),
+            Err(_) => false,
+        }
+    }
+
+    /// Stop everything: rooms say BYE, then (a moment later, so the BYEs leave) the media engine,
+    /// the records writer and the endpoint stop.
+    pub fn shutdown(self: &Arc<Self>) {
+        for room in self.dialogs.rooms() {
+            room.send(RoomMsg::Shutdown);
+        }
+        let ctx = self.clone();
+        let finish = move || {
+            ctx.media.send(MediaCmd::Stop);
+            ctx.records.flush_blocking();
+            ctx.endpoint.shutdown();
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    let _ = tokio::task::spawn_blocking(finish).await;
+                });
+            }
+            Err(_) => finish(),
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! Which room owns which dialog: in-dialog requests are routed by Call-ID (every leg of a room
+//! has its own Call-ID, since the server is a B2BUA), and the list of live rooms for shutdown.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
+use crate::room::{LegId, RoomHandle, RoomId};
+
+/// Call-ID → (room, leg), and every live room.
+#[derive(Default)]
+pub struct DialogTable {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    by_call_id: HashMap<String, (RoomId, LegId)>,
+    rooms: HashMap<RoomId, RoomHandle>,
+}
+
+impl DialogTable {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic elsewhere while holding the lock leaves the maps consistent (single inserts/removes).
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A room starts.
+    pub fn add_room(&self, room: RoomHandle) {
+        self.lock().rooms.insert(room.id(), room);
+    }
+
+    /// A room ended: forget it and all its dialogs.
+    pub fn remove_room(&self, id: RoomId) {
+        let mut inner = self.lock();
+        inner.rooms.remove(&id);
+        inner.by_call_id.retain(|_, (room, _)| *room != id);
+    }
+
+    /// A leg's dialog (by Call-ID) belongs to `room`. False if that Call-ID is already in use.
+    pub fn bind(&self, call_id: &str, room: RoomId, leg: LegId) -> bool {
+        let mut inner = self.lock();
+        if inner.by_call_id.contains_key(call_id) {
+            return false;
+        }
+        inner.by_call_id.insert(call_id.to_string(), (room, leg));
+        true
+    }
+
+    /// A leg left.
+    pub fn unbind(&self, call_id: &str) {
+        self.lock().by_call_id.remove(call_id);
+    }
+
+    /// The room and leg owning this Call-ID.
+    pub fn lookup(&self, call_id: &str) -> Option<(RoomHandle, LegId)> {
+        let inner = self.lock();
+        let (room, leg) = inner.by_call_id.get(call_id)?;
+        inner.rooms.get(room).map(|h| (h.clone(), *leg))
+    }
+
+    /// Every live room.
+    pub fn rooms(&self) -> Vec<RoomHandle> {
+        self.lock().rooms.values().cloned().collect()
+    }
+}

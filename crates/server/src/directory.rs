@@ -1,0 +1,419 @@
+//! The directory: agents' live state (registration, voice channel, ringing, on a call, idle since)
+//! behind one owner task. Rooms and routing ask it through [`DirectoryHandle`]; because one task
+//! answers in turn, "pick the next available member and mark them ringing" is atomic and two rooms
+//! never ring the same agent.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use agentphone_sip::endpoint::Peer;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::config::Config;
+
+/// Where an agent's phone is reachable: its Contact and the address/transport its REGISTER came from.
+#[derive(Clone, Debug)]
+pub struct Binding {
+    /// The Contact URI (request-URI for requests to the agent).
+    pub contact: rsip::Uri,
+    /// Where to send (symmetric response routing).
+    pub peer: Peer,
+    /// When the registration lapses.
+    pub expires_at: Instant,
+}
+
+/// Derived status of an agent (SPEC "Concepts").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AgentStatus {
+    /// Not registered.
+    Offline,
+    /// Registered, voice channel off.
+    Inactive,
+    /// Can take a call.
+    Available,
+    /// Being offered a call.
+    Ringing,
+    /// In a call.
+    OnCall,
+}
+
+impl AgentStatus {
+    /// A SIP answer for a caller who wanted this agent but cannot have them.
+    pub fn unavailable_reply(self) -> (u16, &'static str) {
+        match self {
+            AgentStatus::Ringing | AgentStatus::OnCall => (486, "Busy Here"),
+            _ => (480, "Temporarily Unavailable"),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct AgentState {
+    binding: Option<Binding>,
+    voice_active: bool,
+    ringing: u32,
+    calls: u32,
+    idle_since: Instant,
+}
+
+impl AgentState {
+    fn status(&mut self, now: Instant) -> AgentStatus {
+        if self.binding.as_ref().is_some_and(|b| b.expires_at <= now) {
+            // Registration lapsed: offline, and the voice channel goes with it.
+            self.binding = None;
+            self.voice_active = false;
+        }
+        if self.binding.is_none() {
+            AgentStatus::Offline
+        } else if self.calls > 0 {
+            AgentStatus::OnCall
+        } else if self.ringing > 0 {
+            AgentStatus::Ringing
+        } else if !self.voice_active {
+            AgentStatus::Inactive
+        } else {
+            AgentStatus::Available
+        }
+    }
+}
+
+enum Cmd {
+    Register {
+        user: String,
+        binding: Option<Binding>,
+    },
+    SetVoice {
+        user: String,
+        active: bool,
+    },
+    Reserve {
+        user: String,
+        reply: oneshot::Sender<Result<Binding, AgentStatus>>,
+    },
+    ReserveForTeam {
+        team: String,
+        exclude: Vec<String>,
+        reply: oneshot::Sender<Option<(String, Binding)>>,
+    },
+    Binding {
+        user: String,
+        reply: oneshot::Sender<Option<Binding>>,
+    },
+    #[allow(dead_code)]
+    Status {
+        user: String,
+        reply: oneshot::Sender<Option<AgentStatus>>,
+    },
+    Release {
+        user: String,
+    },
+    Answered {
+        user: String,
+    },
+    CallStarted {
+        user: String,
+    },
+    CallEnded {
+        user: String,
+    },
+}
+
+/// Asks the directory task. Cheap to clone.
+#[derive(Clone)]
+pub struct DirectoryHandle {
+    tx: mpsc::UnboundedSender<Cmd>,
+}
+
+impl DirectoryHandle {
+    /// Start the owner task.
+    pub fn spawn(config: Arc<Config>) -> DirectoryHandle {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(run(config, rx));
+        DirectoryHandle { tx }
+    }
+
+    /// Set (Some) or remove (None) an agent's registration.
+    pub fn register(&self, user: &str, binding: Option<Binding>) {
+        let _ = self.tx.send(Cmd::Register {
+            user: user.into(),
+            binding,
+        });
+    }
+
+    /// Voice channel on/off (PUBLISH presence).
+    pub fn set_voice(&self, user: &str, active: bool) {
+        let _ = self.tx.send(Cmd::SetVoice {
+            user: user.into(),
+            active,
+        });
+    }
+
+    /// Reserve one agent for a call: Ok(binding) and the agent is now ringing, or why not.
+    pub async fn reserve(&self, user: &str) -> Result<Binding, AgentStatus> {
+        let (reply, rx) = oneshot::channel();
+        let _ = self.tx.send(Cmd::Reserve {
+            user: user.into(),
+            reply,
+        });
+        rx.await.unwrap_or(Err(AgentStatus::Offline))
+    }
+
+    /// The next member of `team` in offer order (SPEC T3), not in `exclude`, now marked ringing.
+    pub async fn reserve_for_team(
+        &self,
+        team: &str,
+        exclude: &[String],
+    ) -> Option<(String, Binding)> {
+        let (reply, rx) = oneshot::channel();
+        let _ = self.tx.send(Cmd::ReserveForTeam {
+            team: team.into(),
+            exclude: exclude.to_vec(),
+            reply,
+        });
+        rx.await.ok().flatten()
+    }
+
+    /// An agent's current binding (any status).
+    pub async fn binding(&self, user: &str) -> Option<Binding> {
+        let (reply, rx) = oneshot::channel();
+        let _ = self.tx.send(Cmd::Binding {
+            user: user.into(),
+            reply,
+        });
+        rx.await.ok().flatten()
+    }
+
+    /// An agent's derived status; None for an unknown user.
+    #[allow(dead_code)] // for tests now; the directory event package (next issue) reads it too
+    pub async fn status(&self, user: &str) -> Option<AgentStatus> {
+        let (reply, rx) = oneshot::channel();
+        let _ = self.tx.send(Cmd::Status {
+            user: user.into(),
+            reply,
+        });
+        rx.await.ok().flatten()
+    }
+
+    /// A reserved agent was not connected (declined, no answer, cancelled).
+    pub fn release(&self, user: &str) {
+        let _ = self.tx.send(Cmd::Release { user: user.into() });
+    }
+
+    /// A reserved agent answered: ringing → on a call.
+    pub fn answered(&self, user: &str) {
+        let _ = self.tx.send(Cmd::Answered { user: user.into() });
+    }
+
+    /// An agent started a call themselves (dialled out).
+    pub fn call_started(&self, user: &str) {
+        let _ = self.tx.send(Cmd::CallStarted { user: user.into() });
+    }
+
+    /// An agent's call ended: idle from now.
+    pub fn call_ended(&self, user: &str) {
+        let _ = self.tx.send(Cmd::CallEnded { user: user.into() });
+    }
+}
+
+async fn run(config: Arc<Config>, mut rx: mpsc::UnboundedReceiver<Cmd>) {
+    let start = Instant::now();
+    let mut agents: HashMap<String, AgentState> = config
+        .agents
+        .iter()
+        .map(|a| {
+            let state = AgentState {
+                binding: None,
+                voice_active: false,
+                ringing: 0,
+                calls: 0,
+                idle_since: start,
+            };
+            (a.username.clone(), state)
+        })
+        .collect();
+    while let Some(cmd) = rx.recv().await {
+        let now = Instant::now();
+        match cmd {
+            Cmd::Register { user, binding } => {
+                if let Some(a) = agents.get_mut(&user) {
+                    if binding.is_none() {
+                        a.voice_active = false;
+                    }
+                    a.binding = binding;
+                }
+            }
+            Cmd::SetVoice { user, active } => {
+                if let Some(a) = agents.get_mut(&user) {
+                    a.voice_active = active;
+                }
+            }
+            Cmd::Reserve { user, reply } => {
+                let result = match agents.get_mut(&user) {
+                    None => Err(AgentStatus::Offline),
+                    Some(a) => match (a.status(now), &a.binding) {
+                        (AgentStatus::Available, Some(b)) => {
+                            a.ringing += 1;
+                            Ok(b.clone())
+                        }
+                        (status, _) => Err(status),
+                    },
+                };
+                let _ = reply.send(result);
+            }
+            Cmd::ReserveForTeam {
+                team,
+                exclude,
+                reply,
+            } => {
+                let picked = next_in_team(&config, &mut agents, &team, &exclude, now);
+                let _ = reply.send(picked);
+            }
+            Cmd::Binding { user, reply } => {
+                let b = agents.get_mut(&user).and_then(|a| {
+                    a.status(now);
+                    a.binding.clone()
+                });
+                let _ = reply.send(b);
+            }
+            Cmd::Status { user, reply } => {
+                let _ = reply.send(agents.get_mut(&user).map(|a| a.status(now)));
+            }
+            Cmd::Release { user } => {
+                if let Some(a) = agents.get_mut(&user) {
+                    a.ringing = a.ringing.saturating_sub(1);
+                }
+            }
+            Cmd::Answered { user } => {
+                if let Some(a) = agents.get_mut(&user) {
+                    a.ringing = a.ringing.saturating_sub(1);
+                    a.calls += 1;
+                }
+            }
+            Cmd::CallStarted { user } => {
+                if let Some(a) = agents.get_mut(&user) {
+                    a.calls += 1;
+                }
+            }
+            Cmd::CallEnded { user } => {
+                if let Some(a) = agents.get_mut(&user) {
+                    a.calls = a.calls.saturating_sub(1);
+                    if a.calls == 0 {
+                        a.idle_since = now;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Offer order (SPEC T3): voice-active, not on a call, not ringing, longest idle first; the
+/// member order of the config breaks ties. The chosen one is marked ringing.
+fn next_in_team(
+    config: &Config,
+    agents: &mut HashMap<String, AgentState>,
+    team: &str,
+    exclude: &[String],
+    now: Instant,
+) -> Option<(String, Binding)> {
+    let team = config.team(team)?;
+    let mut best: Option<(&String, Instant)> = None;
+    for member in &team.members {
+        if exclude.contains(member) {
+            continue;
+        }
+        let Some(a) = agents.get_mut(member) else {
+            continue;
+        };
+        if a.status(now) != AgentStatus::Available {
+            continue;
+        }
+        // Strictly earlier idle_since wins; equal keeps the earlier member (tie-break).
+        if best.is_none_or(|(_, idle)| a.idle_since < idle) {
+            best = Some((member, a.idle_since));
+        }
+    }
+    let (name, _) = best?;
+    let a = agents.get_mut(name)?;
+    a.ringing += 1;
+    Some((name.clone(), a.binding.clone()?))
+}
+
+/// How long a registration may last at most, and what we grant when none is asked for.
+pub const MAX_REGISTRATION: Duration = Duration::from_secs(3600);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use agentphone_sip::endpoint::TransportKind;
+    use std::net::SocketAddr;
+
+    fn config() -> Arc<Config> {
+        let text = r#"
+[[agents]]
+username = "alice"
+password = "a"
+[[agents]]
+username = "bob"
+password = "b"
+[[agents]]
+username = "carol"
+password = "c"
+[[teams]]
+name = "support"
+members = ["alice", "bob", "carol"]
+"#;
+        Arc::new(Config::from_toml_str(text, "t.toml").unwrap_or_else(|e| panic!("{e}")))
+    }
+
+    fn binding() -> Binding {
+        let addr: SocketAddr = "127.0.0.1:5099".parse().unwrap_or_else(|e| panic!("{e}"));
+        let contact = rsip::Uri::try_from("sip:x@127.0.0.1:5099").unwrap_or_else(|e| panic!("{e}"));
+        Binding {
+            contact,
+            peer: Peer {
+                addr,
+                transport: TransportKind::Udp,
+            },
+            expires_at: Instant::now() + Duration::from_secs(60),
+        }
+    }
+
+    #[tokio::test]
+    async fn team_offer_order_skips_inactive_busy_and_ringing_then_prefers_longest_idle() {
+        let d = DirectoryHandle::spawn(config());
+        for u in ["alice", "bob", "carol"] {
+            d.register(u, Some(binding()));
+        }
+        d.set_voice("bob", true);
+        d.set_voice("carol", true);
+        // alice is inactive: bob first (tie on idle time, member order), then carol.
+        assert_eq!(
+            d.reserve_for_team("support", &[]).await.map(|p| p.0),
+            Some("bob".into())
+        );
+        // bob is ringing now, so carol is next even without excluding bob.
+        assert_eq!(
+            d.reserve_for_team("support", &[]).await.map(|p| p.0),
+            Some("carol".into())
+        );
+        assert!(d.reserve_for_team("support", &[]).await.is_none());
+        // bob answers and hangs up: he is idle for less time than carol will be once released.
+        d.answered("bob");
+        d.call_ended("bob");
+        d.release("carol");
+        assert_eq!(
+            d.reserve_for_team("support", &[]).await.map(|p| p.0),
+            Some("carol".into())
+        );
+        d.release("carol");
+        assert_eq!(d.status("alice").await, Some(AgentStatus::Inactive));
+        d.register("carol", None);
+        assert_eq!(d.status("carol").await, Some(AgentStatus::Offline));
+        assert_eq!(
+            d.reserve_for_team("support", &[]).await.map(|p| p.0),
+            Some("bob".into())
+        );
+        assert_eq!(d.reserve("bob").await.err(), Some(AgentStatus::Ringing));
+    }
+}

@@ -1,0 +1,33 @@
+//! Requests inside a dialog (To has a tag): BYE, re-INVITE (hold/resume), ACK, INFO… go to the
+//! room that owns the dialog; unknown dialogs get 481 (ACKs are dropped).
+
+use std::sync::Arc;
+
+use agentphone_sip::endpoint::ServerTransaction;
+
+use crate::context::Ctx;
+use crate::sip_reply;
+
+/// Forward to the room, or answer 481.
+pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction, call_id: &str) {
+    let is_ack = tx.request.method == rsip::Method::Ack;
+    match ctx.dialogs.lookup(call_id) {
+        Some((room, leg)) => {
+            if let Err(tx) = forward(&room, leg, tx) {
+                if !is_ack {
+                    sip_reply::reply(&tx, 481, "Call/Transaction Does Not Exist").await;
+                }
+            }
+        }
+        None if is_ack => {}
+        None => sip_reply::reply(&tx, 481, "Call/Transaction Does Not Exist").await,
+    }
+}
+
+fn forward(
+    room: &crate::room::RoomHandle,
+    leg: crate::room::LegId,
+    tx: ServerTransaction,
+) -> Result<(), ServerTransaction> {
+    room.send_in_dialog(leg, tx)
+}

@@ -1,0 +1,94 @@
+//! A new INVITE: decide who may call what (SPEC T11: without credentials only inbound addresses),
+//! check the SDP offer, and start a room.
+
+use std::sync::Arc;
+
+use agentphone_sip::endpoint::ServerTransaction;
+use agentphone_sip::message;
+use agentphone_sip::sdp::Sdp;
+
+use crate::context::Ctx;
+use crate::room::{self, Destination, Role, RoomSetup};
+use crate::routing::{self, Route};
+use crate::sip_reply;
+
+/// Handle an out-of-dialog INVITE.
+pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction) {
+    let msg = sip_reply::as_message(&tx.request);
+    let route = routing::classify(ctx, &tx.request.uri);
+    let caller = match &route {
+        Route::Inbound(_) => Role::Customer {
+            uri: message::from_uri(&msg)
+                .map(|u| u.to_string())
+                .unwrap_or_else(|| "sip:anonymous@invalid".into()),
+            display: message::from_display_name(&msg),
+        },
+        _ => {
+            let Some(user) = super::require_agent(ctx, &tx).await else {
+                return;
+            };
+            let from_user = message::from_uri(&msg).and_then(|u| u.user().map(str::to_string));
+            if from_user.as_deref() != Some(user.as_str()) {
+                sip_reply::reply(&tx, 403, "Forbidden (From is not your address)").await;
+                return;
+            }
+            Role::Agent(user)
+        }
+    };
+    let offer = match read_offer(&tx.request) {
+        Ok(o) => o,
+        Err((code, reason)) => {
+            sip_reply::reply(&tx, code, &reason).await;
+            return;
+        }
+    };
+    let destination = match route {
+        Route::Inbound(team) | Route::Team(team) => Destination::Team(team),
+        Route::Agent(agent) => Destination::Agent(agent),
+        Route::UnknownLocal(user) => {
+            sip_reply::reply(&tx, 404, &format!("Not Found ({user})")).await;
+            return;
+        }
+        Route::External => match routing::external_peer(&tx.request.uri).await {
+            Some(peer) => Destination::External {
+                uri: tx.request.uri.clone(),
+                peer,
+            },
+            None => {
+                sip_reply::reply(&tx, 404, "Not Found (cannot resolve the host)").await;
+                return;
+            }
+        },
+    };
+    tracing::info!(caller = %caller.label(), ?destination, "new call");
+    room::spawn(
+        ctx.clone(),
+        RoomSetup {
+            invite: tx,
+            caller,
+            offer,
+            destination,
+        },
+    );
+}
+
+/// The SDP offer of an INVITE: 415 for another body type, 488 without a body (we need the offer),
+/// 400 when it does not parse.
+fn read_offer(req: &rsip::Request) -> Result<Sdp, (u16, String)> {
+    if req.body.is_empty() {
+        return Err((488, "Not Acceptable Here (an SDP offer is required)".into()));
+    }
+    let msg = sip_reply::as_message(req);
+    if let Some(ct) = message::header_value(&msg, "Content-Type") {
+        if !ct
+            .trim()
+            .to_ascii_lowercase()
+            .starts_with("application/sdp")
+        {
+            return Err((415, "Unsupported Media Type".into()));
+        }
+    }
+    let text = std::str::from_utf8(&req.body)
+        .map_err(|_| (400, "Bad Request (SDP is not UTF-8)".to_string()))?;
+    Sdp::parse(text).map_err(|e| (400, format!("Bad Request (bad SDP: {})", e.0)))
+}

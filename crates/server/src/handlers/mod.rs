@@ -1,0 +1,37 @@
+//! One handler per kind of incoming request (mini-redis style: `cmd/` one file per command).
+
+pub mod ack;
+pub mod cancel;
+pub mod in_dialog;
+pub mod invite;
+pub mod options;
+pub mod publish;
+pub mod register;
+pub mod unsupported;
+
+use std::sync::Arc;
+
+use agentphone_sip::endpoint::ServerTransaction;
+
+use crate::auth_guard::AuthDecision;
+use crate::context::Ctx;
+use crate::sip_reply;
+
+/// Authenticate an agent's request, answering 401/403 when that fails. Some(user) when it passed.
+pub async fn require_agent(ctx: &Arc<Ctx>, tx: &ServerTransaction) -> Option<String> {
+    match ctx.auth.check(&tx.request, tx.peer.addr.ip()) {
+        AuthDecision::Agent(user) => Some(user),
+        AuthDecision::Challenge { stale } => {
+            let mut resp = sip_reply::build(tx, 401, "Unauthorized");
+            for value in ctx.auth.challenges(stale) {
+                sip_reply::add_header(&mut resp, "WWW-Authenticate", value);
+            }
+            sip_reply::send(tx, resp).await;
+            None
+        }
+        AuthDecision::Forbidden(reason) => {
+            sip_reply::reply(tx, 403, &format!("Forbidden ({reason})")).await;
+            None
+        }
+    }
+}

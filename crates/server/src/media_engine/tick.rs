@@ -1,0 +1,224 @@
+//! One 20 ms step of one room: receive every leg, N-1 mix, send each leg what it should hear,
+//! relay DTMF, watch for silent legs. Steady state allocates nothing: frames, the mixer and the
+//! DTMF buffers are sized when the room/leg is added.
+
+use std::time::{Duration, Instant};
+
+use agentphone_media::mixer::Mixer;
+use agentphone_media::session::{FrameStatus, RtpSession};
+use agentphone_media::{Frame, FRAME};
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::moh::LoopedAudio;
+use super::{LegMode, MediaEvent, MediaEventKind};
+use crate::room::LegId;
+
+/// The most legs one media room can hold (bounds the stack arrays of a tick).
+pub const MAX_LEGS: usize = 16;
+
+/// The looped sources shared by all rooms.
+#[derive(Clone)]
+pub struct Sources {
+    /// Music on hold.
+    pub music_on_hold: LoopedAudio,
+    /// Ringback (caller waiting for an answer).
+    pub ringback: LoopedAudio,
+}
+
+/// One leg: its RTP session and what it hears / whether it is heard.
+pub struct MediaLeg {
+    /// The room's id for this leg.
+    pub id: LegId,
+    /// The RTP stream with the party.
+    pub session: RtpSession,
+    /// What the leg hears and whether others hear it.
+    pub mode: LegMode,
+    /// Report an RTP timeout for this leg (off while ringing or when the party does not send).
+    pub watch_timeout: bool,
+    /// Start of the silence measurement when nothing has been received since watching began.
+    pub watch_since: Instant,
+    timed_out: bool,
+    source_pos: usize,
+    dtmf: Vec<char>,
+}
+
+impl MediaLeg {
+    /// A leg around a configured session.
+    pub fn new(
+        id: LegId,
+        session: RtpSession,
+        mode: LegMode,
+        watch_timeout: bool,
+        now: Instant,
+    ) -> Self {
+        MediaLeg {
+            id,
+            session,
+            mode,
+            watch_timeout,
+            watch_since: now,
+            timed_out: false,
+            source_pos: 0,
+            dtmf: Vec::with_capacity(16),
+        }
+    }
+
+    /// Start (again) measuring silence from now.
+    pub fn rearm_timeout(&mut self, on: bool, now: Instant) {
+        self.watch_timeout = on;
+        self.watch_since = now;
+        self.timed_out = false;
+    }
+}
+
+/// One room as the media engine sees it.
+pub struct MediaRoom {
+    /// Legs in join order.
+    pub legs: Vec<MediaLeg>,
+    mixer: Mixer,
+    inputs: Vec<Frame>,
+    outputs: Vec<Frame>,
+    scratch: Box<Frame>,
+    events: UnboundedSender<MediaEvent>,
+    rtp_timeout: Duration,
+}
+
+impl MediaRoom {
+    /// A room for up to `max_legs` legs (clamped to [`MAX_LEGS`]) reporting to `events`.
+    pub fn new(
+        max_legs: usize,
+        rtp_timeout: Duration,
+        events: UnboundedSender<MediaEvent>,
+    ) -> Self {
+        let max_legs = max_legs.clamp(2, MAX_LEGS);
+        MediaRoom {
+            legs: Vec::with_capacity(max_legs),
+            mixer: Mixer::new(max_legs),
+            inputs: vec![[0; FRAME]; max_legs],
+            outputs: vec![[0; FRAME]; max_legs],
+            scratch: Box::new([0; FRAME]),
+            events,
+            rtp_timeout,
+        }
+    }
+
+    /// Add a leg; false when the room is full.
+    pub fn add_leg(&mut self, leg: MediaLeg) -> bool {
+        if self.legs.len() >= self.inputs.len() {
+            return false;
+        }
+        self.legs.push(leg);
+        true
+    }
+
+    /// The leg with this id.
+    pub fn leg_mut(&mut self, id: LegId) -> Option<&mut MediaLeg> {
+        self.legs.iter_mut().find(|l| l.id == id)
+    }
+}
+
+/// One tick of one room. Public so a bench can drive it.
+pub fn tick_room(room: &mut MediaRoom, sources: &Sources, now: Instant) {
+    let n = room.legs.len().min(room.inputs.len());
+    let mut has_input = [false; MAX_LEGS];
+    let mut heard = [false; MAX_LEGS];
+
+    // 1. Receive: drain sockets, take one frame per leg from its jitter buffer.
+    for (i, (leg, frame)) in room
+        .legs
+        .iter_mut()
+        .zip(room.inputs.iter_mut())
+        .enumerate()
+        .take(n)
+    {
+        leg.dtmf.clear();
+        leg.session.poll_receive(now, &mut leg.dtmf);
+        let status = leg.session.next_frame(frame);
+        if let (Some(h), Some(w)) = (has_input.get_mut(i), heard.get_mut(i)) {
+            *h = status != FrameStatus::Silence;
+            *w = leg.mode.is_heard();
+        }
+        check_timeout(leg, now, room.rtp_timeout, &room.events);
+    }
+
+    // 2. Mix N-1.
+    let mut inputs: [Option<&Frame>; MAX_LEGS] = [None; MAX_LEGS];
+    for (i, slot) in inputs.iter_mut().enumerate().take(n) {
+        if has_input.get(i).copied().unwrap_or(false) {
+            *slot = room.inputs.get(i);
+        }
+    }
+    if let (Some(ins), Some(hrd), Some(outs)) =
+        (inputs.get(..n), heard.get(..n), room.outputs.get_mut(..n))
+    {
+        room.mixer.mix(ins, hrd, outs);
+    }
+
+    // 3. Send: the mix, or the looped source for held / ringback legs.
+    for (leg, mix) in room.legs.iter_mut().zip(room.outputs.iter()).take(n) {
+        let frame: &Frame = match leg.mode {
+            LegMode::Mixed | LegMode::ListenOnly => mix,
+            LegMode::Held => {
+                sources
+                    .music_on_hold
+                    .fill(&mut leg.source_pos, &mut room.scratch);
+                &room.scratch
+            }
+            LegMode::Ringback => {
+                sources
+                    .ringback
+                    .fill(&mut leg.source_pos, &mut room.scratch);
+                &room.scratch
+            }
+        };
+        if let Err(e) = leg.session.send_frame(frame) {
+            tracing::trace!(error = %e, "RTP send failed");
+        }
+        leg.session.maybe_send_rtcp(now);
+    }
+
+    // 4. DTMF: relay each digit to every other leg that hears the room, and tell the room actor.
+    for i in 0..n {
+        let Some(count) = room.legs.get(i).map(|l| l.dtmf.len()) else {
+            continue;
+        };
+        for d in 0..count {
+            let Some(digit) = room.legs.get(i).and_then(|l| l.dtmf.get(d).copied()) else {
+                continue;
+            };
+            for (j, other) in room.legs.iter_mut().enumerate() {
+                if j != i && other.mode.hears_room() {
+                    let _ = other.session.send_dtmf(digit);
+                }
+            }
+            if let Some(leg) = room.legs.get(i) {
+                let _ = room.events.send(MediaEvent {
+                    leg: leg.id,
+                    kind: MediaEventKind::Dtmf(digit),
+                });
+            }
+        }
+    }
+}
+
+fn check_timeout(
+    leg: &mut MediaLeg,
+    now: Instant,
+    limit: Duration,
+    events: &UnboundedSender<MediaEvent>,
+) {
+    if !leg.watch_timeout || leg.timed_out {
+        return;
+    }
+    let last = match leg.session.last_received() {
+        Some(t) if t > leg.watch_since => t,
+        _ => leg.watch_since,
+    };
+    if now.saturating_duration_since(last) >= limit {
+        leg.timed_out = true;
+        let _ = events.send(MediaEvent {
+            leg: leg.id,
+            kind: MediaEventKind::RtpTimeout,
+        });
+    }
+}

@@ -1,0 +1,146 @@
+//! Who hears what, from who holds (SPEC C3): an agent holding puts the customer on hold; in a call
+//! without a customer it holds the other parties. A held party hears music and is not heard.
+
+use super::leg::Role;
+use super::LegId;
+use crate::media_engine::LegMode;
+
+/// The facts about one leg that decide its media mode.
+#[derive(Clone, Debug)]
+pub struct LegView<'a> {
+    /// Leg id.
+    pub id: LegId,
+    /// Who.
+    pub role: &'a Role,
+    /// Its last SDP direction says it holds the call.
+    pub holding: bool,
+    /// Added as listen-only (training).
+    pub listen_only: bool,
+}
+
+/// The media mode of every leg, in the same order.
+pub fn modes(legs: &[LegView<'_>]) -> Vec<(LegId, LegMode)> {
+    let customer = legs
+        .iter()
+        .find(|l| matches!(l.role, Role::Customer { .. }))
+        .map(|l| l.id);
+    let is_held = |id: LegId| {
+        legs.iter()
+            .filter(|h| h.holding)
+            .any(|holder| match customer {
+                Some(c) if c != holder.id => id == c,
+                _ => id != holder.id,
+            })
+    };
+    legs.iter()
+        .map(|l| {
+            let mode = if is_held(l.id) {
+                LegMode::Held
+            } else if l.listen_only {
+                LegMode::ListenOnly
+            } else {
+                LegMode::Mixed
+            };
+            (l.id, mode)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn customer() -> Role {
+        Role::Customer {
+            uri: "sip:c@x".into(),
+            display: None,
+        }
+    }
+
+    #[test]
+    fn agent_holding_holds_the_customer_only() {
+        let (c, a, b) = (customer(), Role::Agent("a".into()), Role::Agent("b".into()));
+        let legs = [
+            LegView {
+                id: 1,
+                role: &c,
+                holding: false,
+                listen_only: false,
+            },
+            LegView {
+                id: 2,
+                role: &a,
+                holding: true,
+                listen_only: false,
+            },
+            LegView {
+                id: 3,
+                role: &b,
+                holding: false,
+                listen_only: false,
+            },
+        ];
+        assert_eq!(
+            modes(&legs),
+            vec![(1, LegMode::Held), (2, LegMode::Mixed), (3, LegMode::Mixed)]
+        );
+    }
+
+    #[test]
+    fn agent_to_agent_hold_holds_the_other_agent() {
+        let (a, b) = (Role::Agent("a".into()), Role::Agent("b".into()));
+        let legs = [
+            LegView {
+                id: 1,
+                role: &a,
+                holding: true,
+                listen_only: false,
+            },
+            LegView {
+                id: 2,
+                role: &b,
+                holding: false,
+                listen_only: false,
+            },
+        ];
+        assert_eq!(modes(&legs), vec![(1, LegMode::Mixed), (2, LegMode::Held)]);
+    }
+
+    #[test]
+    fn customer_holding_holds_the_agents_and_nobody_holding_mixes_all() {
+        let (c, a) = (customer(), Role::Agent("a".into()));
+        let legs = [
+            LegView {
+                id: 1,
+                role: &c,
+                holding: true,
+                listen_only: false,
+            },
+            LegView {
+                id: 2,
+                role: &a,
+                holding: false,
+                listen_only: true,
+            },
+        ];
+        assert_eq!(modes(&legs), vec![(1, LegMode::Mixed), (2, LegMode::Held)]);
+        let legs = [
+            LegView {
+                id: 1,
+                role: &c,
+                holding: false,
+                listen_only: false,
+            },
+            LegView {
+                id: 2,
+                role: &a,
+                holding: false,
+                listen_only: true,
+            },
+        ];
+        assert_eq!(
+            modes(&legs),
+            vec![(1, LegMode::Mixed), (2, LegMode::ListenOnly)]
+        );
+    }
+}

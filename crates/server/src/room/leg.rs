@@ -1,0 +1,68 @@
+//! A room's leg: one party, its dialog with the server and its negotiated media.
+
+use agentphone_sip::dialog::Dialog;
+use agentphone_sip::sdp::{Direction, Sdp};
+
+use super::LegId;
+
+/// Who a party is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// A customer (unauthenticated, or called out to): `uri` and display name as they sent/we dialled.
+    Customer {
+        uri: String,
+        display: Option<String>,
+    },
+    /// An agent (by user name).
+    Agent(String),
+}
+
+impl Role {
+    /// The agent's user name, if an agent.
+    pub fn agent(&self) -> Option<&str> {
+        match self {
+            Role::Agent(name) => Some(name),
+            Role::Customer { .. } => None,
+        }
+    }
+    /// How this party is named in records and logs.
+    pub fn label(&self) -> String {
+        match self {
+            Role::Agent(name) => name.clone(),
+            Role::Customer { uri, .. } => uri.clone(),
+        }
+    }
+}
+
+/// One party in a room.
+pub struct Leg {
+    /// Id within the room (media engine key).
+    pub id: LegId,
+    /// Who.
+    pub role: Role,
+    /// The SIP dialog between the server and this party.
+    pub dialog: Dialog,
+    /// Our current SDP towards this party (answer or offer); its version grows on every change.
+    pub local_sdp: Sdp,
+    /// The direction the party last asked for (sendonly/inactive = it holds the others).
+    pub remote_direction: Direction,
+    /// Hears everyone, heard by no one (SPEC M5; set by the transfer of the next issue).
+    pub listen_only: bool,
+}
+
+impl Leg {
+    /// Does this party currently hold the call (its last SDP was sendonly or inactive)?
+    pub fn is_holding(&self) -> bool {
+        matches!(
+            self.remote_direction,
+            Direction::SendOnly | Direction::Inactive
+        )
+    }
+    /// Does the party send RTP (so silence means it is gone)?
+    pub fn sends_media(&self) -> bool {
+        matches!(
+            self.remote_direction,
+            Direction::SendRecv | Direction::SendOnly
+        )
+    }
+}
