@@ -1,5 +1,6 @@
 //! `WWW-Authenticate` / `Proxy-Authenticate` challenges.
 
+use super::params::{digest_params, get, quote};
 use super::Algorithm;
 
 /// A digest challenge.
@@ -20,14 +21,40 @@ pub struct Challenge {
 }
 
 impl Challenge {
-    /// Parse a `WWW-Authenticate` header value; None when it is not a usable Digest challenge.
+    /// Parse a `WWW-Authenticate` header value; None when it is not a usable Digest challenge
+    /// (other scheme, unsupported algorithm, missing realm or nonce).
     pub fn parse(www_authenticate: &str) -> Option<Challenge> {
-        let _ = www_authenticate;
-        todo!()
+        let p = digest_params(www_authenticate)?;
+        Some(Challenge {
+            realm: get(&p, "realm")?.to_string(),
+            nonce: get(&p, "nonce")?.to_string(),
+            algorithm: Algorithm::from_name(get(&p, "algorithm"))?,
+            opaque: get(&p, "opaque").map(str::to_string),
+            qop_auth: get(&p, "qop")
+                .is_some_and(|q| q.split(',').any(|t| t.trim().eq_ignore_ascii_case("auth"))),
+            stale: get(&p, "stale").is_some_and(|s| s.eq_ignore_ascii_case("true")),
+        })
     }
 
-    /// The header value (`Digest realm="…", …`).
+    /// The header value (`Digest realm="…", nonce="…", …`).
     pub fn to_header_value(&self) -> String {
-        todo!()
+        let mut out = format!(
+            "Digest realm={}, nonce={}",
+            quote(&self.realm),
+            quote(&self.nonce)
+        );
+        if self.qop_auth {
+            out.push_str(", qop=\"auth\"");
+        }
+        out.push_str(", algorithm=");
+        out.push_str(self.algorithm.name());
+        if let Some(opaque) = &self.opaque {
+            out.push_str(", opaque=");
+            out.push_str(&quote(opaque));
+        }
+        if self.stale {
+            out.push_str(", stale=true");
+        }
+        out
     }
 }

@@ -1,6 +1,9 @@
 //! `Authorization` credentials: answering challenges and verifying answers.
 
+use super::hash::{constant_time_eq, digest_response, DigestInput};
+use super::params::{digest_params, get, quote};
 use super::{Algorithm, Challenge};
+use rand::Rng;
 
 /// Digest credentials as carried in `Authorization`.
 #[derive(Clone, Debug)]
@@ -28,10 +31,22 @@ pub struct Credentials {
 }
 
 impl Credentials {
-    /// Parse an `Authorization` header value.
+    /// Parse an `Authorization` header value; None when it is not complete Digest credentials.
     pub fn parse(authorization: &str) -> Option<Credentials> {
-        let _ = authorization;
-        todo!()
+        let p = digest_params(authorization)?;
+        let owned = |k: &str| get(&p, k).map(str::to_string);
+        Some(Credentials {
+            username: owned("username")?,
+            realm: owned("realm")?,
+            nonce: owned("nonce")?,
+            uri: owned("uri")?,
+            response: owned("response")?,
+            algorithm: Algorithm::from_name(get(&p, "algorithm"))?,
+            cnonce: owned("cnonce"),
+            nc: owned("nc"),
+            qop: owned("qop"),
+            opaque: owned("opaque"),
+        })
     }
 
     /// Answer a challenge (qop=auth when offered, new cnonce, nc counter).
@@ -43,18 +58,86 @@ impl Credentials {
         uri: &str,
         nc: u32,
     ) -> Credentials {
-        let _ = (ch, username, password, method, uri, nc);
-        todo!()
+        let (cnonce, nc, qop) = if ch.qop_auth {
+            let cnonce = hex::encode(rand::thread_rng().gen::<[u8; 12]>());
+            (
+                Some(cnonce),
+                Some(format!("{nc:08x}")),
+                Some("auth".to_string()),
+            )
+        } else {
+            (None, None, None)
+        };
+        let mut creds = Credentials {
+            username: username.to_string(),
+            realm: ch.realm.clone(),
+            nonce: ch.nonce.clone(),
+            uri: uri.to_string(),
+            response: String::new(),
+            algorithm: ch.algorithm,
+            cnonce,
+            nc,
+            qop,
+            opaque: ch.opaque.clone(),
+        };
+        creds.response = creds.expected_response(method, password);
+        creds
+    }
+
+    fn expected_response(&self, method: &str, password: &str) -> String {
+        let qop = match (&self.qop, &self.nc, &self.cnonce) {
+            (Some(q), Some(nc), Some(cnonce)) => Some((nc.as_str(), cnonce.as_str(), q.as_str())),
+            _ => None,
+        };
+        digest_response(&DigestInput {
+            algorithm: self.algorithm,
+            username: &self.username,
+            realm: &self.realm,
+            password,
+            method,
+            uri: &self.uri,
+            nonce: &self.nonce,
+            qop,
+        })
     }
 
     /// The header value (`Digest username="…", …`).
     pub fn to_header_value(&self) -> String {
-        todo!()
+        let mut out = format!(
+            "Digest username={}, realm={}, nonce={}, uri={}, response={}, algorithm={}",
+            quote(&self.username),
+            quote(&self.realm),
+            quote(&self.nonce),
+            quote(&self.uri),
+            quote(&self.response),
+            self.algorithm.name()
+        );
+        if let (Some(qop), Some(nc), Some(cnonce)) = (&self.qop, &self.nc, &self.cnonce) {
+            out.push_str(&format!(", qop={qop}, nc={nc}, cnonce={}", quote(cnonce)));
+        }
+        if let Some(opaque) = &self.opaque {
+            out.push_str(", opaque=");
+            out.push_str(&quote(opaque));
+        }
+        out
     }
 
-    /// Whether `response` is right for `method` and `password`.
+    /// Whether `response` is right for `method` and `password`. Only qop=auth or no qop are
+    /// accepted; with qop, nc and cnonce must be present.
     pub fn verify(&self, method: &str, password: &str) -> bool {
-        let _ = (method, password);
-        todo!()
+        match &self.qop {
+            None => {}
+            Some(q) if q.eq_ignore_ascii_case("auth") => {
+                if self.nc.is_none() || self.cnonce.is_none() {
+                    return false;
+                }
+            }
+            Some(_) => return false,
+        }
+        let expected = self.expected_response(method, password);
+        constant_time_eq(
+            expected.as_bytes(),
+            self.response.to_ascii_lowercase().as_bytes(),
+        )
     }
 }

@@ -2,7 +2,9 @@
 
 mod challenge;
 mod credentials;
+mod hash;
 mod nonce;
+mod params;
 
 pub use challenge::Challenge;
 pub use credentials::Credentials;

@@ -1,10 +1,21 @@
-//! Stateless nonces: a timestamp plus a keyed hash over a random server secret.
+//! Stateless nonces: a millisecond timestamp plus an HMAC-SHA-256 over it with a random secret,
+//! so the server keeps no per-client state and can tell its own expired nonces (stale) from forged
+//! ones (invalid).
 
-use std::time::Duration;
+use super::hash::constant_time_eq;
+use rand::Rng;
+use sha2::{Digest, Sha256};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Nonces from the future beyond this are forged (or the clock jumped).
+const MAX_CLOCK_SKEW_MS: u64 = 60_000;
+/// Bytes of the MAC kept in the nonce.
+const MAC_LEN: usize = 16;
 
 /// Issues and checks stateless nonces.
 pub struct NonceIssuer {
     lifetime: Duration,
+    secret: [u8; 32],
 }
 
 /// Result of checking a nonce.
@@ -18,20 +29,111 @@ pub enum NonceCheck {
     Invalid,
 }
 
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
 impl NonceIssuer {
     /// A new issuer with a fresh random secret.
     pub fn new(lifetime: Duration) -> Self {
-        let _ = lifetime;
-        todo!()
+        NonceIssuer {
+            lifetime,
+            secret: rand::thread_rng().gen(),
+        }
     }
+
+    fn mac(&self, timestamp: u64) -> [u8; MAC_LEN] {
+        hmac_sha256(&self.secret, &timestamp.to_be_bytes())
+    }
+
     /// A new nonce.
     pub fn issue(&self) -> String {
-        let _ = self.lifetime;
-        todo!()
+        self.issue_at(now_ms())
     }
+
+    fn issue_at(&self, timestamp_ms: u64) -> String {
+        format!("{timestamp_ms:016x}{}", hex::encode(self.mac(timestamp_ms)))
+    }
+
     /// Check a nonce.
     pub fn check(&self, nonce: &str) -> NonceCheck {
-        let _ = nonce;
-        todo!()
+        self.check_at(nonce, now_ms())
+    }
+
+    fn check_at(&self, nonce: &str, now: u64) -> NonceCheck {
+        let (Some(ts_hex), Some(mac_hex)) = (nonce.get(..16), nonce.get(16..)) else {
+            return NonceCheck::Invalid;
+        };
+        let (Ok(timestamp), Ok(mac)) = (u64::from_str_radix(ts_hex, 16), hex::decode(mac_hex))
+        else {
+            return NonceCheck::Invalid;
+        };
+        if !constant_time_eq(&mac, &self.mac(timestamp)) {
+            return NonceCheck::Invalid;
+        }
+        if timestamp > now.saturating_add(MAX_CLOCK_SKEW_MS) {
+            return NonceCheck::Invalid;
+        }
+        let lifetime_ms = u64::try_from(self.lifetime.as_millis()).unwrap_or(u64::MAX);
+        if now.saturating_sub(timestamp) > lifetime_ms {
+            NonceCheck::Stale
+        } else {
+            NonceCheck::Valid
+        }
+    }
+}
+
+/// HMAC-SHA-256 (RFC 2104), truncated to `MAC_LEN` bytes.
+fn hmac_sha256(key: &[u8; 32], data: &[u8]) -> [u8; MAC_LEN] {
+    let mut ipad = [0x36u8; 64];
+    let mut opad = [0x5cu8; 64];
+    for (i, k) in key.iter().enumerate() {
+        ipad[i] ^= k;
+        opad[i] ^= k;
+    }
+    let inner = Sha256::new()
+        .chain_update(ipad)
+        .chain_update(data)
+        .finalize();
+    let outer = Sha256::new()
+        .chain_update(opad)
+        .chain_update(inner)
+        .finalize();
+    let mut out = [0u8; MAC_LEN];
+    out.copy_from_slice(&outer[..MAC_LEN]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fresh_nonce_is_valid_and_expires() {
+        let issuer = NonceIssuer::new(Duration::from_secs(30));
+        let nonce = issuer.issue_at(1_000_000);
+        assert_eq!(issuer.check_at(&nonce, 1_000_000), NonceCheck::Valid);
+        assert_eq!(issuer.check_at(&nonce, 1_029_999), NonceCheck::Valid);
+        assert_eq!(issuer.check_at(&nonce, 1_030_001), NonceCheck::Stale);
+        assert_eq!(issuer.check(&issuer.issue()), NonceCheck::Valid);
+    }
+
+    #[test]
+    fn tampered_or_foreign_nonces_are_invalid() {
+        let issuer = NonceIssuer::new(Duration::from_secs(30));
+        let nonce = issuer.issue_at(5_000_000);
+        // Move the timestamp forward to extend the lifetime: the MAC no longer matches.
+        let forged = format!("{:016x}{}", 5_000_000u64 + 20_000, &nonce[16..]);
+        assert_eq!(issuer.check_at(&forged, 5_040_000), NonceCheck::Invalid);
+        let other = NonceIssuer::new(Duration::from_secs(30));
+        assert_eq!(other.check_at(&nonce, 5_000_000), NonceCheck::Invalid);
+        for garbage in ["", "abc", "zzzzzzzzzzzzzzzzzz", "é", &nonce[..20]] {
+            assert_eq!(issuer.check(garbage), NonceCheck::Invalid, "{garbage:?}");
+        }
+        // A nonce from the far future is not accepted either.
+        let future = issuer.issue_at(10_000_000);
+        assert_eq!(issuer.check_at(&future, 1_000), NonceCheck::Invalid);
     }
 }
