@@ -1,0 +1,123 @@
+//! Command-line options and how they combine with the config file's `[phone]` section.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, ValueEnum};
+
+use agentphone::audio::{SinkSpec, SourceSpec};
+use agentphone::config_file::{PhoneSection, TransportName};
+use agentphone::phone::{PhoneConfig, Transport};
+
+/// agentphone — a softphone for contact-center agents.
+///
+/// Without options it opens the terminal UI (not built yet); `--headless` runs a script of
+/// commands and prints one JSON event per line.
+#[derive(Debug, Parser)]
+#[command(name = "agentphone", version)]
+pub struct Cli {
+    /// Run without a terminal UI: commands from --script or stdin, JSON events on stdout.
+    #[arg(long)]
+    pub headless: bool,
+    /// Script of headless commands (default: read commands from stdin).
+    #[arg(long, value_name = "FILE", requires = "headless")]
+    pub script: Option<PathBuf>,
+    /// Config file with a [phone] section (command-line options win).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub phone: PhoneArgs,
+}
+
+/// Options that configure the phone (each also settable in `[phone]`).
+#[derive(Debug, Args)]
+pub struct PhoneArgs {
+    /// The server, IP:PORT (outbound proxy for every request).
+    #[arg(long, value_name = "IP:PORT")]
+    pub server: Option<SocketAddr>,
+    /// SIP user name.
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+    /// Digest password.
+    #[arg(long, value_name = "PW")]
+    pub password: Option<String>,
+    /// Display name in From.
+    #[arg(long, value_name = "NAME")]
+    pub display: Option<String>,
+    /// SIP domain of our address (default: the server's IP).
+    #[arg(long, value_name = "HOST")]
+    pub domain: Option<String>,
+    /// Transport to the server.
+    #[arg(long, value_enum)]
+    pub transport: Option<TransportArg>,
+    /// Local IP (ports are ephemeral).
+    #[arg(long, value_name = "IP")]
+    pub bind: Option<IpAddr>,
+    /// Microphone: a sine tone of HZ.
+    #[arg(long, value_name = "HZ", conflicts_with_all = ["wav", "silence"])]
+    pub tone: Option<f32>,
+    /// Microphone: a WAV file, looped.
+    #[arg(long, value_name = "FILE", conflicts_with = "silence")]
+    pub wav: Option<PathBuf>,
+    /// Microphone: silence (the default).
+    #[arg(long)]
+    pub silence: bool,
+    /// Record everything heard (48 kHz mono 16-bit WAV, one frame per 20 ms of call time).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Answer incoming calls at once.
+    #[arg(long)]
+    pub auto_answer: bool,
+}
+
+/// `--transport`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum TransportArg {
+    /// UDP.
+    Udp,
+    /// TCP.
+    Tcp,
+}
+
+impl PhoneArgs {
+    /// The phone's configuration: defaults, then the file's section, then these options.
+    pub fn to_config(&self, file: &PhoneSection) -> PhoneConfig {
+        let mut cfg = PhoneConfig::default();
+        cfg.server = self.server.or(file.server);
+        if let Some(user) = self.user.clone().or_else(|| file.user.clone()) {
+            cfg.user = user;
+        }
+        cfg.password = self.password.clone().or_else(|| file.password.clone());
+        cfg.display = self.display.clone().or_else(|| file.display.clone());
+        cfg.domain = self.domain.clone().or_else(|| file.domain.clone());
+        cfg.transport = match (self.transport, file.transport) {
+            (Some(TransportArg::Tcp), _) | (None, Some(TransportName::Tcp)) => Transport::Tcp,
+            _ => Transport::Udp,
+        };
+        if let Some(bind) = self.bind.or(file.bind) {
+            cfg.bind = bind;
+        }
+        if let Some(expires) = file.register_expires {
+            cfg.register_expires = expires;
+        }
+        cfg.auto_answer = self.auto_answer || file.auto_answer.unwrap_or(false);
+        cfg.source = if self.silence {
+            SourceSpec::Silence
+        } else if let Some(hz) = self.tone {
+            SourceSpec::Tone(hz)
+        } else if let Some(wav) = &self.wav {
+            SourceSpec::Wav(wav.clone())
+        } else if let Some(hz) = file.tone {
+            SourceSpec::Tone(hz)
+        } else if let Some(wav) = &file.wav {
+            SourceSpec::Wav(wav.clone())
+        } else {
+            SourceSpec::Silence
+        };
+        cfg.sink = match self.record.clone().or_else(|| file.record.clone()) {
+            Some(path) => SinkSpec::Wav(path),
+            None => SinkSpec::Null,
+        };
+        cfg
+    }
+}

@@ -1,0 +1,259 @@
+//! One call: its dialog, where it stands, and its media negotiation. The SIP exchanges that move
+//! it along live in `outgoing`, `incoming` and `in_dialog`; this file holds the state and the
+//! transitions they share (state changes, media start/update, the end).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use agentphone_media::codec::CodecKind;
+use agentphone_media::session::{RtpSession, SessionConfig};
+use agentphone_sip::dialog::Dialog;
+use agentphone_sip::endpoint::{Peer, ServerTransaction};
+use agentphone_sip::rsip;
+use agentphone_sip::sdp::{Direction, Negotiated, Sdp};
+use tokio::sync::oneshot;
+
+use super::engine::Engine;
+use super::event::{CallState, PhoneEvent};
+use super::media::MediaControl;
+
+/// Who started the call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// We sent the INVITE.
+    Outgoing,
+    /// We received it.
+    Incoming,
+}
+
+/// One call's state.
+pub struct Call {
+    /// Call-ID; the `call` field of events.
+    pub id: String,
+    /// Who started it.
+    pub side: Side,
+    /// Where it stands.
+    pub state: CallState,
+    /// Where our requests for this call go.
+    pub peer: Peer,
+    /// The far end's URI (what was dialled, or the caller).
+    pub remote_uri: String,
+    /// Our From/To tag.
+    pub local_tag: String,
+    /// Outgoing: CSeq of the current INVITE.
+    pub invite_cseq: u32,
+    /// The dialog, once established (2xx, or our 180 for an incoming call).
+    pub dialog: Option<Dialog>,
+    /// Outgoing: sending fires the CANCEL of the pending INVITE. Incoming: dropping it stops the
+    /// task that watches for the caller's CANCEL.
+    pub cancel: Option<oneshot::Sender<()>>,
+    /// Outgoing: challenges answered for the INVITE.
+    pub auth_rounds: u32,
+    /// Incoming: the INVITE not yet answered.
+    pub invite_tx: Option<Arc<ServerTransaction>>,
+    /// Incoming: the negotiated answer for our 200.
+    pub pending_answer: Option<Negotiated>,
+    /// Media negotiation and the RTP session before it is handed to the media thread.
+    pub media: CallMedia,
+    /// An offer of ours is outstanding (initial INVITE or re-INVITE).
+    pub reinvite_pending: bool,
+}
+
+/// The media side of a call.
+pub struct CallMedia {
+    /// Bound RTP session not yet given to the media thread.
+    pub rtp: Option<Box<RtpSession>>,
+    /// The media thread has the session.
+    pub started: bool,
+    /// Our RTP address (announced in SDP).
+    pub local: SocketAddr,
+    /// o= session id and version of our SDP.
+    pub session_id: u64,
+    /// Incremented for every new SDP we send.
+    pub version: u64,
+    /// Our last offer, to read the answer against.
+    pub last_offer: Option<Sdp>,
+    /// What the media thread was told last.
+    pub config: Option<SessionConfig>,
+    /// I hold the call.
+    pub local_hold: bool,
+    /// The far end holds me (its offer was sendonly/inactive).
+    pub remote_hold: bool,
+}
+
+impl CallMedia {
+    /// Media for a call whose RTP session is bound.
+    pub fn new(rtp: RtpSession) -> Self {
+        let local = rtp.local_addr();
+        CallMedia {
+            rtp: Some(Box::new(rtp)),
+            started: false,
+            local,
+            session_id: rand::random::<u32>().into(),
+            version: 1,
+            last_offer: None,
+            config: None,
+            local_hold: false,
+            remote_hold: false,
+        }
+    }
+
+    /// A new offer of ours with the next version.
+    pub fn offer(&mut self, direction: Direction) -> Sdp {
+        self.version += 1;
+        let mut sdp = Sdp::offer(self.local.ip(), self.local.port(), self.session_id, direction);
+        sdp.version = self.version;
+        self.last_offer = Some(sdp.clone());
+        sdp
+    }
+
+    /// The direction we offer or answer with.
+    pub fn local_direction(&self) -> Direction {
+        if self.local_hold {
+            Direction::SendOnly
+        } else {
+            Direction::SendRecv
+        }
+    }
+}
+
+/// The RTP session settings of a negotiation; None when the codec is not one we speak or the
+/// remote address is a hold address (0.0.0.0 / port 0).
+pub fn session_config(neg: &Negotiated) -> Option<SessionConfig> {
+    if neg.remote_addr.ip().is_unspecified() || neg.remote_addr.port() == 0 {
+        return None;
+    }
+    let codec = CodecKind::from_name(&neg.codec.name)?;
+    Some(SessionConfig {
+        remote: neg.remote_addr,
+        codec,
+        pt: neg.codec.pt,
+        telephone_event_pt: neg.telephone_event.as_ref().map(|f| f.pt),
+    })
+}
+
+/// Whether a remote direction means the far end is not sending to us (it holds the call).
+pub fn is_hold_direction(d: Direction) -> bool {
+    matches!(d, Direction::SendOnly | Direction::Inactive)
+}
+
+impl Engine {
+    /// Move the call to `state` and tell the UI (no event when nothing changed).
+    pub(super) fn set_call_state(&mut self, state: CallState, reason: Option<String>) {
+        let Some(call) = self.call.as_mut() else {
+            return;
+        };
+        if call.state == state && reason.is_none() {
+            return;
+        }
+        call.state = state;
+        let id = call.id.clone();
+        self.emit(PhoneEvent::CallState {
+            call: id,
+            state,
+            reason,
+        });
+        self.update_transmit();
+    }
+
+    /// The state a connected call shows, from its hold flags.
+    pub(super) fn connected_state(&self) -> CallState {
+        match self.call.as_ref() {
+            Some(c) if c.media.local_hold => CallState::Held,
+            Some(c) if c.media.remote_hold => CallState::RemoteHeld,
+            _ => CallState::Connected,
+        }
+    }
+
+    /// Start or update the call's media after an offer/answer.
+    pub(super) fn apply_negotiated(&mut self, neg: &Negotiated) {
+        let Some(call) = self.call.as_mut() else {
+            return;
+        };
+        let Some(cfg) = session_config(neg) else {
+            // A hold address (or a codec we do not speak): keep what we have.
+            return;
+        };
+        if !call.media.started {
+            if let Some(mut rtp) = call.media.rtp.take() {
+                if let Err(e) = rtp.configure(cfg) {
+                    let msg = format!("media: {e}");
+                    call.media.rtp = Some(rtp);
+                    self.emit(PhoneEvent::Error { message: msg });
+                    return;
+                }
+                call.media.started = true;
+                call.media.config = Some(cfg);
+                if let Some(m) = &self.media {
+                    m.send(MediaControl::Start(rtp));
+                }
+            }
+        } else if call.media.config != Some(cfg) {
+            call.media.config = Some(cfg);
+            if let Some(m) = &self.media {
+                m.send(MediaControl::Configure(cfg));
+            }
+        }
+        self.update_transmit();
+    }
+
+    /// Tell the media thread whether the microphone goes out: not when muted, on hold (either
+    /// way) or before the call is answered.
+    pub(super) fn update_transmit(&self) {
+        let on = match self.call.as_ref() {
+            Some(c) => {
+                !self.muted
+                    && !c.media.local_hold
+                    && !c.media.remote_hold
+                    && c.state == CallState::Connected
+            }
+            None => false,
+        };
+        self.media_send(MediaControl::Transmit(on));
+    }
+
+    /// The call is over: stop media, forget it, tell the UI why.
+    pub(super) fn end_call(&mut self, reason: &str) {
+        let Some(call) = self.call.take() else {
+            return;
+        };
+        if call.media.started {
+            self.media_send(MediaControl::Stop);
+        }
+        if let Some(cancel) = call.cancel {
+            drop(cancel);
+        }
+        self.muted = false;
+        self.media_send(MediaControl::Transmit(false));
+        self.emit(PhoneEvent::CallState {
+            call: call.id,
+            state: CallState::Ended,
+            reason: Some(reason.to_string()),
+        });
+    }
+
+    /// The call, if `id` is it.
+    pub(super) fn call_mut(&mut self, id: &str) -> Option<&mut Call> {
+        self.call.as_mut().filter(|c| c.id == id)
+    }
+}
+
+/// The SDP body of a message, parsed; None when there is none or it does not parse.
+pub fn sdp_body(body: &[u8]) -> Option<Result<Sdp, String>> {
+    if body.is_empty() {
+        return None;
+    }
+    let text = match std::str::from_utf8(body) {
+        Ok(t) => t,
+        Err(_) => return Some(Err("SDP is not UTF-8".into())),
+    };
+    Some(Sdp::parse(text).map_err(|e| e.to_string()))
+}
+
+/// The Content-Type we put on SDP bodies.
+pub const SDP_TYPE: &str = "application/sdp";
+
+/// A response's body as SDP when it has one.
+pub fn response_sdp(resp: &rsip::Response) -> Option<Result<Sdp, String>> {
+    sdp_body(&resp.body)
+}

@@ -1,0 +1,64 @@
+//! Commands into the Phone engine and the errors they can be refused with.
+
+use crate::audio::SourceSpec;
+
+/// One thing the user asks the phone to do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PhoneCommand {
+    /// REGISTER with digest auth; then keep the registration fresh.
+    Register,
+    /// REGISTER with Expires: 0.
+    Unregister,
+    /// PUBLISH presence open (true) or closed (false).
+    SetVoice(bool),
+    /// Call a SIP URI (sent via the server when there is one).
+    Dial(String),
+    /// Answer the ringing incoming call.
+    Answer,
+    /// Decline the ringing incoming call (603).
+    Decline,
+    /// Leave the call: CANCEL while it is being set up, BYE once answered.
+    Hangup,
+    /// Mute (true) or unmute the microphone: silence frames are sent while muted.
+    Mute(bool),
+    /// Put the call on hold (re-INVITE sendonly).
+    Hold,
+    /// Take it off hold (re-INVITE sendrecv).
+    Resume,
+    /// Send DTMF digits (RFC 4733).
+    Dtmf(String),
+    /// Switch what the microphone sends.
+    SetAudioSource(SourceSpec),
+}
+
+/// Why a command was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PhoneError {
+    /// The command needs a call and there is none.
+    #[error("no call")]
+    NoCall,
+    /// Answer/decline with no incoming call ringing.
+    #[error("no incoming call is ringing")]
+    NotRinging,
+    /// Hold/resume/DTMF before the call is connected.
+    #[error("the call is not connected")]
+    NotConnected,
+    /// Dial while a call exists.
+    #[error("already in a call")]
+    Busy,
+    /// Register/publish without a server.
+    #[error("no server configured")]
+    NoServer,
+    /// A URI or digit string that cannot be used.
+    #[error("invalid input: {0}")]
+    Invalid(String),
+    /// An audio source that cannot be opened.
+    #[error("audio: {0}")]
+    Audio(String),
+    /// A socket could not be opened.
+    #[error("network: {0}")]
+    Network(String),
+    /// The engine has stopped.
+    #[error("the phone has stopped")]
+    Stopped,
+}

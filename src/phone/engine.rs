@@ -1,0 +1,357 @@
+//! The engine actor: one task that owns every piece of SIP state and serializes all work on it.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use agentphone_sip::endpoint::{Endpoint, Peer, ServerTransaction, Timers, TransportKind};
+use agentphone_sip::{message, rsip};
+use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+use super::call::Call;
+use super::command::{PhoneCommand, PhoneError};
+use super::config::{PhoneConfig, Transport};
+use super::digest::DigestClient;
+use super::event::PhoneEvent;
+use super::media::{MediaEvent, MediaThread};
+use super::presence::Presence;
+use super::registration::Registration;
+use super::transactions::{spawn_forwarder, Internal, Purpose};
+
+type Reply = oneshot::Sender<Result<(), PhoneError>>;
+
+enum Request {
+    Command(PhoneCommand, Reply),
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// Starts Phone engines.
+pub struct Phone;
+
+/// Sends commands to a running engine. Cheap to clone.
+#[derive(Clone)]
+pub struct PhoneHandle {
+    tx: mpsc::Sender<Request>,
+}
+
+impl PhoneHandle {
+    /// Run a command. Returns once the engine has acted on it (every event it caused at once is
+    /// already in the event channel), or why it was refused.
+    pub async fn command(&self, cmd: PhoneCommand) -> Result<(), PhoneError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Request::Command(cmd, reply))
+            .await
+            .map_err(|_| PhoneError::Stopped)?;
+        rx.await.map_err(|_| PhoneError::Stopped)?
+    }
+
+    /// Stop the engine: the media thread is joined (a recording is complete) and the SIP
+    /// endpoint closed. Does not hang up or unregister first — do that with commands.
+    pub async fn shutdown(&self) {
+        let (reply, rx) = oneshot::channel();
+        if self.tx.send(Request::Shutdown(reply)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+impl Phone {
+    /// Bind the SIP endpoint, open the audio source and sink, start the engine. The first event
+    /// is `Ready` with the local SIP address.
+    pub async fn start(
+        config: PhoneConfig,
+    ) -> Result<(PhoneHandle, UnboundedReceiver<PhoneEvent>), PhoneError> {
+        let source = config
+            .source
+            .open()
+            .map_err(|e| PhoneError::Audio(e.to_string()))?;
+        let sink = config
+            .sink
+            .open()
+            .map_err(|e| PhoneError::Audio(e.to_string()))?;
+        let (endpoint, incoming) = Endpoint::bind(SocketAddr::new(config.bind, 0), Timers::default())
+            .await
+            .map_err(|e| PhoneError::Network(format!("binding SIP on {}: {e}", config.bind)))?;
+        let (internal_tx, internal_rx) = mpsc::unbounded_channel();
+        let (media_tx, media_rx) = mpsc::unbounded_channel();
+        let media = MediaThread::spawn(source, sink, media_tx)
+            .map_err(|e| PhoneError::Audio(format!("starting the media thread: {e}")))?;
+        forward_media_events(media_rx, internal_tx.clone());
+
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let (cmd_tx, cmd_rx) = mpsc::channel(64);
+        let engine = Engine::new(config, endpoint, events_tx, internal_tx, media);
+        tokio::spawn(engine.run(cmd_rx, incoming, internal_rx));
+        Ok((PhoneHandle { tx: cmd_tx }, events_rx))
+    }
+}
+
+fn forward_media_events(mut rx: UnboundedReceiver<MediaEvent>, to: UnboundedSender<Internal>) {
+    tokio::spawn(async move {
+        while let Some(ev) = rx.recv().await {
+            if to.send(Internal::Media(ev)).is_err() {
+                break;
+            }
+        }
+    });
+}
+
+/// The actor's state. Its methods are spread over the files of this module by concern
+/// (registration, presence, outgoing, incoming, in_dialog).
+pub(super) struct Engine {
+    pub(super) cfg: PhoneConfig,
+    pub(super) endpoint: Endpoint,
+    pub(super) events: UnboundedSender<PhoneEvent>,
+    pub(super) internal: UnboundedSender<Internal>,
+    pub(super) media: Option<MediaThread>,
+    pub(super) digest: DigestClient,
+    pub(super) reg: Registration,
+    pub(super) presence: Presence,
+    pub(super) call: Option<Call>,
+    pub(super) muted: bool,
+}
+
+impl Engine {
+    fn new(
+        cfg: PhoneConfig,
+        endpoint: Endpoint,
+        events: UnboundedSender<PhoneEvent>,
+        internal: UnboundedSender<Internal>,
+        media: MediaThread,
+    ) -> Self {
+        let digest = DigestClient::new(&cfg.user, cfg.password.as_deref());
+        Engine {
+            cfg,
+            endpoint,
+            events,
+            internal,
+            media: Some(media),
+            digest,
+            reg: Registration::new(),
+            presence: Presence::new(),
+            call: None,
+            muted: false,
+        }
+    }
+
+    async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Request>,
+        mut incoming: mpsc::Receiver<ServerTransaction>,
+        mut internal: UnboundedReceiver<Internal>,
+    ) {
+        self.emit(PhoneEvent::Ready {
+            sip: self.endpoint.local_addr().to_string(),
+        });
+        let shutdown_reply = loop {
+            let deadline = self.next_deadline();
+            tokio::select! {
+                req = commands.recv() => match req {
+                    Some(Request::Command(cmd, reply)) => {
+                        let result = self.handle_command(cmd).await;
+                        let _ = reply.send(result);
+                    }
+                    Some(Request::Shutdown(reply)) => break Some(reply),
+                    None => break None,
+                },
+                st = incoming.recv() => match st {
+                    Some(st) => self.handle_request(st).await,
+                    None => {
+                        self.emit(PhoneEvent::Error { message: "SIP endpoint closed".into() });
+                        break None;
+                    }
+                },
+                Some(msg) = internal.recv() => self.handle_internal(msg).await,
+                _ = sleep_until_opt(deadline) => self.on_timer().await,
+            }
+        };
+        if let Some(media) = self.media.take() {
+            // Joining a std thread: keep it off the async workers.
+            let _ = tokio::task::spawn_blocking(move || media.shutdown()).await;
+        }
+        self.endpoint.shutdown();
+        if let Some(reply) = shutdown_reply {
+            let _ = reply.send(());
+        }
+    }
+
+    async fn handle_command(&mut self, cmd: PhoneCommand) -> Result<(), PhoneError> {
+        match cmd {
+            PhoneCommand::Register => self.register(),
+            PhoneCommand::Unregister => self.unregister(),
+            PhoneCommand::SetVoice(on) => self.set_voice(on),
+            PhoneCommand::Dial(uri) => self.dial(&uri),
+            PhoneCommand::Answer => self.answer().await,
+            PhoneCommand::Decline => self.decline().await,
+            PhoneCommand::Hangup => self.hangup().await,
+            PhoneCommand::Mute(on) => {
+                self.muted = on;
+                self.update_transmit();
+                self.emit(PhoneEvent::Mute { muted: on });
+                Ok(())
+            }
+            PhoneCommand::Hold => self.hold(true),
+            PhoneCommand::Resume => self.hold(false),
+            PhoneCommand::Dtmf(digits) => self.send_dtmf(&digits),
+            PhoneCommand::SetAudioSource(spec) => {
+                let source = spec.open().map_err(|e| PhoneError::Audio(e.to_string()))?;
+                self.media_send(super::media::MediaControl::Source(source));
+                Ok(())
+            }
+        }
+    }
+
+    /// A new incoming request (in its server transaction).
+    async fn handle_request(&mut self, st: ServerTransaction) {
+        let method = st.request.method().clone();
+        let st = Arc::new(st);
+        match method {
+            rsip::Method::Invite => {
+                if message::to_tag(&rsip::SipMessage::Request(st.request.clone())).is_some() {
+                    self.on_reinvite(st).await;
+                } else {
+                    self.on_invite(st).await;
+                }
+            }
+            rsip::Method::Ack => self.on_ack(&st),
+            rsip::Method::Bye => self.on_bye(&st).await,
+            rsip::Method::Options | rsip::Method::Info | rsip::Method::Notify => {
+                respond(&st, 200, "OK", None).await;
+            }
+            // CANCEL is answered by the endpoint and reaches us through `cancelled()`.
+            rsip::Method::Cancel => {}
+            _ => respond(&st, 405, "Method Not Allowed", None).await,
+        }
+    }
+
+    async fn handle_internal(&mut self, msg: Internal) {
+        match msg {
+            Internal::Response {
+                purpose,
+                request,
+                result,
+            } => match purpose {
+                Purpose::Register { expires } => self.on_register_response(expires, &request, result),
+                Purpose::Publish { active } => self.on_publish_response(active, &request, result),
+                Purpose::Invite { call } => self.on_invite_response(&call, &request, result).await,
+                Purpose::ReInvite { call, hold, cseq } => {
+                    self.on_reinvite_response(&call, hold, cseq, result).await
+                }
+                Purpose::Fire => {}
+            },
+            Internal::Cancelled { call } => self.on_cancelled(&call).await,
+            Internal::Media(MediaEvent::Dtmf(digit)) => self.emit(PhoneEvent::Dtmf {
+                digit: digit.to_string(),
+            }),
+            Internal::Media(MediaEvent::Quality {
+                jitter_ms,
+                loss_pct,
+                rtt_ms,
+            }) => {
+                if self.call.is_some() {
+                    self.emit(PhoneEvent::Quality {
+                        jitter_ms,
+                        loss_pct,
+                        rtt_ms,
+                    })
+                }
+            }
+            Internal::Media(MediaEvent::Error(message)) => self.emit(PhoneEvent::Error { message }),
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        [self.reg.deadline(), self.presence.deadline()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    async fn on_timer(&mut self) {
+        let now = Instant::now();
+        if self.reg.deadline().is_some_and(|d| d <= now) {
+            self.on_register_timer();
+        }
+        if self.presence.deadline().is_some_and(|d| d <= now) {
+            self.on_publish_timer();
+        }
+    }
+
+    // ---- shared helpers -------------------------------------------------------------------
+
+    /// Send an event to the UI (dropped when nobody listens any more).
+    pub(super) fn emit(&self, ev: PhoneEvent) {
+        let _ = self.events.send(ev);
+    }
+
+    pub(super) fn media_send(&self, msg: super::media::MediaControl) {
+        if let Some(m) = &self.media {
+            m.send(msg);
+        }
+    }
+
+    /// Start a client transaction; its responses come back as `Internal::Response`.
+    pub(super) fn send_request(
+        &self,
+        req: rsip::Request,
+        peer: Peer,
+        purpose: Purpose,
+        cancel: Option<oneshot::Receiver<()>>,
+    ) {
+        let tx = self.endpoint.request(req, peer);
+        spawn_forwarder(tx, purpose, self.endpoint.clone(), self.internal.clone(), cancel);
+    }
+
+    /// The server as a SIP peer.
+    pub(super) fn server_peer(&self) -> Result<Peer, PhoneError> {
+        let addr = self.cfg.server.ok_or(PhoneError::NoServer)?;
+        Ok(Peer {
+            addr,
+            transport: self.transport_kind(),
+        })
+    }
+
+    pub(super) fn transport_kind(&self) -> TransportKind {
+        match self.cfg.transport {
+            Transport::Udp => TransportKind::Udp,
+            Transport::Tcp => TransportKind::Tcp,
+        }
+    }
+
+    /// Our Contact URI: `sip:user@IP:PORT` (with `;transport=tcp` over TCP).
+    pub(super) fn contact_uri(&self) -> String {
+        let local = self.endpoint.local_addr();
+        let mut uri = format!("sip:{}@{}", self.cfg.user, local);
+        if self.cfg.transport == Transport::Tcp {
+            uri.push_str(";transport=tcp");
+        }
+        uri
+    }
+
+    /// The IP our RTP binds to and our SDP announces.
+    pub(super) fn media_ip(&self) -> IpAddr {
+        let ip = self.endpoint.local_addr().ip();
+        if ip.is_unspecified() {
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        } else {
+            ip
+        }
+    }
+}
+
+/// Send a response without a body (errors only logged: the peer retransmits if it cares).
+pub(super) async fn respond(st: &ServerTransaction, code: u16, reason: &str, to_tag: Option<&str>) {
+    let resp = message::response(&st.request, code, reason, to_tag);
+    if let Err(e) = st.respond(resp).await {
+        tracing::warn!("sending {code} {reason}: {e}");
+    }
+}
+
+async fn sleep_until_opt(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}

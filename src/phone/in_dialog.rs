@@ -1,0 +1,194 @@
+//! Requests inside an established call: BYE both ways, hold/resume re-INVITEs, DTMF.
+
+use agentphone_sip::endpoint::{ServerTransaction, TxError};
+use agentphone_sip::rsip;
+use agentphone_sip::sdp;
+
+use super::call::{response_sdp, Side, SDP_TYPE};
+use super::command::PhoneError;
+use super::engine::{respond, Engine};
+use super::event::{CallState, PhoneEvent};
+use super::media::MediaControl;
+use super::sip_util;
+use super::transactions::Purpose;
+
+/// Digits RFC 4733 carries (events 0–15).
+const DTMF_DIGITS: &str = "0123456789*#ABCD";
+
+impl Engine {
+    /// `hangup` command: CANCEL while ringing out, decline while ringing in, BYE once connected.
+    pub(super) async fn hangup(&mut self) -> Result<(), PhoneError> {
+        let Some(call) = self.call.as_ref() else {
+            return Err(PhoneError::NoCall);
+        };
+        match call.side {
+            Side::Outgoing if call.dialog.is_none() => self.cancel_outgoing(),
+            Side::Incoming if call.invite_tx.is_some() => return self.decline().await,
+            _ => self.hangup_connected("hangup").await,
+        }
+        Ok(())
+    }
+
+    /// Send BYE for the connected call and end it with `reason`.
+    pub(super) async fn hangup_connected(&mut self, reason: &str) {
+        if let Some(dialog) = self.call.as_mut().and_then(|c| c.dialog.as_mut()) {
+            let bye = dialog.request(rsip::Method::Bye, None);
+            let peer = dialog.peer;
+            self.send_request(bye, peer, Purpose::Fire, None);
+        }
+        self.end_call(reason);
+    }
+
+    /// The far end hung up.
+    pub(super) async fn on_bye(&mut self, st: &ServerTransaction) {
+        let msg = rsip::SipMessage::Request(st.request.clone());
+        let matches = self
+            .call
+            .as_ref()
+            .and_then(|c| c.dialog.as_ref())
+            .is_some_and(|d| d.matches(&msg));
+        if !matches {
+            return respond(st, 481, "Call/Transaction Does Not Exist", None).await;
+        }
+        respond(st, 200, "OK", None).await;
+        // A BYE while our INVITE is still unanswered (incoming side) also ends it.
+        if let Some(invite) = self.call.as_mut().and_then(|c| c.invite_tx.take()) {
+            respond(&invite, 487, "Request Terminated", None).await;
+        }
+        self.end_call("remote hangup");
+    }
+
+    /// `hold` (true) / `resume` (false): re-INVITE with sendonly / sendrecv.
+    pub(super) fn hold(&mut self, on: bool) -> Result<(), PhoneError> {
+        let contact = self.contact_uri();
+        let Some(call) = self.call.as_mut() else {
+            return Err(PhoneError::NoCall);
+        };
+        let connected = matches!(
+            call.state,
+            CallState::Connected | CallState::Held | CallState::RemoteHeld
+        );
+        if !connected || call.invite_tx.is_some() {
+            return Err(PhoneError::NotConnected);
+        }
+        if call.reinvite_pending {
+            return Err(PhoneError::Invalid("a hold/resume is already under way".into()));
+        }
+        let Some(dialog) = call.dialog.as_mut() else {
+            return Err(PhoneError::NotConnected);
+        };
+        call.media.local_hold = on;
+        let offer = call.media.offer(call.media.local_direction());
+        let mut req = dialog.request(
+            rsip::Method::Invite,
+            Some((SDP_TYPE, offer.to_string().into_bytes())),
+        );
+        sip_util::push_contact(&mut req.headers, &contact);
+        let cseq = dialog.local_cseq;
+        let peer = dialog.peer;
+        let id = call.id.clone();
+        call.reinvite_pending = true;
+        self.send_request(
+            req,
+            peer,
+            Purpose::ReInvite {
+                call: id,
+                hold: on,
+                cseq,
+            },
+            None,
+        );
+        // The microphone stops at once; the state follows the 200.
+        self.update_transmit();
+        Ok(())
+    }
+
+    /// A response to our hold/resume re-INVITE.
+    pub(super) async fn on_reinvite_response(
+        &mut self,
+        id: &str,
+        hold: bool,
+        cseq: u32,
+        result: Result<Box<rsip::Response>, TxError>,
+    ) {
+        let Some(call) = self.call_mut(id) else {
+            return;
+        };
+        let resp = match result {
+            Ok(resp) if resp.status_code.code() < 200 => return,
+            Ok(resp) => resp,
+            Err(e) => {
+                call.reinvite_pending = false;
+                call.media.local_hold = !hold;
+                self.emit(PhoneEvent::Error {
+                    message: format!("{}: re-INVITE not answered ({e})", verb(hold)),
+                });
+                return self.hangup_connected("timeout").await;
+            }
+        };
+        call.reinvite_pending = false;
+        let code = resp.status_code.code();
+        if code >= 300 {
+            call.media.local_hold = !hold;
+            self.emit(PhoneEvent::Error {
+                message: format!("{}: {}", verb(hold), sip_util::status_line(&resp)),
+            });
+            if code == 481 || code == 408 {
+                // The dialog is gone on the far side (RFC 3261 §14.1).
+                self.end_call(&sip_util::status_line(&resp));
+            } else {
+                self.update_transmit();
+            }
+            return;
+        }
+        if let Some(dialog) = call.dialog.as_ref() {
+            let ack = dialog.ack(cseq, None);
+            let peer = dialog.peer;
+            if let Err(e) = self.endpoint.ack(ack, peer).await {
+                tracing::warn!("sending ACK: {e}");
+            }
+        }
+        let offer = self.call.as_ref().and_then(|c| c.media.last_offer.clone());
+        if let (Some(Ok(answer)), Some(offer)) = (response_sdp(&resp), offer) {
+            match sdp::accept_answer(&offer, &answer) {
+                Ok(neg) => self.apply_negotiated(&neg),
+                Err(e) => tracing::warn!("re-INVITE answer refused: {e}"),
+            }
+        }
+        let state = self.connected_state();
+        self.set_call_state(state, None);
+    }
+
+    /// `dtmf DIGITS` command.
+    pub(super) fn send_dtmf(&mut self, digits: &str) -> Result<(), PhoneError> {
+        let digits: Vec<char> = digits.chars().map(|c| c.to_ascii_uppercase()).collect();
+        if digits.is_empty() {
+            return Err(PhoneError::Invalid("no DTMF digits".into()));
+        }
+        if let Some(bad) = digits.iter().find(|c| !DTMF_DIGITS.contains(**c)) {
+            return Err(PhoneError::Invalid(format!(
+                "'{bad}' is not a DTMF digit (0-9 * # A-D)"
+            )));
+        }
+        let connected = self.call.as_ref().is_some_and(|c| {
+            c.media.started
+                && matches!(
+                    c.state,
+                    CallState::Connected | CallState::Held | CallState::RemoteHeld
+                )
+        });
+        if !connected {
+            return Err(PhoneError::NotConnected);
+        }
+        self.media_send(MediaControl::Dtmf(digits));
+        Ok(())
+    }
+}
+
+fn verb(hold: bool) -> &'static str {
+    if hold {
+        "hold"
+    } else {
+        "resume"
+    }
+}

@@ -1,0 +1,275 @@
+//! The media thread: a std thread with a drift-free 20 ms tick that owns the call's RtpSession,
+//! the audio source and the audio sink.
+//!
+//! Each tick: receive (RTP → jitter buffer, DTMF digits out) → next frame → sink; then source (or
+//! silence when not transmitting) → send. With no call it waits for a control message and plays
+//! nothing. The tick takes no locks and allocates nothing (the control channel is polled with
+//! `try_recv`; events to the engine are sent only when something happened).
+
+use std::collections::VecDeque;
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use agentphone_media::session::{FrameStatus, RtpSession, SessionConfig};
+use agentphone_media::{Frame, FRAME};
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::audio::{AudioSink, AudioSource};
+
+/// One tick of audio.
+const TICK: Duration = Duration::from_millis(20);
+/// A quality report every 5 s of call (250 ticks).
+const QUALITY_EVERY_TICKS: u32 = 250;
+/// Ticks between two queued DTMF digits (RFC 4733 event + gap).
+const DTMF_SPACING_TICKS: u32 = 12;
+/// More digits than this waiting are dropped (the queue never grows in the tick).
+const DTMF_QUEUE_MAX: usize = 64;
+/// When the thread falls this far behind (suspended process), it restarts its schedule instead of
+/// sending a burst.
+const MAX_LAG: Duration = Duration::from_millis(200);
+
+/// Orders from the engine to the media thread.
+pub enum MediaControl {
+    /// A call's media begins: the session is bound and configured.
+    Start(Box<RtpSession>),
+    /// The remote side changed (re-INVITE, 200 after early media).
+    Configure(SessionConfig),
+    /// Send the source (true) or silence (false: muted, on hold, or the peer does not receive).
+    Transmit(bool),
+    /// Switch what the microphone sends.
+    Source(Box<dyn AudioSource>),
+    /// Queue DTMF digits.
+    Dtmf(Vec<char>),
+    /// The call's media ends.
+    Stop,
+}
+
+/// What the media thread reports to the engine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MediaEvent {
+    /// A DTMF digit arrived.
+    Dtmf(char),
+    /// Periodic quality figures.
+    Quality {
+        /// Interarrival jitter.
+        jitter_ms: f32,
+        /// Packet loss.
+        loss_pct: f32,
+        /// Round trip.
+        rtt_ms: Option<f32>,
+    },
+    /// Something failed (configure, recording); reported once per kind.
+    Error(String),
+}
+
+/// The engine's handle on the media thread.
+pub struct MediaThread {
+    control: Sender<MediaControl>,
+    join: Option<JoinHandle<()>>,
+}
+
+impl MediaThread {
+    /// Start the thread with its source and sink; events go to `events`.
+    pub fn spawn(
+        source: Box<dyn AudioSource>,
+        sink: Box<dyn AudioSink>,
+        events: UnboundedSender<MediaEvent>,
+    ) -> std::io::Result<MediaThread> {
+        let (control, rx) = mpsc::channel();
+        let join = std::thread::Builder::new()
+            .name("media".into())
+            .spawn(move || MediaLoop::new(source, sink, events).run(rx))?;
+        Ok(MediaThread {
+            control,
+            join: Some(join),
+        })
+    }
+
+    /// Send an order (ignored if the thread has gone).
+    pub fn send(&self, msg: MediaControl) {
+        let _ = self.control.send(msg);
+    }
+
+    /// Stop the thread and wait for it (the recording is finished when this returns).
+    pub fn shutdown(mut self) {
+        self.stop_and_join();
+    }
+
+    fn stop_and_join(&mut self) {
+        // Replacing the sender closes the channel; the loop sees Disconnected and finishes.
+        let (dead, _) = mpsc::channel();
+        self.control = dead;
+        if let Some(join) = self.join.take() {
+            let _ = join.join();
+        }
+    }
+}
+
+impl Drop for MediaThread {
+    fn drop(&mut self) {
+        self.stop_and_join();
+    }
+}
+
+/// State owned by the media thread.
+struct MediaLoop {
+    source: Box<dyn AudioSource>,
+    sink: Option<Box<dyn AudioSink>>,
+    events: UnboundedSender<MediaEvent>,
+    session: Option<Box<RtpSession>>,
+    transmit: bool,
+    dtmf_queue: VecDeque<char>,
+    ticks_since_dtmf: u32,
+    ticks_since_quality: u32,
+    dtmf_received: Vec<char>,
+    inbound: Frame,
+    outbound: Frame,
+    sink_failed: bool,
+}
+
+impl MediaLoop {
+    fn new(
+        source: Box<dyn AudioSource>,
+        sink: Box<dyn AudioSink>,
+        events: UnboundedSender<MediaEvent>,
+    ) -> Self {
+        MediaLoop {
+            source,
+            sink: Some(sink),
+            events,
+            session: None,
+            transmit: true,
+            dtmf_queue: VecDeque::with_capacity(DTMF_QUEUE_MAX),
+            ticks_since_dtmf: DTMF_SPACING_TICKS,
+            ticks_since_quality: 0,
+            dtmf_received: Vec::with_capacity(16),
+            inbound: [0; FRAME],
+            outbound: [0; FRAME],
+            sink_failed: false,
+        }
+    }
+
+    fn run(mut self, rx: Receiver<MediaControl>) {
+        'outer: loop {
+            // No call: block until there is something to do.
+            if self.session.is_none() {
+                match rx.recv() {
+                    Ok(msg) => self.apply(msg),
+                    Err(_) => break 'outer,
+                }
+                continue;
+            }
+            // In a call: a fixed schedule from the call's start, so the tick does not drift.
+            let mut next = Instant::now();
+            while self.session.is_some() {
+                loop {
+                    match rx.try_recv() {
+                        Ok(msg) => self.apply(msg),
+                        Err(TryRecvError::Empty) => break,
+                        Err(TryRecvError::Disconnected) => break 'outer,
+                    }
+                }
+                let now = Instant::now();
+                self.tick(now);
+                next += TICK;
+                let after = Instant::now();
+                if after > next + MAX_LAG {
+                    next = after;
+                } else if next > after {
+                    std::thread::sleep(next - after);
+                }
+            }
+        }
+        self.session = None;
+        if let Some(sink) = self.sink.take() {
+            if let Err(e) = sink.finish() {
+                let _ = self.events.send(MediaEvent::Error(format!("recording: {e}")));
+            }
+        }
+    }
+
+    fn apply(&mut self, msg: MediaControl) {
+        match msg {
+            MediaControl::Start(session) => {
+                self.session = Some(session);
+                self.ticks_since_quality = 0;
+                self.dtmf_queue.clear();
+            }
+            MediaControl::Configure(cfg) => {
+                if let Some(session) = self.session.as_mut() {
+                    if let Err(e) = session.configure(cfg) {
+                        let _ = self.events.send(MediaEvent::Error(format!("media: {e}")));
+                    }
+                }
+            }
+            MediaControl::Transmit(on) => self.transmit = on,
+            MediaControl::Source(source) => self.source = source,
+            MediaControl::Dtmf(digits) => {
+                for d in digits {
+                    if self.dtmf_queue.len() < DTMF_QUEUE_MAX {
+                        self.dtmf_queue.push_back(d);
+                    }
+                }
+            }
+            MediaControl::Stop => {
+                self.session = None;
+                self.dtmf_queue.clear();
+            }
+        }
+    }
+
+    fn tick(&mut self, now: Instant) {
+        let Some(session) = self.session.as_mut() else {
+            return;
+        };
+        // Inbound: socket → jitter buffer → one frame → sink.
+        self.dtmf_received.clear();
+        session.poll_receive(now, &mut self.dtmf_received);
+        for &digit in &self.dtmf_received {
+            let _ = self.events.send(MediaEvent::Dtmf(digit));
+        }
+        if session.next_frame(&mut self.inbound) == FrameStatus::Silence {
+            self.inbound.fill(0);
+        }
+        if let Some(sink) = self.sink.as_mut() {
+            if let Err(e) = sink.write(&self.inbound) {
+                if !self.sink_failed {
+                    self.sink_failed = true;
+                    let _ = self.events.send(MediaEvent::Error(format!("recording: {e}")));
+                }
+            }
+        }
+
+        // Outbound: DTMF when one is due, then audio (or silence) → RTP.
+        self.ticks_since_dtmf = self.ticks_since_dtmf.saturating_add(1);
+        if self.ticks_since_dtmf >= DTMF_SPACING_TICKS {
+            if let Some(digit) = self.dtmf_queue.pop_front() {
+                self.ticks_since_dtmf = 0;
+                if let Err(e) = session.send_dtmf(digit) {
+                    tracing::warn!("sending DTMF {digit}: {e}");
+                }
+            }
+        }
+        if self.transmit {
+            self.source.fill(&mut self.outbound);
+        } else {
+            self.outbound.fill(0);
+        }
+        if let Err(e) = session.send_frame(&self.outbound) {
+            tracing::debug!("sending RTP: {e}");
+        }
+        session.maybe_send_rtcp(now);
+
+        self.ticks_since_quality += 1;
+        if self.ticks_since_quality >= QUALITY_EVERY_TICKS {
+            self.ticks_since_quality = 0;
+            let q = session.quality();
+            let _ = self.events.send(MediaEvent::Quality {
+                jitter_ms: q.jitter_ms,
+                loss_pct: q.loss_pct,
+                rtt_ms: q.rtt_ms,
+            });
+        }
+    }
+}

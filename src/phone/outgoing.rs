@@ -1,0 +1,260 @@
+//! Outgoing calls: the INVITE (with digest retry on 401/407), provisional responses and early
+//! media, the 2xx (dialog + ACK), failures, and CANCEL when the caller gives up.
+
+use agentphone_media::session::RtpSession;
+use agentphone_sip::dialog::Dialog;
+use agentphone_sip::endpoint::{Peer, TxError};
+use agentphone_sip::message::{self, RequestBuilder};
+use agentphone_sip::rsip;
+use agentphone_sip::sdp::{self, Direction};
+use tokio::sync::oneshot;
+
+use super::call::{response_sdp, Call, CallMedia, Side, SDP_TYPE};
+use super::command::PhoneError;
+use super::engine::Engine;
+use super::event::CallState;
+use super::sip_util;
+use super::transactions::Purpose;
+
+/// Challenges one call answers (the first, and one stale nonce).
+const MAX_AUTH_ROUNDS: u32 = 2;
+
+impl Engine {
+    /// `dial URI` command.
+    pub(super) fn dial(&mut self, uri: &str) -> Result<(), PhoneError> {
+        if self.call.is_some() {
+            return Err(PhoneError::Busy);
+        }
+        let uri = uri.trim();
+        let peer = match self.cfg.server {
+            Some(_) => self.server_peer()?,
+            None => Peer {
+                addr: sip_util::uri_target(uri).ok_or_else(|| {
+                    PhoneError::Invalid(format!(
+                        "{uri}: without a server the URI must name an IP address"
+                    ))
+                })?,
+                transport: self.transport_kind(),
+            },
+        };
+        // Validate the URI before binding anything.
+        RequestBuilder::new(rsip::Method::Invite, uri)
+            .map_err(|e| PhoneError::Invalid(format!("{uri}: {e}")))?;
+        let rtp = RtpSession::bind(self.media_ip())
+            .map_err(|e| PhoneError::Network(format!("binding RTP: {e}")))?;
+        let call = Call {
+            id: message::new_call_id(),
+            side: Side::Outgoing,
+            state: CallState::Calling,
+            peer,
+            remote_uri: uri.to_string(),
+            local_tag: message::new_tag(),
+            invite_cseq: 0,
+            dialog: None,
+            cancel: None,
+            auth_rounds: 0,
+            invite_tx: None,
+            pending_answer: None,
+            media: CallMedia::new(rtp),
+            reinvite_pending: false,
+        };
+        self.call = Some(call);
+        if let Err(e) = self.send_invite() {
+            self.call = None;
+            return Err(e);
+        }
+        let id = self.call.as_ref().map(|c| c.id.clone()).unwrap_or_default();
+        self.emit(super::event::PhoneEvent::CallState {
+            call: id,
+            state: CallState::Calling,
+            reason: None,
+        });
+        Ok(())
+    }
+
+    /// Send (or re-send with credentials) the call's INVITE.
+    fn send_invite(&mut self) -> Result<(), PhoneError> {
+        let contact = self.contact_uri();
+        let aor = self.cfg.aor();
+        let display = self.cfg.display.clone();
+        let Some(call) = self.call.as_mut() else {
+            return Err(PhoneError::NoCall);
+        };
+        call.invite_cseq += 1;
+        let offer = call.media.offer(Direction::SendRecv);
+        let mut req = RequestBuilder::new(rsip::Method::Invite, &call.remote_uri)
+            .map_err(|e| PhoneError::Invalid(format!("{}: {e}", call.remote_uri)))?
+            .from(display.as_deref(), &aor, &call.local_tag)
+            .to(None, &call.remote_uri, None)
+            .call_id(&call.id)
+            .cseq(call.invite_cseq)
+            .contact(&contact)
+            .body(SDP_TYPE, offer.to_string().into_bytes())
+            .build()
+            .map_err(|e| PhoneError::Invalid(format!("INVITE: {e}")))?;
+        let (cancel_tx, cancel_rx) = oneshot::channel();
+        call.cancel = Some(cancel_tx);
+        let (peer, id, uri) = (call.peer, call.id.clone(), call.remote_uri.clone());
+        self.digest.authorize(&mut req.headers, "INVITE", &uri);
+        self.send_request(req, peer, Purpose::Invite { call: id }, Some(cancel_rx));
+        Ok(())
+    }
+
+    /// A response to the INVITE of call `id`.
+    pub(super) async fn on_invite_response(
+        &mut self,
+        id: &str,
+        request: &rsip::Request,
+        result: Result<Box<rsip::Response>, TxError>,
+    ) {
+        let Some(call) = self.call_mut(id) else {
+            // The call was given up; a late 2xx still needs ACK and BYE to end the dialog.
+            if let Ok(resp) = result {
+                if resp.status_code.code() / 100 == 2 {
+                    self.ack_and_bye(request, &resp).await;
+                }
+            }
+            return;
+        };
+        // A response to an INVITE we already replaced (after a challenge) is of no interest.
+        let is_current = message::cseq(&rsip::SipMessage::Request(request.clone()))
+            .is_some_and(|(n, _)| n == call.invite_cseq);
+        if !is_current {
+            return;
+        }
+        let resp = match result {
+            Ok(resp) => resp,
+            Err(TxError::Timeout) => return self.end_call("timeout"),
+            Err(TxError::Transport(e)) => return self.end_call(&format!("unreachable: {e}")),
+        };
+        let code = resp.status_code.code();
+        match code {
+            100 => {}
+            101..=199 => self.on_provisional(&resp),
+            200..=299 => self.on_answered(request, &resp).await,
+            401 | 407 => {
+                let rounds = call.auth_rounds;
+                if rounds < MAX_AUTH_ROUNDS
+                    && self.digest.on_challenge(&resp)
+                    && (rounds == 0 || self.digest.last_was_stale())
+                {
+                    if let Some(call) = self.call.as_mut() {
+                        call.auth_rounds += 1;
+                    }
+                    if let Err(e) = self.send_invite() {
+                        self.end_call(&format!("INVITE: {e}"));
+                    }
+                } else {
+                    self.end_call(&sip_util::status_line(&resp));
+                }
+            }
+            487 => self.end_call("cancelled"),
+            603 => self.end_call("declined"),
+            _ => self.end_call(&sip_util::status_line(&resp)),
+        }
+    }
+
+    fn on_provisional(&mut self, resp: &rsip::Response) {
+        let Some(call) = self.call.as_ref() else {
+            return;
+        };
+        match response_sdp(resp) {
+            Some(Ok(answer)) => {
+                let Some(offer) = call.media.last_offer.clone() else {
+                    return;
+                };
+                match sdp::accept_answer(&offer, &answer) {
+                    Ok(neg) => {
+                        self.apply_negotiated(&neg);
+                        self.set_call_state(CallState::Early, None);
+                    }
+                    Err(e) => tracing::warn!("early media SDP refused: {e}"),
+                }
+            }
+            Some(Err(e)) => tracing::warn!("early media SDP unreadable: {e}"),
+            None => {
+                if resp.status_code.code() == 180 && call.state == CallState::Calling {
+                    self.set_call_state(CallState::Ringing, None);
+                }
+            }
+        }
+    }
+
+    async fn on_answered(&mut self, request: &rsip::Request, resp: &rsip::Response) {
+        let Some(call) = self.call.as_mut() else {
+            return;
+        };
+        call.cancel = None;
+        let Some(dialog) = Dialog::from_uac(request, resp, call.peer) else {
+            // Without a dialog we cannot even ACK properly; give up loudly.
+            self.end_call("bad 2xx response (no dialog)");
+            return;
+        };
+        let ack = dialog.ack(call.invite_cseq, None);
+        if let Err(e) = self.endpoint.ack(ack, dialog.peer).await {
+            tracing::warn!("sending ACK: {e}");
+        }
+        let Some(call) = self.call.as_mut() else {
+            return;
+        };
+        call.dialog = Some(dialog);
+        match (response_sdp(resp), call.media.last_offer.clone()) {
+            (Some(Ok(answer)), Some(offer)) => match sdp::accept_answer(&offer, &answer) {
+                Ok(neg) => self.apply_negotiated(&neg),
+                Err(e) => {
+                    self.emit(super::event::PhoneEvent::Error {
+                        message: format!("answer SDP refused: {e}"),
+                    });
+                    return self.hangup_connected("no common codec").await;
+                }
+            },
+            (Some(Err(e)), _) => {
+                self.emit(super::event::PhoneEvent::Error {
+                    message: format!("answer SDP unreadable: {e}"),
+                });
+                return self.hangup_connected("bad SDP").await;
+            }
+            // No SDP in the 2xx: early media already negotiated it (or there is no media).
+            _ => {}
+        }
+        let state = self.connected_state();
+        self.set_call_state(state, None);
+    }
+
+    /// ACK and BYE a 2xx that arrived for a call we no longer have.
+    async fn ack_and_bye(&mut self, request: &rsip::Request, resp: &rsip::Response) {
+        let msg = rsip::SipMessage::Request(request.clone());
+        let Some((cseq, _)) = message::cseq(&msg) else {
+            return;
+        };
+        let peer = match self.cfg.server {
+            Some(_) => match self.server_peer() {
+                Ok(p) => p,
+                Err(_) => return,
+            },
+            None => match sip_util::uri_target(&request.uri.to_string()) {
+                Some(addr) => Peer {
+                    addr,
+                    transport: self.transport_kind(),
+                },
+                None => return,
+            },
+        };
+        let Some(mut dialog) = Dialog::from_uac(request, resp, peer) else {
+            return;
+        };
+        if let Err(e) = self.endpoint.ack(dialog.ack(cseq, None), dialog.peer).await {
+            tracing::warn!("sending ACK: {e}");
+        }
+        let bye = dialog.request(rsip::Method::Bye, None);
+        self.send_request(bye, dialog.peer, Purpose::Fire, None);
+    }
+
+    /// Give up an outgoing call that is not answered yet: CANCEL it.
+    pub(super) fn cancel_outgoing(&mut self) {
+        if let Some(cancel) = self.call.as_mut().and_then(|c| c.cancel.take()) {
+            let _ = cancel.send(());
+        }
+        self.end_call("hangup");
+    }
+}

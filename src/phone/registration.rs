@@ -1,0 +1,231 @@
+//! REGISTER with digest auth, refresh before expiry, and re-registration with backoff while the
+//! server is unreachable (the UI shows "offline, reconnecting in N s").
+
+use std::time::Duration;
+
+use agentphone_sip::endpoint::TxError;
+use agentphone_sip::message::{self, RequestBuilder};
+use agentphone_sip::rsip;
+use tokio::time::Instant;
+
+use super::command::PhoneError;
+use super::engine::Engine;
+use super::event::PhoneEvent;
+use super::sip_util;
+use super::transactions::Purpose;
+
+/// First retry after the server did not answer; doubled each time up to `MAX_BACKOFF`.
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// How many challenges one REGISTER attempt answers (the first, and a stale nonce).
+const MAX_AUTH_ROUNDS: u32 = 2;
+
+/// Where the registration stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegState {
+    /// Not registered and not trying.
+    Idle,
+    /// First REGISTER under way.
+    Registering,
+    /// Registered; a refresh is scheduled.
+    Registered,
+    /// The server did not answer; a retry is scheduled.
+    Offline,
+    /// Refused (e.g. 403); no retry until asked again.
+    Failed,
+}
+
+/// Registration state of the engine.
+pub struct Registration {
+    state: RegState,
+    call_id: String,
+    from_tag: String,
+    cseq: u32,
+    deadline: Option<Instant>,
+    backoff: Duration,
+    auth_rounds: u32,
+    wanted: bool,
+}
+
+impl Registration {
+    /// Not registered.
+    pub fn new() -> Self {
+        Registration {
+            state: RegState::Idle,
+            call_id: message::new_call_id(),
+            from_tag: message::new_tag(),
+            cseq: 0,
+            deadline: None,
+            backoff: FIRST_BACKOFF,
+            auth_rounds: 0,
+            wanted: false,
+        }
+    }
+
+    /// When the next refresh or retry is due.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+}
+
+impl Engine {
+    /// `register` command.
+    pub(super) fn register(&mut self) -> Result<(), PhoneError> {
+        self.server_peer()?;
+        self.reg.wanted = true;
+        self.reg.auth_rounds = 0;
+        self.reg.deadline = None;
+        if self.reg.state != RegState::Registered {
+            self.reg.state = RegState::Registering;
+        }
+        self.send_register(self.cfg.register_expires)
+    }
+
+    /// `unregister` command.
+    pub(super) fn unregister(&mut self) -> Result<(), PhoneError> {
+        self.server_peer()?;
+        self.reg.wanted = false;
+        self.reg.deadline = None;
+        self.reg.auth_rounds = 0;
+        self.send_register(0)
+    }
+
+    fn send_register(&mut self, expires: u32) -> Result<(), PhoneError> {
+        let peer = self.server_peer()?;
+        let domain = self.cfg.domain();
+        let uri = format!("sip:{domain}");
+        let aor = self.cfg.aor();
+        self.reg.cseq += 1;
+        let mut req = RequestBuilder::new(rsip::Method::Register, &uri)
+            .map_err(|e| PhoneError::Invalid(format!("registrar URI {uri}: {e}")))?
+            .from(self.cfg.display.as_deref(), &aor, &self.reg.from_tag)
+            .to(self.cfg.display.as_deref(), &aor, None)
+            .call_id(&self.reg.call_id)
+            .cseq(self.reg.cseq)
+            .contact(&self.contact_uri())
+            .header("Expires", &expires.to_string())
+            .build()
+            .map_err(|e| PhoneError::Invalid(format!("REGISTER: {e}")))?;
+        self.digest.authorize(&mut req.headers, "REGISTER", &uri);
+        self.send_request(req, peer, Purpose::Register { expires }, None);
+        Ok(())
+    }
+
+    pub(super) fn on_register_timer(&mut self) {
+        self.reg.deadline = None;
+        if !self.reg.wanted {
+            return;
+        }
+        self.reg.auth_rounds = 0;
+        if let Err(e) = self.send_register(self.cfg.register_expires) {
+            self.emit(PhoneEvent::Error {
+                message: format!("register: {e}"),
+            });
+        }
+    }
+
+    pub(super) fn on_register_response(
+        &mut self,
+        expires: u32,
+        _request: &rsip::Request,
+        result: Result<Box<rsip::Response>, TxError>,
+    ) {
+        let resp = match result {
+            Ok(resp) => resp,
+            Err(e) => return self.on_register_unreachable(expires, &e),
+        };
+        let (code, reason) = sip_util::status(&resp);
+        match code {
+            100..=199 => {}
+            200..=299 if expires == 0 => {
+                self.reg.state = RegState::Idle;
+                self.emit(PhoneEvent::Unregistered {
+                    user: self.cfg.user.clone(),
+                });
+            }
+            200..=299 => self.on_registered(&resp, expires),
+            401 | 407
+                if self.reg.auth_rounds < MAX_AUTH_ROUNDS
+                    && self.digest.on_challenge(&resp)
+                    && (self.reg.auth_rounds == 0 || self.digest.last_was_stale()) =>
+            {
+                self.reg.auth_rounds += 1;
+                if let Err(e) = self.send_register(expires) {
+                    self.emit(PhoneEvent::Error {
+                        message: format!("register: {e}"),
+                    });
+                }
+            }
+            500..=599 if expires != 0 && self.reg.wanted => {
+                // The server is there but cannot serve us now: retry like when unreachable.
+                self.emit(PhoneEvent::RegistrationFailed { code, reason });
+                self.schedule_retry();
+            }
+            _ => {
+                self.reg.state = RegState::Failed;
+                self.reg.wanted = false;
+                self.emit(PhoneEvent::RegistrationFailed { code, reason });
+            }
+        }
+    }
+
+    fn on_registered(&mut self, resp: &rsip::Response, requested: u32) {
+        let msg = rsip::SipMessage::Response(resp.clone());
+        let granted = message::header_value(&msg, "Expires")
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .filter(|&e| e > 0)
+            .unwrap_or(requested);
+        let was_offline = self.reg.state == RegState::Offline;
+        let announce = self.reg.state != RegState::Registered;
+        self.reg.state = RegState::Registered;
+        self.reg.backoff = FIRST_BACKOFF;
+        self.reg.auth_rounds = 0;
+        // Refresh at three quarters of the lifetime, never sooner than in a second.
+        let refresh = Duration::from_millis(u64::from(granted) * 750).max(Duration::from_secs(1));
+        self.reg.deadline = if self.reg.wanted {
+            Some(Instant::now() + refresh)
+        } else {
+            None
+        };
+        if announce {
+            self.emit(PhoneEvent::Registered {
+                user: self.cfg.user.clone(),
+            });
+        }
+        if was_offline {
+            // A restarted server has forgotten our voice channel: tell it again.
+            self.republish();
+        }
+    }
+
+    fn on_register_unreachable(&mut self, expires: u32, err: &TxError) {
+        if expires == 0 {
+            // Unregistering from a server that is gone: we are unregistered anyway.
+            self.reg.state = RegState::Idle;
+            self.emit(PhoneEvent::Unregistered {
+                user: self.cfg.user.clone(),
+            });
+            return;
+        }
+        if self.reg.state != RegState::Offline {
+            let (code, reason) = match err {
+                TxError::Timeout => (408, "Request Timeout".to_string()),
+                TxError::Transport(e) => (503, format!("Service Unavailable ({e})")),
+            };
+            self.emit(PhoneEvent::RegistrationFailed { code, reason });
+        }
+        if self.reg.wanted {
+            self.schedule_retry();
+        }
+    }
+
+    fn schedule_retry(&mut self) {
+        self.reg.state = RegState::Offline;
+        let wait = self.reg.backoff;
+        self.reg.backoff = (self.reg.backoff * 2).min(MAX_BACKOFF);
+        self.reg.deadline = Some(Instant::now() + wait);
+        self.emit(PhoneEvent::Offline {
+            retry_in_s: wait.as_secs(),
+        });
+    }
+}

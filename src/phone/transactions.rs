@@ -1,0 +1,118 @@
+//! Client transactions run in their own small tasks that forward every response to the engine,
+//! tagged with what the request was for. The engine's loop never waits on the network.
+
+use agentphone_sip::endpoint::{ClientTransaction, Endpoint, TxError};
+use agentphone_sip::rsip;
+use tokio::sync::{mpsc::UnboundedSender, oneshot};
+
+use super::media::MediaEvent;
+
+/// What a request was sent for; it comes back with each of its responses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// REGISTER asking for `expires` seconds (0 = unregister).
+    Register {
+        /// Requested lifetime.
+        expires: u32,
+    },
+    /// PUBLISH of the voice channel state.
+    Publish {
+        /// open (true) / closed (false).
+        active: bool,
+    },
+    /// The initial INVITE of call `call`.
+    Invite {
+        /// Call-ID.
+        call: String,
+    },
+    /// A re-INVITE of call `call` (hold = sendonly offer).
+    ReInvite {
+        /// Call-ID.
+        call: String,
+        /// true = hold, false = resume.
+        hold: bool,
+        /// CSeq of the re-INVITE (for the ACK).
+        cseq: u32,
+    },
+    /// BYE, CANCEL and other requests whose answer needs no action.
+    Fire,
+}
+
+/// Everything that reaches the engine from its own helpers.
+#[derive(Debug)]
+pub enum Internal {
+    /// A response (provisional or final) or the transaction's failure.
+    Response {
+        /// What the request was for.
+        purpose: Purpose,
+        /// The request as sent (with the endpoint's Via).
+        request: Box<rsip::Request>,
+        /// The response, or why there is none.
+        result: Result<Box<rsip::Response>, TxError>,
+    },
+    /// The incoming INVITE of call `call` was CANCELled by the caller.
+    Cancelled {
+        /// Call-ID.
+        call: String,
+    },
+    /// Something from the media thread.
+    Media(MediaEvent),
+}
+
+/// Run `tx` to its end, forwarding responses as `Internal::Response`. When `cancel` fires (and
+/// the transaction is still pending) a CANCEL is sent for it.
+pub fn spawn_forwarder(
+    mut tx: ClientTransaction,
+    purpose: Purpose,
+    endpoint: Endpoint,
+    internal: UnboundedSender<Internal>,
+    mut cancel: Option<oneshot::Receiver<()>>,
+) {
+    tokio::spawn(async move {
+        let request = Box::new(tx.request().clone());
+        loop {
+            let step = match cancel.as_mut() {
+                Some(cancel_rx) => tokio::select! {
+                    next = tx.next() => Step::Next(next),
+                    asked = cancel_rx => Step::Cancel(asked.is_ok()),
+                },
+                None => Step::Next(tx.next().await),
+            };
+            match step {
+                Step::Cancel(asked) => {
+                    cancel = None;
+                    if asked {
+                        let cancel_tx = endpoint.cancel(&tx);
+                        spawn_forwarder(
+                            cancel_tx,
+                            Purpose::Fire,
+                            endpoint.clone(),
+                            internal.clone(),
+                            None,
+                        );
+                    }
+                }
+                Step::Next(None) => break,
+                Step::Next(Some(result)) => {
+                    let is_final = match &result {
+                        Ok(resp) => resp.status_code.code() >= 200,
+                        Err(_) => true,
+                    };
+                    let msg = Internal::Response {
+                        purpose: purpose.clone(),
+                        request: request.clone(),
+                        result: result.map(Box::new),
+                    };
+                    if internal.send(msg).is_err() || is_final {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+}
+
+enum Step {
+    Next(Option<Result<rsip::Response, TxError>>),
+    Cancel(bool),
+}

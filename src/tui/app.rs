@@ -1,0 +1,350 @@
+//! The app: the model, the components and the popups; routes input to the top popup or the main
+//! screen, applies the actions that only change the screen, and draws. No terminal I/O here, so
+//! tests drive it with keys, clicks and models and read a `TestBackend`.
+
+use std::time::Instant;
+
+use crossterm::event::{Event, KeyEvent, KeyEventKind, MouseEvent};
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::text::Span;
+use ratatui::Frame;
+
+use super::action::Action;
+use super::components::call::CallComponent;
+use super::components::conversation::Conversation;
+use super::components::footer::{Footer, Hint};
+use super::components::header::Header;
+use super::components::{Component, Ctx};
+use super::keys::KeyConfig;
+use super::model::{AudioStatus, Model};
+use super::popups::dial::DialPrompt;
+use super::popups::help::HelpOverlay;
+use super::popups::incoming::IncomingPopup;
+use super::popups::transfer::TransferModal;
+use super::popups::Popup;
+use super::strings;
+use super::theme::Theme;
+
+/// From this width on, the conversation pane goes beside the call component instead of below.
+const SIDE_BY_SIDE_WIDTH: u16 = 110;
+
+/// The popup opened by the user (the incoming-call popup and help are tracked apart: the first
+/// follows the model, the second goes over everything).
+#[derive(Debug)]
+pub enum Modal {
+    /// The transfer modal.
+    Transfer(TransferModal),
+    /// The dial prompt / keypad.
+    Dial(DialPrompt),
+}
+
+/// The whole TUI, minus the terminal.
+pub struct App {
+    model: Model,
+    keys: KeyConfig,
+    theme: Theme,
+    now: Instant,
+    header: Header,
+    call: CallComponent,
+    conversation: Conversation,
+    incoming: IncomingPopup,
+    modal: Option<Modal>,
+    help: Option<HelpOverlay>,
+    quit: bool,
+}
+
+impl App {
+    /// An app showing `model`, with default keys.
+    pub fn new(model: Model, theme: Theme) -> Self {
+        App {
+            model,
+            keys: KeyConfig::default(),
+            theme,
+            now: Instant::now(),
+            header: Header::default(),
+            call: CallComponent::default(),
+            conversation: Conversation,
+            incoming: IncomingPopup::default(),
+            modal: None,
+            help: None,
+            quit: false,
+        }
+    }
+
+    /// The model shown.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// The open modal, if any.
+    pub fn modal(&self) -> Option<&Modal> {
+        self.modal.as_ref()
+    }
+
+    /// The transfer modal, if it is open.
+    pub fn transfer_modal(&self) -> Option<&TransferModal> {
+        match &self.modal {
+            Some(Modal::Transfer(m)) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The dial prompt, if it is open.
+    pub fn dial_prompt(&self) -> Option<&DialPrompt> {
+        match &self.modal {
+            Some(Modal::Dial(d)) => Some(d),
+            _ => None,
+        }
+    }
+
+    /// True while the help overlay shows.
+    pub fn help_open(&self) -> bool {
+        self.help.is_some()
+    }
+
+    /// True once the user asked to quit.
+    pub fn should_quit(&self) -> bool {
+        self.quit
+    }
+
+    /// The call component (to find its buttons).
+    pub fn call_component(&self) -> &CallComponent {
+        &self.call
+    }
+
+    /// The incoming-call popup (to find its buttons).
+    pub fn incoming_popup(&self) -> &IncomingPopup {
+        &self.incoming
+    }
+
+    /// Set the time the call timer counts to (the run loop does this on every tick).
+    pub fn set_now(&mut self, now: Instant) {
+        self.now = now;
+    }
+
+    /// True when something on screen changes with time alone (the call timer), so the loop must
+    /// tick; otherwise it sleeps until input or a model change.
+    pub fn needs_tick(&self) -> bool {
+        self.model.call.is_some()
+    }
+
+    /// Show a new model. Popups that no longer make sense close: the transfer modal and keypad
+    /// when the call ended, the dial prompt when a call began. The transfer modal's lists follow
+    /// the new directory by themselves (M6).
+    pub fn update(&mut self, model: Model) {
+        let had_call = self.model.call.is_some();
+        let has_call = model.call.is_some();
+        self.model = model;
+        let close = match &self.modal {
+            Some(Modal::Transfer(_)) => !has_call,
+            Some(Modal::Dial(_)) => had_call != has_call,
+            None => false,
+        };
+        if close {
+            self.modal = None;
+        }
+    }
+
+    /// Handle any terminal event; the action it produced, already applied to the screen.
+    pub fn handle_event(&mut self, event: &Event) -> Option<Action> {
+        match event {
+            Event::Key(key) => self.handle_key(*key),
+            Event::Mouse(mouse) => self.handle_mouse(*mouse),
+            _ => None,
+        }
+    }
+
+    /// Handle a key. Returns the action it asked for, after applying its screen part; forward it
+    /// to the engine when [`Action::is_for_engine`].
+    pub fn handle_key(&mut self, key: KeyEvent) -> Option<Action> {
+        if key.kind == KeyEventKind::Release {
+            return None;
+        }
+        if self.keys.force_quit.matches(&key) {
+            return self.apply(Action::Quit);
+        }
+        let ctx = Ctx {
+            model: &self.model,
+            keys: &self.keys,
+            theme: self.theme,
+            now: self.now,
+        };
+        let action = if let Some(help) = &mut self.help {
+            help.handle_key(key, &ctx)
+        } else if self.model.incoming.is_some() {
+            self.incoming.handle_key(key, &ctx)
+        } else if let Some(modal) = &mut self.modal {
+            match modal {
+                Modal::Transfer(m) => m.handle_key(key, &ctx),
+                Modal::Dial(d) => d.handle_key(key, &ctx),
+            }
+        } else {
+            self.call
+                .handle_key(key, &ctx)
+                .or_else(|| self.header.handle_key(key, &ctx))
+                .or_else(|| global_key(&key, &self.keys))
+        };
+        action.and_then(|a| self.apply(a))
+    }
+
+    /// Handle a mouse event: a click on what was drawn last.
+    pub fn handle_mouse(&mut self, mouse: MouseEvent) -> Option<Action> {
+        let ctx = Ctx {
+            model: &self.model,
+            keys: &self.keys,
+            theme: self.theme,
+            now: self.now,
+        };
+        let action = if let Some(help) = &mut self.help {
+            help.handle_mouse(mouse, &ctx)
+        } else if self.model.incoming.is_some() {
+            self.incoming.handle_mouse(mouse, &ctx)
+        } else if let Some(modal) = &mut self.modal {
+            match modal {
+                Modal::Transfer(m) => m.handle_mouse(mouse, &ctx),
+                Modal::Dial(d) => d.handle_mouse(mouse, &ctx),
+            }
+        } else {
+            self.call
+                .handle_mouse(mouse, &ctx)
+                .or_else(|| self.header.handle_mouse(mouse, &ctx))
+        };
+        action.and_then(|a| self.apply(a))
+    }
+
+    /// Apply the screen part of an action and hand it back.
+    fn apply(&mut self, action: Action) -> Option<Action> {
+        match &action {
+            Action::OpenTransfer => {
+                if self.model.call.is_none() {
+                    return None;
+                }
+                self.modal = Some(Modal::Transfer(TransferModal::new()));
+            }
+            Action::OpenDial => self.modal = Some(Modal::Dial(DialPrompt::new())),
+            Action::Help => self.help = Some(HelpOverlay),
+            Action::ClosePopup => {
+                if self.help.is_some() {
+                    self.help = None;
+                } else {
+                    self.modal = None;
+                }
+            }
+            Action::Transfer { .. } | Action::Dial(_) => self.modal = None,
+            Action::Quit => self.quit = true,
+            _ => {}
+        }
+        Some(action)
+    }
+
+    /// The footer hints for what is on top now.
+    fn hints(&self, ctx: &Ctx) -> Vec<Hint> {
+        let k = &self.keys;
+        if let Some(help) = &self.help {
+            return help.hints(ctx);
+        }
+        if self.model.incoming.is_some() {
+            return self.incoming.hints(ctx);
+        }
+        match &self.modal {
+            Some(Modal::Transfer(m)) => return m.hints(ctx),
+            Some(Modal::Dial(d)) => return d.hints(ctx),
+            None => {}
+        }
+        let mut hints = Vec::new();
+        if self.model.call.is_some() {
+            // The call's own keys are on its buttons; the footer lists the rest.
+            hints.push(Hint::new(k.dial.label(), strings::HINT_KEYPAD));
+        } else {
+            hints.push(Hint::new(k.dial.label(), strings::HINT_DIAL));
+        }
+        hints.push(Hint::new(k.voice.label(), strings::HINT_VOICE));
+        hints.push(Hint::new(k.help.label(), strings::HINT_HELP));
+        hints.push(Hint::new(k.quit.label(), strings::HINT_QUIT));
+        hints
+    }
+
+    /// Draw the whole screen.
+    pub fn draw(&mut self, frame: &mut Frame) {
+        let area = frame.area();
+        let ctx = Ctx {
+            model: &self.model,
+            keys: &self.keys,
+            theme: self.theme,
+            now: self.now,
+        };
+        let notice = match &self.model.audio {
+            AudioStatus::NoDevice { message } => Some(strings::no_audio_device(message)),
+            AudioStatus::Ready => None,
+        }
+        .or_else(|| self.model.notice.clone());
+
+        let [header, notice_area, body, footer] = Layout::default()
+            .direction(Direction::Vertical)
+            .constraints([
+                Constraint::Length(1),
+                Constraint::Length(u16::from(notice.is_some())),
+                Constraint::Min(0),
+                Constraint::Length(1),
+            ])
+            .areas(area);
+
+        self.header.draw(frame, header, &ctx);
+        if let Some(text) = notice {
+            frame.render_widget(Span::styled(format!(" {text}"), ctx.theme.error()), notice_area);
+        }
+        let (call_area, conversation_area) = split_body(body, CallComponent::wanted_height(&ctx));
+        self.call.draw(frame, call_area, &ctx);
+        self.conversation.draw(frame, conversation_area, &ctx);
+        let hints = self.hints(&ctx);
+        frame.render_widget(
+            Footer {
+                hints: &hints,
+                theme: ctx.theme,
+            },
+            footer,
+        );
+
+        match &mut self.modal {
+            Some(Modal::Transfer(m)) => m.draw(frame, area, &ctx),
+            Some(Modal::Dial(d)) => d.draw(frame, area, &ctx),
+            None => {}
+        }
+        if self.model.incoming.is_some() {
+            self.incoming.draw(frame, area, &ctx);
+        }
+        if let Some(help) = &mut self.help {
+            help.draw(frame, area, &ctx);
+        }
+    }
+}
+
+/// Keys that work on the main screen whatever the call state.
+fn global_key(key: &KeyEvent, k: &KeyConfig) -> Option<Action> {
+    if k.dial.matches(key) {
+        Some(Action::OpenDial)
+    } else if k.help.matches(key) {
+        Some(Action::Help)
+    } else if k.quit.matches(key) {
+        Some(Action::Quit)
+    } else {
+        None
+    }
+}
+
+/// Call component and conversation pane: side by side on wide screens, stacked otherwise.
+fn split_body(body: Rect, call_height: u16) -> (Rect, Rect) {
+    if body.width >= SIDE_BY_SIDE_WIDTH {
+        let [left, right] = Layout::default()
+            .direction(Direction::Horizontal)
+            .constraints([Constraint::Percentage(58), Constraint::Percentage(42)])
+            .areas(body);
+        (left, right)
+    } else {
+        let [top, bottom] = Layout::default()
+            .direction(Direction::Vertical)
+            .constraints([Constraint::Length(call_height), Constraint::Min(0)])
+            .areas(body);
+        (top, bottom)
+    }
+}

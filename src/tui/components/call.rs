@@ -1,0 +1,245 @@
+//! The call component (C1): customer and timer, participants with state and level, the buttons
+//! Mute · Hold · Transfer · Hang up, the transfer status line and the quality line.
+
+use crossterm::event::{KeyEvent, MouseEvent};
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::Frame;
+
+use super::button::{Button, HitMap};
+use super::meter::meter;
+use super::{Component, Ctx};
+use crate::tui::action::Action;
+use crate::tui::model::{CallView, Me, ParticipantState, TransferStatus};
+use crate::tui::strings;
+use crate::tui::theme::Theme;
+
+/// Width of a participant's name column.
+const NAME_COLUMN: usize = 22;
+/// Cells of a participant's level meter.
+const PARTICIPANT_METER: usize = 8;
+/// Cells of the quality line's meters.
+const QUALITY_METER: usize = 6;
+
+/// The call component.
+#[derive(Debug, Default)]
+pub struct CallComponent {
+    hits: HitMap,
+}
+
+impl CallComponent {
+    /// Rows this component wants for the current model (borders included).
+    pub fn wanted_height(ctx: &Ctx) -> u16 {
+        match &ctx.model.call {
+            // Title row, participants, blank, buttons, status, quality, two borders.
+            Some(call) => 7 + call.participants.len() as u16,
+            None => 5,
+        }
+    }
+
+    /// Where the button for `action` was drawn last (for tests and mouse hit checks).
+    pub fn button_rect(&self, action: &Action) -> Option<Rect> {
+        self.hits.rect_of(action)
+    }
+
+    /// The four buttons, in the order C1 wants: Mute · Hold · Transfer · Hang up.
+    fn buttons(call: &CallView, me: &Me, ctx: &Ctx) -> [Button; 4] {
+        let t = &ctx.theme;
+        let keys = ctx.keys;
+        let muted = call.muted(me);
+        let held = call.held(me);
+        let (mute_label, mute_style) = if muted {
+            (strings::BTN_UNMUTE, t.button_active())
+        } else {
+            (strings::BTN_MUTE, t.button())
+        };
+        let (hold_label, hold_style) = if held {
+            (strings::BTN_RESUME, t.button_active())
+        } else {
+            (strings::BTN_HOLD, t.button())
+        };
+        let (transfer_label, transfer_action, transfer_style) = transfer_button(call, me, t);
+        [
+            Button::new(keys.mute.label(), mute_label, mute_style, Action::Mute(!muted)),
+            Button::new(keys.hold.label(), hold_label, hold_style, Action::Hold(!held)),
+            Button::new(
+                keys.transfer.label(),
+                transfer_label,
+                transfer_style,
+                transfer_action,
+            ),
+            Button::new(
+                keys.hangup.label(),
+                strings::BTN_HANGUP,
+                t.button_danger(),
+                Action::Hangup,
+            ),
+        ]
+    }
+
+    fn draw_idle(&mut self, frame: &mut Frame, inner: Rect, ctx: &Ctx) {
+        let hint = if ctx.model.voice_active {
+            strings::WAITING_HINT
+        } else {
+            strings::VOICE_OFF_HINT
+        };
+        let lines = vec![
+            Line::from(Span::styled(strings::NO_CALL, ctx.theme.title())),
+            Line::from(Span::styled(hint, ctx.theme.dim())),
+        ];
+        frame.render_widget(Paragraph::new(lines), inner);
+    }
+
+    fn draw_call(&mut self, frame: &mut Frame, inner: Rect, call: &CallView, ctx: &Ctx) {
+        let t = ctx.theme;
+        let me = &ctx.model.me;
+        let mut lines: Vec<Line> = Vec::new();
+
+        // Customer and timer on the first row; the timer is right-aligned below.
+        let who = match &call.customer {
+            Some(c) => Line::from(vec![
+                Span::raw(format!("{}: ", strings::CUSTOMER)),
+                Span::styled(c.clone(), t.title()),
+            ]),
+            None => Line::from(Span::styled(strings::INTERNAL_CALL, t.title())),
+        };
+        lines.push(who);
+
+        for p in &call.participants {
+            let mut name = p.name.clone();
+            if p.user == me.user {
+                name.push_str(strings::ME_SUFFIX);
+            }
+            let state_style = match p.state {
+                ParticipantState::Talking => t.ok(),
+                ParticipantState::Ringing | ParticipantState::OnHold => t.warn(),
+                ParticipantState::ListenOnly => t.dim(),
+            };
+            let mut spans = vec![
+                Span::raw(format!(" {} ", if p.level > 0.05 { "◆" } else { "◇" })),
+                Span::raw(format!("{:<NAME_COLUMN$.NAME_COLUMN$}", name)),
+                Span::styled(format!("{:<9}", strings::role(p.role)), t.dim()),
+                Span::styled(
+                    format!("{:<10}", strings::participant_state(p.state)),
+                    state_style,
+                ),
+            ];
+            if matches!(
+                p.state,
+                ParticipantState::Talking | ParticipantState::ListenOnly
+            ) {
+                spans.push(Span::styled(meter(p.level, PARTICIPANT_METER), t.meter()));
+            } else {
+                spans.push(Span::raw(" ".repeat(PARTICIPANT_METER)));
+            }
+            if p.muted {
+                spans.push(Span::styled(format!(" {}", strings::MUTED), t.warn()));
+            }
+            lines.push(Line::from(spans));
+        }
+        lines.push(Line::default());
+        let buttons_row = lines.len() as u16;
+        lines.push(Line::default());
+
+        let status_style = match call.transfer {
+            TransferStatus::Failed { .. } => t.error(),
+            TransferStatus::Completed { .. } => t.ok(),
+            _ => t.warn(),
+        };
+        let mut status = strings::transfer_status(&call.transfer).unwrap_or_default();
+        if matches!(call.transfer, TransferStatus::Consulting { .. })
+            && call
+                .participants
+                .iter()
+                .all(|p| p.state == ParticipantState::Talking)
+        {
+            status.push_str(strings::THREE_WAY);
+        }
+        lines.push(Line::from(Span::styled(status, status_style)));
+
+        let q = &call.quality;
+        lines.push(Line::from(vec![
+            Span::raw(format!("{} ", strings::MIC)),
+            Span::styled(meter(q.mic_level, QUALITY_METER), t.meter()),
+            Span::raw(format!(" {} ", strings::SPEAKER)),
+            Span::styled(meter(q.speaker_level, QUALITY_METER), t.meter()),
+            Span::styled(
+                format!(
+                    "  {}",
+                    strings::quality_figures(q.jitter_ms, q.loss_pct, q.rtt_ms)
+                ),
+                t.dim(),
+            ),
+        ]));
+        frame.render_widget(Paragraph::new(lines), inner);
+
+        let timer = strings::timer(ctx.now.saturating_duration_since(call.started_at));
+        let tw = timer.len() as u16;
+        if inner.width > tw {
+            let r = Rect::new(inner.right() - tw, inner.y, tw, 1);
+            frame.render_widget(Span::styled(timer, t.title()), r);
+        }
+
+        if buttons_row < inner.height {
+            let row = Rect::new(inner.x, inner.y + buttons_row, inner.width, 1);
+            let buttons = Self::buttons(call, me, ctx);
+            self.hits.row(frame, row, &buttons, &t);
+        }
+    }
+}
+
+/// Transfer turns into Cancel while the target rings and into Complete once they joined — but
+/// only for the agent who asked for the transfer.
+fn transfer_button(call: &CallView, me: &Me, t: &Theme) -> (&'static str, Action, ratatui::style::Style) {
+    match &call.transfer {
+        TransferStatus::Ringing { by, .. } if *by == me.user => (
+            strings::BTN_CANCEL_TRANSFER,
+            Action::CancelTransfer,
+            t.button_active(),
+        ),
+        TransferStatus::Consulting { by, .. } if *by == me.user => (
+            strings::BTN_COMPLETE_TRANSFER,
+            Action::CompleteTransfer,
+            t.button_active(),
+        ),
+        _ => (strings::BTN_TRANSFER, Action::OpenTransfer, t.button()),
+    }
+}
+
+impl Component for CallComponent {
+    fn handle_key(&mut self, key: KeyEvent, ctx: &Ctx) -> Option<Action> {
+        let call = ctx.model.call.as_ref()?;
+        let me = &ctx.model.me;
+        let keys = ctx.keys;
+        if keys.mute.matches(&key) {
+            Some(Action::Mute(!call.muted(me)))
+        } else if keys.hold.matches(&key) {
+            Some(Action::Hold(!call.held(me)))
+        } else if keys.transfer.matches(&key) {
+            Some(transfer_button(call, me, &ctx.theme).1)
+        } else if keys.hangup.matches(&key) {
+            Some(Action::Hangup)
+        } else {
+            None
+        }
+    }
+
+    fn handle_mouse(&mut self, mouse: MouseEvent, ctx: &Ctx) -> Option<Action> {
+        ctx.model.call.as_ref()?;
+        self.hits.hit(&mouse)
+    }
+
+    fn draw(&mut self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
+        self.hits.clear();
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .title(Span::styled(format!(" {} ", strings::CALL_TITLE), ctx.theme.title()));
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        match &ctx.model.call {
+            Some(call) => self.draw_call(frame, inner, call, ctx),
+            None => self.draw_idle(frame, inner, ctx),
+        }
+    }
+}

@@ -1,0 +1,285 @@
+//! Every user-facing string of the TUI, in one file (as gitui's `strings.rs`), so wording is
+//! reviewed in one place and could be translated.
+
+use std::time::Duration;
+
+use super::model::{AgentStatus, Connection, ParticipantState, Role, TransferStatus};
+
+/// Program name in the header.
+pub const APP_NAME: &str = "agentphone";
+
+// Header.
+/// Label before the voice switch.
+pub const VOICE: &str = "Voice";
+/// Voice switch on.
+pub const VOICE_ON: &str = "ON";
+/// Voice switch off.
+pub const VOICE_OFF: &str = "OFF";
+
+/// The connection as the header shows it.
+pub fn connection(c: &Connection) -> String {
+    match c {
+        Connection::Registering => "Registering…".to_string(),
+        Connection::Online => "Online".to_string(),
+        Connection::Offline { retry_in_s } => {
+            format!("Offline, reconnecting in {retry_in_s} s")
+        }
+        Connection::Refused { reason } => format!("Refused: {reason}"),
+    }
+}
+
+/// Marker before the connection state (readable without colour).
+pub fn connection_marker(c: &Connection) -> &'static str {
+    match c {
+        Connection::Online => "●",
+        Connection::Registering => "◌",
+        Connection::Offline { .. } | Connection::Refused { .. } => "✖",
+    }
+}
+
+/// Prefix of the "no audio device" bar.
+pub fn no_audio_device(message: &str) -> String {
+    format!("No audio device: {message}. Calls work, but you will not hear or be heard.")
+}
+
+// Call component.
+/// Title of the call component.
+pub const CALL_TITLE: &str = "Call";
+/// Call component with no call.
+pub const NO_CALL: &str = "No call.";
+/// Hint under "No call." when the voice channel is off.
+pub const VOICE_OFF_HINT: &str = "Your voice channel is off: you get no calls.";
+/// Hint under "No call." when the voice channel is on.
+pub const WAITING_HINT: &str = "Waiting for calls.";
+/// Label before the customer's name.
+pub const CUSTOMER: &str = "Customer";
+/// Shown instead of the customer in an agent-to-agent call.
+pub const INTERNAL_CALL: &str = "Internal call";
+/// Suffix after my own name in the participant list.
+pub const ME_SUFFIX: &str = " (me)";
+
+/// Button labels.
+pub const BTN_MUTE: &str = "Mute";
+/// Mute button while muted.
+pub const BTN_UNMUTE: &str = "Unmute";
+/// Hold button.
+pub const BTN_HOLD: &str = "Hold";
+/// Hold button while held.
+pub const BTN_RESUME: &str = "Resume";
+/// Transfer button.
+pub const BTN_TRANSFER: &str = "Transfer";
+/// Transfer button while the target rings.
+pub const BTN_CANCEL_TRANSFER: &str = "Cancel transfer";
+/// Transfer button once the target joined.
+pub const BTN_COMPLETE_TRANSFER: &str = "Complete transfer";
+/// Hang up button.
+pub const BTN_HANGUP: &str = "Hang up";
+/// Answer button.
+pub const BTN_ANSWER: &str = "Answer";
+/// Decline button.
+pub const BTN_DECLINE: &str = "Decline";
+/// Confirm button of the transfer modal.
+pub const BTN_DO_TRANSFER: &str = "Transfer";
+/// Close button of popups.
+pub const BTN_CANCEL: &str = "Cancel";
+/// Call button of the dial prompt.
+pub const BTN_CALL: &str = "Call";
+/// Close button of the keypad.
+pub const BTN_CLOSE: &str = "Close";
+
+/// Role column.
+pub fn role(r: Role) -> &'static str {
+    match r {
+        Role::Customer => "customer",
+        Role::Agent => "agent",
+    }
+}
+
+/// State column.
+pub fn participant_state(s: ParticipantState) -> &'static str {
+    match s {
+        ParticipantState::Talking => "talking",
+        ParticipantState::Ringing => "ringing",
+        ParticipantState::OnHold => "on hold",
+        ParticipantState::ListenOnly => "listening",
+    }
+}
+
+/// Shown after a muted participant.
+pub const MUTED: &str = "muted";
+
+/// The status line of a transfer; None when there is nothing to say.
+pub fn transfer_status(t: &TransferStatus) -> Option<String> {
+    match t {
+        TransferStatus::None => None,
+        TransferStatus::Ringing { target, .. } => Some(format!("Transfer: ringing {target}…")),
+        TransferStatus::Consulting { target, .. } => Some(format!(
+            "Transfer: {target} joined. Complete to leave them with the customer."
+        )),
+        TransferStatus::Failed { target, reason } => {
+            Some(format!("Transfer to {target} failed: {reason}"))
+        }
+        TransferStatus::Completed { from, to } => {
+            Some(format!("Transfer completed: {from} → {to}"))
+        }
+    }
+}
+
+/// Added to the status line when every participant is talking during a consultation (T5).
+pub const THREE_WAY: &str = " (three-way)";
+
+/// Call timer, mm:ss or h:mm:ss.
+pub fn timer(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{:02}:{:02}", s / 60, s % 60)
+    }
+}
+
+/// Quality line labels.
+pub const MIC: &str = "Mic";
+/// Speaker meter label.
+pub const SPEAKER: &str = "Spk";
+
+/// Jitter, loss and round trip, "–" when unknown.
+pub fn quality_figures(jitter: Option<f32>, loss: Option<f32>, rtt: Option<f32>) -> String {
+    let f = |v: Option<f32>, unit: &str, prec: usize| match v {
+        Some(v) => format!("{v:.prec$}{unit}"),
+        None => "–".to_string(),
+    };
+    format!(
+        "jitter {}  loss {}  rtt {}",
+        f(jitter, " ms", 0),
+        f(loss, " %", 1),
+        f(rtt, " ms", 0)
+    )
+}
+
+// Conversation pane.
+/// Title of the conversation pane.
+pub const CONVERSATION_TITLE: &str = "Conversation";
+/// Conversation pane with no call.
+pub const NO_CONVERSATION: &str = "The timeline of your call shows here.";
+/// Label before the transfer reason.
+pub const REASON: &str = "Reason";
+
+// Incoming popup.
+/// Title of the incoming-call popup.
+pub const INCOMING_TITLE: &str = "Incoming call";
+/// Label before the caller.
+pub const FROM: &str = "From";
+/// Label before the team.
+pub const TEAM: &str = "Team";
+
+/// "Transferred by Alice".
+pub fn transferred_by(agent: &str) -> String {
+    format!("Transferred by {agent}")
+}
+
+// Transfer modal.
+/// Title of the transfer modal.
+pub const TRANSFER_TITLE: &str = "Transfer call";
+/// Agent tab.
+pub const TAB_AGENT: &str = "Agent";
+/// Team tab.
+pub const TAB_TEAM: &str = "Team";
+/// Label before the filter field.
+pub const FILTER: &str = "Filter";
+/// Label before the reason field.
+pub const REASON_FIELD: &str = "Reason (optional)";
+/// The listen-only check box.
+pub const LISTEN_ONLY: &str = "Listen only (training: hears all, heard by no one)";
+/// Empty agent list.
+pub const NO_AGENTS: &str = "No agent with an active voice channel matches.";
+/// Empty team list.
+pub const NO_TEAMS: &str = "No voice-active team matches.";
+
+/// An agent's status in the modal, with the reason when they cannot be picked.
+pub fn agent_status(s: AgentStatus) -> &'static str {
+    match s {
+        AgentStatus::Offline => "offline",
+        AgentStatus::Inactive => "inactive",
+        AgentStatus::Available => "available",
+        AgentStatus::Ringing => "ringing — can't take it now",
+        AgentStatus::OnCall => "on a call — can't take it now",
+    }
+}
+
+/// A team's row in the modal.
+pub fn team_status(available: u32, active: u32) -> String {
+    if available == 0 {
+        format!("{available} available / {active} active — nobody free")
+    } else {
+        format!("{available} available / {active} active")
+    }
+}
+
+// Dial prompt and keypad.
+/// Title of the dial prompt.
+pub const DIAL_TITLE: &str = "Dial";
+/// Title of the keypad during a call.
+pub const KEYPAD_TITLE: &str = "Keypad (DTMF)";
+/// Label before the number field.
+pub const DIAL_FIELD: &str = "Agent, number or sip: URI";
+/// Label before the digits sent.
+pub const DTMF_SENT: &str = "Sent";
+
+// Help overlay.
+/// Title of the help overlay.
+pub const HELP_TITLE: &str = "Help — keys";
+/// Help lines: the key binding's name in `KeyConfig` order, with what it does.
+pub const HELP_MUTE: &str = "Mute / unmute my microphone";
+/// Help: hold.
+pub const HELP_HOLD: &str = "Hold / resume the customer";
+/// Help: transfer.
+pub const HELP_TRANSFER: &str = "Transfer; again: cancel (ringing) or complete (joined)";
+/// Help: hang up.
+pub const HELP_HANGUP: &str = "Hang up";
+/// Help: answer.
+pub const HELP_ANSWER: &str = "Answer an incoming call";
+/// Help: decline.
+pub const HELP_DECLINE: &str = "Decline an incoming call";
+/// Help: dial.
+pub const HELP_DIAL: &str = "Dial (idle) or keypad for DTMF (in a call)";
+/// Help: voice.
+pub const HELP_VOICE: &str = "Voice channel on / off";
+/// Help: help.
+pub const HELP_HELP: &str = "This help";
+/// Help: quit.
+pub const HELP_QUIT: &str = "Quit";
+/// Help: transfer modal keys.
+pub const HELP_MODAL: &str = "In the transfer modal: type to filter, ↑/↓ pick, ←/→ Agent/Team,";
+/// Help: transfer modal keys, second line.
+pub const HELP_MODAL_2: &str = "Tab to reason / listen only, Space toggles, Enter transfers, Esc closes.";
+/// Help: mouse.
+pub const HELP_MOUSE: &str = "Every button, tab and row also answers a mouse click.";
+
+// Footer hints.
+/// Footer: dial.
+pub const HINT_DIAL: &str = "Dial";
+/// Footer: keypad.
+pub const HINT_KEYPAD: &str = "Keypad";
+/// Footer: voice.
+pub const HINT_VOICE: &str = "Voice";
+/// Footer: help.
+pub const HINT_HELP: &str = "Help";
+/// Footer: quit.
+pub const HINT_QUIT: &str = "Quit";
+/// Footer: close.
+pub const HINT_CLOSE: &str = "Close";
+/// Footer: pick.
+pub const HINT_PICK: &str = "Pick";
+/// Footer: tabs.
+pub const HINT_TABS: &str = "Agent/Team";
+/// Footer: next field.
+pub const HINT_FIELD: &str = "Next field";
+/// Footer: toggle.
+pub const HINT_TOGGLE: &str = "Listen only";
+/// Footer: confirm transfer.
+pub const HINT_CONFIRM_TRANSFER: &str = "Transfer";
+/// Footer: call.
+pub const HINT_CALL: &str = "Call";
+/// Footer: send digits.
+pub const HINT_DIGITS: &str = "0-9 * # send";

@@ -1,0 +1,119 @@
+//! Styles. With NO_COLOR set, no colours at all: everything stays readable through modifiers
+//! (bold, reverse, dim) and the brackets and words the components always draw.
+
+use ratatui::style::{Color, Modifier, Style};
+
+/// The colour scheme, or its absence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Theme {
+    /// False when NO_COLOR is set.
+    pub color: bool,
+}
+
+impl Theme {
+    /// Colours unless the NO_COLOR environment variable is set to a non-empty value
+    /// (<https://no-color.org>).
+    pub fn from_env() -> Self {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Theme { color: !no_color }
+    }
+
+    /// With colours.
+    pub fn colored() -> Self {
+        Theme { color: true }
+    }
+
+    /// Without colours.
+    pub fn no_color() -> Self {
+        Theme { color: false }
+    }
+
+    fn fg(&self, color: Color) -> Style {
+        if self.color {
+            Style::new().fg(color)
+        } else {
+            Style::new()
+        }
+    }
+
+    /// Block borders and plain text.
+    pub fn normal(&self) -> Style {
+        Style::new()
+    }
+
+    /// Titles and the customer's name.
+    pub fn title(&self) -> Style {
+        self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
+    }
+
+    /// A button at rest.
+    pub fn button(&self) -> Style {
+        if self.color {
+            Style::new().fg(Color::White).bg(Color::DarkGray)
+        } else {
+            Style::new().add_modifier(Modifier::BOLD)
+        }
+    }
+
+    /// A toggle button that is on (muted, on hold) or a pending transfer action.
+    pub fn button_active(&self) -> Style {
+        if self.color {
+            Style::new().fg(Color::Black).bg(Color::Yellow)
+        } else {
+            Style::new().add_modifier(Modifier::REVERSED)
+        }
+    }
+
+    /// The hang-up and decline buttons.
+    pub fn button_danger(&self) -> Style {
+        if self.color {
+            Style::new().fg(Color::White).bg(Color::Red)
+        } else {
+            Style::new().add_modifier(Modifier::BOLD)
+        }
+    }
+
+    /// The answer button.
+    pub fn button_go(&self) -> Style {
+        if self.color {
+            Style::new().fg(Color::Black).bg(Color::Green)
+        } else {
+            Style::new().add_modifier(Modifier::BOLD)
+        }
+    }
+
+    /// The key shown inside a button or a hint.
+    pub fn key(&self) -> Style {
+        self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
+    }
+
+    /// Good news: online, available, voice on.
+    pub fn ok(&self) -> Style {
+        self.fg(Color::Green)
+    }
+
+    /// Something to watch: registering, ringing, on hold.
+    pub fn warn(&self) -> Style {
+        self.fg(Color::Yellow)
+    }
+
+    /// Bad news: offline, failed, no device.
+    pub fn error(&self) -> Style {
+        self.fg(Color::Red).add_modifier(Modifier::BOLD)
+    }
+
+    /// Rows that cannot be picked, secondary text.
+    pub fn dim(&self) -> Style {
+        self.fg(Color::DarkGray).add_modifier(Modifier::DIM)
+    }
+
+    /// The selected row or tab.
+    pub fn selected(&self) -> Style {
+        Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+    }
+
+    /// Level meters.
+    pub fn meter(&self) -> Style {
+        self.fg(Color::Green)
+    }
+}
