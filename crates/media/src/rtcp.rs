@@ -327,6 +327,21 @@ impl ReceptionStats {
 
     /// Record a packet: `arrival` is the arrival time in the same clock units as `rtp_ts`.
     pub fn update(&mut self, seq: u16, rtp_ts: u32, arrival: u32) {
+        if !self.count_sequence(seq) {
+            return;
+        }
+        let transit = i64::from(arrival.wrapping_sub(rtp_ts) as i32);
+        if let Some(last) = self.last_transit {
+            let d = (transit - last).abs();
+            self.jitter_q4 += d - ((self.jitter_q4 + 8) >> 4);
+        }
+        self.last_transit = Some(transit);
+    }
+
+    /// Record a packet for loss bookkeeping only (its timestamp says nothing about timing, e.g.
+    /// an RFC 4733 event packet, whose timestamp is the event start). Returns false when the
+    /// packet was not counted (an unconfirmed sequence jump).
+    pub fn count_sequence(&mut self, seq: u16) -> bool {
         if !self.started {
             self.init(seq);
         } else {
@@ -342,19 +357,14 @@ impl ReceptionStats {
                     self.init(seq);
                 } else {
                     self.bad_seq = Some(seq.wrapping_add(1));
-                    return;
+                    return false;
                 }
             }
             // else: duplicate or reordered packet, counted below.
         }
         self.bad_seq = None;
         self.received = self.received.wrapping_add(1);
-        let transit = i64::from(arrival.wrapping_sub(rtp_ts) as i32);
-        if let Some(last) = self.last_transit {
-            let d = (transit - last).abs();
-            self.jitter_q4 += d - ((self.jitter_q4 + 8) >> 4);
-        }
-        self.last_transit = Some(transit);
+        true
     }
 
     /// Forget the transit baseline (timestamp discontinuity such as a new SSRC).

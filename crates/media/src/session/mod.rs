@@ -1,24 +1,49 @@
-//! One RTP stream over a non-blocking std UDP socket with RTCP mux.
+//! One RTP stream over a non-blocking std UDP socket with RTCP multiplexed on the same port.
+//!
+//! Driven by the caller's 20 ms tick: `poll_receive` (drain the socket), `next_frame` (playout),
+//! `send_frame` (encode + send), `maybe_send_rtcp`. No tasks, no locks; after `configure` the
+//! steady state allocates nothing (all buffers are owned by the session).
 
-use crate::codec::CodecKind;
-use crate::{Frame, MediaError};
-use std::net::{IpAddr, SocketAddr};
-use std::time::Instant;
+mod dtmf_sender;
+
+use crate::codec::{CodecKind, Decoder, Encoder};
+use crate::jitter::{JitterBuffer, JitterStats, Playout, MAX_PAYLOAD};
+use crate::rtcp::{self, ReceptionStats, RtcpPacket, SenderInfo};
+use crate::rtp::{self, RtpHeader};
+use crate::{dtmf, Frame, MediaError};
+use dtmf_sender::DtmfSender;
+use std::io::ErrorKind;
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::time::{Duration, Instant, SystemTime};
+
+/// Default interval between our RTCP reports.
+pub const DEFAULT_RTCP_INTERVAL: Duration = Duration::from_secs(5);
+/// Datagrams handled per `poll_receive` at most, so a flood cannot stall the caller's tick.
+const MAX_DATAGRAMS_PER_POLL: usize = 256;
+/// Largest datagram we read (bigger ones are truncated by the kernel and then fail to parse).
+const RECV_BUF: usize = 2048;
 
 /// What the session negotiated with the peer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SessionConfig {
+    /// Where to send (from SDP); replaced by the source of received packets (symmetric RTP).
     pub remote: SocketAddr,
+    /// The negotiated codec.
     pub codec: CodecKind,
+    /// Its payload type.
     pub pt: u8,
+    /// The negotiated telephone-event payload type, if any.
     pub telephone_event_pt: Option<u8>,
 }
 
-/// Receive-side quality figures.
+/// Receive-side quality figures (plus the peer-measured round trip).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Quality {
+    /// RFC 3550 interarrival jitter of the received stream, ms.
     pub jitter_ms: f32,
+    /// Cumulative loss of the received stream, percent.
     pub loss_pct: f32,
+    /// Round trip from RTCP (None until the peer has reported on one of our SRs).
     pub rtt_ms: Option<f32>,
     pub packets_received: u64,
     pub packets_sent: u64,
@@ -35,57 +60,405 @@ pub enum FrameStatus {
     Silence,
 }
 
+/// The negotiated state that `configure` builds.
+struct Active {
+    cfg: SessionConfig,
+    encoder: Encoder,
+    decoder: Decoder,
+}
+
 /// One RTP stream over a non-blocking std UDP socket with RTCP mux. Driven by a 20 ms tick:
 /// no tasks, no locks; steady state allocates nothing.
-pub struct RtpSession {}
+pub struct RtpSession {
+    socket: UdpSocket,
+    local: SocketAddr,
+    active: Option<Active>,
+    /// Where we send: the configured address, then the latched source of valid RTP.
+    remote: Option<SocketAddr>,
+
+    // Sending.
+    ssrc: u32,
+    seq: u16,
+    ts: u32,
+    packets_sent: u64,
+    octets_sent: u64,
+    dtmf: DtmfSender,
+    payload_buf: [u8; MAX_PAYLOAD],
+    send_buf: [u8; MAX_PAYLOAD + rtp::HEADER_LEN],
+
+    // Receiving.
+    jitter: JitterBuffer,
+    stats: ReceptionStats,
+    remote_ssrc: Option<u32>,
+    packets_received: u64,
+    last_received: Option<Instant>,
+    /// (start timestamp, event) of the last event whose end we reported: the end packet is
+    /// sent three times and must be reported once.
+    last_dtmf_end: Option<(u32, u8)>,
+    recv_buf: [u8; RECV_BUF],
+
+    // RTCP.
+    rtcp_interval: Duration,
+    last_rtcp_sent: Option<Instant>,
+    /// Middle 32 bits of the NTP time of the peer's last SR, and when it arrived.
+    last_peer_sr: Option<(u32, Instant)>,
+    rtt: Option<Duration>,
+    /// The instant that maps to `epoch_ntp` (wall clock at bind): NTP times are derived from
+    /// the monotonic `Instant`s the caller passes in.
+    epoch: Instant,
+    epoch_ntp: u64,
+    rtcp_buf: [u8; 256],
+}
+
+fn would_block(e: &std::io::Error) -> bool {
+    e.kind() == ErrorKind::WouldBlock
+}
 
 impl RtpSession {
-    /// Bind an ephemeral UDP port on `ip`.
+    /// Bind an ephemeral UDP port on `ip` (non-blocking).
     pub fn bind(ip: IpAddr) -> std::io::Result<RtpSession> {
-        let _ = ip;
-        todo!()
+        let socket = UdpSocket::bind(SocketAddr::new(ip, 0))?;
+        socket.set_nonblocking(true)?;
+        let local = socket.local_addr()?;
+        Ok(RtpSession {
+            socket,
+            local,
+            active: None,
+            remote: None,
+            ssrc: rand::random(),
+            seq: rand::random(),
+            ts: rand::random(),
+            packets_sent: 0,
+            octets_sent: 0,
+            dtmf: DtmfSender::new(),
+            payload_buf: [0; MAX_PAYLOAD],
+            send_buf: [0; MAX_PAYLOAD + rtp::HEADER_LEN],
+            jitter: JitterBuffer::new(48_000),
+            stats: ReceptionStats::new(),
+            remote_ssrc: None,
+            packets_received: 0,
+            last_received: None,
+            last_dtmf_end: None,
+            recv_buf: [0; RECV_BUF],
+            rtcp_interval: DEFAULT_RTCP_INTERVAL,
+            last_rtcp_sent: None,
+            last_peer_sr: None,
+            rtt: None,
+            epoch: Instant::now(),
+            epoch_ntp: rtcp::ntp_from_system(SystemTime::now()),
+            rtcp_buf: [0; 256],
+        })
     }
+
     /// The bound address.
     pub fn local_addr(&self) -> SocketAddr {
-        todo!()
+        self.local
     }
-    /// Set (or change, on re-INVITE) the remote address and codec.
+
+    /// Where packets currently go (configured, then latched), if anywhere.
+    pub fn remote_addr(&self) -> Option<SocketAddr> {
+        self.remote
+    }
+
+    /// Our SSRC.
+    pub fn ssrc(&self) -> u32 {
+        self.ssrc
+    }
+
+    /// Change the RTCP report interval (default 5 s; tests use short ones).
+    pub fn set_rtcp_interval(&mut self, interval: Duration) {
+        self.rtcp_interval = interval;
+    }
+
+    /// Set (or change, on re-INVITE) the remote address and codec. A codec change resets the
+    /// receive path; the send stream (SSRC, sequence, timestamp) continues.
     pub fn configure(&mut self, cfg: SessionConfig) -> Result<(), MediaError> {
-        let _ = cfg;
-        todo!()
+        self.remote = Some(cfg.remote);
+        if let Some(active) = self.active.as_mut() {
+            if active.cfg.codec == cfg.codec && active.cfg.pt == cfg.pt {
+                active.cfg = cfg;
+                return Ok(());
+            }
+        }
+        let encoder = Encoder::new(cfg.codec)?;
+        let decoder = Decoder::new(cfg.codec)?;
+        self.jitter.set_clock(cfg.codec.clock());
+        self.stats.reset();
+        self.remote_ssrc = None;
+        self.active = Some(Active {
+            cfg,
+            encoder,
+            decoder,
+        });
+        Ok(())
     }
+
+    /// NTP time corresponding to `now`.
+    fn ntp_at(&self, now: Instant) -> u64 {
+        rtcp::ntp_add(self.epoch_ntp, now.saturating_duration_since(self.epoch))
+    }
+
     /// Drain the socket into the jitter buffer (symmetric RTP: latch to the source), handle RTCP;
     /// returns the DTMF digits that ended since the last call (into `dtmf_out`).
+    /// Garbage, unexpected payload types and anything before `configure` are ignored.
     pub fn poll_receive(&mut self, now: Instant, dtmf_out: &mut Vec<char>) {
-        let _ = (now, dtmf_out);
-        todo!()
+        for _ in 0..MAX_DATAGRAMS_PER_POLL {
+            let (len, from) = match self.socket.recv_from(&mut self.recv_buf) {
+                Ok(r) => r,
+                Err(e) if would_block(&e) => break,
+                // ICMP errors surfacing on the socket (e.g. ECONNREFUSED) say nothing about
+                // what is queued: keep draining.
+                Err(e) if e.kind() == ErrorKind::ConnectionRefused => continue,
+                Err(_) => break,
+            };
+            let Some(datagram) = self.recv_buf.get(..len) else {
+                continue;
+            };
+            if rtp::is_rtcp(datagram) {
+                self.handle_rtcp(len, now);
+            } else {
+                self.handle_rtp(len, from, now, dtmf_out);
+            }
+        }
     }
+
+    fn handle_rtp(&mut self, len: usize, from: SocketAddr, now: Instant, dtmf_out: &mut Vec<char>) {
+        let Some(active) = self.active.as_ref() else {
+            return;
+        };
+        let Ok((h, payload)) = rtp::parse(&self.recv_buf[..len]) else {
+            return;
+        };
+        let clock = active.cfg.codec.clock();
+        if h.pt == active.cfg.pt {
+            if self.remote_ssrc != Some(h.ssrc) {
+                self.stats.reset();
+                self.remote_ssrc = Some(h.ssrc);
+            }
+            let arrival = (now.saturating_duration_since(self.epoch).as_secs_f64()
+                * f64::from(clock)) as u64 as u32;
+            self.stats.update(h.seq, h.ts, arrival);
+            self.jitter.push(&h, payload, now);
+        } else if Some(h.pt) == active.cfg.telephone_event_pt {
+            let Ok(ev) = dtmf::parse(payload) else {
+                return;
+            };
+            if self.remote_ssrc == Some(h.ssrc) {
+                self.stats.count_sequence(h.seq);
+            }
+            if ev.end && self.last_dtmf_end != Some((h.ts, ev.event)) {
+                self.last_dtmf_end = Some((h.ts, ev.event));
+                if let Some(d) = dtmf::event_to_digit(ev.event) {
+                    dtmf_out.push(d);
+                }
+            }
+        } else {
+            // Another payload type (e.g. a codec we did not pick, comfort noise): ignored.
+            return;
+        }
+        self.remote = Some(from);
+        self.packets_received += 1;
+        self.last_received = Some(now);
+    }
+
+    fn handle_rtcp(&mut self, len: usize, now: Instant) {
+        let now_ntp = self.ntp_at(now);
+        for pkt in rtcp::packets(&self.recv_buf[..len]) {
+            let blocks = match pkt {
+                Ok(RtcpPacket::SenderReport { info, blocks, .. }) => {
+                    self.last_peer_sr = Some((rtcp::ntp_middle32(info.ntp), now));
+                    blocks
+                }
+                Ok(RtcpPacket::ReceiverReport { blocks, .. }) => blocks,
+                Ok(_) => continue,
+                Err(_) => break,
+            };
+            for b in blocks.filter(|b| b.ssrc == self.ssrc) {
+                if let Some(rtt) = rtcp::rtt(&b, now_ntp) {
+                    self.rtt = Some(rtt);
+                }
+            }
+        }
+    }
+
     /// The next 20 ms of received audio.
     pub fn next_frame(&mut self, out: &mut Frame) -> FrameStatus {
-        let _ = out;
-        todo!()
+        let Some(active) = self.active.as_mut() else {
+            out.fill(0);
+            return FrameStatus::Silence;
+        };
+        let status = match self.jitter.pop() {
+            Playout::Packet(p) => match active.decoder.decode(p, out) {
+                Ok(()) => FrameStatus::Audio,
+                Err(_) => match active.decoder.conceal(None, out) {
+                    Ok(()) => FrameStatus::Concealed,
+                    Err(_) => FrameStatus::Silence,
+                },
+            },
+            Playout::Missing { next } => match active.decoder.conceal(next, out) {
+                Ok(()) => FrameStatus::Concealed,
+                Err(_) => FrameStatus::Silence,
+            },
+            Playout::Empty => FrameStatus::Silence,
+        };
+        if status == FrameStatus::Silence {
+            out.fill(0);
+        }
+        status
     }
-    /// Encode and send one frame (or a DTMF event packet while one is queued).
+
+    /// Encode and send one frame — or, while a DTMF event is being sent, the event packet in its
+    /// place. Does nothing before `configure`. A full socket buffer drops the packet.
     pub fn send_frame(&mut self, pcm: &Frame) -> std::io::Result<()> {
-        let _ = pcm;
-        todo!()
+        let (Some(active), Some(remote)) = (self.active.as_mut(), self.remote) else {
+            return Ok(());
+        };
+        let step = active.encoder.timestamp_step();
+        let frame_ts = self.ts;
+        self.ts = self.ts.wrapping_add(step);
+        let event = match active.cfg.telephone_event_pt {
+            Some(te_pt) => self.dtmf.next_packet(frame_ts, step).map(|p| (te_pt, p)),
+            None => None,
+        };
+        let (header, payload_len) = match event {
+            Some((te_pt, p)) => {
+                self.payload_buf[..p.payload.len()].copy_from_slice(&p.payload);
+                let h = RtpHeader {
+                    marker: p.first,
+                    pt: te_pt,
+                    seq: self.seq,
+                    ts: p.ts,
+                    ssrc: self.ssrc,
+                };
+                (h, p.payload.len())
+            }
+            None => {
+                let n = active
+                    .encoder
+                    .encode(pcm, &mut self.payload_buf)
+                    .map_err(|e| std::io::Error::other(e.to_string()))?;
+                let h = RtpHeader {
+                    marker: self.packets_sent == 0,
+                    pt: active.cfg.pt,
+                    seq: self.seq,
+                    ts: frame_ts,
+                    ssrc: self.ssrc,
+                };
+                (h, n)
+            }
+        };
+        self.seq = self.seq.wrapping_add(1);
+        let Some(payload) = self.payload_buf.get(..payload_len) else {
+            return Ok(());
+        };
+        let n = rtp::write(&header, payload, &mut self.send_buf);
+        match self.socket.send_to(&self.send_buf[..n], remote) {
+            Ok(_) => {
+                self.packets_sent += 1;
+                self.octets_sent += payload_len as u64;
+                Ok(())
+            }
+            Err(e) if would_block(&e) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
-    /// Queue an RFC 4733 event, sent over the next frames instead of audio.
+
+    /// Queue an RFC 4733 event, sent over the next frames instead of audio (~100 ms of event
+    /// packets, then three end packets). Errors for a non-DTMF character, when no
+    /// telephone-event was negotiated, or when too many digits are queued.
     pub fn send_dtmf(&mut self, digit: char) -> std::io::Result<()> {
-        let _ = digit;
-        todo!()
+        let Some(event) = dtmf::digit_to_event(digit) else {
+            return Err(std::io::Error::new(
+                ErrorKind::InvalidInput,
+                format!("not a DTMF digit: {digit:?}"),
+            ));
+        };
+        let negotiated = self
+            .active
+            .as_ref()
+            .is_some_and(|a| a.cfg.telephone_event_pt.is_some());
+        if !negotiated {
+            return Err(std::io::Error::new(
+                ErrorKind::Unsupported,
+                "telephone-event not negotiated",
+            ));
+        }
+        if !self.dtmf.queue(event) {
+            return Err(std::io::Error::new(
+                ErrorKind::WouldBlock,
+                "too many DTMF digits queued",
+            ));
+        }
+        Ok(())
     }
-    /// Send an RTCP SR when the interval has passed.
+
+    /// Send an RTCP SR (RR before we have sent anything) with a report block about the peer's
+    /// stream, when the interval has passed since the last one.
     pub fn maybe_send_rtcp(&mut self, now: Instant) {
-        let _ = now;
-        todo!()
+        let (true, Some(remote)) = (self.active.is_some(), self.remote) else {
+            return;
+        };
+        let last = *self.last_rtcp_sent.get_or_insert(now);
+        if now.saturating_duration_since(last) < self.rtcp_interval {
+            return;
+        }
+        self.last_rtcp_sent = Some(now);
+        let block = self.remote_ssrc.map(|peer| {
+            let (lsr, dlsr) = match self.last_peer_sr {
+                Some((lsr, at)) => {
+                    let held = now.saturating_duration_since(at);
+                    (lsr, (held.as_secs_f64() * 65_536.0) as u32)
+                }
+                None => (0, 0),
+            };
+            self.stats.report_block(peer, lsr, dlsr)
+        });
+        let blocks = block.as_slice();
+        let n = if self.packets_sent > 0 {
+            let info = SenderInfo {
+                ntp: self.ntp_at(now),
+                rtp_ts: self.ts,
+                packet_count: self.packets_sent as u32,
+                octet_count: self.octets_sent as u32,
+            };
+            rtcp::write_sr(self.ssrc, &info, blocks, &mut self.rtcp_buf)
+        } else {
+            rtcp::write_rr(self.ssrc, blocks, &mut self.rtcp_buf)
+        };
+        // Best effort: a lost report is replaced by the next one.
+        let _ = self.socket.send_to(&self.rtcp_buf[..n], remote);
     }
+
+    /// Send an RTCP BYE (call ending).
+    pub fn send_bye(&mut self) {
+        if let Some(remote) = self.remote {
+            let n = rtcp::write_bye(self.ssrc, &mut self.rtcp_buf);
+            let _ = self.socket.send_to(&self.rtcp_buf[..n], remote);
+        }
+    }
+
     /// Current quality figures.
     pub fn quality(&self) -> Quality {
-        todo!()
+        let clock = self
+            .active
+            .as_ref()
+            .map_or(48_000, |a| a.cfg.codec.clock());
+        Quality {
+            jitter_ms: self.stats.jitter() as f32 * 1000.0 / clock as f32,
+            loss_pct: self.stats.loss_pct(),
+            rtt_ms: self.rtt.map(|d| d.as_secs_f32() * 1000.0),
+            packets_received: self.packets_received,
+            packets_sent: self.packets_sent,
+        }
     }
+
+    /// Jitter-buffer counters and current target delay (ms).
+    pub fn jitter_buffer_stats(&self) -> (JitterStats, f32) {
+        (self.jitter.stats(), self.jitter.target_delay_ms())
+    }
+
     /// When the last valid RTP packet arrived.
     pub fn last_received(&self) -> Option<Instant> {
-        todo!()
+        self.last_received
     }
 }
