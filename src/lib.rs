@@ -5,3 +5,4 @@ pub mod audio;
 pub mod config_file;
 pub mod headless;
 pub mod phone;
+pub mod tui;

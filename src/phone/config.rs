@@ -1,6 +1,8 @@
 //! Everything the Phone engine needs to know at start-up.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use agentphone_sip::endpoint::Timers;
+
 use crate::audio::{SinkSpec, SourceSpec};
 
 /// SIP transport towards the server.
@@ -36,6 +38,8 @@ pub struct PhoneConfig {
     pub auto_answer: bool,
     /// What the microphone sends.
     pub source: SourceSpec,
+    /// SIP transaction timers (T1 decides how long an unanswered request takes to fail).
+    pub sip_timers: Timers,
     /// Where everything heard goes (a recording gets one frame per 20 ms of call time).
     pub sink: SinkSpec,
 }
@@ -53,6 +57,7 @@ impl Default for PhoneConfig {
             register_expires: 300,
             auto_answer: false,
             source: SourceSpec::Silence,
+            sip_timers: Timers::default(),
             sink: SinkSpec::Null,
         }
     }

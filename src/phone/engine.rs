@@ -3,7 +3,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
-use agentphone_sip::endpoint::{Endpoint, Peer, ServerTransaction, Timers, TransportKind};
+use agentphone_sip::endpoint::{Endpoint, Peer, ServerTransaction, TransportKind};
 use agentphone_sip::{message, rsip};
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::sync::oneshot;
@@ -71,7 +71,7 @@ impl Phone {
             .sink
             .open()
             .map_err(|e| PhoneError::Audio(e.to_string()))?;
-        let (endpoint, incoming) = Endpoint::bind(SocketAddr::new(config.bind, 0), Timers::default())
+        let (endpoint, incoming) = Endpoint::bind(SocketAddr::new(config.bind, 0), config.sip_timers)
             .await
             .map_err(|e| PhoneError::Network(format!("binding SIP on {}: {e}", config.bind)))?;
         let (internal_tx, internal_rx) = mpsc::unbounded_channel();

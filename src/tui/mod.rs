@@ -1,0 +1,27 @@
+//! The terminal face of the softphone (ratatui + crossterm), decoupled from the `Phone` engine by
+//! a view model: the engine adapter sends [`model::Model`]s in, the TUI sends [`action::Action`]s
+//! out. Laid out like gitui: `components/` (pieces of the main screen), `popups/` (one file per
+//! modal), `keys.rs` (every binding), `strings.rs` (every user-facing string).
+
+pub mod action;
+pub mod app;
+pub mod components;
+pub mod keys;
+pub mod model;
+pub mod popups;
+pub mod runner;
+pub mod strings;
+pub mod terminal;
+pub mod theme;
+
+#[cfg(test)]
+mod fixtures;
+#[cfg(test)]
+mod input_tests;
+#[cfg(test)]
+mod snapshot_tests;
+
+pub use action::{Action, TransferTarget};
+pub use app::App;
+pub use model::Model;
+pub use runner::run;

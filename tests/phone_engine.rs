@@ -1,0 +1,478 @@
+//! The Phone engine against a scripted SIP peer built from agentphone-sip's Endpoint, over real
+//! UDP on 127.0.0.1 with ephemeral ports.
+
+use std::net::{SocketAddr, UdpSocket};
+use std::time::Duration;
+
+use agentphone::phone::{CallState, Phone, PhoneCommand, PhoneConfig, PhoneEvent, PhoneHandle};
+use agentphone_sip::auth::{Algorithm, Challenge, Credentials, NonceIssuer};
+use agentphone_sip::dialog::Dialog;
+use agentphone_sip::endpoint::{Endpoint, Peer, ServerTransaction, Timers, TransportKind};
+use agentphone_sip::message::{self, RequestBuilder};
+use agentphone_sip::rsip;
+use agentphone_sip::sdp::{self, Direction, Sdp};
+use tokio::sync::mpsc::{Receiver, UnboundedReceiver};
+
+const WAIT: Duration = Duration::from_secs(5);
+
+fn fast_timers() -> Timers {
+    Timers {
+        t1: Duration::from_millis(20),
+        t2: Duration::from_millis(200),
+        t4: Duration::from_millis(200),
+    }
+}
+
+struct SipPeer {
+    ep: Endpoint,
+    rx: Receiver<ServerTransaction>,
+}
+
+impl SipPeer {
+    async fn new() -> SipPeer {
+        let (ep, rx) = Endpoint::bind("127.0.0.1:0".parse().unwrap(), fast_timers())
+            .await
+            .unwrap();
+        SipPeer { ep, rx }
+    }
+
+    fn addr(&self) -> SocketAddr {
+        self.ep.local_addr()
+    }
+
+    /// The next request; it must be `method`.
+    async fn expect(&mut self, method: rsip::Method) -> ServerTransaction {
+        let st = tokio::time::timeout(WAIT, self.rx.recv())
+            .await
+            .unwrap_or_else(|_| panic!("no {method} arrived"))
+            .expect("peer endpoint closed");
+        assert_eq!(st.request.method(), &method, "expected {method}, got {}", st.request);
+        st
+    }
+
+    async fn reply(&self, st: &ServerTransaction, code: u16, reason: &str, tag: Option<&str>) {
+        st.respond(message::response(&st.request, code, reason, tag))
+            .await
+            .unwrap();
+    }
+}
+
+fn header(req: &rsip::Request, name: &str) -> Option<String> {
+    message::header_value(&rsip::SipMessage::Request(req.clone()), name)
+}
+
+fn body_text(req: &rsip::Request) -> String {
+    String::from_utf8_lossy(&req.body).to_string()
+}
+
+/// A phone whose server is `server`; returns its handle, events and SIP address.
+async fn phone(server: SocketAddr, password: Option<&str>) -> (PhoneHandle, Events, SocketAddr) {
+    let cfg = PhoneConfig {
+        server: Some(server),
+        user: "alice".into(),
+        password: password.map(str::to_string),
+        display: Some("Alice".into()),
+        sip_timers: fast_timers(),
+        ..PhoneConfig::default()
+    };
+    let (handle, rx) = Phone::start(cfg).await.unwrap();
+    let mut events = Events { rx, seen: vec![] };
+    let ready = events.next(|e| matches!(e, PhoneEvent::Ready { .. })).await;
+    let PhoneEvent::Ready { sip } = ready else {
+        unreachable!()
+    };
+    (handle, events, sip.parse().unwrap())
+}
+
+struct Events {
+    rx: UnboundedReceiver<PhoneEvent>,
+    seen: Vec<PhoneEvent>,
+}
+
+impl Events {
+    /// The next event matching `pred` (others are kept in `seen`).
+    async fn next(&mut self, pred: impl Fn(&PhoneEvent) -> bool) -> PhoneEvent {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                Ok(Some(ev)) => {
+                    self.seen.push(ev.clone());
+                    if pred(&ev) {
+                        return ev;
+                    }
+                }
+                Ok(None) => panic!("engine stopped; events so far: {:?}", self.seen),
+                Err(_) => panic!("event not seen in time; events so far: {:?}", self.seen),
+            }
+        }
+    }
+
+    async fn state(&mut self, want: CallState) -> Option<String> {
+        match self
+            .next(|e| matches!(e, PhoneEvent::CallState { state, .. } if *state == want))
+            .await
+        {
+            PhoneEvent::CallState { reason, .. } => reason,
+            _ => unreachable!(),
+        }
+    }
+}
+
+fn challenge(issuer: &NonceIssuer) -> Challenge {
+    Challenge {
+        realm: "agentphone".into(),
+        nonce: issuer.issue(),
+        algorithm: Algorithm::Sha256,
+        opaque: None,
+        qop_auth: true,
+        stale: false,
+    }
+}
+
+/// An SDP answer to the INVITE's offer, with RTP going to `rtp`.
+fn answer_for(req: &rsip::Request, rtp: &UdpSocket, dir: Direction) -> Sdp {
+    let offer = Sdp::parse(&body_text(req)).expect("INVITE carries an SDP offer");
+    let local = rtp.local_addr().unwrap();
+    sdp::answer(&offer, local.ip(), local.port(), 42, dir)
+        .expect("offer has a codec we speak")
+        .answer
+}
+
+fn with_sdp(mut resp: rsip::Response, contact: &str, sdp: &Sdp) -> rsip::Response {
+    resp.headers.push(rsip::Header::Contact(rsip::headers::Contact::from(format!("<{contact}>"))));
+    resp.headers.push(rsip::Header::ContentType(rsip::headers::ContentType::from(
+        "application/sdp".to_string(),
+    )));
+    resp.body = sdp.to_string().into_bytes();
+    resp
+}
+
+#[tokio::test]
+async fn register_answers_a_digest_challenge() {
+    let mut server = SipPeer::new().await;
+    let (handle, mut events, _) = phone(server.addr(), Some("secret")).await;
+    let issuer = NonceIssuer::new(Duration::from_secs(60));
+
+    handle.command(PhoneCommand::Register).await.unwrap();
+    let st = server.expect(rsip::Method::Register).await;
+    assert_eq!(header(&st.request, "Expires").as_deref(), Some("300"));
+    let mut resp = message::response(&st.request, 401, "Unauthorized", Some("srv"));
+    resp.headers.push(rsip::Header::WwwAuthenticate(
+        rsip::headers::WwwAuthenticate::from(challenge(&issuer).to_header_value()),
+    ));
+    st.respond(resp).await.unwrap();
+
+    let st = server.expect(rsip::Method::Register).await;
+    let auth = header(&st.request, "Authorization").expect("second REGISTER has credentials");
+    let creds = Credentials::parse(&auth).expect("credentials parse");
+    assert_eq!(creds.username, "alice");
+    assert!(creds.verify("REGISTER", "secret"), "digest does not verify: {auth}");
+    let mut ok = message::response(&st.request, 200, "OK", Some("srv"));
+    ok.headers.push(rsip::Header::Other("Expires".into(), "300".into()));
+    st.respond(ok).await.unwrap();
+    events
+        .next(|e| matches!(e, PhoneEvent::Registered { user } if user == "alice"))
+        .await;
+
+    // Unregistering re-uses the challenge (no new 401 needed) and asks for Expires: 0.
+    handle.command(PhoneCommand::Unregister).await.unwrap();
+    let st = server.expect(rsip::Method::Register).await;
+    assert_eq!(header(&st.request, "Expires").as_deref(), Some("0"));
+    let creds = Credentials::parse(&header(&st.request, "Authorization").unwrap()).unwrap();
+    assert!(creds.verify("REGISTER", "secret"));
+    server.reply(&st, 200, "OK", Some("srv")).await;
+    events
+        .next(|e| matches!(e, PhoneEvent::Unregistered { .. }))
+        .await;
+    handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn wrong_password_reports_registration_failed() {
+    let mut server = SipPeer::new().await;
+    let (handle, mut events, _) = phone(server.addr(), Some("wrong")).await;
+    let issuer = NonceIssuer::new(Duration::from_secs(60));
+    handle.command(PhoneCommand::Register).await.unwrap();
+    let st = server.expect(rsip::Method::Register).await;
+    let mut resp = message::response(&st.request, 401, "Unauthorized", Some("srv"));
+    resp.headers.push(rsip::Header::WwwAuthenticate(
+        rsip::headers::WwwAuthenticate::from(challenge(&issuer).to_header_value()),
+    ));
+    st.respond(resp).await.unwrap();
+    let st = server.expect(rsip::Method::Register).await;
+    let creds = Credentials::parse(&header(&st.request, "Authorization").unwrap()).unwrap();
+    assert!(!creds.verify("REGISTER", "secret"));
+    server.reply(&st, 403, "Forbidden", Some("srv")).await;
+    let ev = events
+        .next(|e| matches!(e, PhoneEvent::RegistrationFailed { .. }))
+        .await;
+    assert_eq!(
+        ev,
+        PhoneEvent::RegistrationFailed {
+            code: 403,
+            reason: "Forbidden".into()
+        }
+    );
+    handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn unreachable_server_means_offline_with_a_retry() {
+    // A socket that never answers.
+    let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let (handle, mut events, _) = phone(silent.local_addr().unwrap(), Some("pw")).await;
+    handle.command(PhoneCommand::Register).await.unwrap();
+    let failed = events
+        .next(|e| matches!(e, PhoneEvent::RegistrationFailed { .. }))
+        .await;
+    assert!(
+        matches!(failed, PhoneEvent::RegistrationFailed { code: 408 | 503, .. }),
+        "{failed:?}"
+    );
+    let offline = events.next(|e| matches!(e, PhoneEvent::Offline { .. })).await;
+    assert_eq!(offline, PhoneEvent::Offline { retry_in_s: 1 });
+    // It keeps trying by itself, waiting longer each time.
+    let again = events.next(|e| matches!(e, PhoneEvent::Offline { .. })).await;
+    assert_eq!(again, PhoneEvent::Offline { retry_in_s: 2 });
+    handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn outgoing_call_is_answered_carries_rtp_and_ends_on_remote_bye() {
+    let mut server = SipPeer::new().await;
+    let (handle, mut events, _) = phone(server.addr(), None).await;
+    let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    rtp.set_read_timeout(Some(WAIT)).unwrap();
+
+    handle
+        .command(PhoneCommand::Dial("sip:bob@127.0.0.1".into()))
+        .await
+        .unwrap();
+    events.state(CallState::Calling).await;
+    let invite = server.expect(rsip::Method::Invite).await;
+    assert!(body_text(&invite.request).contains("opus/48000/2"));
+    let tag = message::new_tag();
+    server.reply(&invite, 180, "Ringing", Some(&tag)).await;
+    events.state(CallState::Ringing).await;
+
+    let contact = format!("sip:bob@{}", server.addr());
+    let answer = answer_for(&invite.request, &rtp, Direction::SendRecv);
+    let ok = with_sdp(
+        message::response(&invite.request, 200, "OK", Some(&tag)),
+        &contact,
+        &answer,
+    );
+    invite.respond(ok).await.unwrap();
+    server.expect(rsip::Method::Ack).await;
+    events.state(CallState::Connected).await;
+
+    // The phone's media thread sends RTP to the address of our answer, in the chosen codec.
+    let mut buf = [0u8; 1500];
+    let (n, _) = rtp.recv_from(&mut buf).expect("RTP from the phone");
+    let (hdr, _) = agentphone_media::rtp::parse(&buf[..n]).expect("valid RTP");
+    assert_eq!(hdr.pt, answer.formats[0].pt);
+
+    // Bob hangs up.
+    let contact_uri = rsip::Uri::try_from(contact.as_str()).unwrap();
+    let mut dialog = Dialog::from_uas(&invite.request, &tag, &contact_uri, invite.peer).unwrap();
+    let bye = dialog.request(rsip::Method::Bye, None);
+    let resp = server.ep.request(bye, invite.peer).final_response().await.unwrap();
+    assert_eq!(resp.status_code.code(), 200);
+    let reason = events.state(CallState::Ended).await;
+    assert_eq!(reason.as_deref(), Some("remote hangup"));
+    handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn hold_and_resume_send_sendonly_then_sendrecv() {
+    let mut server = SipPeer::new().await;
+    let (handle, mut events, _) = phone(server.addr(), None).await;
+    let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    handle
+        .command(PhoneCommand::Dial("sip:bob@127.0.0.1".into()))
+        .await
+        .unwrap();
+    let invite = server.expect(rsip::Method::Invite).await;
+    let tag = message::new_tag();
+    let contact = format!("sip:bob@{}", server.addr());
+    let ok = with_sdp(
+        message::response(&invite.request, 200, "OK", Some(&tag)),
+        &contact,
+        &answer_for(&invite.request, &rtp, Direction::SendRecv),
+    );
+    invite.respond(ok).await.unwrap();
+    server.expect(rsip::Method::Ack).await;
+    events.state(CallState::Connected).await;
+
+    for (cmd, attr, state) in [
+        (PhoneCommand::Hold, "a=sendonly", CallState::Held),
+        (PhoneCommand::Resume, "a=sendrecv", CallState::Connected),
+    ] {
+        handle.command(cmd).await.unwrap();
+        let reinvite = server.expect(rsip::Method::Invite).await;
+        let msg = rsip::SipMessage::Request(reinvite.request.clone());
+        assert_eq!(message::to_tag(&msg).as_deref(), Some(tag.as_str()), "in the dialog");
+        assert!(body_text(&reinvite.request).contains(attr), "{}", body_text(&reinvite.request));
+        let ok = with_sdp(
+            message::response(&reinvite.request, 200, "OK", None),
+            &contact,
+            &answer_for(&reinvite.request, &rtp, Direction::SendRecv),
+        );
+        reinvite.respond(ok).await.unwrap();
+        server.expect(rsip::Method::Ack).await;
+        events.state(state).await;
+    }
+
+    handle.command(PhoneCommand::Hangup).await.unwrap();
+    let bye = server.expect(rsip::Method::Bye).await;
+    server.reply(&bye, 200, "OK", None).await;
+    assert_eq!(events.state(CallState::Ended).await.as_deref(), Some("hangup"));
+    handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn invite_answers_a_proxy_challenge_and_reports_the_final_failure() {
+    let mut server = SipPeer::new().await;
+    let (handle, mut events, _) = phone(server.addr(), Some("pw")).await;
+    let issuer = NonceIssuer::new(Duration::from_secs(60));
+    handle
+        .command(PhoneCommand::Dial("sip:bob@127.0.0.1".into()))
+        .await
+        .unwrap();
+    let first = server.expect(rsip::Method::Invite).await;
+    let mut resp = message::response(&first.request, 407, "Proxy Authentication Required", Some("x"));
+    resp.headers.push(rsip::Header::ProxyAuthenticate(
+        rsip::headers::ProxyAuthenticate::from(challenge(&issuer).to_header_value()),
+    ));
+    first.respond(resp).await.unwrap();
+
+    let second = server.expect(rsip::Method::Invite).await;
+    let auth = header(&second.request, "Proxy-Authorization").expect("credentials on retry");
+    assert!(Credentials::parse(&auth).unwrap().verify("INVITE", "pw"));
+    let m1 = rsip::SipMessage::Request(first.request.clone());
+    let m2 = rsip::SipMessage::Request(second.request.clone());
+    assert_eq!(message::call_id(&m1), message::call_id(&m2), "same call");
+    assert!(message::cseq(&m2).unwrap().0 > message::cseq(&m1).unwrap().0);
+    server.reply(&second, 486, "Busy Here", Some("y")).await;
+    assert_eq!(
+        events.state(CallState::Ended).await.as_deref(),
+        Some("486 Busy Here")
+    );
+    handle.shutdown().await;
+}
+
+/// An INVITE from the peer to the phone, as a customer would send it through the server.
+fn incoming_invite(peer: &SipPeer, phone: SocketAddr, rtp: &UdpSocket) -> rsip::Request {
+    let local = rtp.local_addr().unwrap();
+    let offer = Sdp::offer(local.ip(), local.port(), 7, Direction::SendRecv);
+    RequestBuilder::new(rsip::Method::Invite, &format!("sip:alice@{phone}"))
+        .unwrap()
+        .from(Some("Customer"), "sip:cust@127.0.0.1", &message::new_tag())
+        .to(None, "sip:alice@127.0.0.1", None)
+        .call_id(&message::new_call_id())
+        .cseq(1)
+        .contact(&format!("sip:srv@{}", peer.addr()))
+        .header("Call-Info", "<sip:support@127.0.0.1>;purpose=x-agentphone-team")
+        .header("Subject", "VIP customer")
+        .body("application/sdp", offer.to_string().into_bytes())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn incoming_call_rings_is_answered_and_hung_up() {
+    let mut server = SipPeer::new().await;
+    let (handle, mut events, phone_addr) = phone(server.addr(), None).await;
+    let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    rtp.set_read_timeout(Some(WAIT)).unwrap();
+    let to_phone = Peer {
+        addr: phone_addr,
+        transport: TransportKind::Udp,
+    };
+    let mut tx = server.ep.request(incoming_invite(&server, phone_addr, &rtp), to_phone);
+
+    let ev = events
+        .next(|e| matches!(e, PhoneEvent::IncomingCall { .. }))
+        .await;
+    let PhoneEvent::IncomingCall {
+        from,
+        display,
+        team,
+        reason,
+        ..
+    } = ev
+    else {
+        unreachable!()
+    };
+    assert_eq!(from, "sip:cust@127.0.0.1");
+    assert_eq!(display.as_deref(), Some("Customer"));
+    assert_eq!(team.as_deref(), Some("support"));
+    assert_eq!(reason.as_deref(), Some("VIP customer"));
+    let ringing = loop {
+        let r = tx.next().await.unwrap().unwrap();
+        if r.status_code.code() != 100 {
+            break r;
+        }
+    };
+    assert_eq!(ringing.status_code.code(), 180);
+
+    handle.command(PhoneCommand::Answer).await.unwrap();
+    let ok = tx.next().await.unwrap().unwrap();
+    assert_eq!(ok.status_code.code(), 200);
+    let answer = Sdp::parse(&String::from_utf8_lossy(&ok.body)).expect("200 carries SDP");
+    assert_eq!(answer.direction, Direction::SendRecv);
+    let dialog = Dialog::from_uac(tx.request(), &ok, to_phone).unwrap();
+    server.ep.ack(dialog.ack(1, None), to_phone).await.unwrap();
+    events.state(CallState::Connected).await;
+    let mut buf = [0u8; 1500];
+    rtp.recv_from(&mut buf).expect("RTP from the phone");
+
+    handle.command(PhoneCommand::Hangup).await.unwrap();
+    let bye = server.expect(rsip::Method::Bye).await;
+    server.reply(&bye, 200, "OK", None).await;
+    events.state(CallState::Ended).await;
+    handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn incoming_call_cancelled_by_the_caller() {
+    let server = SipPeer::new().await;
+    let (handle, mut events, phone_addr) = phone(server.addr(), None).await;
+    let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let to_phone = Peer {
+        addr: phone_addr,
+        transport: TransportKind::Udp,
+    };
+    let mut tx = server.ep.request(incoming_invite(&server, phone_addr, &rtp), to_phone);
+    events.state(CallState::Ringing).await;
+    let cancel = server.ep.cancel(&tx).final_response().await.unwrap();
+    assert_eq!(cancel.status_code.code(), 200);
+    assert_eq!(events.state(CallState::Ended).await.as_deref(), Some("cancelled"));
+    let last = loop {
+        let r = tx.next().await.unwrap().unwrap();
+        if r.status_code.code() >= 200 {
+            break r;
+        }
+    };
+    assert_eq!(last.status_code.code(), 487);
+    handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn incoming_call_declined_gets_603() {
+    let server = SipPeer::new().await;
+    let (handle, mut events, phone_addr) = phone(server.addr(), None).await;
+    let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let to_phone = Peer {
+        addr: phone_addr,
+        transport: TransportKind::Udp,
+    };
+    let tx = server.ep.request(incoming_invite(&server, phone_addr, &rtp), to_phone);
+    events.state(CallState::Ringing).await;
+    handle.command(PhoneCommand::Decline).await.unwrap();
+    assert_eq!(events.state(CallState::Ended).await.as_deref(), Some("declined"));
+    assert_eq!(tx.final_response().await.unwrap().status_code.code(), 603);
+    // Nothing rings any more.
+    assert!(handle.command(PhoneCommand::Answer).await.is_err());
+    handle.shutdown().await;
+}

@@ -1,0 +1,270 @@
+//! The `agentphone --headless` binary: scripts, exit codes, and a direct call between two
+//! headless phones carrying a tone each way, checked on both recordings.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_agentphone");
+
+/// A running headless phone whose stdout lines arrive on a channel.
+struct Headless {
+    child: Child,
+    lines: mpsc::Receiver<Value>,
+    seen: Vec<Value>,
+}
+
+impl Headless {
+    fn spawn(args: &[&str]) -> Headless {
+        let mut child = Command::new(BIN)
+            .arg("--headless")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("agentphone starts");
+        let stdout = child.stdout.take().expect("stdout piped");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || read_json_lines(stdout, tx));
+        Headless {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// The next event named `name` (with `key` = `value` when given).
+    fn wait(&mut self, name: &str, field: Option<(&str, &str)>, timeout: Duration) -> Value {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(v) => {
+                    self.seen.push(v.clone());
+                    let field_ok = field.is_none_or(|(k, want)| v[k] == want);
+                    if v["event"] == name && field_ok {
+                        return v;
+                    }
+                }
+                Err(_) => panic!("no {name} {field:?} event; seen: {:#?}", self.seen),
+            }
+        }
+    }
+
+    fn send(&mut self, line: &str) {
+        let stdin = self.child.stdin.as_mut().expect("stdin piped");
+        writeln!(stdin, "{line}").expect("phone reads stdin");
+    }
+
+    fn exit_code(&mut self, timeout: Duration) -> i32 {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status.code().unwrap_or(-1);
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("phone did not exit; seen: {:#?}", self.seen);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Every remaining stdout line (after exit).
+    fn rest(&mut self) -> Vec<Value> {
+        let mut out = std::mem::take(&mut self.seen);
+        while let Ok(v) = self.lines.recv_timeout(Duration::from_millis(500)) {
+            out.push(v);
+        }
+        out
+    }
+}
+
+impl Drop for Headless {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn read_json_lines(stdout: ChildStdout, tx: mpsc::Sender<Value>) {
+    for line in BufReader::new(stdout).lines() {
+        let Ok(line) = line else { break };
+        let v: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}"));
+        assert!(v["event"].is_string(), "no event field: {line}");
+        assert!(v["t"].is_number(), "no t field: {line}");
+        if tx.send(v).is_err() {
+            break;
+        }
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+fn samples(path: &Path) -> Vec<i16> {
+    let mut reader = hound::WavReader::open(path).expect("recording is a WAV file");
+    let spec = reader.spec();
+    assert_eq!((spec.channels, spec.sample_rate, spec.bits_per_sample), (1, 48_000, 16));
+    reader.samples::<i16>().map(|s| s.unwrap()).collect()
+}
+
+#[test]
+fn two_headless_phones_hear_each_others_tone() {
+    let dir = tempfile::tempdir().unwrap();
+    let bob_wav = dir.path().join("bob.wav");
+    let alice_wav = dir.path().join("alice.wav");
+
+    let mut bob = Headless::spawn(&[
+        "--user",
+        "bob",
+        "--tone",
+        "1200",
+        "--record",
+        bob_wav.to_str().unwrap(),
+        "--auto-answer",
+    ]);
+    let ready = bob.wait("ready", None, Duration::from_secs(10));
+    let bob_sip = ready["sip"].as_str().expect("ready carries sip").to_string();
+
+    let script = write(
+        dir.path(),
+        "alice.txt",
+        &format!(
+            "# call bob directly, talk for 3 s, hang up\n\
+             dial sip:bob@{bob_sip}\n\
+             wait call_state state=connected timeout=10\n\
+             expect connected\n\
+             sleep 3\n\
+             hangup\n\
+             wait call_state state=ended\n\
+             expect idle\n"
+        ),
+    );
+    let mut alice = Headless::spawn(&[
+        "--server",
+        &bob_sip,
+        "--user",
+        "alice",
+        "--tone",
+        "700",
+        "--record",
+        alice_wav.to_str().unwrap(),
+        "--script",
+        &script,
+    ]);
+    bob.wait("incoming_call", None, Duration::from_secs(10));
+    bob.wait("call_state", Some(("state", "connected")), Duration::from_secs(10));
+    let ended = bob.wait("call_state", Some(("state", "ended")), Duration::from_secs(15));
+    assert_eq!(ended["reason"], "remote hangup");
+    assert_eq!(alice.exit_code(Duration::from_secs(15)), 0, "{:#?}", alice.rest());
+    bob.send("quit");
+    assert_eq!(bob.exit_code(Duration::from_secs(10)), 0);
+
+    // Each recording covers the call (~3 s) and holds the other side's tone, not its own.
+    for (path, heard, own) in [(&alice_wav, 1200.0, 700.0), (&bob_wav, 700.0, 1200.0)] {
+        let s = samples(path);
+        let secs = s.len() as f32 / 48_000.0;
+        assert!((2.5..6.0).contains(&secs), "{}: {secs} s recorded", path.display());
+        // Skip the first half second (jitter buffer filling) and the last (hang-up).
+        let middle = &s[24_000..s.len() - 24_000];
+        let found = agentphone_media::tone::detect_tones(middle, 48_000, &[heard, own]);
+        assert_eq!(found, vec![true, false], "{}: tones {heard}/{own}", path.display());
+    }
+}
+
+#[test]
+fn bad_script_line_exits_2_naming_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = write(dir.path(), "bad.txt", "# ok\nsleep 0\nfrobnicate\n");
+    let mut p = Headless::spawn(&["--script", &script]);
+    assert_eq!(p.exit_code(Duration::from_secs(10)), 2);
+    let out = p.rest();
+    let err = out
+        .iter()
+        .find(|v| v["event"] == "error")
+        .expect("an error event");
+    let msg = err["message"].as_str().unwrap();
+    assert!(msg.contains("line 3") && msg.contains("frobnicate"), "{msg}");
+}
+
+#[test]
+fn wait_timeout_fails_the_script_with_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = write(
+        dir.path(),
+        "wait.txt",
+        "expect idle\nexpect unmuted\nwait registered timeout=0.3\nsleep 5\n",
+    );
+    let mut p = Headless::spawn(&["--script", &script]);
+    assert_eq!(p.exit_code(Duration::from_secs(10)), 1);
+    let out = p.rest();
+    let failed = out
+        .iter()
+        .find(|v| v["event"] == "script_failed")
+        .expect("script_failed event");
+    assert_eq!(failed["line"], 3);
+    assert_eq!(failed["command"], "wait registered timeout=0.3");
+    assert!(failed["reason"].as_str().unwrap().contains("timed out"));
+    assert_eq!(out[0]["event"], "ready", "ready comes first: {out:#?}");
+}
+
+#[test]
+fn failed_expectation_names_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = write(dir.path(), "expect.txt", "mute on\nexpect muted\nexpect connected\n");
+    let mut p = Headless::spawn(&["--script", &script]);
+    assert_eq!(p.exit_code(Duration::from_secs(10)), 1);
+    let out = p.rest();
+    let failed = out.iter().find(|v| v["event"] == "script_failed").unwrap();
+    assert_eq!(failed["line"], 3);
+    assert!(out.iter().any(|v| v["event"] == "mute" && v["muted"] == true));
+}
+
+#[test]
+fn stdin_commands_run_until_eof() {
+    let mut p = Headless::spawn(&[]);
+    p.wait("ready", None, Duration::from_secs(10));
+    p.send("mute on");
+    p.wait("mute", Some(("muted", "true")), Duration::from_secs(5));
+    drop(p.child.stdin.take());
+    assert_eq!(p.exit_code(Duration::from_secs(10)), 0);
+}
+
+#[test]
+fn config_errors_exit_2_with_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(
+        dir.path(),
+        "phone.toml",
+        "[server]\nlisten = \"127.0.0.1:5060\"\n\n[phone]\nuser = \"alice\"\ncolour = \"blue\"\n",
+    );
+    let out = Command::new(BIN)
+        .args(["--headless", "--config", &cfg])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("{cfg}:6")) && stderr.contains("colour"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "nothing on stdout but JSON events");
+}
+
+#[test]
+fn without_headless_the_tui_is_not_there_yet() {
+    let out = Command::new(BIN).stdin(Stdio::null()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--headless"));
+}
