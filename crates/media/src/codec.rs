@@ -76,7 +76,7 @@ enum EncoderImpl {
     G711 {
         law: Law,
         down: Box<Downsampler48to8>,
-        narrow: [i16; FRAME_8K],
+        narrow: Box<[i16; FRAME_8K]>,
     },
 }
 
@@ -104,7 +104,7 @@ impl Encoder {
             Some(law) => EncoderImpl::G711 {
                 law,
                 down: Box::new(Downsampler48to8::new()),
-                narrow: [0; FRAME_8K],
+                narrow: Box::new([0; FRAME_8K]),
             },
         };
         Ok(Encoder { kind, inner })
@@ -127,7 +127,7 @@ impl Encoder {
                     });
                 }
                 down.process(pcm, narrow);
-                Ok(g711::encode(*law, narrow, out))
+                Ok(g711::encode(*law, &narrow[..], out))
             }
         }
     }
@@ -143,7 +143,7 @@ enum DecoderImpl {
     G711 {
         law: Law,
         up: Box<Upsampler8to48>,
-        narrow: [i16; FRAME_8K],
+        narrow: Box<[i16; FRAME_8K]>,
         /// Consecutive concealed frames (for the fade-out).
         lost_run: u32,
     },
@@ -165,7 +165,7 @@ impl Decoder {
             Some(law) => DecoderImpl::G711 {
                 law,
                 up: Box::new(Upsampler8to48::new()),
-                narrow: [0; FRAME_8K],
+                narrow: Box::new([0; FRAME_8K]),
                 lost_run: 0,
             },
         };
@@ -208,7 +208,7 @@ impl Decoder {
                         payload.len()
                     )));
                 }
-                let n = g711::decode(*law, payload, narrow);
+                let n = g711::decode(*law, payload, &mut narrow[..]);
                 narrow[n..].fill(0);
                 *lost_run = 0;
                 up.process(narrow, out);
@@ -261,7 +261,10 @@ mod tests {
     use crate::tone::{detect_tones, level_dbfs, ToneGenerator};
 
     fn run_through(kind: CodecKind, freqs: &[f32], frames: usize, lose_every: usize) -> Vec<i16> {
-        let mut gens: Vec<_> = freqs.iter().map(|&f| ToneGenerator::new(f, -12.0)).collect();
+        let mut gens: Vec<_> = freqs
+            .iter()
+            .map(|&f| ToneGenerator::new(f, -12.0))
+            .collect();
         let mut enc = Encoder::new(kind).unwrap();
         let mut dec = Decoder::new(kind).unwrap();
         let mut packets = Vec::new();
@@ -353,7 +356,9 @@ mod tests {
         // TOC for a 60 ms frame.
         assert!(dec.decode(&[0xFF, 0x03, 0x00], &mut f).is_err());
         for len in 1..64u8 {
-            let junk: Vec<u8> = (0..len).map(|i| i.wrapping_mul(37).wrapping_add(len)).collect();
+            let junk: Vec<u8> = (0..len)
+                .map(|i| i.wrapping_mul(37).wrapping_add(len))
+                .collect();
             let _ = dec.decode(&junk, &mut f);
         }
         let mut g = Decoder::new(CodecKind::Pcma).unwrap();

@@ -133,7 +133,10 @@ mod tests {
         for b in 0..=255u8 {
             // 0x7F and 0xFF are both zero in µ-law.
             let ub = ulaw_encode(ulaw_decode(b));
-            assert!(ub == b || (ulaw_decode(ub) == ulaw_decode(b)), "ulaw {b:#x}");
+            assert!(
+                ub == b || (ulaw_decode(ub) == ulaw_decode(b)),
+                "ulaw {b:#x}"
+            );
             assert_eq!(alaw_encode(alaw_decode(b)), b, "alaw {b:#x}");
         }
     }

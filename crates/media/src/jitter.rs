@@ -241,7 +241,8 @@ impl JitterBuffer {
         self.last_transit_ms = Some(transit);
         self.packets_seen = self.packets_seen.saturating_add(1);
         if self.packets_seen >= WARMUP_PACKETS {
-            self.target_ms = (MIN_TARGET_MS + 3.0 * self.jitter_ms).clamp(MIN_TARGET_MS, MAX_TARGET_MS);
+            self.target_ms =
+                (MIN_TARGET_MS + 3.0 * self.jitter_ms).clamp(MIN_TARGET_MS, MAX_TARGET_MS);
         }
     }
 
@@ -410,12 +411,21 @@ mod tests {
     fn drops_late_and_duplicate() {
         let mut jb = JitterBuffer::new(48_000);
         let t = Instant::now();
-        assert_eq!(jb.push(&hdr(1, 960), &payload(1), t), PushOutcome::Restarted);
+        assert_eq!(
+            jb.push(&hdr(1, 960), &payload(1), t),
+            PushOutcome::Restarted
+        );
         assert_eq!(jb.push(&hdr(2, 1920), &payload(2), t), PushOutcome::Queued);
-        assert_eq!(jb.push(&hdr(2, 1920), &payload(2), t), PushOutcome::Duplicate);
+        assert_eq!(
+            jb.push(&hdr(2, 1920), &payload(2), t),
+            PushOutcome::Duplicate
+        );
         jb.pop();
         assert_eq!(jb.push(&hdr(1, 960), &payload(1), t), PushOutcome::Late);
-        assert_eq!(jb.push(&hdr(3, 2880), &[0u8; MAX_PAYLOAD + 1], t), PushOutcome::TooLarge);
+        assert_eq!(
+            jb.push(&hdr(3, 2880), &[0u8; MAX_PAYLOAD + 1], t),
+            PushOutcome::TooLarge
+        );
         let s = jb.stats();
         assert_eq!((s.late, s.duplicate), (1, 1));
     }
@@ -449,7 +459,10 @@ mod tests {
         assert_eq!(jb.push(&other, &payload(500), t), PushOutcome::Restarted);
         assert_eq!(jb.buffered(), 1);
         // Sequence far ahead.
-        assert_eq!(jb.push(&hdr(9_000, 0), &payload(1), t), PushOutcome::Restarted);
+        assert_eq!(
+            jb.push(&hdr(9_000, 0), &payload(1), t),
+            PushOutcome::Restarted
+        );
         // Timestamp jump of 10 s with a continuous sequence number.
         assert_eq!(
             jb.push(&hdr(9_001, 480_000), &payload(2), t),

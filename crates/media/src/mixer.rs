@@ -78,7 +78,11 @@ mod tests {
         let (a, b, c) = (constant(100), constant(20), constant(3));
         let mut m = Mixer::new(4);
         let mut out = [[0i16; FRAME]; 3];
-        m.mix(&[Some(&a), Some(&b), Some(&c)], &[true, true, true], &mut out);
+        m.mix(
+            &[Some(&a), Some(&b), Some(&c)],
+            &[true, true, true],
+            &mut out,
+        );
         assert_eq!(out[0][0], 23);
         assert_eq!(out[1][0], 103);
         assert_eq!(out[2][FRAME - 1], 120);

@@ -286,7 +286,10 @@ mod tests {
             up.process(&n, &mut back);
             all48.extend_from_slice(&back);
         }
-        assert_eq!(detect_tones(&all8, 8000, &[1000.0, 2000.0]), vec![true, false]);
+        assert_eq!(
+            detect_tones(&all8, 8000, &[1000.0, 2000.0]),
+            vec![true, false]
+        );
         assert_eq!(
             detect_tones(&all48, SAMPLE_RATE, &[1000.0, 2000.0]),
             vec![true, false]
@@ -309,7 +312,11 @@ mod tests {
             down.process(&f, &mut n);
             all8.extend_from_slice(&n);
         }
-        assert!(level_dbfs(&all8[FRAME_8K..]) < -50.0, "{}", level_dbfs(&all8));
+        assert!(
+            level_dbfs(&all8[FRAME_8K..]) < -50.0,
+            "{}",
+            level_dbfs(&all8)
+        );
     }
 
     #[test]
@@ -323,7 +330,10 @@ mod tests {
             r.process(chunk, &mut out);
         }
         assert!((out.len() as i64 - 48_000).abs() < 40, "{}", out.len());
-        assert_eq!(detect_tones(&out, 48_000, &[440.0, 1000.0]), vec![true, false]);
+        assert_eq!(
+            detect_tones(&out, 48_000, &[440.0, 1000.0]),
+            vec![true, false]
+        );
         let lvl = level_dbfs(&out[1000..]);
         assert!((lvl - level_dbfs(&src)).abs() < 0.3, "{lvl}");
     }

@@ -85,9 +85,13 @@ pub enum RtcpPacket<'a> {
         blocks: ReportBlocks<'a>,
     },
     /// BYE; the first SSRC when present.
-    Bye { ssrc: Option<u32> },
+    Bye {
+        ssrc: Option<u32>,
+    },
     /// SDES, APP or anything else we do not interpret.
-    Other { pt: u8 },
+    Other {
+        pt: u8,
+    },
 }
 
 /// Iterator over the packets of a compound RTCP datagram. Yields an error (once, then stops)
@@ -286,7 +290,9 @@ pub fn rtt(block: &ReportBlock, now_ntp: u64) -> Option<Duration> {
     if rtt > 0x8000_0000 {
         return None;
     }
-    Some(Duration::from_nanos(u64::from(rtt) * 1_000_000_000 / 65_536))
+    Some(Duration::from_nanos(
+        u64::from(rtt) * 1_000_000_000 / 65_536,
+    ))
 }
 
 /// Sequence gap beyond which a packet is treated as a restart rather than loss (RFC 3550 §A.1).
@@ -387,7 +393,9 @@ impl ReceptionStats {
         if !self.started {
             return 0;
         }
-        self.extended_max().wrapping_sub(self.base_seq).wrapping_add(1)
+        self.extended_max()
+            .wrapping_sub(self.base_seq)
+            .wrapping_add(1)
     }
 
     /// Cumulative packets lost (negative with duplicates).
@@ -464,7 +472,11 @@ mod tests {
         let m = write_bye(42, &mut buf[n..]);
         let mut it = packets(&buf[..n + m]);
         match it.next() {
-            Some(Ok(RtcpPacket::SenderReport { ssrc, info: i, blocks })) => {
+            Some(Ok(RtcpPacket::SenderReport {
+                ssrc,
+                info: i,
+                blocks,
+            })) => {
                 assert_eq!(ssrc, 42);
                 assert_eq!(i, info);
                 let b: Vec<_> = blocks.collect();
@@ -472,7 +484,10 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(it.next(), Some(Ok(RtcpPacket::Bye { ssrc: Some(42) }))));
+        assert!(matches!(
+            it.next(),
+            Some(Ok(RtcpPacket::Bye { ssrc: Some(42) }))
+        ));
         assert!(it.next().is_none());
     }
 
@@ -564,7 +579,11 @@ mod tests {
             jittery.update(i as u16, i * 960, 5000 + i * 960 + wobble);
         }
         assert_eq!(steady.jitter(), 0);
-        assert!((400..=500).contains(&jittery.jitter()), "{}", jittery.jitter());
+        assert!(
+            (400..=500).contains(&jittery.jitter()),
+            "{}",
+            jittery.jitter()
+        );
     }
 
     #[test]

@@ -127,7 +127,20 @@ mod tests {
 
     #[test]
     fn csrc_extension_and_padding_are_skipped() {
-        let mut pkt = vec![0x80 | 0x20 | 0x10 | 0x02, 0x00, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3];
+        let mut pkt = vec![
+            0x80 | 0x20 | 0x10 | 0x02,
+            0x00,
+            0,
+            1,
+            0,
+            0,
+            0,
+            2,
+            0,
+            0,
+            0,
+            3,
+        ];
         pkt.extend_from_slice(&[0xAA; 8]); // two CSRCs
         pkt.extend_from_slice(&[0xBE, 0xDE, 0x00, 0x01, 1, 2, 3, 4]); // extension, 1 word
         pkt.extend_from_slice(b"pay");

@@ -213,7 +213,9 @@ mod tests {
     fn white_noise_has_no_tones() {
         use rand::{Rng, SeedableRng};
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-        let s: Vec<i16> = (0..FRAME * 25).map(|_| rng.gen_range(-8000..8000)).collect();
+        let s: Vec<i16> = (0..FRAME * 25)
+            .map(|_| rng.gen_range(-8000..8000))
+            .collect();
         assert_eq!(
             detect_tones(&s, SAMPLE_RATE, &[440.0, 1000.0, 2000.0]),
             vec![false, false, false]

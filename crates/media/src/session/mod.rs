@@ -439,10 +439,7 @@ impl RtpSession {
 
     /// Current quality figures.
     pub fn quality(&self) -> Quality {
-        let clock = self
-            .active
-            .as_ref()
-            .map_or(48_000, |a| a.cfg.codec.clock());
+        let clock = self.active.as_ref().map_or(48_000, |a| a.cfg.codec.clock());
         Quality {
             jitter_ms: self.stats.jitter() as f32 * 1000.0 / clock as f32,
             loss_pct: self.stats.loss_pct(),
