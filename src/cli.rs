@@ -82,26 +82,12 @@ pub enum TransportArg {
 impl PhoneArgs {
     /// The phone's configuration: defaults, then the file's section, then these options.
     pub fn to_config(&self, file: &PhoneSection) -> PhoneConfig {
-        let mut cfg = PhoneConfig::default();
-        cfg.server = self.server.or(file.server);
-        if let Some(user) = self.user.clone().or_else(|| file.user.clone()) {
-            cfg.user = user;
-        }
-        cfg.password = self.password.clone().or_else(|| file.password.clone());
-        cfg.display = self.display.clone().or_else(|| file.display.clone());
-        cfg.domain = self.domain.clone().or_else(|| file.domain.clone());
-        cfg.transport = match (self.transport, file.transport) {
+        let defaults = PhoneConfig::default();
+        let transport = match (self.transport, file.transport) {
             (Some(TransportArg::Tcp), _) | (None, Some(TransportName::Tcp)) => Transport::Tcp,
             _ => Transport::Udp,
         };
-        if let Some(bind) = self.bind.or(file.bind) {
-            cfg.bind = bind;
-        }
-        if let Some(expires) = file.register_expires {
-            cfg.register_expires = expires;
-        }
-        cfg.auto_answer = self.auto_answer || file.auto_answer.unwrap_or(false);
-        cfg.source = if self.silence {
+        let source = if self.silence {
             SourceSpec::Silence
         } else if let Some(hz) = self.tone {
             SourceSpec::Tone(hz)
@@ -114,10 +100,27 @@ impl PhoneArgs {
         } else {
             SourceSpec::Silence
         };
-        cfg.sink = match self.record.clone().or_else(|| file.record.clone()) {
+        let sink = match self.record.clone().or_else(|| file.record.clone()) {
             Some(path) => SinkSpec::Wav(path),
             None => SinkSpec::Null,
         };
-        cfg
+        PhoneConfig {
+            server: self.server.or(file.server),
+            user: self
+                .user
+                .clone()
+                .or_else(|| file.user.clone())
+                .unwrap_or(defaults.user),
+            password: self.password.clone().or_else(|| file.password.clone()),
+            display: self.display.clone().or_else(|| file.display.clone()),
+            domain: self.domain.clone().or_else(|| file.domain.clone()),
+            transport,
+            bind: self.bind.or(file.bind).unwrap_or(defaults.bind),
+            register_expires: file.register_expires.unwrap_or(defaults.register_expires),
+            auto_answer: self.auto_answer || file.auto_answer.unwrap_or(false),
+            source,
+            sip_timers: defaults.sip_timers,
+            sink,
+        }
     }
 }

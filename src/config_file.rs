@@ -173,7 +173,11 @@ record = "/tmp/r.wav"
         let e = parse(text, "c.toml").unwrap_err();
         assert_eq!(e.line, 3);
         assert_eq!(e.key.as_deref(), Some("pasword"));
-        assert!(e.to_string().starts_with("c.toml:3: key `pasword`: unknown field"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("c.toml:3: key `pasword`: unknown field"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -27,9 +27,7 @@ fn main() -> ExitCode {
         None => PhoneSection::default(),
     };
     if !cli.headless {
-        eprintln!(
-            "agentphone: the terminal UI is not built yet; run with --headless (see --help)"
-        );
+        eprintln!("agentphone: the terminal UI is not built yet; run with --headless (see --help)");
         return ExitCode::from(EXIT_BAD_INPUT);
     }
     init_logging();

@@ -46,7 +46,12 @@ impl SipPeer {
             .await
             .unwrap_or_else(|_| panic!("no {method} arrived"))
             .expect("peer endpoint closed");
-        assert_eq!(st.request.method(), &method, "expected {method}, got {}", st.request);
+        assert_eq!(
+            st.request.method(),
+            &method,
+            "expected {method}, got {}",
+            st.request
+        );
         st
     }
 
@@ -139,10 +144,14 @@ fn answer_for(req: &rsip::Request, rtp: &UdpSocket, dir: Direction) -> Sdp {
 }
 
 fn with_sdp(mut resp: rsip::Response, contact: &str, sdp: &Sdp) -> rsip::Response {
-    resp.headers.push(rsip::Header::Contact(rsip::headers::Contact::from(format!("<{contact}>"))));
-    resp.headers.push(rsip::Header::ContentType(rsip::headers::ContentType::from(
-        "application/sdp".to_string(),
-    )));
+    resp.headers
+        .push(rsip::Header::Contact(rsip::headers::Contact::from(
+            format!("<{contact}>"),
+        )));
+    resp.headers
+        .push(rsip::Header::ContentType(rsip::headers::ContentType::from(
+            "application/sdp".to_string(),
+        )));
     resp.body = sdp.to_string().into_bytes();
     resp
 }
@@ -166,9 +175,13 @@ async fn register_answers_a_digest_challenge() {
     let auth = header(&st.request, "Authorization").expect("second REGISTER has credentials");
     let creds = Credentials::parse(&auth).expect("credentials parse");
     assert_eq!(creds.username, "alice");
-    assert!(creds.verify("REGISTER", "secret"), "digest does not verify: {auth}");
+    assert!(
+        creds.verify("REGISTER", "secret"),
+        "digest does not verify: {auth}"
+    );
     let mut ok = message::response(&st.request, 200, "OK", Some("srv"));
-    ok.headers.push(rsip::Header::Other("Expires".into(), "300".into()));
+    ok.headers
+        .push(rsip::Header::Other("Expires".into(), "300".into()));
     st.respond(ok).await.unwrap();
     events
         .next(|e| matches!(e, PhoneEvent::Registered { user } if user == "alice"))
@@ -226,13 +239,23 @@ async fn unreachable_server_means_offline_with_a_retry() {
         .next(|e| matches!(e, PhoneEvent::RegistrationFailed { .. }))
         .await;
     assert!(
-        matches!(failed, PhoneEvent::RegistrationFailed { code: 408 | 503, .. }),
+        matches!(
+            failed,
+            PhoneEvent::RegistrationFailed {
+                code: 408 | 503,
+                ..
+            }
+        ),
         "{failed:?}"
     );
-    let offline = events.next(|e| matches!(e, PhoneEvent::Offline { .. })).await;
+    let offline = events
+        .next(|e| matches!(e, PhoneEvent::Offline { .. }))
+        .await;
     assert_eq!(offline, PhoneEvent::Offline { retry_in_s: 1 });
     // It keeps trying by itself, waiting longer each time.
-    let again = events.next(|e| matches!(e, PhoneEvent::Offline { .. })).await;
+    let again = events
+        .next(|e| matches!(e, PhoneEvent::Offline { .. }))
+        .await;
     assert_eq!(again, PhoneEvent::Offline { retry_in_s: 2 });
     handle.shutdown().await;
 }
@@ -276,7 +299,12 @@ async fn outgoing_call_is_answered_carries_rtp_and_ends_on_remote_bye() {
     let contact_uri = rsip::Uri::try_from(contact.as_str()).unwrap();
     let mut dialog = Dialog::from_uas(&invite.request, &tag, &contact_uri, invite.peer).unwrap();
     let bye = dialog.request(rsip::Method::Bye, None);
-    let resp = server.ep.request(bye, invite.peer).final_response().await.unwrap();
+    let resp = server
+        .ep
+        .request(bye, invite.peer)
+        .final_response()
+        .await
+        .unwrap();
     assert_eq!(resp.status_code.code(), 200);
     let reason = events.state(CallState::Ended).await;
     assert_eq!(reason.as_deref(), Some("remote hangup"));
@@ -311,8 +339,16 @@ async fn hold_and_resume_send_sendonly_then_sendrecv() {
         handle.command(cmd).await.unwrap();
         let reinvite = server.expect(rsip::Method::Invite).await;
         let msg = rsip::SipMessage::Request(reinvite.request.clone());
-        assert_eq!(message::to_tag(&msg).as_deref(), Some(tag.as_str()), "in the dialog");
-        assert!(body_text(&reinvite.request).contains(attr), "{}", body_text(&reinvite.request));
+        assert_eq!(
+            message::to_tag(&msg).as_deref(),
+            Some(tag.as_str()),
+            "in the dialog"
+        );
+        assert!(
+            body_text(&reinvite.request).contains(attr),
+            "{}",
+            body_text(&reinvite.request)
+        );
         let ok = with_sdp(
             message::response(&reinvite.request, 200, "OK", None),
             &contact,
@@ -326,7 +362,10 @@ async fn hold_and_resume_send_sendonly_then_sendrecv() {
     handle.command(PhoneCommand::Hangup).await.unwrap();
     let bye = server.expect(rsip::Method::Bye).await;
     server.reply(&bye, 200, "OK", None).await;
-    assert_eq!(events.state(CallState::Ended).await.as_deref(), Some("hangup"));
+    assert_eq!(
+        events.state(CallState::Ended).await.as_deref(),
+        Some("hangup")
+    );
     handle.shutdown().await;
 }
 
@@ -340,7 +379,12 @@ async fn invite_answers_a_proxy_challenge_and_reports_the_final_failure() {
         .await
         .unwrap();
     let first = server.expect(rsip::Method::Invite).await;
-    let mut resp = message::response(&first.request, 407, "Proxy Authentication Required", Some("x"));
+    let mut resp = message::response(
+        &first.request,
+        407,
+        "Proxy Authentication Required",
+        Some("x"),
+    );
     resp.headers.push(rsip::Header::ProxyAuthenticate(
         rsip::headers::ProxyAuthenticate::from(challenge(&issuer).to_header_value()),
     ));
@@ -372,7 +416,10 @@ fn incoming_invite(peer: &SipPeer, phone: SocketAddr, rtp: &UdpSocket) -> rsip::
         .call_id(&message::new_call_id())
         .cseq(1)
         .contact(&format!("sip:srv@{}", peer.addr()))
-        .header("Call-Info", "<sip:support@127.0.0.1>;purpose=x-agentphone-team")
+        .header(
+            "Call-Info",
+            "<sip:support@127.0.0.1>;purpose=x-agentphone-team",
+        )
         .header("Subject", "VIP customer")
         .body("application/sdp", offer.to_string().into_bytes())
         .build()
@@ -389,7 +436,9 @@ async fn incoming_call_rings_is_answered_and_hung_up() {
         addr: phone_addr,
         transport: TransportKind::Udp,
     };
-    let mut tx = server.ep.request(incoming_invite(&server, phone_addr, &rtp), to_phone);
+    let mut tx = server
+        .ep
+        .request(incoming_invite(&server, phone_addr, &rtp), to_phone);
 
     let ev = events
         .next(|e| matches!(e, PhoneEvent::IncomingCall { .. }))
@@ -443,11 +492,16 @@ async fn incoming_call_cancelled_by_the_caller() {
         addr: phone_addr,
         transport: TransportKind::Udp,
     };
-    let mut tx = server.ep.request(incoming_invite(&server, phone_addr, &rtp), to_phone);
+    let mut tx = server
+        .ep
+        .request(incoming_invite(&server, phone_addr, &rtp), to_phone);
     events.state(CallState::Ringing).await;
     let cancel = server.ep.cancel(&tx).final_response().await.unwrap();
     assert_eq!(cancel.status_code.code(), 200);
-    assert_eq!(events.state(CallState::Ended).await.as_deref(), Some("cancelled"));
+    assert_eq!(
+        events.state(CallState::Ended).await.as_deref(),
+        Some("cancelled")
+    );
     let last = loop {
         let r = tx.next().await.unwrap().unwrap();
         if r.status_code.code() >= 200 {
@@ -467,10 +521,15 @@ async fn incoming_call_declined_gets_603() {
         addr: phone_addr,
         transport: TransportKind::Udp,
     };
-    let tx = server.ep.request(incoming_invite(&server, phone_addr, &rtp), to_phone);
+    let tx = server
+        .ep
+        .request(incoming_invite(&server, phone_addr, &rtp), to_phone);
     events.state(CallState::Ringing).await;
     handle.command(PhoneCommand::Decline).await.unwrap();
-    assert_eq!(events.state(CallState::Ended).await.as_deref(), Some("declined"));
+    assert_eq!(
+        events.state(CallState::Ended).await.as_deref(),
+        Some("declined")
+    );
     assert_eq!(tx.final_response().await.unwrap().status_code.code(), 603);
     // Nothing rings any more.
     assert!(handle.command(PhoneCommand::Answer).await.is_err());

@@ -114,7 +114,10 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
 fn samples(path: &Path) -> Vec<i16> {
     let mut reader = hound::WavReader::open(path).expect("recording is a WAV file");
     let spec = reader.spec();
-    assert_eq!((spec.channels, spec.sample_rate, spec.bits_per_sample), (1, 48_000, 16));
+    assert_eq!(
+        (spec.channels, spec.sample_rate, spec.bits_per_sample),
+        (1, 48_000, 16)
+    );
     reader.samples::<i16>().map(|s| s.unwrap()).collect()
 }
 
@@ -134,7 +137,10 @@ fn two_headless_phones_hear_each_others_tone() {
         "--auto-answer",
     ]);
     let ready = bob.wait("ready", None, Duration::from_secs(10));
-    let bob_sip = ready["sip"].as_str().expect("ready carries sip").to_string();
+    let bob_sip = ready["sip"]
+        .as_str()
+        .expect("ready carries sip")
+        .to_string();
 
     let script = write(
         dir.path(),
@@ -163,10 +169,23 @@ fn two_headless_phones_hear_each_others_tone() {
         &script,
     ]);
     bob.wait("incoming_call", None, Duration::from_secs(10));
-    bob.wait("call_state", Some(("state", "connected")), Duration::from_secs(10));
-    let ended = bob.wait("call_state", Some(("state", "ended")), Duration::from_secs(15));
+    bob.wait(
+        "call_state",
+        Some(("state", "connected")),
+        Duration::from_secs(10),
+    );
+    let ended = bob.wait(
+        "call_state",
+        Some(("state", "ended")),
+        Duration::from_secs(15),
+    );
     assert_eq!(ended["reason"], "remote hangup");
-    assert_eq!(alice.exit_code(Duration::from_secs(15)), 0, "{:#?}", alice.rest());
+    assert_eq!(
+        alice.exit_code(Duration::from_secs(15)),
+        0,
+        "{:#?}",
+        alice.rest()
+    );
     bob.send("quit");
     assert_eq!(bob.exit_code(Duration::from_secs(10)), 0);
 
@@ -174,11 +193,20 @@ fn two_headless_phones_hear_each_others_tone() {
     for (path, heard, own) in [(&alice_wav, 1200.0, 700.0), (&bob_wav, 700.0, 1200.0)] {
         let s = samples(path);
         let secs = s.len() as f32 / 48_000.0;
-        assert!((2.5..6.0).contains(&secs), "{}: {secs} s recorded", path.display());
+        assert!(
+            (2.5..6.0).contains(&secs),
+            "{}: {secs} s recorded",
+            path.display()
+        );
         // Skip the first half second (jitter buffer filling) and the last (hang-up).
         let middle = &s[24_000..s.len() - 24_000];
         let found = agentphone_media::tone::detect_tones(middle, 48_000, &[heard, own]);
-        assert_eq!(found, vec![true, false], "{}: tones {heard}/{own}", path.display());
+        assert_eq!(
+            found,
+            vec![true, false],
+            "{}: tones {heard}/{own}",
+            path.display()
+        );
     }
 }
 
@@ -194,7 +222,10 @@ fn bad_script_line_exits_2_naming_the_line() {
         .find(|v| v["event"] == "error")
         .expect("an error event");
     let msg = err["message"].as_str().unwrap();
-    assert!(msg.contains("line 3") && msg.contains("frobnicate"), "{msg}");
+    assert!(
+        msg.contains("line 3") && msg.contains("frobnicate"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -221,13 +252,19 @@ fn wait_timeout_fails_the_script_with_exit_1() {
 #[test]
 fn failed_expectation_names_the_line() {
     let dir = tempfile::tempdir().unwrap();
-    let script = write(dir.path(), "expect.txt", "mute on\nexpect muted\nexpect connected\n");
+    let script = write(
+        dir.path(),
+        "expect.txt",
+        "mute on\nexpect muted\nexpect connected\n",
+    );
     let mut p = Headless::spawn(&["--script", &script]);
     assert_eq!(p.exit_code(Duration::from_secs(10)), 1);
     let out = p.rest();
     let failed = out.iter().find(|v| v["event"] == "script_failed").unwrap();
     assert_eq!(failed["line"], 3);
-    assert!(out.iter().any(|v| v["event"] == "mute" && v["muted"] == true));
+    assert!(out
+        .iter()
+        .any(|v| v["event"] == "mute" && v["muted"] == true));
 }
 
 #[test]

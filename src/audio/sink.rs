@@ -100,7 +100,10 @@ mod tests {
 
     #[test]
     fn wav_sink_in_missing_directory_names_the_path() {
-        let err = SinkSpec::Wav("/nonexistent/dir/r.wav".into()).open().err().unwrap();
+        let err = SinkSpec::Wav("/nonexistent/dir/r.wav".into())
+            .open()
+            .err()
+            .unwrap();
         assert!(err.0.contains("/nonexistent/dir/r.wav"), "{err}");
     }
 }

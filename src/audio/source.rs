@@ -155,7 +155,10 @@ mod tests {
 
     #[test]
     fn missing_wav_file_names_the_path() {
-        let err = SourceSpec::Wav("/nonexistent/x.wav".into()).open().err().unwrap();
+        let err = SourceSpec::Wav("/nonexistent/x.wav".into())
+            .open()
+            .err()
+            .unwrap();
         assert!(err.0.contains("/nonexistent/x.wav"), "{err}");
     }
 }

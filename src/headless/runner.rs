@@ -230,9 +230,7 @@ impl Runner {
                     )))
                 }
                 Wake::Signal => return Err(Failure::Signal),
-                Wake::EngineGone => {
-                    return Err(Failure::Reason("the phone engine stopped".into()))
-                }
+                Wake::EngineGone => return Err(Failure::Reason("the phone engine stopped".into())),
             }
         }
     }
@@ -253,11 +251,10 @@ impl Runner {
         if ok {
             Ok(())
         } else {
-            Err(Failure::Reason(format!(
-                "expected {state:?} but the phone is {}",
-                describe_status(s)
-            )
-            .to_lowercase()))
+            Err(Failure::Reason(
+                format!("expected {state:?} but the phone is {}", describe_status(s))
+                    .to_lowercase(),
+            ))
         }
     }
 
@@ -268,9 +265,7 @@ impl Runner {
                 Wake::Event(_) => {}
                 Wake::Deadline => return Ok(()),
                 Wake::Signal => return Err(Failure::Signal),
-                Wake::EngineGone => {
-                    return Err(Failure::Reason("the phone engine stopped".into()))
-                }
+                Wake::EngineGone => return Err(Failure::Reason("the phone engine stopped".into())),
             }
         }
     }
@@ -359,7 +354,10 @@ fn matches(ev: &PhoneEvent, name: &str, fields: &[(String, String)]) -> bool {
     fields.iter().all(|(k, want)| match value.get(k) {
         Some(Value::String(s)) => s == want,
         Some(Value::Null) | None => want == "null",
-        Some(other) => other.to_string() == *want,
+        Some(other) => {
+            let text = other.to_string();
+            text == *want
+        }
     })
 }
 
@@ -378,7 +376,11 @@ fn describe_status(s: &PhoneStatus) -> String {
     };
     format!(
         "{call}, {}, {}",
-        if s.registered { "registered" } else { "not registered" },
+        if s.registered {
+            "registered"
+        } else {
+            "not registered"
+        },
         if s.muted { "muted" } else { "unmuted" }
     )
 }
@@ -457,6 +459,10 @@ mod tests {
             team: Some("support".into()),
             reason: None,
         };
-        assert!(matches(&inc, "incoming_call", &[f("team", "support"), f("reason", "null")]));
+        assert!(matches(
+            &inc,
+            "incoming_call",
+            &[f("team", "support"), f("reason", "null")]
+        ));
     }
 }

@@ -202,12 +202,14 @@ fn parse_command(name: &str, args: &[String]) -> Result<Command, String> {
         "audio" => parse_audio(args).map(Command::Audio),
         "wait" => parse_wait(args),
         "expect" => match args {
-            [state] => ExpectedState::parse(state).map(Command::Expect).ok_or_else(|| {
-                format!(
-                    "expect: unknown state '{state}' (idle, registered, ringing, calling, \
+            [state] => ExpectedState::parse(state)
+                .map(Command::Expect)
+                .ok_or_else(|| {
+                    format!(
+                        "expect: unknown state '{state}' (idle, registered, ringing, calling, \
                      connected, held, muted, unmuted)"
-                )
-            }),
+                    )
+                }),
             _ => Err("usage: expect STATE".into()),
         },
         "sleep" => match args {
@@ -233,7 +235,9 @@ fn parse_audio(args: &[String]) -> Result<AudioChoice, String> {
                 .parse()
                 .map_err(|_| format!("audio tone: '{hz}' is not a frequency in Hz"))?;
             if !(hz.is_finite() && hz > 0.0 && hz < 24_000.0) {
-                return Err(format!("audio tone: {hz} Hz is out of range (0 < Hz < 24000)"));
+                return Err(format!(
+                    "audio tone: {hz} Hz is out of range (0 < Hz < 24000)"
+                ));
             }
             Ok(AudioChoice::Tone(hz))
         }
@@ -277,7 +281,9 @@ fn seconds(what: &str, text: &str) -> Result<Duration, String> {
         .parse()
         .map_err(|_| format!("{what}: '{text}' is not a number of seconds"))?;
     if !(secs.is_finite() && (0.0..=MAX_SECONDS).contains(&secs)) {
-        return Err(format!("{what}: {text} s is out of range (0 to {MAX_SECONDS})"));
+        return Err(format!(
+            "{what}: {text} s is out of range (0 to {MAX_SECONDS})"
+        ));
     }
     Ok(Duration::from_secs_f64(secs))
 }
@@ -350,7 +356,10 @@ mod tests {
     }
 
     fn bad(text: &str) -> String {
-        parse_line(text, 7).err().unwrap_or_else(|| panic!("{text} parsed")).message
+        parse_line(text, 7)
+            .err()
+            .unwrap_or_else(|| panic!("{text} parsed"))
+            .message
     }
 
     #[test]
@@ -371,20 +380,38 @@ mod tests {
         assert_eq!(one("hold"), Command::Hold);
         assert_eq!(one("resume"), Command::Resume);
         assert_eq!(one("dtmf 12#*a"), Command::Dtmf("12#*A".into()));
-        assert_eq!(one("audio tone 440"), Command::Audio(AudioChoice::Tone(440.0)));
+        assert_eq!(
+            one("audio tone 440"),
+            Command::Audio(AudioChoice::Tone(440.0))
+        );
         assert_eq!(
             one("audio wav /tmp/x.wav"),
             Command::Audio(AudioChoice::Wav("/tmp/x.wav".into()))
         );
         assert_eq!(one("audio silence"), Command::Audio(AudioChoice::Silence));
         assert_eq!(one("expect idle"), Command::Expect(ExpectedState::Idle));
-        assert_eq!(one("expect registered"), Command::Expect(ExpectedState::Registered));
-        assert_eq!(one("expect ringing"), Command::Expect(ExpectedState::Ringing));
-        assert_eq!(one("expect calling"), Command::Expect(ExpectedState::Calling));
-        assert_eq!(one("expect connected"), Command::Expect(ExpectedState::Connected));
+        assert_eq!(
+            one("expect registered"),
+            Command::Expect(ExpectedState::Registered)
+        );
+        assert_eq!(
+            one("expect ringing"),
+            Command::Expect(ExpectedState::Ringing)
+        );
+        assert_eq!(
+            one("expect calling"),
+            Command::Expect(ExpectedState::Calling)
+        );
+        assert_eq!(
+            one("expect connected"),
+            Command::Expect(ExpectedState::Connected)
+        );
         assert_eq!(one("expect held"), Command::Expect(ExpectedState::Held));
         assert_eq!(one("expect muted"), Command::Expect(ExpectedState::Muted));
-        assert_eq!(one("expect unmuted"), Command::Expect(ExpectedState::Unmuted));
+        assert_eq!(
+            one("expect unmuted"),
+            Command::Expect(ExpectedState::Unmuted)
+        );
         assert_eq!(one("sleep 0.5"), Command::Sleep(Duration::from_millis(500)));
         assert_eq!(one("quit"), Command::Quit);
     }
@@ -428,7 +455,10 @@ mod tests {
     fn bad_lines_name_their_line_and_problem() {
         let err = parse_script("register\n\nfrobnicate now\n").unwrap_err();
         assert_eq!(err.line, 3);
-        assert!(err.message.contains("unknown command 'frobnicate'"), "{err}");
+        assert!(
+            err.message.contains("unknown command 'frobnicate'"),
+            "{err}"
+        );
         assert_eq!(err.to_string(), "line 3: unknown command 'frobnicate'");
 
         assert!(bad("register now").contains("takes no arguments"));

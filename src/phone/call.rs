@@ -101,7 +101,12 @@ impl CallMedia {
     /// A new offer of ours with the next version.
     pub fn offer(&mut self, direction: Direction) -> Sdp {
         self.version += 1;
-        let mut sdp = Sdp::offer(self.local.ip(), self.local.port(), self.session_id, direction);
+        let mut sdp = Sdp::offer(
+            self.local.ip(),
+            self.local.port(),
+            self.session_id,
+            direction,
+        );
         sdp.version = self.version;
         self.last_offer = Some(sdp.clone());
         sdp

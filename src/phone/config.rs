@@ -1,7 +1,7 @@
 //! Everything the Phone engine needs to know at start-up.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use agentphone_sip::endpoint::Timers;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use crate::audio::{SinkSpec, SourceSpec};
 

@@ -71,9 +71,10 @@ impl Phone {
             .sink
             .open()
             .map_err(|e| PhoneError::Audio(e.to_string()))?;
-        let (endpoint, incoming) = Endpoint::bind(SocketAddr::new(config.bind, 0), config.sip_timers)
-            .await
-            .map_err(|e| PhoneError::Network(format!("binding SIP on {}: {e}", config.bind)))?;
+        let (endpoint, incoming) =
+            Endpoint::bind(SocketAddr::new(config.bind, 0), config.sip_timers)
+                .await
+                .map_err(|e| PhoneError::Network(format!("binding SIP on {}: {e}", config.bind)))?;
         let (internal_tx, internal_rx) = mpsc::unbounded_channel();
         let (media_tx, media_rx) = mpsc::unbounded_channel();
         let media = MediaThread::spawn(source, sink, media_tx)
@@ -205,7 +206,7 @@ impl Engine {
 
     /// A new incoming request (in its server transaction).
     async fn handle_request(&mut self, st: ServerTransaction) {
-        let method = st.request.method().clone();
+        let method = *st.request.method();
         let st = Arc::new(st);
         match method {
             rsip::Method::Invite => {
@@ -233,7 +234,9 @@ impl Engine {
                 request,
                 result,
             } => match purpose {
-                Purpose::Register { expires } => self.on_register_response(expires, &request, result),
+                Purpose::Register { expires } => {
+                    self.on_register_response(expires, &request, result)
+                }
                 Purpose::Publish { active } => self.on_publish_response(active, &request, result),
                 Purpose::Invite { call } => self.on_invite_response(&call, &request, result).await,
                 Purpose::ReInvite { call, hold, cseq } => {
@@ -301,7 +304,13 @@ impl Engine {
         cancel: Option<oneshot::Receiver<()>>,
     ) {
         let tx = self.endpoint.request(req, peer);
-        spawn_forwarder(tx, purpose, self.endpoint.clone(), self.internal.clone(), cancel);
+        spawn_forwarder(
+            tx,
+            purpose,
+            self.endpoint.clone(),
+            self.internal.clone(),
+            cancel,
+        );
     }
 
     /// The server as a SIP peer.

@@ -140,7 +140,10 @@ mod tests {
             reason: None,
         };
         let json = serde_json::to_string(&ev).unwrap();
-        assert_eq!(json, r#"{"event":"call_state","call":"abc","state":"remote_held"}"#);
+        assert_eq!(
+            json,
+            r#"{"event":"call_state","call":"abc","state":"remote_held"}"#
+        );
         assert_eq!(ev.name(), "call_state");
     }
 

@@ -72,7 +72,9 @@ impl Engine {
             return Err(PhoneError::NotConnected);
         }
         if call.reinvite_pending {
-            return Err(PhoneError::Invalid("a hold/resume is already under way".into()));
+            return Err(PhoneError::Invalid(
+                "a hold/resume is already under way".into(),
+            ));
         }
         let Some(dialog) = call.dialog.as_mut() else {
             return Err(PhoneError::NotConnected);

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use agentphone_media::session::RtpSession;
 use agentphone_sip::dialog::Dialog;
 use agentphone_sip::endpoint::ServerTransaction;
+use agentphone_sip::message;
 use agentphone_sip::rsip;
 use agentphone_sip::sdp::{self, Direction};
-use agentphone_sip::message;
 
 use super::call::{is_hold_direction, sdp_body, Call, CallMedia, Side, SDP_TYPE};
 use super::command::PhoneError;
@@ -27,7 +27,9 @@ impl Engine {
             Some(Ok(offer)) => offer,
             Some(Err(e)) => return respond(&st, 400, &format!("Bad SDP: {e}"), None).await,
             // We do not do late offer (offer in our 200, answer in the ACK).
-            None => return respond(&st, 488, "Not Acceptable Here (SDP offer required)", None).await,
+            None => {
+                return respond(&st, 488, "Not Acceptable Here (SDP offer required)", None).await
+            }
         };
         let rtp = match RtpSession::bind(self.media_ip()) {
             Ok(rtp) => rtp,
@@ -199,7 +201,9 @@ impl Engine {
         let offer = match sdp_body(&st.request.body) {
             Some(Ok(offer)) => offer,
             Some(Err(e)) => return respond(&st, 400, &format!("Bad SDP: {e}"), None).await,
-            None => return respond(&st, 488, "Not Acceptable Here (SDP offer required)", None).await,
+            None => {
+                return respond(&st, 488, "Not Acceptable Here (SDP offer required)", None).await
+            }
         };
         let local_direction = call.media.local_direction();
         let mut neg = match sdp::answer(

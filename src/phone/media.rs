@@ -184,7 +184,9 @@ impl MediaLoop {
         self.session = None;
         if let Some(sink) = self.sink.take() {
             if let Err(e) = sink.finish() {
-                let _ = self.events.send(MediaEvent::Error(format!("recording: {e}")));
+                let _ = self
+                    .events
+                    .send(MediaEvent::Error(format!("recording: {e}")));
             }
         }
     }
@@ -236,7 +238,9 @@ impl MediaLoop {
             if let Err(e) = sink.write(&self.inbound) {
                 if !self.sink_failed {
                     self.sink_failed = true;
-                    let _ = self.events.send(MediaEvent::Error(format!("recording: {e}")));
+                    let _ = self
+                        .events
+                        .send(MediaEvent::Error(format!("recording: {e}")));
                 }
             }
         }

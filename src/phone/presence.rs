@@ -134,8 +134,10 @@ impl Engine {
                     .and_then(|v| v.trim().parse::<u64>().ok())
                     .filter(|&e| e > 0)
                     .unwrap_or(u64::from(PUBLISH_EXPIRES));
-                self.presence.deadline =
-                    Some(Instant::now() + Duration::from_millis(granted * 750).max(Duration::from_secs(1)));
+                self.presence.deadline = Some(
+                    Instant::now()
+                        + Duration::from_millis(granted * 750).max(Duration::from_secs(1)),
+                );
                 self.presence.auth_rounds = 0;
                 if self.presence.accepted != Some(active) {
                     self.presence.accepted = Some(active);

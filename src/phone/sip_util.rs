@@ -34,7 +34,12 @@ pub fn push_header(headers: &mut rsip::Headers, name: &str, value: &str) {
 }
 
 /// Attach a body with its Content-Type (Content-Length is the endpoint's job).
-pub fn set_body(headers: &mut rsip::Headers, body_slot: &mut Vec<u8>, content_type: &str, body: Vec<u8>) {
+pub fn set_body(
+    headers: &mut rsip::Headers,
+    body_slot: &mut Vec<u8>,
+    content_type: &str,
+    body: Vec<u8>,
+) {
     headers.retain(|h| !matches!(h, rsip::Header::ContentType(_)));
     headers.push(rsip::Header::ContentType(rsip::headers::ContentType::from(
         content_type.to_string(),
@@ -44,9 +49,9 @@ pub fn set_body(headers: &mut rsip::Headers, body_slot: &mut Vec<u8>, content_ty
 
 /// Add a Contact header `<uri>`.
 pub fn push_contact(headers: &mut rsip::Headers, uri: &str) {
-    headers.push(rsip::Header::Contact(rsip::headers::Contact::from(format!(
-        "<{uri}>"
-    ))));
+    headers.push(rsip::Header::Contact(rsip::headers::Contact::from(
+        format!("<{uri}>"),
+    )));
 }
 
 /// The socket address a SIP URI points at, when its host is an IP literal
@@ -56,10 +61,7 @@ pub fn uri_target(uri: &str) -> Option<SocketAddr> {
         .strip_prefix("sip:")
         .or_else(|| uri.strip_prefix("sips:"))?;
     let host_port = rest.rsplit_once('@').map(|(_, h)| h).unwrap_or(rest);
-    let host_port = host_port
-        .split([';', '?', '>'])
-        .next()
-        .unwrap_or(host_port);
+    let host_port = host_port.split([';', '?', '>']).next().unwrap_or(host_port);
     if let Ok(addr) = host_port.parse::<SocketAddr>() {
         return Some(addr);
     }
@@ -81,7 +83,10 @@ pub fn uri_user(uri: &str) -> Option<String> {
 
 /// The team named in a `Call-Info: <sip:support@HOST>;purpose=x-agentphone-team` value.
 pub fn team_from_call_info(value: &str) -> Option<String> {
-    if !value.to_ascii_lowercase().contains("purpose=x-agentphone-team") {
+    if !value
+        .to_ascii_lowercase()
+        .contains("purpose=x-agentphone-team")
+    {
         return None;
     }
     let start = value.find('<')? + 1;
@@ -117,8 +122,14 @@ mod tests {
             team_from_call_info("<sip:support@10.0.0.1>;purpose=x-agentphone-team"),
             Some("support".to_string())
         );
-        assert_eq!(team_from_call_info("<sip:support@10.0.0.1>;purpose=icon"), None);
-        assert_eq!(team_from_call_info("garbage;purpose=x-agentphone-team"), None);
+        assert_eq!(
+            team_from_call_info("<sip:support@10.0.0.1>;purpose=icon"),
+            None
+        );
+        assert_eq!(
+            team_from_call_info("garbage;purpose=x-agentphone-team"),
+            None
+        );
     }
 
     #[test]
