@@ -1,0 +1,103 @@
+//! A running RtpSession's 20 ms tick (send, receive, playout, RTCP, DTMF) allocates nothing.
+
+use agentphone_media::codec::CodecKind;
+use agentphone_media::session::{RtpSession, SessionConfig};
+use agentphone_media::tone::ToneGenerator;
+use agentphone_media::{Frame, FRAME};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, Instant};
+
+struct CountingAllocator;
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static COUNT: Cell<usize> = const { Cell::new(0) };
+}
+
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.with(Cell::get) {
+            COUNT.with(|c| c.set(c.get() + 1));
+        }
+        System.alloc(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.with(Cell::get) {
+            COUNT.with(|c| c.set(c.get() + 1));
+        }
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+fn pair(codec: CodecKind) -> (RtpSession, RtpSession) {
+    let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let mut a = RtpSession::bind(ip).unwrap();
+    let mut b = RtpSession::bind(ip).unwrap();
+    let cfg = |remote| SessionConfig {
+        remote,
+        codec,
+        pt: codec.default_pt(),
+        telephone_event_pt: Some(101),
+    };
+    a.configure(cfg(b.local_addr())).unwrap();
+    b.configure(cfg(a.local_addr())).unwrap();
+    a.set_rtcp_interval(Duration::from_millis(100));
+    b.set_rtcp_interval(Duration::from_millis(100));
+    (a, b)
+}
+
+fn tick_allocations(codec: CodecKind) -> (usize, u64) {
+    let (mut a, mut b) = pair(codec);
+    let mut gen = ToneGenerator::new(500.0, -10.0);
+    let mut frame: Frame = [0; FRAME];
+    let mut out: Frame = [0; FRAME];
+    let mut digits = Vec::with_capacity(64);
+    let start = Instant::now();
+    let mut tick = |i: u64, a: &mut RtpSession, b: &mut RtpSession, digits: &mut Vec<char>| {
+        let now = start + Duration::from_millis(20 * i);
+        gen.fill(&mut frame);
+        a.send_frame(&frame).unwrap();
+        b.send_frame(&frame).unwrap();
+        std::thread::sleep(Duration::from_millis(1));
+        a.poll_receive(now, digits);
+        b.poll_receive(now, digits);
+        a.next_frame(&mut out);
+        b.next_frame(&mut out);
+        a.maybe_send_rtcp(now);
+        b.maybe_send_rtcp(now);
+    };
+    // Warm up (first packets, first reports), then count.
+    for i in 0..50 {
+        tick(i, &mut a, &mut b, &mut digits);
+    }
+    COUNT.with(|c| c.set(0));
+    COUNTING.with(|c| c.set(true));
+    a.send_dtmf('5').unwrap();
+    for i in 50..150 {
+        tick(i, &mut a, &mut b, &mut digits);
+    }
+    COUNTING.with(|c| c.set(false));
+    (COUNT.with(Cell::get), b.quality().packets_received)
+}
+
+#[test]
+fn opus_session_tick_allocates_nothing() {
+    let (allocs, received) = tick_allocations(CodecKind::Opus);
+    assert_eq!(allocs, 0);
+    assert!(received > 100);
+}
+
+#[test]
+fn pcmu_session_tick_allocates_nothing() {
+    let (allocs, received) = tick_allocations(CodecKind::Pcmu);
+    assert_eq!(allocs, 0);
+    assert!(received > 100);
+}
