@@ -8,3 +8,5 @@ pub mod dialog;
 pub mod endpoint;
 pub mod message;
 pub mod sdp;
+mod transaction;
+mod transport;

@@ -1,11 +1,27 @@
 //! The SIP endpoint: UDP and TCP transport on one port plus the RFC 3261 transaction layer.
 
+pub(crate) mod inner;
+pub(crate) mod receive;
 mod types;
+mod via;
 
+pub use crate::transaction::client::ClientTransaction;
+pub use crate::transaction::server::ServerTransaction;
 pub use types::{Peer, Timers, TransportKind, TxError};
 
+use crate::message::{self, to_bytes};
+use crate::transaction::client;
+use crate::transport::tcp::TcpConnections;
+use inner::{lock, Inner};
+use rsip::prelude::*;
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::net::{TcpListener, UdpSocket};
+
+/// Queue of new incoming requests handed to the TU.
+const INCOMING_QUEUE: usize = 1024;
 
 /// UDP and TCP on one port; the RFC 3261 transaction layer (client + server, INVITE + non-INVITE,
 /// timers A–K, retransmission over UDP), 2xx-to-INVITE retransmission until ACK (UAS core), ACK
@@ -16,8 +32,21 @@ pub struct Endpoint {
     inner: Arc<Inner>,
 }
 
-struct Inner {
-    local_addr: SocketAddr,
+/// Bind UDP and TCP to the same port (`addr`'s port, or a free one when it is 0).
+async fn bind_both(addr: SocketAddr) -> std::io::Result<(UdpSocket, TcpListener)> {
+    if addr.port() != 0 {
+        return Ok((UdpSocket::bind(addr).await?, TcpListener::bind(addr).await?));
+    }
+    let mut last_err = None;
+    for _ in 0..32 {
+        let udp = UdpSocket::bind(addr).await?;
+        let port_addr = udp.local_addr()?;
+        match TcpListener::bind(port_addr).await {
+            Ok(tcp) => return Ok((udp, tcp)),
+            Err(e) => last_err = Some(e),
+        }
+    }
+    Err(last_err.unwrap_or_else(|| std::io::Error::other("no free port for UDP and TCP")))
 }
 
 impl Endpoint {
@@ -28,8 +57,38 @@ impl Endpoint {
         addr: SocketAddr,
         timers: Timers,
     ) -> std::io::Result<(Endpoint, tokio::sync::mpsc::Receiver<ServerTransaction>)> {
-        let _ = (addr, timers);
-        todo!()
+        let (udp, tcp) = bind_both(addr).await?;
+        let local_addr = udp.local_addr()?;
+        let (incoming, incoming_rx) = tokio::sync::mpsc::channel(INCOMING_QUEUE);
+        let inner = Arc::new(Inner {
+            local_addr,
+            timers,
+            udp: Arc::new(udp),
+            tcp: TcpConnections::default(),
+            incoming,
+            clients: Mutex::new(HashMap::new()),
+            servers: Mutex::new(HashMap::new()),
+            pending_2xx: Mutex::new(HashMap::new()),
+            sent_acks: Mutex::new(HashMap::new()),
+            tasks: Mutex::new(Vec::new()),
+            closed: AtomicBool::new(false),
+        });
+        inner.track(tokio::spawn(crate::transport::udp::receive_loop(
+            inner.clone(),
+        )));
+        inner.track(tokio::spawn(crate::transport::tcp::accept_loop(
+            inner.clone(),
+            tcp,
+        )));
+        Ok((Endpoint { inner }, incoming_rx))
+    }
+
+    pub(crate) fn from_inner(inner: Arc<Inner>) -> Self {
+        Endpoint { inner }
+    }
+
+    pub(crate) fn inner(&self) -> &Arc<Inner> {
+        &self.inner
     }
 
     /// The address both transports are bound to.
@@ -37,84 +96,96 @@ impl Endpoint {
         self.inner.local_addr
     }
 
+    /// The timer values in use.
+    pub fn timers(&self) -> Timers {
+        self.inner.timers
+    }
+
     /// Start a client transaction. The endpoint puts its own Via on top (sent-by = local_addr, new
     /// branch, rport) and sets Content-Length.
-    pub fn request(&self, req: rsip::Request, peer: Peer) -> ClientTransaction {
-        let _ = (req, peer);
-        todo!()
+    pub fn request(&self, mut req: rsip::Request, peer: Peer) -> ClientTransaction {
+        let branch = via::push_own_via(&mut req, self.inner.local_addr, peer.transport);
+        let key = (branch, req.method.to_string());
+        client::start(&self.inner, req, peer, key)
     }
 
     /// ACK to a 2xx (outside any transaction); remembered so a retransmitted 2xx gets it again.
-    pub async fn ack(&self, ack: rsip::Request, peer: Peer) -> std::io::Result<()> {
-        let _ = (ack, peer);
-        todo!()
+    pub async fn ack(&self, mut ack: rsip::Request, peer: Peer) -> std::io::Result<()> {
+        via::push_own_via(&mut ack, self.inner.local_addr, peer.transport);
+        let msg: rsip::SipMessage = ack.into();
+        let key = (
+            message::call_id(&msg).unwrap_or_default(),
+            message::cseq(&msg).map_or(0, |(n, _)| n),
+        );
+        let bytes = to_bytes(&msg);
+        lock(&self.inner.sent_acks).insert(key.clone(), (bytes.clone(), peer));
+        // Forget it once no 2xx retransmission can come any more.
+        let inner = self.inner.clone();
+        let forget_after = self.inner.timers.timeout();
+        let remembered = bytes.clone();
+        self.inner.track(tokio::spawn(async move {
+            tokio::time::sleep(forget_after).await;
+            let mut acks = lock(&inner.sent_acks);
+            if acks.get(&key).is_some_and(|(b, _)| *b == remembered) {
+                acks.remove(&key);
+            }
+        }));
+        self.inner.send(peer, &bytes).await
     }
 
     /// CANCEL for a pending INVITE client transaction (built from the INVITE per RFC 3261 §9.1).
     pub fn cancel(&self, invite_tx: &ClientTransaction) -> ClientTransaction {
-        let _ = invite_tx;
-        todo!()
+        let cancel = cancel_for(invite_tx.request());
+        let branch = via::top_branch(&cancel.clone().into()).unwrap_or_default();
+        client::start(
+            &self.inner,
+            cancel,
+            invite_tx.peer(),
+            (branch, rsip::Method::Cancel.to_string()),
+        )
     }
 
-    /// Stop the transports and all timers.
+    /// Stop the transports and all timers. Pending transactions end; sends fail afterwards.
     pub fn shutdown(&self) {
-        todo!()
+        self.inner.closed.store(true, Ordering::SeqCst);
+        for task in lock(&self.inner.tasks).drain(..) {
+            task.abort();
+        }
+        self.inner.tcp.clear();
+        lock(&self.inner.clients).clear();
+        lock(&self.inner.servers).clear();
+        lock(&self.inner.pending_2xx).clear();
+        lock(&self.inner.sent_acks).clear();
     }
 }
 
-/// A request we sent and the responses that come back for it.
-pub struct ClientTransaction {
-    request: rsip::Request,
-    peer: Peer,
-}
-
-impl ClientTransaction {
-    /// The request as sent (with the endpoint's Via).
-    pub fn request(&self) -> &rsip::Request {
-        &self.request
+/// RFC 3261 §9.1: same Request-URI, top Via (branch), From, To, Call-ID, CSeq number and Route.
+fn cancel_for(invite: &rsip::Request) -> rsip::Request {
+    let mut headers = rsip::Headers::default();
+    if let Ok(via) = invite.via_header() {
+        headers.push(via.clone().into());
     }
-
-    /// Where the request went.
-    pub fn peer(&self) -> Peer {
-        self.peer
+    headers.push(rsip::headers::MaxForwards::new("70").into());
+    for h in invite.headers.iter() {
+        match h {
+            rsip::Header::From(_)
+            | rsip::Header::To(_)
+            | rsip::Header::CallId(_)
+            | rsip::Header::Route(_) => headers.push(h.clone()),
+            _ => {}
+        }
     }
-
-    /// Next response (1xx… then the final one); Err(Timeout) on Timer B/F; None after the final.
-    pub async fn next(&mut self) -> Option<Result<rsip::Response, TxError>> {
-        todo!()
-    }
-
-    /// Skip provisionals; the final response.
-    pub async fn final_response(mut self) -> Result<rsip::Response, TxError> {
-        let _ = self.next().await;
-        todo!()
-    }
-}
-
-/// A request we received, waiting for the TU's responses.
-pub struct ServerTransaction {
-    /// The request as received.
-    pub request: rsip::Request,
-    /// Where it came from (responses go back there).
-    pub peer: Peer,
-    endpoint: Endpoint,
-}
-
-impl ServerTransaction {
-    /// Send a response (1xx any number of times, then one final). Retransmission is the layer's job.
-    pub async fn respond(&self, resp: rsip::Response) -> std::io::Result<()> {
-        let _ = resp;
-        todo!()
-    }
-
-    /// Resolves when a matching CANCEL arrived (the endpoint has already answered the CANCEL 200;
-    /// the TU should answer the INVITE 487). Never resolves for non-INVITE.
-    pub async fn cancelled(&self) {
-        todo!()
-    }
-
-    /// The endpoint this transaction belongs to.
-    pub fn endpoint(&self) -> &Endpoint {
-        &self.endpoint
+    let seq = invite
+        .cseq_header()
+        .ok()
+        .and_then(|c| c.typed().ok())
+        .map_or(1, |c| c.seq);
+    headers.push(rsip::headers::CSeq::new(format!("{seq} CANCEL")).into());
+    rsip::Request {
+        method: rsip::Method::Cancel,
+        uri: invite.uri.clone(),
+        version: rsip::Version::V2,
+        headers,
+        body: Vec::new(),
     }
 }

@@ -19,5 +19,6 @@ pub use helpers::{
 };
 pub(crate) use helpers::{make_header, unquote};
 pub use ids::{new_branch, new_call_id, new_tag};
+pub(crate) use parse::split_head as parse_split_head;
 pub use parse::{parse, to_bytes, ParseError, MAX_HEADER_BYTES};
 pub use reason::reason_phrase;

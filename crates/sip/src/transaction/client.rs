@@ -1,0 +1,220 @@
+//! Client transactions (RFC 3261 §17.1): INVITE (timers A, B, D) and non-INVITE (E, F, K).
+
+use super::wait::until;
+use crate::endpoint::inner::{lock, ClientKey, Inner};
+use crate::endpoint::{Peer, TransportKind, TxError};
+use crate::message::to_bytes;
+use rsip::prelude::*;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// The endpoint's handle to a running client transaction: where matching responses go.
+pub(crate) struct ClientEntry {
+    pub responses: mpsc::UnboundedSender<rsip::Response>,
+}
+
+/// A request we sent and the responses that come back for it.
+pub struct ClientTransaction {
+    request: rsip::Request,
+    peer: Peer,
+    results: mpsc::UnboundedReceiver<Result<rsip::Response, TxError>>,
+    finished: bool,
+}
+
+impl ClientTransaction {
+    /// The request as sent (with the endpoint's Via).
+    pub fn request(&self) -> &rsip::Request {
+        &self.request
+    }
+
+    /// Where the request went.
+    pub fn peer(&self) -> Peer {
+        self.peer
+    }
+
+    /// Next response (1xx… then the final one); Err(Timeout) on Timer B/F; None after the final.
+    pub async fn next(&mut self) -> Option<Result<rsip::Response, TxError>> {
+        if self.finished {
+            return None;
+        }
+        let item = self.results.recv().await;
+        match &item {
+            Some(Ok(resp)) if resp.status_code.code() < 200 => {}
+            _ => self.finished = true,
+        }
+        item
+    }
+
+    /// Skip provisionals; the final response.
+    pub async fn final_response(mut self) -> Result<rsip::Response, TxError> {
+        loop {
+            match self.next().await {
+                Some(Ok(resp)) if resp.status_code.code() < 200 => continue,
+                Some(result) => return result,
+                None => return Err(TxError::Transport("transaction ended".into())),
+            }
+        }
+    }
+}
+
+/// Register and run a client transaction for `req` (which already carries its top Via).
+pub(crate) fn start(
+    inner: &Arc<Inner>,
+    req: rsip::Request,
+    peer: Peer,
+    key: ClientKey,
+) -> ClientTransaction {
+    let (resp_tx, resp_rx) = mpsc::unbounded_channel();
+    let (result_tx, result_rx) = mpsc::unbounded_channel();
+    lock(&inner.clients).insert(key.clone(), ClientEntry { responses: resp_tx });
+    let task = Task {
+        inner: inner.clone(),
+        request: req.clone(),
+        peer,
+        key,
+        responses: resp_rx,
+        results: result_tx,
+    };
+    inner.track(tokio::spawn(task.run()));
+    ClientTransaction {
+        request: req,
+        peer,
+        results: result_rx,
+        finished: false,
+    }
+}
+
+struct Task {
+    inner: Arc<Inner>,
+    request: rsip::Request,
+    peer: Peer,
+    key: ClientKey,
+    responses: mpsc::UnboundedReceiver<rsip::Response>,
+    results: mpsc::UnboundedSender<Result<rsip::Response, TxError>>,
+}
+
+impl Task {
+    async fn run(mut self) {
+        self.exchange().await;
+        lock(&self.inner.clients).remove(&self.key);
+    }
+
+    async fn exchange(&mut self) {
+        let bytes = to_bytes(&self.request.clone().into());
+        if let Err(e) = self.inner.send(self.peer, &bytes).await {
+            let _ = self.results.send(Err(TxError::Transport(e.to_string())));
+            return;
+        }
+        let timers = self.inner.timers;
+        let invite = self.request.method == rsip::Method::Invite;
+        let udp = self.peer.transport == TransportKind::Udp;
+        // Timer A (INVITE) / E (non-INVITE): retransmit over UDP only.
+        let mut interval = timers.t1;
+        let mut retransmit_at = udp.then(|| Instant::now() + interval);
+        // Timer B / F. Timer B only runs in Calling: a ringing INVITE may wait any time.
+        let mut deadline = Some(Instant::now() + timers.timeout());
+        let final_resp = loop {
+            tokio::select! {
+                resp = self.responses.recv() => {
+                    let Some(resp) = resp else { return };
+                    let code = resp.status_code.code();
+                    if code < 200 {
+                        if invite {
+                            retransmit_at = None;
+                            deadline = None;
+                        } else if udp {
+                            // Proceeding: keep retransmitting, at T2.
+                            interval = timers.t2;
+                            retransmit_at = Some(Instant::now() + interval);
+                        }
+                        let _ = self.results.send(Ok(resp));
+                        continue;
+                    }
+                    break resp;
+                }
+                _ = until(retransmit_at) => {
+                    let _ = self.inner.send(self.peer, &bytes).await;
+                    interval = timers.backoff(interval, !invite);
+                    retransmit_at = Some(Instant::now() + interval);
+                }
+                _ = until(deadline) => {
+                    let _ = self.results.send(Err(TxError::Timeout));
+                    return;
+                }
+            }
+        };
+        let code = final_resp.status_code.code();
+        if invite && code < 300 {
+            // 2xx: the transaction ends; the UAC core ACKs (and re-ACKs retransmissions).
+            let _ = self.results.send(Ok(final_resp));
+            return;
+        }
+        let ack = if invite {
+            let ack = to_bytes(&non_2xx_ack(&self.request, &final_resp).into());
+            let _ = self.inner.send(self.peer, &ack).await;
+            Some(ack)
+        } else {
+            None
+        };
+        let _ = self.results.send(Ok(final_resp));
+        // Completed: absorb retransmitted finals (Timer D / K), re-ACKing for INVITE.
+        let linger = if invite {
+            timers.timer_d(self.peer.transport)
+        } else {
+            timers.timer_k(self.peer.transport)
+        };
+        let end = Instant::now() + linger;
+        loop {
+            tokio::select! {
+                resp = self.responses.recv() => {
+                    if resp.is_none() {
+                        return;
+                    }
+                    if let Some(ack) = &ack {
+                        let _ = self.inner.send(self.peer, ack).await;
+                    }
+                }
+                _ = tokio::time::sleep_until(end) => return,
+            }
+        }
+    }
+}
+
+/// RFC 3261 §17.1.1.3: the ACK for a non-2xx final response, part of the INVITE transaction.
+fn non_2xx_ack(invite: &rsip::Request, resp: &rsip::Response) -> rsip::Request {
+    let mut headers = rsip::Headers::default();
+    if let Ok(via) = invite.via_header() {
+        headers.push(via.clone().into());
+    }
+    headers.push(rsip::headers::MaxForwards::new("70").into());
+    for h in invite.headers.iter() {
+        match h {
+            rsip::Header::From(_) | rsip::Header::CallId(_) | rsip::Header::Route(_) => {
+                headers.push(h.clone())
+            }
+            _ => {}
+        }
+    }
+    match resp.to_header() {
+        Ok(to) => headers.push(to.clone().into()),
+        Err(_) => {
+            if let Ok(to) = invite.to_header() {
+                headers.push(to.clone().into());
+            }
+        }
+    }
+    let seq = invite
+        .cseq_header()
+        .ok()
+        .and_then(|c| c.typed().ok())
+        .map_or(1, |c| c.seq);
+    headers.push(rsip::headers::CSeq::new(format!("{seq} ACK")).into());
+    rsip::Request {
+        method: rsip::Method::Ack,
+        uri: invite.uri.clone(),
+        version: rsip::Version::V2,
+        headers,
+        body: Vec::new(),
+    }
+}

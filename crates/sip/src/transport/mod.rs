@@ -1,0 +1,5 @@
+//! UDP and TCP transports on one port.
+
+pub(crate) mod framing;
+pub(crate) mod tcp;
+pub(crate) mod udp;
