@@ -40,7 +40,7 @@ async fn dispatch(ctx: &Arc<Ctx>, tx: ServerTransaction) {
         sip_reply::reply(&tx, 400, "Bad Request (missing Call-ID)").await;
         return;
     };
-    let method = tx.request.method.clone();
+    let method = tx.request.method;
     if message::to_tag(&msg).is_some() && method != rsip::Method::Cancel {
         return handlers::in_dialog::handle(ctx, tx, &call_id).await;
     }

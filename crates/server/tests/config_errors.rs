@@ -18,7 +18,11 @@ fn unknown_key_is_an_error_with_line_and_key() {
     let e = error_of("[server]\nlisten = \"127.0.0.1:0\"\ncolour = \"blue\"\n");
     assert_eq!(e.line, Some(3), "{e}");
     assert_eq!(e.key.as_deref(), Some("colour"), "{e}");
-    assert!(e.to_string().starts_with("conf/test.toml:3: key `colour`: "), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("conf/test.toml:3: key `colour`: "),
+        "{e}"
+    );
 }
 
 #[test]
@@ -37,7 +41,11 @@ fn unknown_table_is_an_error() {
 #[test]
 fn wrong_type_names_the_key() {
     let e = error_of("[server]\nring_timeout_s = \"fifteen\"\n");
-    assert_eq!((e.line, e.key.as_deref()), (Some(2), Some("ring_timeout_s")), "{e}");
+    assert_eq!(
+        (e.line, e.key.as_deref()),
+        (Some(2), Some("ring_timeout_s")),
+        "{e}"
+    );
 }
 
 #[test]
@@ -51,16 +59,28 @@ fn bad_listen_address_names_the_key() {
 fn team_member_must_be_an_agent() {
     let text = "[[agents]]\nusername = \"alice\"\npassword = \"p\"\n[[teams]]\nname = \"support\"\nmembers = [\"alice\",\n  \"zed\"]\n";
     let e = error_of(text);
-    assert_eq!((e.line, e.key.as_deref()), (Some(7), Some("members")), "{e}");
+    assert_eq!(
+        (e.line, e.key.as_deref()),
+        (Some(7), Some("members")),
+        "{e}"
+    );
     assert!(e.message.contains("zed"), "{e}");
 }
 
 #[test]
 fn duplicate_agents_and_zero_timeouts_are_rejected() {
     let e = error_of("[[agents]]\nusername = \"a\"\npassword = \"p\"\n[[agents]]\nusername = \"a\"\npassword = \"q\"\n");
-    assert_eq!((e.line, e.key.as_deref()), (Some(5), Some("username")), "{e}");
+    assert_eq!(
+        (e.line, e.key.as_deref()),
+        (Some(5), Some("username")),
+        "{e}"
+    );
     let e = error_of("[server]\nrtp_timeout_s = 0\n");
-    assert_eq!((e.line, e.key.as_deref()), (Some(2), Some("rtp_timeout_s")), "{e}");
+    assert_eq!(
+        (e.line, e.key.as_deref()),
+        (Some(2), Some("rtp_timeout_s")),
+        "{e}"
+    );
 }
 
 #[test]
@@ -73,7 +93,10 @@ fn syntax_errors_name_the_line() {
 fn phone_section_is_accepted_as_is_and_paths_resolve_against_the_file() {
     let text = "[server]\nmusic_on_hold = \"a/moh.wav\"\ndatabase = \":memory:\"\n[phone]\nanything = 1\n[phone.audio]\nx = \"y\"\n";
     let c = Config::from_toml_str(text, "/etc/agentphone/c.toml").unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(c.music_on_hold, std::path::PathBuf::from("/etc/agentphone/a/moh.wav"));
+    assert_eq!(
+        c.music_on_hold,
+        std::path::PathBuf::from("/etc/agentphone/a/moh.wav")
+    );
     assert_eq!(c.database, std::path::PathBuf::from(":memory:"));
     assert_eq!(c.ring_timeout.as_secs(), 15);
     assert_eq!(c.max_participants, 3);
@@ -91,7 +114,8 @@ fn the_example_config_is_valid() {
 fn binary_exits_2_with_file_line_key_on_stderr() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let file = dir.path().join("bad.toml");
-    std::fs::write(&file, "[server]\nlisten = \"127.0.0.1:0\"\nbogus = true\n").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&file, "[server]\nlisten = \"127.0.0.1:0\"\nbogus = true\n")
+        .unwrap_or_else(|e| panic!("{e}"));
     let out = Command::new(env!("CARGO_BIN_EXE_agentphone-server"))
         .arg("--config")
         .arg(&file)
@@ -99,14 +123,21 @@ fn binary_exits_2_with_file_line_key_on_stderr() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains(&format!("{}:3: key `bogus`:", file.display())), "stderr: {stderr}");
+    assert!(
+        stderr.contains(&format!("{}:3: key `bogus`:", file.display())),
+        "stderr: {stderr}"
+    );
 }
 
 #[test]
 fn binary_prints_listening_line_when_bound() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let file = dir.path().join("ok.toml");
-    std::fs::write(&file, "[server]\nlisten = \"127.0.0.1:0\"\ndatabase = \":memory:\"\n").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        &file,
+        "[server]\nlisten = \"127.0.0.1:0\"\ndatabase = \":memory:\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let mut child = Command::new(env!("CARGO_BIN_EXE_agentphone-server"))
         .arg("--config")
         .arg(&file)
@@ -120,8 +151,13 @@ fn binary_prints_listening_line_when_bound() {
     let _ = child.kill();
     let _ = child.wait();
     assert!(read.is_ok());
-    let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("{e}: {line}"));
+    let v: serde_json::Value =
+        serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("{e}: {line}"));
     assert_eq!(v["event"], "listening");
-    let addr: std::net::SocketAddr = v["sip"].as_str().unwrap_or_default().parse().unwrap_or_else(|e| panic!("{e}: {line}"));
+    let addr: std::net::SocketAddr = v["sip"]
+        .as_str()
+        .unwrap_or_default()
+        .parse()
+        .unwrap_or_else(|e| panic!("{e}: {line}"));
     assert_ne!(addr.port(), 0);
 }

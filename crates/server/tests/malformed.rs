@@ -30,14 +30,20 @@ struct Raw {
 
 impl Raw {
     async fn new(server: SocketAddr) -> Raw {
-        let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
+        let sock = UdpSocket::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         Raw { sock, server, n: 0 }
     }
 
     /// A well-formed request with `mutate` applied to its text.
     fn request(&mut self, method: &str, uri_user: &str, extra: &str, body: &str) -> String {
         self.n += 1;
-        let local = self.sock.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        let local = self
+            .sock
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
         let host = self.server;
         format!(
             "{method} sip:{uri_user}@{host} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK-raw-{n}\r\nFrom: <sip:tester@{local}>;tag=t{n}\r\nTo: <sip:{uri_user}@{host}>\r\nCall-ID: raw-{n}@test\r\nCSeq: 1 {method}\r\nMax-Forwards: 70\r\nContact: <sip:tester@{local}>\r\n{extra}Content-Length: {len}\r\n\r\n{body}",
@@ -47,7 +53,10 @@ impl Raw {
     }
 
     async fn send(&self, bytes: &[u8]) {
-        self.sock.send_to(bytes, self.server).await.unwrap_or_else(|e| panic!("send: {e}"));
+        self.sock
+            .send_to(bytes, self.server)
+            .await
+            .unwrap_or_else(|e| panic!("send: {e}"));
     }
 
     /// The first final (non-1xx) response within `ms`, as (code, reason phrase line).
@@ -61,7 +70,9 @@ impl Raw {
             };
             let text = String::from_utf8_lossy(buf.get(..n).unwrap_or(&[])).to_string();
             let first = text.lines().next().unwrap_or_default().to_string();
-            let Some(rest) = first.strip_prefix("SIP/2.0 ") else { continue };
+            let Some(rest) = first.strip_prefix("SIP/2.0 ") else {
+                continue;
+            };
             let code: u16 = rest.get(..3).and_then(|c| c.parse().ok()).unwrap_or(0);
             if code >= 200 {
                 return Some((code, first));
@@ -84,7 +95,10 @@ async fn malformed_messages_get_400_and_the_server_survives() {
     let mut raw = Raw::new(server.addr()).await;
     let good = raw.request("OPTIONS", "ping", "", "");
     let without = |text: &str, header: &str| -> String {
-        text.split("\r\n").filter(|l| !l.starts_with(header)).collect::<Vec<_>>().join("\r\n")
+        text.split("\r\n")
+            .filter(|l| !l.starts_with(header))
+            .collect::<Vec<_>>()
+            .join("\r\n")
     };
 
     let mut cases: Vec<(&str, Vec<u8>, Expect)> = vec![
@@ -114,23 +128,56 @@ async fn malformed_messages_get_400_and_the_server_survives() {
         }, Expect::BadRequestOrNothing),
         ("NUL bytes in a header", good.replace("Max-Forwards: 70", "Max-Forwards: 7\u{0}0").into_bytes(), Expect::BadRequestOrNothing),
         ("huge header", good.replace("Max-Forwards: 70", &format!("Max-Forwards: 70\r\nX-Huge: {}", "a".repeat(60_000))).into_bytes(), Expect::BadRequestOrNothing),
-        ("a thousand headers", good.replace("Max-Forwards: 70", &"X-Many: 1\r\n".repeat(1000).trim_end().to_string()).into_bytes(), Expect::BadRequestOrNothing),
+        ("a thousand headers", good.replace("Max-Forwards: 70", "X-Many: 1\r\n".repeat(1000).trim_end()).into_bytes(), Expect::BadRequestOrNothing),
         ("stray response", b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKnope\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\nContent-Length: 0\r\n\r\n".to_vec(), Expect::Nothing),
     ];
     // Well-formed SIP with bad content: the server itself must answer.
-    let bad_sdp = raw.request("INVITE", "support", "Content-Type: application/sdp\r\n", "v=0\r\nthis is not sdp\r\n");
-    cases.push(("INVITE with garbage SDP", bad_sdp.into_bytes(), Expect::Code(400)));
+    let bad_sdp = raw.request(
+        "INVITE",
+        "support",
+        "Content-Type: application/sdp\r\n",
+        "v=0\r\nthis is not sdp\r\n",
+    );
+    cases.push((
+        "INVITE with garbage SDP",
+        bad_sdp.into_bytes(),
+        Expect::Code(400),
+    ));
     let no_audio = raw.request("INVITE", "support", "Content-Type: application/sdp\r\n", "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=video 4000 RTP/AVP 96\r\n");
-    cases.push(("INVITE with SDP without audio", no_audio.into_bytes(), Expect::Code(400)));
-    let g729 = GOOD_SDP.replace("RTP/AVP 0\r\na=rtpmap:0 PCMU/8000", "RTP/AVP 18\r\na=rtpmap:18 G729/8000");
-    let no_codec = raw.request("INVITE", "support", "Content-Type: application/sdp\r\n", &g729);
-    cases.push(("INVITE with no common codec", no_codec.into_bytes(), Expect::Code(488)));
+    cases.push((
+        "INVITE with SDP without audio",
+        no_audio.into_bytes(),
+        Expect::Code(400),
+    ));
+    let g729 = GOOD_SDP.replace(
+        "RTP/AVP 0\r\na=rtpmap:0 PCMU/8000",
+        "RTP/AVP 18\r\na=rtpmap:18 G729/8000",
+    );
+    let no_codec = raw.request(
+        "INVITE",
+        "support",
+        "Content-Type: application/sdp\r\n",
+        &g729,
+    );
+    cases.push((
+        "INVITE with no common codec",
+        no_codec.into_bytes(),
+        Expect::Code(488),
+    ));
     let wrong_type = raw.request("INVITE", "support", "Content-Type: text/plain\r\n", "hello");
-    cases.push(("INVITE with a non-SDP body", wrong_type.into_bytes(), Expect::Code(415)));
+    cases.push((
+        "INVITE with a non-SDP body",
+        wrong_type.into_bytes(),
+        Expect::Code(415),
+    ));
     let bye = raw.request("BYE", "support", "", "");
     cases.push(("BYE outside a dialog", bye.into_bytes(), Expect::Code(481)));
     let unknown = raw.request("FROB", "support", "", "");
-    cases.push(("unknown method", unknown.into_bytes(), Expect::BadRequestOrNothing));
+    cases.push((
+        "unknown method",
+        unknown.into_bytes(),
+        Expect::BadRequestOrNothing,
+    ));
 
     assert!(cases.len() >= 20);
     for (name, bytes, expect) in cases {
@@ -141,11 +188,17 @@ async fn malformed_messages_get_400_and_the_server_survives() {
             (Expect::Code(c), None) => panic!("{name}: expected {c}, got no reply"),
             (Expect::BadRequestOrNothing, None) | (Expect::Nothing, None) => {}
             (Expect::BadRequestOrNothing, Some((got_code, _))) => {
-                assert!((400..600).contains(got_code), "{name}: expected an error or nothing, got {got:?}")
+                assert!(
+                    (400..600).contains(got_code),
+                    "{name}: expected an error or nothing, got {got:?}"
+                )
             }
             (Expect::Nothing, Some(_)) => panic!("{name}: expected no reply, got {got:?}"),
         }
-        assert!(raw.server_answers_options().await, "server stopped answering after: {name}");
+        assert!(
+            raw.server_answers_options().await,
+            "server stopped answering after: {name}"
+        );
     }
 
     let mut ua = Ua::new(server.addr(), "alice", "alice-secret").await;
@@ -158,7 +211,9 @@ async fn a_flood_of_garbage_does_not_stop_registration() {
     let server = TestServer::start("").await;
     let raw = Raw::new(server.addr()).await;
     for i in 0..2000u32 {
-        let junk: Vec<u8> = (0..(i % 300)).map(|j| (j as u8).wrapping_mul(31).wrapping_add(i as u8)).collect();
+        let junk: Vec<u8> = (0..(i % 300))
+            .map(|j| (j as u8).wrapping_mul(31).wrapping_add(i as u8))
+            .collect();
         raw.send(&junk).await;
     }
     let mut ua = Ua::new(server.addr(), "bob", "bob-secret").await;

@@ -17,14 +17,24 @@ async fn register_is_challenged_then_accepted_with_sha256() {
     let first = ua.register_request(&message::new_call_id(), 300, None);
     let resp = ua.send(first).await;
     assert_eq!(code(&resp), 401);
-    let challenges = message::header_values(&rsip::SipMessage::Response(resp.clone()), "WWW-Authenticate");
+    let challenges = message::header_values(
+        &rsip::SipMessage::Response(resp.clone()),
+        "WWW-Authenticate",
+    );
     assert_eq!(challenges.len(), 2, "{challenges:?}");
-    assert!(challenges[0].contains("SHA-256"), "SHA-256 first: {challenges:?}");
+    assert!(
+        challenges[0].contains("SHA-256"),
+        "SHA-256 first: {challenges:?}"
+    );
     assert!(challenges[1].contains("MD5"), "{challenges:?}");
     let ok = ua.register().await;
     assert_eq!(code(&ok), 200, "{ok}");
-    let contact = message::header_value(&rsip::SipMessage::Response(ok), "Contact").unwrap_or_default();
-    assert!(contact.contains(&ua.ep.local_addr().to_string()), "{contact}");
+    let contact =
+        message::header_value(&rsip::SipMessage::Response(ok), "Contact").unwrap_or_default();
+    assert!(
+        contact.contains(&ua.ep.local_addr().to_string()),
+        "{contact}"
+    );
 }
 
 #[tokio::test]

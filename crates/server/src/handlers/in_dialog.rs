@@ -13,7 +13,7 @@ pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction, call_id: &str) {
     let is_ack = tx.request.method == rsip::Method::Ack;
     match ctx.dialogs.lookup(call_id) {
         Some((room, leg)) => {
-            if let Err(tx) = forward(&room, leg, tx) {
+            if let Err(tx) = room.send_in_dialog(leg, tx) {
                 if !is_ack {
                     sip_reply::reply(&tx, 481, "Call/Transaction Does Not Exist").await;
                 }
@@ -22,12 +22,4 @@ pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction, call_id: &str) {
         None if is_ack => {}
         None => sip_reply::reply(&tx, 481, "Call/Transaction Does Not Exist").await,
     }
-}
-
-fn forward(
-    room: &crate::room::RoomHandle,
-    leg: crate::room::LegId,
-    tx: ServerTransaction,
-) -> Result<(), ServerTransaction> {
-    room.send_in_dialog(leg, tx)
 }

@@ -129,7 +129,7 @@ impl Room {
     }
 
     async fn in_dialog(&mut self, leg_id: LegId, tx: ServerTransaction) {
-        let method = tx.request.method.clone();
+        let method = tx.request.method;
         if method == rsip::Method::Ack {
             return; // ACK to our 2xx: the endpoint stopped retransmitting; nothing else to do.
         }

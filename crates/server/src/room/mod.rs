@@ -58,10 +58,10 @@ impl RoomHandle {
         &self,
         leg: LegId,
         tx: ServerTransaction,
-    ) -> Result<(), ServerTransaction> {
+    ) -> Result<(), Box<ServerTransaction>> {
         match self.tx.send(RoomMsg::InDialog { leg, tx }) {
             Ok(()) => Ok(()),
-            Err(mpsc::error::SendError(RoomMsg::InDialog { tx, .. })) => Err(tx),
+            Err(mpsc::error::SendError(RoomMsg::InDialog { tx, .. })) => Err(Box::new(tx)),
             Err(_) => Ok(()),
         }
     }

@@ -33,7 +33,14 @@ pub struct Dialing {
 }
 
 /// Build an INVITE from `ua` to `uri` with an SDP offer (authorization optional).
-pub fn invite_request(ua: &Ua, uri: &str, call_id: &str, cseq: u32, offer: &Sdp, auth: Option<String>) -> rsip::Request {
+pub fn invite_request(
+    ua: &Ua,
+    uri: &str,
+    call_id: &str,
+    cseq: u32,
+    offer: &Sdp,
+    auth: Option<String>,
+) -> rsip::Request {
     let mut b = RequestBuilder::new(rsip::Method::Invite, uri)
         .unwrap_or_else(|e| panic!("{e}"))
         .from(Some("Test Caller"), &ua.aor(), &message::new_tag())
@@ -44,7 +51,9 @@ pub fn invite_request(ua: &Ua, uri: &str, call_id: &str, cseq: u32, offer: &Sdp,
     if let Some(a) = auth {
         b = b.header("Authorization", &a);
     }
-    b.body("application/sdp", offer.to_string().into_bytes()).build().unwrap_or_else(|e| panic!("{e}"))
+    b.body("application/sdp", offer.to_string().into_bytes())
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Start dialling (no authentication: customers).
@@ -54,17 +63,30 @@ pub fn dial(ua: &Ua, uri: &str, tone: f32) -> Dialing {
     let offer = Sdp::offer(LOCAL, rtp_port, 1, Direction::SendRecv);
     let req = invite_request(ua, uri, &message::new_call_id(), 1, &offer, None);
     let tx = ua.ep.request(req, ua.server);
-    Dialing { tx, offer, media: Some(media), tone, early: None, rtp_port }
+    Dialing {
+        tx,
+        offer,
+        media: Some(media),
+        tone,
+        early: None,
+        rtp_port,
+    }
 }
 
 /// Dial as an authenticated agent: the first INVITE is challenged, the second carries credentials.
-pub async fn dial_authenticated(ua: &mut Ua, uri: &str, tone: f32) -> Result<Dialing, rsip::Response> {
+pub async fn dial_authenticated(
+    ua: &mut Ua,
+    uri: &str,
+    tone: f32,
+) -> Result<Dialing, rsip::Response> {
     let media = Unstarted::bind();
     let rtp_port = media.port();
     let offer = Sdp::offer(LOCAL, rtp_port, 1, Direction::SendRecv);
     let call_id = message::new_call_id();
     let c = ua.next_cseq();
-    let first = ua.send(invite_request(ua, uri, &call_id, c, &offer, None)).await;
+    let first = ua
+        .send(invite_request(ua, uri, &call_id, c, &offer, None))
+        .await;
     if code(&first) != 401 {
         return Err(first);
     }
@@ -73,7 +95,14 @@ pub async fn dial_authenticated(ua: &mut Ua, uri: &str, tone: f32) -> Result<Dia
     let c = ua.next_cseq();
     let req = invite_request(ua, uri, &call_id, c, &offer, Some(auth));
     let tx = ua.ep.request(req, ua.server);
-    Ok(Dialing { tx, offer, media: Some(media), tone, early: None, rtp_port })
+    Ok(Dialing {
+        tx,
+        offer,
+        media: Some(media),
+        tone,
+        early: None,
+        rtp_port,
+    })
 }
 
 impl Dialing {
@@ -85,7 +114,10 @@ impl Dialing {
             let next = tokio::time::timeout(Duration::from_secs(40), self.tx.next()).await;
             let resp = match next {
                 Ok(Some(Ok(r))) => r,
-                other => panic!("dial: no final response ({:?})", other.map(|o| o.map(|r| r.map(|x| x.status_code.to_string())))),
+                other => panic!(
+                    "dial: no final response ({:?})",
+                    other.map(|o| o.map(|r| r.map(|x| x.status_code.to_string())))
+                ),
             };
             let c = code(&resp);
             if c < 200 {
@@ -101,8 +133,18 @@ impl Dialing {
             if c >= 300 {
                 return (provisional, Err(resp));
             }
-            let dialog = Dialog::from_uac(self.tx.request(), &resp, ua.server).unwrap_or_else(|| panic!("no dialog from {resp}"));
-            ua.ep.ack(dialog.ack(message::cseq(&rsip::SipMessage::Request(self.tx.request().clone())).map(|c| c.0).unwrap_or(1), None), ua.server)
+            let dialog = Dialog::from_uac(self.tx.request(), &resp, ua.server)
+                .unwrap_or_else(|| panic!("no dialog from {resp}"));
+            ua.ep
+                .ack(
+                    dialog.ack(
+                        message::cseq(&rsip::SipMessage::Request(self.tx.request().clone()))
+                            .map(|c| c.0)
+                            .unwrap_or(1),
+                        None,
+                    ),
+                    ua.server,
+                )
                 .await
                 .unwrap_or_else(|e| panic!("ACK: {e}"));
             let media = match (self.early.take(), self.media.take()) {
@@ -110,7 +152,15 @@ impl Dialing {
                 (None, Some(m)) => m.start(&accept(&self.offer, &resp), self.tone),
                 (None, None) => panic!("no media"),
             };
-            return (provisional, Ok(Party { dialog, media, rtp_port: self.rtp_port, sdp_version: 1 }));
+            return (
+                provisional,
+                Ok(Party {
+                    dialog,
+                    media,
+                    rtp_port: self.rtp_port,
+                    sdp_version: 1,
+                }),
+            );
         }
     }
 }
@@ -123,32 +173,60 @@ fn accept(offer: &Sdp, resp: &rsip::Response) -> sdp::Negotiated {
 
 /// Wait for an INVITE at `ua` (skipping nothing else: panics on another method).
 pub async fn expect_invite(ua: &mut Ua) -> ServerTransaction {
-    let tx = ua.next_request(10).await.unwrap_or_else(|| panic!("{}: no INVITE", ua.user));
-    assert_eq!(tx.request.method, rsip::Method::Invite, "{}: expected INVITE, got {}", ua.user, tx.request.method);
+    let tx = ua
+        .next_request(10)
+        .await
+        .unwrap_or_else(|| panic!("{}: no INVITE", ua.user));
+    assert_eq!(
+        tx.request.method,
+        rsip::Method::Invite,
+        "{}: expected INVITE, got {}",
+        ua.user,
+        tx.request.method
+    );
     tx
 }
 
 /// Answer an incoming INVITE with 180 then 200 + SDP; media sends `tone`.
 pub async fn answer(ua: &Ua, tx: &ServerTransaction, tone: f32) -> Party {
     let tag = message::new_tag();
-    send(tx, message::response(&tx.request, 180, "Ringing", Some(&tag))).await;
+    send(
+        tx,
+        message::response(&tx.request, 180, "Ringing", Some(&tag)),
+    )
+    .await;
     let media = Unstarted::bind();
     let rtp_port = media.port();
     let offer_text = std::str::from_utf8(&tx.request.body).unwrap_or_else(|e| panic!("{e}"));
     let offer = Sdp::parse(offer_text).unwrap_or_else(|e| panic!("offer: {}", e.0));
-    let n = sdp::answer(&offer, LOCAL, rtp_port, 7, Direction::SendRecv).unwrap_or_else(|e| panic!("answer: {}", e.0));
+    let n = sdp::answer(&offer, LOCAL, rtp_port, 7, Direction::SendRecv)
+        .unwrap_or_else(|e| panic!("answer: {}", e.0));
     let mut ok = message::response(&tx.request, 200, "OK", Some(&tag));
-    ok.headers.push(rsip::Header::Other("Contact".into(), format!("<{}>", ua.contact())));
-    ok.headers.push(rsip::Header::Other("Content-Type".into(), "application/sdp".into()));
+    ok.headers.push(rsip::Header::Other(
+        "Contact".into(),
+        format!("<{}>", ua.contact()),
+    ));
+    ok.headers.push(rsip::Header::Other(
+        "Content-Type".into(),
+        "application/sdp".into(),
+    ));
     ok.body = n.answer.to_string().into_bytes();
     send(tx, ok).await;
     let contact = rsip::Uri::try_from(ua.contact()).unwrap_or_else(|e| panic!("{e}"));
-    let dialog = Dialog::from_uas(&tx.request, &tag, &contact, tx.peer).unwrap_or_else(|| panic!("no UAS dialog"));
-    Party { dialog, media: media.start(&n, tone), rtp_port, sdp_version: 1 }
+    let dialog = Dialog::from_uas(&tx.request, &tag, &contact, tx.peer)
+        .unwrap_or_else(|| panic!("no UAS dialog"));
+    Party {
+        dialog,
+        media: media.start(&n, tone),
+        rtp_port,
+        sdp_version: 1,
+    }
 }
 
 pub async fn send(tx: &ServerTransaction, resp: rsip::Response) {
-    tx.respond(resp).await.unwrap_or_else(|e| panic!("respond: {e}"));
+    tx.respond(resp)
+        .await
+        .unwrap_or_else(|e| panic!("respond: {e}"));
 }
 
 impl Party {
@@ -157,11 +235,22 @@ impl Party {
         self.sdp_version += 1;
         let mut offer = Sdp::offer(LOCAL, self.rtp_port, 1, direction);
         offer.version = self.sdp_version;
-        let req = self.dialog.request(rsip::Method::Invite, Some(("application/sdp", offer.to_string().into_bytes())));
+        let req = self.dialog.request(
+            rsip::Method::Invite,
+            Some(("application/sdp", offer.to_string().into_bytes())),
+        );
         let cseq = self.dialog.local_cseq;
-        let resp = ua.ep.request(req, server).final_response().await.unwrap_or_else(|e| panic!("re-INVITE: {e}"));
+        let resp = ua
+            .ep
+            .request(req, server)
+            .final_response()
+            .await
+            .unwrap_or_else(|e| panic!("re-INVITE: {e}"));
         if code(&resp) < 300 {
-            ua.ep.ack(self.dialog.ack(cseq, None), server).await.unwrap_or_else(|e| panic!("ACK: {e}"));
+            ua.ep
+                .ack(self.dialog.ack(cseq, None), server)
+                .await
+                .unwrap_or_else(|e| panic!("ACK: {e}"));
         }
         code(&resp)
     }
@@ -169,7 +258,12 @@ impl Party {
     /// Hang up; the final code of the BYE.
     pub async fn bye(&mut self, ua: &Ua, server: Peer) -> u16 {
         let req = self.dialog.request(rsip::Method::Bye, None);
-        let resp = ua.ep.request(req, server).final_response().await.unwrap_or_else(|e| panic!("BYE: {e}"));
+        let resp = ua
+            .ep
+            .request(req, server)
+            .final_response()
+            .await
+            .unwrap_or_else(|e| panic!("BYE: {e}"));
         code(&resp)
     }
 }
@@ -178,7 +272,7 @@ impl Party {
 pub async fn expect_bye(ua: &mut Ua, secs: u64) -> bool {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
     while let Ok(Some(tx)) = tokio::time::timeout_at(deadline, ua.incoming.recv()).await {
-        let method = tx.request.method.clone();
+        let method = tx.request.method;
         if method != rsip::Method::Ack {
             send(&tx, message::response(&tx.request, 200, "OK", None)).await;
         }

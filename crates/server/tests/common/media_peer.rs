@@ -32,7 +32,8 @@ pub struct Unstarted {
 
 impl Unstarted {
     pub fn bind() -> Unstarted {
-        let session = RtpSession::bind(IpAddr::V4(Ipv4Addr::LOCALHOST)).unwrap_or_else(|e| panic!("RTP bind: {e}"));
+        let session = RtpSession::bind(IpAddr::V4(Ipv4Addr::LOCALHOST))
+            .unwrap_or_else(|e| panic!("RTP bind: {e}"));
         Unstarted { session }
     }
     pub fn port(&self) -> u16 {
@@ -40,9 +41,17 @@ impl Unstarted {
     }
     /// Configure from a negotiation and start sending `tone_hz`.
     pub fn start(mut self, n: &Negotiated, tone_hz: f32) -> MediaPeer {
-        let codec = CodecKind::from_name(&n.codec.name).unwrap_or_else(|| panic!("codec {}", n.codec.name));
-        let cfg = SessionConfig { remote: n.remote_addr, codec, pt: n.codec.pt, telephone_event_pt: n.telephone_event.as_ref().map(|f| f.pt) };
-        self.session.configure(cfg).unwrap_or_else(|e| panic!("configure: {e}"));
+        let codec =
+            CodecKind::from_name(&n.codec.name).unwrap_or_else(|| panic!("codec {}", n.codec.name));
+        let cfg = SessionConfig {
+            remote: n.remote_addr,
+            codec,
+            pt: n.codec.pt,
+            telephone_event_pt: n.telephone_event.as_ref().map(|f| f.pt),
+        };
+        self.session
+            .configure(cfg)
+            .unwrap_or_else(|e| panic!("configure: {e}"));
         MediaPeer::run(self.session, tone_hz)
     }
 }
@@ -55,7 +64,13 @@ impl MediaPeer {
         let stop = Arc::new(AtomicBool::new(false));
         let sending = Arc::new(AtomicBool::new(true));
         let dtmf = Arc::new(AtomicU32::new(0));
-        let (h, d, s, snd, dt) = (heard.clone(), digits.clone(), stop.clone(), sending.clone(), dtmf.clone());
+        let (h, d, s, snd, dt) = (
+            heard.clone(),
+            digits.clone(),
+            stop.clone(),
+            sending.clone(),
+            dtmf.clone(),
+        );
         let thread = std::thread::spawn(move || {
             let mut tone = ToneGenerator::new(tone_hz, -12.0);
             let mut out: Frame = [0; FRAME];
@@ -89,7 +104,15 @@ impl MediaPeer {
                 }
             }
         });
-        MediaPeer { local, heard, digits, stop, sending, dtmf, thread: Some(thread) }
+        MediaPeer {
+            local,
+            heard,
+            digits,
+            stop,
+            sending,
+            dtmf,
+            thread: Some(thread),
+        }
     }
 
     /// Forget what was heard so far.

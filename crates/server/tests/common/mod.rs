@@ -34,11 +34,17 @@ pub const RINGBACK_HZ: f32 = 425.0;
 
 /// Two seconds of a tone as a mono 16-bit WAV at `rate`.
 pub fn write_tone_wav(path: &std::path::Path, hz: f32, rate: u32) {
-    let spec = hound::WavSpec { channels: 1, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
     let mut w = hound::WavWriter::create(path, spec).unwrap_or_else(|e| panic!("wav: {e}"));
     for n in 0..rate * 2 {
         let v = 0.25 * (std::f32::consts::TAU * hz * n as f32 / rate as f32).sin();
-        w.write_sample((v * i16::MAX as f32) as i16).unwrap_or_else(|e| panic!("wav: {e}"));
+        w.write_sample((v * i16::MAX as f32) as i16)
+            .unwrap_or_else(|e| panic!("wav: {e}"));
     }
     w.finalize().unwrap_or_else(|e| panic!("wav: {e}"));
 }

@@ -26,13 +26,19 @@ pub fn code(resp: &rsip::Response) -> u16 {
 
 impl Ua {
     pub async fn new(server: SocketAddr, user: &str, password: &str) -> Ua {
-        let (ep, incoming) = Endpoint::bind("127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")), Default::default())
-            .await
-            .unwrap_or_else(|e| panic!("bind UA: {e}"));
+        let (ep, incoming) = Endpoint::bind(
+            "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
+            Default::default(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("bind UA: {e}"));
         Ua {
             ep,
             incoming,
-            server: Peer { addr: server, transport: TransportKind::Udp },
+            server: Peer {
+                addr: server,
+                transport: TransportKind::Udp,
+            },
             user: user.into(),
             password: password.into(),
             algorithm: Algorithm::Sha256,
@@ -68,16 +74,24 @@ impl Ua {
     }
 
     /// A REGISTER (no credentials).
-    pub fn register_request(&mut self, call_id: &str, expires: u32, auth: Option<String>) -> rsip::Request {
+    pub fn register_request(
+        &mut self,
+        call_id: &str,
+        expires: u32,
+        auth: Option<String>,
+    ) -> rsip::Request {
         let cseq = self.next_cseq();
-        let mut b = RequestBuilder::new(rsip::Method::Register, &format!("sip:{}", self.server.addr.ip()))
-            .unwrap_or_else(|e| panic!("{e}"))
-            .from(None, &self.aor(), "regtag")
-            .to(None, &self.aor(), None)
-            .call_id(call_id)
-            .cseq(cseq)
-            .contact(&self.contact())
-            .header("Expires", &expires.to_string());
+        let mut b = RequestBuilder::new(
+            rsip::Method::Register,
+            &format!("sip:{}", self.server.addr.ip()),
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+        .from(None, &self.aor(), "regtag")
+        .to(None, &self.aor(), None)
+        .call_id(call_id)
+        .cseq(cseq)
+        .contact(&self.contact())
+        .header("Expires", &expires.to_string());
         if let Some(a) = auth {
             b = b.header("Authorization", &a);
         }
@@ -86,7 +100,10 @@ impl Ua {
 
     /// The challenge of a 401 with our preferred algorithm (else the first).
     pub fn pick_challenge(&self, resp: &rsip::Response) -> Challenge {
-        let values = message::header_values(&rsip::SipMessage::Response(resp.clone()), "WWW-Authenticate");
+        let values = message::header_values(
+            &rsip::SipMessage::Response(resp.clone()),
+            "WWW-Authenticate",
+        );
         let all: Vec<Challenge> = values.iter().filter_map(|v| Challenge::parse(v)).collect();
         all.iter()
             .find(|c| c.algorithm == self.algorithm)
@@ -153,7 +170,9 @@ impl Ua {
             if let Some(a) = auth {
                 b = b.header("Authorization", &a);
             }
-            b.body("application/pidf+xml", body.clone().into_bytes()).build().unwrap_or_else(|e| panic!("{e}"))
+            b.body("application/pidf+xml", body.clone().into_bytes())
+                .build()
+                .unwrap_or_else(|e| panic!("{e}"))
         })
         .await
     }
@@ -168,6 +187,9 @@ impl Ua {
 
     /// The next incoming request (within `secs`).
     pub async fn next_request(&mut self, secs: u64) -> Option<ServerTransaction> {
-        tokio::time::timeout(Duration::from_secs(secs), self.incoming.recv()).await.ok().flatten()
+        tokio::time::timeout(Duration::from_secs(secs), self.incoming.recv())
+            .await
+            .ok()
+            .flatten()
     }
 }
