@@ -158,28 +158,28 @@ fn jitter_buffer(c: &mut Criterion) {
             ts = ts.wrapping_add(960);
         })
     });
-    // Reordered arrivals (pairs swapped) with every 10th packet missing.
+    // Reordered arrivals (each pair swapped) with every 10th packet missing: two pushes and
+    // two pops per iteration.
     let mut jb = JitterBuffer::new(48_000);
     let mut k = 0u32;
-    group.bench_function("push_pop_reordered_lossy", |b| {
+    group.bench_function("two_push_pop_reordered_lossy", |b| {
         b.iter(|| {
-            let s = k ^ 1;
-            k = k.wrapping_add(1);
-            if s % 10 != 9 {
-                let h = RtpHeader {
-                    marker: false,
-                    pt: 111,
-                    seq: s as u16,
-                    ts: s.wrapping_mul(960),
-                    ssrc: 1,
-                };
-                jb.push(
-                    &h,
-                    &payload,
-                    start + Duration::from_millis(20 * u64::from(k)),
-                );
+            for s in [k + 1, k] {
+                if s % 10 != 9 {
+                    let h = RtpHeader {
+                        marker: false,
+                        pt: 111,
+                        seq: s as u16,
+                        ts: s.wrapping_mul(960),
+                        ssrc: 1,
+                    };
+                    let at = start + Duration::from_millis(20 * u64::from(k));
+                    black_box(jb.push(&h, &payload, at));
+                }
             }
             black_box(jb.pop());
+            black_box(jb.pop());
+            k = k.wrapping_add(2);
         })
     });
     group.finish();

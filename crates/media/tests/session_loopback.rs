@@ -194,3 +194,27 @@ fn garbage_and_foreign_payload_types_are_ignored() {
     run_ticks(&mut a, &mut b, 60, Instant::now(), &lossless, &no_jitter);
     assert_tones_crossed(&a, &b, 10);
 }
+
+#[test]
+fn rtcp_goes_to_a_separate_port_when_asked() {
+    let (mut a, mut b) = connected_pair(CodecKind::Pcmu);
+    let rtcp_sink = UdpSocket::bind((common::LOCALHOST, 0)).unwrap();
+    rtcp_sink
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    a.session
+        .set_rtcp_remote(Some(rtcp_sink.local_addr().unwrap()));
+    a.session.set_rtcp_interval(Duration::from_millis(100));
+    run_ticks(&mut a, &mut b, 20, Instant::now(), &lossless, &no_jitter);
+    let mut buf = [0u8; 512];
+    let (n, from) = rtcp_sink.recv_from(&mut buf).expect("an RTCP report");
+    assert_eq!(from, a.session.local_addr());
+    let first = agentphone_media::rtcp::packets(&buf[..n]).next();
+    assert!(
+        matches!(
+            first,
+            Some(Ok(agentphone_media::rtcp::RtcpPacket::SenderReport { .. }))
+        ),
+        "{first:?}"
+    );
+}

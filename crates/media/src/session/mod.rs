@@ -75,6 +75,8 @@ pub struct RtpSession {
     active: Option<Active>,
     /// Where we send: the configured address, then the latched source of valid RTP.
     remote: Option<SocketAddr>,
+    /// Where RTCP goes when the peer does not multiplex (None = with the RTP).
+    rtcp_remote: Option<SocketAddr>,
 
     // Sending.
     ssrc: u32,
@@ -125,6 +127,7 @@ impl RtpSession {
             local,
             active: None,
             remote: None,
+            rtcp_remote: None,
             ssrc: rand::random(),
             seq: rand::random(),
             ts: rand::random(),
@@ -163,6 +166,12 @@ impl RtpSession {
     /// Our SSRC.
     pub fn ssrc(&self) -> u32 {
         self.ssrc
+    }
+
+    /// Send RTCP to a separate address (a peer without `a=rtcp-mux`: its RTP port + 1).
+    /// None (the default) sends RTCP with the RTP. Incoming RTCP is only read on our own port.
+    pub fn set_rtcp_remote(&mut self, addr: Option<SocketAddr>) {
+        self.rtcp_remote = addr;
     }
 
     /// Change the RTCP report interval (default 5 s; tests use short ones).
@@ -395,7 +404,7 @@ impl RtpSession {
     /// Send an RTCP SR (RR before we have sent anything) with a report block about the peer's
     /// stream, when the interval has passed since the last one.
     pub fn maybe_send_rtcp(&mut self, now: Instant) {
-        let (true, Some(remote)) = (self.active.is_some(), self.remote) else {
+        let (true, Some(remote)) = (self.active.is_some(), self.rtcp_remote.or(self.remote)) else {
             return;
         };
         let last = *self.last_rtcp_sent.get_or_insert(now);
@@ -431,7 +440,7 @@ impl RtpSession {
 
     /// Send an RTCP BYE (call ending).
     pub fn send_bye(&mut self) {
-        if let Some(remote) = self.remote {
+        if let Some(remote) = self.rtcp_remote.or(self.remote) {
             let n = rtcp::write_bye(self.ssrc, &mut self.rtcp_buf);
             let _ = self.socket.send_to(&self.rtcp_buf[..n], remote);
         }

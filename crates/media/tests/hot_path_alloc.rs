@@ -1,6 +1,8 @@
-//! A running RtpSession's 20 ms tick (send, receive, playout, RTCP, DTMF) allocates nothing.
+//! Hot paths allocate nothing in steady state: a running RtpSession's 20 ms tick (send,
+//! receive, playout, RTCP, DTMF) and the general resampler.
 
 use agentphone_media::codec::CodecKind;
+use agentphone_media::resample::Resampler;
 use agentphone_media::session::{RtpSession, SessionConfig};
 use agentphone_media::tone::ToneGenerator;
 use agentphone_media::{Frame, FRAME};
@@ -100,4 +102,27 @@ fn pcmu_session_tick_allocates_nothing() {
     let (allocs, received) = tick_allocations(CodecKind::Pcmu);
     assert_eq!(allocs, 0);
     assert!(received > 100);
+}
+
+#[test]
+fn resampler_steady_state_allocates_nothing() {
+    let mut r = Resampler::new(44_100, 48_000).unwrap();
+    let input = [1000i16; 441];
+    let mut out: Vec<i16> = Vec::with_capacity(2048);
+    // Warm up: the internal buffer reaches its working size.
+    for _ in 0..10 {
+        r.process(&input, &mut out);
+        out.clear();
+    }
+    COUNT.with(|c| c.set(0));
+    COUNTING.with(|c| c.set(true));
+    let mut produced = 0;
+    for _ in 0..1000 {
+        r.process(&input, &mut out);
+        produced += out.len();
+        out.clear();
+    }
+    COUNTING.with(|c| c.set(false));
+    assert_eq!(COUNT.with(Cell::get), 0);
+    assert!((produced as i64 - 480_000).abs() < 100, "{produced}");
 }
