@@ -1,0 +1,149 @@
+//! SDP parsing (real bodies from baresip and sipp) and offer/answer.
+
+use agentphone_sip::message;
+use agentphone_sip::sdp::{accept_answer, answer, Direction, Sdp};
+use std::net::IpAddr;
+
+fn body_of(sample: &str) -> String {
+    let path = format!("{}/tests/data/{sample}", env!("CARGO_MANIFEST_DIR"));
+    let bytes = std::fs::read(path).expect("sample");
+    let msg = message::parse(&bytes).expect("parses");
+    String::from_utf8(msg.body().clone()).expect("utf8 body")
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().expect("ip")
+}
+
+#[test]
+fn parses_baresip_offer() {
+    let sdp = Sdp::parse(&body_of("baresip_invite.sip")).expect("parses");
+    assert_eq!(sdp.address, ip("192.0.2.2"));
+    assert_eq!(sdp.port, 3120);
+    assert_eq!(sdp.session_id, 386896218);
+    let names: Vec<_> = sdp
+        .formats
+        .iter()
+        .map(|f| (f.pt, f.name.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            (0, "PCMU"),
+            (8, "PCMA"),
+            (96, "opus"),
+            (101, "telephone-event")
+        ]
+    );
+    assert_eq!(sdp.formats[2].channels, 2);
+    assert_eq!(
+        sdp.formats[2].fmtp.as_deref(),
+        Some("stereo=1;sprop-stereo=1")
+    );
+    assert_eq!(sdp.direction, Direction::SendRecv);
+    assert_eq!(sdp.ptime, Some(20));
+    assert!(!sdp.rtcp_mux);
+}
+
+#[test]
+fn parses_sipp_offer_with_lf_only() {
+    let body = body_of("sipp_uac_invite.sip");
+    let lf = body.replace("\r\n", "\n");
+    for text in [body.as_str(), lf.as_str()] {
+        let sdp = Sdp::parse(text).expect("parses");
+        assert_eq!(sdp.port, 6000);
+        assert_eq!(sdp.formats.len(), 1);
+        assert_eq!(sdp.formats[0].name, "PCMU");
+        assert_eq!(sdp.formats[0].clock, 8000);
+    }
+}
+
+#[test]
+fn our_offer_round_trips_and_matches_the_protocol() {
+    let offer = Sdp::offer(ip("10.0.0.5"), 40000, 42, Direction::SendRecv);
+    let text = offer.to_string();
+    assert!(
+        text.contains("m=audio 40000 RTP/AVP 111 0 8 101\r\n"),
+        "{text}"
+    );
+    assert!(text.contains("a=rtpmap:111 opus/48000/2\r\n"));
+    assert!(text.contains("a=fmtp:111 useinbandfec=1;maxaveragebitrate=32000"));
+    assert!(text.contains("a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n"));
+    assert!(
+        text.contains("a=rtcp-mux\r\n")
+            && text.contains("a=sendrecv\r\n")
+            && text.contains("a=ptime:20\r\n")
+    );
+    let again = Sdp::parse(&text).expect("re-parses");
+    assert_eq!(again.formats, offer.formats);
+    assert_eq!(again.port, 40000);
+    assert!(again.rtcp_mux);
+}
+
+#[test]
+fn answering_baresip_picks_its_first_supported_codec() {
+    let offer = Sdp::parse(&body_of("baresip_invite.sip")).expect("parses");
+    let n = answer(&offer, ip("10.0.0.1"), 5000, 7, Direction::SendRecv).expect("answer");
+    assert_eq!(n.codec.name, "PCMU");
+    assert_eq!(
+        n.telephone_event.as_ref().map(|t| (t.pt, t.clock)),
+        Some((101, 8000))
+    );
+    assert_eq!(n.remote_addr, "192.0.2.2:3120".parse().expect("addr"));
+    let text = n.answer.to_string();
+    assert!(text.contains("m=audio 5000 RTP/AVP 0 101\r\n"), "{text}");
+    assert!(!text.contains("rtcp-mux"), "not offered, not answered");
+}
+
+#[test]
+fn answering_our_offer_picks_opus_and_mirrors_hold() {
+    let offer = Sdp::offer(ip("10.0.0.5"), 40000, 1, Direction::SendOnly);
+    let n = answer(&offer, ip("10.0.0.1"), 5000, 2, Direction::SendRecv).expect("answer");
+    assert_eq!((n.codec.pt, n.codec.name.as_str()), (111, "opus"));
+    assert_eq!(n.answer.direction, Direction::RecvOnly);
+    assert_eq!(n.remote_direction, Direction::SendOnly);
+    assert!(n.answer.rtcp_mux);
+    let inactive = answer(&offer, ip("10.0.0.1"), 5000, 2, Direction::SendOnly).expect("answer");
+    assert_eq!(inactive.answer.direction, Direction::Inactive);
+
+    let accepted = accept_answer(&offer, &n.answer).expect("accept");
+    assert_eq!(accepted.codec.name, "opus");
+    assert_eq!(accepted.remote_addr, "10.0.0.1:5000".parse().expect("addr"));
+    assert_eq!(accepted.telephone_event.map(|t| t.pt), Some(101));
+}
+
+#[test]
+fn no_common_codec_and_garbage_are_errors() {
+    let g729 = "v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nc=IN IP4 1.2.3.4\r\nt=0 0\r\nm=audio 4000 RTP/AVP 18\r\n";
+    let offer = Sdp::parse(g729).expect("parses");
+    assert!(answer(&offer, ip("1.1.1.1"), 1, 1, Direction::SendRecv).is_err());
+    let rejected = g729.replace("4000 RTP/AVP 18", "0 RTP/AVP 0");
+    let offer = Sdp::parse(&rejected).expect("parses");
+    assert!(answer(&offer, ip("1.1.1.1"), 1, 1, Direction::SendRecv).is_err());
+    for bad in [
+        "",
+        "garbage",
+        "v=0\r\nm=video 4000 RTP/AVP 96\r\nc=IN IP4 1.2.3.4\r\n",
+        "v=0\r\nm=audio 4000 RTP/AVP 0\r\n",
+        "v=0\r\nc=IN IP4 host.example\r\nm=audio 4000 RTP/AVP 0\r\n",
+        "v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 99999 RTP/AVP 0\r\n",
+        "v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 4000 RTP/AVP 300\r\n",
+    ] {
+        assert!(Sdp::parse(bad).is_err(), "{bad:?}");
+    }
+}
+
+#[test]
+fn media_level_connection_and_direction_override_session_level() {
+    let text = "v=0\no=- 5 6 IN IP4 1.1.1.1\ns=-\nc=IN IP4 1.1.1.1\na=recvonly\nt=0 0\nx-unknown=1\nm=audio 4000 RTP/AVP 8\nc=IN IP4 2.2.2.2\na=sendonly\na=weird:thing\nm=audio 5000 RTP/AVP 0\nc=IN IP4 3.3.3.3\n";
+    let sdp = Sdp::parse(text).expect("parses");
+    assert_eq!(sdp.address, ip("2.2.2.2"));
+    assert_eq!(sdp.port, 4000);
+    assert_eq!(sdp.direction, Direction::SendOnly);
+    assert_eq!((sdp.session_id, sdp.version), (5, 6));
+    let session_dir = "v=0\nc=IN IP4 1.1.1.1\na=recvonly\nm=audio 4000 RTP/AVP 8\n";
+    assert_eq!(
+        Sdp::parse(session_dir).expect("parses").direction,
+        Direction::RecvOnly
+    );
+}
