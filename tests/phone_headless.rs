@@ -46,7 +46,9 @@ impl Headless {
             match self.lines.recv_timeout(left) {
                 Ok(v) => {
                     self.seen.push(v.clone());
-                    let field_ok = field.is_none_or(|(k, want)| v[k] == want);
+                    // Strings compare as text, other values by their JSON text (true, 3).
+                    let field_ok =
+                        field.is_none_or(|(k, want)| v[k] == want || v[k].to_string() == want);
                     if v["event"] == name && field_ok {
                         return v;
                     }

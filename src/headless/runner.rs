@@ -67,6 +67,8 @@ pub async fn run(
         signals: Signals::new(),
         engine_gone: false,
     };
+    // `ready` (and anything else already there) goes out before the first command.
+    runner.drain_ready();
     let outcome = match input {
         Input::Script(lines) => runner.run_script(lines).await,
         Input::Stdin => runner.run_stdin().await,

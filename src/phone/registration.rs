@@ -45,6 +45,8 @@ pub struct Registration {
     backoff: Duration,
     auth_rounds: u32,
     wanted: bool,
+    /// The user asked to register: announce the next success even if already registered.
+    announce: bool,
 }
 
 impl Registration {
@@ -59,6 +61,7 @@ impl Registration {
             backoff: FIRST_BACKOFF,
             auth_rounds: 0,
             wanted: false,
+            announce: false,
         }
     }
 
@@ -73,6 +76,7 @@ impl Engine {
     pub(super) fn register(&mut self) -> Result<(), PhoneError> {
         self.server_peer()?;
         self.reg.wanted = true;
+        self.reg.announce = true;
         self.reg.auth_rounds = 0;
         self.reg.deadline = None;
         if self.reg.state != RegState::Registered {
@@ -134,6 +138,10 @@ impl Engine {
             Ok(resp) => resp,
             Err(e) => return self.on_register_unreachable(expires, &e),
         };
+        if expires != 0 && !self.reg.wanted {
+            // A refresh answered after the user unregistered: no longer of interest.
+            return;
+        }
         let (code, reason) = sip_util::status(&resp);
         match code {
             100..=199 => {}
@@ -176,7 +184,8 @@ impl Engine {
             .filter(|&e| e > 0)
             .unwrap_or(requested);
         let was_offline = self.reg.state == RegState::Offline;
-        let announce = self.reg.state != RegState::Registered;
+        let announce = self.reg.announce || self.reg.state != RegState::Registered;
+        self.reg.announce = false;
         self.reg.state = RegState::Registered;
         self.reg.backoff = FIRST_BACKOFF;
         self.reg.auth_rounds = 0;
@@ -199,6 +208,9 @@ impl Engine {
     }
 
     fn on_register_unreachable(&mut self, expires: u32, err: &TxError) {
+        if expires != 0 && !self.reg.wanted {
+            return;
+        }
         if expires == 0 {
             // Unregistering from a server that is gone: we are unregistered anyway.
             self.reg.state = RegState::Idle;
