@@ -11,7 +11,7 @@ mod reason;
 mod validate;
 
 pub use bad_request::{bad_request_reply, error_reply};
-pub(crate) use builder::{name_addr, status_code};
+pub(crate) use builder::name_addr;
 pub use builder::{response, RequestBuilder};
 pub use helpers::{
     call_id, contact_uri, cseq, from_display_name, from_tag, from_uri, header_value, header_values,
