@@ -117,6 +117,25 @@ fn mixer_tick(c: &mut Criterion) {
         })
     });
 
+    // The same encodes at complexity 2 (what a loaded server could trade for CPU).
+    for room in all.iter_mut() {
+        for e in room.encoders.iter_mut() {
+            e.set_complexity(2).expect("complexity");
+        }
+    }
+    group.bench_function("baseline_encode3_only_complexity2", |b| {
+        b.iter(|| {
+            for room in all.iter_mut() {
+                for p in 0..PARTY {
+                    let n = room.encoders[p]
+                        .encode(&room.mixed[p], &mut room.out)
+                        .expect("encode");
+                    black_box(&room.out[..n]);
+                }
+            }
+        })
+    });
+
     // Baseline: just the mixing (no codec work).
     group.bench_function("baseline_mix_only", |b| {
         b.iter(|| {
