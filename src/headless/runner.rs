@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use super::output::EventPrinter;
 use super::script::{parse_line, AudioChoice, Command, ExpectedState, ScriptLine};
-use crate::audio::SourceSpec;
+use crate::audio::{SinkSpec, SourceSpec};
 use crate::phone::{PhoneCommand, PhoneEvent, PhoneHandle, PhoneStatus};
 
 /// How long `quit` waits for the hang-up and unregistration to be answered.
@@ -187,6 +187,10 @@ impl Runner {
                 AudioChoice::Tone(hz) => SourceSpec::Tone(*hz),
                 AudioChoice::Wav(path) => SourceSpec::Wav(path.clone()),
                 AudioChoice::Silence => SourceSpec::Silence,
+            }),
+            Command::Record(file) => PhoneCommand::SetAudioSink(match file {
+                Some(path) => SinkSpec::Wav(path.clone()),
+                None => SinkSpec::Null,
             }),
             Command::Wait {
                 event,

@@ -85,6 +85,8 @@ pub enum Command {
     Dtmf(String),
     /// `audio tone HZ | audio wav FILE | audio silence`
     Audio(AudioChoice),
+    /// `record FILE` (start a new recording) or `record off`.
+    Record(Option<PathBuf>),
     /// `wait EVENT [key=value ...] [timeout=SECONDS]`
     Wait {
         /// Event name (the JSON `event` field).
@@ -200,6 +202,11 @@ fn parse_command(name: &str, args: &[String]) -> Result<Command, String> {
             _ => Err("usage: dtmf DIGITS".into()),
         },
         "audio" => parse_audio(args).map(Command::Audio),
+        "record" => match args {
+            [off] if off == "off" => Ok(Command::Record(None)),
+            [file] => Ok(Command::Record(Some(PathBuf::from(file)))),
+            _ => Err("usage: record FILE | record off".into()),
+        },
         "wait" => parse_wait(args),
         "expect" => match args {
             [state] => ExpectedState::parse(state)
@@ -389,6 +396,11 @@ mod tests {
             Command::Audio(AudioChoice::Wav("/tmp/x.wav".into()))
         );
         assert_eq!(one("audio silence"), Command::Audio(AudioChoice::Silence));
+        assert_eq!(
+            one("record /tmp/a.wav"),
+            Command::Record(Some("/tmp/a.wav".into()))
+        );
+        assert_eq!(one("record off"), Command::Record(None));
         assert_eq!(one("expect idle"), Command::Expect(ExpectedState::Idle));
         assert_eq!(
             one("expect registered"),
@@ -470,6 +482,7 @@ mod tests {
         assert!(bad("audio tone loud").contains("not a frequency"));
         assert!(bad("audio tone 99999").contains("out of range"));
         assert!(bad("audio").contains("usage: audio"));
+        assert!(bad("record").contains("usage: record"));
         assert!(bad("wait").contains("usage: wait"));
         assert!(bad("wait state=ended").contains("event name comes first"));
         assert!(bad("wait call_state ended").contains("not key=value"));

@@ -1,6 +1,6 @@
 //! Commands into the Phone engine and the errors they can be refused with.
 
-use crate::audio::SourceSpec;
+use crate::audio::{SinkSpec, SourceSpec};
 
 /// One thing the user asks the phone to do.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,6 +29,8 @@ pub enum PhoneCommand {
     Dtmf(String),
     /// Switch what the microphone sends.
     SetAudioSource(SourceSpec),
+    /// Switch where what is heard goes (a new recording starts; the previous one is closed).
+    SetAudioSink(SinkSpec),
 }
 
 /// Why a command was refused.

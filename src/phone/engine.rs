@@ -201,6 +201,11 @@ impl Engine {
                 self.media_send(super::media::MediaControl::Source(source));
                 Ok(())
             }
+            PhoneCommand::SetAudioSink(spec) => {
+                let sink = spec.open().map_err(|e| PhoneError::Audio(e.to_string()))?;
+                self.media_send(super::media::MediaControl::Sink(sink));
+                Ok(())
+            }
         }
     }
 

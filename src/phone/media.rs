@@ -39,6 +39,8 @@ pub enum MediaControl {
     Transmit(bool),
     /// Switch what the microphone sends.
     Source(Box<dyn AudioSource>),
+    /// Switch where what is heard goes; the previous sink is finished.
+    Sink(Box<dyn AudioSink>),
     /// Queue DTMF digits.
     Dtmf(Vec<char>),
     /// The call's media ends.
@@ -207,6 +209,16 @@ impl MediaLoop {
             }
             MediaControl::Transmit(on) => self.transmit = on,
             MediaControl::Source(source) => self.source = source,
+            MediaControl::Sink(sink) => {
+                if let Some(old) = self.sink.replace(sink) {
+                    if let Err(e) = old.finish() {
+                        let _ = self
+                            .events
+                            .send(MediaEvent::Error(format!("recording: {e}")));
+                    }
+                }
+                self.sink_failed = false;
+            }
             MediaControl::Dtmf(digits) => {
                 for d in digits {
                     if self.dtmf_queue.len() < DTMF_QUEUE_MAX {
