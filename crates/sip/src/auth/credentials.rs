@@ -125,14 +125,12 @@ impl Credentials {
     /// Whether `response` is right for `method` and `password`. Only qop=auth or no qop are
     /// accepted; with qop, nc and cnonce must be present.
     pub fn verify(&self, method: &str, password: &str) -> bool {
-        match &self.qop {
-            None => {}
-            Some(q) if q.eq_ignore_ascii_case("auth") => {
-                if self.nc.is_none() || self.cnonce.is_none() {
-                    return false;
-                }
-            }
-            Some(_) => return false,
+        let qop_ok = match &self.qop {
+            None => true,
+            Some(q) => q.eq_ignore_ascii_case("auth") && self.nc.is_some() && self.cnonce.is_some(),
+        };
+        if !qop_ok {
+            return false;
         }
         let expected = self.expected_response(method, password);
         constant_time_eq(

@@ -13,10 +13,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
+/// Bytes queued for one connection's writer task.
+type WriteQueue = mpsc::UnboundedSender<Vec<u8>>;
+
 /// Open connections: peer address → (connection id, queue of bytes to write).
 #[derive(Default)]
 pub(crate) struct TcpConnections {
-    table: Mutex<HashMap<SocketAddr, (u64, mpsc::UnboundedSender<Vec<u8>>)>>,
+    table: Mutex<HashMap<SocketAddr, (u64, WriteQueue)>>,
     next_id: AtomicU64,
 }
 
