@@ -76,16 +76,21 @@ impl Ctx {
         }))
     }
 
-    /// Is this request-URI host ours (the domain, or one of our IPs; any port)?
+    /// Is this request-URI ours? Our domain name with any port, or one of our IPs with our SIP
+    /// port or none (another port on our IP is another user agent on this machine: outbound).
     pub fn is_us(&self, uri: &rsip::Uri) -> bool {
         let host = uri.host_with_port.host.to_string();
         let host = host.trim_start_matches('[').trim_end_matches(']');
-        if host.eq_ignore_ascii_case(&self.config.domain) {
-            return true;
-        }
+        let port = uri.port().map(|p| *p.value());
+        let sip = self.endpoint.local_addr();
         match host.parse::<IpAddr>() {
-            Ok(ip) => ip == self.config.media_ip || ip == self.endpoint.local_addr().ip(),
-            Err(_) => false,
+            Ok(ip) => {
+                let our_ip = ip == self.config.media_ip
+                    || ip == sip.ip()
+                    || self.config.domain.parse::<IpAddr>().is_ok_and(|d| d == ip);
+                our_ip && port.is_none_or(|p| p == sip.port())
+            }
+            Err(_) => host.eq_ignore_ascii_case(&self.config.domain),
         }
     }
 

@@ -185,11 +185,17 @@ impl Ua {
         assert_eq!(code(&p), 200, "PUBLISH: {p}");
     }
 
-    /// The next incoming request (within `secs`).
+    /// The next incoming request other than ACK (within `secs`).
     pub async fn next_request(&mut self, secs: u64) -> Option<ServerTransaction> {
-        tokio::time::timeout(Duration::from_secs(secs), self.incoming.recv())
-            .await
-            .ok()
-            .flatten()
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            let tx = tokio::time::timeout_at(deadline, self.incoming.recv())
+                .await
+                .ok()
+                .flatten()?;
+            if tx.request.method != rsip::Method::Ack {
+                return Some(tx);
+            }
+        }
     }
 }
