@@ -16,8 +16,11 @@ const G711_PLC_MAX_REPEATS: u32 = 5;
 /// The codecs we speak.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CodecKind {
+    /// Opus, 48 kHz mono, 20 ms.
     Opus,
+    /// G.711 µ-law, 8 kHz.
     Pcmu,
+    /// G.711 A-law, 8 kHz.
     Pcma,
 }
 

@@ -14,7 +14,12 @@ pub enum MediaError {
     Unsupported(String),
     /// An output buffer was too small.
     #[error("buffer too small: need {need} bytes, have {have}")]
-    BufferTooSmall { need: usize, have: usize },
+    BufferTooSmall {
+        /// Bytes needed.
+        need: usize,
+        /// Bytes available.
+        have: usize,
+    },
     /// I/O error (files, sockets).
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),

@@ -38,7 +38,10 @@ pub enum Playout<'a> {
     Packet(&'a [u8]),
     /// This 20 ms is missing; `next` is the following packet's payload when it has arrived
     /// (decode its FEC), else None (use PLC).
-    Missing { next: Option<&'a [u8]> },
+    Missing {
+        /// The following packet's payload, when it has arrived.
+        next: Option<&'a [u8]>,
+    },
     /// Nothing is playing (not started, buffering, or the stream stopped): play silence.
     Empty,
 }
@@ -61,12 +64,17 @@ pub enum PushOutcome {
 /// Counters for diagnostics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct JitterStats {
+    /// Packets handed out for decoding.
     pub played: u64,
+    /// Frames handed out as missing (FEC/PLC).
     pub concealed: u64,
+    /// Packets dropped for arriving after their playout time.
     pub late: u64,
+    /// Packets dropped as duplicates.
     pub duplicate: u64,
     /// Frames skipped to bring the delay back down.
     pub skipped: u64,
+    /// Resets for a new SSRC or a sequence/timestamp jump.
     pub restarts: u64,
 }
 

@@ -3,6 +3,8 @@
 //!
 //! Audio everywhere is 48 kHz mono i16 in 20 ms frames of [`FRAME`] samples.
 
+#![warn(missing_docs)]
+
 pub mod codec;
 pub mod dtmf;
 mod error;

@@ -4,11 +4,15 @@
 use crate::MediaError;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// RTCP packet types.
+/// RTCP packet type: sender report.
 pub const PT_SR: u8 = 200;
+/// RTCP packet type: receiver report.
 pub const PT_RR: u8 = 201;
+/// RTCP packet type: source description.
 pub const PT_SDES: u8 = 202;
+/// RTCP packet type: goodbye.
 pub const PT_BYE: u8 = 203;
+/// RTCP packet type: application-defined.
 pub const PT_APP: u8 = 204;
 
 const REPORT_BLOCK_LEN: usize = 24;
@@ -21,8 +25,11 @@ const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
 pub struct SenderInfo {
     /// 64-bit NTP timestamp (32.32 fixed point seconds since 1900).
     pub ntp: u64,
+    /// RTP timestamp corresponding to `ntp`.
     pub rtp_ts: u32,
+    /// Packets sent so far.
     pub packet_count: u32,
+    /// Payload octets sent so far.
     pub octet_count: u32,
 }
 
@@ -75,21 +82,30 @@ impl Iterator for ReportBlocks<'_> {
 /// One packet of a compound RTCP datagram.
 #[derive(Clone, Debug)]
 pub enum RtcpPacket<'a> {
+    /// SR: sender info and report blocks.
     SenderReport {
+        /// The sender.
         ssrc: u32,
+        /// What it sent.
         info: SenderInfo,
+        /// Its reports on the sources it receives.
         blocks: ReportBlocks<'a>,
     },
+    /// RR: report blocks only.
     ReceiverReport {
+        /// The reporter.
         ssrc: u32,
+        /// Its reports on the sources it receives.
         blocks: ReportBlocks<'a>,
     },
     /// BYE; the first SSRC when present.
     Bye {
+        /// The source leaving.
         ssrc: Option<u32>,
     },
     /// SDES, APP or anything else we do not interpret.
     Other {
+        /// Its packet type.
         pt: u8,
     },
 }

@@ -45,7 +45,9 @@ pub struct Quality {
     pub loss_pct: f32,
     /// Round trip from RTCP (None until the peer has reported on one of our SRs).
     pub rtt_ms: Option<f32>,
+    /// Valid RTP packets received (audio and telephone-event).
     pub packets_received: u64,
+    /// RTP packets sent.
     pub packets_sent: u64,
 }
 
