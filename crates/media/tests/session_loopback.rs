@@ -72,17 +72,12 @@ fn pcma_tones_cross_over_loopback() {
     tone_round_trip(CodecKind::Pcma);
 }
 
-#[test]
-fn opus_fec_plc_keep_tone_with_ten_percent_loss() {
+fn tone_survives_ten_percent_loss(codec: CodecKind) {
     let mut a = Side::new(A_FREQ);
     let mut b = Side::new(B_FREQ);
     let relay = Relay::start(a.session.local_addr(), b.session.local_addr(), 10);
-    a.session
-        .configure(config(relay.a_remote, CodecKind::Opus))
-        .unwrap();
-    b.session
-        .configure(config(relay.b_remote, CodecKind::Opus))
-        .unwrap();
+    a.session.configure(config(relay.a_remote, codec)).unwrap();
+    b.session.configure(config(relay.b_remote, codec)).unwrap();
     let (fa, fb) = (relay.forwarded_to_a.clone(), relay.forwarded_to_b.clone());
     let delivered = move |_: u64, _: u64| (fa.load(Ordering::SeqCst), fb.load(Ordering::SeqCst));
     run_ticks(&mut a, &mut b, 150, Instant::now(), &delivered, &no_jitter);
@@ -100,8 +95,17 @@ fn opus_fec_plc_keep_tone_with_ten_percent_loss() {
 }
 
 #[test]
-fn dtmf_round_trip_reports_each_digit_once() {
-    let (mut a, mut b) = connected_pair(CodecKind::Opus);
+fn opus_fec_plc_keep_tone_with_ten_percent_loss() {
+    tone_survives_ten_percent_loss(CodecKind::Opus);
+}
+
+#[test]
+fn pcmu_plc_keeps_tone_with_ten_percent_loss() {
+    tone_survives_ten_percent_loss(CodecKind::Pcmu);
+}
+
+fn dtmf_round_trip(codec: CodecKind) {
+    let (mut a, mut b) = connected_pair(codec);
     for d in ['1', '#', '9', 'A'] {
         a.session.send_dtmf(d).unwrap();
     }
@@ -112,6 +116,16 @@ fn dtmf_round_trip_reports_each_digit_once() {
     // Audio resumes after the events: the tone is there at the end.
     let tail = &b.heard[b.heard.len() - FRAME * 20..];
     assert_eq!(detect_tones(tail, SAMPLE_RATE, &[A_FREQ]), vec![true]);
+}
+
+#[test]
+fn dtmf_round_trip_opus() {
+    dtmf_round_trip(CodecKind::Opus);
+}
+
+#[test]
+fn dtmf_round_trip_pcma() {
+    dtmf_round_trip(CodecKind::Pcma);
 }
 
 #[test]
