@@ -1,0 +1,131 @@
+//! The media engine's per-room tick allocates nothing in steady state: three legs (Opus, PCMU,
+//! PCMA) fed by peer sessions, mixing, then one leg on hold (music) and one listen-only.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, Instant};
+
+use agentphone_media::codec::CodecKind;
+use agentphone_media::session::{RtpSession, SessionConfig};
+use agentphone_media::tone::ToneGenerator;
+use agentphone_media::{Frame, FRAME};
+use agentphone_server::media_engine::moh::{fallback_music, fallback_ringback, LoopedAudio};
+use agentphone_server::media_engine::tick::{tick_room, MediaLeg, MediaRoom, Sources};
+use agentphone_server::media_engine::LegMode;
+
+struct CountingAllocator;
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static COUNT: Cell<usize> = const { Cell::new(0) };
+}
+
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.with(Cell::get) {
+            COUNT.with(|c| c.set(c.get() + 1));
+        }
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.with(Cell::get) {
+            COUNT.with(|c| c.set(c.get() + 1));
+        }
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+#[test]
+fn room_tick_allocates_nothing_in_steady_state() {
+    let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let (events, mut events_rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut room = MediaRoom::new(3, Duration::from_secs(3600), events);
+    let mut phones = Vec::new();
+    for (i, codec) in [CodecKind::Opus, CodecKind::Pcmu, CodecKind::Pcma]
+        .into_iter()
+        .enumerate()
+    {
+        let mut leg = RtpSession::bind(ip).unwrap_or_else(|e| panic!("{e}"));
+        let mut phone = RtpSession::bind(ip).unwrap_or_else(|e| panic!("{e}"));
+        let cfg = |remote| SessionConfig {
+            remote,
+            codec,
+            pt: codec.default_pt(),
+            telephone_event_pt: Some(101),
+        };
+        leg.configure(cfg(phone.local_addr()))
+            .unwrap_or_else(|e| panic!("{e}"));
+        phone
+            .configure(cfg(leg.local_addr()))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(room.add_leg(MediaLeg::new(
+            i as u32,
+            leg,
+            LegMode::Mixed,
+            true,
+            Instant::now()
+        )));
+        phones.push((phone, ToneGenerator::new(300.0 + 400.0 * i as f32, -12.0)));
+    }
+    let sources = Sources {
+        music_on_hold: LoopedAudio::new(fallback_music()),
+        ringback: LoopedAudio::new(fallback_ringback()),
+    };
+    let mut frame: Frame = [0; FRAME];
+    let mut heard: Frame = [0; FRAME];
+    let mut digits = Vec::with_capacity(16);
+    let mut run = |room: &mut MediaRoom, ticks: usize, count: bool| {
+        let mut next = Instant::now();
+        for _ in 0..ticks {
+            let now = Instant::now();
+            COUNTING.with(|c| c.set(count));
+            for (phone, tone) in phones.iter_mut() {
+                tone.fill(&mut frame);
+                let _ = phone.send_frame(&frame);
+            }
+            tick_room(room, &sources, now);
+            for (phone, _) in phones.iter_mut() {
+                digits.clear();
+                phone.poll_receive(now, &mut digits);
+                phone.next_frame(&mut heard);
+                phone.maybe_send_rtcp(now);
+            }
+            COUNTING.with(|c| c.set(false));
+            next += Duration::from_millis(20);
+            if let Some(wait) = next.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+        }
+    };
+    run(&mut room, 60, false); // warm-up: jitter buffers fill, sockets latch
+    COUNT.with(|c| c.set(0));
+    run(&mut room, 100, true);
+    let mixing = COUNT.with(Cell::get);
+    for leg in room.legs.iter_mut() {
+        leg.mode = match leg.id {
+            0 => LegMode::Held,
+            1 => LegMode::ListenOnly,
+            _ => LegMode::Ringback,
+        };
+    }
+    run(&mut room, 10, false);
+    COUNT.with(|c| c.set(0));
+    run(&mut room, 100, true);
+    let holding = COUNT.with(Cell::get);
+    assert_eq!(
+        (mixing, holding),
+        (0, 0),
+        "allocations while mixing / holding"
+    );
+    assert!(
+        events_rx.try_recv().is_err(),
+        "no media events expected (all legs sending)"
+    );
+}
