@@ -92,7 +92,7 @@ impl TestServer {
 impl Drop for TestServer {
     fn drop(&mut self) {
         if let (Some(rt), Some(handle)) = (self.runtime.take(), self.handle.take()) {
-            rt.block_on(handle.shutdown());
+            handle.shutdown();
             rt.shutdown_timeout(std::time::Duration::from_secs(2));
         }
     }
