@@ -102,7 +102,9 @@ fn hmac_sha256(key: &[u8; 32], data: &[u8]) -> [u8; MAC_LEN] {
         .chain_update(inner)
         .finalize();
     let mut out = [0u8; MAC_LEN];
-    out.copy_from_slice(&outer[..MAC_LEN]);
+    for (o, b) in out.iter_mut().zip(outer.iter()) {
+        *o = *b;
+    }
     out
 }
 
