@@ -95,22 +95,19 @@ async fn baresip_registers_with_digest() {
                 _ => {
                     challenged = true;
                     let mut unauthorized = response(&tx.request, 401, "Unauthorized", Some("reg"));
-                    let nonce = issuer.issue();
                     // MD5 only: baresip 1.0 (libre) gives up on a 401 that carries any
                     // algorithm=SHA-256 challenge, even next to an MD5 one (checked here by hand).
-                    for algorithm in [Algorithm::Md5] {
-                        let ch = Challenge {
-                            realm: "agentphone".into(),
-                            nonce: nonce.clone(),
-                            algorithm,
-                            opaque: None,
-                            qop_auth: true,
-                            stale: false,
-                        };
-                        unauthorized
-                            .headers
-                            .push(rsip::headers::WwwAuthenticate::new(ch.to_header_value()).into());
-                    }
+                    let ch = Challenge {
+                        realm: "agentphone".into(),
+                        nonce: issuer.issue(),
+                        algorithm: Algorithm::Md5,
+                        opaque: None,
+                        qop_auth: true,
+                        stale: false,
+                    };
+                    unauthorized
+                        .headers
+                        .push(rsip::headers::WwwAuthenticate::new(ch.to_header_value()).into());
                     tx.respond(unauthorized).await.expect("401");
                 }
             }
