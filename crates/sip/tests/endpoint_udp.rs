@@ -414,3 +414,35 @@ async fn dropped_server_transaction_answers_500() {
     let (msg, _) = raw.recv_msg().await;
     assert_eq!(as_response(msg).status_code.code(), 500);
 }
+
+#[tokio::test]
+async fn overloaded_tu_queue_answers_503() {
+    let (b, _b_in_not_read) = endpoint().await;
+    let raw = RawPeer::new().await;
+    // The TU never reads: after the queue (1024) is full, further requests get 503.
+    for i in 0..1100 {
+        let branch = format!("z9hG4bKflood{i}");
+        raw.send(
+            &raw_request(
+                "OPTIONS",
+                b.local_addr(),
+                raw.addr(),
+                &branch,
+                &format!("c-flood-{i}"),
+                1,
+            ),
+            b.local_addr(),
+        )
+        .await;
+        if i % 50 == 0 {
+            tokio::task::yield_now().await;
+        }
+    }
+    let mut busy = 0;
+    while let Some((bytes, _)) = raw.recv_within(Duration::from_millis(300)).await {
+        if String::from_utf8_lossy(&bytes).starts_with("SIP/2.0 503 ") {
+            busy += 1;
+        }
+    }
+    assert!(busy > 0, "no 503 under overload");
+}

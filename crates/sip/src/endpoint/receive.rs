@@ -75,8 +75,24 @@ async fn handle_request(inner: &Arc<Inner>, peer: Peer, mut req: rsip::Request) 
         return;
     }
     let tx = server::start(&endpoint, req, peer, key, cs);
-    if inner.incoming.send(tx).await.is_err() {
-        tracing::debug!("sip: nobody takes incoming requests");
+    deliver(inner, tx).await;
+}
+
+/// Hand a new request to the TU without ever blocking the receive loop: when the TU is that far
+/// behind, the request is answered 503 (and a dropped queue means 500, from the transaction).
+async fn deliver(inner: &Arc<Inner>, tx: ServerTransaction) {
+    match inner.incoming.try_send(tx) {
+        Ok(()) => {}
+        Err(tokio::sync::mpsc::error::TrySendError::Full(tx)) => {
+            tracing::warn!("sip: TU queue full, answering 503");
+            if tx.request.method != rsip::Method::Ack {
+                let busy = response(&tx.request, 503, "Service Unavailable", None);
+                let _ = tx.respond(busy).await;
+            }
+        }
+        Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => {
+            tracing::debug!("sip: nobody takes incoming requests");
+        }
     }
 }
 
@@ -101,7 +117,7 @@ async fn handle_ack(
         let _ = events.send(ServerEvent::Ack);
     }
     let tx = ServerTransaction::detached(req, peer, endpoint.clone());
-    let _ = inner.incoming.send(tx).await;
+    deliver(inner, tx).await;
 }
 
 async fn handle_cancel(
