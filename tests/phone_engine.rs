@@ -535,3 +535,200 @@ async fn incoming_call_declined_gets_603() {
     assert!(handle.command(PhoneCommand::Answer).await.is_err());
     handle.shutdown().await;
 }
+
+/// Dial bob at the peer and answer with 200 + SDP; returns the INVITE, bob's tag and Contact.
+async fn connected_call(
+    server: &mut SipPeer,
+    handle: &PhoneHandle,
+    events: &mut Events,
+    rtp: &UdpSocket,
+) -> (ServerTransaction, String, String) {
+    handle
+        .command(PhoneCommand::Dial("sip:bob@127.0.0.1".into()))
+        .await
+        .unwrap();
+    let invite = server.expect(rsip::Method::Invite).await;
+    let tag = message::new_tag();
+    let contact = format!("sip:bob@{}", server.addr());
+    let ok = with_sdp(
+        message::response(&invite.request, 200, "OK", Some(&tag)),
+        &contact,
+        &answer_for(&invite.request, rtp, Direction::SendRecv),
+    );
+    invite.respond(ok).await.unwrap();
+    server.expect(rsip::Method::Ack).await;
+    events.state(CallState::Connected).await;
+    (invite, tag, contact)
+}
+
+#[tokio::test]
+async fn early_media_on_183_then_answer_without_sdp() {
+    let mut server = SipPeer::new().await;
+    let (handle, mut events, _) = phone(server.addr(), None).await;
+    let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    rtp.set_read_timeout(Some(WAIT)).unwrap();
+    handle
+        .command(PhoneCommand::Dial("sip:support@127.0.0.1".into()))
+        .await
+        .unwrap();
+    let invite = server.expect(rsip::Method::Invite).await;
+    let tag = message::new_tag();
+    let contact = format!("sip:srv@{}", server.addr());
+    let progress = with_sdp(
+        message::response(&invite.request, 183, "Session Progress", Some(&tag)),
+        &contact,
+        &answer_for(&invite.request, &rtp, Direction::SendRecv),
+    );
+    invite.respond(progress).await.unwrap();
+    events.state(CallState::Early).await;
+    // Media flows during early media (silence from us, so the server can latch).
+    let mut buf = [0u8; 1500];
+    rtp.recv_from(&mut buf).expect("RTP during early media");
+
+    let mut ok = message::response(&invite.request, 200, "OK", Some(&tag));
+    ok.headers
+        .push(rsip::Header::Contact(rsip::headers::Contact::from(
+            format!("<{contact}>"),
+        )));
+    invite.respond(ok).await.unwrap();
+    server.expect(rsip::Method::Ack).await;
+    events.state(CallState::Connected).await;
+    handle.command(PhoneCommand::Hangup).await.unwrap();
+    let bye = server.expect(rsip::Method::Bye).await;
+    server.reply(&bye, 200, "OK", None).await;
+    handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn hangup_while_ringing_out_cancels_the_invite() {
+    let mut server = SipPeer::new().await;
+    let (handle, mut events, _) = phone(server.addr(), None).await;
+    handle
+        .command(PhoneCommand::Dial("sip:bob@127.0.0.1".into()))
+        .await
+        .unwrap();
+    let invite = server.expect(rsip::Method::Invite).await;
+    let tag = message::new_tag();
+    server.reply(&invite, 180, "Ringing", Some(&tag)).await;
+    events.state(CallState::Ringing).await;
+    handle.command(PhoneCommand::Hangup).await.unwrap();
+    assert_eq!(
+        events.state(CallState::Ended).await.as_deref(),
+        Some("hangup")
+    );
+    tokio::time::timeout(WAIT, invite.cancelled())
+        .await
+        .expect("the phone CANCELs the INVITE");
+    server
+        .reply(&invite, 487, "Request Terminated", Some(&tag))
+        .await;
+    // The phone is free for the next call.
+    assert!(handle.command(PhoneCommand::Hangup).await.is_err());
+    handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn remote_hold_reinvite_is_answered_recvonly() {
+    let mut server = SipPeer::new().await;
+    let (handle, mut events, _) = phone(server.addr(), None).await;
+    let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let (invite, tag, contact) = connected_call(&mut server, &handle, &mut events, &rtp).await;
+    let contact_uri = rsip::Uri::try_from(contact.as_str()).unwrap();
+    let mut dialog = Dialog::from_uas(&invite.request, &tag, &contact_uri, invite.peer).unwrap();
+    let local = rtp.local_addr().unwrap();
+
+    for (dir, want_answer, want_state) in [
+        (
+            Direction::SendOnly,
+            Direction::RecvOnly,
+            CallState::RemoteHeld,
+        ),
+        (
+            Direction::SendRecv,
+            Direction::SendRecv,
+            CallState::Connected,
+        ),
+    ] {
+        let offer = Sdp::offer(local.ip(), local.port(), 9, dir);
+        let reinvite = dialog.request(
+            rsip::Method::Invite,
+            Some(("application/sdp", offer.to_string().into_bytes())),
+        );
+        let cseq = dialog.local_cseq;
+        let resp = server
+            .ep
+            .request(reinvite, invite.peer)
+            .final_response()
+            .await
+            .unwrap();
+        assert_eq!(resp.status_code.code(), 200);
+        let answer = Sdp::parse(&String::from_utf8_lossy(&resp.body)).unwrap();
+        assert_eq!(answer.direction, want_answer);
+        server
+            .ep
+            .ack(dialog.ack(cseq, None), invite.peer)
+            .await
+            .unwrap();
+        events.state(want_state).await;
+    }
+    handle.command(PhoneCommand::Hangup).await.unwrap();
+    let bye = server.expect(rsip::Method::Bye).await;
+    server.reply(&bye, 200, "OK", None).await;
+    handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn register_over_tcp() {
+    let mut server = SipPeer::new().await;
+    let cfg = PhoneConfig {
+        server: Some(server.addr()),
+        user: "alice".into(),
+        transport: agentphone::phone::Transport::Tcp,
+        sip_timers: fast_timers(),
+        ..PhoneConfig::default()
+    };
+    let (handle, rx) = Phone::start(cfg).await.unwrap();
+    let mut events = Events { rx, seen: vec![] };
+    handle.command(PhoneCommand::Register).await.unwrap();
+    let st = server.expect(rsip::Method::Register).await;
+    assert_eq!(st.peer.transport, TransportKind::Tcp);
+    let contact = header(&st.request, "Contact").unwrap();
+    assert!(contact.contains("transport=tcp"), "{contact}");
+    server.reply(&st, 200, "OK", Some("srv")).await;
+    events
+        .next(|e| matches!(e, PhoneEvent::Registered { .. }))
+        .await;
+    handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn commands_that_need_a_call_are_refused_without_one() {
+    let server = SipPeer::new().await;
+    let (handle, _events, _) = phone(server.addr(), None).await;
+    use agentphone::phone::PhoneError;
+    assert_eq!(
+        handle.command(PhoneCommand::Hangup).await,
+        Err(PhoneError::NoCall)
+    );
+    assert_eq!(
+        handle.command(PhoneCommand::Answer).await,
+        Err(PhoneError::NotRinging)
+    );
+    assert_eq!(
+        handle.command(PhoneCommand::Hold).await,
+        Err(PhoneError::NoCall)
+    );
+    assert_eq!(
+        handle.command(PhoneCommand::Dtmf("1".into())).await,
+        Err(PhoneError::NotConnected)
+    );
+    assert!(matches!(
+        handle.command(PhoneCommand::Dtmf("1x".into())).await,
+        Err(PhoneError::Invalid(_))
+    ));
+    assert!(matches!(
+        handle.command(PhoneCommand::Dial("not a uri".into())).await,
+        Err(PhoneError::Invalid(_))
+    ));
+    handle.shutdown().await;
+}

@@ -152,6 +152,7 @@ fn two_headless_phones_hear_each_others_tone() {
              dial sip:bob@{bob_sip}\n\
              wait call_state state=connected timeout=10\n\
              expect connected\n\
+             dtmf 5#\n\
              sleep 3\n\
              hangup\n\
              wait call_state state=ended\n\
@@ -176,6 +177,9 @@ fn two_headless_phones_hear_each_others_tone() {
         Some(("state", "connected")),
         Duration::from_secs(10),
     );
+    // DTMF (RFC 4733) from alice arrives at bob as events, in order.
+    bob.wait("dtmf", Some(("digit", "5")), Duration::from_secs(5));
+    bob.wait("dtmf", Some(("digit", "#")), Duration::from_secs(5));
     let ended = bob.wait(
         "call_state",
         Some(("state", "ended")),

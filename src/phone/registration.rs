@@ -19,6 +19,10 @@ const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// How many challenges one REGISTER attempt answers (the first, and a stale nonce).
 const MAX_AUTH_ROUNDS: u32 = 2;
+/// Longest time between two REGISTERs while registered. Short, because the refresh is also how
+/// we notice a server that went away (the refresh times out → offline) or restarted (it
+/// challenges a nonce it no longer knows → we answer and publish our voice state again).
+const MAX_REFRESH: Duration = Duration::from_secs(30);
 
 /// Where the registration stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -183,14 +187,19 @@ impl Engine {
             .and_then(|v| v.trim().parse::<u32>().ok())
             .filter(|&e| e > 0)
             .unwrap_or(requested);
-        let was_offline = self.reg.state == RegState::Offline;
+        // Offline before, or our cached nonce was refused (a restarted server has a new secret):
+        // either way the server may have forgotten our voice channel.
+        let server_may_have_forgotten =
+            self.reg.state == RegState::Offline || self.reg.auth_rounds > 0;
         let announce = self.reg.announce || self.reg.state != RegState::Registered;
         self.reg.announce = false;
         self.reg.state = RegState::Registered;
         self.reg.backoff = FIRST_BACKOFF;
         self.reg.auth_rounds = 0;
-        // Refresh at three quarters of the lifetime, never sooner than in a second.
-        let refresh = Duration::from_millis(u64::from(granted) * 750).max(Duration::from_secs(1));
+        // Refresh at three quarters of the lifetime (at most MAX_REFRESH), not sooner than in 1 s.
+        let refresh = Duration::from_millis(u64::from(granted) * 750)
+            .min(MAX_REFRESH)
+            .max(Duration::from_secs(1));
         self.reg.deadline = if self.reg.wanted {
             Some(Instant::now() + refresh)
         } else {
@@ -201,8 +210,8 @@ impl Engine {
                 user: self.cfg.user.clone(),
             });
         }
-        if was_offline {
-            // A restarted server has forgotten our voice channel: tell it again.
+        if server_may_have_forgotten {
+            // Does nothing when the voice channel was never set.
             self.republish();
         }
     }
