@@ -47,8 +47,10 @@ impl Headless {
                 Ok(v) => {
                     self.seen.push(v.clone());
                     // Strings compare as text, other values by their JSON text (true, 3).
-                    let field_ok =
-                        field.is_none_or(|(k, want)| v[k] == want || v[k].to_string() == want);
+                    let field_ok = field.is_none_or(|(k, want)| match &v[k] {
+                        Value::String(s) => s == want,
+                        other => other.to_string().as_str() == want,
+                    });
                     if v["event"] == name && field_ok {
                         return v;
                     }
