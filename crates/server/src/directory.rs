@@ -11,6 +11,7 @@ use agentphone_sip::endpoint::Peer;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::config::Config;
+use crate::routing::{next_to_offer, MemberView};
 
 /// Where an agent's phone is reachable: its Contact and the address/transport its REGISTER came from.
 #[derive(Clone, Debug)]
@@ -307,8 +308,7 @@ async fn run(config: Arc<Config>, mut rx: mpsc::UnboundedReceiver<Cmd>) {
     }
 }
 
-/// Offer order (SPEC T3): voice-active, not on a call, not ringing, longest idle first; the
-/// member order of the config breaks ties. The chosen one is marked ringing.
+/// The next member of `team` to offer a call to (order: `routing::next_to_offer`), marked ringing.
 fn next_in_team(
     config: &Config,
     agents: &mut HashMap<String, AgentState>,
@@ -317,26 +317,22 @@ fn next_in_team(
     now: Instant,
 ) -> Option<(String, Binding)> {
     let team = config.team(team)?;
-    let mut best: Option<(&String, Instant)> = None;
+    let mut views = Vec::with_capacity(team.members.len());
     for member in &team.members {
-        if exclude.contains(member) {
-            continue;
-        }
         let Some(a) = agents.get_mut(member) else {
             continue;
         };
-        if a.status(now) != AgentStatus::Available {
-            continue;
-        }
-        // Strictly earlier idle_since wins; equal keeps the earlier member (tie-break).
-        if best.is_none_or(|(_, idle)| a.idle_since < idle) {
-            best = Some((member, a.idle_since));
-        }
+        let available = a.status(now) == AgentStatus::Available && !exclude.contains(member);
+        views.push(MemberView {
+            name: member,
+            available,
+            idle_since: a.idle_since,
+        });
     }
-    let (name, _) = best?;
+    let name = next_to_offer(views)?;
     let a = agents.get_mut(name)?;
     a.ringing += 1;
-    Some((name.clone(), a.binding.clone()?))
+    Some((name.to_string(), a.binding.clone()?))
 }
 
 /// How long a registration may last at most, and what we grant when none is asked for.

@@ -1,8 +1,9 @@
 //! Where a request-URI leads: an inbound address (→ its team; the only thing unauthenticated
 //! callers may reach, SPEC T11), an agent, a team, an unknown local user, or an outside URI.
-//! The offer order inside a team is the directory's job (it owns the live state).
+//! And the offer order inside a team (SPEC T3), applied by the directory to its live state.
 
 use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
 
 use agentphone_sip::endpoint::{Peer, TransportKind};
 
@@ -61,4 +62,63 @@ pub async fn external_peer(uri: &rsip::Uri) -> Option<Peer> {
             .next()?,
     };
     Some(Peer { addr, transport })
+}
+
+/// One team member as the offer order sees them.
+#[derive(Clone, Copy, Debug)]
+pub struct MemberView<'a> {
+    /// User name.
+    pub name: &'a str,
+    /// Voice-active, registered, not on a call, not ringing, not already tried.
+    pub available: bool,
+    /// Idle since (end of the last call, or server start).
+    pub idle_since: Instant,
+}
+
+/// SPEC T3: among the available members, the longest idle; equal idle times keep the config's
+/// member order (members are given in that order).
+pub fn next_to_offer<'a>(members: impl IntoIterator<Item = MemberView<'a>>) -> Option<&'a str> {
+    let mut best: Option<MemberView<'a>> = None;
+    for m in members.into_iter().filter(|m| m.available) {
+        // Strictly earlier wins, so the first of equals stays.
+        if best.is_none_or(|b| m.idle_since < b.idle_since) {
+            best = Some(m);
+        }
+    }
+    best.map(|m| m.name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn longest_idle_available_member_wins_and_ties_keep_member_order() {
+        let t0 = Instant::now();
+        let t1 = t0 + Duration::from_secs(5);
+        let view = |name, available, idle_since| MemberView {
+            name,
+            available,
+            idle_since,
+        };
+        // Table: (members, expected)
+        let cases: Vec<(Vec<MemberView<'_>>, Option<&str>)> = vec![
+            (vec![], None),
+            (vec![view("a", false, t0)], None),
+            (vec![view("a", true, t1), view("b", true, t0)], Some("b")),
+            (vec![view("a", true, t0), view("b", true, t0)], Some("a")),
+            (
+                vec![
+                    view("a", false, t0),
+                    view("b", true, t1),
+                    view("c", true, t1),
+                ],
+                Some("b"),
+            ),
+        ];
+        for (members, expected) in cases {
+            assert_eq!(next_to_offer(members.clone()), expected, "{members:?}");
+        }
+    }
 }

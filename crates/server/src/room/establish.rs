@@ -1,50 +1,48 @@
 //! The establishing phase of a room: answer the caller with early media (183 + ringback), then ring
 //! candidates one at a time — team members in offer order, or the one agent, or the outbound
-//! URI — each for the ring timeout, until one answers (200 to the caller) or none is left.
-
-use std::time::{Duration, Instant};
+//! URI — each for the ring timeout (`ring.rs`), until one answers (`connect.rs`) or none is left.
 
 use agentphone_media::session::RtpSession;
 use agentphone_sip::dialog::Dialog;
 use agentphone_sip::endpoint::{Peer, ServerTransaction};
-use agentphone_sip::message::{self, RequestBuilder};
+use agentphone_sip::message;
 use agentphone_sip::sdp::{self, Direction, Sdp};
 
-use super::actor::{identity, session_config, Room};
+use super::actor::{session_config, Room};
 use super::leg::{Leg, Role};
-use super::outgoing::{OfferEvent, Outgoing};
-use super::{Destination, LegId, RoomMsg, RoomSetup};
+use super::{Destination, LegId, RoomSetup};
 use crate::directory::Binding;
 use crate::media_engine::{LegMode, MediaCmd};
 use crate::records::RecordOp;
 use crate::sip_reply;
 
-/// An outbound call rings at least this long, whatever the agents' ring timeout.
-const MIN_OUTBOUND_RING: Duration = Duration::from_secs(60);
-
 /// One party we try to reach.
-enum Candidate {
+pub(super) enum Candidate {
+    /// An agent, reserved in the directory (ringing).
     Agent { user: String, binding: Binding },
+    /// An outside URI.
     External { uri: rsip::Uri, peer: Peer },
 }
 
 /// How ringing one candidate ended.
-enum Ring {
+pub(super) enum Ring {
+    /// Connected: the room has both legs.
     Answered,
     /// Not reached: the status to give the caller if this was the last candidate.
     Failed(u16, String),
     /// The caller gave up (CANCEL or BYE): answered 487 already.
     CallerLeft,
+    /// The server is stopping.
     Shutdown,
 }
 
 /// What stays the same over all attempts.
-struct Call<'a> {
-    invite: &'a ServerTransaction,
-    caller: Role,
-    caller_leg: LegId,
-    caller_tag: String,
-    team: Option<String>,
+pub(super) struct Call<'a> {
+    pub invite: &'a ServerTransaction,
+    pub caller: Role,
+    pub caller_leg: LegId,
+    pub caller_tag: String,
+    pub team: Option<String>,
 }
 
 impl Room {
@@ -231,263 +229,4 @@ impl Room {
         sip_reply::send(invite, early).await;
         Ok((id, tag))
     }
-
-    /// Ring one candidate until it answers, refuses, times out, or the caller leaves.
-    async fn ring(&mut self, call: &Call<'_>, candidate: Candidate, attempt: u64) -> Ring {
-        let ip = self.ctx.config.media_ip;
-        let agent = match &candidate {
-            Candidate::Agent { user, .. } => Some(user.clone()),
-            Candidate::External { .. } => None,
-        };
-        let release = |room: &Room| {
-            if let Some(a) = &agent {
-                room.ctx.directory.release(a);
-            }
-        };
-        let session = match RtpSession::bind(ip) {
-            Ok(s) => s,
-            Err(e) => {
-                release(self);
-                return Ring::Failed(500, format!("Server Internal Error (RTP: {e})"));
-            }
-        };
-        let offer = Sdp::offer(
-            ip,
-            session.local_addr().port(),
-            self.session_id,
-            Direction::SendRecv,
-        );
-        let (request, peer, ring_for, label) = match self.build_invite(call, &candidate, &offer) {
-            Ok(v) => v,
-            Err(reason) => {
-                release(self);
-                return Ring::Failed(480, reason);
-            }
-        };
-        self.record("ringing", Some(label.clone()));
-        let mut out = Outgoing::start(
-            &self.ctx.endpoint,
-            request,
-            peer,
-            attempt,
-            self.handle.tx.clone(),
-        );
-        let deadline = tokio::time::Instant::from_std(Instant::now() + ring_for);
-        loop {
-            tokio::select! {
-                _ = call.invite.cancelled() => {
-                    out.cancel();
-                    self.abandoned.push(out);
-                    release(self);
-                    let resp = message::response(&call.invite.request, 487, "Request Terminated", Some(&call.caller_tag));
-                    sip_reply::send(call.invite, resp).await;
-                    return Ring::CallerLeft;
-                }
-                _ = tokio::time::sleep_until(deadline) => {
-                    out.cancel();
-                    self.abandoned.push(out);
-                    release(self);
-                    self.record("no answer", Some(label));
-                    return Ring::Failed(480, "Temporarily Unavailable".into());
-                }
-                msg = self.rx.recv() => match msg {
-                    None | Some(RoomMsg::Shutdown) => {
-                        out.cancel();
-                        self.abandoned.push(out);
-                        release(self);
-                        return Ring::Shutdown;
-                    }
-                    Some(RoomMsg::Offer { attempt: a, event }) if a == attempt => match event {
-                        OfferEvent::Response(resp) => {
-                            let code = u16::from(resp.status_code.clone());
-                            if code < 200 {
-                                continue;
-                            }
-                            if code >= 300 {
-                                release(self);
-                                self.record("refused", Some(format!("{label}: {code}")));
-                                return Ring::Failed(code, reason_phrase(&resp));
-                            }
-                            return self.connect(call, &out, &resp, session, &offer, agent.as_deref(), &label).await;
-                        }
-                        OfferEvent::Failed(reason) => {
-                            release(self);
-                            self.record("unreachable", Some(format!("{label}: {reason}")));
-                            return Ring::Failed(480, "Temporarily Unavailable".into());
-                        }
-                    },
-                    Some(RoomMsg::Offer { attempt: a, event }) => self.abandoned_offer(a, event).await,
-                    Some(RoomMsg::InDialog { leg, tx }) => {
-                        if leg == call.caller_leg && tx.request.method == rsip::Method::Bye {
-                            // BYE in the early dialog: the caller gives up.
-                            sip_reply::reply(&tx, 200, "OK").await;
-                            out.cancel();
-                            self.abandoned.push(out);
-                            release(self);
-                            let resp = message::response(&call.invite.request, 487, "Request Terminated", Some(&call.caller_tag));
-                            sip_reply::send(call.invite, resp).await;
-                            return Ring::CallerLeft;
-                        }
-                        sip_reply::reply(&tx, 491, "Request Pending").await;
-                    }
-                },
-                _ = self.media_rx.recv() => {}
-            }
-        }
-    }
-
-    /// The INVITE for a candidate, where to send it, how long to ring, and a label for records.
-    fn build_invite(
-        &self,
-        call: &Call<'_>,
-        candidate: &Candidate,
-        offer: &Sdp,
-    ) -> Result<(rsip::Request, Peer, Duration, String), String> {
-        let cfg = &self.ctx.config;
-        let (from_display, from_uri) = identity(&self.ctx, &call.caller);
-        let (uri, peer, to_display, to_uri, ring_for, label) = match candidate {
-            Candidate::Agent { user, binding } => (
-                binding.contact.to_string(),
-                binding.peer,
-                cfg.agent(user).map(|a| a.display_name.clone()),
-                format!("sip:{user}@{}", cfg.domain),
-                cfg.ring_timeout,
-                user.clone(),
-            ),
-            Candidate::External { uri, peer } => (
-                uri.to_string(),
-                *peer,
-                None,
-                uri.to_string(),
-                cfg.ring_timeout.max(MIN_OUTBOUND_RING),
-                uri.to_string(),
-            ),
-        };
-        let mut builder = RequestBuilder::new(rsip::Method::Invite, &uri)
-            .map_err(|e| format!("bad target URI: {e}"))?
-            .from(from_display.as_deref(), &from_uri, &message::new_tag())
-            .to(to_display.as_deref(), &to_uri, None)
-            .call_id(&message::new_call_id())
-            .cseq(1)
-            .contact(&self.ctx.local_contact.to_string());
-        if let (Some(team), Candidate::Agent { .. }) = (&call.team, candidate) {
-            let user = cfg
-                .team(team)
-                .and_then(|t| t.inbound.clone())
-                .unwrap_or_else(|| team.clone());
-            builder = builder.header(
-                "Call-Info",
-                &format!("<sip:{user}@{}>;purpose=x-agentphone-team", cfg.domain),
-            );
-        }
-        let request = builder
-            .body("application/sdp", offer.to_string().into_bytes())
-            .build()
-            .map_err(|e| format!("cannot build the INVITE: {e}"))?;
-        Ok((request, peer, ring_for, label))
-    }
-
-    /// The candidate answered: ACK, accept its SDP, add its leg, answer the caller 200.
-    #[allow(clippy::too_many_arguments)]
-    async fn connect(
-        &mut self,
-        call: &Call<'_>,
-        out: &Outgoing,
-        resp: &rsip::Response,
-        mut session: RtpSession,
-        offer: &Sdp,
-        agent: Option<&str>,
-        label: &str,
-    ) -> Ring {
-        let Some(mut dialog) = Dialog::from_uac(&out.request, resp, out.peer) else {
-            if let Some(a) = agent {
-                self.ctx.directory.release(a);
-            }
-            return Ring::Failed(502, "Bad Gateway (answer without a dialog)".into());
-        };
-        if let Err(e) = self
-            .ctx
-            .endpoint
-            .ack(dialog.ack(1, None), dialog.peer)
-            .await
-        {
-            tracing::warn!(error = %e, "could not send ACK");
-        }
-        let negotiated = std::str::from_utf8(&resp.body)
-            .map_err(|_| "SDP is not UTF-8".to_string())
-            .and_then(|t| Sdp::parse(t).map_err(|e| e.0))
-            .and_then(|answer| sdp::accept_answer(offer, &answer).map_err(|e| e.0));
-        let configured = negotiated.as_ref().ok().and_then(|n| {
-            let cfg = session_config(n)?;
-            session.configure(cfg).ok().map(|_| n.remote_direction)
-        });
-        let Some(remote_direction) = configured else {
-            tracing::warn!(%label, "answer with unusable SDP: hanging up that leg");
-            let bye = dialog.request(rsip::Method::Bye, None);
-            let tx = self.ctx.endpoint.request(bye, dialog.peer);
-            tokio::spawn(async move {
-                let _ = tx.final_response().await;
-            });
-            if let Some(a) = agent {
-                self.ctx.directory.release(a);
-            }
-            return Ring::Failed(488, "Not Acceptable Here".into());
-        };
-        let id = self.new_leg_id();
-        let room = self.handle.id();
-        self.ctx.dialogs.bind(&dialog.call_id, room, id);
-        let role = match agent {
-            Some(a) => Role::Agent(a.to_string()),
-            None => Role::Customer {
-                uri: label.to_string(),
-                display: None,
-            },
-        };
-        let leg = Leg {
-            id,
-            role,
-            dialog,
-            local_sdp: offer.clone(),
-            remote_direction,
-            listen_only: false,
-        };
-        let watch = leg.sends_media();
-        self.legs.push(leg);
-        self.confirmed.push(id);
-        self.media(MediaCmd::AddLeg {
-            room,
-            leg: id,
-            session: Box::new(session),
-            mode: LegMode::Mixed,
-            watch_timeout: watch,
-        });
-        if let Some(a) = agent {
-            self.ctx.directory.answered(a);
-        }
-        // The caller gets the SDP it already had in the 183: same session, same version.
-        let caller_sdp = self
-            .legs
-            .iter()
-            .find(|l| l.id == call.caller_leg)
-            .map(|l| l.local_sdp.clone());
-        let mut ok = message::response(&call.invite.request, 200, "OK", Some(&call.caller_tag));
-        sip_reply::add_header(&mut ok, "Contact", format!("<{}>", self.ctx.local_contact));
-        if let Some(sdp) = &caller_sdp {
-            sip_reply::set_sdp(&mut ok, sdp);
-        }
-        sip_reply::send(call.invite, ok).await;
-        self.ctx.records.write(RecordOp::Answered {
-            call: self.record_id.clone(),
-            agent: label.to_string(),
-        });
-        tracing::info!(room, call = %self.record_id, answered_by = %label, "call connected");
-        Ring::Answered
-    }
-}
-
-fn reason_phrase(resp: &rsip::Response) -> String {
-    let full = resp.status_code.to_string();
-    full.split_once(' ')
-        .map(|(_, r)| r.to_string())
-        .unwrap_or(full)
 }

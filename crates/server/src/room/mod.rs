@@ -4,10 +4,13 @@
 //! connected (in-dialog requests, hold, media events) → ended (BYE to whoever is left, records).
 
 mod actor;
+mod connect;
 mod establish;
 mod hold;
+mod in_dialog;
 mod leg;
 mod outgoing;
+mod ring;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
