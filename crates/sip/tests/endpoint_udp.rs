@@ -446,3 +446,51 @@ async fn overloaded_tu_queue_answers_503() {
     }
     assert!(busy > 0, "no 503 under overload");
 }
+
+#[tokio::test]
+async fn cancelled_invite_without_487_times_out() {
+    let (a, _a_in) = endpoint().await;
+    let raw = RawPeer::new().await;
+    let mut invite = a.request(request(rsip::Method::Invite, raw.addr()), udp(raw.addr()));
+    let (msg, from) = raw.recv_msg().await;
+    let req = as_request(msg);
+    raw.send(
+        &to_bytes(&response(&req, 180, "Ringing", Some("rt")).into()),
+        from,
+    )
+    .await;
+    assert_eq!(
+        within("180", invite.next())
+            .await
+            .expect("some")
+            .expect("ok")
+            .status_code
+            .code(),
+        180
+    );
+    let cancel = a.cancel(&invite);
+    let (msg, from) = raw.recv_msg().await;
+    let cancel_req = as_request(msg);
+    assert_eq!(cancel_req.method, rsip::Method::Cancel);
+    assert_eq!(
+        agentphone_sip::message::header_value(&cancel_req.clone().into(), "Via"),
+        agentphone_sip::message::header_value(&req.clone().into(), "Via"),
+        "CANCEL carries the INVITE's Via (same branch)"
+    );
+    raw.send(
+        &to_bytes(&response(&cancel_req, 200, "OK", None).into()),
+        from,
+    )
+    .await;
+    assert_eq!(
+        within("CANCEL 200", cancel.final_response())
+            .await
+            .expect("200")
+            .status_code
+            .code(),
+        200
+    );
+    // The peer never sends 487: 64*T1 after the CANCEL the INVITE transaction gives up.
+    let result = within("INVITE end", invite.next()).await;
+    assert!(matches!(result, Some(Err(TxError::Timeout))), "{result:?}");
+}

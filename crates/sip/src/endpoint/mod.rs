@@ -137,6 +137,10 @@ impl Endpoint {
     pub fn cancel(&self, invite_tx: &ClientTransaction) -> ClientTransaction {
         let cancel = cancel_for(invite_tx.request());
         let branch = via::top_branch(&cancel.clone().into()).unwrap_or_default();
+        let invite_key = (branch.clone(), rsip::Method::Invite.to_string());
+        if let Some(entry) = lock(&self.inner.clients).get(&invite_key) {
+            let _ = entry.cancel_sent.send(());
+        }
         client::start(
             &self.inner,
             cancel,

@@ -6,12 +6,20 @@ use crate::endpoint::{Peer, TransportKind, TxError};
 use crate::message::to_bytes;
 use rsip::prelude::*;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-/// The endpoint's handle to a running client transaction: where matching responses go.
+/// How long an INVITE may stay in Proceeding without a final response (like a proxy's Timer C):
+/// a peer that rang and then vanished must not keep the transaction forever.
+const PROVISIONAL_LIMIT: Duration = Duration::from_secs(180);
+
+/// The endpoint's handle to a running client transaction.
 pub(crate) struct ClientEntry {
+    /// Where matching responses go.
     pub responses: mpsc::UnboundedSender<rsip::Response>,
+    /// Told when a CANCEL for this INVITE was sent: the final must come within 64·T1 (§9.1).
+    pub cancel_sent: mpsc::UnboundedSender<()>,
 }
 
 /// A request we sent and the responses that come back for it.
@@ -67,13 +75,21 @@ pub(crate) fn start(
 ) -> ClientTransaction {
     let (resp_tx, resp_rx) = mpsc::unbounded_channel();
     let (result_tx, result_rx) = mpsc::unbounded_channel();
-    lock(&inner.clients).insert(key.clone(), ClientEntry { responses: resp_tx });
+    let (cancel_tx, cancel_rx) = mpsc::unbounded_channel();
+    lock(&inner.clients).insert(
+        key.clone(),
+        ClientEntry {
+            responses: resp_tx,
+            cancel_sent: cancel_tx,
+        },
+    );
     let task = Task {
         inner: inner.clone(),
         request: req.clone(),
         peer,
         key,
         responses: resp_rx,
+        cancel_sent: cancel_rx,
         results: result_tx,
     };
     inner.track(tokio::spawn(task.run()));
@@ -91,6 +107,7 @@ struct Task {
     peer: Peer,
     key: ClientKey,
     responses: mpsc::UnboundedReceiver<rsip::Response>,
+    cancel_sent: mpsc::UnboundedReceiver<()>,
     results: mpsc::UnboundedSender<Result<rsip::Response, TxError>>,
 }
 
@@ -112,8 +129,10 @@ impl Task {
         // Timer A (INVITE) / E (non-INVITE): retransmit over UDP only.
         let mut interval = timers.t1;
         let mut retransmit_at = udp.then(|| Instant::now() + interval);
-        // Timer B / F. Timer B only runs in Calling: a ringing INVITE may wait any time.
+        // Timer B / F. Timer B only runs in Calling; a ringing INVITE may wait up to
+        // PROVISIONAL_LIMIT after its last provisional, or 64·T1 once it was cancelled.
         let mut deadline = Some(Instant::now() + timers.timeout());
+        let mut cancelling = false;
         let final_resp = loop {
             tokio::select! {
                 resp = self.responses.recv() => {
@@ -122,7 +141,9 @@ impl Task {
                     if code < 200 {
                         if invite {
                             retransmit_at = None;
-                            deadline = None;
+                            if !cancelling {
+                                deadline = Some(Instant::now() + PROVISIONAL_LIMIT.max(timers.timeout()));
+                            }
                         } else if udp {
                             // Proceeding: keep retransmitting, at T2.
                             interval = timers.t2;
@@ -132,6 +153,10 @@ impl Task {
                         continue;
                     }
                     break resp;
+                }
+                Some(()) = self.cancel_sent.recv(), if !cancelling => {
+                    cancelling = true;
+                    deadline = Some(Instant::now() + timers.timeout());
                 }
                 _ = until(retransmit_at) => {
                     let _ = self.inner.send(self.peer, &bytes).await;
