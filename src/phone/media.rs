@@ -289,3 +289,94 @@ impl MediaLoop {
         }
     }
 }
+
+#[cfg(test)]
+mod tick_alloc_tests {
+    //! The media tick allocates nothing in steady state: receive, playout, recording, tone,
+    //! send, RTCP.
+
+    use super::*;
+    use crate::audio::{AudioSource, ToneSource, WavFileSink};
+    use agentphone_media::codec::CodecKind;
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    struct CountingAllocator;
+
+    thread_local! {
+        static COUNTING: Cell<bool> = const { Cell::new(false) };
+        static COUNT: Cell<usize> = const { Cell::new(0) };
+    }
+
+    // SAFETY: delegates every call to the system allocator unchanged; only counts.
+    unsafe impl GlobalAlloc for CountingAllocator {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            if COUNTING.with(Cell::get) {
+                COUNT.with(|c| c.set(c.get() + 1));
+            }
+            System.alloc(layout)
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            System.dealloc(ptr, layout)
+        }
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            if COUNTING.with(Cell::get) {
+                COUNT.with(|c| c.set(c.get() + 1));
+            }
+            System.realloc(ptr, layout, new_size)
+        }
+    }
+
+    #[global_allocator]
+    static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+    #[test]
+    fn steady_state_tick_allocates_nothing() {
+        let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let mut ours = RtpSession::bind(ip).unwrap();
+        let mut peer = RtpSession::bind(ip).unwrap();
+        let cfg = |remote| SessionConfig {
+            remote,
+            codec: CodecKind::Opus,
+            pt: 111,
+            telephone_event_pt: Some(101),
+        };
+        ours.configure(cfg(peer.local_addr())).unwrap();
+        peer.configure(cfg(ours.local_addr())).unwrap();
+
+        let dir = tempfile::tempdir().unwrap();
+        let sink = WavFileSink::create(&dir.path().join("rec.wav")).unwrap();
+        let (events, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut media = MediaLoop::new(
+            Box::new(ToneSource::new(700.0).unwrap()),
+            Box::new(sink),
+            events,
+        );
+        media.apply(MediaControl::Start(Box::new(ours)));
+        media.apply(MediaControl::Transmit(true));
+
+        let mut peer_tone = ToneSource::new(1100.0).unwrap();
+        let mut frame = [0i16; FRAME];
+        let mut dtmf = Vec::with_capacity(16);
+        let mut allocations = 0;
+        // 60 ticks to settle (jitter buffer, first packets), then 100 counted ones.
+        for tick in 0..160 {
+            peer_tone.fill(&mut frame);
+            peer.send_frame(&frame).unwrap();
+            let now = Instant::now();
+            peer.poll_receive(now, &mut dtmf);
+            let _ = peer.next_frame(&mut frame);
+
+            let counting = tick >= 60;
+            COUNTING.with(|c| c.set(counting));
+            media.tick(now);
+            COUNTING.with(|c| c.set(false));
+            if counting {
+                allocations += COUNT.with(|c| c.replace(0));
+            }
+            std::thread::sleep(TICK);
+        }
+        assert_eq!(allocations, 0, "allocations in 100 steady-state ticks");
+    }
+}
