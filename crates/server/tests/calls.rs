@@ -9,7 +9,7 @@ use std::time::Duration;
 use agentphone_sip::message;
 use agentphone_sip::sdp::Direction;
 use common::call::{
-    answer, dial, dial_authenticated, expect_bye, expect_invite, invite_request, send,
+    answer, dial, dial_authenticated, dial_with, expect_bye, expect_invite, invite_request, send,
 };
 use common::ua::{code, Ua};
 use common::{TestServer, MOH_HZ, RINGBACK_HZ};
@@ -472,4 +472,103 @@ fn record_states(server: &TestServer) -> Vec<String> {
         .query_map([], |r| r.get::<_, String>(0))
         .unwrap_or_else(|e| panic!("{e}"));
     rows.filter_map(Result::ok).collect()
+}
+
+#[tokio::test]
+async fn g711_customer_and_opus_agent_are_transcoded() {
+    let server = TestServer::start("").await;
+    let mut alice = Ua::new(server.addr(), "alice", "alice-secret").await;
+    alice.login().await;
+    let customer = Ua::new(server.addr(), "customer", "").await;
+    let dialing = dial_with(
+        &customer,
+        &format!("sip:support@{}", server.addr()),
+        CUSTOMER_HZ,
+        |sdp| {
+            sdp.formats.retain(|f| {
+                f.name.eq_ignore_ascii_case("PCMU")
+                    || f.name.eq_ignore_ascii_case("telephone-event")
+            });
+        },
+    );
+    let tx = expect_invite(&mut alice).await;
+    let offer_to_agent = String::from_utf8_lossy(&tx.request.body).to_string();
+    assert!(
+        offer_to_agent.contains("opus/48000"),
+        "the agent is offered Opus: {offer_to_agent}"
+    );
+    let a = answer(&alice, &tx, ALICE_HZ).await;
+    let (_, r) = dialing.finish(&customer).await;
+    let c = r.unwrap_or_else(|r| panic!("{r}"));
+    settle().await;
+    assert_eq!(
+        c.media.hears(&[ALICE_HZ], 1.0),
+        vec![true],
+        "PCMU customer hears the Opus agent"
+    );
+    assert_eq!(
+        a.media.hears(&[CUSTOMER_HZ], 1.0),
+        vec![true],
+        "Opus agent hears the PCMU customer"
+    );
+}
+
+#[tokio::test]
+async fn agent_registered_over_tcp_is_rung_over_tcp() {
+    let server = TestServer::start("").await;
+    let mut alice = Ua::with_transport(
+        server.addr(),
+        "alice",
+        "alice-secret",
+        agentphone_sip::endpoint::TransportKind::Tcp,
+    )
+    .await;
+    alice.login().await;
+    let customer = Ua::new(server.addr(), "customer", "").await;
+    let dialing = dial(
+        &customer,
+        &format!("sip:support@{}", server.addr()),
+        CUSTOMER_HZ,
+    );
+    let tx = expect_invite(&mut alice).await;
+    assert_eq!(
+        tx.peer.transport,
+        agentphone_sip::endpoint::TransportKind::Tcp,
+        "{}",
+        tx.request
+    );
+    let mut a = answer(&alice, &tx, ALICE_HZ).await;
+    let (_, r) = dialing.finish(&customer).await;
+    let c = r.unwrap_or_else(|r| panic!("{r}"));
+    settle().await;
+    assert_eq!(c.media.hears(&[ALICE_HZ], 1.0), vec![true]);
+    assert_eq!(a.bye(&alice, alice.server).await, 200);
+}
+
+#[tokio::test]
+async fn server_shutdown_says_bye_to_everyone() {
+    let server = TestServer::start("").await;
+    let mut alice = Ua::new(server.addr(), "alice", "alice-secret").await;
+    alice.login().await;
+    let mut customer = Ua::new(server.addr(), "customer", "").await;
+    let dialing = dial(
+        &customer,
+        &format!("sip:support@{}", server.addr()),
+        CUSTOMER_HZ,
+    );
+    let tx = expect_invite(&mut alice).await;
+    let _a = answer(&alice, &tx, ALICE_HZ).await;
+    let (_, r) = dialing.finish(&customer).await;
+    let _c = r.unwrap_or_else(|r| panic!("{r}"));
+    server.handle.shutdown();
+    assert!(
+        expect_bye(&mut customer, 3).await,
+        "customer gets BYE on shutdown"
+    );
+    assert!(
+        expect_bye(&mut alice, 3).await,
+        "alice gets BYE on shutdown"
+    );
+    let row = wait_for_ended_record(&server).await;
+    assert_eq!(row.1, "ended");
 }

@@ -58,9 +58,15 @@ pub fn invite_request(
 
 /// Start dialling (no authentication: customers).
 pub fn dial(ua: &Ua, uri: &str, tone: f32) -> Dialing {
+    dial_with(ua, uri, tone, |_| {})
+}
+
+/// Start dialling with an offer changed by `edit` (e.g. only G.711).
+pub fn dial_with(ua: &Ua, uri: &str, tone: f32, edit: impl FnOnce(&mut Sdp)) -> Dialing {
     let media = Unstarted::bind();
     let rtp_port = media.port();
-    let offer = Sdp::offer(LOCAL, rtp_port, 1, Direction::SendRecv);
+    let mut offer = Sdp::offer(LOCAL, rtp_port, 1, Direction::SendRecv);
+    edit(&mut offer);
     let req = invite_request(ua, uri, &message::new_call_id(), 1, &offer, None);
     let tx = ua.ep.request(req, ua.server);
     Dialing {

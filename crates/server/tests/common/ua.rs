@@ -26,6 +26,16 @@ pub fn code(resp: &rsip::Response) -> u16 {
 
 impl Ua {
     pub async fn new(server: SocketAddr, user: &str, password: &str) -> Ua {
+        Ua::with_transport(server, user, password, TransportKind::Udp).await
+    }
+
+    /// A UA that talks to the server over `transport`.
+    pub async fn with_transport(
+        server: SocketAddr,
+        user: &str,
+        password: &str,
+        transport: TransportKind,
+    ) -> Ua {
         let (ep, incoming) = Endpoint::bind(
             "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
             Default::default(),
@@ -37,7 +47,7 @@ impl Ua {
             incoming,
             server: Peer {
                 addr: server,
-                transport: TransportKind::Udp,
+                transport,
             },
             user: user.into(),
             password: password.into(),
@@ -56,7 +66,12 @@ impl Ua {
     }
 
     pub fn contact(&self) -> String {
-        format!("sip:{}@{}", self.user, self.ep.local_addr())
+        let tcp = if self.server.transport == TransportKind::Tcp {
+            ";transport=tcp"
+        } else {
+            ""
+        };
+        format!("sip:{}@{}{tcp}", self.user, self.ep.local_addr())
     }
 
     pub fn next_cseq(&mut self) -> u32 {
