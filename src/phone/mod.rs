@@ -11,6 +11,7 @@ mod config;
 mod digest;
 mod engine;
 mod event;
+mod handle;
 mod in_dialog;
 mod incoming;
 mod media;
@@ -23,6 +24,6 @@ mod transactions;
 
 pub use command::{PhoneCommand, PhoneError};
 pub use config::{PhoneConfig, Transport};
-pub use engine::{Phone, PhoneHandle};
 pub use event::{CallState, PhoneEvent};
+pub use handle::{Phone, PhoneHandle};
 pub use status::PhoneStatus;
