@@ -494,3 +494,12 @@ async fn cancelled_invite_without_487_times_out() {
     let result = within("INVITE end", invite.next()).await;
     assert!(matches!(result, Some(Err(TxError::Timeout))), "{result:?}");
 }
+
+#[test]
+fn handles_can_move_between_tasks() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<agentphone_sip::endpoint::Endpoint>();
+    send_sync::<agentphone_sip::endpoint::ServerTransaction>();
+    send::<agentphone_sip::endpoint::ClientTransaction>();
+}

@@ -281,3 +281,22 @@ fn ids_are_random_and_branch_is_rfc3261() {
     assert_ne!(message::new_tag(), message::new_tag());
     assert_ne!(message::new_call_id(), message::new_call_id());
 }
+
+#[test]
+fn make_header_picks_known_variants() {
+    assert!(matches!(
+        message::make_header("Contact", "<sip:a@b>"),
+        rsip::Header::Contact(_)
+    ));
+    assert!(matches!(
+        message::make_header("call-id", "x"),
+        rsip::Header::CallId(_)
+    ));
+    match message::make_header("SIP-ETag", "e1\r\nInjected: yes") {
+        rsip::Header::Other(name, value) => {
+            assert_eq!(name, "SIP-ETag");
+            assert_eq!(value, "e1Injected: yes", "no header injection");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}

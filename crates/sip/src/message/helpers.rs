@@ -111,8 +111,9 @@ pub(crate) fn unquote(s: &str) -> String {
     }
 }
 
-/// A header from name and value, as the proper rsip variant for known names (`Other` otherwise).
-pub(crate) fn make_header(name: &str, value: &str) -> rsip::Header {
+/// A header from name and value, as the proper rsip variant for known names (`Other` otherwise);
+/// control characters are removed from the value.
+pub fn make_header(name: &str, value: &str) -> rsip::Header {
     let clean: String = value.chars().filter(|c| !c.is_control()).collect();
     let line = format!("{name}: {clean}");
     rsip::headers::header::Tokenizer::tokenize(line.as_bytes())

@@ -13,11 +13,12 @@ mod validate;
 pub use bad_request::{bad_request_reply, error_reply};
 pub(crate) use builder::name_addr;
 pub use builder::{response, RequestBuilder};
+pub use helpers::make_header;
+pub(crate) use helpers::unquote;
 pub use helpers::{
     call_id, contact_uri, cseq, from_display_name, from_tag, from_uri, header_value, header_values,
     to_tag, to_uri,
 };
-pub(crate) use helpers::{make_header, unquote};
 pub use ids::{new_branch, new_call_id, new_tag};
 pub(crate) use parse::split_head as parse_split_head;
 pub use parse::{parse, to_bytes, ParseError, MAX_HEADER_BYTES};
