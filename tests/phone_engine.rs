@@ -732,3 +732,67 @@ async fn commands_that_need_a_call_are_refused_without_one() {
     ));
     handle.shutdown().await;
 }
+
+/// Answer a REGISTER with a fresh challenge, then the authenticated retry with 200 (Expires 2).
+async fn challenge_then_accept(
+    server: &mut SipPeer,
+    first: ServerTransaction,
+    issuer: &NonceIssuer,
+) {
+    let mut resp = message::response(&first.request, 401, "Unauthorized", Some("srv"));
+    resp.headers.push(rsip::Header::WwwAuthenticate(
+        rsip::headers::WwwAuthenticate::from(challenge(issuer).to_header_value()),
+    ));
+    first.respond(resp).await.unwrap();
+    let st = server.expect(rsip::Method::Register).await;
+    let creds = Credentials::parse(&header(&st.request, "Authorization").unwrap()).unwrap();
+    assert!(creds.verify("REGISTER", "pw"));
+    let mut ok = message::response(&st.request, 200, "OK", Some("srv"));
+    ok.headers
+        .push(rsip::Header::Other("Expires".into(), "2".into()));
+    st.respond(ok).await.unwrap();
+}
+
+#[tokio::test]
+async fn server_gone_then_back_means_offline_then_registered_and_voice_republished() {
+    let mut server = SipPeer::new().await;
+    let (handle, mut events, _) = phone(server.addr(), Some("pw")).await;
+    let issuer = NonceIssuer::new(Duration::from_secs(60));
+    handle.command(PhoneCommand::Register).await.unwrap();
+    let first = server.expect(rsip::Method::Register).await;
+    challenge_then_accept(&mut server, first, &issuer).await;
+    events
+        .next(|e| matches!(e, PhoneEvent::Registered { .. }))
+        .await;
+    handle.command(PhoneCommand::SetVoice(true)).await.unwrap();
+    let publish = server.expect(rsip::Method::Publish).await;
+    assert!(body_text(&publish.request).contains("<basic>open</basic>"));
+    server.reply(&publish, 200, "OK", None).await;
+    events
+        .next(|e| matches!(e, PhoneEvent::Voice { active: true }))
+        .await;
+
+    // The refresh (due after 1.5 s of the 2 s granted) goes unanswered: the server is "down".
+    let refresh = server.expect(rsip::Method::Register).await;
+    drop(refresh);
+    events
+        .next(|e| matches!(e, PhoneEvent::Offline { retry_in_s: 1 }))
+        .await;
+
+    // The server is back with a new secret: it challenges, the phone answers, and tells it
+    // its voice channel again.
+    let retry = server.expect(rsip::Method::Register).await;
+    challenge_then_accept(
+        &mut server,
+        retry,
+        &NonceIssuer::new(Duration::from_secs(60)),
+    )
+    .await;
+    events
+        .next(|e| matches!(e, PhoneEvent::Registered { .. }))
+        .await;
+    let publish = server.expect(rsip::Method::Publish).await;
+    assert!(body_text(&publish.request).contains("<basic>open</basic>"));
+    server.reply(&publish, 200, "OK", None).await;
+    handle.shutdown().await;
+}
