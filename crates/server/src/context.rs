@@ -94,26 +94,24 @@ impl Ctx {
         }
     }
 
-    /// Stop everything: rooms say BYE, then (a moment later, so the BYEs leave) the media engine,
-    /// the records writer and the endpoint stop.
-    pub fn shutdown(self: &Arc<Self>) {
+    /// Stop everything: rooms say BYE (waiting up to 2 s for them to end), then the media engine,
+    /// the records writer (flushed) and the endpoint stop.
+    pub async fn shutdown(self: Arc<Self>) {
         for room in self.dialogs.rooms() {
             room.send(RoomMsg::Shutdown);
         }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        while !self.dialogs.rooms().is_empty() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // Let the BYEs leave before the transport closes.
+        tokio::time::sleep(Duration::from_millis(100)).await;
         let ctx = self.clone();
-        let finish = move || {
+        let _ = tokio::task::spawn_blocking(move || {
             ctx.media.send(MediaCmd::Stop);
             ctx.records.flush_blocking();
             ctx.endpoint.shutdown();
-        };
-        match tokio::runtime::Handle::try_current() {
-            Ok(rt) => {
-                rt.spawn(async move {
-                    tokio::time::sleep(Duration::from_millis(300)).await;
-                    let _ = tokio::task::spawn_blocking(finish).await;
-                });
-            }
-            Err(_) => finish(),
-        }
+        })
+        .await;
     }
 }

@@ -31,11 +31,13 @@ use tokio::sync::watch;
 
 pub use config::{Config, ConfigError};
 
-/// A running server. Dropping it does not stop it; call [`ServerHandle::shutdown`].
+/// A running server. Dropping it does not stop it; call [`ServerHandle::shutdown`] or
+/// [`ServerHandle::shutdown_and_wait`].
 pub struct ServerHandle {
     sip_addr: SocketAddr,
     stop: watch::Sender<bool>,
     ctx: Arc<context::Ctx>,
+    runtime: tokio::runtime::Handle,
 }
 
 impl ServerHandle {
@@ -44,11 +46,18 @@ impl ServerHandle {
         self.sip_addr
     }
 
-    /// Stop: every room says BYE to its parties, the media engine and the endpoint stop, the call
-    /// records are flushed. Returns at once; the work finishes in the background within a second.
+    /// Start stopping and return at once (callable from anywhere, also outside the runtime): every
+    /// room says BYE to its parties, then the media engine and the endpoint stop and the call
+    /// records are flushed — within about 2.5 s, provided the runtime keeps running that long.
     pub fn shutdown(&self) {
         let _ = self.stop.send(true);
-        self.ctx.shutdown();
+        self.runtime.spawn(self.ctx.clone().shutdown());
+    }
+
+    /// Stop and wait until it is done (rooms ended or 2 s passed, BYEs sent, records flushed).
+    pub async fn shutdown_and_wait(&self) {
+        let _ = self.stop.send(true);
+        self.ctx.clone().shutdown().await;
     }
 }
 
@@ -65,9 +74,11 @@ pub async fn start(config: Config) -> anyhow::Result<ServerHandle> {
     let (stop, stop_rx) = watch::channel(false);
     tokio::spawn(sip_router::run(ctx.clone(), incoming, stop_rx));
     tracing::info!(%sip_addr, "agentphone-server listening");
+    let runtime = tokio::runtime::Handle::current();
     Ok(ServerHandle {
         sip_addr,
         stop,
         ctx,
+        runtime,
     })
 }

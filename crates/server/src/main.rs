@@ -56,9 +56,7 @@ async fn serve(config: agentphone_server::Config) -> ExitCode {
     );
     wait_for_signal().await;
     tracing::info!("shutting down");
-    server.shutdown();
-    // Let rooms say BYE and the records writer flush (see Ctx::shutdown).
-    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    server.shutdown_and_wait().await;
     ExitCode::SUCCESS
 }
 
