@@ -313,3 +313,17 @@ fn without_headless_the_tui_is_not_there_yet() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--headless"));
 }
+
+#[test]
+fn sigterm_quits_cleanly_with_exit_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = write(dir.path(), "long.txt", "sleep 60\n");
+    let mut p = Headless::spawn(&["--script", &script]);
+    p.wait("ready", None, Duration::from_secs(10));
+    let status = Command::new("kill")
+        .args(["-TERM", &p.child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    assert_eq!(p.exit_code(Duration::from_secs(10)), 0);
+}

@@ -212,6 +212,7 @@ impl Engine {
 
     /// Send an event to the UI (dropped when nobody listens any more).
     pub(super) fn emit(&self, ev: PhoneEvent) {
+        tracing::info!(?ev, "event");
         let _ = self.events.send(ev);
     }
 
@@ -229,6 +230,7 @@ impl Engine {
         purpose: Purpose,
         cancel: Option<oneshot::Receiver<()>>,
     ) {
+        tracing::debug!(method = %req.method(), uri = %req.uri(), peer = %peer.addr, "sending");
         let tx = self.endpoint.request(req, peer);
         spawn_forwarder(
             tx,
