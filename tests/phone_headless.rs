@@ -327,3 +327,74 @@ fn sigterm_quits_cleanly_with_exit_0() {
     assert!(status.success());
     assert_eq!(p.exit_code(Duration::from_secs(10)), 0);
 }
+
+#[test]
+fn hold_between_two_phones_silences_the_holder_and_resume_restores() {
+    let dir = tempfile::tempdir().unwrap();
+    let talk = dir.path().join("bob-talk.wav");
+    let hold = dir.path().join("bob-hold.wav");
+    let after = dir.path().join("bob-after.wav");
+    let mut bob = Headless::spawn(&["--user", "bob", "--tone", "1200", "--auto-answer"]);
+    let ready = bob.wait("ready", None, Duration::from_secs(10));
+    let bob_sip = ready["sip"].as_str().unwrap().to_string();
+    let script = write(
+        dir.path(),
+        "alice.txt",
+        &format!(
+            "dial sip:bob@{bob_sip}\n\
+             wait call_state state=connected\n\
+             sleep 2\n\
+             hold\n\
+             wait call_state state=held\n\
+             expect held\n\
+             sleep 2\n\
+             resume\n\
+             wait call_state state=connected\n\
+             sleep 2\n\
+             hangup\n"
+        ),
+    );
+    let mut alice = Headless::spawn(&[
+        "--server", &bob_sip, "--user", "alice", "--tone", "700", "--script", &script,
+    ]);
+    bob.wait(
+        "call_state",
+        Some(("state", "connected")),
+        Duration::from_secs(10),
+    );
+    bob.send(&format!("record {}", talk.display()));
+    bob.wait(
+        "call_state",
+        Some(("state", "remote_held")),
+        Duration::from_secs(10),
+    );
+    bob.send(&format!("record {}", hold.display()));
+    bob.wait(
+        "call_state",
+        Some(("state", "connected")),
+        Duration::from_secs(10),
+    );
+    bob.send(&format!("record {}", after.display()));
+    bob.wait(
+        "call_state",
+        Some(("state", "ended")),
+        Duration::from_secs(10),
+    );
+    assert_eq!(
+        alice.exit_code(Duration::from_secs(10)),
+        0,
+        "{:#?}",
+        alice.rest()
+    );
+    bob.send("quit");
+    assert_eq!(bob.exit_code(Duration::from_secs(10)), 0);
+
+    let heard = |path: &Path| {
+        let s = samples(path);
+        assert!(s.len() > 48_000, "{}: {} samples", path.display(), s.len());
+        agentphone_media::tone::detect_tones(&s[24_000..], 48_000, &[700.0])[0]
+    };
+    assert!(heard(&talk), "bob hears alice before the hold");
+    assert!(!heard(&hold), "bob does not hear alice while she holds");
+    assert!(heard(&after), "bob hears alice again after she resumes");
+}
