@@ -3,6 +3,7 @@
 mod negotiate;
 mod parse;
 mod types;
+mod write;
 
 pub use negotiate::{accept_answer, answer, Negotiated};
 pub use types::{Direction, Format, Sdp, SdpError};

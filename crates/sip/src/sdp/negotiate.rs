@@ -82,7 +82,7 @@ pub fn answer(
     let mut codec = offered.clone();
     if codec.name.eq_ignore_ascii_case("opus") {
         // Our receive preferences for Opus, in the offerer's payload type.
-        codec.fmtp = Some(super::parse::OPUS_FMTP.into());
+        codec.fmtp = Some(super::write::OPUS_FMTP.into());
     }
     let telephone_event = offer
         .formats
