@@ -147,3 +147,51 @@ fn media_level_connection_and_direction_override_session_level() {
         Direction::RecvOnly
     );
 }
+
+#[test]
+fn other_media_sections_do_not_leak_into_audio() {
+    let text = "v=0\r\no=- 1 1 IN IP4 9.9.9.9\r\ns=-\r\nt=0 0\r\nm=video 5002 RTP/AVP 96\r\nc=IN IP4 8.8.8.8\r\na=sendonly\r\na=rtcp-mux\r\nm=audio 5000 RTP/AVP 0\r\nc=IN IP4 7.7.7.7\r\n";
+    let sdp = Sdp::parse(text).expect("parses");
+    assert_eq!(sdp.address, ip("7.7.7.7"));
+    assert_eq!(sdp.direction, Direction::SendRecv);
+    assert!(!sdp.rtcp_mux);
+    let without_audio_c = text.replace("c=IN IP4 7.7.7.7\r\n", "");
+    assert!(
+        Sdp::parse(&without_audio_c).is_err(),
+        "the video c= line is not the session's"
+    );
+}
+
+#[test]
+fn mutated_bodies_never_panic() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(17);
+    let bodies = [
+        body_of("baresip_invite.sip"),
+        body_of("sipp_uac_invite.sip"),
+        Sdp::offer(ip("1.2.3.4"), 4000, 1, Direction::SendRecv).to_string(),
+    ];
+    let alphabet: Vec<char> = " =:/\r\n0123456789amcoIP4é".chars().collect();
+    for _ in 0..5000 {
+        let mut chars: Vec<char> = bodies[rng.gen_range(0..bodies.len())].chars().collect();
+        for _ in 0..rng.gen_range(1..6) {
+            let pos = rng.gen_range(0..chars.len());
+            match rng.gen_range(0..3) {
+                0 => chars[pos] = alphabet[rng.gen_range(0..alphabet.len())],
+                1 => chars.truncate(pos),
+                _ => chars.insert(pos, alphabet[rng.gen_range(0..alphabet.len())]),
+            }
+            if chars.is_empty() {
+                break;
+            }
+        }
+        let text: String = chars.into_iter().collect();
+        if let Ok(sdp) = Sdp::parse(&text) {
+            let _ = answer(&sdp, ip("1.1.1.1"), 1, 1, Direction::SendRecv);
+            assert!(
+                Sdp::parse(&sdp.to_string()).is_ok(),
+                "what we write must parse"
+            );
+        }
+    }
+}

@@ -65,148 +65,183 @@ struct Audio {
     ptime: Option<u32>,
 }
 
-impl Sdp {
-    /// Parse an SDP body (the first audio m-line; error if none). CRLF or LF line ends; unknown
-    /// lines are ignored.
-    pub fn parse(text: &str) -> Result<Sdp, SdpError> {
-        let mut session_id = 0;
-        let mut version = 0;
-        let mut session_addr = None;
-        let mut session_dir = None;
-        let mut audio: Option<Audio> = None;
-        let mut in_audio = false;
-        for line in text.lines() {
-            let line = line.trim_end_matches('\r');
-            let Some((kind, value)) = line.split_once('=') else {
-                continue;
-            };
-            let value = value.trim();
-            match kind {
-                "o" if audio.is_none() => {
-                    let parts: Vec<&str> = value.split_whitespace().collect();
-                    session_id = parts.get(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-                    version = parts.get(2).and_then(|s| s.parse().ok()).unwrap_or(0);
-                }
-                "c" if !in_audio && audio.is_none() => {
-                    session_addr = Some(connection_address(value)?)
-                }
-                "m" => {
-                    in_audio = false;
-                    if audio.is_some() {
-                        continue; // only the first audio stream counts
-                    }
-                    let mut parts = value.split_whitespace();
-                    if parts.next() != Some("audio") {
-                        continue;
-                    }
-                    let port = parts
-                        .next()
-                        .and_then(|p| p.split('/').next())
-                        .and_then(|p| p.parse::<u16>().ok())
-                        .ok_or_else(|| err("malformed audio port"))?;
-                    let _proto = parts.next().ok_or_else(|| err("missing media protocol"))?;
-                    let pts = parts
-                        .map(|p| {
-                            p.parse::<u8>()
-                                .map_err(|_| err(format!("bad payload type {p}")))
-                        })
-                        .collect::<Result<Vec<u8>, _>>()?;
-                    in_audio = true;
-                    audio = Some(Audio {
-                        port,
-                        pts,
-                        rtpmap: Vec::new(),
-                        fmtp: Vec::new(),
-                        address: None,
-                        direction: None,
-                        rtcp_mux: false,
-                        ptime: None,
-                    });
-                }
-                "c" if in_audio => {
-                    if let Some(a) = audio.as_mut() {
-                        a.address = Some(connection_address(value)?);
-                    }
-                }
-                "a" => {
-                    let (name, arg) = value.split_once(':').unwrap_or((value, ""));
-                    if !in_audio {
-                        if let Some(d) = Direction::from_attr(name) {
-                            session_dir = Some(d);
-                        }
-                        continue;
-                    }
-                    let Some(a) = audio.as_mut() else { continue };
-                    match name {
-                        "rtpmap" => {
-                            if let Some(entry) = parse_rtpmap(arg) {
-                                a.rtpmap.push(entry);
-                            }
-                        }
-                        "fmtp" => {
-                            if let Some((pt, params)) = arg.split_once(' ') {
-                                if let Ok(pt) = pt.trim().parse() {
-                                    a.fmtp.push((pt, params.trim().to_string()));
-                                }
-                            }
-                        }
-                        "ptime" => a.ptime = arg.trim().parse().ok(),
-                        "rtcp-mux" => a.rtcp_mux = true,
-                        other => {
-                            if let Some(d) = Direction::from_attr(other) {
-                                a.direction = Some(d);
-                            }
-                        }
-                    }
-                }
-                _ => {}
+/// Which part of the description the current line belongs to.
+#[derive(PartialEq, Eq)]
+enum Section {
+    Session,
+    /// The first audio m-line: the one we read.
+    Audio,
+    /// Any other media section (or a later audio one): ignored.
+    Other,
+}
+
+/// Line-by-line reader state.
+struct Reader {
+    session_id: u64,
+    version: u64,
+    session_addr: Option<IpAddr>,
+    session_dir: Option<Direction>,
+    audio: Option<Audio>,
+    section: Section,
+}
+
+impl Reader {
+    fn line(&mut self, kind: &str, value: &str) -> Result<(), SdpError> {
+        match (kind, &self.section) {
+            ("m", _) => self.media(value)?,
+            ("o", Section::Session) => {
+                let parts: Vec<&str> = value.split_whitespace().collect();
+                self.session_id = parts.get(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+                self.version = parts.get(2).and_then(|s| s.parse().ok()).unwrap_or(0);
             }
+            ("c", Section::Session) => self.session_addr = Some(connection_address(value)?),
+            ("c", Section::Audio) => {
+                if let Some(a) = self.audio.as_mut() {
+                    a.address = Some(connection_address(value)?);
+                }
+            }
+            ("a", Section::Session) => {
+                if let Some(d) = Direction::from_attr(value) {
+                    self.session_dir = Some(d);
+                }
+            }
+            ("a", Section::Audio) => {
+                if let Some(a) = self.audio.as_mut() {
+                    a.attribute(value);
+                }
+            }
+            _ => {}
         }
-        let a = audio.ok_or_else(|| err("no audio stream"))?;
+        Ok(())
+    }
+
+    fn media(&mut self, value: &str) -> Result<(), SdpError> {
+        self.section = Section::Other;
+        let mut parts = value.split_whitespace();
+        if self.audio.is_some() || parts.next() != Some("audio") {
+            return Ok(()); // only the first audio stream counts
+        }
+        let port = parts
+            .next()
+            .and_then(|p| p.split('/').next())
+            .and_then(|p| p.parse::<u16>().ok())
+            .ok_or_else(|| err("malformed audio port"))?;
+        let _proto = parts.next().ok_or_else(|| err("missing media protocol"))?;
+        let pts = parts
+            .map(|p| {
+                p.parse::<u8>()
+                    .map_err(|_| err(format!("bad payload type {p}")))
+            })
+            .collect::<Result<Vec<u8>, _>>()?;
+        self.section = Section::Audio;
+        self.audio = Some(Audio {
+            port,
+            pts,
+            rtpmap: Vec::new(),
+            fmtp: Vec::new(),
+            address: None,
+            direction: None,
+            rtcp_mux: false,
+            ptime: None,
+        });
+        Ok(())
+    }
+
+    fn finish(self) -> Result<Sdp, SdpError> {
+        let a = self.audio.ok_or_else(|| err("no audio stream"))?;
         let address = a
             .address
-            .or(session_addr)
+            .or(self.session_addr)
             .ok_or_else(|| err("no connection address"))?;
-        let formats = a
-            .pts
+        Ok(Sdp {
+            session_id: self.session_id,
+            version: self.version,
+            address,
+            port: a.port,
+            formats: a.formats(),
+            direction: a
+                .direction
+                .or(self.session_dir)
+                .unwrap_or(Direction::SendRecv),
+            rtcp_mux: a.rtcp_mux,
+            ptime: a.ptime,
+        })
+    }
+}
+
+impl Audio {
+    fn attribute(&mut self, value: &str) {
+        let (name, arg) = value.split_once(':').unwrap_or((value, ""));
+        match name {
+            "rtpmap" => {
+                if let Some(entry) = parse_rtpmap(arg) {
+                    self.rtpmap.push(entry);
+                }
+            }
+            "fmtp" => {
+                if let Some((pt, params)) = arg.split_once(' ') {
+                    if let Ok(pt) = pt.trim().parse() {
+                        self.fmtp.push((pt, params.trim().to_string()));
+                    }
+                }
+            }
+            "ptime" => self.ptime = arg.trim().parse().ok(),
+            "rtcp-mux" => self.rtcp_mux = true,
+            other => {
+                if let Some(d) = Direction::from_attr(other) {
+                    self.direction = Some(d);
+                }
+            }
+        }
+    }
+
+    /// The m-line's payload types with their rtpmap/fmtp (static types may lack an rtpmap).
+    fn formats(&self) -> Vec<Format> {
+        self.pts
             .iter()
             .map(|&pt| {
-                let fmtp = a
+                let fmtp = self
                     .fmtp
                     .iter()
                     .find(|(p, _)| *p == pt)
                     .map(|(_, f)| f.clone());
-                match a.rtpmap.iter().find(|(p, ..)| *p == pt) {
-                    Some((_, name, clock, channels)) => Format {
-                        pt,
-                        name: name.clone(),
-                        clock: *clock,
-                        channels: *channels,
-                        fmtp,
-                    },
+                let (name, clock, channels) = match self.rtpmap.iter().find(|(p, ..)| *p == pt) {
+                    Some((_, name, clock, channels)) => (name.clone(), *clock, *channels),
                     None => {
                         let (name, clock) = static_format(pt).unwrap_or(("", 0));
-                        Format {
-                            pt,
-                            name: name.to_string(),
-                            clock,
-                            channels: 1,
-                            fmtp,
-                        }
+                        (name.to_string(), clock, 1)
                     }
+                };
+                Format {
+                    pt,
+                    name,
+                    clock,
+                    channels,
+                    fmtp,
                 }
             })
-            .collect();
-        Ok(Sdp {
-            session_id,
-            version,
-            address,
-            port: a.port,
-            formats,
-            direction: a.direction.or(session_dir).unwrap_or(Direction::SendRecv),
-            rtcp_mux: a.rtcp_mux,
-            ptime: a.ptime,
-        })
+            .collect()
+    }
+}
+
+impl Sdp {
+    /// Parse an SDP body (the first audio m-line; error if none). CRLF or LF line ends; unknown
+    /// lines are ignored.
+    pub fn parse(text: &str) -> Result<Sdp, SdpError> {
+        let mut reader = Reader {
+            session_id: 0,
+            version: 0,
+            session_addr: None,
+            session_dir: None,
+            audio: None,
+            section: Section::Session,
+        };
+        for line in text.lines() {
+            if let Some((kind, value)) = line.trim_end_matches('\r').split_once('=') {
+                reader.line(kind.trim(), value.trim())?;
+            }
+        }
+        reader.finish()
     }
 }
 
