@@ -572,3 +572,54 @@ async fn server_shutdown_says_bye_to_everyone() {
     let row = wait_for_ended_record(&server).await;
     assert_eq!(row.1, "ended");
 }
+
+#[tokio::test]
+async fn garbage_on_the_rtp_port_does_not_disturb_the_call() {
+    let server = TestServer::start("").await;
+    let mut alice = Ua::new(server.addr(), "alice", "alice-secret").await;
+    alice.login().await;
+    let customer = Ua::new(server.addr(), "customer", "").await;
+    let dialing = dial(
+        &customer,
+        &format!("sip:support@{}", server.addr()),
+        CUSTOMER_HZ,
+    );
+    let tx = expect_invite(&mut alice).await;
+    let a = answer(&alice, &tx, ALICE_HZ).await;
+    let (_, r) = dialing.finish(&customer).await;
+    let c = r.unwrap_or_else(|r| panic!("{r}"));
+    let junk = tokio::net::UdpSocket::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let packets: Vec<Vec<u8>> = vec![
+        vec![],
+        vec![0x80],
+        vec![0x80, 0x6f, 0, 1], // truncated RTP header
+        vec![0xff; 11],         // bad version
+        [vec![0x8f, 0x6f, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1], vec![0; 4]].concat(), // 15 CSRCs announced, none there
+        [
+            vec![0x90, 0x6f, 0, 3, 0, 0, 0, 0, 0, 0, 0, 1],
+            vec![0xbe, 0xde, 0xff, 0xff],
+        ]
+        .concat(), // extension past the end
+        [vec![0xa0, 0x6f, 0, 4, 0, 0, 0, 0, 0, 0, 0, 1], vec![0xff]].concat(), // padding longer than the packet
+        (0..1400u32).map(|i| (i * 7) as u8).collect(),
+    ];
+    for _ in 0..20 {
+        for p in &packets {
+            let _ = junk.send_to(p, c.server_rtp).await;
+            let _ = junk.send_to(p, a.server_rtp).await;
+        }
+    }
+    settle().await;
+    assert_eq!(
+        c.media.hears(&[ALICE_HZ], 1.0),
+        vec![true],
+        "customer still hears alice"
+    );
+    assert_eq!(
+        a.media.hears(&[CUSTOMER_HZ], 1.0),
+        vec![true],
+        "alice still hears the customer"
+    );
+}

@@ -20,6 +20,8 @@ pub struct Party {
     pub media: MediaPeer,
     pub rtp_port: u16,
     pub sdp_version: u64,
+    /// The server's RTP address for this party.
+    pub server_rtp: std::net::SocketAddr,
 }
 
 /// A dial in progress.
@@ -153,9 +155,11 @@ impl Dialing {
                 )
                 .await
                 .unwrap_or_else(|e| panic!("ACK: {e}"));
+            let negotiated = accept(&self.offer, &resp);
+            let server_rtp = negotiated.remote_addr;
             let media = match (self.early.take(), self.media.take()) {
                 (Some(m), _) => m,
-                (None, Some(m)) => m.start(&accept(&self.offer, &resp), self.tone),
+                (None, Some(m)) => m.start(&negotiated, self.tone),
                 (None, None) => panic!("no media"),
             };
             return (
@@ -165,6 +169,7 @@ impl Dialing {
                     media,
                     rtp_port: self.rtp_port,
                     sdp_version: 1,
+                    server_rtp,
                 }),
             );
         }
@@ -223,6 +228,7 @@ pub async fn answer(ua: &Ua, tx: &ServerTransaction, tone: f32) -> Party {
         .unwrap_or_else(|| panic!("no UAS dialog"));
     Party {
         dialog,
+        server_rtp: n.remote_addr,
         media: media.start(&n, tone),
         rtp_port,
         sdp_version: 1,
