@@ -1,5 +1,17 @@
 //! SIP layer for agentphone: message parsing on top of `rsip`, UDP/TCP transport, the RFC 3261
 //! transaction layer, dialogs, digest authentication and SDP offer/answer.
+//!
+//! - [`message`]: `parse` (compact header names, comma-joined Via/Contact/Route/Record-Route,
+//!   folded lines and bare LF handled before rsip sees the text; mandatory headers checked),
+//!   `to_bytes`, header helpers, `RequestBuilder`, `response`, `bad_request_reply`.
+//! - [`endpoint`]: one UDP + TCP port, client and server transactions with RFC 3261 timers,
+//!   automatic 100 Trying, 2xx retransmission until ACK, CANCEL matching, 400 for garbage.
+//! - [`dialog`]: dialog state for in-dialog requests (BYE, re-INVITE, ...).
+//! - [`auth`]: digest challenges/credentials (MD5, SHA-256, qop=auth) and stateless nonces.
+//! - [`sdp`]: one audio stream, our offer, offer/answer.
+//!
+//! Status codes: responses built by [`message::response`] with a non-standard reason phrase carry
+//! `rsip::StatusCode::Other(code, reason)`; compare with `status_code.code()`.
 
 pub use rsip;
 
