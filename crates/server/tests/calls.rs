@@ -623,3 +623,41 @@ async fn garbage_on_the_rtp_port_does_not_disturb_the_call() {
         "alice still hears the customer"
     );
 }
+
+#[tokio::test]
+async fn customer_phone_holding_plays_music_to_the_agent() {
+    let server = TestServer::start("").await;
+    let mut alice = Ua::new(server.addr(), "alice", "alice-secret").await;
+    alice.login().await;
+    let customer = Ua::new(server.addr(), "customer", "").await;
+    let dialing = dial(
+        &customer,
+        &format!("sip:support@{}", server.addr()),
+        CUSTOMER_HZ,
+    );
+    let tx = expect_invite(&mut alice).await;
+    let a = answer(&alice, &tx, ALICE_HZ).await;
+    let (_, r) = dialing.finish(&customer).await;
+    let mut c = r.unwrap_or_else(|r| panic!("{r}"));
+    assert_eq!(
+        c.reinvite(&customer, Direction::SendOnly, customer.server)
+            .await,
+        200
+    );
+    settle().await;
+    assert_eq!(
+        a.media.hears(&[MOH_HZ, CUSTOMER_HZ], 1.0),
+        vec![true, false],
+        "agent hears music while the customer holds"
+    );
+    assert_eq!(
+        c.reinvite(&customer, Direction::SendRecv, customer.server)
+            .await,
+        200
+    );
+    settle().await;
+    assert_eq!(
+        a.media.hears(&[CUSTOMER_HZ, MOH_HZ], 1.0),
+        vec![true, false]
+    );
+}

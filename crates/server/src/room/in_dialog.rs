@@ -3,7 +3,7 @@
 
 use agentphone_sip::endpoint::ServerTransaction;
 use agentphone_sip::message;
-use agentphone_sip::sdp::{Negotiated, Sdp};
+use agentphone_sip::sdp::{Direction, Negotiated, Sdp};
 
 use super::actor::{session_config, Room};
 use super::LegId;
@@ -79,17 +79,25 @@ impl Room {
         answer.version = leg.local_sdp.version + 1;
         leg.local_sdp = answer.clone();
         let was_holding = leg.is_holding();
-        leg.remote_direction = negotiated.remote_direction;
+        // RFC 2543 hold (c=0.0.0.0): the party holds and cannot receive; keep the old stream target.
+        let hold_address = config.remote.ip().is_unspecified() || config.remote.port() == 0;
+        leg.remote_direction = if hold_address {
+            Direction::Inactive
+        } else {
+            negotiated.remote_direction
+        };
         let (holding, sends) = (leg.is_holding(), leg.sends_media());
         let label = leg.role.label();
         sip_reply::set_sdp(&mut resp, &answer);
         sip_reply::send(&tx, resp).await;
         let room = self.handle.id();
-        self.media(MediaCmd::Reconfigure {
-            room,
-            leg: leg_id,
-            config,
-        });
+        if !hold_address {
+            self.media(MediaCmd::Reconfigure {
+                room,
+                leg: leg_id,
+                config,
+            });
+        }
         self.media(MediaCmd::WatchTimeout {
             room,
             leg: leg_id,
