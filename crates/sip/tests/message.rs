@@ -105,6 +105,8 @@ fn parses_lf_only_response() {
 fn round_trip_keeps_everything() {
     for name in [
         "sipp_uac_invite.sip",
+        "sipp_bye.sip",
+        "baresip_200_answer.sip",
         "baresip_invite.sip",
         "compact_invite.sip",
         "lf_only_180.sip",
@@ -299,4 +301,21 @@ fn make_header_picks_known_variants() {
         }
         other => panic!("unexpected {other:?}"),
     }
+}
+
+#[test]
+fn parses_baresip_answer_and_sipp_bye() {
+    let msg = parse(&data("baresip_200_answer.sip")).expect("200 parses");
+    let rsip::SipMessage::Response(resp) = &msg else {
+        panic!("response")
+    };
+    assert_eq!(resp.status_code.code(), 200);
+    assert_eq!(message::to_tag(&msg).as_deref(), Some("5c4ff07103ba285a"));
+    assert_eq!(
+        message::contact_uri(&msg).map(|u| u.to_string()).as_deref(),
+        Some("sip:bob-0x5586d876f0d0@127.0.0.1:35095")
+    );
+    assert_eq!(resp.body.len(), 248);
+    let bye = parse(&data("sipp_bye.sip")).expect("BYE parses");
+    assert_eq!(message::cseq(&bye), Some((2, rsip::Method::Bye)));
 }

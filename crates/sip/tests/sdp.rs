@@ -195,3 +195,13 @@ fn mutated_bodies_never_panic() {
         }
     }
 }
+
+#[test]
+fn accepts_baresip_answer_to_an_offer() {
+    let offer = Sdp::parse(&body_of("sipp_uac_invite.sip")).expect("offer");
+    let answer_sdp = Sdp::parse(&body_of("baresip_200_answer.sip")).expect("answer");
+    let n = accept_answer(&offer, &answer_sdp).expect("accepted");
+    assert_eq!(n.codec.name, "PCMU");
+    assert_eq!(n.remote_addr, "192.0.2.2:14948".parse().expect("addr"));
+    assert!(n.telephone_event.is_none());
+}
