@@ -174,3 +174,20 @@ async fn garbage_request_over_tcp_gets_400_and_connection_stays() {
         Some("c-g2")
     );
 }
+
+#[tokio::test]
+async fn unreachable_tcp_peer_is_a_transport_error() {
+    let (a, _a_in) = endpoint().await;
+    let closed = {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        listener.local_addr().expect("addr")
+    };
+    let tx = a.request(request(rsip::Method::Options, closed), tcp(closed));
+    let result = within("transport error", tx.final_response()).await;
+    assert!(
+        matches!(result, Err(agentphone_sip::endpoint::TxError::Transport(_))),
+        "{result:?}"
+    );
+}
