@@ -26,7 +26,7 @@ pub fn error_reply(bytes: &[u8], code: u16, reason: &str) -> Option<Vec<u8>> {
     let mut out = String::with_capacity(512);
     let mut found = 0;
     for (name, value) in header_lines(rest) {
-        let name = expand_name(&name);
+        let name = expand_name(name);
         let wanted = ["Via", "From", "To", "Call-ID", "CSeq"]
             .into_iter()
             .find(|w| w.eq_ignore_ascii_case(name));

@@ -3,6 +3,7 @@
 use super::compact::{expand_name, has_params, is_list_header, split_list, tighten_params};
 use super::reason::reason_phrase;
 use super::validate::validate;
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 /// Largest header section we accept; anything bigger is an attack or a bug.
@@ -50,22 +51,23 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-/// Unfolded `(name, value)` header lines of a header section (names not expanded).
-pub(crate) fn header_lines(head: &str) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::new();
+/// Unfolded `(name, value)` header lines of a header section (names not expanded). Values borrow
+/// from `head` unless a continuation line had to be joined.
+pub(crate) fn header_lines(head: &str) -> Vec<(&str, Cow<'_, str>)> {
+    let mut out: Vec<(&str, Cow<'_, str>)> = Vec::with_capacity(16);
     for line in head.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)) {
         if line.starts_with([' ', '\t']) {
             if let Some(last) = out.last_mut() {
-                last.1.push(' ');
-                last.1.push_str(line.trim());
+                let joined = last.1.to_mut();
+                joined.push(' ');
+                joined.push_str(line.trim());
             }
             continue;
         }
-        if let Some((name, value)) = line.split_once(':') {
-            out.push((name.trim().to_string(), value.trim().to_string()));
-        } else {
-            // Remember the line so that the caller can report it as malformed.
-            out.push((line.to_string(), String::new()));
+        match line.split_once(':') {
+            Some((name, value)) => out.push((name.trim(), Cow::Borrowed(value.trim()))),
+            // Keep the line so that the caller can report it as malformed.
+            None => out.push((line, Cow::Borrowed(""))),
         }
     }
     out
@@ -107,10 +109,10 @@ fn normalize(bytes: &[u8]) -> Result<Vec<u8>, ParseError> {
 
     let mut content_length: Option<usize> = None;
     for (name, value) in header_lines(rest) {
-        if !is_token(&name) {
+        if !is_token(name) {
             return Err(ParseError::new("Malformed header line"));
         }
-        let name = expand_name(&name);
+        let name = expand_name(name);
         if name.eq_ignore_ascii_case("Content-Length") {
             let len = value
                 .parse::<usize>()
