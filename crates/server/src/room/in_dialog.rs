@@ -89,7 +89,7 @@ impl Room {
         let (holding, sends) = (leg.is_holding(), leg.sends_media());
         let label = leg.role.label();
         sip_reply::set_sdp(&mut resp, &answer);
-        sip_reply::send(&tx, resp).await;
+        // Switch the media first, so that when the party sees 200 the room already sounds held.
         let room = self.handle.id();
         if !hold_address {
             self.media(MediaCmd::Reconfigure {
@@ -104,6 +104,7 @@ impl Room {
             on: sends,
         });
         self.apply_modes();
+        sip_reply::send(&tx, resp).await;
         if holding != was_holding {
             self.record(if holding { "held" } else { "resumed" }, Some(label));
         }
