@@ -10,6 +10,11 @@ use std::time::Duration;
 const PHASE: Duration = Duration::from_millis(2500);
 const TONES: [f32; 2] = [CUSTOMER_HZ, ALICE_HZ];
 
+fn phase(customer: &mut Client, alice: &mut Client, name: &str) -> [std::path::PathBuf; 2] {
+    let mut paths = record_phase(&mut [customer, alice], name, PHASE).into_iter();
+    [paths.next().unwrap_or_default(), paths.next().unwrap_or_default()]
+}
+
 #[test]
 fn customer_reaches_team_agent_and_they_hear_each_other_hold_and_mute() {
     let dir = scratch_dir("e2e_call");
@@ -42,29 +47,23 @@ fn customer_reaches_team_agent_and_they_hear_each_other_hold_and_mute() {
     customer.wait_state("connected");
 
     // Talk: each hears the other, nobody hears themselves.
-    let c_talk = customer.record("talk");
-    let a_talk = alice.record("talk");
-    std::thread::sleep(PHASE);
+    let [c_talk, a_talk] = phase(&mut customer, &mut alice, "talk");
 
     // Hold: the customer hears music, neither tone crosses.
     alice.cmd("hold");
     alice.wait_state("held");
-    let c_hold = customer.record("hold");
-    let a_hold = alice.record("hold");
-    std::thread::sleep(PHASE);
+    let [c_hold, a_hold] = phase(&mut customer, &mut alice, "hold");
 
     // Resume, then mute: the agent's tone stops reaching the customer; the customer still reaches her.
     alice.cmd("resume");
     alice.wait_state("connected");
     alice.cmd("mute on");
     std::thread::sleep(Duration::from_millis(300));
-    let c_mute = customer.record("muted");
-    let a_mute = alice.record("muted");
-    std::thread::sleep(PHASE);
+    let [c_mute, a_mute] = phase(&mut customer, &mut alice, "muted");
 
     alice.cmd("mute off");
-    let c_back = customer.record("unmuted");
-    std::thread::sleep(PHASE);
+    std::thread::sleep(Duration::from_millis(300));
+    let [c_back, _] = phase(&mut customer, &mut alice, "unmuted");
 
     alice.cmd("hangup");
     alice.wait_state("ended");

@@ -48,8 +48,7 @@ fn killed_agent_is_noticed_and_the_customer_gets_bye_within_10_s() {
     alice2.wait("incoming_call", &[], Duration::from_secs(10));
     alice2.cmd("answer");
     customer.wait_state("connected");
-    let heard = customer.record("after");
-    std::thread::sleep(Duration::from_secs(2));
+    let heard = record_phase(&mut [&mut customer], "after", Duration::from_secs(2)).remove(0);
     customer.cmd("hangup");
     alice2.wait_state("ended");
     Heard::analyse(&heard, &[ALICE_HZ]).assert_hears(ALICE_HZ, "the new alice session");

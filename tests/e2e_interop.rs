@@ -97,8 +97,8 @@ fn baresip_customer(codec_module: &str, rate: u32) {
     );
     alice.cmd("answer");
     alice.wait_state("connected");
-    let heard_by_alice = alice.record("from-baresip");
-    std::thread::sleep(Duration::from_secs(3));
+    let heard_by_alice =
+        record_phase(&mut [&mut alice], "from-baresip", Duration::from_secs(3)).remove(0);
     alice.cmd("hangup");
     alice.wait_state("ended");
     let _ = baresip.wait();

@@ -8,6 +8,12 @@ use common::*;
 use std::time::Duration;
 
 const TONES: [f32; 3] = [CUSTOMER_HZ, ALICE_HZ, BOB_HZ];
+const PHASE: Duration = Duration::from_secs(2);
+
+fn two(paths: Vec<std::path::PathBuf>) -> [std::path::PathBuf; 2] {
+    let mut it = paths.into_iter();
+    [it.next().unwrap_or_default(), it.next().unwrap_or_default()]
+}
 
 fn agent(server: &TestServer, dir: &std::path::Path, user: &str, pw: &str, hz: f32) -> Client {
     let mut c = Client::spawn(server.addr, dir, ClientOptions::agent(user, pw, hz));
@@ -37,9 +43,7 @@ fn team_offer_goes_to_next_member_after_a_decline() {
     bob.cmd("answer");
     customer.wait_state("connected");
 
-    let c = customer.record("talk");
-    let b = bob.record("talk");
-    std::thread::sleep(Duration::from_secs(2));
+    let [c, b] = two(record_phase(&mut [&mut customer, &mut bob], "talk", PHASE));
     customer.cmd("hangup");
     bob.wait_state("ended");
 
@@ -96,9 +100,7 @@ fn agent_calls_agent_and_agent_calls_customer_with_dtmf() {
     );
     bob.cmd("answer");
     alice.wait_state("connected");
-    let a = alice.record("internal");
-    let b = bob.record("internal");
-    std::thread::sleep(Duration::from_secs(2));
+    let [a, b] = two(record_phase(&mut [&mut alice, &mut bob], "internal", PHASE));
     bob.cmd("hangup");
     alice.wait_state("ended");
     Heard::analyse(&a, &TONES).assert_hears(BOB_HZ, "bob, by alice");
@@ -116,9 +118,7 @@ fn agent_calls_agent_and_agent_calls_customer_with_dtmf() {
     customer.wait("incoming_call", &[], Duration::from_secs(10));
     customer.cmd("answer");
     alice.wait_state("connected");
-    let c = customer.record("outbound");
-    let a = alice.record("outbound");
-    std::thread::sleep(Duration::from_secs(2));
+    let [c, a] = two(record_phase(&mut [&mut customer, &mut alice], "outbound", PHASE));
 
     // DTMF from the customer reaches the agent through the server (RFC 4733 relay).
     customer.cmd("dtmf 42#");

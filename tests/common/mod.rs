@@ -27,3 +27,18 @@ pub fn scratch_dir(test: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).expect("create scratch dir");
     dir
 }
+
+/// Record one phase of a call: every client records what it hears into `NAME-PHASE.wav` for
+/// `length`, then stops, so the next change of state is not in this phase's file.
+pub fn record_phase(
+    clients: &mut [&mut Client],
+    phase: &str,
+    length: std::time::Duration,
+) -> Vec<std::path::PathBuf> {
+    let paths: Vec<_> = clients.iter_mut().map(|c| c.record(phase)).collect();
+    std::thread::sleep(length);
+    for c in clients.iter_mut() {
+        c.cmd("record off");
+    }
+    paths
+}
