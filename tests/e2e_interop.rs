@@ -28,8 +28,10 @@ fn baresip_config(dir: &Path, codec_module: &str, rate: u32) -> std::path::PathB
     let cfg = dir.join("baresip");
     std::fs::create_dir_all(cfg.join("rec")).expect("baresip dir");
     let tone = cfg.join("tone.wav");
+    // baresip's aufile source wants the codec's own rate and channel count (opus/48000/2).
+    let channels = if codec_module == "opus" { 2 } else { 1 };
     let status = Command::new("sox")
-        .args(["-n", "-r", &rate.to_string(), "-c", "1", "-b", "16"])
+        .args(["-n", "-r", &rate.to_string(), "-c", &channels.to_string(), "-b", "16"])
         .arg(&tone)
         .args(["synth", "30", "sine", &CUSTOMER_HZ.to_string(), "vol", "0.3"])
         .status()
@@ -43,7 +45,7 @@ fn baresip_config(dir: &Path, codec_module: &str, rate: u32) -> std::path::PathB
          audio_alert alsa,null\n\
          audio_source aufile,{tone}\n\
          audio_srate {rate}\n\
-         audio_channels 1\n\
+         audio_channels {channels}\n\
          module_path /usr/lib/baresip/modules\n\
          module {codec_module}.so\n\
          module {other}.so\n\
