@@ -182,7 +182,7 @@ impl App {
             self.call
                 .handle_key(key, &ctx)
                 .or_else(|| self.header.handle_key(key, &ctx))
-                .or_else(|| global_key(&key, &self.keys))
+                .or_else(|| global_key(&key, &self.keys, self.model.call.is_some()))
         };
         action.and_then(|a| self.apply(a))
     }
@@ -216,9 +216,8 @@ impl App {
     fn apply(&mut self, action: Action) -> Option<Action> {
         match &action {
             Action::OpenTransfer => {
-                if self.model.call.is_none() {
-                    return None;
-                }
+                // Nothing to transfer without a call.
+                self.model.call.as_ref()?;
                 self.modal = Some(Modal::Transfer(TransferModal::new()));
             }
             Action::OpenDial => self.modal = Some(Modal::Dial(DialPrompt::new())),
@@ -260,7 +259,12 @@ impl App {
         }
         hints.push(Hint::new(k.voice.label(), strings::HINT_VOICE));
         hints.push(Hint::new(k.help.label(), strings::HINT_HELP));
-        hints.push(Hint::new(k.quit.label(), strings::HINT_QUIT));
+        let quit = if self.model.call.is_some() {
+            &k.force_quit
+        } else {
+            &k.quit
+        };
+        hints.push(Hint::new(quit.label(), strings::HINT_QUIT));
         hints
     }
 
@@ -291,7 +295,10 @@ impl App {
 
         self.header.draw(frame, header, &ctx);
         if let Some(text) = notice {
-            frame.render_widget(Span::styled(format!(" {text}"), ctx.theme.error()), notice_area);
+            frame.render_widget(
+                Span::styled(format!(" {text}"), ctx.theme.error()),
+                notice_area,
+            );
         }
         let (call_area, conversation_area) = split_body(body, CallComponent::wanted_height(&ctx));
         self.call.draw(frame, call_area, &ctx);
@@ -319,13 +326,14 @@ impl App {
     }
 }
 
-/// Keys that work on the main screen whatever the call state.
-fn global_key(key: &KeyEvent, k: &KeyConfig) -> Option<Action> {
+/// Keys of the main screen outside the call component. `q` only quits without a call, so one
+/// stray key cannot hang up on a customer (Ctrl-C still quits from anywhere).
+fn global_key(key: &KeyEvent, k: &KeyConfig, in_call: bool) -> Option<Action> {
     if k.dial.matches(key) {
         Some(Action::OpenDial)
     } else if k.help.matches(key) {
         Some(Action::Help)
-    } else if k.quit.matches(key) {
+    } else if k.quit.matches(key) && !in_call {
         Some(Action::Quit)
     } else {
         None

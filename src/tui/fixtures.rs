@@ -119,7 +119,13 @@ pub fn in_call() -> Model {
                 ParticipantState::Talking,
                 0.6,
             ),
-            person("alice", "Alice Archer", Role::Agent, ParticipantState::Talking, 0.3),
+            person(
+                "alice",
+                "Alice Archer",
+                Role::Agent,
+                ParticipantState::Talking,
+                0.3,
+            ),
         ],
         transfer: TransferStatus::None,
         quality: Quality {

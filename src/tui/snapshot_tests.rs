@@ -178,7 +178,9 @@ fn resize_redraws_cleanly_at_the_new_size() {
     let mut a = app(fixtures::in_call());
     let mut terminal = render(&mut a, 120, 40);
     terminal.backend_mut().resize(80, 24);
-    terminal.resize(ratatui::layout::Rect::new(0, 0, 80, 24)).expect("resize");
+    terminal
+        .resize(ratatui::layout::Rect::new(0, 0, 80, 24))
+        .expect("resize");
     terminal.draw(|f| a.draw(f)).expect("draw");
     let mut fresh = app(fixtures::in_call());
     let expected = render(&mut fresh, 80, 24);

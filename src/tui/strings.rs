@@ -39,7 +39,7 @@ pub fn connection_marker(c: &Connection) -> &'static str {
 
 /// Prefix of the "no audio device" bar.
 pub fn no_audio_device(message: &str) -> String {
-    format!("No audio device: {message}. Calls work, but you will not hear or be heard.")
+    format!("No audio device: {message}. Calls still connect, without sound.")
 }
 
 // Call component.
@@ -49,6 +49,8 @@ pub const CALL_TITLE: &str = "Call";
 pub const NO_CALL: &str = "No call.";
 /// Hint under "No call." when the voice channel is off.
 pub const VOICE_OFF_HINT: &str = "Your voice channel is off: you get no calls.";
+/// Hint under "No call." while not registered.
+pub const OFFLINE_HINT: &str = "Not connected to the server: no calls until it is back.";
 /// Hint under "No call." when the voice channel is on.
 pub const WAITING_HINT: &str = "Waiting for calls.";
 /// Label before the customer's name.
@@ -113,9 +115,9 @@ pub fn transfer_status(t: &TransferStatus) -> Option<String> {
     match t {
         TransferStatus::None => None,
         TransferStatus::Ringing { target, .. } => Some(format!("Transfer: ringing {target}…")),
-        TransferStatus::Consulting { target, .. } => Some(format!(
-            "Transfer: {target} joined. Complete to leave them with the customer."
-        )),
+        TransferStatus::Consulting { target, .. } => {
+            Some(format!("Transfer: {target} joined, customer on hold"))
+        }
         TransferStatus::Failed { target, reason } => {
             Some(format!("Transfer to {target} failed: {reason}"))
         }
@@ -125,8 +127,15 @@ pub fn transfer_status(t: &TransferStatus) -> Option<String> {
     }
 }
 
-/// Added to the status line when every participant is talking during a consultation (T5).
-pub const THREE_WAY: &str = " (three-way)";
+/// The status line during a consultation when every participant talks (T5).
+pub fn transfer_three_way(target: &str) -> String {
+    format!("Transfer: {target} joined, three-way with the customer")
+}
+
+/// The status line during a consultation after the customer hung up (T9).
+pub fn transfer_customer_left(target: &str) -> String {
+    format!("Transfer: {target} joined, customer left")
+}
 
 /// Call timer, mm:ss or h:mm:ss.
 pub fn timer(d: Duration) -> String {
@@ -221,8 +230,10 @@ pub fn team_status(available: u32, active: u32) -> String {
 pub const DIAL_TITLE: &str = "Dial";
 /// Title of the keypad during a call.
 pub const KEYPAD_TITLE: &str = "Keypad (DTMF)";
-/// Label before the number field.
-pub const DIAL_FIELD: &str = "Agent, number or sip: URI";
+/// Label above the number field.
+pub const DIAL_FIELD: &str = "Agent, number or sip: URI:";
+/// Prompt before what is typed.
+pub const DIAL_PROMPT: &str = "> ";
 /// Label before the digits sent.
 pub const DTMF_SENT: &str = "Sent";
 
@@ -248,11 +259,12 @@ pub const HELP_VOICE: &str = "Voice channel on / off";
 /// Help: help.
 pub const HELP_HELP: &str = "This help";
 /// Help: quit.
-pub const HELP_QUIT: &str = "Quit";
+pub const HELP_QUIT: &str = "Quit (q only when no call is up; Ctrl-C always)";
 /// Help: transfer modal keys.
 pub const HELP_MODAL: &str = "In the transfer modal: type to filter, ↑/↓ pick, ←/→ Agent/Team,";
 /// Help: transfer modal keys, second line.
-pub const HELP_MODAL_2: &str = "Tab to reason / listen only, Space toggles, Enter transfers, Esc closes.";
+pub const HELP_MODAL_2: &str =
+    "Tab to reason / listen only, Space toggles, Enter transfers, Esc closes.";
 /// Help: mouse.
 pub const HELP_MOUSE: &str = "Every button, tab and row also answers a mouse click.";
 
@@ -273,13 +285,19 @@ pub const HINT_CLOSE: &str = "Close";
 pub const HINT_PICK: &str = "Pick";
 /// Footer: tabs.
 pub const HINT_TABS: &str = "Agent/Team";
-/// Footer: next field.
-pub const HINT_FIELD: &str = "Next field";
+/// Footer: to the reason field.
+pub const HINT_TO_REASON: &str = "Reason";
+/// Footer: to the listen-only box.
+pub const HINT_TO_LISTEN: &str = "Listen only";
+/// Footer: back to the list.
+pub const HINT_TO_LIST: &str = "List";
 /// Footer: toggle.
-pub const HINT_TOGGLE: &str = "Listen only";
+pub const HINT_TOGGLE: &str = "Toggle";
 /// Footer: confirm transfer.
 pub const HINT_CONFIRM_TRANSFER: &str = "Transfer";
 /// Footer: call.
 pub const HINT_CALL: &str = "Call";
-/// Footer: send digits.
-pub const HINT_DIGITS: &str = "0-9 * # send";
+/// Footer: the DTMF keys.
+pub const HINT_DIGIT_KEYS: &str = "0-9 * #";
+/// Footer: what they do.
+pub const HINT_DIGITS: &str = "Send DTMF";

@@ -25,7 +25,12 @@ pub struct Button {
 
 impl Button {
     /// A button.
-    pub fn new(key: impl Into<String>, label: impl Into<String>, style: Style, action: Action) -> Self {
+    pub fn new(
+        key: impl Into<String>,
+        label: impl Into<String>,
+        style: Style,
+        action: Action,
+    ) -> Self {
         Button {
             key: key.into(),
             label: label.into(),
@@ -42,7 +47,10 @@ impl Button {
     fn line(&self, theme: &Theme) -> Line<'static> {
         let mut spans = vec![Span::styled("[", self.style)];
         if !self.key.is_empty() {
-            spans.push(Span::styled(self.key.clone(), self.style.patch(theme.key())));
+            spans.push(Span::styled(
+                self.key.clone(),
+                self.style.patch(theme.key()),
+            ));
             spans.push(Span::styled(" ", self.style));
         }
         spans.push(Span::styled(self.label.clone(), self.style));
@@ -136,7 +144,13 @@ impl HitMap<Action> {
 
 /// Draw a button at (x, y) clipped to `bounds`; returns the rect it covers (empty when clipped
 /// away entirely).
-pub fn draw_button(frame: &mut Frame, bounds: Rect, (x, y): (u16, u16), b: &Button, theme: &Theme) -> Rect {
+pub fn draw_button(
+    frame: &mut Frame,
+    bounds: Rect,
+    (x, y): (u16, u16),
+    b: &Button,
+    theme: &Theme,
+) -> Rect {
     let rect = Rect::new(x, y, b.width(), 1).intersection(bounds);
     if !rect.is_empty() {
         frame.render_widget(b.line(theme), rect);

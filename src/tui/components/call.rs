@@ -4,14 +4,14 @@
 use crossterm::event::{KeyEvent, MouseEvent};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::widgets::{Block, Borders, Padding, Paragraph};
 use ratatui::Frame;
 
 use super::button::{Button, HitMap};
 use super::meter::meter;
 use super::{Component, Ctx};
 use crate::tui::action::Action;
-use crate::tui::model::{CallView, Me, ParticipantState, TransferStatus};
+use crate::tui::model::{CallView, Connection, Me, ParticipantState, TransferStatus};
 use crate::tui::strings;
 use crate::tui::theme::Theme;
 
@@ -61,8 +61,18 @@ impl CallComponent {
         };
         let (transfer_label, transfer_action, transfer_style) = transfer_button(call, me, t);
         [
-            Button::new(keys.mute.label(), mute_label, mute_style, Action::Mute(!muted)),
-            Button::new(keys.hold.label(), hold_label, hold_style, Action::Hold(!held)),
+            Button::new(
+                keys.mute.label(),
+                mute_label,
+                mute_style,
+                Action::Mute(!muted),
+            ),
+            Button::new(
+                keys.hold.label(),
+                hold_label,
+                hold_style,
+                Action::Hold(!held),
+            ),
             Button::new(
                 keys.transfer.label(),
                 transfer_label,
@@ -79,7 +89,9 @@ impl CallComponent {
     }
 
     fn draw_idle(&mut self, frame: &mut Frame, inner: Rect, ctx: &Ctx) {
-        let hint = if ctx.model.voice_active {
+        let hint = if ctx.model.connection != Connection::Online {
+            strings::OFFLINE_HINT
+        } else if ctx.model.voice_active {
             strings::WAITING_HINT
         } else {
             strings::VOICE_OFF_HINT
@@ -119,7 +131,7 @@ impl CallComponent {
             let mut spans = vec![
                 Span::raw(format!(" {} ", if p.level > 0.05 { "◆" } else { "◇" })),
                 Span::raw(format!("{:<NAME_COLUMN$.NAME_COLUMN$}", name)),
-                Span::styled(format!("{:<9}", strings::role(p.role)), t.dim()),
+                Span::styled(format!("{:<10}", strings::role(p.role)), t.dim()),
                 Span::styled(
                     format!("{:<10}", strings::participant_state(p.state)),
                     state_style,
@@ -147,15 +159,7 @@ impl CallComponent {
             TransferStatus::Completed { .. } => t.ok(),
             _ => t.warn(),
         };
-        let mut status = strings::transfer_status(&call.transfer).unwrap_or_default();
-        if matches!(call.transfer, TransferStatus::Consulting { .. })
-            && call
-                .participants
-                .iter()
-                .all(|p| p.state == ParticipantState::Talking)
-        {
-            status.push_str(strings::THREE_WAY);
-        }
+        let status = transfer_line(call);
         lines.push(Line::from(Span::styled(status, status_style)));
 
         let q = &call.quality;
@@ -189,9 +193,26 @@ impl CallComponent {
     }
 }
 
+/// The transfer status line; during a consultation it tells whether the customer is on hold,
+/// talking with both agents (T5) or gone (T9).
+fn transfer_line(call: &CallView) -> String {
+    match &call.transfer {
+        TransferStatus::Consulting { target, .. } => match call.customer_participant() {
+            None if call.customer.is_some() => strings::transfer_customer_left(target),
+            Some(c) if c.state == ParticipantState::Talking => strings::transfer_three_way(target),
+            _ => strings::transfer_status(&call.transfer).unwrap_or_default(),
+        },
+        other => strings::transfer_status(other).unwrap_or_default(),
+    }
+}
+
 /// Transfer turns into Cancel while the target rings and into Complete once they joined — but
 /// only for the agent who asked for the transfer.
-fn transfer_button(call: &CallView, me: &Me, t: &Theme) -> (&'static str, Action, ratatui::style::Style) {
+fn transfer_button(
+    call: &CallView,
+    me: &Me,
+    t: &Theme,
+) -> (&'static str, Action, ratatui::style::Style) {
     match &call.transfer {
         TransferStatus::Ringing { by, .. } if *by == me.user => (
             strings::BTN_CANCEL_TRANSFER,
@@ -234,7 +255,11 @@ impl Component for CallComponent {
         self.hits.clear();
         let block = Block::default()
             .borders(Borders::ALL)
-            .title(Span::styled(format!(" {} ", strings::CALL_TITLE), ctx.theme.title()));
+            .padding(Padding::horizontal(1))
+            .title(Span::styled(
+                format!(" {} ", strings::CALL_TITLE),
+                ctx.theme.title(),
+            ));
         let inner = block.inner(area);
         frame.render_widget(block, area);
         match &ctx.model.call {

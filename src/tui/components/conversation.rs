@@ -3,7 +3,7 @@
 use crossterm::event::{KeyEvent, MouseEvent};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Padding, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::{Component, Ctx};
@@ -25,10 +25,13 @@ impl Component for Conversation {
 
     fn draw(&mut self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
         let t = ctx.theme;
-        let block = Block::default().borders(Borders::ALL).title(Span::styled(
-            format!(" {} ", strings::CONVERSATION_TITLE),
-            t.title(),
-        ));
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .padding(Padding::horizontal(1))
+            .title(Span::styled(
+                format!(" {} ", strings::CONVERSATION_TITLE),
+                t.title(),
+            ));
         let inner = block.inner(area);
         frame.render_widget(block, area);
 
@@ -47,15 +50,23 @@ impl Component for Conversation {
                 Span::raw(reason.clone()),
             ]));
         }
-        // Newest at the bottom: keep only the entries that fit.
-        let room = (inner.height as usize).saturating_sub(lines.len());
-        let skip = call.timeline.len().saturating_sub(room);
-        for entry in call.timeline.iter().skip(skip) {
-            lines.push(Line::from(vec![
+        // Newest at the bottom: keep the newest entries whose wrapped lines fit.
+        let width = usize::from(inner.width.max(1));
+        let mut room = usize::from(inner.height).saturating_sub(lines.len());
+        let mut newest = Vec::new();
+        for entry in call.timeline.iter().rev() {
+            let line = Line::from(vec![
                 Span::styled(format!("{}  ", entry.at), t.dim()),
                 Span::raw(entry.text.clone()),
-            ]));
+            ]);
+            let rows = line.width().div_ceil(width).max(1);
+            if rows > room {
+                break;
+            }
+            room -= rows;
+            newest.push(line);
         }
-        frame.render_widget(Paragraph::new(lines), inner);
+        lines.extend(newest.into_iter().rev());
+        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
     }
 }

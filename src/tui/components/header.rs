@@ -23,9 +23,17 @@ impl Header {
         let label = format!(
             "{}: {}",
             strings::VOICE,
-            if on { strings::VOICE_ON } else { strings::VOICE_OFF }
+            if on {
+                strings::VOICE_ON
+            } else {
+                strings::VOICE_OFF
+            }
         );
-        let style = if on { ctx.theme.button_go() } else { ctx.theme.button() };
+        let style = if on {
+            ctx.theme.button_go()
+        } else {
+            ctx.theme.button()
+        };
         Button::new(ctx.keys.voice.label(), label, style, Action::SetVoice(!on))
     }
 }
@@ -52,7 +60,9 @@ impl Component for Header {
 
         let voice = Self::voice_button(ctx);
         let x = area.x.saturating_add(who_w);
-        let w = self.hits.button(frame, area, (x, area.y), &voice, &ctx.theme);
+        let w = self
+            .hits
+            .button(frame, area, (x, area.y), &voice, &ctx.theme);
 
         let conn = &ctx.model.connection;
         let style = match conn {

@@ -2,7 +2,11 @@
 
 /// A meter `cells` wide for a level from 0.0 to 1.0 (out-of-range and NaN levels are clamped).
 pub fn meter(level: f32, cells: usize) -> String {
-    let level = if level.is_nan() { 0.0 } else { level.clamp(0.0, 1.0) };
+    let level = if level.is_nan() {
+        0.0
+    } else {
+        level.clamp(0.0, 1.0)
+    };
     let full = (level * cells as f32).round() as usize;
     let full = full.min(cells);
     let mut s = String::with_capacity(cells * 3);

@@ -5,7 +5,7 @@
 use crossterm::event::{KeyEvent, MouseEvent};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear};
+use ratatui::widgets::{Block, Borders, Clear, Padding};
 use ratatui::Frame;
 
 use super::{centered, Popup};
@@ -78,6 +78,13 @@ impl DialPrompt {
     }
 }
 
+/// The last characters of `s` that fit in `width` cells after `reserved` cells of label.
+fn tail(s: &str, width: u16, reserved: u16) -> String {
+    let room = usize::from(width.saturating_sub(reserved));
+    let count = s.chars().count();
+    s.chars().skip(count.saturating_sub(room)).collect()
+}
+
 impl Component for DialPrompt {
     fn handle_key(&mut self, key: KeyEvent, ctx: &Ctx) -> Option<Action> {
         let k = ctx.keys;
@@ -114,7 +121,7 @@ impl Component for DialPrompt {
         self.hits.clear();
         let t = ctx.theme;
         let in_call = ctx.model.call.is_some();
-        let rect = centered(area, 36, 11);
+        let rect = centered(area, 44, 12);
         frame.render_widget(Clear, rect);
         let title = if in_call {
             strings::KEYPAD_TITLE
@@ -123,32 +130,40 @@ impl Component for DialPrompt {
         };
         let block = Block::default()
             .borders(Borders::ALL)
+            .padding(Padding::horizontal(1))
             .title(Span::styled(format!(" {title} "), t.title()));
         let inner = block.inner(rect);
         frame.render_widget(block, rect);
-        if inner.height < 7 || inner.width < 16 {
+        if inner.height < 9 || inner.width < 24 {
             return;
         }
         let line = |n: u16| Rect::new(inner.x, inner.y + n, inner.width, 1);
-        let field = if in_call {
-            Line::from(vec![
+        if in_call {
+            let sent = Line::from(vec![
                 Span::raw(format!("{}: ", strings::DTMF_SENT)),
-                Span::styled(self.sent.clone(), t.title()),
-            ])
+                Span::styled(tail(&self.sent, inner.width, 6), t.title()),
+            ]);
+            frame.render_widget(sent, line(0));
         } else {
-            Line::from(vec![
-                Span::styled(format!("{}: ", strings::DIAL_FIELD), t.dim()),
-                Span::raw(format!("{}_", self.input)),
-            ])
-        };
-        frame.render_widget(field, line(0));
+            frame.render_widget(Span::styled(strings::DIAL_FIELD, t.dim()), line(0));
+            // Show the end of a long entry, where the cursor is.
+            let shown = tail(&self.input, inner.width, 3);
+            frame.render_widget(
+                Line::from(vec![
+                    Span::styled(strings::DIAL_PROMPT, t.title()),
+                    Span::raw(format!("{shown}_")),
+                ]),
+                line(1),
+            );
+        }
 
         for (r, keys) in KEYPAD.iter().enumerate() {
-            let y = inner.y + 2 + r as u16;
+            let y = inner.y + 3 + r as u16;
             for (col, &c) in keys.iter().enumerate() {
                 let b = Button::new("", format!(" {c} "), t.button(), Action::Dtmf(c));
-                let x = inner.x + 4 + col as u16 * 7;
-                self.hits.button_as(frame, inner, (x, y), &b, &t, Spot::Digit(c));
+                let x = inner.x + 10 + col as u16 * 7;
+                self.hits
+                    .button_as(frame, inner, (x, y), &b, &t, Spot::Digit(c));
             }
         }
 
@@ -161,7 +176,10 @@ impl Component for DialPrompt {
                 t.button_go(),
                 Action::ClosePopup,
             );
-            x += self.hits.button_as(frame, row, (x, row.y), &call, &t, Spot::Confirm) + 2;
+            x += self
+                .hits
+                .button_as(frame, row, (x, row.y), &call, &t, Spot::Confirm)
+                + 2;
         }
         let close_label = if in_call {
             strings::BTN_CLOSE
@@ -174,7 +192,8 @@ impl Component for DialPrompt {
             t.button(),
             Action::ClosePopup,
         );
-        self.hits.button_as(frame, row, (x, row.y), &close, &t, Spot::Close);
+        self.hits
+            .button_as(frame, row, (x, row.y), &close, &t, Spot::Close);
     }
 }
 
@@ -183,7 +202,7 @@ impl Popup for DialPrompt {
         let k = ctx.keys;
         if ctx.model.call.is_some() {
             vec![
-                Hint::new("", strings::HINT_DIGITS),
+                Hint::new(strings::HINT_DIGIT_KEYS, strings::HINT_DIGITS),
                 Hint::new(k.close.label(), strings::HINT_CLOSE),
             ]
         } else {

@@ -3,7 +3,7 @@
 use crossterm::event::{KeyEvent, MouseEvent};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::{Block, Borders, Clear, Padding, Paragraph};
 use ratatui::Frame;
 
 use super::{centered, Popup};
@@ -59,21 +59,28 @@ impl Component for HelpOverlay {
             .into_iter()
             .map(|(key, what)| {
                 Line::from(vec![
-                    Span::styled(format!(" {key:<12}"), t.key()),
+                    Span::styled(format!("{key:<12}"), t.key()),
                     Span::raw(what),
                 ])
             })
             .collect();
         lines.push(Line::default());
-        for s in [strings::HELP_MODAL, strings::HELP_MODAL_2, strings::HELP_MOUSE] {
-            lines.push(Line::from(Span::styled(format!(" {s}"), t.dim())));
+        for s in [
+            strings::HELP_MODAL,
+            strings::HELP_MODAL_2,
+            strings::HELP_MOUSE,
+        ] {
+            lines.push(Line::from(Span::styled(s, t.dim())));
         }
-        let rect = centered(area, 78, lines.len() as u16 + 2);
+        let rect = centered(area, 80, lines.len() as u16 + 2);
         frame.render_widget(Clear, rect);
-        let block = Block::default().borders(Borders::ALL).title(Span::styled(
-            format!(" {} ", strings::HELP_TITLE),
-            t.title(),
-        ));
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .padding(Padding::horizontal(1))
+            .title(Span::styled(
+                format!(" {} ", strings::HELP_TITLE),
+                t.title(),
+            ));
         frame.render_widget(Paragraph::new(lines).block(block), rect);
     }
 }

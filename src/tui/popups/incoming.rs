@@ -4,7 +4,7 @@
 use crossterm::event::{KeyEvent, MouseEvent};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::{Block, Borders, Clear, Padding, Paragraph};
 use ratatui::Frame;
 
 use super::{centered, Popup};
@@ -56,7 +56,10 @@ impl Component for IncomingPopup {
             Span::styled(inc.from.clone(), t.title()),
         ])];
         if inc.uri != inc.from {
-            lines.push(Line::from(Span::styled(format!("      {}", inc.uri), t.dim())));
+            lines.push(Line::from(Span::styled(
+                format!("      {}", inc.uri),
+                t.dim(),
+            )));
         }
         if let Some(team) = &inc.team {
             lines.push(Line::from(format!("{}: {team}", strings::TEAM)));
@@ -71,12 +74,15 @@ impl Component for IncomingPopup {
             ]));
         }
         let height = lines.len() as u16 + 4;
-        let rect = centered(area, 60, height);
+        let rect = centered(area, 62, height);
         frame.render_widget(Clear, rect);
-        let block = Block::default().borders(Borders::ALL).title(Span::styled(
-            format!(" {} ", strings::INCOMING_TITLE),
-            t.warn(),
-        ));
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .padding(Padding::horizontal(1))
+            .title(Span::styled(
+                format!(" {} ", strings::INCOMING_TITLE),
+                t.warn(),
+            ));
         let inner = block.inner(rect);
         frame.render_widget(block, rect);
         frame.render_widget(Paragraph::new(lines), inner);

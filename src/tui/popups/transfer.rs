@@ -6,7 +6,7 @@
 use crossterm::event::{KeyEvent, MouseEvent};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear};
+use ratatui::widgets::{Block, Borders, Clear, Padding};
 use ratatui::Frame;
 
 use super::{centered, Popup};
@@ -260,7 +260,10 @@ impl TransferModal {
 
     fn draw_tabs(&mut self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
         let mut x = area.x;
-        for (tab, label) in [(Tab::Agent, strings::TAB_AGENT), (Tab::Team, strings::TAB_TEAM)] {
+        for (tab, label) in [
+            (Tab::Agent, strings::TAB_AGENT),
+            (Tab::Team, strings::TAB_TEAM),
+        ] {
             let active = tab == self.tab;
             // Brackets mark the active tab even without colour.
             let text = if active {
@@ -413,12 +416,15 @@ impl Component for TransferModal {
 
     fn draw(&mut self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
         self.hits.clear();
-        let rect = centered(area, 72, 18);
+        let rect = centered(area, 74, 18);
         frame.render_widget(Clear, rect);
-        let block = Block::default().borders(Borders::ALL).title(Span::styled(
-            format!(" {} ", strings::TRANSFER_TITLE),
-            ctx.theme.title(),
-        ));
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .padding(Padding::horizontal(1))
+            .title(Span::styled(
+                format!(" {} ", strings::TRANSFER_TITLE),
+                ctx.theme.title(),
+            ));
         let inner = block.inner(rect);
         frame.render_widget(block, rect);
         if inner.height < 8 || inner.width < 20 {
@@ -476,9 +482,14 @@ impl Component for TransferModal {
             Action::ClosePopup,
         );
         let t = ctx.theme;
-        let w = self
-            .hits
-            .button_as(frame, buttons, (buttons.x, buttons.y), &confirm, &t, Spot::Confirm);
+        let w = self.hits.button_as(
+            frame,
+            buttons,
+            (buttons.x, buttons.y),
+            &confirm,
+            &t,
+            Spot::Confirm,
+        );
         self.hits.button_as(
             frame,
             buttons,
@@ -493,19 +504,31 @@ impl Component for TransferModal {
 impl Popup for TransferModal {
     fn hints(&self, ctx: &Ctx) -> Vec<Hint> {
         let k = ctx.keys;
-        vec![
+        let mut hints = vec![
             Hint::new(k.confirm.label(), strings::HINT_CONFIRM_TRANSFER),
             Hint::new(k.close.label(), strings::HINT_CLOSE),
-            Hint::new(
-                format!("{}/{}", k.up.label(), k.down.label()),
-                strings::HINT_PICK,
-            ),
-            Hint::new(
-                format!("{}/{}", k.tab_left.label(), k.tab_right.label()),
-                strings::HINT_TABS,
-            ),
-            Hint::new(k.next_field.label(), strings::HINT_FIELD),
-            Hint::new(k.toggle.label(), strings::HINT_TOGGLE),
-        ]
+        ];
+        // Only the keys of the focused field, so the line fits 80 columns.
+        match self.field {
+            Field::List => {
+                hints.push(Hint::new(
+                    format!("{}/{}", k.up.label(), k.down.label()),
+                    strings::HINT_PICK,
+                ));
+                hints.push(Hint::new(
+                    format!("{}/{}", k.tab_left.label(), k.tab_right.label()),
+                    strings::HINT_TABS,
+                ));
+                hints.push(Hint::new(k.next_field.label(), strings::HINT_TO_REASON));
+            }
+            Field::Reason => {
+                hints.push(Hint::new(k.next_field.label(), strings::HINT_TO_LISTEN));
+            }
+            Field::ListenOnly => {
+                hints.push(Hint::new(k.toggle.label(), strings::HINT_TOGGLE));
+                hints.push(Hint::new(k.next_field.label(), strings::HINT_TO_LIST));
+            }
+        }
+        hints
     }
 }

@@ -1,0 +1,639 @@
+//! Keys and clicks through the `App`: what action each produces, and what it does to the screen.
+//! Clicks are made where the thing was actually drawn (found by its text on a `TestBackend`).
+
+use std::sync::mpsc;
+
+use crossterm::event::{
+    Event, KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::Terminal;
+
+use super::action::{Action, TransferTarget};
+use super::app::App;
+use super::fixtures::{self, app};
+use super::model::{AgentStatus, Model};
+use super::popups::transfer::{Field, Tab};
+use super::runner::{run_loop, UiEvent};
+
+fn key(app: &mut App, code: KeyCode) -> Option<Action> {
+    app.handle_key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn ch(app: &mut App, c: char) -> Option<Action> {
+    key(app, KeyCode::Char(c))
+}
+
+fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        assert_eq!(ch(app, c), None, "typing {c:?} must only edit a field");
+    }
+}
+
+fn draw(app: &mut App) -> Buffer {
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("test backend");
+    terminal.draw(|f| app.draw(f)).expect("draw");
+    terminal.backend().buffer().clone()
+}
+
+/// The first cell where `text` is drawn, row by row.
+fn find(buffer: &Buffer, text: &str) -> Option<(u16, u16)> {
+    let want: Vec<char> = text.chars().collect();
+    for y in 0..buffer.area.height {
+        let row: Vec<char> = (0..buffer.area.width)
+            .map(|x| {
+                buffer
+                    .cell((x, y))
+                    .and_then(|c| c.symbol().chars().next())
+                    .unwrap_or(' ')
+            })
+            .collect();
+        if let Some(x) = row.windows(want.len()).position(|w| w == want.as_slice()) {
+            return Some((x as u16, y));
+        }
+    }
+    None
+}
+
+/// Draw, then left-click on the middle of `text` where it was drawn.
+fn click_text(app: &mut App, text: &str) -> Option<Action> {
+    let buffer = draw(app);
+    let (x, y) = find(&buffer, text).unwrap_or_else(|| panic!("{text:?} is not on screen"));
+    click(app, x + text.chars().count() as u16 / 2, y)
+}
+
+fn click(app: &mut App, column: u16, row: u16) -> Option<Action> {
+    app.handle_mouse(MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column,
+        row,
+        modifiers: KeyModifiers::NONE,
+    })
+}
+
+// Call component: keys.
+
+#[test]
+fn call_keys_map_to_actions() {
+    let mut a = app(fixtures::in_call());
+    assert_eq!(ch(&mut a, 'm'), Some(Action::Mute(true)));
+    assert_eq!(ch(&mut a, 'h'), Some(Action::Hold(true)));
+    assert_eq!(ch(&mut a, 'x'), Some(Action::Hangup));
+    assert_eq!(ch(&mut a, 't'), Some(Action::OpenTransfer));
+    assert!(a.transfer_modal().is_some());
+}
+
+#[test]
+fn mute_and_hold_keys_undo_when_already_on() {
+    let mut a = app(fixtures::muted());
+    assert_eq!(ch(&mut a, 'm'), Some(Action::Mute(false)));
+    let mut a = app(fixtures::on_hold());
+    assert_eq!(ch(&mut a, 'h'), Some(Action::Hold(false)));
+}
+
+#[test]
+fn transfer_key_cancels_while_ringing_and_completes_once_joined() {
+    let mut a = app(fixtures::transfer_ringing());
+    assert_eq!(ch(&mut a, 't'), Some(Action::CancelTransfer));
+    assert!(a.modal().is_none());
+    let mut a = app(fixtures::consulting());
+    assert_eq!(ch(&mut a, 't'), Some(Action::CompleteTransfer));
+}
+
+#[test]
+fn only_the_transferring_agent_may_cancel_or_complete() {
+    // Bob's view of Alice's consultation: his Transfer key opens the modal like any other time.
+    let mut m = fixtures::consulting();
+    m.me.user = "bob".into();
+    m.me.display = "Bob Baker".into();
+    let mut a = app(m);
+    assert_eq!(ch(&mut a, 't'), Some(Action::OpenTransfer));
+}
+
+#[test]
+fn call_keys_do_nothing_without_a_call() {
+    let mut a = app(fixtures::idle());
+    assert_eq!(ch(&mut a, 'm'), None);
+    assert_eq!(ch(&mut a, 'h'), None);
+    assert_eq!(ch(&mut a, 'x'), None);
+    assert_eq!(ch(&mut a, 't'), None);
+    assert!(a.modal().is_none());
+}
+
+#[test]
+fn key_release_events_are_ignored() {
+    let mut a = app(fixtures::in_call());
+    let mut release = KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE);
+    release.kind = crossterm::event::KeyEventKind::Release;
+    assert_eq!(a.handle_key(release), None);
+}
+
+// Call component: clicks on the drawn buttons.
+
+#[test]
+fn buttons_are_drawn_in_order_mute_hold_transfer_hangup() {
+    let mut a = app(fixtures::in_call());
+    let buffer = draw(&mut a);
+    let xs: Vec<(u16, u16)> = ["[m Mute]", "[h Hold]", "[t Transfer]", "[x Hang up]"]
+        .iter()
+        .map(|t| find(&buffer, t).unwrap_or_else(|| panic!("{t} missing")))
+        .collect();
+    assert!(xs.iter().all(|(_, y)| *y == xs[0].1), "one row: {xs:?}");
+    assert!(xs.windows(2).all(|w| w[0].0 < w[1].0), "order: {xs:?}");
+}
+
+#[test]
+fn clicking_each_call_button_gives_its_action() {
+    let mut a = app(fixtures::in_call());
+    assert_eq!(click_text(&mut a, "Mute"), Some(Action::Mute(true)));
+    assert_eq!(click_text(&mut a, "Hold"), Some(Action::Hold(true)));
+    assert_eq!(click_text(&mut a, "Hang up"), Some(Action::Hangup));
+    assert_eq!(click_text(&mut a, "Transfer"), Some(Action::OpenTransfer));
+    assert!(a.transfer_modal().is_some());
+
+    let mut a = app(fixtures::muted());
+    assert_eq!(click_text(&mut a, "Unmute"), Some(Action::Mute(false)));
+    let mut a = app(fixtures::on_hold());
+    assert_eq!(click_text(&mut a, "Resume"), Some(Action::Hold(false)));
+    let mut a = app(fixtures::transfer_ringing());
+    assert_eq!(
+        click_text(&mut a, "Cancel transfer"),
+        Some(Action::CancelTransfer)
+    );
+    let mut a = app(fixtures::consulting());
+    assert_eq!(
+        click_text(&mut a, "Complete transfer"),
+        Some(Action::CompleteTransfer)
+    );
+}
+
+#[test]
+fn clicks_beside_buttons_or_with_other_mouse_buttons_do_nothing() {
+    let mut a = app(fixtures::in_call());
+    let buffer = draw(&mut a);
+    let (x, y) = find(&buffer, "[m Mute]").expect("mute drawn");
+    // The gap between Mute and Hold.
+    assert_eq!(click(&mut a, x + 9, y), None);
+    let right = MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Right),
+        column: x + 2,
+        row: y,
+        modifiers: KeyModifiers::NONE,
+    };
+    assert_eq!(a.handle_mouse(right), None);
+    assert_eq!(
+        a.call_component()
+            .button_rect(&Action::Mute(true))
+            .map(|r| (r.x, r.y)),
+        Some((x, y))
+    );
+}
+
+#[test]
+fn voice_switch_by_key_and_click() {
+    let mut a = app(fixtures::idle());
+    assert_eq!(ch(&mut a, 'v'), Some(Action::SetVoice(false)));
+    assert_eq!(
+        click_text(&mut a, "Voice: ON"),
+        Some(Action::SetVoice(false))
+    );
+    let mut m = fixtures::idle();
+    m.voice_active = false;
+    let mut a = app(m);
+    assert_eq!(
+        click_text(&mut a, "Voice: OFF"),
+        Some(Action::SetVoice(true))
+    );
+}
+
+// Incoming call.
+
+#[test]
+fn incoming_call_answer_and_decline_by_key() {
+    let mut a = app(fixtures::incoming());
+    assert_eq!(ch(&mut a, 'a'), Some(Action::Answer));
+    assert_eq!(key(&mut a, KeyCode::Enter), Some(Action::Answer));
+    assert_eq!(ch(&mut a, 'd'), Some(Action::Decline));
+    // Other keys do not reach the main screen while it rings.
+    assert_eq!(ch(&mut a, 'v'), None);
+}
+
+#[test]
+fn incoming_call_answer_and_decline_by_click() {
+    let mut a = app(fixtures::incoming());
+    assert_eq!(click_text(&mut a, "Answer"), Some(Action::Answer));
+    assert_eq!(click_text(&mut a, "Decline"), Some(Action::Decline));
+    let answer = a.incoming_popup().button_rect(&Action::Answer);
+    assert!(answer.is_some());
+}
+
+#[test]
+fn incoming_call_goes_over_an_open_modal_and_leaves_it_when_gone() {
+    let mut a = app(fixtures::in_call());
+    ch(&mut a, 't');
+    let mut ringing = fixtures::in_call();
+    ringing.incoming = fixtures::incoming().incoming;
+    a.update(ringing);
+    assert_eq!(ch(&mut a, 'a'), Some(Action::Answer));
+    a.update(fixtures::in_call());
+    assert!(a.transfer_modal().is_some());
+    type_text(&mut a, "bob");
+    assert_eq!(a.transfer_modal().map(|m| m.filter()), Some("bob"));
+}
+
+// Transfer modal.
+
+fn open_modal(model: Model) -> App {
+    let mut a = app(model);
+    assert_eq!(ch(&mut a, 't'), Some(Action::OpenTransfer));
+    a
+}
+
+fn selected(a: &App) -> Option<String> {
+    a.transfer_modal().and_then(|m| m.selected_key(a.model()))
+}
+
+fn row_keys(a: &App) -> Vec<(String, bool)> {
+    a.transfer_modal()
+        .map(|m| {
+            m.rows(a.model())
+                .into_iter()
+                .map(|r| (r.key, r.pickable))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn modal_lists_active_agents_available_first_without_me_or_inactive() {
+    let a = open_modal(fixtures::in_call());
+    assert_eq!(
+        row_keys(&a),
+        vec![
+            ("bea".to_string(), true),
+            ("bob".to_string(), true),
+            ("dave".to_string(), false),
+            ("erin".to_string(), false),
+        ]
+    );
+    assert_eq!(selected(&a).as_deref(), Some("bea"));
+}
+
+#[test]
+fn modal_excludes_agents_already_in_the_call() {
+    // Bob is in the call (consulting); Bob's view would offer Alice — here Alice's: no Bob.
+    let mut m = fixtures::consulting();
+    if let Some(call) = m.call.as_mut() {
+        call.transfer = super::model::TransferStatus::None;
+    }
+    let a = open_modal(m);
+    assert!(row_keys(&a).iter().all(|(k, _)| k != "bob" && k != "alice"));
+}
+
+#[test]
+fn typing_filters_the_list() {
+    let mut a = open_modal(fixtures::in_call());
+    type_text(&mut a, "BA");
+    assert_eq!(row_keys(&a), vec![("bob".to_string(), true)]);
+    key(&mut a, KeyCode::Backspace);
+    key(&mut a, KeyCode::Backspace);
+    type_text(&mut a, "e");
+    assert_eq!(row_keys(&a).len(), 4);
+    type_text(&mut a, "zz");
+    assert!(row_keys(&a).is_empty());
+    assert_eq!(key(&mut a, KeyCode::Enter), None, "nothing to pick");
+    assert!(a.transfer_modal().is_some());
+}
+
+#[test]
+fn arrows_skip_rows_that_cannot_be_picked() {
+    let mut a = open_modal(fixtures::in_call());
+    key(&mut a, KeyCode::Down);
+    assert_eq!(selected(&a).as_deref(), Some("bob"));
+    // Dave and Erin are busy: Down stays on Bob.
+    key(&mut a, KeyCode::Down);
+    key(&mut a, KeyCode::Down);
+    assert_eq!(selected(&a).as_deref(), Some("bob"));
+    key(&mut a, KeyCode::Up);
+    assert_eq!(selected(&a).as_deref(), Some("bea"));
+}
+
+#[test]
+fn clicking_an_unpickable_row_does_not_select_it() {
+    let mut a = open_modal(fixtures::in_call());
+    assert_eq!(click_text(&mut a, "Dave Dunn"), None);
+    assert_eq!(selected(&a).as_deref(), Some("bea"));
+    assert_eq!(click_text(&mut a, "Bob Baker"), None);
+    assert_eq!(selected(&a).as_deref(), Some("bob"));
+}
+
+#[test]
+fn only_busy_agents_means_enter_does_nothing() {
+    let mut m = fixtures::in_call();
+    for agent in &mut m.directory.agents {
+        if agent.status == AgentStatus::Available {
+            agent.status = AgentStatus::OnCall;
+        }
+    }
+    let mut a = open_modal(m);
+    assert!(row_keys(&a).iter().all(|(_, pickable)| !pickable));
+    assert_eq!(key(&mut a, KeyCode::Enter), None);
+    assert_eq!(click_text(&mut a, "[Enter Transfer]"), None);
+}
+
+#[test]
+fn esc_closes_the_modal() {
+    let mut a = open_modal(fixtures::in_call());
+    assert_eq!(key(&mut a, KeyCode::Esc), Some(Action::ClosePopup));
+    assert!(a.modal().is_none());
+}
+
+#[test]
+fn enter_transfers_with_reason_and_listen_only() {
+    let mut a = open_modal(fixtures::in_call());
+    type_text(&mut a, "bob");
+    key(&mut a, KeyCode::Tab);
+    assert_eq!(a.transfer_modal().map(|m| m.field()), Some(Field::Reason));
+    type_text(&mut a, "  Refund question ");
+    key(&mut a, KeyCode::Tab);
+    key(&mut a, KeyCode::Char(' '));
+    assert_eq!(a.transfer_modal().map(|m| m.listen_only()), Some(true));
+    assert_eq!(
+        key(&mut a, KeyCode::Enter),
+        Some(Action::Transfer {
+            target: TransferTarget::Agent("bob".into()),
+            reason: Some("Refund question".into()),
+            listen_only: true,
+        })
+    );
+    assert!(a.modal().is_none(), "confirming closes the modal");
+}
+
+#[test]
+fn enter_without_reason_sends_none() {
+    let mut a = open_modal(fixtures::in_call());
+    assert_eq!(
+        key(&mut a, KeyCode::Enter),
+        Some(Action::Transfer {
+            target: TransferTarget::Agent("bea".into()),
+            reason: None,
+            listen_only: false,
+        })
+    );
+}
+
+#[test]
+fn team_tab_by_key_lists_voice_active_teams_and_picks_one_with_someone_free() {
+    let mut a = open_modal(fixtures::in_call());
+    key(&mut a, KeyCode::Right);
+    assert_eq!(a.transfer_modal().map(|m| m.tab()), Some(Tab::Team));
+    assert_eq!(
+        row_keys(&a),
+        vec![
+            ("Bookings".to_string(), true),
+            ("Sales".to_string(), false),
+            ("Support".to_string(), true),
+        ]
+    );
+    key(&mut a, KeyCode::Down);
+    assert_eq!(selected(&a).as_deref(), Some("Support"), "Sales is skipped");
+    assert_eq!(
+        key(&mut a, KeyCode::Enter),
+        Some(Action::Transfer {
+            target: TransferTarget::Team("Support".into()),
+            reason: None,
+            listen_only: false,
+        })
+    );
+}
+
+#[test]
+fn modal_works_with_the_mouse() {
+    let mut a = open_modal(fixtures::in_call());
+    assert_eq!(click_text(&mut a, "Team"), None);
+    assert_eq!(a.transfer_modal().map(|m| m.tab()), Some(Tab::Team));
+    assert_eq!(click_text(&mut a, "Support"), None);
+    assert_eq!(click_text(&mut a, "Reason (optional)"), None);
+    assert_eq!(a.transfer_modal().map(|m| m.field()), Some(Field::Reason));
+    type_text(&mut a, "VIP");
+    assert_eq!(click_text(&mut a, "Listen only"), None);
+    assert_eq!(a.transfer_modal().map(|m| m.listen_only()), Some(true));
+    assert_eq!(
+        click_text(&mut a, "[Enter Transfer]"),
+        Some(Action::Transfer {
+            target: TransferTarget::Team("Support".into()),
+            reason: Some("VIP".into()),
+            listen_only: true,
+        })
+    );
+    assert!(a.modal().is_none());
+
+    let mut a = open_modal(fixtures::in_call());
+    assert_eq!(click_text(&mut a, "[Esc Cancel]"), Some(Action::ClosePopup));
+    assert!(a.modal().is_none());
+}
+
+#[test]
+fn modal_lists_follow_the_directory_live() {
+    let mut a = open_modal(fixtures::in_call());
+    key(&mut a, KeyCode::Down);
+    assert_eq!(selected(&a).as_deref(), Some("bob"));
+    // Bob switches his voice channel off: he disappears and the selection falls back.
+    let mut m = fixtures::in_call();
+    for agent in &mut m.directory.agents {
+        if agent.user == "bob" {
+            agent.status = AgentStatus::Inactive;
+        }
+        if agent.user == "dave" {
+            agent.status = AgentStatus::Available;
+        }
+    }
+    a.update(m);
+    assert_eq!(
+        row_keys(&a),
+        vec![
+            ("bea".to_string(), true),
+            ("dave".to_string(), true),
+            ("erin".to_string(), false),
+        ]
+    );
+    assert_eq!(selected(&a).as_deref(), Some("bea"));
+    let buffer = draw(&mut a);
+    assert!(find(&buffer, "Bob Baker").is_none());
+}
+
+#[test]
+fn modal_closes_when_the_call_ends() {
+    let mut a = open_modal(fixtures::in_call());
+    a.update(fixtures::idle());
+    assert!(a.modal().is_none());
+}
+
+// Dial prompt and keypad.
+
+#[test]
+fn dial_prompt_types_and_calls() {
+    let mut a = app(fixtures::idle());
+    assert_eq!(ch(&mut a, 'd'), Some(Action::OpenDial));
+    assert_eq!(key(&mut a, KeyCode::Enter), None, "empty: nothing to dial");
+    type_text(&mut a, "bobx");
+    key(&mut a, KeyCode::Backspace);
+    assert_eq!(a.dial_prompt().map(|d| d.input()), Some("bob"));
+    assert_eq!(
+        key(&mut a, KeyCode::Enter),
+        Some(Action::Dial("bob".into()))
+    );
+    assert!(a.modal().is_none());
+}
+
+#[test]
+fn dial_keypad_clicks_type_digits_then_call_click_dials() {
+    let mut a = app(fixtures::idle());
+    ch(&mut a, 'd');
+    for digit in [" 1 ", " 0 ", " # "] {
+        assert_eq!(click_text(&mut a, digit), None);
+    }
+    assert_eq!(a.dial_prompt().map(|d| d.input()), Some("10#"));
+    assert_eq!(
+        click_text(&mut a, "[Enter Call]"),
+        Some(Action::Dial("10#".into()))
+    );
+}
+
+#[test]
+fn keypad_in_a_call_sends_dtmf_by_key_and_click() {
+    let mut a = app(fixtures::in_call());
+    assert_eq!(ch(&mut a, 'd'), Some(Action::OpenDial));
+    assert_eq!(ch(&mut a, '5'), Some(Action::Dtmf('5')));
+    assert_eq!(ch(&mut a, '*'), Some(Action::Dtmf('*')));
+    assert_eq!(ch(&mut a, 'q'), None, "not a DTMF digit");
+    assert_eq!(click_text(&mut a, " # "), Some(Action::Dtmf('#')));
+    let rect = a.dial_prompt().and_then(|d| d.digit_rect('9'));
+    let rect = rect.expect("9 drawn");
+    assert_eq!(click(&mut a, rect.x, rect.y), Some(Action::Dtmf('9')));
+    assert_eq!(click_text(&mut a, "[Esc Close]"), Some(Action::ClosePopup));
+    assert!(a.modal().is_none());
+}
+
+// Help, quit, ticking.
+
+#[test]
+fn help_opens_with_question_mark_and_closes_with_esc_or_click() {
+    let mut a = app(fixtures::in_call());
+    assert_eq!(ch(&mut a, '?'), Some(Action::Help));
+    assert!(a.help_open());
+    assert_eq!(ch(&mut a, 'm'), None, "help swallows other keys");
+    assert_eq!(key(&mut a, KeyCode::Esc), Some(Action::ClosePopup));
+    assert!(!a.help_open());
+    ch(&mut a, '?');
+    assert_eq!(click(&mut a, 0, 0), Some(Action::ClosePopup));
+    assert!(!a.help_open());
+}
+
+#[test]
+fn quit_by_q_and_by_ctrl_c_from_anywhere() {
+    let mut a = app(fixtures::idle());
+    assert_eq!(ch(&mut a, 'q'), Some(Action::Quit));
+    assert!(a.should_quit());
+
+    let mut a = app(fixtures::in_call());
+    assert_eq!(ch(&mut a, 'q'), None, "q does not hang up on a customer");
+    assert!(!a.should_quit());
+
+    let mut a = open_modal(fixtures::in_call());
+    type_text(&mut a, "q");
+    assert!(!a.should_quit(), "q types into the filter");
+    let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+    assert_eq!(a.handle_key(ctrl_c), Some(Action::Quit));
+    assert!(a.should_quit());
+}
+
+#[test]
+fn only_screen_actions_stay_in_the_ui() {
+    assert!(!Action::OpenTransfer.is_for_engine());
+    assert!(!Action::Help.is_for_engine());
+    assert!(Action::Hangup.is_for_engine());
+    assert!(Action::Quit.is_for_engine());
+}
+
+#[test]
+fn ticks_only_while_a_timer_shows() {
+    assert!(!app(fixtures::idle()).needs_tick());
+    assert!(!app(fixtures::offline()).needs_tick());
+    assert!(app(fixtures::in_call()).needs_tick());
+}
+
+// The loop, driven by a fake engine over channels.
+
+#[test]
+fn run_loop_with_a_fake_driver() {
+    let (events_tx, events_rx) = mpsc::channel();
+    let (actions_tx, actions_rx) = mpsc::channel();
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("test backend");
+    let mut a = app(fixtures::idle());
+
+    let key_event = |c: char| {
+        UiEvent::Input(Event::Key(KeyEvent::new(
+            KeyCode::Char(c),
+            KeyModifiers::NONE,
+        )))
+    };
+    events_tx
+        .send(UiEvent::Model(Box::new(fixtures::incoming())))
+        .expect("send");
+    events_tx.send(key_event('a')).expect("send");
+    events_tx
+        .send(UiEvent::Model(Box::new(fixtures::in_call())))
+        .expect("send");
+    events_tx.send(key_event('t')).expect("send"); // opens the modal: screen only
+    events_tx.send(key_event('b')).expect("send");
+    events_tx.send(key_event('o')).expect("send");
+    events_tx
+        .send(UiEvent::Input(Event::Key(KeyEvent::new(
+            KeyCode::Enter,
+            KeyModifiers::NONE,
+        ))))
+        .expect("send");
+    events_tx
+        .send(UiEvent::Input(Event::Resize(100, 30)))
+        .expect("send");
+    let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+    events_tx
+        .send(UiEvent::Input(Event::Key(ctrl_c)))
+        .expect("send");
+    events_tx.send(key_event('x')).expect("send"); // after Quit: never read
+                                                   // Should the loop not stop at Quit, it ends (and the assertion fails) instead of hanging.
+    drop(events_tx);
+
+    run_loop(&mut terminal, &mut a, &events_rx, &actions_tx).expect("loop");
+    let sent: Vec<Action> = actions_rx.try_iter().collect();
+    assert_eq!(
+        sent,
+        vec![
+            Action::Answer,
+            Action::Transfer {
+                target: TransferTarget::Agent("bob".into()),
+                reason: None,
+                listen_only: false,
+            },
+            Action::Quit,
+        ]
+    );
+    let screen = terminal.backend().buffer().clone();
+    assert!(
+        find(&screen, "Carol Customer").is_some(),
+        "last draw shows the call"
+    );
+}
+
+#[test]
+fn run_loop_ends_when_the_engine_goes_away() {
+    let (events_tx, events_rx) = mpsc::channel();
+    let (actions_tx, _actions_rx) = mpsc::channel();
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("test backend");
+    let mut a = app(fixtures::idle());
+    events_tx.send(UiEvent::EngineGone).expect("send");
+    run_loop(&mut terminal, &mut a, &events_rx, &actions_tx).expect("loop");
+    assert!(!a.should_quit(), "ended by the engine, not by the user");
+}
