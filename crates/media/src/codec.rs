@@ -16,7 +16,7 @@ const G711_PLC_MAX_REPEATS: u32 = 5;
 /// The codecs we speak.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CodecKind {
-    /// Opus, 48 kHz mono, 20 ms.
+    /// Opus, 48 kHz mono (we send 20 ms; we receive 2.5–120 ms packets).
     Opus,
     /// G.711 µ-law, 8 kHz.
     Pcmu,
@@ -157,13 +157,25 @@ enum DecoderImpl {
     G711 {
         law: Law,
         up: Box<Upsampler8to48>,
-        narrow: Box<[i16; FRAME_8K]>,
-        /// Consecutive concealed frames (for the fade-out).
+        /// Scratch for one payload at 8 kHz (up to [`MAX_PACKET_8K`] samples).
+        narrow: Box<[i16; MAX_PACKET_8K]>,
+        /// The last 20 ms decoded at 8 kHz: what concealment repeats.
+        last: Box<[i16; FRAME_8K]>,
+        /// Consecutive 20 ms concealment periods started (for the fade-out).
         lost_run: u32,
+        /// Position in `last` of the next concealed sample (0 = a new period starts).
+        plc_pos: usize,
     },
 }
 
-/// Decodes 20 ms frames.
+/// Longest packet we decode, in 48 kHz samples: 120 ms, Opus's maximum.
+pub const MAX_PACKET_SAMPLES: usize = 5_760;
+/// The same at 8 kHz (a 120 ms G.711 payload).
+const MAX_PACKET_8K: usize = MAX_PACKET_SAMPLES / 6;
+/// Opus decodes and conceals in multiples of 2.5 ms.
+const OPUS_GRANULE: usize = 120;
+
+/// Decodes RTP payloads of any duration (Opus 2.5–120 ms, G.711 up to 120 ms) to 48 kHz.
 pub struct Decoder {
     kind: CodecKind,
     inner: DecoderImpl,
@@ -179,8 +191,10 @@ impl Decoder {
             Some(law) => DecoderImpl::G711 {
                 law,
                 up: Box::new(Upsampler8to48::new()),
-                narrow: Box::new([0; FRAME_8K]),
+                narrow: Box::new([0; MAX_PACKET_8K]),
+                last: Box::new([0; FRAME_8K]),
                 lost_run: 0,
+                plc_pos: 0,
             },
         };
         Ok(Decoder { kind, inner })
@@ -191,80 +205,154 @@ impl Decoder {
         self.kind
     }
 
-    /// Decode one payload into a frame. Payloads of another duration than 20 ms are an error
-    /// (shorter G.711 payloads are zero-padded).
-    pub fn decode(&mut self, payload: &[u8], out: &mut Frame) -> Result<(), MediaError> {
+    /// How many 48 kHz samples `payload` decodes to: Opus from the packet's TOC byte(s)
+    /// (opus_packet_get_nb_samples), G.711 one byte per 8 kHz sample. None for an empty or
+    /// malformed payload, or one longer than 120 ms. Never allocates.
+    pub fn payload_samples(&self, payload: &[u8]) -> Option<usize> {
+        if payload.is_empty() {
+            return None;
+        }
+        let samples = match self.inner {
+            DecoderImpl::Opus(_) => opus::packet::get_nb_samples(payload, SAMPLE_RATE).ok()?,
+            DecoderImpl::G711 { .. } => payload.len().checked_mul(6)?,
+        };
+        (1..=MAX_PACKET_SAMPLES)
+            .contains(&samples)
+            .then_some(samples)
+    }
+
+    /// Decode a payload of any supported duration into the start of `out` (48 kHz); returns
+    /// the number of samples written (= [`Decoder::payload_samples`]). Errors when the payload
+    /// is malformed or `out` is too short for it.
+    pub fn decode_into(&mut self, payload: &[u8], out: &mut [i16]) -> Result<usize, MediaError> {
+        let samples = self
+            .payload_samples(payload)
+            .ok_or_else(|| MediaError::Malformed("empty, malformed or over-long payload".into()))?;
+        if out.len() < samples {
+            return Err(MediaError::BufferTooSmall {
+                need: samples,
+                have: out.len(),
+            });
+        }
         match &mut self.inner {
-            DecoderImpl::Opus(dec) => {
-                if payload.is_empty() {
-                    return Err(MediaError::Malformed("empty Opus payload".into()));
-                }
-                let samples =
-                    opus::packet::get_nb_samples(payload, SAMPLE_RATE).map_err(opus_err)?;
-                if samples > FRAME {
-                    return Err(MediaError::Unsupported(format!(
-                        "Opus packet of {samples} samples (only 20 ms frames)"
-                    )));
-                }
-                let n = dec.decode(payload, out, false).map_err(opus_err)?;
-                out.get_mut(n..).into_iter().flatten().for_each(|s| *s = 0);
-                Ok(())
-            }
+            DecoderImpl::Opus(dec) => dec.decode(payload, out, false).map_err(opus_err),
             DecoderImpl::G711 {
                 law,
                 up,
                 narrow,
+                last,
                 lost_run,
+                plc_pos,
             } => {
-                if payload.len() > FRAME_8K {
-                    return Err(MediaError::Unsupported(format!(
-                        "G.711 payload of {} bytes (only 20 ms frames)",
-                        payload.len()
-                    )));
-                }
                 let n = g711::decode(*law, payload, &mut narrow[..]);
-                narrow[n..].fill(0);
+                remember_tail(last, &narrow[..n]);
                 *lost_run = 0;
-                up.process(narrow, out);
-                Ok(())
+                *plc_pos = 0;
+                Ok(up.process_slice(&narrow[..n], out))
             }
         }
     }
 
-    /// A frame for a lost packet: Opus in-band FEC from the next packet when there, else PLC.
-    /// G.711 repeats the last frame, fading out, then goes silent.
+    /// Fill `out` (48 kHz) with concealment for lost audio of that duration: Opus in-band FEC
+    /// from `next_payload` (the packet after the gap) when given, else PLC; G.711 repeats the
+    /// last 20 ms received, fading by a step every 20 ms, then goes silent. Returns the samples
+    /// written: all of `out`, rounded down to 2.5 ms for Opus and to whole 8 kHz samples for
+    /// G.711.
+    pub fn conceal_into(
+        &mut self,
+        next_payload: Option<&[u8]>,
+        out: &mut [i16],
+    ) -> Result<usize, MediaError> {
+        match &mut self.inner {
+            DecoderImpl::Opus(dec) => {
+                let n = out.len() / OPUS_GRANULE * OPUS_GRANULE;
+                if n == 0 {
+                    return Ok(0);
+                }
+                let span = &mut out[..n];
+                match next_payload {
+                    Some(next) if !next.is_empty() => dec.decode(next, span, true),
+                    _ => dec.decode(&[], span, false),
+                }
+                .map_err(opus_err)
+            }
+            DecoderImpl::G711 {
+                up,
+                narrow,
+                last,
+                lost_run,
+                plc_pos,
+                ..
+            } => {
+                let mut written = 0;
+                while out.len() - written >= 6 {
+                    let n = ((out.len() - written) / 6).min(MAX_PACKET_8K);
+                    for s in narrow[..n].iter_mut() {
+                        if *plc_pos == 0 {
+                            *lost_run += 1;
+                            fade(last, *lost_run);
+                        }
+                        *s = last[*plc_pos];
+                        *plc_pos = (*plc_pos + 1) % FRAME_8K;
+                    }
+                    written += up.process_slice(&narrow[..n], &mut out[written..]);
+                }
+                Ok(written)
+            }
+        }
+    }
+
+    /// Decode one 20 ms payload into a frame. Longer payloads are an error here (use
+    /// [`Decoder::decode_into`]); shorter ones are zero-padded.
+    pub fn decode(&mut self, payload: &[u8], out: &mut Frame) -> Result<(), MediaError> {
+        match self.payload_samples(payload) {
+            Some(n) if n > FRAME => {
+                return Err(MediaError::Unsupported(format!(
+                    "payload of {n} samples in a 20 ms frame (use decode_into)"
+                )))
+            }
+            None => {
+                return Err(MediaError::Malformed(
+                    "empty, malformed or over-long payload".into(),
+                ))
+            }
+            Some(_) => {}
+        }
+        let n = self.decode_into(payload, out)?;
+        out.get_mut(n..).into_iter().flatten().for_each(|s| *s = 0);
+        Ok(())
+    }
+
+    /// A 20 ms frame for a lost packet: Opus in-band FEC from the next packet when there, else
+    /// PLC; G.711 repeats the last frame, fading out, then goes silent.
     pub fn conceal(
         &mut self,
         next_payload: Option<&[u8]>,
         out: &mut Frame,
     ) -> Result<(), MediaError> {
-        match &mut self.inner {
-            DecoderImpl::Opus(dec) => {
-                let n = match next_payload {
-                    Some(next) if !next.is_empty() => dec.decode(next, out, true),
-                    _ => dec.decode(&[], out, false),
-                }
-                .map_err(opus_err)?;
-                out.get_mut(n..).into_iter().flatten().for_each(|s| *s = 0);
-                Ok(())
-            }
-            DecoderImpl::G711 {
-                up,
-                narrow,
-                lost_run,
-                ..
-            } => {
-                *lost_run += 1;
-                if *lost_run > G711_PLC_MAX_REPEATS {
-                    narrow.fill(0);
-                } else {
-                    for s in narrow.iter_mut() {
-                        *s = (f32::from(*s) * G711_PLC_DECAY) as i16;
-                    }
-                }
-                up.process(narrow, out);
-                Ok(())
-            }
+        let n = self.conceal_into(next_payload, out)?;
+        out.get_mut(n..).into_iter().flatten().for_each(|s| *s = 0);
+        Ok(())
+    }
+}
+
+/// Keep the newest [`FRAME_8K`] samples of the stream in `last`.
+fn remember_tail(last: &mut [i16; FRAME_8K], new: &[i16]) {
+    if new.len() >= FRAME_8K {
+        last.copy_from_slice(&new[new.len() - FRAME_8K..]);
+    } else {
+        last.copy_within(new.len().., 0);
+        last[FRAME_8K - new.len()..].copy_from_slice(new);
+    }
+}
+
+/// The G.711 concealment fade for the `lost_run`-th concealed 20 ms period.
+fn fade(last: &mut [i16; FRAME_8K], lost_run: u32) {
+    if lost_run > G711_PLC_MAX_REPEATS {
+        last.fill(0);
+    } else {
+        for s in last.iter_mut() {
+            *s = (f32::from(*s) * G711_PLC_DECAY) as i16;
         }
     }
 }
@@ -440,5 +528,127 @@ mod tests {
             enc.encode(&f, &mut [0u8; 10]),
             Err(MediaError::BufferTooSmall { .. })
         ));
+    }
+
+    /// A tone encoded as G.711 packets of `ms` milliseconds.
+    fn g711_packets(law: Law, ms: usize, count: usize) -> Vec<Vec<u8>> {
+        let mut gen = ToneGenerator::new(700.0, -12.0);
+        let mut down = Downsampler48to8::new();
+        let mut narrow = Vec::new();
+        for _ in 0..(ms * count).div_ceil(20) {
+            let mut f = [0i16; FRAME];
+            gen.fill(&mut f);
+            let mut n = [0i16; FRAME_8K];
+            down.process(&f, &mut n);
+            narrow.extend_from_slice(&n);
+        }
+        narrow
+            .chunks(ms * 8)
+            .take(count)
+            .map(|c| {
+                let mut out = vec![0u8; c.len()];
+                g711::encode(law, c, &mut out);
+                out
+            })
+            .collect()
+    }
+
+    #[test]
+    fn g711_packets_of_any_duration_decode_whole() {
+        for ms in [10usize, 30, 60, 120] {
+            let mut dec = Decoder::new(CodecKind::Pcma).unwrap();
+            let mut out = Vec::new();
+            for p in g711_packets(Law::A, ms, 3000 / ms) {
+                assert_eq!(dec.payload_samples(&p), Some(ms * 48));
+                let mut buf = [0i16; MAX_PACKET_SAMPLES];
+                assert_eq!(dec.decode_into(&p, &mut buf).unwrap(), ms * 48);
+                out.extend_from_slice(&buf[..ms * 48]);
+            }
+            assert_eq!(out.len(), 3000 * 48);
+            assert_eq!(
+                detect_tones(&out[FRAME..], SAMPLE_RATE, &[700.0, 1500.0]),
+                vec![true, false],
+                "{ms} ms"
+            );
+            assert!((level_dbfs(&out[FRAME..]) + 15.0).abs() < 1.0, "{ms} ms");
+        }
+    }
+
+    #[test]
+    fn opus_packets_of_40_and_60_ms_decode_whole() {
+        for ms in [40usize, 60] {
+            let samples = ms * 48;
+            let mut enc =
+                opus::Encoder::new(SAMPLE_RATE, opus::Channels::Mono, opus::Application::Voip)
+                    .unwrap();
+            let mut dec = Decoder::new(CodecKind::Opus).unwrap();
+            let mut gen = ToneGenerator::new(500.0, -12.0);
+            let mut out = Vec::new();
+            for _ in 0..(2000 / ms) {
+                let mut pcm = vec![0i16; samples];
+                for f in pcm.chunks_mut(FRAME) {
+                    let mut frame = [0i16; FRAME];
+                    gen.fill(&mut frame);
+                    f.copy_from_slice(&frame[..f.len()]);
+                }
+                let mut packet = [0u8; 1500];
+                let n = enc.encode(&pcm, &mut packet).unwrap();
+                assert_eq!(dec.payload_samples(&packet[..n]), Some(samples));
+                let mut buf = [0i16; MAX_PACKET_SAMPLES];
+                assert_eq!(dec.decode_into(&packet[..n], &mut buf).unwrap(), samples);
+                out.extend_from_slice(&buf[..samples]);
+                // The 20 ms API refuses it rather than truncating.
+                assert!(dec.decode(&packet[..n], &mut [0; FRAME]).is_err());
+            }
+            assert_eq!(
+                detect_tones(&out[samples..], SAMPLE_RATE, &[500.0, 1500.0]),
+                vec![true, false],
+                "{ms} ms"
+            );
+        }
+    }
+
+    #[test]
+    fn concealment_covers_any_duration() {
+        let mut g = Decoder::new(CodecKind::Pcmu).unwrap();
+        let p = &g711_packets(Law::Mu, 20, 1)[0];
+        g.decode_into(p, &mut [0; FRAME]).unwrap();
+        let mut buf = [0i16; MAX_PACKET_SAMPLES];
+        // 30 ms, then 25 ms (whole 8 kHz samples), then nothing.
+        assert_eq!(g.conceal_into(None, &mut buf[..1440]).unwrap(), 1440);
+        assert!(level_dbfs(&buf[..1440]) > -30.0);
+        assert_eq!(g.conceal_into(None, &mut buf[..1203]).unwrap(), 1200);
+        assert_eq!(g.conceal_into(None, &mut buf[..5]).unwrap(), 0);
+        // After 100 ms it has faded to silence.
+        g.conceal_into(None, &mut buf[..4800]).unwrap();
+        assert!(buf[4000..4800].iter().all(|&s| s == 0));
+
+        let mut o = Decoder::new(CodecKind::Opus).unwrap();
+        assert_eq!(o.conceal_into(None, &mut buf[..2880]).unwrap(), 2880);
+        // Opus conceals in 2.5 ms steps.
+        assert_eq!(o.conceal_into(None, &mut buf[..1000]).unwrap(), 960);
+        assert_eq!(o.conceal_into(None, &mut buf[..100]).unwrap(), 0);
+    }
+
+    #[test]
+    fn payload_samples_rejects_garbage_without_panicking() {
+        let o = Decoder::new(CodecKind::Opus).unwrap();
+        assert_eq!(o.payload_samples(&[]), None);
+        // Code 3 with zero frames is invalid.
+        assert_eq!(o.payload_samples(&[0x03, 0x00]), None);
+        // 20 ms CELT: 960 samples.
+        assert_eq!(o.payload_samples(&[0xF8, 0x00]), Some(960));
+        let g = Decoder::new(CodecKind::Pcma).unwrap();
+        assert_eq!(g.payload_samples(&[]), None);
+        assert_eq!(g.payload_samples(&[0xD5; 961]), None, "over 120 ms");
+        let mut dec = Decoder::new(CodecKind::Opus).unwrap();
+        let mut buf = [0i16; MAX_PACKET_SAMPLES];
+        for len in 1..200usize {
+            let junk: Vec<u8> = (0..len).map(|i| (i * 89 + len * 7) as u8).collect();
+            let _ = dec.payload_samples(&junk);
+            let _ = dec.decode_into(&junk, &mut buf);
+            let _ = dec.decode_into(&junk, &mut buf[..10]);
+            let _ = dec.conceal_into(Some(&junk), &mut buf[..960]);
+        }
     }
 }

@@ -1,32 +1,41 @@
-//! Adaptive jitter buffer with reordering and FEC/PLC-aware playout.
+//! Adaptive jitter buffer: reordering, playout by RTP timestamp, FEC/PLC-aware concealment.
 //!
 //! Packets are stored by sequence number in a fixed ring of [`CAPACITY`] slots (no allocation
-//! after construction). `pop` is called once per 20 ms and plays the next sequence number: the
-//! packet when it is there, else a "missing" marker carrying the following packet's payload when
-//! that one has arrived (so an Opus decoder can use in-band FEC), else a plain PLC marker.
+//! after construction), each with its timestamp and its duration (which the caller reads from
+//! the payload: Opus TOC, G.711 length). `pop` is called whenever the player needs more audio
+//! and hands out the next piece of the stream at the playout timestamp: the packet that starts
+//! there, or a "missing" span up to the next stored packet — carrying that packet's payload, so
+//! an Opus decoder can use its in-band FEC. The playout timestamp advances by what was handed
+//! out, so packets of any duration (10–120 ms, changing mid-stream) play at the pace their
+//! timestamps say, and loss shows as a gap in sequence numbers and timestamps.
 //!
 //! The target delay follows the measured interarrival jitter (RFC 3550 §A.8 estimator),
-//! `20 ms + 3 × jitter`, clamped to 20–200 ms, starting at 40 ms. The delay grows when the
-//! buffer runs dry (playout waits for the late packet) and shrinks by skipping a frame when
-//! more than 60 ms above target.
+//! `20 ms + 3 × jitter`, clamped to 20–200 ms, starting at 40 ms, plus whatever the packets are
+//! longer than 20 ms (a 60 ms packet only arrives every 60 ms). When the buffer runs dry, 20 ms
+//! are concealed at a time without advancing the playout timestamp (a late packet is still
+//! played: the delay grows); that concealment also counts against a timestamp gap found when
+//! the stream resumes. After 100 ms dry, playout stops and re-buffers. More than 60 ms above
+//! target, a gap is shortened, or else due packets are skipped.
 
 use crate::rtp::RtpHeader;
 use std::time::Instant;
 
-/// Slots in the ring: 32 × 20 ms = 640 ms of audio.
+/// Slots in the ring: 640 ms of 20 ms packets, 320 ms of 10 ms ones.
 pub const CAPACITY: usize = 32;
 /// Largest payload stored (the largest Opus frame is 1275 bytes).
 pub const MAX_PAYLOAD: usize = 1280;
-/// Frame duration in ms.
+/// Longest span one `Missing` piece covers, ms (the longest Opus packet).
+pub const MAX_CONCEAL_MS: u32 = 120;
+/// Duration of one dry concealment step, ms (one frame of the player).
 const FRAME_MS: f32 = 20.0;
 const MIN_TARGET_MS: f32 = 20.0;
 const MAX_TARGET_MS: f32 = 200.0;
 const START_TARGET_MS: f32 = 40.0;
 /// Packets before the target starts following the jitter estimate.
 const WARMUP_PACKETS: u32 = 50;
-/// How far above target the buffer may grow before frames are skipped.
+/// How far above target the buffer may grow before packets are skipped.
 const SHRINK_MARGIN_MS: f32 = 60.0;
-/// Consecutive empty pops (concealed) before playout stops and re-buffers.
+/// Consecutive dry pops (20 ms each) before playout stops and re-buffers.
 const MAX_UNDERRUNS: u32 = 5;
 /// A timestamp that disagrees with the sequence number by more than this restarts the buffer.
 const TS_JUMP_SECONDS: u32 = 2;
@@ -34,12 +43,20 @@ const TS_JUMP_SECONDS: u32 = 2;
 /// What `pop` produced.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Playout<'a> {
-    /// The packet for this 20 ms.
-    Packet(&'a [u8]),
-    /// This 20 ms is missing; `next` is the following packet's payload when it has arrived
-    /// (decode its FEC), else None (use PLC).
+    /// The packet that starts at the playout timestamp.
+    Packet {
+        /// Its payload.
+        payload: &'a [u8],
+        /// Its duration in RTP clock units (as given to `push`).
+        duration: u32,
+    },
+    /// `duration` (RTP clock units) of the stream is missing here: conceal it. `next` is the
+    /// payload of the packet that follows the gap when the gap ends right at it (decode its
+    /// FEC), else None (use PLC).
     Missing {
-        /// The following packet's payload, when it has arrived.
+        /// Span to conceal, in RTP clock units.
+        duration: u32,
+        /// The following packet's payload, when this piece ends at it.
         next: Option<&'a [u8]>,
     },
     /// Nothing is playing (not started, buffering, or the stream stopped): play silence.
@@ -66,13 +83,13 @@ pub enum PushOutcome {
 pub struct JitterStats {
     /// Packets handed out for decoding.
     pub played: u64,
-    /// Frames handed out as missing (FEC/PLC).
+    /// `Missing` pieces handed out (dry steps and gaps, for FEC/PLC).
     pub concealed: u64,
     /// Packets dropped for arriving after their playout time.
     pub late: u64,
     /// Packets dropped as duplicates.
     pub duplicate: u64,
-    /// Frames skipped to bring the delay back down.
+    /// Packets (or stretches of a gap) skipped to bring the delay back down.
     pub skipped: u64,
     /// Resets for a new SSRC or a sequence/timestamp jump.
     pub restarts: u64,
@@ -81,6 +98,8 @@ pub struct JitterStats {
 struct Slot {
     filled: bool,
     seq: u16,
+    ts: u32,
+    duration: u32,
     len: usize,
     data: [u8; MAX_PAYLOAD],
 }
@@ -88,19 +107,24 @@ struct Slot {
 /// The adaptive jitter buffer for one stream.
 pub struct JitterBuffer {
     slots: Box<[Slot]>,
-    /// RTP clock rate of the stream (for the jitter estimate).
+    /// RTP clock rate of the stream.
     clock: u32,
     /// SSRC being played; None before the first packet.
     ssrc: Option<u32>,
-    /// Sequence number `pop` plays next.
+    /// Sequence number `pop` looks at next (earlier ones are played or given up).
     next_seq: u16,
-    /// Highest sequence number stored, and its timestamp.
+    /// Timestamp up to which the stream has been handed out.
+    play_ts: u32,
+    /// Highest sequence number stored, its timestamp and duration.
     highest_seq: u16,
     highest_ts: u32,
+    highest_dur: u32,
     /// Filled slots.
     count: usize,
     playing: bool,
     underruns: u32,
+    /// Concealed while dry since the last packet was found (RTP clock units).
+    dry_credit: u32,
     target_ms: f32,
     jitter_ms: f32,
     /// Arrival-time reference and base timestamp for the transit computation.
@@ -125,6 +149,8 @@ impl JitterBuffer {
             .map(|_| Slot {
                 filled: false,
                 seq: 0,
+                ts: 0,
+                duration: 0,
                 len: 0,
                 data: [0; MAX_PAYLOAD],
             })
@@ -134,11 +160,14 @@ impl JitterBuffer {
             clock: clock.max(1),
             ssrc: None,
             next_seq: 0,
+            play_ts: 0,
             highest_seq: 0,
             highest_ts: 0,
+            highest_dur: 0,
             count: 0,
             playing: false,
             underruns: 0,
+            dry_credit: 0,
             target_ms: START_TARGET_MS,
             jitter_ms: 0.0,
             epoch: None,
@@ -150,18 +179,23 @@ impl JitterBuffer {
 
     /// Forget everything (e.g. the codec changed); keeps the counters.
     pub fn reset(&mut self) {
-        for s in self.slots.iter_mut() {
-            s.filled = false;
-        }
+        self.clear_slots();
         self.ssrc = None;
-        self.count = 0;
         self.playing = false;
         self.underruns = 0;
+        self.dry_credit = 0;
         self.target_ms = START_TARGET_MS;
         self.jitter_ms = 0.0;
         self.epoch = None;
         self.last_transit_ms = None;
         self.packets_seen = 0;
+    }
+
+    fn clear_slots(&mut self) {
+        for s in self.slots.iter_mut() {
+            s.filled = false;
+        }
+        self.count = 0;
     }
 
     /// Change the clock rate (codec change); resets the buffer.
@@ -170,7 +204,7 @@ impl JitterBuffer {
         self.reset();
     }
 
-    fn restart_at(&mut self, h: &RtpHeader) {
+    fn restart_at(&mut self, h: &RtpHeader, duration: u32) {
         let keep_target = self.target_ms;
         let keep_jitter = self.jitter_ms;
         let keep_seen = self.packets_seen;
@@ -183,17 +217,24 @@ impl JitterBuffer {
         self.next_seq = h.seq;
         self.highest_seq = h.seq;
         self.highest_ts = h.ts;
+        self.highest_dur = duration;
         self.stats.restarts += 1;
     }
 
-    /// Store a received packet.
-    pub fn push(&mut self, h: &RtpHeader, payload: &[u8], now: Instant) -> PushOutcome {
+    /// Store a received packet lasting `duration` RTP clock units (from its payload).
+    pub fn push(
+        &mut self,
+        h: &RtpHeader,
+        payload: &[u8],
+        duration: u32,
+        now: Instant,
+    ) -> PushOutcome {
         if payload.len() > MAX_PAYLOAD {
             return PushOutcome::TooLarge;
         }
         let mut outcome = PushOutcome::Queued;
         if self.ssrc != Some(h.ssrc) {
-            self.restart_at(h);
+            self.restart_at(h, duration);
             outcome = PushOutcome::Restarted;
         } else {
             let ahead = h.seq.wrapping_sub(self.next_seq) as i16;
@@ -201,15 +242,16 @@ impl JitterBuffer {
                 self.stats.late += 1;
                 return PushOutcome::Late;
             }
-            let step = self.clock / 50;
-            let seq_gap = h.seq.wrapping_sub(self.highest_seq) as i16;
+            // Where the timestamp should be, judging by the sequence number and the duration
+            // of the newest packet (the ptime may change, but not by seconds).
+            let seq_gap = i64::from(h.seq.wrapping_sub(self.highest_seq) as i16);
             let expected_ts = self
                 .highest_ts
-                .wrapping_add((i32::from(seq_gap) * step as i32) as u32);
+                .wrapping_add((seq_gap * i64::from(self.highest_dur)) as u32);
             let ts_error = h.ts.wrapping_sub(expected_ts) as i32;
             if ahead as usize >= CAPACITY || ts_error.unsigned_abs() > TS_JUMP_SECONDS * self.clock
             {
-                self.restart_at(h);
+                self.restart_at(h, duration);
                 outcome = PushOutcome::Restarted;
             }
         }
@@ -225,12 +267,15 @@ impl JitterBuffer {
         }
         slot.filled = true;
         slot.seq = h.seq;
+        slot.ts = h.ts;
+        slot.duration = duration;
         slot.len = payload.len();
         slot.data[..payload.len()].copy_from_slice(payload);
         self.count += 1;
         if newer(h.seq, self.highest_seq) {
             self.highest_seq = h.seq;
             self.highest_ts = h.ts;
+            self.highest_dur = duration;
         }
         self.track_jitter(h.ts, now);
         outcome
@@ -254,83 +299,154 @@ impl JitterBuffer {
         }
     }
 
-    /// Buffered span in ms from the next frame to the newest stored one.
+    fn to_ms(&self, units: u32) -> f32 {
+        units as f32 * 1000.0 / self.clock as f32
+    }
+
+    /// The target plus what the packets are longer than a frame: with 60 ms packets, one
+    /// buffered packet is no margin at all.
+    fn effective_target_ms(&self) -> f32 {
+        self.target_ms + (self.to_ms(self.highest_dur) - FRAME_MS).max(0.0)
+    }
+
+    /// Buffered span in ms, from the playout position (or the oldest stored packet when not
+    /// playing) to the end of the newest stored packet.
     fn span_ms(&self) -> f32 {
+        let from = if self.playing {
+            self.play_ts
+        } else {
+            match self.first_stored() {
+                Some(idx) => self.slots[idx].ts,
+                None => return 0.0,
+            }
+        };
         if self.count == 0 {
             return 0.0;
         }
-        f32::from(self.highest_seq.wrapping_sub(self.next_seq).wrapping_add(1)) * FRAME_MS
+        let end = self.highest_ts.wrapping_add(self.highest_dur);
+        self.to_ms((end.wrapping_sub(from) as i32).max(0) as u32)
     }
 
-    fn filled_at(&self, seq: u16) -> Option<usize> {
-        let idx = slot_index(seq);
-        let s = &self.slots[idx];
-        (s.filled && s.seq == seq).then_some(idx)
+    /// The slot of the first stored packet at or after `next_seq`.
+    fn first_stored(&self) -> Option<usize> {
+        (0..CAPACITY as u16)
+            .map(|i| self.next_seq.wrapping_add(i))
+            .map(|seq| (seq, slot_index(seq)))
+            .find(|&(seq, idx)| self.slots[idx].filled && self.slots[idx].seq == seq)
+            .map(|(_, idx)| idx)
     }
 
-    /// Advance `next_seq` to the oldest stored packet (used when playout (re)starts).
-    fn skip_to_oldest(&mut self) {
-        for _ in 0..CAPACITY {
-            if self.filled_at(self.next_seq).is_some() {
-                return;
-            }
-            self.next_seq = self.next_seq.wrapping_add(1);
+    /// The buffer ran dry while playing: conceal 20 ms without moving the playout position
+    /// (the late packet will still be played), for a while; then stop.
+    fn dry(&mut self) -> Playout<'static> {
+        self.underruns += 1;
+        if self.underruns > MAX_UNDERRUNS {
+            self.playing = false;
+            return Playout::Empty;
+        }
+        let step = self.clock / 50;
+        self.dry_credit = self.dry_credit.saturating_add(step);
+        self.stats.concealed += 1;
+        Playout::Missing {
+            duration: step,
+            next: None,
         }
     }
 
-    /// The next 20 ms of the stream (call once per 20 ms).
+    /// The next piece of the stream (call whenever the player needs more audio).
     pub fn pop(&mut self) -> Playout<'_> {
         if self.ssrc.is_none() {
             return Playout::Empty;
         }
         if !self.playing {
-            if self.count > 0 && self.span_ms() >= self.target_ms {
-                self.skip_to_oldest();
-                self.playing = true;
-                self.underruns = 0;
-            } else {
+            if self.count == 0 || self.span_ms() < self.effective_target_ms() {
                 return Playout::Empty;
             }
-        }
-        if self.count == 0 {
-            // Dry: wait for the late packet (this grows the delay), for a while.
-            self.underruns += 1;
-            if self.underruns > MAX_UNDERRUNS {
-                self.playing = false;
+            let Some(idx) = self.first_stored() else {
                 return Playout::Empty;
-            }
-            self.stats.concealed += 1;
-            return Playout::Missing { next: None };
+            };
+            self.next_seq = self.slots[idx].seq;
+            self.play_ts = self.slots[idx].ts;
+            self.playing = true;
+            self.underruns = 0;
+            self.dry_credit = 0;
         }
-        self.underruns = 0;
-        if self.span_ms() > self.target_ms + SHRINK_MARGIN_MS {
-            if let Some(idx) = self.filled_at(self.next_seq) {
-                self.slots[idx].filled = false;
-                self.count -= 1;
+        // Each round either returns or skips (drops) one packet.
+        for _ in 0..=CAPACITY {
+            if self.count == 0 {
+                return self.dry();
+            }
+            let Some(idx) = self.first_stored() else {
+                // Stored packets out of reach (cannot happen: push restarts first); be safe.
+                self.clear_slots();
+                return self.dry();
+            };
+            self.underruns = 0;
+            let (seq, ts, duration) = {
+                let s = &self.slots[idx];
+                (s.seq, s.ts, s.duration)
+            };
+            // Sequence numbers before it are lost: given up, late arrivals are dropped.
+            self.next_seq = seq;
+            let mut gap = i64::from(ts.wrapping_sub(self.play_ts) as i32);
+            if gap > 0 {
+                // What was concealed while dry already filled part of the gap.
+                let credit = gap.min(i64::from(self.dry_credit));
+                self.play_ts = self.play_ts.wrapping_add(credit as u32);
+                gap -= credit;
+            }
+            self.dry_credit = 0;
+            if gap > i64::from(self.clock) {
+                // Over a second missing with the stream still running: resynchronise.
+                self.play_ts = ts;
+                gap = 0;
+            }
+            let excess_ms = self.span_ms() - (self.effective_target_ms() + SHRINK_MARGIN_MS);
+            if gap > 0 && excess_ms > 0.0 {
+                // Too much delay: drop concealment before dropping audio.
+                let excess = (excess_ms * self.clock as f32 / 1000.0) as i64;
+                let cut = gap.min(excess);
+                self.play_ts = self.play_ts.wrapping_add(cut as u32);
+                gap -= cut;
                 self.stats.skipped += 1;
             }
-            self.next_seq = self.next_seq.wrapping_add(1);
-        }
-        let seq = self.next_seq;
-        self.next_seq = seq.wrapping_add(1);
-        if let Some(idx) = self.filled_at(seq) {
+            if gap > 0 {
+                let max_piece = self.clock / 1000 * MAX_CONCEAL_MS;
+                let piece = (gap as u32).min(max_piece);
+                self.play_ts = self.play_ts.wrapping_add(piece);
+                self.stats.concealed += 1;
+                let next = (i64::from(piece) == gap).then(|| {
+                    let s = &self.slots[idx];
+                    &s.data[..s.len]
+                });
+                return Playout::Missing {
+                    duration: piece,
+                    next,
+                };
+            }
+            // The packet is due (or overlaps what was played: it is played anyway).
+            let over = self.span_ms() > self.effective_target_ms() + SHRINK_MARGIN_MS;
             self.slots[idx].filled = false;
             self.count -= 1;
+            self.next_seq = seq.wrapping_add(1);
+            self.play_ts = ts.wrapping_add(duration);
+            if over && self.count > 0 {
+                self.stats.skipped += 1;
+                continue;
+            }
             self.stats.played += 1;
             let s = &self.slots[idx];
-            return Playout::Packet(&s.data[..s.len]);
+            return Playout::Packet {
+                payload: &s.data[..s.len],
+                duration,
+            };
         }
-        self.stats.concealed += 1;
-        let next = self.filled_at(self.next_seq).map(|idx| {
-            let s = &self.slots[idx];
-            &s.data[..s.len]
-        });
-        Playout::Missing { next }
+        self.dry()
     }
 
-    /// Current target delay in ms.
+    /// Current target delay in ms (including the allowance for long packets).
     pub fn target_delay_ms(&self) -> f32 {
-        self.target_ms
+        self.effective_target_ms()
     }
 
     /// Measured interarrival jitter in ms.
@@ -371,8 +487,8 @@ mod tests {
     /// Pops until playout starts; returns what the first non-Empty pop gave, as an owned value.
     fn owned(p: Playout<'_>) -> Option<Result<Vec<u8>, Option<Vec<u8>>>> {
         match p {
-            Playout::Packet(d) => Some(Ok(d.to_vec())),
-            Playout::Missing { next } => Some(Err(next.map(|n| n.to_vec()))),
+            Playout::Packet { payload, .. } => Some(Ok(payload.to_vec())),
+            Playout::Missing { next, .. } => Some(Err(next.map(|n| n.to_vec()))),
             Playout::Empty => None,
         }
     }
@@ -382,9 +498,9 @@ mod tests {
         let mut jb = JitterBuffer::new(48_000);
         let t = Instant::now();
         assert_eq!(jb.pop(), Playout::Empty);
-        jb.push(&hdr(10, 0), &payload(10), t);
+        jb.push(&hdr(10, 0), &payload(10), 960, t);
         assert_eq!(jb.pop(), Playout::Empty); // 20 ms < 40 ms target
-        jb.push(&hdr(11, 960), &payload(11), t);
+        jb.push(&hdr(11, 960), &payload(11), 960, t);
         assert_eq!(owned(jb.pop()), Some(Ok(payload(10).to_vec())));
         assert_eq!(owned(jb.pop()), Some(Ok(payload(11).to_vec())));
     }
@@ -394,7 +510,7 @@ mod tests {
         let mut jb = JitterBuffer::new(48_000);
         let t = Instant::now();
         for seq in [5u16, 7, 6, 8] {
-            jb.push(&hdr(seq, u32::from(seq) * 960), &payload(seq), t);
+            jb.push(&hdr(seq, u32::from(seq) * 960), &payload(seq), 960, t);
         }
         for seq in 5u16..=8 {
             assert_eq!(owned(jb.pop()), Some(Ok(payload(seq).to_vec())));
@@ -406,7 +522,7 @@ mod tests {
         let mut jb = JitterBuffer::new(48_000);
         let t = Instant::now();
         for seq in [1u16, 2, 4, 5] {
-            jb.push(&hdr(seq, u32::from(seq) * 960), &payload(seq), t);
+            jb.push(&hdr(seq, u32::from(seq) * 960), &payload(seq), 960, t);
         }
         assert_eq!(owned(jb.pop()), Some(Ok(payload(1).to_vec())));
         assert_eq!(owned(jb.pop()), Some(Ok(payload(2).to_vec())));
@@ -420,18 +536,24 @@ mod tests {
         let mut jb = JitterBuffer::new(48_000);
         let t = Instant::now();
         assert_eq!(
-            jb.push(&hdr(1, 960), &payload(1), t),
+            jb.push(&hdr(1, 960), &payload(1), 960, t),
             PushOutcome::Restarted
         );
-        assert_eq!(jb.push(&hdr(2, 1920), &payload(2), t), PushOutcome::Queued);
         assert_eq!(
-            jb.push(&hdr(2, 1920), &payload(2), t),
+            jb.push(&hdr(2, 1920), &payload(2), 960, t),
+            PushOutcome::Queued
+        );
+        assert_eq!(
+            jb.push(&hdr(2, 1920), &payload(2), 960, t),
             PushOutcome::Duplicate
         );
         jb.pop();
-        assert_eq!(jb.push(&hdr(1, 960), &payload(1), t), PushOutcome::Late);
         assert_eq!(
-            jb.push(&hdr(3, 2880), &[0u8; MAX_PAYLOAD + 1], t),
+            jb.push(&hdr(1, 960), &payload(1), 960, t),
+            PushOutcome::Late
+        );
+        assert_eq!(
+            jb.push(&hdr(3, 2880), &[0u8; MAX_PAYLOAD + 1], 960, t),
             PushOutcome::TooLarge
         );
         let s = jb.stats();
@@ -446,7 +568,7 @@ mod tests {
         let mut ts = 0u32;
         let mut played = Vec::new();
         for _ in 0..6 {
-            jb.push(&hdr(seq, ts), &payload(seq), t);
+            jb.push(&hdr(seq, ts), &payload(seq), 960, t);
             if let Some(Ok(p)) = owned(jb.pop()) {
                 played.push(u16::from_be_bytes([p[0], p[1]]));
             }
@@ -460,20 +582,23 @@ mod tests {
     fn ssrc_change_and_jumps_restart() {
         let mut jb = JitterBuffer::new(48_000);
         let t = Instant::now();
-        jb.push(&hdr(1, 960), &payload(1), t);
-        jb.push(&hdr(2, 1920), &payload(2), t);
+        jb.push(&hdr(1, 960), &payload(1), 960, t);
+        jb.push(&hdr(2, 1920), &payload(2), 960, t);
         let mut other = hdr(500, 77);
         other.ssrc = 2;
-        assert_eq!(jb.push(&other, &payload(500), t), PushOutcome::Restarted);
+        assert_eq!(
+            jb.push(&other, &payload(500), 960, t),
+            PushOutcome::Restarted
+        );
         assert_eq!(jb.buffered(), 1);
         // Sequence far ahead.
         assert_eq!(
-            jb.push(&hdr(9_000, 0), &payload(1), t),
+            jb.push(&hdr(9_000, 0), &payload(1), 960, t),
             PushOutcome::Restarted
         );
         // Timestamp jump of 10 s with a continuous sequence number.
         assert_eq!(
-            jb.push(&hdr(9_001, 480_000), &payload(2), t),
+            jb.push(&hdr(9_001, 480_000), &payload(2), 960, t),
             PushOutcome::Restarted
         );
         assert_eq!(jb.stats().restarts, 4);
@@ -483,18 +608,24 @@ mod tests {
     fn underrun_waits_then_stops() {
         let mut jb = JitterBuffer::new(48_000);
         let t = Instant::now();
-        jb.push(&hdr(1, 960), &payload(1), t);
-        jb.push(&hdr(2, 1920), &payload(2), t);
+        jb.push(&hdr(1, 960), &payload(1), 960, t);
+        jb.push(&hdr(2, 1920), &payload(2), 960, t);
         jb.pop();
         jb.pop();
         for _ in 0..MAX_UNDERRUNS {
-            assert_eq!(jb.pop(), Playout::Missing { next: None });
+            assert_eq!(
+                jb.pop(),
+                Playout::Missing {
+                    duration: 960,
+                    next: None
+                }
+            );
         }
         assert_eq!(jb.pop(), Playout::Empty);
         // The late packet 3 arriving during the wait would have been played; now it restarts
         // buffering and plays from the oldest stored packet.
-        jb.push(&hdr(9, 9 * 960), &payload(9), t);
-        jb.push(&hdr(10, 10 * 960), &payload(10), t);
+        jb.push(&hdr(9, 9 * 960), &payload(9), 960, t);
+        jb.push(&hdr(10, 10 * 960), &payload(10), 960, t);
         assert_eq!(owned(jb.pop()), Some(Ok(payload(9).to_vec())));
     }
 
@@ -506,7 +637,7 @@ mod tests {
         for i in 0..200u32 {
             let wobble = if i % 2 == 0 { 0 } else { 30 };
             let at = t0 + Duration::from_millis(u64::from(i) * 20 + wobble);
-            jb.push(&hdr(i as u16, i * 960), &payload(i as u16), at);
+            jb.push(&hdr(i as u16, i * 960), &payload(i as u16), 960, at);
             jb.pop();
         }
         assert!(jb.jitter_ms() > 20.0, "{}", jb.jitter_ms());
@@ -517,18 +648,152 @@ mod tests {
         let mut jb = JitterBuffer::new(48_000);
         for i in 0..60u32 {
             let at = t0 + Duration::from_millis(u64::from(i) * 20);
-            jb.push(&hdr(i as u16, i * 960), &payload(i as u16), at);
+            jb.push(&hdr(i as u16, i * 960), &payload(i as u16), 960, at);
             jb.pop();
         }
         assert_eq!(jb.target_delay_ms(), MIN_TARGET_MS);
         assert_eq!(jb.stats().skipped, 0);
         let burst_at = t0 + Duration::from_millis(60 * 20);
         for i in 60..80u32 {
-            jb.push(&hdr(i as u16, i * 960), &payload(i as u16), burst_at);
+            jb.push(&hdr(i as u16, i * 960), &payload(i as u16), 960, burst_at);
         }
         for _ in 0..20 {
             jb.pop();
         }
         assert!(jb.stats().skipped > 0);
+    }
+
+    /// `limit` pops; every non-Empty result, owned: Ok((seq, duration)) or Err((duration, next?)).
+    fn drain(jb: &mut JitterBuffer, limit: usize) -> Vec<Result<(u16, u32), (u32, bool)>> {
+        let mut out = Vec::new();
+        for _ in 0..limit {
+            match jb.pop() {
+                Playout::Packet { payload, duration } => {
+                    out.push(Ok((u16::from_be_bytes([payload[0], payload[1]]), duration)))
+                }
+                Playout::Missing { duration, next } => out.push(Err((duration, next.is_some()))),
+                Playout::Empty => {}
+            }
+        }
+        out
+    }
+
+    /// Packets (seq, ts, duration) arriving one by one, each followed by pops until the
+    /// buffer holds at most one packet (a player in step with the sender).
+    fn stream(
+        jb: &mut JitterBuffer,
+        packets: &[(u16, u32, u32)],
+    ) -> Vec<Result<(u16, u32), (u32, bool)>> {
+        let t = Instant::now();
+        let mut out = Vec::new();
+        for &(seq, ts, d) in packets {
+            jb.push(&hdr(seq, ts), &payload(seq), d, t);
+            while jb.buffered() > 1 {
+                out.extend(drain(jb, 1));
+            }
+        }
+        out.extend(drain(jb, 1));
+        out
+    }
+
+    /// 30 ms G.711 packets (240 timestamp units at 8 kHz) play one after the other, each once.
+    #[test]
+    fn long_packets_play_by_timestamp() {
+        let mut jb = JitterBuffer::new(8000);
+        jb.push(&hdr(1, 0), &payload(1), 240, Instant::now());
+        // One 30 ms packet is not enough margin: the target allows for the packet length.
+        assert_eq!(jb.pop(), Playout::Empty);
+        let mut jb = JitterBuffer::new(8000);
+        let packets: Vec<_> = (1u16..=20).map(|s| (s, u32::from(s) * 240, 240)).collect();
+        let want: Vec<_> = (1u16..=20).map(|s| Ok((s, 240))).collect();
+        assert_eq!(stream(&mut jb, &packets), want);
+        assert_eq!(jb.stats().concealed, 0);
+        assert_eq!(jb.stats().skipped, 0);
+    }
+
+    /// The ptime may change mid-stream (20 ms, then 60 ms, then 10 ms): nothing is concealed.
+    #[test]
+    fn packet_duration_changes_mid_stream() {
+        let mut jb = JitterBuffer::new(8000);
+        let durations = [160u32, 160, 160, 480, 480, 480, 80, 80, 80, 80, 160];
+        let mut ts = 1000u32;
+        let mut packets = Vec::new();
+        for (i, &d) in durations.iter().enumerate() {
+            packets.push((i as u16, ts, d));
+            ts += d;
+        }
+        let want: Vec<_> = packets.iter().map(|&(s, _, d)| Ok((s, d))).collect();
+        assert_eq!(stream(&mut jb, &packets), want);
+    }
+
+    /// A lost 60 ms packet is a 60 ms gap, concealed in one piece with the next packet's FEC.
+    #[test]
+    fn lost_long_packet_is_a_gap_of_its_duration() {
+        let mut jb = JitterBuffer::new(48_000);
+        let t = Instant::now();
+        let push = |jb: &mut JitterBuffer, seq: u16| {
+            jb.push(&hdr(seq, u32::from(seq) * 2880), &payload(seq), 2880, t);
+        };
+        push(&mut jb, 1);
+        push(&mut jb, 2);
+        assert_eq!(drain(&mut jb, 2), vec![Ok((1, 2880)), Ok((2, 2880))]);
+        push(&mut jb, 3);
+        assert_eq!(drain(&mut jb, 1), vec![Ok((3, 2880))]);
+        push(&mut jb, 5);
+        assert_eq!(drain(&mut jb, 2), vec![Err((2880, true)), Ok((5, 2880))]);
+        // A packet for the gap arriving now is too late.
+        assert_eq!(
+            jb.push(&hdr(4, 4 * 2880), &payload(4), 2880, t),
+            PushOutcome::Late
+        );
+    }
+
+    /// A timestamp gap without a sequence gap (the sender paused) is concealed too, in pieces
+    /// of at most MAX_CONCEAL_MS; only the last piece carries the next packet. Beyond the
+    /// delay allowed, the gap is shortened rather than audio skipped.
+    #[test]
+    fn timestamp_gap_is_concealed_in_bounded_pieces() {
+        let mut jb = JitterBuffer::new(8000);
+        let t = Instant::now();
+        jb.push(&hdr(1, 0), &payload(1), 160, t);
+        jb.push(&hdr(2, 160), &payload(2), 160, t);
+        assert_eq!(drain(&mut jb, 2), vec![Ok((1, 160)), Ok((2, 160))]);
+        // The jitter has grown: 200 ms target, 260 ms allowed.
+        jb.target_ms = MAX_TARGET_MS;
+        // 300 ms (2400 units) missing before packet 3, then 40 ms of audio: 340 ms buffered,
+        // so 80 ms of the gap go and 220 ms are concealed.
+        jb.push(&hdr(3, 320 + 2400), &payload(3), 160, t);
+        jb.push(&hdr(4, 320 + 2400 + 160), &payload(4), 160, t);
+        assert_eq!(
+            drain(&mut jb, 4),
+            vec![
+                Err((960, false)),
+                Err((800, true)),
+                Ok((3, 160)),
+                Ok((4, 160))
+            ]
+        );
+        assert_eq!(jb.stats().skipped, 1);
+    }
+
+    /// Running dry conceals 20 ms at a time without moving on, so a late packet is still
+    /// played; and a gap found afterwards is not concealed twice.
+    #[test]
+    fn dry_concealment_counts_against_a_later_gap() {
+        let mut jb = JitterBuffer::new(8000);
+        let t = Instant::now();
+        jb.push(&hdr(1, 0), &payload(1), 160, t);
+        jb.push(&hdr(2, 160), &payload(2), 160, t);
+        assert_eq!(drain(&mut jb, 2), vec![Ok((1, 160)), Ok((2, 160))]);
+        // Dry for 20 ms, then packet 3 arrives late: played, not dropped.
+        assert_eq!(drain(&mut jb, 1), vec![Err((160, false))]);
+        jb.push(&hdr(3, 320), &payload(3), 160, t);
+        assert_eq!(drain(&mut jb, 1), vec![Ok((3, 160))]);
+        // Dry for 60 ms, then packet 7 arrives: 4–6 are lost, but those 60 ms were concealed
+        // already, so 7 plays at once.
+        assert_eq!(drain(&mut jb, 3), vec![Err((160, false)); 3]);
+        jb.push(&hdr(7, 960), &payload(7), 160, t);
+        jb.push(&hdr(8, 1120), &payload(8), 160, t);
+        assert_eq!(drain(&mut jb, 2), vec![Ok((7, 160)), Ok((8, 160))]);
     }
 }

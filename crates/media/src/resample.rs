@@ -132,11 +132,31 @@ impl Upsampler8to48 {
 
     /// Convert 160 samples at 8 kHz into one 48 kHz frame.
     pub fn process(&mut self, input: &[i16; FRAME_8K], out: &mut [i16; FRAME]) {
-        for (b, &s) in self.buf[BRANCH - 1..].iter_mut().zip(input.iter()) {
+        self.process_chunk(input, out);
+    }
+
+    /// Convert any number of 8 kHz samples into six times as many at 48 kHz (packets of
+    /// 10, 30, 60 ms...). Only the first `min(input.len(), out.len() / 6)` samples are used;
+    /// returns the number of 48 kHz samples written.
+    pub fn process_slice(&mut self, input: &[i16], out: &mut [i16]) -> usize {
+        let n = input.len().min(out.len() / RATIO);
+        for (inp, o) in input[..n]
+            .chunks(FRAME_8K)
+            .zip(out[..n * RATIO].chunks_mut(FRAME))
+        {
+            self.process_chunk(inp, o);
+        }
+        n * RATIO
+    }
+
+    /// Up to [`FRAME_8K`] input samples; `out` has `RATIO` times as many.
+    fn process_chunk(&mut self, input: &[i16], out: &mut [i16]) {
+        let n = input.len().min(FRAME_8K);
+        for (b, &s) in self.buf[BRANCH - 1..].iter_mut().zip(input[..n].iter()) {
             *b = f32::from(s);
         }
-        for (n, o) in out.iter_mut().enumerate() {
-            let (i, p) = (n / RATIO, n % RATIO);
+        for (k, o) in out.iter_mut().take(n * RATIO).enumerate() {
+            let (i, p) = (k / RATIO, k % RATIO);
             let newest = BRANCH - 1 + i;
             let window = &self.buf[newest + 1 - BRANCH..=newest];
             let acc: f32 = window
@@ -147,7 +167,8 @@ impl Upsampler8to48 {
                 .sum();
             *o = to_i16(acc);
         }
-        self.buf.copy_within(FRAME_8K.., 0);
+        // Keep the newest BRANCH-1 samples as history.
+        self.buf.copy_within(n..n + BRANCH - 1, 0);
     }
 }
 
@@ -297,6 +318,35 @@ mod tests {
         // Level preserved within 0.5 dB (sine at -10 dBFS peak → -13 dBFS RMS).
         let lvl = level_dbfs(&all48[FRAME..]);
         assert!((lvl + 13.0).abs() < 0.5, "{lvl}");
+    }
+
+    /// Packets of 30 ms (240 samples) through `process_slice` give exactly what 20 ms frames
+    /// through `process` give: the filter state carries across any chunking.
+    #[test]
+    fn upsampler_chunking_does_not_matter() {
+        let input: Vec<i16> = (0..FRAME_8K * 9)
+            .map(|i| ((i as f64 * 0.37).sin() * 8000.0) as i16)
+            .collect();
+        let mut by_frame = Upsampler8to48::new();
+        let mut want = Vec::new();
+        for c in input.chunks(FRAME_8K) {
+            let mut out = [0i16; FRAME];
+            by_frame.process(c.try_into().unwrap(), &mut out);
+            want.extend_from_slice(&out);
+        }
+        for chunk in [240, 80, 480, 7] {
+            let mut up = Upsampler8to48::new();
+            let mut got = Vec::new();
+            for c in input.chunks(chunk) {
+                let mut out = vec![0i16; c.len() * RATIO];
+                assert_eq!(up.process_slice(c, &mut out), c.len() * RATIO);
+                got.extend_from_slice(&out);
+            }
+            assert_eq!(got, want, "chunks of {chunk}");
+        }
+        // A short output buffer limits what is used.
+        let mut up = Upsampler8to48::new();
+        assert_eq!(up.process_slice(&input[..10], &mut [0i16; 13]), 12);
     }
 
     #[test]

@@ -78,9 +78,11 @@ fn tone_survives_ten_percent_loss(codec: CodecKind) {
     let relay = Relay::start(a.session.local_addr(), b.session.local_addr(), 10);
     a.session.configure(config(relay.a_remote, codec)).unwrap();
     b.session.configure(config(relay.b_remote, codec)).unwrap();
-    let (fa, fb) = (relay.forwarded_to_a.clone(), relay.forwarded_to_b.clone());
-    let delivered = move |_: u64, _: u64| (fa.load(Ordering::SeqCst), fb.load(Ordering::SeqCst));
+    // Wait for what the relay will deliver (every 10th packet dropped), not for what it has
+    // forwarded so far: a relay thread that starts late must not let the ticks run ahead.
+    let delivered = |a_sent: u64, b_sent: u64| (b_sent - b_sent / 10, a_sent - a_sent / 10);
     run_ticks(&mut a, &mut b, 150, Instant::now(), &delivered, &no_jitter);
+    assert!(relay.forwarded_to_a.load(Ordering::SeqCst) >= 130);
     assert_tones_crossed(&a, &b, 10);
     for side in [&a, &b] {
         // Every 10th packet was dropped: concealed frames, and ~10 % loss reported.

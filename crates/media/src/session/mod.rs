@@ -3,15 +3,22 @@
 //! Driven by the caller's 20 ms tick: `poll_receive` (drain the socket), `next_frame` (playout),
 //! `send_frame` (encode + send), `maybe_send_rtcp`. No tasks, no locks; after `configure` the
 //! steady state allocates nothing (all buffers are owned by the session).
+//!
+//! We send 20 ms packets. We receive packets of any duration (G.711 and Opus 10–120 ms, changing
+//! mid-stream): the jitter buffer plays them by RTP timestamp, each is decoded whole into a PCM
+//! FIFO, and `next_frame` takes exactly one 20 ms frame out of it.
 
 mod dtmf_sender;
+mod pcm_fifo;
+mod playout;
 
 use crate::codec::{CodecKind, Decoder, Encoder};
-use crate::jitter::{JitterBuffer, JitterStats, Playout, MAX_PAYLOAD};
+use crate::jitter::{JitterBuffer, JitterStats, MAX_PAYLOAD};
 use crate::rtcp::{self, ReceptionStats, RtcpPacket, SenderInfo};
 use crate::rtp::{self, RtpHeader};
 use crate::{dtmf, Frame, MediaError};
 use dtmf_sender::DtmfSender;
+use pcm_fifo::PcmFifo;
 use std::io::ErrorKind;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant, SystemTime};
@@ -54,9 +61,9 @@ pub struct Quality {
 /// What `next_frame` produced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FrameStatus {
-    /// Decoded from a received packet.
+    /// Decoded from received packets.
     Audio,
-    /// Synthesised for a lost packet (FEC or PLC).
+    /// At least part of it synthesised for lost or late audio (FEC or PLC).
     Concealed,
     /// Nothing to play (no stream yet, or buffer empty): zeros.
     Silence,
@@ -92,6 +99,8 @@ pub struct RtpSession {
 
     // Receiving.
     jitter: JitterBuffer,
+    /// Decoded audio not played yet.
+    fifo: PcmFifo,
     stats: ReceptionStats,
     remote_ssrc: Option<u32>,
     packets_received: u64,
@@ -139,6 +148,7 @@ impl RtpSession {
             payload_buf: [0; MAX_PAYLOAD],
             send_buf: [0; MAX_PAYLOAD + rtp::HEADER_LEN],
             jitter: JitterBuffer::new(48_000),
+            fifo: PcmFifo::new(),
             stats: ReceptionStats::new(),
             remote_ssrc: None,
             packets_received: 0,
@@ -194,6 +204,7 @@ impl RtpSession {
         let encoder = Encoder::new(cfg.codec)?;
         let decoder = Decoder::new(cfg.codec)?;
         self.jitter.set_clock(cfg.codec.clock());
+        self.fifo.clear();
         self.stats.reset();
         self.remote_ssrc = None;
         self.active = Some(Active {
@@ -249,7 +260,12 @@ impl RtpSession {
             let arrival = (now.saturating_duration_since(self.epoch).as_secs_f64()
                 * f64::from(clock)) as u64 as u32;
             self.stats.update(h.seq, h.ts, arrival);
-            self.jitter.push(&h, payload, now);
+            // A payload whose duration cannot be read is not played (its span is concealed
+            // like a lost packet's).
+            if let Some(samples) = active.decoder.payload_samples(payload) {
+                let duration = samples as u64 * u64::from(clock) / u64::from(crate::SAMPLE_RATE);
+                self.jitter.push(&h, payload, duration as u32, now);
+            }
         } else if Some(h.pt) == active.cfg.telephone_event_pt {
             let Ok(ev) = dtmf::parse(payload) else {
                 return;
@@ -292,30 +308,19 @@ impl RtpSession {
         }
     }
 
-    /// The next 20 ms of received audio.
+    /// The next 20 ms of received audio (whatever the peer's packet duration).
     pub fn next_frame(&mut self, out: &mut Frame) -> FrameStatus {
         let Some(active) = self.active.as_mut() else {
             out.fill(0);
             return FrameStatus::Silence;
         };
-        let status = match self.jitter.pop() {
-            Playout::Packet(p) => match active.decoder.decode(p, out) {
-                Ok(()) => FrameStatus::Audio,
-                Err(_) => match active.decoder.conceal(None, out) {
-                    Ok(()) => FrameStatus::Concealed,
-                    Err(_) => FrameStatus::Silence,
-                },
-            },
-            Playout::Missing { next } => match active.decoder.conceal(next, out) {
-                Ok(()) => FrameStatus::Concealed,
-                Err(_) => FrameStatus::Silence,
-            },
-            Playout::Empty => FrameStatus::Silence,
-        };
-        if status == FrameStatus::Silence {
-            out.fill(0);
-        }
-        status
+        playout::next_frame(
+            &mut self.jitter,
+            &mut active.decoder,
+            active.cfg.codec.clock(),
+            &mut self.fifo,
+            out,
+        )
     }
 
     /// Encode and send one frame — or, while a DTMF event is being sent, the event packet in its
