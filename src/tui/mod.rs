@@ -2,6 +2,15 @@
 //! a view model: the engine adapter sends [`model::Model`]s in, the TUI sends [`action::Action`]s
 //! out. Laid out like gitui: `components/` (pieces of the main screen), `popups/` (one file per
 //! modal), `keys.rs` (every binding), `strings.rs` (every user-facing string).
+//!
+//! Wiring to the engine is a small adapter that owns a `Model` and sends a clone to [`run`] after
+//! each change: `Registered` → `Connection::Online`, `Offline { retry_in_s }` →
+//! `Connection::Offline`, `Voice` → `voice_active`, `IncomingCall` → `incoming`, `CallState` /
+//! room state → `call` (participants, transfer, timeline), `Mute` → my participant's `muted`,
+//! `Quality` → `call.quality`, `Error` → `notice`. Back the other way: `Mute(b)` → `Mute(b)`,
+//! `Hold(true/false)` → `Hold` / `Resume`, `Dtmf(c)` → `Dtmf(c.to_string())`, `Dial`, `Answer`,
+//! `Decline`, `Hangup`, `SetVoice`; `Transfer`, `CancelTransfer`, `CompleteTransfer` need the
+//! engine's transfer commands; `Quit` → hang up and unregister.
 
 pub mod action;
 pub mod app;

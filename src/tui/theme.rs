@@ -14,7 +14,12 @@ impl Theme {
     /// Colours unless the NO_COLOR environment variable is set to a non-empty value
     /// (<https://no-color.org>).
     pub fn from_env() -> Self {
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Self::from_no_color_var(std::env::var_os("NO_COLOR").as_deref())
+    }
+
+    /// The theme for a given value of NO_COLOR (None = unset).
+    pub fn from_no_color_var(value: Option<&std::ffi::OsStr>) -> Self {
+        let no_color = value.is_some_and(|v| !v.is_empty());
         Theme { color: !no_color }
     }
 
@@ -115,5 +120,18 @@ impl Theme {
     /// Level meters.
     pub fn meter(&self) -> Style {
         self.fg(Color::Green)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Theme;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn no_color_set_and_non_empty_turns_colours_off() {
+        assert!(Theme::from_no_color_var(None).color);
+        assert!(Theme::from_no_color_var(Some(OsStr::new(""))).color);
+        assert!(!Theme::from_no_color_var(Some(OsStr::new("1"))).color);
     }
 }

@@ -202,7 +202,9 @@ impl TransferModal {
     /// The key of the selected row, if any.
     pub fn selected_key(&self, model: &Model) -> Option<String> {
         let rows = self.rows(model);
-        self.selected_index(&rows).map(|i| rows[i].key.clone())
+        self.selected_index(&rows)
+            .and_then(|i| rows.get(i))
+            .map(|r| r.key.clone())
     }
 
     fn filter_mut(&mut self) -> &mut String {
@@ -230,8 +232,8 @@ impl TransferModal {
             (Some(c), true) => (c + 1..rows.len()).find(pickable),
             (Some(c), false) => (0..c).rev().find(pickable),
         };
-        if let Some(i) = next {
-            self.selected = Some(rows[i].key.clone());
+        if let Some(row) = next.and_then(|i| rows.get(i)) {
+            self.selected = Some(row.key.clone());
         }
     }
 
