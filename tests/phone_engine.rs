@@ -796,3 +796,37 @@ async fn server_gone_then_back_means_offline_then_registered_and_voice_republish
     server.reply(&publish, 200, "OK", None).await;
     handle.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_2xx_that_crosses_the_cancel_gets_ack_and_bye() {
+    let mut server = SipPeer::new().await;
+    let (handle, mut events, _) = phone(server.addr(), None).await;
+    let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    handle
+        .command(PhoneCommand::Dial("sip:bob@127.0.0.1".into()))
+        .await
+        .unwrap();
+    let invite = server.expect(rsip::Method::Invite).await;
+    let tag = message::new_tag();
+    server.reply(&invite, 180, "Ringing", Some(&tag)).await;
+    events.state(CallState::Ringing).await;
+    handle.command(PhoneCommand::Hangup).await.unwrap();
+    events.state(CallState::Ended).await;
+    tokio::time::timeout(WAIT, invite.cancelled())
+        .await
+        .unwrap();
+    // Bob answered at the same moment: his 200 crosses the CANCEL.
+    let contact = format!("sip:bob@{}", server.addr());
+    let ok = with_sdp(
+        message::response(&invite.request, 200, "OK", Some(&tag)),
+        &contact,
+        &answer_for(&invite.request, &rtp, Direction::SendRecv),
+    );
+    invite.respond(ok).await.unwrap();
+    server.expect(rsip::Method::Ack).await;
+    let bye = server.expect(rsip::Method::Bye).await;
+    let msg = rsip::SipMessage::Request(bye.request.clone());
+    assert_eq!(message::to_tag(&msg).as_deref(), Some(tag.as_str()));
+    server.reply(&bye, 200, "OK", None).await;
+    handle.shutdown().await;
+}
