@@ -16,7 +16,7 @@ use super::components::footer::{Footer, Hint};
 use super::components::header::Header;
 use super::components::{Component, Ctx};
 use super::keys::KeyConfig;
-use super::model::{AudioStatus, Model};
+use super::model::{AudioStatus, Connection, Model};
 use super::popups::dial::DialPrompt;
 use super::popups::help::HelpOverlay;
 use super::popups::incoming::IncomingPopup;
@@ -122,10 +122,10 @@ impl App {
         self.now = now;
     }
 
-    /// True when something on screen changes with time alone (the call timer), so the loop must
-    /// tick; otherwise it sleeps until input or a model change.
+    /// True when something on screen changes with time alone (the call timer, the reconnect
+    /// countdown), so the loop must tick; otherwise it sleeps until input or a model change.
     pub fn needs_tick(&self) -> bool {
-        self.model.call.is_some()
+        self.model.call.is_some() || matches!(self.model.connection, Connection::Offline { .. })
     }
 
     /// Show a new model. Popups that no longer make sense close: the transfer modal and keypad

@@ -247,7 +247,9 @@ pub fn completed() -> Model {
 /// The server went away: offline, next attempt in 5 s.
 pub fn offline() -> Model {
     let mut m = idle();
-    m.connection = Connection::Offline { retry_in_s: 5 };
+    m.connection = Connection::Offline {
+        retry_at: t0() + CALL_AGE + Duration::from_secs(5),
+    };
     m
 }
 

@@ -560,7 +560,7 @@ fn only_screen_actions_stay_in_the_ui() {
 #[test]
 fn ticks_only_while_a_timer_shows() {
     assert!(!app(fixtures::idle()).needs_tick());
-    assert!(!app(fixtures::offline()).needs_tick());
+    assert!(app(fixtures::offline()).needs_tick(), "reconnect countdown");
     assert!(app(fixtures::in_call()).needs_tick());
 }
 
@@ -636,4 +636,17 @@ fn run_loop_ends_when_the_engine_goes_away() {
     events_tx.send(UiEvent::EngineGone).expect("send");
     run_loop(&mut terminal, &mut a, &events_rx, &actions_tx).expect("loop");
     assert!(!a.should_quit(), "ended by the engine, not by the user");
+}
+
+#[test]
+fn offline_countdown_follows_the_clock() {
+    let mut a = app(fixtures::offline());
+    let buffer = draw(&mut a);
+    assert!(find(&buffer, "reconnecting in 5 s").is_some());
+    a.set_now(fixtures::t0() + fixtures::CALL_AGE + std::time::Duration::from_millis(3500));
+    let buffer = draw(&mut a);
+    assert!(find(&buffer, "reconnecting in 2 s").is_some());
+    a.set_now(fixtures::t0() + fixtures::CALL_AGE + std::time::Duration::from_secs(9));
+    let buffer = draw(&mut a);
+    assert!(find(&buffer, "Offline, reconnecting…").is_some());
 }

@@ -5,7 +5,7 @@
 //!
 //! Wiring to the engine is a small adapter that owns a `Model` and sends a clone to [`run`] after
 //! each change: `Registered` → `Connection::Online`, `Offline { retry_in_s }` →
-//! `Connection::Offline`, `Voice` → `voice_active`, `IncomingCall` → `incoming`, `CallState` /
+//! `Connection::Offline { retry_at: now + retry_in_s }`, `Voice` → `voice_active`, `IncomingCall` → `incoming`, `CallState` /
 //! room state → `call` (participants, transfer, timeline), `Mute` → my participant's `muted`,
 //! `Quality` → `call.quality`, `Error` → `notice`. Back the other way: `Mute(b)` → `Mute(b)`,
 //! `Hold(true/false)` → `Hold` / `Resume`, `Dtmf(c)` → `Dtmf(c.to_string())`, `Dial`, `Answer`,

@@ -63,10 +63,11 @@ pub enum Connection {
     Registering,
     /// Registered.
     Online,
-    /// The server is unreachable; the next attempt is in `retry_in_s` seconds.
+    /// The server is unreachable; the next attempt is at `retry_at` (the header counts down, so
+    /// the adapter sets this once per attempt: `Instant::now() + retry_in_s`).
     Offline {
-        /// Seconds until the next attempt.
-        retry_in_s: u64,
+        /// When the next REGISTER goes out.
+        retry_at: Instant,
     },
     /// The server refused us (wrong credentials…); no automatic retry.
     Refused {

@@ -1,7 +1,7 @@
 //! Every user-facing string of the TUI, in one file (as gitui's `strings.rs`), so wording is
 //! reviewed in one place and could be translated.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::model::{AgentStatus, Connection, ParticipantState, Role, TransferStatus};
 
@@ -16,13 +16,20 @@ pub const VOICE_ON: &str = "ON";
 /// Voice switch off.
 pub const VOICE_OFF: &str = "OFF";
 
-/// The connection as the header shows it.
-pub fn connection(c: &Connection) -> String {
+/// The connection as the header shows it at `now`.
+pub fn connection(c: &Connection, now: Instant) -> String {
     match c {
         Connection::Registering => "Registering…".to_string(),
         Connection::Online => "Online".to_string(),
-        Connection::Offline { retry_in_s } => {
-            format!("Offline, reconnecting in {retry_in_s} s")
+        Connection::Offline { retry_at } => {
+            // Round up: "in 1 s" until the attempt, never "in 0 s".
+            let left = retry_at.saturating_duration_since(now);
+            let secs = left.as_millis().div_ceil(1000);
+            if secs == 0 {
+                "Offline, reconnecting…".to_string()
+            } else {
+                format!("Offline, reconnecting in {secs} s")
+            }
         }
         Connection::Refused { reason } => format!("Refused: {reason}"),
     }

@@ -73,7 +73,7 @@ impl Component for Header {
         let text = format!(
             "  {} {}",
             strings::connection_marker(conn),
-            strings::connection(conn)
+            strings::connection(conn, ctx.now)
         );
         let conn_span = Span::styled(text, style);
         let conn_x = x.saturating_add(w);
