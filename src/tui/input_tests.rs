@@ -650,3 +650,18 @@ fn offline_countdown_follows_the_clock() {
     let buffer = draw(&mut a);
     assert!(find(&buffer, "Offline, reconnecting…").is_some());
 }
+
+#[test]
+fn consultation_status_says_when_the_customer_left() {
+    let mut m = fixtures::consulting();
+    if let Some(call) = m.call.as_mut() {
+        call.participants
+            .retain(|p| p.role != super::model::Role::Customer);
+    }
+    let mut a = app(m);
+    let buffer = draw(&mut a);
+    assert!(find(&buffer, "Transfer: Bob Baker joined, customer left").is_some());
+    let mut a = app(fixtures::consulting());
+    let buffer = draw(&mut a);
+    assert!(find(&buffer, "Transfer: Bob Baker joined, customer on hold").is_some());
+}

@@ -5,6 +5,7 @@ pub mod dial;
 pub mod help;
 pub mod incoming;
 pub mod transfer;
+pub mod transfer_rows;
 
 use ratatui::layout::Rect;
 

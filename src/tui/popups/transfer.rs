@@ -9,13 +9,14 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Padding};
 use ratatui::Frame;
 
+use super::transfer_rows::{agent_rows, team_rows, Row};
 use super::{centered, Popup};
 use crate::tui::action::{Action, TransferTarget};
 use crate::tui::components::button::{Button, HitMap};
 use crate::tui::components::footer::Hint;
 use crate::tui::components::{Component, Ctx};
 use crate::tui::keys::typed_char;
-use crate::tui::model::{AgentStatus, Model};
+use crate::tui::model::Model;
 use crate::tui::strings;
 
 /// Width of the name column.
@@ -41,19 +42,6 @@ pub enum Field {
     ListenOnly,
 }
 
-/// One row of the list.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Row {
-    /// User name (agents) or team name: what the transfer is addressed to.
-    pub key: String,
-    /// What is shown as the name.
-    pub name: String,
-    /// Status text, with the reason when not pickable.
-    pub status: String,
-    /// False when the target cannot take the call now.
-    pub pickable: bool,
-}
-
 /// Clickable spots of the modal.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Spot {
@@ -63,61 +51,6 @@ enum Spot {
     ListenOnly,
     Confirm,
     Cancel,
-}
-
-/// The agents M2 offers: voice active, not me, not already in the call; available first, then
-/// by name.
-pub fn agent_rows(model: &Model, filter: &str) -> Vec<Row> {
-    let in_call = |user: &str| {
-        model
-            .call
-            .as_ref()
-            .is_some_and(|c| c.participants.iter().any(|p| p.user == user))
-    };
-    let mut agents: Vec<_> = model
-        .directory
-        .agents
-        .iter()
-        .filter(|a| a.status.voice_active())
-        .filter(|a| a.user != model.me.user && !in_call(&a.user))
-        .filter(|a| matches_filter(filter, &[&a.display, &a.user]))
-        .collect();
-    agents.sort_by_key(|a| (a.status != AgentStatus::Available, a.display.to_lowercase()));
-    agents
-        .into_iter()
-        .map(|a| Row {
-            key: a.user.clone(),
-            name: a.display.clone(),
-            status: strings::agent_status(a.status).to_string(),
-            pickable: a.status == AgentStatus::Available,
-        })
-        .collect()
-}
-
-/// The teams M3 offers: voice-active ones, by name; a team with nobody free cannot be picked.
-pub fn team_rows(model: &Model, filter: &str) -> Vec<Row> {
-    let mut teams: Vec<_> = model
-        .directory
-        .teams
-        .iter()
-        .filter(|t| t.active > 0 && matches_filter(filter, &[&t.name]))
-        .collect();
-    teams.sort_by_key(|t| t.name.to_lowercase());
-    teams
-        .into_iter()
-        .map(|t| Row {
-            key: t.name.clone(),
-            name: t.name.clone(),
-            status: strings::team_status(t.available, t.active),
-            pickable: t.available > 0,
-        })
-        .collect()
-}
-
-/// Case-insensitive substring match on any of `fields`.
-fn matches_filter(filter: &str, fields: &[&str]) -> bool {
-    let f = filter.trim().to_lowercase();
-    f.is_empty() || fields.iter().any(|s| s.to_lowercase().contains(&f))
 }
 
 /// The transfer modal's state.
