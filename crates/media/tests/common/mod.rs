@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod stream;
+
 use agentphone_media::codec::CodecKind;
 use agentphone_media::session::{FrameStatus, RtpSession, SessionConfig};
 use agentphone_media::tone::ToneGenerator;
