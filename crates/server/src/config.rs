@@ -31,6 +31,10 @@ pub struct Config {
     pub rtp_timeout: Duration,
     /// Most parties in one room (counting one being rung).
     pub max_participants: usize,
+    /// How long a customer waits (music on hold) for a team member to free up (SPEC R1).
+    pub queue_timeout: Duration,
+    /// Put the customer on hold with music while a transfer rings and during the consultation (T2).
+    pub hold_customer_on_transfer: bool,
     /// Music on hold WAV (resolved against the config file's directory).
     pub music_on_hold: PathBuf,
     /// Ringback WAV (resolved against the config file's directory).
@@ -112,6 +116,8 @@ impl Config {
             ring_timeout: Duration::from_secs(15),
             rtp_timeout: Duration::from_secs(8),
             max_participants: 3,
+            queue_timeout: Duration::from_secs(120),
+            hold_customer_on_transfer: true,
             music_on_hold: PathBuf::from("assets/music-on-hold.wav"),
             ringback: PathBuf::from("assets/ringback.wav"),
             database: PathBuf::from(":memory:"),
@@ -171,6 +177,8 @@ struct RawServer {
     ring_timeout_s: Option<Spanned<u64>>,
     rtp_timeout_s: Option<Spanned<u64>>,
     max_participants: Option<Spanned<u64>>,
+    queue_timeout_s: Option<Spanned<u64>>,
+    hold_customer_on_transfer: Option<bool>,
     music_on_hold: Option<String>,
     ringback: Option<String>,
     database: Option<String>,
@@ -257,6 +265,7 @@ impl Validator<'_> {
             Some(v) if (2..=16).contains(v.get_ref()) => *v.get_ref() as usize,
             Some(v) => return self.err(v.span(), "max_participants", "must be between 2 and 16"),
         };
+        let queue_timeout = self.seconds(&s.queue_timeout_s, "queue_timeout_s", 120)?;
         let agents = self.agents(raw.agents)?;
         let teams = self.teams(raw.teams, &agents)?;
         Ok(Config {
@@ -268,6 +277,8 @@ impl Validator<'_> {
             ring_timeout,
             rtp_timeout,
             max_participants,
+            queue_timeout,
+            hold_customer_on_transfer: s.hold_customer_on_transfer.unwrap_or(true),
             music_on_hold: resolve(
                 base,
                 s.music_on_hold

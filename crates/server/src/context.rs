@@ -64,7 +64,7 @@ impl Ctx {
             )
         })?;
         Ok(Arc::new(Ctx {
-            directory: DirectoryHandle::spawn(config.clone()),
+            directory: DirectoryHandle::spawn(config.clone(), Some(endpoint.clone())),
             auth: AuthGuard::new(config.clone()),
             config,
             endpoint,

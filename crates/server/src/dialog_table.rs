@@ -16,6 +16,16 @@ pub struct DialogTable {
 struct Inner {
     by_call_id: HashMap<String, (RoomId, LegId)>,
     rooms: HashMap<RoomId, RoomHandle>,
+    subscriptions: HashMap<String, SubOwner>,
+}
+
+/// Who serves a subscription dialog (SUBSCRIBE refreshes are routed by its Call-ID).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SubOwner {
+    /// The directory event package.
+    Directory,
+    /// A room's state package.
+    Room(RoomId),
 }
 
 impl DialogTable {
@@ -34,6 +44,9 @@ impl DialogTable {
         let mut inner = self.lock();
         inner.rooms.remove(&id);
         inner.by_call_id.retain(|_, (room, _)| *room != id);
+        inner
+            .subscriptions
+            .retain(|_, owner| *owner != SubOwner::Room(id));
     }
 
     /// A leg's dialog (by Call-ID) belongs to `room`. False if that Call-ID is already in use.
@@ -56,6 +69,26 @@ impl DialogTable {
         let inner = self.lock();
         let (room, leg) = inner.by_call_id.get(call_id)?;
         inner.rooms.get(room).map(|h| (h.clone(), *leg))
+    }
+
+    /// A live room by id.
+    pub fn room(&self, id: RoomId) -> Option<RoomHandle> {
+        self.lock().rooms.get(&id).cloned()
+    }
+
+    /// A subscription dialog (by Call-ID) is served by `owner`.
+    pub fn bind_subscription(&self, call_id: &str, owner: SubOwner) {
+        self.lock().subscriptions.insert(call_id.to_string(), owner);
+    }
+
+    /// A subscription ended.
+    pub fn unbind_subscription(&self, call_id: &str) {
+        self.lock().subscriptions.remove(call_id);
+    }
+
+    /// Who serves this subscription dialog.
+    pub fn subscription(&self, call_id: &str) -> Option<SubOwner> {
+        self.lock().subscriptions.get(call_id).copied()
     }
 
     /// Every live room.

@@ -7,10 +7,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use agentphone_sip::endpoint::Peer;
-use tokio::sync::{mpsc, oneshot};
+use agentphone_sip::dialog::Dialog;
+use agentphone_sip::endpoint::{Endpoint, Peer};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::Config;
+use crate::directory_view::{self, DirectorySubs};
 use crate::routing::{next_to_offer, MemberView};
 
 /// Where an agent's phone is reachable: its Contact and the address/transport its REGISTER came from.
@@ -50,16 +52,16 @@ impl AgentStatus {
 }
 
 #[derive(Debug)]
-struct AgentState {
-    binding: Option<Binding>,
-    voice_active: bool,
+pub(crate) struct AgentState {
+    pub(crate) binding: Option<Binding>,
+    pub(crate) voice_active: bool,
     ringing: u32,
     calls: u32,
-    idle_since: Instant,
+    pub(crate) idle_since: Instant,
 }
 
 impl AgentState {
-    fn status(&mut self, now: Instant) -> AgentStatus {
+    pub(crate) fn status(&mut self, now: Instant) -> AgentStatus {
         if self.binding.as_ref().is_some_and(|b| b.expires_at <= now) {
             // Registration lapsed: offline, and the voice channel goes with it.
             self.binding = None;
@@ -79,7 +81,7 @@ impl AgentState {
     }
 }
 
-enum Cmd {
+pub(crate) enum Cmd {
     Register {
         user: String,
         binding: Option<Binding>,
@@ -118,20 +120,58 @@ enum Cmd {
     CallEnded {
         user: String,
     },
+    /// A new directory subscription (its 200 is sent): NOTIFY it at once.
+    Subscribe {
+        dialog: Box<Dialog>,
+        expires: Duration,
+    },
+    /// Refresh (Some) or end (None) a subscription, by Call-ID.
+    Resubscribe {
+        call_id: String,
+        expires: Option<Duration>,
+    },
+    /// A NOTIFY was refused (481) or unanswered: forget that subscriber.
+    Drop {
+        call_id: String,
+    },
 }
 
 /// Asks the directory task. Cheap to clone.
 #[derive(Clone)]
 pub struct DirectoryHandle {
     tx: mpsc::UnboundedSender<Cmd>,
+    changes: watch::Receiver<u64>,
 }
 
 impl DirectoryHandle {
-    /// Start the owner task.
-    pub fn spawn(config: Arc<Config>) -> DirectoryHandle {
+    /// Start the owner task; with an endpoint, subscribers get NOTIFYs (the event package).
+    pub fn spawn(config: Arc<Config>, endpoint: Option<Endpoint>) -> DirectoryHandle {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(config, rx));
-        DirectoryHandle { tx }
+        let (changed, changes) = watch::channel(0);
+        let subs = DirectorySubs::new(endpoint, tx.clone());
+        tokio::spawn(run(config, rx, subs, changed));
+        DirectoryHandle { tx, changes }
+    }
+
+    /// A receiver that sees a new value after every change of any agent's status (for the queue).
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.changes.clone()
+    }
+
+    /// A directory subscription was accepted (200 sent): NOTIFY it now and after every change.
+    pub fn subscribe(&self, dialog: Dialog, expires: Duration) {
+        let _ = self.tx.send(Cmd::Subscribe {
+            dialog: Box::new(dialog),
+            expires,
+        });
+    }
+
+    /// Refresh (Some) or end (None, final NOTIFY `terminated`) a subscription.
+    pub fn resubscribe(&self, call_id: &str, expires: Option<Duration>) {
+        let _ = self.tx.send(Cmd::Resubscribe {
+            call_id: call_id.into(),
+            expires,
+        });
     }
 
     /// Set (Some) or remove (None) an agent's registration.
@@ -217,7 +257,12 @@ impl DirectoryHandle {
     }
 }
 
-async fn run(config: Arc<Config>, mut rx: mpsc::UnboundedReceiver<Cmd>) {
+async fn run(
+    config: Arc<Config>,
+    mut rx: mpsc::UnboundedReceiver<Cmd>,
+    mut subs: DirectorySubs,
+    changed: watch::Sender<u64>,
+) {
     let start = Instant::now();
     let mut agents: HashMap<String, AgentState> = config
         .agents
@@ -233,78 +278,130 @@ async fn run(config: Arc<Config>, mut rx: mpsc::UnboundedReceiver<Cmd>) {
             (a.username.clone(), state)
         })
         .collect();
-    while let Some(cmd) = rx.recv().await {
-        let now = Instant::now();
-        match cmd {
-            Cmd::Register { user, binding } => {
-                if let Some(a) = agents.get_mut(&user) {
-                    if binding.is_none() {
-                        a.voice_active = false;
-                    }
-                    a.binding = binding;
+    // Changes are published COALESCE after the first one of a burst (well within the 200 ms of
+    // the protocol); a slow tick catches registrations that lapse without a message.
+    const COALESCE: Duration = Duration::from_millis(20);
+    let mut publish_at: Option<tokio::time::Instant> = None;
+    let mut lapse_check = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        let cmd = tokio::select! {
+            cmd = rx.recv() => match cmd {
+                Some(cmd) => cmd,
+                None => break,
+            },
+            _ = async {
+                match publish_at {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
                 }
-            }
-            Cmd::SetVoice { user, active } => {
-                if let Some(a) = agents.get_mut(&user) {
-                    a.voice_active = active;
-                }
-            }
-            Cmd::Reserve { user, reply } => {
-                let result = match agents.get_mut(&user) {
-                    None => Err(AgentStatus::Offline),
-                    Some(a) => match (a.status(now), &a.binding) {
-                        (AgentStatus::Available, Some(b)) => {
-                            a.ringing += 1;
-                            Ok(b.clone())
-                        }
-                        (status, _) => Err(status),
-                    },
-                };
-                let _ = reply.send(result);
-            }
-            Cmd::ReserveForTeam {
-                team,
-                exclude,
-                reply,
             } => {
-                let picked = next_in_team(&config, &mut agents, &team, &exclude, now);
-                let _ = reply.send(picked);
-            }
-            Cmd::Binding { user, reply } => {
-                let b = agents.get_mut(&user).and_then(|a| {
-                    a.status(now);
-                    a.binding.clone()
-                });
-                let _ = reply.send(b);
-            }
-            Cmd::Status { user, reply } => {
-                let _ = reply.send(agents.get_mut(&user).map(|a| a.status(now)));
-            }
-            Cmd::Release { user } => {
-                if let Some(a) = agents.get_mut(&user) {
-                    a.ringing = a.ringing.saturating_sub(1);
+                publish_at = None;
+                let snapshot = directory_view::snapshot(&config, &mut agents, Instant::now());
+                if subs.publish(snapshot) {
+                    changed.send_modify(|v| *v += 1);
                 }
+                continue;
             }
-            Cmd::Answered { user } => {
-                if let Some(a) = agents.get_mut(&user) {
-                    a.ringing = a.ringing.saturating_sub(1);
-                    a.calls += 1;
+            _ = lapse_check.tick() => {
+                subs.expire(Instant::now());
+                publish_at.get_or_insert_with(|| tokio::time::Instant::now() + COALESCE);
+                continue;
+            }
+        };
+        let now = Instant::now();
+        let mutates = !matches!(
+            cmd,
+            Cmd::Binding { .. } | Cmd::Status { .. } | Cmd::Resubscribe { .. } | Cmd::Drop { .. }
+        );
+        apply(&config, &mut agents, &mut subs, cmd, now);
+        if mutates {
+            publish_at.get_or_insert_with(|| tokio::time::Instant::now() + COALESCE);
+        }
+    }
+}
+
+fn apply(
+    config: &Config,
+    agents: &mut HashMap<String, AgentState>,
+    subs: &mut DirectorySubs,
+    cmd: Cmd,
+    now: Instant,
+) {
+    match cmd {
+        Cmd::Register { user, binding } => {
+            if let Some(a) = agents.get_mut(&user) {
+                if binding.is_none() {
+                    a.voice_active = false;
                 }
+                a.binding = binding;
             }
-            Cmd::CallStarted { user } => {
-                if let Some(a) = agents.get_mut(&user) {
-                    a.calls += 1;
-                }
+        }
+        Cmd::SetVoice { user, active } => {
+            if let Some(a) = agents.get_mut(&user) {
+                a.voice_active = active;
             }
-            Cmd::CallEnded { user } => {
-                if let Some(a) = agents.get_mut(&user) {
-                    a.calls = a.calls.saturating_sub(1);
-                    if a.calls == 0 {
-                        a.idle_since = now;
+        }
+        Cmd::Reserve { user, reply } => {
+            let result = match agents.get_mut(&user) {
+                None => Err(AgentStatus::Offline),
+                Some(a) => match (a.status(now), &a.binding) {
+                    (AgentStatus::Available, Some(b)) => {
+                        a.ringing += 1;
+                        Ok(b.clone())
                     }
+                    (status, _) => Err(status),
+                },
+            };
+            let _ = reply.send(result);
+        }
+        Cmd::ReserveForTeam {
+            team,
+            exclude,
+            reply,
+        } => {
+            let picked = next_in_team(config, agents, &team, &exclude, now);
+            let _ = reply.send(picked);
+        }
+        Cmd::Binding { user, reply } => {
+            let b = agents.get_mut(&user).and_then(|a| {
+                a.status(now);
+                a.binding.clone()
+            });
+            let _ = reply.send(b);
+        }
+        Cmd::Status { user, reply } => {
+            let _ = reply.send(agents.get_mut(&user).map(|a| a.status(now)));
+        }
+        Cmd::Release { user } => {
+            if let Some(a) = agents.get_mut(&user) {
+                a.ringing = a.ringing.saturating_sub(1);
+            }
+        }
+        Cmd::Answered { user } => {
+            if let Some(a) = agents.get_mut(&user) {
+                a.ringing = a.ringing.saturating_sub(1);
+                a.calls += 1;
+            }
+        }
+        Cmd::CallStarted { user } => {
+            if let Some(a) = agents.get_mut(&user) {
+                a.calls += 1;
+            }
+        }
+        Cmd::CallEnded { user } => {
+            if let Some(a) = agents.get_mut(&user) {
+                a.calls = a.calls.saturating_sub(1);
+                if a.calls == 0 {
+                    a.idle_since = now;
                 }
             }
         }
+        Cmd::Subscribe { dialog, expires } => {
+            let snapshot = directory_view::snapshot(config, agents, now);
+            subs.add(*dialog, expires, snapshot, now);
+        }
+        Cmd::Resubscribe { call_id, expires } => subs.refresh(&call_id, expires, now),
+        Cmd::Drop { call_id } => subs.forget(&call_id),
     }
 }
 
@@ -377,7 +474,7 @@ members = ["alice", "bob", "carol"]
 
     #[tokio::test]
     async fn team_offer_order_skips_inactive_busy_and_ringing_then_prefers_longest_idle() {
-        let d = DirectoryHandle::spawn(config());
+        let d = DirectoryHandle::spawn(config(), None);
         for u in ["alice", "bob", "carol"] {
             d.register(u, Some(binding()));
         }

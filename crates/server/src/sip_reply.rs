@@ -5,7 +5,8 @@ use agentphone_sip::message;
 use agentphone_sip::sdp::Sdp;
 
 /// Methods the server understands, for `Allow`.
-pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, PUBLISH, INFO";
+pub const ALLOW: &str =
+    "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, PUBLISH, INFO, SUBSCRIBE, NOTIFY, REFER";
 
 /// A response to `tx`'s request. Final responses to requests without a To tag get one.
 pub fn build(tx: &ServerTransaction, code: u16, reason: &str) -> rsip::Response {
@@ -40,4 +41,24 @@ pub async fn reply(tx: &ServerTransaction, code: u16, reason: &str) {
 /// The request as a `SipMessage`, for the header helpers of `agentphone_sip::message`.
 pub fn as_message(req: &rsip::Request) -> rsip::SipMessage {
     rsip::SipMessage::Request(req.clone())
+}
+
+/// A refusal with a `Warning: 399 agentphone "…"` whose text is the reason an agent reads.
+pub async fn refuse(tx: &ServerTransaction, code: u16, reason: &str, warning: &str) {
+    let mut resp = build(tx, code, reason);
+    add_header(&mut resp, "Warning", warning_value(warning));
+    send(tx, resp).await;
+}
+
+/// The value of a Warning header (RFC 3261 §20.43) carrying `text` (quotes and backslashes escaped).
+pub fn warning_value(text: &str) -> String {
+    let escaped: String = text
+        .chars()
+        .filter(|c| !c.is_control())
+        .flat_map(|c| match c {
+            '"' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    format!("399 agentphone \"{escaped}\"")
 }

@@ -52,7 +52,7 @@ async fn dispatch(ctx: &Arc<Ctx>, tx: ServerTransaction) {
         rsip::Method::Ack => handlers::ack::handle(tx),
         rsip::Method::Cancel => handlers::cancel::handle(tx).await,
         rsip::Method::Bye => sip_reply::reply(&tx, 481, "Call/Transaction Does Not Exist").await,
-        rsip::Method::Subscribe => handlers::unsupported::bad_event(tx).await,
+        rsip::Method::Subscribe => handlers::subscribe::handle(ctx, tx).await,
         _ => handlers::unsupported::not_allowed(tx).await,
     }
 }

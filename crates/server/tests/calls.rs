@@ -175,8 +175,8 @@ async fn caller_hears_ringback_while_the_agent_rings() {
 }
 
 #[tokio::test]
-async fn nobody_available_gets_480() {
-    let server = TestServer::start("").await;
+async fn nobody_available_waits_in_the_queue_then_gets_480() {
+    let server = TestServer::start("queue_timeout_s = 1").await;
     let customer = Ua::new(server.addr(), "customer", "").await;
     let (_, result) = dial(
         &customer,
@@ -193,7 +193,7 @@ async fn nobody_available_gets_480() {
 
 #[tokio::test]
 async fn inactive_agent_is_not_offered_calls() {
-    let server = TestServer::start("").await;
+    let server = TestServer::start("queue_timeout_s = 1").await;
     let mut alice = Ua::new(server.addr(), "alice", "alice-secret").await;
     assert_eq!(code(&alice.register().await), 200); // registered, voice channel off
     let customer = Ua::new(server.addr(), "customer", "").await;

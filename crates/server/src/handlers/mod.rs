@@ -7,6 +7,7 @@ pub mod invite;
 pub mod options;
 pub mod publish;
 pub mod register;
+pub mod subscribe;
 pub mod unsupported;
 
 use std::sync::Arc;

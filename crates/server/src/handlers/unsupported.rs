@@ -4,13 +4,6 @@ use agentphone_sip::endpoint::ServerTransaction;
 
 use crate::sip_reply;
 
-/// SUBSCRIBE: no event package yet (directory / conference come with the next issue).
-pub async fn bad_event(tx: ServerTransaction) {
-    let mut resp = sip_reply::build(&tx, 489, "Bad Event");
-    sip_reply::add_header(&mut resp, "Allow-Events", "presence");
-    sip_reply::send(&tx, resp).await;
-}
-
 /// Any other method: 405 with what we allow.
 pub async fn not_allowed(tx: ServerTransaction) {
     let mut resp = sip_reply::build(&tx, 405, "Method Not Allowed");

@@ -12,9 +12,12 @@ use tokio::sync::mpsc;
 use super::hold::{self, LegView};
 use super::leg::{Leg, Role};
 use super::outgoing::{OfferEvent, Outgoing};
+use super::state::RoomSub;
+use super::timeline::Entry;
+use super::transfer::{Outcome, Transfer, TransferState};
 use super::{LegId, RoomHandle, RoomMsg, RoomSetup};
 use crate::context::Ctx;
-use crate::media_engine::{MediaCmd, MediaEvent, MediaEventKind};
+use crate::media_engine::{LegMode, MediaCmd, MediaEvent, MediaEventKind};
 use crate::records::RecordOp;
 
 /// The state a room actor owns.
@@ -34,6 +37,27 @@ pub(super) struct Room {
     pub session_id: u64,
     /// The caller's INVITE transaction, kept while the room lives (2xx retransmission, ACK).
     pub caller_invite: Option<ServerTransaction>,
+    /// The room's URI (`sip:room-ID@IP:PORT`): our Contact towards agents, the target of room
+    /// subscriptions, INFO and REFER.
+    pub room_uri: rsip::Uri,
+    /// The conversation timeline.
+    pub timeline: Vec<Entry>,
+    /// Room state subscribers.
+    pub subs: Vec<RoomSub>,
+    /// The state last NOTIFYed (without its version).
+    pub last_state: serde_json::Value,
+    /// Version of the room state.
+    pub state_version: u64,
+    /// The transfer under way.
+    pub transfer: Option<Transfer>,
+    /// Held by a `hold` command (C3): the customer, or (no customer) everyone but this leg.
+    pub command_hold: Option<LegId>,
+    /// Transfers started so far.
+    pub next_transfer: u64,
+    /// Transfer INVITEs sent so far.
+    pub next_attempt: u64,
+    /// The room is ending (leaving legs are not written to the timeline one by one).
+    ending: bool,
     next_leg: LegId,
 }
 
@@ -49,7 +73,23 @@ pub(super) async fn run(
         room: handle.id(),
         events: media_tx,
     });
+    let room_uri = rsip::Uri::try_from(ctx.local_contact.to_string().replacen(
+        "agentphone@",
+        &format!("room-{}@", handle.id()),
+        1,
+    ))
+    .unwrap_or_else(|_| ctx.local_contact.clone());
     let mut room = Room {
+        room_uri,
+        timeline: Vec::new(),
+        subs: Vec::new(),
+        last_state: serde_json::Value::Null,
+        state_version: 0,
+        transfer: None,
+        command_hold: None,
+        next_transfer: 0,
+        next_attempt: 0,
+        ending: false,
         ctx,
         handle,
         rx,
@@ -91,17 +131,32 @@ impl Room {
     /// Serve the connected call; returns why it ended.
     async fn connected(&mut self) -> String {
         loop {
+            let ring_deadline = self.transfer_deadline();
             tokio::select! {
                 msg = self.rx.recv() => match msg {
                     None | Some(RoomMsg::Shutdown) => return "server shutting down".into(),
                     Some(RoomMsg::InDialog { leg, tx }) => self.in_dialog(leg, tx).await,
-                    Some(RoomMsg::Offer { attempt, event }) => self.abandoned_offer(attempt, event).await,
+                    Some(RoomMsg::Offer { attempt, event }) => {
+                        if self.is_transfer_attempt(attempt) {
+                            self.transfer_offer(event).await;
+                        } else {
+                            self.abandoned_offer(attempt, event).await;
+                        }
+                    }
+                    Some(RoomMsg::Subscribe { user, expires, tx }) => self.subscribe(user, expires, tx).await,
+                    Some(RoomMsg::Resubscribe { call_id, expires, tx }) => self.resubscribe(&call_id, expires, tx).await,
                 },
+                _ = async {
+                    match ring_deadline {
+                        Some(at) => tokio::time::sleep_until(at).await,
+                        None => std::future::pending().await,
+                    }
+                } => self.transfer_ring_timeout().await,
                 ev = self.media_rx.recv() => match ev {
                     Some(MediaEvent { leg, kind: MediaEventKind::RtpTimeout }) => {
                         let secs = self.ctx.config.rtp_timeout.as_secs();
                         tracing::info!(room = self.handle.id(), leg, "no RTP for {secs} s: leg gone");
-                        self.leave(leg, &format!("no RTP for {secs} s"), true);
+                        self.party_left(leg, &format!("no RTP for {secs} s"), true);
                     }
                     Some(MediaEvent { leg, kind: MediaEventKind::Dtmf(digit) }) => {
                         tracing::debug!(room = self.handle.id(), leg, %digit, "DTMF relayed");
@@ -109,15 +164,23 @@ impl Room {
                     None => return "media engine stopped".into(),
                 },
             }
+            self.publish_state();
             if let Some(reason) = self.end_reason() {
                 return reason;
             }
         }
     }
 
-    /// The room ends when fewer than two parties or no agent remain (SPEC C5, T9).
+    /// The room ends when fewer than two parties or no agent remain (SPEC C5, T9) — unless a
+    /// transfer target is still ringing (a blind transfer: the customer waits for them).
     fn end_reason(&self) -> Option<String> {
-        if self.legs.len() < 2 {
+        let ringing = self
+            .transfer
+            .as_ref()
+            .is_some_and(|t| t.state == TransferState::Ringing);
+        if ringing && !self.legs.is_empty() {
+            None
+        } else if self.legs.len() < 2 {
             Some("the other party hung up".into())
         } else if !self.legs.iter().any(|l| l.role.agent().is_some()) {
             Some("no agent left".into())
@@ -126,24 +189,68 @@ impl Room {
         }
     }
 
-    /// Tell the media engine what every leg hears, from who holds.
-    pub fn apply_modes(&self) {
+    /// What every leg hears now (SPEC C3 + the transfer's hold and ringback).
+    pub fn current_modes(&self) -> Vec<(LegId, LegMode)> {
+        let has_customer = self.legs.iter().any(|l| l.role.is_customer());
         let views: Vec<LegView<'_>> = self
             .legs
             .iter()
             .map(|l| LegView {
                 id: l.id,
                 role: &l.role,
-                holding: l.is_holding(),
+                holding: l.is_holding() || (!has_customer && self.command_hold == Some(l.id)),
                 listen_only: l.listen_only,
             })
             .collect();
-        for (leg, mode) in hold::modes(&views) {
+        let transfer_hold = self.transfer.as_ref().is_some_and(|t| t.held_customer);
+        let customer_held = (has_customer && self.command_hold.is_some()) || transfer_hold;
+        let ringback = self
+            .transfer
+            .as_ref()
+            .filter(|t| t.state == TransferState::Ringing && !t.listen_only)
+            .map(|t| t.by_leg);
+        hold::modes(&views, customer_held, ringback)
+    }
+
+    /// Tell the media engine what every leg hears, from who holds.
+    pub fn apply_modes(&self) {
+        for (leg, mode) in self.current_modes() {
             self.media(MediaCmd::SetMode {
                 room: self.handle.id(),
                 leg,
                 mode,
             });
+        }
+    }
+
+    /// A party hung up or vanished: with a transfer in consultation, the requester leaving
+    /// completes it (T6) and the target leaving ends it (T8).
+    pub fn party_left(&mut self, leg_id: LegId, reason: &str, send_bye: bool) {
+        let consulting = self
+            .transfer
+            .as_ref()
+            .filter(|t| t.state == TransferState::Consulting)
+            .map(|t| (t.by_leg, t.joined_leg));
+        match consulting {
+            Some((by, _)) if by == leg_id => {
+                self.complete_now();
+                self.leave(leg_id, reason, send_bye);
+            }
+            Some((_, Some(joined))) if joined == leg_id => {
+                let name = self
+                    .legs
+                    .iter()
+                    .find(|l| l.id == leg_id)
+                    .map(|l| self.name_of(&l.role))
+                    .unwrap_or_default();
+                self.leave(leg_id, reason, send_bye);
+                self.finish_transfer(Outcome::Failed(
+                    487,
+                    "Request Terminated",
+                    format!("{name} hung up during the consultation"),
+                ));
+            }
+            _ => self.leave(leg_id, reason, send_bye),
         }
     }
 
@@ -169,7 +276,25 @@ impl Room {
         if let Some(agent) = leg.role.agent() {
             self.ctx.directory.call_ended(agent);
         }
-        self.record("left", Some(format!("{}: {reason}", leg.role.label())));
+        if self.command_hold == Some(leg_id) && !leg.role.is_customer() {
+            // The holder of an agent-to-agent hold is gone; with a customer the hold stays.
+            if !self.legs.iter().any(|l| l.role.is_customer()) {
+                self.command_hold = None;
+            }
+        }
+        tracing::debug!(room = self.handle.id(), leg = leg_id, %reason, "leg left");
+        if !self.ending {
+            let name = self.name_of(&leg.role);
+            if leg.role.is_customer() {
+                self.note("customer_left", format!("{name} left (the customer)"));
+            } else {
+                self.note("left", format!("{name} left"));
+            }
+        }
+        if let Some(agent) = leg.role.agent() {
+            let agent = agent.to_string();
+            self.end_subscriptions_of(Some(&agent));
+        }
         if !self.legs.is_empty() {
             self.apply_modes();
         }
@@ -177,6 +302,21 @@ impl Room {
 
     /// The room ends: BYE to whoever is left, forget the dialogs and the media, close the record.
     fn end(&mut self, reason: &str) {
+        if let Some(mut ringing) = self.transfer.as_mut().and_then(|t| t.ringing.take()) {
+            ringing.out.cancel();
+            self.ctx.directory.release(&ringing.user);
+            self.abandoned.push(ringing.out);
+        }
+        if self.transfer.is_some() {
+            self.finish_transfer(Outcome::Failed(
+                480,
+                "Temporarily Unavailable",
+                format!("the call ended ({reason})"),
+            ));
+        }
+        self.note_in_memory("ended", format!("Call ended: {reason}"));
+        self.end_subscriptions_of(None);
+        self.ending = true;
         let ids: Vec<LegId> = self.legs.iter().map(|l| l.id).collect();
         for id in ids {
             self.leave(id, reason, true);

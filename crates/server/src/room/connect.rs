@@ -77,6 +77,7 @@ impl Room {
             local_sdp: offer.clone(),
             remote_direction,
             listen_only: false,
+            muted: false,
         };
         let watch = leg.sends_media();
         self.legs.push(leg);
@@ -98,7 +99,12 @@ impl Room {
             .find(|l| l.id == call.caller_leg)
             .map(|l| l.local_sdp.clone());
         let mut ok = message::response(&call.invite.request, 200, "OK", Some(&call.caller_tag));
-        sip_reply::add_header(&mut ok, "Contact", format!("<{}>", self.ctx.local_contact));
+        if call.caller.agent().is_some() {
+            sip_reply::add_header(&mut ok, "Contact", format!("<{}>;isfocus", self.room_uri));
+            sip_reply::add_header(&mut ok, "Recv-Info", super::commands::INFO_PACKAGE);
+        } else {
+            sip_reply::add_header(&mut ok, "Contact", format!("<{}>", self.ctx.local_contact));
+        }
         if let Some(sdp) = &caller_sdp {
             sip_reply::set_sdp(&mut ok, sdp);
         }
@@ -107,6 +113,11 @@ impl Room {
             call: self.record_id.clone(),
             agent: label.to_string(),
         });
+        let answered_by = match agent {
+            Some(a) => self.agent_name(a),
+            None => label.to_string(),
+        };
+        self.note_in_memory("answered", format!("Answered by {answered_by}"));
         tracing::info!(room, call = %self.record_id, answered_by = %label, "call connected");
         Ring::Answered
     }

@@ -10,6 +10,7 @@ use agentphone_sip::sdp::{self, Direction, Sdp};
 
 use super::actor::{session_config, Room};
 use super::leg::{Leg, Role};
+use super::queue::QueueWait;
 use super::{Destination, LegId, RoomSetup};
 use crate::directory::Binding;
 use crate::media_engine::{LegMode, MediaCmd};
@@ -101,11 +102,39 @@ impl Room {
             .unwrap_or_default();
         let mut attempts = 0u64;
         let mut last = (480u16, "Temporarily Unavailable".to_string());
+        // R1: a customer calling a team with nobody available queues (see queue.rs).
+        let queues = call.caller.is_customer() && matches!(destination, Destination::Team(_));
+        let mut queued_until: Option<tokio::time::Instant> = None;
+        let mut changes = self.ctx.directory.changes();
         loop {
+            changes.borrow_and_update();
             let candidate = match &destination {
                 Destination::Team(t) => {
                     match self.ctx.directory.reserve_for_team(t, &tried).await {
-                        Some((user, binding)) => Candidate::Agent { user, binding },
+                        Some((user, binding)) => {
+                            if queued_until.is_some() {
+                                self.caller_hears(&call, LegMode::Ringback);
+                            }
+                            Candidate::Agent { user, binding }
+                        }
+                        None if queues && (attempts == 0 || queued_until.is_some()) => {
+                            let until = *queued_until.get_or_insert_with(|| {
+                                self.record("queued", Some(t.clone()));
+                                tokio::time::Instant::now() + self.ctx.config.queue_timeout
+                            });
+                            match self.wait_in_queue(&call, until, &mut changes).await {
+                                QueueWait::Changed => continue,
+                                QueueWait::TimedOut => {
+                                    last = (480, "Temporarily Unavailable".into());
+                                    break;
+                                }
+                                QueueWait::CallerLeft => return Err("caller cancelled".into()),
+                                QueueWait::Shutdown => {
+                                    sip_reply::reply(&invite, 503, "Service Unavailable").await;
+                                    return Err("server shutting down".into());
+                                }
+                            }
+                        }
                         None => {
                             last = (480, "Temporarily Unavailable".into());
                             break;
@@ -191,7 +220,13 @@ impl Room {
             .configure(config)
             .map_err(|e| (488, format!("Not Acceptable Here: {e}")))?;
         let tag = message::new_tag();
-        let dialog = Dialog::from_uas(&invite.request, &tag, &self.ctx.local_contact, invite.peer)
+        // Agents talk to the room (its URI is our Contact); customers see a plain contact.
+        let contact = if caller.agent().is_some() {
+            self.room_uri.clone()
+        } else {
+            self.ctx.local_contact.clone()
+        };
+        let dialog = Dialog::from_uas(&invite.request, &tag, &contact, invite.peer)
             .ok_or((400, "Bad Request (cannot form a dialog)".to_string()))?;
         let id = self.new_leg_id();
         if !self.ctx.dialogs.bind(&dialog.call_id, self.handle.id(), id) {
@@ -213,6 +248,7 @@ impl Room {
             local_sdp: answer.clone(),
             remote_direction: negotiated.remote_direction,
             listen_only: false,
+            muted: false,
         });
         sip_reply::send(
             invite,
@@ -220,11 +256,7 @@ impl Room {
         )
         .await;
         let mut early = message::response(&invite.request, 183, "Session Progress", Some(&tag));
-        sip_reply::add_header(
-            &mut early,
-            "Contact",
-            format!("<{}>", self.ctx.local_contact),
-        );
+        sip_reply::add_header(&mut early, "Contact", format!("<{contact}>"));
         sip_reply::set_sdp(&mut early, &answer);
         sip_reply::send(invite, early).await;
         Ok((id, tag))

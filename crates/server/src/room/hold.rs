@@ -1,5 +1,7 @@
 //! Who hears what, from who holds (SPEC C3): an agent holding puts the customer on hold; in a call
 //! without a customer it holds the other parties. A held party hears music and is not heard.
+//! On top of that the room may hold the customer itself (a transfer under way, T2), and the
+//! transferring agent hears ringback while the target rings.
 
 use super::leg::Role;
 use super::LegId;
@@ -18,8 +20,13 @@ pub struct LegView<'a> {
     pub listen_only: bool,
 }
 
-/// The media mode of every leg, in the same order.
-pub fn modes(legs: &[LegView<'_>]) -> Vec<(LegId, LegMode)> {
+/// The media mode of every leg, in the same order. `customer_held`: the room holds the customer
+/// (transfer); `ringback`: this leg waits for a transfer target and hears ringback.
+pub fn modes(
+    legs: &[LegView<'_>],
+    customer_held: bool,
+    ringback: Option<LegId>,
+) -> Vec<(LegId, LegMode)> {
     let customer = legs
         .iter()
         .find(|l| matches!(l.role, Role::Customer { .. }))
@@ -34,8 +41,10 @@ pub fn modes(legs: &[LegView<'_>]) -> Vec<(LegId, LegMode)> {
     };
     legs.iter()
         .map(|l| {
-            let mode = if is_held(l.id) {
+            let mode = if is_held(l.id) || (customer_held && Some(l.id) == customer) {
                 LegMode::Held
+            } else if Some(l.id) == ringback {
+                LegMode::Ringback
             } else if l.listen_only {
                 LegMode::ListenOnly
             } else {
@@ -81,7 +90,7 @@ mod tests {
             },
         ];
         assert_eq!(
-            modes(&legs),
+            modes(&legs, false, None),
             vec![(1, LegMode::Held), (2, LegMode::Mixed), (3, LegMode::Mixed)]
         );
     }
@@ -103,7 +112,10 @@ mod tests {
                 listen_only: false,
             },
         ];
-        assert_eq!(modes(&legs), vec![(1, LegMode::Mixed), (2, LegMode::Held)]);
+        assert_eq!(
+            modes(&legs, false, None),
+            vec![(1, LegMode::Mixed), (2, LegMode::Held)]
+        );
     }
 
     #[test]
@@ -123,7 +135,10 @@ mod tests {
                 listen_only: true,
             },
         ];
-        assert_eq!(modes(&legs), vec![(1, LegMode::Mixed), (2, LegMode::Held)]);
+        assert_eq!(
+            modes(&legs, false, None),
+            vec![(1, LegMode::Mixed), (2, LegMode::Held)]
+        );
         let legs = [
             LegView {
                 id: 1,
@@ -139,8 +154,35 @@ mod tests {
             },
         ];
         assert_eq!(
-            modes(&legs),
+            modes(&legs, false, None),
             vec![(1, LegMode::Mixed), (2, LegMode::ListenOnly)]
+        );
+    }
+
+    #[test]
+    fn transfer_holds_the_customer_and_gives_the_transferring_agent_ringback() {
+        let (c, a) = (customer(), Role::Agent("a".into()));
+        let legs = [
+            LegView {
+                id: 1,
+                role: &c,
+                holding: false,
+                listen_only: false,
+            },
+            LegView {
+                id: 2,
+                role: &a,
+                holding: false,
+                listen_only: false,
+            },
+        ];
+        assert_eq!(
+            modes(&legs, true, Some(2)),
+            vec![(1, LegMode::Held), (2, LegMode::Ringback)]
+        );
+        assert_eq!(
+            modes(&legs, true, None),
+            vec![(1, LegMode::Held), (2, LegMode::Mixed)]
         );
     }
 }

@@ -1,5 +1,7 @@
 //! Requests inside a room's dialogs: BYE (the party leaves), re-INVITE (hold / resume / media
-//! change, RFC 6337), and the harmless rest (INFO, OPTIONS, UPDATE → 200; others → 405).
+//! change, RFC 6337), INFO room commands (`commands.rs`), REFER (`transfer.rs`), and the harmless
+//! rest (OPTIONS, UPDATE → 200; others → 405). An agent's request from another address than
+//! that leg's peer is refused (T11: nobody controls a call they are not in).
 
 use agentphone_sip::endpoint::ServerTransaction;
 use agentphone_sip::message;
@@ -21,6 +23,16 @@ impl Room {
             sip_reply::reply(&tx, 481, "Call/Transaction Does Not Exist").await;
             return;
         };
+        if leg.role.agent().is_some() && tx.peer.addr != leg.dialog.peer.addr {
+            sip_reply::refuse(
+                &tx,
+                403,
+                "Forbidden",
+                "This request is not from a party of the call",
+            )
+            .await;
+            return;
+        }
         let cseq = message::cseq(&sip_reply::as_message(&tx.request))
             .map(|(n, _)| n)
             .unwrap_or(0);
@@ -31,10 +43,12 @@ impl Room {
         match method {
             rsip::Method::Bye => {
                 sip_reply::reply(&tx, 200, "OK").await;
-                self.leave(leg_id, "hung up", false);
+                self.party_left(leg_id, "hung up", false);
             }
             rsip::Method::Invite => self.reinvite(leg_id, tx).await,
-            rsip::Method::Info | rsip::Method::Options | rsip::Method::Update => {
+            rsip::Method::Info => self.info(leg_id, tx).await,
+            rsip::Method::Refer => self.refer(leg_id, tx).await,
+            rsip::Method::Options | rsip::Method::Update => {
                 sip_reply::reply(&tx, 200, "OK").await;
             }
             _ => {
@@ -50,12 +64,18 @@ impl Room {
     async fn reinvite(&mut self, leg_id: LegId, tx: ServerTransaction) {
         let media_ip = self.ctx.config.media_ip;
         let session_id = self.session_id;
-        let contact = self.ctx.local_contact.to_string();
+        let room_uri = self.room_uri.to_string();
+        let local_contact = self.ctx.local_contact.to_string();
         let Some(leg) = self.legs.iter_mut().find(|l| l.id == leg_id) else {
             return;
         };
         let mut resp = message::response(&tx.request, 200, "OK", Some(&leg.dialog.local_tag));
-        sip_reply::add_header(&mut resp, "Contact", format!("<{contact}>"));
+        if leg.role.agent().is_some() {
+            sip_reply::add_header(&mut resp, "Contact", format!("<{room_uri}>;isfocus"));
+            sip_reply::add_header(&mut resp, "Recv-Info", super::commands::INFO_PACKAGE);
+        } else {
+            sip_reply::add_header(&mut resp, "Contact", format!("<{local_contact}>"));
+        }
         if tx.request.body.is_empty() {
             // Offer-less re-INVITE: our current SDP is the offer; the ACK's answer changes nothing we track.
             sip_reply::set_sdp(&mut resp, &leg.local_sdp);
@@ -87,7 +107,7 @@ impl Room {
             negotiated.remote_direction
         };
         let (holding, sends) = (leg.is_holding(), leg.sends_media());
-        let label = leg.role.label();
+        let role = leg.role.clone();
         sip_reply::set_sdp(&mut resp, &answer);
         // Switch the media first, so that when the party sees 200 the room already sounds held.
         let room = self.handle.id();
@@ -106,7 +126,19 @@ impl Room {
         self.apply_modes();
         sip_reply::send(&tx, resp).await;
         if holding != was_holding {
-            self.record(if holding { "held" } else { "resumed" }, Some(label));
+            let name = self.name_of(&role);
+            let what = if role.is_customer() {
+                "put the agents on hold".to_string()
+            } else if self.legs.iter().any(|l| l.role.is_customer()) {
+                "put the customer on hold".to_string()
+            } else {
+                "put the call on hold".to_string()
+            };
+            if holding {
+                self.note("held", format!("{name} {what}"));
+            } else {
+                self.note("resumed", format!("{name} resumed"));
+            }
         }
     }
 }

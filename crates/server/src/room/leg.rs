@@ -25,6 +25,10 @@ impl Role {
             Role::Customer { .. } => None,
         }
     }
+    /// Is this the customer?
+    pub fn is_customer(&self) -> bool {
+        matches!(self, Role::Customer { .. })
+    }
     /// How this party is named in records and logs.
     pub fn label(&self) -> String {
         match self {
@@ -46,8 +50,10 @@ pub struct Leg {
     pub local_sdp: Sdp,
     /// The direction the party last asked for (sendonly/inactive = it holds the others).
     pub remote_direction: Direction,
-    /// Hears everyone, heard by no one (SPEC M5; set by the transfer of the next issue).
+    /// Hears everyone, heard by no one (SPEC M5: added by a listen-only transfer).
     pub listen_only: bool,
+    /// Said it is muted (room command; the audio itself is gated by the client, C2).
+    pub muted: bool,
 }
 
 impl Leg {

@@ -1,19 +1,27 @@
 //! Call rooms. Every call is a room: one tokio task (the actor) that owns the dialogs of all its
 //! legs, talks to the media engine by commands, and moves through a small state machine:
 //! establishing (caller waits with ringback while candidates are rung one at a time) →
-//! connected (in-dialog requests, hold, media events) → ended (BYE to whoever is left, records).
+//! connected (in-dialog requests, hold, room commands, transfers, media events) → ended (BYE to
+//! whoever is left, records). Parties subscribe to the room's state (`state.rs`).
 
 mod actor;
+mod commands;
 mod connect;
 mod establish;
 mod hold;
 mod in_dialog;
 mod leg;
 mod outgoing;
+mod queue;
+mod refer_to;
 mod ring;
+pub mod state;
+mod timeline;
+mod transfer;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use agentphone_sip::endpoint::{Peer, ServerTransaction};
 use agentphone_sip::sdp::Sdp;
@@ -36,6 +44,18 @@ pub enum RoomMsg {
     InDialog { leg: LegId, tx: ServerTransaction },
     /// Progress of an INVITE the room sent (attempt number, event).
     Offer { attempt: u64, event: OfferEvent },
+    /// An agent subscribes to the room state (the room checks they are a party).
+    Subscribe {
+        user: String,
+        expires: Duration,
+        tx: ServerTransaction,
+    },
+    /// A refresh or end of a room state subscription.
+    Resubscribe {
+        call_id: String,
+        expires: Duration,
+        tx: ServerTransaction,
+    },
     /// The server stops: say BYE to everyone.
     Shutdown,
 }
@@ -65,6 +85,22 @@ impl RoomHandle {
         match self.tx.send(RoomMsg::InDialog { leg, tx }) {
             Ok(()) => Ok(()),
             Err(mpsc::error::SendError(RoomMsg::InDialog { tx, .. })) => Err(Box::new(tx)),
+            Err(_) => Ok(()),
+        }
+    }
+}
+
+impl RoomHandle {
+    /// Forward a room state SUBSCRIBE; gives the transaction back when the room has ended.
+    pub fn send_subscribe(
+        &self,
+        user: String,
+        expires: Duration,
+        tx: ServerTransaction,
+    ) -> Result<(), Box<ServerTransaction>> {
+        match self.tx.send(RoomMsg::Subscribe { user, expires, tx }) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::SendError(RoomMsg::Subscribe { tx, .. })) => Err(Box::new(tx)),
             Err(_) => Ok(()),
         }
     }

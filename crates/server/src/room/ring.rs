@@ -108,6 +108,12 @@ impl Room {
                         }
                     },
                     Some(RoomMsg::Offer { attempt: a, event }) => self.abandoned_offer(a, event).await,
+                    Some(RoomMsg::Subscribe { tx, .. }) => {
+                        sip_reply::refuse(&tx, 403, "Forbidden", "The call is not answered yet").await;
+                    }
+                    Some(RoomMsg::Resubscribe { tx, .. }) => {
+                        sip_reply::reply(&tx, 481, "Call/Transaction Does Not Exist").await;
+                    }
                     Some(RoomMsg::InDialog { leg, tx }) => {
                         if leg == call.caller_leg && tx.request.method == rsip::Method::Bye {
                             // BYE in the early dialog: the caller gives up.
@@ -159,8 +165,13 @@ impl Room {
             .from(from_display.as_deref(), &from_uri, &message::new_tag())
             .to(to_display.as_deref(), &to_uri, None)
             .call_id(&message::new_call_id())
-            .cseq(1)
-            .contact(&self.ctx.local_contact.to_string());
+            .cseq(1);
+        builder = match candidate {
+            Candidate::Agent { .. } => builder
+                .contact(&self.room_uri.to_string())
+                .header("Recv-Info", super::commands::INFO_PACKAGE),
+            Candidate::External { .. } => builder.contact(&self.ctx.local_contact.to_string()),
+        };
         if let (Some(team), Candidate::Agent { .. }) = (&call.team, candidate) {
             let user = cfg
                 .team(team)

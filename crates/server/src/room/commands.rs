@@ -1,0 +1,106 @@
+//! Room commands over INFO (RFC 6086, Info-Package `agentphone-room`, JSON): hold / resume the
+//! customer (any agent, C3), mute (room state only, C2), cancel / complete a transfer (T6, T7).
+//! Customers may send none of them (T11).
+
+use agentphone_sip::endpoint::ServerTransaction;
+use agentphone_sip::message;
+use serde_json::Value;
+
+use super::actor::Room;
+use super::LegId;
+use crate::sip_reply;
+
+/// The Info-Package name (also in `Recv-Info`).
+pub const INFO_PACKAGE: &str = "agentphone-room";
+
+impl Room {
+    /// An INFO in one of the room's dialogs.
+    pub(super) async fn info(&mut self, leg_id: LegId, tx: ServerTransaction) {
+        let Some(leg) = self.legs.iter().find(|l| l.id == leg_id) else {
+            return;
+        };
+        if leg.role.is_customer() {
+            sip_reply::refuse(
+                &tx,
+                403,
+                "Forbidden",
+                "A customer cannot send room commands",
+            )
+            .await;
+            return;
+        }
+        let msg = sip_reply::as_message(&tx.request);
+        let package = message::header_value(&msg, "Info-Package").unwrap_or_default();
+        if !package.trim().eq_ignore_ascii_case(INFO_PACKAGE) {
+            // Not ours (e.g. an empty keep-alive INFO): accepted, nothing to do.
+            sip_reply::reply(&tx, 200, "OK").await;
+            return;
+        }
+        let outcome = match serde_json::from_slice::<Value>(&tx.request.body) {
+            Err(_) => Err((488, "The command is not JSON".to_string())),
+            Ok(cmd) => self.command(leg_id, &cmd),
+        };
+        match outcome {
+            Ok(()) => sip_reply::reply(&tx, 200, "OK").await,
+            Err((code, warning)) => {
+                let phrase = match code {
+                    403 => "Forbidden",
+                    409 => "Conflict",
+                    _ => "Not Acceptable Here",
+                };
+                sip_reply::refuse(&tx, code, phrase, &warning).await;
+            }
+        }
+    }
+
+    fn command(&mut self, leg_id: LegId, cmd: &Value) -> Result<(), (u16, String)> {
+        let name = self
+            .legs
+            .iter()
+            .find(|l| l.id == leg_id)
+            .map(|l| self.name_of(&l.role))
+            .unwrap_or_default();
+        let has_customer = self.legs.iter().any(|l| l.role.is_customer());
+        let what = if has_customer {
+            "the customer"
+        } else {
+            "the call"
+        };
+        match cmd.get("command").and_then(Value::as_str) {
+            Some("hold") => {
+                if self.command_hold.is_none() {
+                    self.command_hold = Some(leg_id);
+                    self.note("held", format!("{name} put {what} on hold"));
+                    self.apply_modes();
+                }
+                Ok(())
+            }
+            Some("resume") => {
+                let transfer_hold = self.transfer.as_ref().is_some_and(|t| t.held_customer);
+                if self.command_hold.is_some() || transfer_hold {
+                    self.command_hold = None;
+                    if let Some(t) = &mut self.transfer {
+                        t.held_customer = false;
+                    }
+                    self.note("resumed", format!("{name} resumed {what}"));
+                    self.apply_modes();
+                }
+                Ok(())
+            }
+            Some("mute") => {
+                let on = cmd
+                    .get("on")
+                    .and_then(Value::as_bool)
+                    .ok_or((488, "mute needs \"on\": true or false".to_string()))?;
+                if let Some(leg) = self.legs.iter_mut().find(|l| l.id == leg_id) {
+                    leg.muted = on;
+                }
+                Ok(())
+            }
+            Some("cancel_transfer") => self.cancel_transfer(),
+            Some("complete_transfer") => self.complete_transfer(leg_id),
+            Some(other) => Err((488, format!("Unknown command {other}"))),
+            None => Err((488, "No command".to_string())),
+        }
+    }
+}
