@@ -195,7 +195,7 @@ fn field_is(v: &Value, key: &str, want: &str) -> bool {
     match &v[key] {
         Value::String(s) => s == want,
         Value::Null => want == "null",
-        other => other.to_string() == want,
+        other => serde_json::to_string(other).is_ok_and(|s| s == want),
     }
 }
 
