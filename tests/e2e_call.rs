@@ -12,7 +12,10 @@ const TONES: [f32; 2] = [CUSTOMER_HZ, ALICE_HZ];
 
 fn phase(customer: &mut Client, alice: &mut Client, name: &str) -> [std::path::PathBuf; 2] {
     let mut paths = record_phase(&mut [customer, alice], name, PHASE).into_iter();
-    [paths.next().unwrap_or_default(), paths.next().unwrap_or_default()]
+    [
+        paths.next().unwrap_or_default(),
+        paths.next().unwrap_or_default(),
+    ]
 }
 
 #[test]
@@ -35,7 +38,11 @@ fn customer_reaches_team_agent_and_they_hear_each_other_hold_and_mute() {
     );
     customer.cmd(&format!("dial {}", server.uri("support")));
 
-    let incoming = alice.wait("incoming_call", &[("team", "support")], Duration::from_secs(10));
+    let incoming = alice.wait(
+        "incoming_call",
+        &[("team", "support")],
+        Duration::from_secs(10),
+    );
     assert!(
         incoming["from"]
             .as_str()
@@ -71,7 +78,10 @@ fn customer_reaches_team_agent_and_they_hear_each_other_hold_and_mute() {
 
     let heard = Heard::analyse(&c_talk, &TONES);
     heard.assert_hears(ALICE_HZ, "alice, by the customer while talking");
-    heard.assert_not_hears(CUSTOMER_HZ, "the customer's own voice (N-1), by the customer");
+    heard.assert_not_hears(
+        CUSTOMER_HZ,
+        "the customer's own voice (N-1), by the customer",
+    );
     let heard = Heard::analyse(&a_talk, &TONES);
     heard.assert_hears(CUSTOMER_HZ, "the customer, by alice while talking");
     heard.assert_not_hears(ALICE_HZ, "alice's own voice (N-1), by alice");

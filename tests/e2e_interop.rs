@@ -31,13 +31,32 @@ fn baresip_config(dir: &Path, codec_module: &str, rate: u32) -> std::path::PathB
     // baresip's aufile source wants the codec's own rate and channel count (opus/48000/2).
     let channels = if codec_module == "opus" { 2 } else { 1 };
     let status = Command::new("sox")
-        .args(["-n", "-r", &rate.to_string(), "-c", &channels.to_string(), "-b", "16"])
+        .args([
+            "-n",
+            "-r",
+            &rate.to_string(),
+            "-c",
+            &channels.to_string(),
+            "-b",
+            "16",
+        ])
         .arg(&tone)
-        .args(["synth", "30", "sine", &CUSTOMER_HZ.to_string(), "vol", "0.3"])
+        .args([
+            "synth",
+            "30",
+            "sine",
+            &CUSTOMER_HZ.to_string(),
+            "vol",
+            "0.3",
+        ])
         .status()
         .expect("sox");
     assert!(status.success(), "sox made the customer's tone");
-    let other = if codec_module == "opus" { "g711" } else { "opus" };
+    let other = if codec_module == "opus" {
+        "g711"
+    } else {
+        "opus"
+    };
     let config = format!(
         "poll_method epoll\n\
          sip_listen 127.0.0.1:0\n\
@@ -92,9 +111,15 @@ fn baresip_customer(codec_module: &str, rate: u32) {
         .spawn()
         .expect("start baresip");
 
-    let incoming = alice.wait("incoming_call", &[("team", "support")], Duration::from_secs(10));
+    let incoming = alice.wait(
+        "incoming_call",
+        &[("team", "support")],
+        Duration::from_secs(10),
+    );
     assert!(
-        incoming["display"].as_str().is_some_and(|d| d.contains("Sam Carter")),
+        incoming["display"]
+            .as_str()
+            .is_some_and(|d| d.contains("Sam Carter")),
         "the agent sees the baresip customer's name: {incoming}"
     );
     alice.cmd("answer");
@@ -113,7 +138,12 @@ fn baresip_customer(codec_module: &str, rate: u32) {
         .filter_map(Result::ok)
         .map(|e| e.path())
         .find(|p| p.to_string_lossy().ends_with("-dec.wav"))
-        .unwrap_or_else(|| panic!("baresip recorded nothing; see {}", dir.join("baresip.out").display()));
+        .unwrap_or_else(|| {
+            panic!(
+                "baresip recorded nothing; see {}",
+                dir.join("baresip.out").display()
+            )
+        });
     Heard::analyse(&dec, &[CUSTOMER_HZ, ALICE_HZ]).assert_hears(ALICE_HZ, "alice, by baresip");
 }
 
@@ -157,9 +187,15 @@ fn sipp_customer_plays_g711a_pcap_and_dtmf_to_the_agent() {
         .spawn()
         .expect("start sipp");
 
-    let incoming = alice.wait("incoming_call", &[("team", "support")], Duration::from_secs(10));
+    let incoming = alice.wait(
+        "incoming_call",
+        &[("team", "support")],
+        Duration::from_secs(10),
+    );
     assert!(
-        incoming["from"].as_str().is_some_and(|f| f.contains("sipp")),
+        incoming["from"]
+            .as_str()
+            .is_some_and(|f| f.contains("sipp")),
         "the agent sees the sipp customer: {incoming}"
     );
     alice.cmd("answer");

@@ -37,9 +37,17 @@ fn team_offer_goes_to_next_member_after_a_decline() {
     customer.cmd(&format!("dial {}", server.uri("support")));
 
     // Both idle since start: ties go by the team's member order, so alice is offered first.
-    alice.wait("incoming_call", &[("team", "support")], Duration::from_secs(10));
+    alice.wait(
+        "incoming_call",
+        &[("team", "support")],
+        Duration::from_secs(10),
+    );
     alice.cmd("decline");
-    bob.wait("incoming_call", &[("team", "support")], Duration::from_secs(10));
+    bob.wait(
+        "incoming_call",
+        &[("team", "support")],
+        Duration::from_secs(10),
+    );
     bob.cmd("answer");
     customer.wait_state("connected");
 
@@ -59,7 +67,11 @@ fn nobody_answers_gives_480_and_inactive_agents_are_not_offered() {
     let server = TestServer::start(&dir);
     let mut alice = agent(&server, &dir, "alice", "alice-secret", ALICE_HZ);
     // bob is registered but his voice channel is off: he must not ring.
-    let mut bob = Client::spawn(server.addr, &dir, ClientOptions::agent("bob", "bob-secret", BOB_HZ));
+    let mut bob = Client::spawn(
+        server.addr,
+        &dir,
+        ClientOptions::agent("bob", "bob-secret", BOB_HZ),
+    );
     bob.register();
 
     let mut customer = Client::spawn(
@@ -113,12 +125,19 @@ fn agent_calls_agent_and_agent_calls_customer_with_dtmf() {
         ClientOptions::customer("customer", CUSTOMER_HZ),
     );
     let ready = customer.wait("ready", &[], Duration::from_secs(10));
-    let customer_sip = ready["sip"].as_str().expect("ready carries the SIP address").to_string();
+    let customer_sip = ready["sip"]
+        .as_str()
+        .expect("ready carries the SIP address")
+        .to_string();
     alice.cmd(&format!("dial sip:customer@{customer_sip}"));
     customer.wait("incoming_call", &[], Duration::from_secs(10));
     customer.cmd("answer");
     alice.wait_state("connected");
-    let [c, a] = two(record_phase(&mut [&mut customer, &mut alice], "outbound", PHASE));
+    let [c, a] = two(record_phase(
+        &mut [&mut customer, &mut alice],
+        "outbound",
+        PHASE,
+    ));
 
     // DTMF from the customer reaches the agent through the server (RFC 4733 relay).
     customer.cmd("dtmf 42#");

@@ -830,3 +830,21 @@ async fn a_2xx_that_crosses_the_cancel_gets_ack_and_bye() {
     server.reply(&bye, 200, "OK", None).await;
     handle.shutdown().await;
 }
+
+#[tokio::test]
+async fn bound_to_the_wildcard_it_announces_the_routed_ip() {
+    let mut server = SipPeer::new().await;
+    let cfg = PhoneConfig {
+        server: Some(server.addr()),
+        user: "alice".into(),
+        bind: "0.0.0.0".parse().unwrap(),
+        sip_timers: fast_timers(),
+        ..PhoneConfig::default()
+    };
+    let (handle, _rx) = Phone::start(cfg).await.unwrap();
+    handle.command(PhoneCommand::Register).await.unwrap();
+    let st = server.expect(rsip::Method::Register).await;
+    let contact = header(&st.request, "Contact").unwrap();
+    assert!(contact.contains("@127.0.0.1:"), "{contact}");
+    handle.shutdown().await;
+}

@@ -33,9 +33,7 @@ impl Heard {
             .filter_map(Result::ok)
             .step_by(usize::from(spec.channels.max(1)))
             .collect();
-        let body = samples
-            .get(rate as usize / SETTLE_DIVISOR..)
-            .unwrap_or(&[]);
+        let body = samples.get(rate as usize / SETTLE_DIVISOR..).unwrap_or(&[]);
         let window = rate as usize / WINDOWS_PER_SECOND;
         let mut windows = Vec::new();
         let mut levels = Vec::new();
@@ -94,7 +92,11 @@ impl Heard {
 
     /// The tone was heard through most of the phase.
     pub fn assert_hears(&self, freq: f32, who: &str) {
-        assert!(self.seconds() >= 1.0, "recording too short: {}", self.summary());
+        assert!(
+            self.seconds() >= 1.0,
+            "recording too short: {}",
+            self.summary()
+        );
         assert!(
             self.share(freq) >= 0.7,
             "{who} should be heard ({freq} Hz) in {}",
@@ -104,7 +106,11 @@ impl Heard {
 
     /// The tone was (almost) never heard during the phase.
     pub fn assert_not_hears(&self, freq: f32, who: &str) {
-        assert!(self.seconds() >= 1.0, "recording too short: {}", self.summary());
+        assert!(
+            self.seconds() >= 1.0,
+            "recording too short: {}",
+            self.summary()
+        );
         assert!(
             self.share(freq) <= 0.05,
             "{who} should NOT be heard ({freq} Hz) in {}",
@@ -125,10 +131,7 @@ impl Heard {
     /// which neither a test tone nor noise would do.
     pub fn assert_music_on_hold(&self, path: &Path) {
         let notes = Heard::analyse(path, &MOH_NOTES);
-        let distinct = MOH_NOTES
-            .iter()
-            .filter(|f| notes.share(**f) > 0.0)
-            .count();
+        let distinct = MOH_NOTES.iter().filter(|f| notes.share(**f) > 0.0).count();
         assert!(
             distinct >= 4 && notes.share_louder_than(-45.0) >= 0.7,
             "music on hold expected: {} of {} notes heard in {}",

@@ -126,8 +126,7 @@ impl Client {
                     if v["event"] == "script_failed" {
                         panic!("[{}] script failed: {v}\nlog: {:#?}", self.name, self.log);
                     }
-                    if v["event"] == event && fields.iter().all(|(k, want)| field_is(&v, k, want))
-                    {
+                    if v["event"] == event && fields.iter().all(|(k, want)| field_is(&v, k, want)) {
                         return v;
                     }
                 }

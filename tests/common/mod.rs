@@ -19,10 +19,8 @@ pub const CAROL_HZ: f32 = 650.0;
 
 /// A fresh scratch directory for one test's recordings and database, kept on failure for a look.
 pub fn scratch_dir(test: &str) -> std::path::PathBuf {
-    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "{test}-{}",
-        std::process::id()
-    ));
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("{test}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create scratch dir");
     dir
