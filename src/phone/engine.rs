@@ -1,6 +1,6 @@
 //! The engine actor: one task that owns every piece of SIP state and serializes all work on it.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use agentphone_sip::endpoint::{Endpoint, Peer, ServerTransaction, TransportKind};
@@ -18,6 +18,7 @@ use super::handle::Request;
 use super::media::{MediaEvent, MediaThread};
 use super::presence::Presence;
 use super::registration::Registration;
+use super::sip_util;
 use super::transactions::{spawn_forwarder, Internal, Purpose};
 
 /// The actor's state. Its methods are spread over the files of this module by concern
@@ -259,22 +260,26 @@ impl Engine {
 
     /// Our Contact URI: `sip:user@IP:PORT` (with `;transport=tcp` over TCP).
     pub(super) fn contact_uri(&self) -> String {
-        let local = self.endpoint.local_addr();
-        let mut uri = format!("sip:{}@{}", self.cfg.user, local);
+        let port = self.endpoint.local_addr().port();
+        let addr = SocketAddr::new(self.media_ip(), port);
+        let mut uri = format!("sip:{}@{}", self.cfg.user, addr);
         if self.cfg.transport == Transport::Tcp {
             uri.push_str(";transport=tcp");
         }
         uri
     }
 
-    /// The IP our RTP binds to and our SDP announces.
+    /// The IP we announce (Contact, SDP) and bind RTP to: the bound IP, or — bound to a wildcard —
+    /// the local IP of the route to the server (127.0.0.1 without a server).
     pub(super) fn media_ip(&self) -> IpAddr {
         let ip = self.endpoint.local_addr().ip();
-        if ip.is_unspecified() {
-            IpAddr::V4(Ipv4Addr::LOCALHOST)
-        } else {
-            ip
+        if !ip.is_unspecified() {
+            return ip;
         }
+        self.cfg
+            .server
+            .and_then(sip_util::route_ip)
+            .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
     }
 }
 

@@ -71,6 +71,19 @@ pub fn uri_target(uri: &str) -> Option<SocketAddr> {
         .map(|ip| SocketAddr::new(ip, DEFAULT_SIP_PORT))
 }
 
+/// The local IP the system would use to reach `to` (no packet is sent: connecting a UDP socket
+/// only picks the route).
+pub fn route_ip(to: SocketAddr) -> Option<IpAddr> {
+    let any: SocketAddr = if to.is_ipv4() {
+        (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+    } else {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    let socket = std::net::UdpSocket::bind(any).ok()?;
+    socket.connect(to).ok()?;
+    socket.local_addr().ok().map(|a| a.ip())
+}
+
 /// The user part of a SIP URI (`sip:support@host` → `support`).
 pub fn uri_user(uri: &str) -> Option<String> {
     let rest = uri
@@ -114,6 +127,12 @@ mod tests {
         );
         assert_eq!(uri_target("sip:bob@example.com"), None);
         assert_eq!(uri_target("tel:123"), None);
+    }
+
+    #[test]
+    fn route_to_loopback_is_loopback() {
+        let ip = route_ip("127.0.0.1:5060".parse().unwrap());
+        assert_eq!(ip, Some("127.0.0.1".parse().unwrap()));
     }
 
     #[test]
