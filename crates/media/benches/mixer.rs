@@ -171,7 +171,7 @@ fn jitter_buffer(c: &mut Criterion) {
                 ssrc: 1,
             };
             n += 1;
-            jb.push(&h, &payload, start + Duration::from_millis(20 * n));
+            jb.push(&h, &payload, 960, start + Duration::from_millis(20 * n));
             black_box(jb.pop());
             seq = seq.wrapping_add(1);
             ts = ts.wrapping_add(960);
@@ -193,7 +193,7 @@ fn jitter_buffer(c: &mut Criterion) {
                         ssrc: 1,
                     };
                     let at = start + Duration::from_millis(20 * u64::from(k));
-                    black_box(jb.push(&h, &payload, at));
+                    black_box(jb.push(&h, &payload, 960, at));
                 }
             }
             black_box(jb.pop());

@@ -63,12 +63,13 @@ fn our_offer_round_trips_and_matches_the_protocol() {
     let offer = Sdp::offer(ip("10.0.0.5"), 40000, 42, Direction::SendRecv);
     let text = offer.to_string();
     assert!(
-        text.contains("m=audio 40000 RTP/AVP 111 0 8 101\r\n"),
+        text.contains("m=audio 40000 RTP/AVP 111 0 8 101 100\r\n"),
         "{text}"
     );
     assert!(text.contains("a=rtpmap:111 opus/48000/2\r\n"));
     assert!(text.contains("a=fmtp:111 useinbandfec=1;maxaveragebitrate=32000"));
-    assert!(text.contains("a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n"));
+    assert!(text.contains("a=rtpmap:101 telephone-event/48000\r\na=fmtp:101 0-15\r\n"));
+    assert!(text.contains("a=rtpmap:100 telephone-event/8000\r\na=fmtp:100 0-15\r\n"));
     assert!(
         text.contains("a=rtcp-mux\r\n")
             && text.contains("a=sendrecv\r\n")
@@ -204,4 +205,167 @@ fn accepts_baresip_answer_to_an_offer() {
     assert_eq!(n.codec.name, "PCMU");
     assert_eq!(n.remote_addr, "192.0.2.2:14948".parse().expect("addr"));
     assert!(n.telephone_event.is_none());
+}
+
+/// An offer's audio section over a fixed session part.
+fn offer_text(m_line: &str, attributes: &[&str]) -> String {
+    let mut text = format!(
+        "v=0\r\no=- 1 1 IN IP4 192.0.2.9\r\ns=-\r\nc=IN IP4 192.0.2.9\r\nt=0 0\r\nm=audio {m_line}\r\n"
+    );
+    for a in attributes {
+        text.push_str(&format!("a={a}\r\n"));
+    }
+    text
+}
+
+/// RFC 4733 §2.1: the telephone-event negotiated is the one at the chosen codec's clock, and
+/// only that one is answered.
+#[test]
+fn telephone_event_follows_the_codec_clock() {
+    let baresip_both = [
+        "rtpmap:96 opus/48000/2",
+        "fmtp:96 stereo=1;sprop-stereo=1",
+        "rtpmap:0 PCMU/8000",
+        "rtpmap:8 PCMA/8000",
+        "rtpmap:101 telephone-event/48000",
+        "fmtp:101 0-15",
+        "rtpmap:102 telephone-event/8000",
+        "fmtp:102 0-15",
+        "ptime:20",
+    ];
+    let ours = Sdp::offer(ip("10.0.0.5"), 40000, 1, Direction::SendRecv).to_string();
+    let ours_g711_only = ours.replace("RTP/AVP 111 0 8 101 100", "RTP/AVP 8 0 101 100");
+    let sipp = offer_text(
+        "6000 RTP/AVP 8 101",
+        &[
+            "rtpmap:8 PCMA/8000",
+            "rtpmap:101 telephone-event/8000",
+            "fmtp:101 0-11,16",
+        ],
+    );
+    // (what, offer, codec chosen, telephone-event chosen as (pt, clock))
+    type Case<'a> = (&'a str, String, &'a str, Option<(u8, u32)>);
+    let table: Vec<Case> = vec![
+        (
+            "baresip, Opus first, both clocks",
+            offer_text("3120 RTP/AVP 96 0 8 101 102", &baresip_both),
+            "opus",
+            Some((101, 48_000)),
+        ),
+        (
+            "baresip, PCMU first, both clocks",
+            offer_text("3120 RTP/AVP 0 8 96 102 101", &baresip_both),
+            "PCMU",
+            Some((102, 8000)),
+        ),
+        (
+            "sipp, PCMA + 101/8000",
+            sipp.clone(),
+            "PCMA",
+            Some((101, 8000)),
+        ),
+        (
+            "Opus with only an 8 kHz telephone-event",
+            offer_text(
+                "4000 RTP/AVP 96 101",
+                &["rtpmap:96 opus/48000/2", "rtpmap:101 telephone-event/8000"],
+            ),
+            "opus",
+            None,
+        ),
+        (
+            "ours, both clocks",
+            ours.clone(),
+            "opus",
+            Some((101, 48_000)),
+        ),
+        (
+            "ours, G.711 first",
+            ours_g711_only,
+            "PCMA",
+            Some((100, 8000)),
+        ),
+        (
+            "no telephone-event",
+            offer_text("4000 RTP/AVP 0", &["rtpmap:0 PCMU/8000"]),
+            "PCMU",
+            None,
+        ),
+    ];
+    for (what, text, codec, te) in table {
+        let offer = Sdp::parse(&text).expect(what);
+        let n = answer(&offer, ip("10.0.0.1"), 5000, 2, Direction::SendRecv).expect(what);
+        assert_eq!(n.codec.name, codec, "{what}");
+        let got = n.telephone_event.as_ref().map(|t| (t.pt, t.clock));
+        assert_eq!(got, te, "{what}");
+        // The answer carries exactly the codec and that telephone-event.
+        let events: Vec<_> = n
+            .answer
+            .formats
+            .iter()
+            .filter(|f| f.name == "telephone-event")
+            .map(|f| (f.pt, f.clock))
+            .collect();
+        assert_eq!(events, te.into_iter().collect::<Vec<_>>(), "{what}");
+        assert_eq!(n.answer.formats.len(), 1 + events.len(), "{what}");
+        // The offerer reading that answer agrees.
+        let back = Sdp::parse(&n.answer.to_string()).expect(what);
+        let accepted = accept_answer(&offer, &back).expect(what);
+        assert_eq!(accepted.codec.name, codec, "{what}");
+        assert_eq!(
+            accepted.telephone_event.map(|t| (t.pt, t.clock)),
+            te,
+            "{what}: accepted"
+        );
+    }
+}
+
+/// Answers to our offer: whatever telephone-events the answerer lists, we take the one at
+/// its codec's clock.
+#[test]
+fn accepting_answers_picks_the_telephone_event_at_the_codec_clock() {
+    let offer = Sdp::offer(ip("10.0.0.5"), 40000, 1, Direction::SendRecv);
+    let cases = [
+        // (answer m-line and attributes, telephone-event expected)
+        (
+            offer_text(
+                "7000 RTP/AVP 8 100",
+                &["rtpmap:8 PCMA/8000", "rtpmap:100 telephone-event/8000"],
+            ),
+            Some((100, 8000)),
+        ),
+        (
+            offer_text(
+                "7000 RTP/AVP 111 101 100",
+                &[
+                    "rtpmap:111 opus/48000/2",
+                    "rtpmap:101 telephone-event/48000",
+                    "rtpmap:100 telephone-event/8000",
+                ],
+            ),
+            Some((101, 48_000)),
+        ),
+        (
+            // An answerer that pairs Opus with the 8 kHz event: no DTMF rather than wrong
+            // durations.
+            offer_text(
+                "7000 RTP/AVP 111 100",
+                &["rtpmap:111 opus/48000/2", "rtpmap:100 telephone-event/8000"],
+            ),
+            None,
+        ),
+    ];
+    for (text, te) in &cases {
+        let answer_sdp = Sdp::parse(text).expect("answer parses");
+        let n = accept_answer(&offer, &answer_sdp).expect("accepted");
+        assert_eq!(n.telephone_event.map(|t| (t.pt, t.clock)), *te, "{text}");
+    }
+    // An offer without any telephone-event gets none, whatever the answer says.
+    let mut plain = offer.clone();
+    plain.formats.retain(|f| f.name != "telephone-event");
+    let answer_sdp = Sdp::parse(&cases[0].0).expect("answer parses");
+    assert!(accept_answer(&plain, &answer_sdp)
+        .expect("accepted")
+        .telephone_event
+        .is_none());
 }

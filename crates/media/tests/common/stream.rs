@@ -82,7 +82,7 @@ impl Played {
     }
 
     /// `len` samples from the first sound on (fewer if the recording is shorter).
-    pub fn from_first_sound(&self, len: usize) -> &[i16] {
+    pub fn samples_after_first_sound(&self, len: usize) -> &[i16] {
         let start = self.first_sound().unwrap_or(0) * FRAME;
         let end = (start + len).min(self.heard.len());
         &self.heard[start..end]
@@ -92,7 +92,7 @@ impl Played {
     /// present and `other` is not.
     pub fn tone_share(&self, len: usize, freq: f32, other: f32) -> f32 {
         let windows: Vec<bool> = self
-            .from_first_sound(len)
+            .samples_after_first_sound(len)
             .chunks_exact(WINDOW)
             .map(|w| detect_tones(w, SAMPLE_RATE, &[freq, other]) == [true, false])
             .collect();

@@ -10,7 +10,8 @@ pub struct Negotiated {
     pub answer: Sdp,
     /// The chosen audio codec (payload type as the remote side numbers it).
     pub codec: Format,
-    /// telephone-event format when both sides have it.
+    /// The telephone-event format both sides have at the codec's clock (RFC 4733 §2.1: events
+    /// use the audio stream's timestamps), if any.
     pub telephone_event: Option<Format>,
     /// Where to send RTP.
     pub remote_addr: SocketAddr,
@@ -29,6 +30,14 @@ fn supported(f: &Format) -> bool {
 
 fn is_telephone_event(f: &Format) -> bool {
     f.name.eq_ignore_ascii_case("telephone-event")
+}
+
+/// The first telephone-event of `formats` whose clock is `clock` (a telephone-event at another
+/// clock than the audio's would get our 48 kHz or 8 kHz event timestamps wrong).
+fn telephone_event_at(formats: &[Format], clock: u32) -> Option<&Format> {
+    formats
+        .iter()
+        .find(|f| is_telephone_event(f) && f.clock == clock)
 }
 
 impl Direction {
@@ -60,8 +69,8 @@ impl Direction {
 }
 
 /// Answer an offer: pick the first of the offer's codecs we support (Opus, PCMU, PCMA), keep
-/// telephone-event if offered (its pt and clock), mirror the direction (restricted by
-/// `local_direction`).
+/// the offered telephone-event whose clock is that codec's (its pt; none when no offered one
+/// has that clock), mirror the direction (restricted by `local_direction`).
 pub fn answer(
     offer: &Sdp,
     address: IpAddr,
@@ -84,10 +93,7 @@ pub fn answer(
         // Our receive preferences for Opus, in the offerer's payload type.
         codec.fmtp = Some(super::write::OPUS_FMTP.into());
     }
-    let telephone_event = offer
-        .formats
-        .iter()
-        .find(|f| is_telephone_event(f))
+    let telephone_event = telephone_event_at(&offer.formats, offered.clock)
         .map(|f| Format::telephone_event(f.pt, f.clock));
     let mirrored = offer.direction.mirror();
     let direction = Direction::from_flags(
@@ -115,7 +121,8 @@ pub fn answer(
     })
 }
 
-/// The offerer's view of an answer: chosen codec = first codec of the answer.
+/// The offerer's view of an answer: chosen codec = first codec of the answer; telephone-event
+/// = the answer's one at that codec's clock, when we offered one at that clock.
 pub fn accept_answer(offer: &Sdp, answer: &Sdp) -> Result<Negotiated, SdpError> {
     if answer.port == 0 {
         return Err(SdpError(
@@ -133,11 +140,8 @@ pub fn accept_answer(offer: &Sdp, answer: &Sdp) -> Result<Negotiated, SdpError> 
             codec.name
         )));
     }
-    let offered_te = offer.formats.iter().any(is_telephone_event);
-    let telephone_event = answer
-        .formats
-        .iter()
-        .find(|f| is_telephone_event(f) && offered_te)
+    let telephone_event = telephone_event_at(&answer.formats, codec.clock)
+        .filter(|_| telephone_event_at(&offer.formats, codec.clock).is_some())
         .cloned();
     Ok(Negotiated {
         answer: answer.clone(),

@@ -11,7 +11,9 @@ pub(crate) const TELEPHONE_EVENT_FMTP: &str = "0-15";
 
 impl Sdp {
     /// Our offer: Opus/48000/2 pt 111 (fmtp useinbandfec=1;maxaveragebitrate=32000;stereo=0;
-    /// sprop-stereo=0), PCMU 0, PCMA 8, telephone-event/8000 101; ptime 20, rtcp-mux.
+    /// sprop-stereo=0), PCMU 0, PCMA 8, telephone-event/48000 101 and telephone-event/8000 100;
+    /// ptime 20, rtcp-mux. Two telephone-events because RFC 4733 §2.1 gives events the audio
+    /// stream's clock: 101 goes with Opus, 100 with G.711.
     pub fn offer(address: IpAddr, port: u16, session_id: u64, direction: Direction) -> Sdp {
         Sdp {
             session_id,
@@ -22,7 +24,8 @@ impl Sdp {
                 Format::opus(111),
                 Format::simple(0, "PCMU", 8000),
                 Format::simple(8, "PCMA", 8000),
-                Format::telephone_event(101, 8000),
+                Format::telephone_event(101, 48_000),
+                Format::telephone_event(100, 8000),
             ],
             direction,
             rtcp_mux: true,
