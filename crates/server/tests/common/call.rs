@@ -282,6 +282,19 @@ impl Party {
 
 /// Wait for a BYE at `ua` within `secs` and answer it 200. Other requests are answered 200 too.
 pub async fn expect_bye(ua: &mut Ua, secs: u64) -> bool {
+    let stashed: Vec<_> = ua.stash.drain(..).collect();
+    let mut found = false;
+    for tx in stashed {
+        if tx.request.method == rsip::Method::Bye && !found {
+            send(&tx, message::response(&tx.request, 200, "OK", None)).await;
+            found = true;
+        } else {
+            ua.stash.push_back(tx);
+        }
+    }
+    if found {
+        return true;
+    }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
     while let Ok(Some(tx)) = tokio::time::timeout_at(deadline, ua.incoming.recv()).await {
         let method = tx.request.method;

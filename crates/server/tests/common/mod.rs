@@ -4,6 +4,7 @@
 
 pub mod call;
 pub mod media_peer;
+pub mod room;
 pub mod ua;
 
 use std::path::PathBuf;
@@ -59,11 +60,16 @@ pub struct TestServer {
 impl TestServer {
     /// Start a server; `server_keys` are extra lines for the `[server]` table.
     pub async fn start(server_keys: &str) -> TestServer {
+        TestServer::start_with(server_keys, "").await
+    }
+
+    /// Start a server with more agents/teams (`extra` TOML appended to the base config).
+    pub async fn start_with(server_keys: &str, extra: &str) -> TestServer {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
         write_tone_wav(&dir.path().join("moh.wav"), MOH_HZ, 8000);
         write_tone_wav(&dir.path().join("ringback.wav"), RINGBACK_HZ, 48000);
         let text = format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\ndatabase = \"calls.db\"\nmusic_on_hold = \"moh.wav\"\nringback = \"ringback.wav\"\n{server_keys}\n{BASE_CONFIG}"
+            "[server]\nlisten = \"127.0.0.1:0\"\ndatabase = \"calls.db\"\nmusic_on_hold = \"moh.wav\"\nringback = \"ringback.wav\"\n{server_keys}\n{BASE_CONFIG}\n{extra}"
         );
         let file = dir.path().join("server.toml");
         let config = Config::from_toml_str(&text, &file.display().to_string())

@@ -17,6 +17,8 @@ pub struct Ua {
     pub password: String,
     /// Preferred digest algorithm when the server offers several.
     pub algorithm: Algorithm,
+    /// Requests put aside by a wait for another one (served first by `next_request`).
+    pub stash: std::collections::VecDeque<ServerTransaction>,
     cseq: u32,
 }
 
@@ -52,6 +54,7 @@ impl Ua {
             user: user.into(),
             password: password.into(),
             algorithm: Algorithm::Sha256,
+            stash: Default::default(),
             cseq: 0,
         }
     }
@@ -202,6 +205,9 @@ impl Ua {
 
     /// The next incoming request other than ACK (within `secs`).
     pub async fn next_request(&mut self, secs: u64) -> Option<ServerTransaction> {
+        if let Some(tx) = self.stash.pop_front() {
+            return Some(tx);
+        }
         let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
         loop {
             let tx = tokio::time::timeout_at(deadline, self.incoming.recv())
