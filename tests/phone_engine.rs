@@ -848,3 +848,27 @@ async fn bound_to_the_wildcard_it_announces_the_routed_ip() {
     assert!(contact.contains("@127.0.0.1:"), "{contact}");
     handle.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_connected_call_without_incoming_rtp_ends_with_media_timeout() {
+    let mut server = SipPeer::new().await;
+    let cfg = PhoneConfig {
+        server: Some(server.addr()),
+        user: "alice".into(),
+        media_timeout: Duration::from_millis(600),
+        sip_timers: fast_timers(),
+        ..PhoneConfig::default()
+    };
+    let (handle, rx) = Phone::start(cfg).await.unwrap();
+    let mut events = Events { rx, seen: vec![] };
+    // The far end answers but never sends RTP (its socket only receives).
+    let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    connected_call(&mut server, &handle, &mut events, &rtp).await;
+    assert_eq!(
+        events.state(CallState::Ended).await.as_deref(),
+        Some("media timeout")
+    );
+    let bye = server.expect(rsip::Method::Bye).await;
+    server.reply(&bye, 200, "OK", None).await;
+    handle.shutdown().await;
+}

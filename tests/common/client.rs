@@ -144,6 +144,62 @@ impl Client {
         }
     }
 
+    /// Wait for any event satisfying `pred`; `what` names it in the failure message.
+    pub fn wait_for(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        mut pred: impl FnMut(&Value) -> bool,
+    ) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.events.recv_timeout(left) {
+                Ok(v) => {
+                    self.log.push(v.clone());
+                    if v["event"] == "script_failed" {
+                        panic!("[{}] script failed: {v}\nlog: {:#?}", self.name, self.log);
+                    }
+                    if pred(&v) {
+                        return v;
+                    }
+                }
+                Err(e) => panic!(
+                    "[{}] no {what} within {timeout:?} ({e:?}); events: {:#?}",
+                    self.name, self.log
+                ),
+            }
+        }
+    }
+
+    /// Watch events for `during`; panics if one named `event` arrives.
+    pub fn assert_no_event(&mut self, event: &str, during: Duration) {
+        let deadline = Instant::now() + during;
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self.events.recv_timeout(left) {
+                Ok(v) => {
+                    self.log.push(v.clone());
+                    assert!(
+                        v["event"] != event,
+                        "[{}] unexpected {event}: {v}",
+                        self.name
+                    );
+                }
+                Err(_) => break,
+            }
+        }
+    }
+
+    /// Wait for a timeline entry of `kind`.
+    pub fn wait_timeline(&mut self, kind: &str) -> Value {
+        self.wait("timeline", &[("kind", kind)], Duration::from_secs(15))
+    }
+
+    /// Wait for transfer progress `state`.
+    pub fn wait_transfer(&mut self, state: &str) -> Value {
+        self.wait("transfer", &[("state", state)], Duration::from_secs(20))
+    }
+
     /// Waits for the call to reach `state`.
     pub fn wait_state(&mut self, state: &str) -> Value {
         self.wait("call_state", &[("state", state)], Duration::from_secs(15))

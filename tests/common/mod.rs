@@ -5,6 +5,7 @@
 
 pub mod audio;
 pub mod client;
+pub mod scenario;
 pub mod server;
 
 pub use audio::Heard;
@@ -15,7 +16,8 @@ pub use server::TestServer;
 pub const CUSTOMER_HZ: f32 = 1150.0;
 pub const ALICE_HZ: f32 = 1850.0;
 pub const BOB_HZ: f32 = 2450.0;
-pub const CAROL_HZ: f32 = 650.0;
+pub const CAROL_HZ: f32 = 2150.0;
+pub const DAVE_HZ: f32 = 2780.0;
 
 /// A fresh scratch directory for one test's recordings and database, kept on failure for a look.
 pub fn scratch_dir(test: &str) -> std::path::PathBuf {

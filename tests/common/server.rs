@@ -3,8 +3,8 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-/// The standard test directory: alice, bob, carol (agents), dave (support only as a spare),
-/// team `support` = alice, bob reachable at sip:support@…, team `sales` = carol.
+/// The standard test directory: agents alice, bob, carol, dave; team `support` = alice, bob
+/// (sip:support@…), team `sales` = carol, dave (sip:sales@…).
 pub fn standard_config(dir: &Path, extra_server_keys: &str) -> String {
     let assets = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets");
     format!(
@@ -39,9 +39,14 @@ name = "support"
 members = ["alice", "bob"]
 inbound = "support"
 
+[[agents]]
+username = "dave"
+display_name = "Dave Okafor"
+password = "dave-secret"
+
 [[teams]]
 name = "sales"
-members = ["carol"]
+members = ["carol", "dave"]
 inbound = "sales"
 "#,
         moh = assets.join("music-on-hold.wav").display(),
