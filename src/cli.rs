@@ -119,6 +119,9 @@ impl PhoneArgs {
             register_expires: file.register_expires.unwrap_or(defaults.register_expires),
             auto_answer: self.auto_answer || file.auto_answer.unwrap_or(false),
             source,
+            media_timeout: file
+                .media_timeout_s
+                .map_or(defaults.media_timeout, std::time::Duration::from_secs),
             sip_timers: defaults.sip_timers,
             sink,
         }

@@ -27,6 +27,8 @@ pub struct PhoneSection {
     pub bind: Option<IpAddr>,
     /// Registration lifetime in seconds.
     pub register_expires: Option<u32>,
+    /// Seconds without RTP after which a connected call is hung up.
+    pub media_timeout_s: Option<u64>,
     /// Answer incoming calls at once (headless).
     pub auto_answer: Option<bool>,
     /// Microphone: a tone of this frequency (headless).

@@ -79,6 +79,8 @@ pub struct CallMedia {
     pub local_hold: bool,
     /// The far end holds me (its offer was sendonly/inactive).
     pub remote_hold: bool,
+    /// The media thread watches this call for silence (RTP timeout).
+    pub watched: bool,
 }
 
 impl CallMedia {
@@ -95,6 +97,7 @@ impl CallMedia {
             config: None,
             local_hold: false,
             remote_hold: false,
+            watched: false,
         }
     }
 
@@ -204,17 +207,19 @@ impl Engine {
 
     /// Tell the media thread whether the microphone goes out: not when muted, on hold (either
     /// way) or before the call is answered.
-    pub(super) fn update_transmit(&self) {
-        let on = match self.call.as_ref() {
-            Some(c) => {
-                !self.muted
-                    && !c.media.local_hold
-                    && !c.media.remote_hold
-                    && c.state == CallState::Connected
+    /// Also arms the liveness watch while the call is connected and nobody holds it.
+    pub(super) fn update_transmit(&mut self) {
+        let talking = self.call.as_ref().is_some_and(|c| {
+            !c.media.local_hold && !c.media.remote_hold && c.state == CallState::Connected
+        });
+        self.media_send(MediaControl::Transmit(talking && !self.muted));
+        if let Some(call) = self.call.as_mut() {
+            if call.media.watched != talking {
+                call.media.watched = talking;
+                let limit = talking.then_some(self.cfg.media_timeout);
+                self.media_send(MediaControl::Watch(limit));
             }
-            None => false,
-        };
-        self.media_send(MediaControl::Transmit(on));
+        }
     }
 
     /// The call is over: stop media, forget it, tell the UI why.

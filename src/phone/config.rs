@@ -2,6 +2,7 @@
 
 use agentphone_sip::endpoint::Timers;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
 
 use crate::audio::{SinkSpec, SourceSpec};
 
@@ -38,6 +39,9 @@ pub struct PhoneConfig {
     pub auto_answer: bool,
     /// What the microphone sends.
     pub source: SourceSpec,
+    /// A connected call (not on hold) that receives no RTP for this long is hung up
+    /// ("media timeout"): the far end or the server is gone.
+    pub media_timeout: Duration,
     /// SIP transaction timers (T1 decides how long an unanswered request takes to fail).
     pub sip_timers: Timers,
     /// Where everything heard goes (a recording gets one frame per 20 ms of call time).
@@ -57,6 +61,7 @@ impl Default for PhoneConfig {
             register_expires: 300,
             auto_answer: false,
             source: SourceSpec::Silence,
+            media_timeout: Duration::from_secs(20),
             sip_timers: Timers::default(),
             sink: SinkSpec::Null,
         }

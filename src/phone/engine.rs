@@ -188,6 +188,7 @@ impl Engine {
                     })
                 }
             }
+            Internal::Media(MediaEvent::Silent) => self.on_media_silent().await,
             Internal::Media(MediaEvent::Error(message)) => self.emit(PhoneEvent::Error { message }),
         }
     }

@@ -39,6 +39,15 @@ impl Engine {
         self.end_call(reason);
     }
 
+    /// No RTP for `media_timeout` in a connected call: the other side is gone. Hang up (the BYE
+    /// may never be answered; the call ends here anyway).
+    pub(super) async fn on_media_silent(&mut self) {
+        let watched = self.call.as_ref().is_some_and(|c| c.media.watched);
+        if watched {
+            self.hangup_connected("media timeout").await;
+        }
+    }
+
     /// The far end hung up.
     pub(super) async fn on_bye(&mut self, st: &ServerTransaction) {
         let msg = rsip::SipMessage::Request(st.request.clone());

@@ -43,6 +43,9 @@ pub enum MediaControl {
     Sink(Box<dyn AudioSink>),
     /// Queue DTMF digits.
     Dtmf(Vec<char>),
+    /// Report `MediaEvent::Silent` when nothing arrives for this long (None = do not watch:
+    /// on hold or before the answer, silence is normal).
+    Watch(Option<Duration>),
     /// The call's media ends.
     Stop,
 }
@@ -61,6 +64,8 @@ pub enum MediaEvent {
         /// Round trip.
         rtt_ms: Option<f32>,
     },
+    /// No RTP arrived for the watched time (the far end or the server is gone).
+    Silent,
     /// Something failed (configure, recording); reported once per kind.
     Error(String),
 }
@@ -128,6 +133,8 @@ struct MediaLoop {
     inbound: Frame,
     outbound: Frame,
     sink_failed: bool,
+    /// Liveness: how long silence may last, and since when we watch.
+    watch: Option<(Duration, Instant)>,
 }
 
 impl MediaLoop {
@@ -149,6 +156,7 @@ impl MediaLoop {
             inbound: [0; FRAME],
             outbound: [0; FRAME],
             sink_failed: false,
+            watch: None,
         }
     }
 
@@ -208,6 +216,7 @@ impl MediaLoop {
                 }
             }
             MediaControl::Transmit(on) => self.transmit = on,
+            MediaControl::Watch(limit) => self.watch = limit.map(|l| (l, Instant::now())),
             MediaControl::Source(source) => self.source = source,
             MediaControl::Sink(sink) => {
                 if let Some(old) = self.sink.replace(sink) {
@@ -228,6 +237,7 @@ impl MediaLoop {
             }
             MediaControl::Stop => {
                 self.session = None;
+                self.watch = None;
                 self.dtmf_queue.clear();
             }
         }
@@ -276,6 +286,15 @@ impl MediaLoop {
             tracing::debug!("sending RTP: {e}");
         }
         session.maybe_send_rtcp(now);
+
+        if let Some((limit, since)) = self.watch {
+            // The last packet, or the start of watching when that is later (after a hold).
+            let last = session.last_received().map_or(since, |t| t.max(since));
+            if now.saturating_duration_since(last) > limit {
+                self.watch = None;
+                let _ = self.events.send(MediaEvent::Silent);
+            }
+        }
 
         self.ticks_since_quality += 1;
         if self.ticks_since_quality >= QUALITY_EVERY_TICKS {
