@@ -71,6 +71,7 @@ pub fn spawn_forwarder(
     tokio::spawn(async move {
         let request = Box::new(tx.request().clone());
         loop {
+            // `next()` is a channel receive, so dropping it when the cancel wins loses nothing.
             let step = match cancel.as_mut() {
                 Some(cancel_rx) => tokio::select! {
                     next = tx.next() => Step::Next(next),
