@@ -796,4 +796,52 @@ mod tests {
         jb.push(&hdr(8, 1120), &payload(8), 160, t);
         assert_eq!(drain(&mut jb, 2), vec![Ok((7, 160)), Ok((8, 160))]);
     }
+
+    /// Random sequence numbers, timestamps, durations and pop timing never panic (overflow
+    /// included) and never hand out more than a bounded piece.
+    #[test]
+    fn random_streams_never_panic() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(4733);
+        for clock in [8000u32, 48_000] {
+            let mut jb = JitterBuffer::new(clock);
+            let t0 = Instant::now();
+            let (mut seq, mut ts) = (rng.gen::<u16>(), rng.gen::<u32>());
+            for i in 0..20_000u64 {
+                let h = RtpHeader {
+                    marker: false,
+                    pt: 0,
+                    seq,
+                    ts,
+                    ssrc: if rng.gen_ratio(1, 500) { rng.gen() } else { 7 },
+                };
+                let duration = rng.gen_range(1..=clock / 1000 * 120);
+                let at = t0 + Duration::from_millis(i * rng.gen_range(0..40));
+                jb.push(&h, &payload(seq), duration, at);
+                for _ in 0..rng.gen_range(0..3) {
+                    match jb.pop() {
+                        Playout::Missing { duration, .. } => {
+                            assert!(duration <= clock / 1000 * MAX_CONCEAL_MS)
+                        }
+                        Playout::Packet { duration, .. } => assert!(duration > 0),
+                        Playout::Empty => {}
+                    }
+                }
+                // Mostly in order, sometimes reordered, lost, repeated or far off.
+                seq = match rng.gen_range(0..100) {
+                    0..=84 => seq.wrapping_add(1),
+                    85..=89 => seq.wrapping_add(2),
+                    90..=94 => seq.wrapping_sub(1),
+                    95..=97 => seq,
+                    _ => rng.gen(),
+                };
+                ts = match rng.gen_range(0..100) {
+                    0..=89 => ts.wrapping_add(duration),
+                    90..=97 => ts.wrapping_add(rng.gen_range(0..clock)),
+                    _ => rng.gen(),
+                };
+                assert!(jb.buffered() <= CAPACITY);
+            }
+        }
+    }
 }

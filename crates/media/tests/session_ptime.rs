@@ -191,3 +191,69 @@ fn lost_60ms_opus_packets_are_concealed_for_their_duration() {
     assert_played_in_time(&played, STREAM_MS, 24, "Opus 60 ms, 12 % loss");
     assert!(played.concealed_inside() >= 6 * 3, "{:?}", played.statuses);
 }
+
+/// Garbage with the right payload type (random lengths, sequence numbers and timestamps) is
+/// survived: no panic, frames keep coming, and a good stream afterwards plays.
+#[test]
+fn garbage_with_our_payload_type_is_survived() {
+    use agentphone_media::rtp::{self, RtpHeader};
+    use agentphone_media::session::RtpSession;
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(20);
+    for (codec, pt) in [(CodecKind::Opus, 111u8), (CodecKind::Pcma, 8)] {
+        let mut session = RtpSession::bind(common::LOCALHOST).expect("bind");
+        let junk = std::net::UdpSocket::bind((common::LOCALHOST, 0)).expect("bind junk");
+        session
+            .configure(agentphone_media::session::SessionConfig {
+                remote: junk.local_addr().expect("addr"),
+                codec,
+                pt,
+                telephone_event_pt: None,
+            })
+            .expect("configure");
+        let mut frame = [0i16; FRAME];
+        let mut digits = Vec::new();
+        let now = std::time::Instant::now();
+        let mut buf = [0u8; 1600];
+        for round in 0..300u64 {
+            for _ in 0..4 {
+                let h = RtpHeader {
+                    marker: rng.gen(),
+                    pt,
+                    seq: rng.gen_range(0..40),
+                    ts: rng.gen_range(0..100_000),
+                    ssrc: rng.gen_range(0..3),
+                };
+                let mut payload = vec![0u8; rng.gen_range(0..1400)];
+                rng.fill(&mut payload[..]);
+                let n = rtp::write(&h, &payload, &mut buf);
+                junk.send_to(&buf[..n], session.local_addr()).expect("send");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+            session.poll_receive(
+                now + std::time::Duration::from_millis(20 * round),
+                &mut digits,
+            );
+            session.next_frame(&mut frame);
+        }
+        assert!(session.quality().packets_received > 0, "{codec:?}");
+        // A good stream (another SSRC) plays afterwards.
+        let good = match codec {
+            CodecKind::Opus => packetize(pt, 48_000, &opus_payloads(20, 50)),
+            _ => packetize(pt, 8000, &pcma_payloads(&[20; 50])),
+        };
+        let mut statuses = Vec::new();
+        for (i, p) in good.iter().enumerate() {
+            junk.send_to(&p.datagram, session.local_addr())
+                .expect("send");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+            let at = now + std::time::Duration::from_millis(20 * (300 + i as u64));
+            session.poll_receive(at, &mut digits);
+            statuses.push(session.next_frame(&mut frame));
+        }
+        assert!(
+            statuses[10..].iter().all(|&s| s == FrameStatus::Audio),
+            "{codec:?}: {statuses:?}"
+        );
+    }
+}
