@@ -516,3 +516,90 @@ async fn listen_only_hears_everyone_is_heard_by_no_one_and_a_fourth_is_refused()
         warning(&resp)
     );
 }
+
+#[tokio::test]
+async fn hanging_up_during_the_consultation_completes_and_hold_commands_work() {
+    let server = TestServer::start_with("", EXTRA).await;
+    let (_customer, cust, mut alice, mut a) = customer_with_alice(&server).await;
+    let mut bob = agent(&server, "bob").await;
+    // Hold / resume by command (C3) and mute in the room state (C2).
+    let resp = subscribe(&mut alice, &room_uri(&a.dialog), ROOM, 3600).await;
+    assert_eq!(code(&resp), 200);
+    assert_eq!(
+        code(&command(&alice, &mut a, r#"{"command":"hold"}"#).await),
+        200
+    );
+    settle().await;
+    hears(
+        "customer (held)",
+        &cust.media,
+        &[(MOH_HZ, true), (ALICE_HZ, false)],
+    );
+    hears("alice (holding)", &a.media, &[(CUSTOMER_HZ, false)]);
+    assert_eq!(
+        code(&command(&alice, &mut a, r#"{"command":"resume"}"#).await),
+        200
+    );
+    assert_eq!(
+        code(&command(&alice, &mut a, r#"{"command":"mute","on":true}"#).await),
+        200
+    );
+    let st = notify_until(&mut alice, ROOM, 5, |n| {
+        n.json["participants"].as_array().is_some_and(|p| {
+            p.iter()
+                .any(|x| x["username"] == "alice" && x["muted"] == true)
+        })
+    })
+    .await;
+    assert_eq!(st.json["customer_held"], false, "{}", st.body);
+    settle().await;
+    hears(
+        "customer (resumed)",
+        &cust.media,
+        &[(ALICE_HZ, true), (MOH_HZ, false)],
+    );
+
+    // alice hangs up while bob is connected: the transfer completes (T6).
+    assert_eq!(
+        code(&refer(&alice, &mut a, &agent_uri(&server, "bob")).await),
+        202
+    );
+    let inv = incoming_invite(&mut bob).await;
+    let b = answer(&bob, &inv, BOB_HZ).await;
+    settle().await;
+    assert_eq!(a.bye(&alice, alice.server).await, 200);
+    settle().await;
+    hears(
+        "customer (completed)",
+        &cust.media,
+        &[(BOB_HZ, true), (MOH_HZ, false), (ALICE_HZ, false)],
+    );
+    hears("bob (completed)", &b.media, &[(CUSTOMER_HZ, true)]);
+    let timeline = stored_timeline(&server).await;
+    assert!(
+        timeline.iter().any(
+            |(k, d)| k == "transfer_completed" && d == "Alice Martin transferred to Bob Dupont"
+        ),
+        "{timeline:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_target_on_a_call_is_busy() {
+    let server = TestServer::start_with("", EXTRA).await;
+    let (_customer, _cust, alice, mut a) = customer_with_alice(&server).await;
+    // bob is on a call with carol.
+    let mut bob = agent(&server, "bob").await;
+    let mut carol = agent(&server, "carol").await;
+    let dialing =
+        common::call::dial_authenticated(&mut carol, &agent_uri(&server, "bob"), CAROL_HZ)
+            .await
+            .unwrap_or_else(|r| panic!("carol dial: {r}"));
+    let inv = incoming_invite(&mut bob).await;
+    let _b = answer(&bob, &inv, BOB_HZ).await;
+    let (_, c) = dialing.finish(&carol).await;
+    let _c = c.unwrap_or_else(|r| panic!("carol: {r}"));
+    let resp = refer(&alice, &mut a, &agent_uri(&server, "bob")).await;
+    assert_eq!(code(&resp), 486, "{resp}");
+    assert!(warning(&resp).contains("on a call"), "{}", warning(&resp));
+}
