@@ -183,6 +183,17 @@ impl Runner {
             Command::Hold => PhoneCommand::Hold,
             Command::Resume => PhoneCommand::Resume,
             Command::Dtmf(d) => PhoneCommand::Dtmf(d.clone()),
+            Command::Transfer {
+                target,
+                reason,
+                listen_only,
+            } => PhoneCommand::Transfer {
+                target: target.clone(),
+                reason: reason.clone(),
+                listen_only: *listen_only,
+            },
+            Command::CancelTransfer => PhoneCommand::CancelTransfer,
+            Command::CompleteTransfer => PhoneCommand::CompleteTransfer,
             Command::Audio(choice) => PhoneCommand::SetAudioSource(match choice {
                 AudioChoice::Tone(hz) => SourceSpec::Tone(*hz),
                 AudioChoice::Wav(path) => SourceSpec::Wav(path.clone()),
@@ -464,6 +475,8 @@ mod tests {
             display: None,
             team: Some("support".into()),
             reason: None,
+            transferred_by: None,
+            listen_only: false,
         };
         assert!(matches(
             &inc,

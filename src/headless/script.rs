@@ -5,6 +5,8 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::phone::TransferTarget;
+
 /// Default `wait` timeout.
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(10);
 /// Longest accepted timeout or sleep (a day): keeps `Duration` arithmetic far from overflow.
@@ -83,6 +85,19 @@ pub enum Command {
     Resume,
     /// `dtmf DIGITS`
     Dtmf(String),
+    /// `transfer agent NAME [--listen] [REASON …]` / `transfer team NAME [REASON …]`
+    Transfer {
+        /// Agent or team.
+        target: TransferTarget,
+        /// The words after the name, joined by single spaces.
+        reason: Option<String>,
+        /// `--listen` (agents only).
+        listen_only: bool,
+    },
+    /// `transfer cancel`
+    CancelTransfer,
+    /// `transfer complete`
+    CompleteTransfer,
     /// `audio tone HZ | audio wav FILE | audio silence`
     Audio(AudioChoice),
     /// `record FILE` (start a new recording) or `record off`.
@@ -202,6 +217,7 @@ fn parse_command(name: &str, args: &[String]) -> Result<Command, String> {
             _ => Err("usage: dtmf DIGITS".into()),
         },
         "audio" => parse_audio(args).map(Command::Audio),
+        "transfer" => parse_transfer(args),
         "record" => match args {
             [off] if off == "off" => Ok(Command::Record(None)),
             [file] => Ok(Command::Record(Some(PathBuf::from(file)))),
@@ -233,6 +249,50 @@ fn on_off(name: &str, args: &[String]) -> Result<bool, String> {
         [v] if v == "off" => Ok(false),
         _ => Err(format!("usage: {name} on|off")),
     }
+}
+
+const TRANSFER_USAGE: &str =
+    "usage: transfer agent NAME [--listen] [REASON …] | transfer team NAME [REASON …] | transfer cancel | transfer complete";
+
+fn parse_transfer(args: &[String]) -> Result<Command, String> {
+    let Some((kind, rest)) = args.split_first() else {
+        return Err(TRANSFER_USAGE.into());
+    };
+    match (kind.as_str(), rest) {
+        ("cancel", []) => return Ok(Command::CancelTransfer),
+        ("complete", []) => return Ok(Command::CompleteTransfer),
+        ("agent" | "team", [_, ..]) => {}
+        _ => return Err(TRANSFER_USAGE.into()),
+    }
+    let Some((name, mut words)) = rest.split_first() else {
+        return Err(TRANSFER_USAGE.into());
+    };
+    let mut listen_only = false;
+    if let Some((flag, after)) = words.split_first() {
+        if flag == "--listen" {
+            if kind == "team" {
+                return Err("transfer team: --listen is for an agent".into());
+            }
+            listen_only = true;
+            words = after;
+        }
+    }
+    if name.starts_with('-') {
+        return Err(format!(
+            "transfer: '{name}' is not a name ({TRANSFER_USAGE})"
+        ));
+    }
+    let target = if kind == "agent" {
+        TransferTarget::Agent(name.clone())
+    } else {
+        TransferTarget::Team(name.clone())
+    };
+    let reason = (!words.is_empty()).then(|| words.join(" "));
+    Ok(Command::Transfer {
+        target,
+        reason,
+        listen_only,
+    })
 }
 
 fn parse_audio(args: &[String]) -> Result<AudioChoice, String> {
@@ -426,6 +486,49 @@ mod tests {
         );
         assert_eq!(one("sleep 0.5"), Command::Sleep(Duration::from_millis(500)));
         assert_eq!(one("quit"), Command::Quit);
+        assert_eq!(one("transfer cancel"), Command::CancelTransfer);
+        assert_eq!(one("transfer complete"), Command::CompleteTransfer);
+    }
+
+    #[test]
+    fn transfer_takes_a_target_listen_and_a_reason() {
+        assert_eq!(
+            one("transfer agent bob billing question"),
+            Command::Transfer {
+                target: TransferTarget::Agent("bob".into()),
+                reason: Some("billing question".into()),
+                listen_only: false,
+            }
+        );
+        assert_eq!(
+            one("transfer agent carol --listen trainee"),
+            Command::Transfer {
+                target: TransferTarget::Agent("carol".into()),
+                reason: Some("trainee".into()),
+                listen_only: true,
+            }
+        );
+        assert_eq!(
+            one(r#"transfer team sales "wants  an upgrade""#),
+            Command::Transfer {
+                target: TransferTarget::Team("sales".into()),
+                reason: Some("wants  an upgrade".into()),
+                listen_only: false,
+            }
+        );
+        assert_eq!(
+            one("transfer team sales"),
+            Command::Transfer {
+                target: TransferTarget::Team("sales".into()),
+                reason: None,
+                listen_only: false,
+            }
+        );
+        assert!(bad("transfer").starts_with("usage: transfer"));
+        assert!(bad("transfer agent").starts_with("usage: transfer"));
+        assert!(bad("transfer cancel now").starts_with("usage: transfer"));
+        assert!(bad("transfer team sales --listen").contains("--listen is for an agent"));
+        assert!(bad("transfer agent --listen").contains("is not a name"));
     }
 
     #[test]

@@ -16,6 +16,7 @@ use tokio::sync::oneshot;
 use super::engine::Engine;
 use super::event::{CallState, PhoneEvent};
 use super::media::MediaControl;
+use super::room::RoomLink;
 
 /// Who started the call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,6 +58,8 @@ pub struct Call {
     pub media: CallMedia,
     /// An offer of ours is outstanding (initial INVITE or re-INVITE).
     pub reinvite_pending: bool,
+    /// The server room this call is, if it is one (subscription, held by me, transfer).
+    pub room: RoomLink,
 }
 
 /// The media side of a call.
@@ -167,7 +170,7 @@ impl Engine {
     /// The state a connected call shows, from its hold flags.
     pub(super) fn connected_state(&self) -> CallState {
         match self.call.as_ref() {
-            Some(c) if c.media.local_hold => CallState::Held,
+            Some(c) if c.media.local_hold || c.room.held_by_me => CallState::Held,
             Some(c) if c.media.remote_hold => CallState::RemoteHeld,
             _ => CallState::Connected,
         }
@@ -206,17 +209,23 @@ impl Engine {
     }
 
     /// Tell the media thread whether the microphone goes out: not when muted, on hold (either
-    /// way) or before the call is answered.
+    /// way) or before the call is answered. Holding the customer of a room (INFO) is no hold of
+    /// my audio: I keep talking to the other agents.
     /// Also arms the liveness watch while the call is connected and nobody holds it.
     pub(super) fn update_transmit(&mut self) {
-        let talking = self.call.as_ref().is_some_and(|c| {
-            !c.media.local_hold && !c.media.remote_hold && c.state == CallState::Connected
-        });
+        let unheld = self
+            .call
+            .as_ref()
+            .is_some_and(|c| !c.media.local_hold && !c.media.remote_hold);
+        let state = self.call.as_ref().map(|c| c.state);
+        let room_held = self.call.as_ref().is_some_and(|c| c.room.held_by_me);
+        let watch = unheld && state == Some(CallState::Connected);
+        let talking = watch || (unheld && room_held && state == Some(CallState::Held));
         self.media_send(MediaControl::Transmit(talking && !self.muted));
         if let Some(call) = self.call.as_mut() {
-            if call.media.watched != talking {
-                call.media.watched = talking;
-                let limit = talking.then_some(self.cfg.media_timeout);
+            if call.media.watched != watch {
+                call.media.watched = watch;
+                let limit = watch.then_some(self.cfg.media_timeout);
                 self.media_send(MediaControl::Watch(limit));
             }
         }
@@ -224,6 +233,7 @@ impl Engine {
 
     /// The call is over: stop media, forget it, tell the UI why.
     pub(super) fn end_call(&mut self, reason: &str) {
+        self.unsubscribe_room();
         let Some(call) = self.call.take() else {
             return;
         };

@@ -21,16 +21,48 @@ pub enum PhoneCommand {
     Hangup,
     /// Mute (true) or unmute the microphone: silence frames are sent while muted.
     Mute(bool),
-    /// Put the call on hold (re-INVITE sendonly).
+    /// Put the call on hold: in a server room INFO `hold` (the customer is held — any agent may
+    /// resume), in a direct call a re-INVITE sendonly.
     Hold,
-    /// Take it off hold (re-INVITE sendrecv).
+    /// Take it off hold: INFO `resume` in a server room, else a re-INVITE sendrecv.
     Resume,
+    /// Ask the server to add `target` to my call (REFER): progress comes as `Transfer` events.
+    Transfer {
+        /// An agent or a team.
+        target: TransferTarget,
+        /// Shown to the target while it rings and written to the timeline (M4).
+        reason: Option<String>,
+        /// The target only listens (M5).
+        listen_only: bool,
+    },
+    /// Cancel the transfer under way (INFO `cancel_transfer`).
+    CancelTransfer,
+    /// Complete it: I leave, the target stays with the customer (INFO `complete_transfer`).
+    CompleteTransfer,
     /// Send DTMF digits (RFC 4733).
     Dtmf(String),
     /// Switch what the microphone sends.
     SetAudioSource(SourceSpec),
     /// Switch where what is heard goes (a new recording starts; the previous one is closed).
     SetAudioSink(SinkSpec),
+}
+
+/// Whom a transfer goes to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TransferTarget {
+    /// An agent by username.
+    Agent(String),
+    /// A team by name (members are tried one at a time, T3).
+    Team(String),
+}
+
+impl TransferTarget {
+    /// The agent's or team's name.
+    pub fn name(&self) -> &str {
+        match self {
+            TransferTarget::Agent(n) | TransferTarget::Team(n) => n,
+        }
+    }
 }
 
 /// Why a command was refused.

@@ -1,5 +1,6 @@
 //! The engine actor: one task that owns every piece of SIP state and serializes all work on it.
 
+use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
@@ -13,16 +14,18 @@ use super::call::Call;
 use super::command::{PhoneCommand, PhoneError};
 use super::config::{PhoneConfig, Transport};
 use super::digest::DigestClient;
+use super::directory::DirectoryLink;
 use super::event::PhoneEvent;
 use super::handle::Request;
 use super::media::{MediaEvent, MediaThread};
 use super::presence::Presence;
 use super::registration::Registration;
+use super::room_commands::RoomCommand;
 use super::sip_util;
 use super::transactions::{spawn_forwarder, Internal, Purpose};
 
 /// The actor's state. Its methods are spread over the files of this module by concern
-/// (registration, presence, outgoing, incoming, in_dialog).
+/// (registration, presence, directory, outgoing, incoming, in_dialog, room, transfer, …).
 pub(super) struct Engine {
     pub(super) cfg: PhoneConfig,
     pub(super) endpoint: Endpoint,
@@ -34,6 +37,9 @@ pub(super) struct Engine {
     pub(super) presence: Presence,
     pub(super) call: Option<Call>,
     pub(super) muted: bool,
+    pub(super) directory: DirectoryLink,
+    /// Call-IDs of subscriptions we ended lately (their last NOTIFY is answered 200, not 481).
+    pub(super) ended_subs: VecDeque<String>,
 }
 
 impl Engine {
@@ -56,6 +62,8 @@ impl Engine {
             presence: Presence::new(),
             call: None,
             muted: false,
+            directory: DirectoryLink::default(),
+            ended_subs: VecDeque::new(),
         }
     }
 
@@ -113,10 +121,29 @@ impl Engine {
                 self.muted = on;
                 self.update_transmit();
                 self.emit(PhoneEvent::Mute { muted: on });
+                if self.in_server_room() {
+                    // The others see me muted; the gate above is what keeps my audio here.
+                    if let Err(e) = self.send_room_command(RoomCommand::Mute(on)) {
+                        tracing::debug!("mute INFO: {e}");
+                    }
+                }
                 Ok(())
+            }
+            PhoneCommand::Hold if self.in_server_room() => {
+                self.send_room_command(RoomCommand::Hold)
+            }
+            PhoneCommand::Resume if self.in_server_room() => {
+                self.send_room_command(RoomCommand::Resume)
             }
             PhoneCommand::Hold => self.hold(true),
             PhoneCommand::Resume => self.hold(false),
+            PhoneCommand::Transfer {
+                target,
+                reason,
+                listen_only,
+            } => self.transfer(target, reason, listen_only),
+            PhoneCommand::CancelTransfer => self.send_room_command(RoomCommand::CancelTransfer),
+            PhoneCommand::CompleteTransfer => self.send_room_command(RoomCommand::CompleteTransfer),
             PhoneCommand::Dtmf(digits) => self.send_dtmf(&digits),
             PhoneCommand::SetAudioSource(spec) => {
                 let source = spec.open().map_err(|e| PhoneError::Audio(e.to_string()))?;
@@ -145,9 +172,10 @@ impl Engine {
             }
             rsip::Method::Ack => self.on_ack(&st),
             rsip::Method::Bye => self.on_bye(&st).await,
-            rsip::Method::Options | rsip::Method::Info | rsip::Method::Notify => {
-                respond(&st, 200, "OK", None).await;
-            }
+            rsip::Method::Notify => self.on_notify(st).await,
+            rsip::Method::Info => self.on_info(&st).await,
+            rsip::Method::Refer => self.on_refer(&st).await,
+            rsip::Method::Options => respond(&st, 200, "OK", None).await,
             // CANCEL is answered by the endpoint and reaches us through `cancelled()`.
             rsip::Method::Cancel => {}
             _ => respond(&st, 405, "Method Not Allowed", None).await,
@@ -168,6 +196,15 @@ impl Engine {
                 Purpose::Invite { call } => self.on_invite_response(&call, &request, result).await,
                 Purpose::ReInvite { call, hold, cseq } => {
                     self.on_reinvite_response(&call, hold, cseq, result).await
+                }
+                Purpose::Subscribe {
+                    kind,
+                    call_id,
+                    expires,
+                } => self.on_subscribe_response(kind, &call_id, expires, result),
+                Purpose::Refer { call, target } => self.on_refer_response(&call, &target, result),
+                Purpose::RoomCommand { call, command } => {
+                    self.on_room_command_response(&call, command, result)
                 }
                 Purpose::Fire => {}
             },
@@ -194,10 +231,20 @@ impl Engine {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        [self.reg.deadline(), self.presence.deadline()]
-            .into_iter()
-            .flatten()
-            .min()
+        let room_refresh = self
+            .call
+            .as_ref()
+            .and_then(|c| c.room.sub.as_ref())
+            .and_then(|s| s.refresh_at);
+        [
+            self.reg.deadline(),
+            self.presence.deadline(),
+            self.directory.deadline(),
+            room_refresh,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     async fn on_timer(&mut self) {
@@ -208,6 +255,10 @@ impl Engine {
         if self.presence.deadline().is_some_and(|d| d <= now) {
             self.on_publish_timer();
         }
+        if self.directory.deadline().is_some_and(|d| d <= now) {
+            self.on_directory_timer();
+        }
+        self.on_room_timer(now);
     }
 
     // ---- shared helpers -------------------------------------------------------------------

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::room_state::{DirectoryAgent, DirectoryTeam, RoomState};
+
 /// The state of a call, as shown to the user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -21,6 +23,26 @@ pub enum CallState {
     RemoteHeld,
     /// Over; the event carries a reason.
     Ended,
+}
+
+/// Where a transfer I asked for stands (headless `transfer` event).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferState {
+    /// The server refused the REFER at once (T1); `reason` says why.
+    Refused,
+    /// Accepted; the server is placing the call (sipfrag `100`).
+    Trying,
+    /// The target (or, for a team, the member tried now) rings (sipfrag `180`).
+    Ringing,
+    /// The target joined the call (sipfrag `200`): consult, then complete or cancel.
+    Answered,
+    /// The transfer failed (declined, no answer, unreachable, team exhausted); `code` says how.
+    Failed,
+    /// `transfer cancel` was accepted.
+    Cancelled,
+    /// `transfer complete` was accepted: I leave the call.
+    Completed,
 }
 
 /// One thing that happened in the phone.
@@ -71,6 +93,10 @@ pub enum PhoneEvent {
         team: Option<String>,
         /// Transfer reason (Subject).
         reason: Option<String>,
+        /// Who transfers the call to me (user part of `Referred-By`), if it is a transfer.
+        transferred_by: Option<String>,
+        /// I am added as a listener only (M5): I hear everyone, nobody hears me.
+        listen_only: bool,
     },
     /// A call changed state.
     CallState {
@@ -101,6 +127,52 @@ pub enum PhoneEvent {
         /// Round trip from RTCP, when known.
         rtt_ms: Option<f32>,
     },
+    /// The directory of agents and teams, whole, after every change (subscribed after register).
+    Directory {
+        /// Increases with every change.
+        version: u64,
+        /// Every agent with their status.
+        agents: Vec<DirectoryAgent>,
+        /// Every team with its availability.
+        teams: Vec<DirectoryTeam>,
+    },
+    /// The state of the server room my call is in, whole, after every change.
+    Room {
+        /// The room document (protocol.md "Room state"); boxed to keep events small.
+        room: Box<RoomState>,
+    },
+    /// A timeline entry of my call's room that this phone has not reported yet.
+    Timeline {
+        /// Milliseconds since the Unix epoch.
+        at_ms: u64,
+        /// `answered`, `held`, `transfer_requested`, … (protocol.md "Room state").
+        kind: String,
+        /// What an agent reads.
+        text: String,
+    },
+    /// Progress of a transfer I asked for.
+    Transfer {
+        /// Where it stands.
+        state: TransferState,
+        /// SIP status code (`refused`, `failed`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<u16>,
+        /// Why, as an agent reads it (`refused`: the server's Warning text; `failed`: the reason).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        /// The agent or team asked for.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<String>,
+    },
+    /// A room command (INFO: hold, resume, mute, cancel_transfer, complete_transfer) was refused.
+    CommandFailed {
+        /// The command's name, as sent (`hold`, `cancel_transfer`, …).
+        command: String,
+        /// SIP status code.
+        code: u16,
+        /// Why (the server's Warning text, else the status line).
+        reason: String,
+    },
     /// Something went wrong that is not a call or registration outcome.
     Error {
         /// What happened.
@@ -123,6 +195,11 @@ impl PhoneEvent {
             PhoneEvent::Mute { .. } => "mute",
             PhoneEvent::Dtmf { .. } => "dtmf",
             PhoneEvent::Quality { .. } => "quality",
+            PhoneEvent::Directory { .. } => "directory",
+            PhoneEvent::Room { .. } => "room",
+            PhoneEvent::Timeline { .. } => "timeline",
+            PhoneEvent::Transfer { .. } => "transfer",
+            PhoneEvent::CommandFailed { .. } => "command_failed",
             PhoneEvent::Error { .. } => "error",
         }
     }
@@ -155,10 +232,29 @@ mod tests {
             display: Some("Customer".into()),
             team: Some("support".into()),
             reason: None,
+            transferred_by: None,
+            listen_only: false,
         };
         let v: serde_json::Value = serde_json::to_value(&ev).unwrap();
         assert_eq!(v["event"], "incoming_call");
         assert_eq!(v["team"], "support");
         assert!(v["reason"].is_null());
+        assert!(v["transferred_by"].is_null());
+        assert_eq!(v["listen_only"], false);
+    }
+
+    #[test]
+    fn transfer_event_leaves_out_what_it_does_not_know() {
+        let ev = PhoneEvent::Transfer {
+            state: TransferState::Refused,
+            code: Some(488),
+            reason: Some("The call already has 3 participants".into()),
+            target: None,
+        };
+        let json = serde_json::to_string(&ev).unwrap();
+        assert_eq!(
+            json,
+            r#"{"event":"transfer","state":"refused","code":488,"reason":"The call already has 3 participants"}"#
+        );
     }
 }

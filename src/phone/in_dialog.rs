@@ -67,6 +67,41 @@ impl Engine {
         self.end_call("remote hangup");
     }
 
+    /// An INFO: in the call's dialog it is the server using the room package towards us (we
+    /// announced `Recv-Info`) and is accepted; outside any dialog of ours there is nothing to
+    /// inform.
+    pub(super) async fn on_info(&mut self, st: &ServerTransaction) {
+        if self.in_call_dialog(st) {
+            respond(st, 200, "OK", None).await
+        } else {
+            respond(st, 481, "Call/Transaction Does Not Exist", None).await
+        }
+    }
+
+    /// A REFER: the phone never transfers on someone else's request (only the server carries
+    /// out transfers, T11).
+    pub(super) async fn on_refer(&mut self, st: &ServerTransaction) {
+        if self.in_call_dialog(st) {
+            respond(
+                st,
+                403,
+                "Forbidden (this phone does not transfer on request)",
+                None,
+            )
+            .await
+        } else {
+            respond(st, 405, "Method Not Allowed", None).await
+        }
+    }
+
+    fn in_call_dialog(&self, st: &ServerTransaction) -> bool {
+        let msg = rsip::SipMessage::Request(st.request.clone());
+        self.call
+            .as_ref()
+            .and_then(|c| c.dialog.as_ref())
+            .is_some_and(|d| d.matches(&msg))
+    }
+
     /// `hold` (true) / `resume` (false): re-INVITE with sendonly / sendrecv.
     pub(super) fn hold(&mut self, on: bool) -> Result<(), PhoneError> {
         let contact = self.contact_uri();

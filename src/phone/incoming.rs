@@ -14,6 +14,7 @@ use super::call::{is_hold_direction, sdp_body, Call, CallMedia, Side, SDP_TYPE};
 use super::command::PhoneError;
 use super::engine::{respond, Engine};
 use super::event::{CallState, PhoneEvent};
+use super::room::{RoomLink, INFO_PACKAGE};
 use super::sip_util;
 use super::transactions::Internal;
 
@@ -64,10 +65,19 @@ impl Engine {
             .map(|u| u.to_string())
             .unwrap_or_default();
         let display = message::from_display_name(&msg);
-        let team = message::header_values(&msg, "Call-Info")
+        let call_info = message::header_values(&msg, "Call-Info");
+        let team = call_info
             .iter()
             .find_map(|v| sip_util::team_from_call_info(v));
-        let reason = message::header_value(&msg, "Subject").filter(|s| !s.is_empty());
+        let listen_only = call_info
+            .iter()
+            .any(|v| sip_util::is_listen_only_call_info(v));
+        let reason = message::header_value(&msg, "Subject")
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty());
+        let transferred_by =
+            message::header_value(&msg, "Referred-By").and_then(|v| sip_util::name_addr_user(&v));
+        let room = RoomLink::from_message(&msg, &self.cfg.domain());
 
         let mut ringing = message::response(&st.request, 180, "Ringing", Some(&local_tag));
         sip_util::push_contact(&mut ringing.headers, &contact);
@@ -102,6 +112,7 @@ impl Engine {
             pending_answer: Some(neg),
             media,
             reinvite_pending: false,
+            room,
         });
         self.emit(PhoneEvent::IncomingCall {
             call: id.clone(),
@@ -109,6 +120,8 @@ impl Engine {
             display,
             team,
             reason,
+            transferred_by,
+            listen_only,
         });
         self.emit(PhoneEvent::CallState {
             call: id,
@@ -134,6 +147,7 @@ impl Engine {
         call.cancel = None;
         let mut ok = message::response(&st.request, 200, "OK", Some(&call.local_tag));
         sip_util::push_contact(&mut ok.headers, &contact);
+        sip_util::push_header(&mut ok.headers, "Recv-Info", INFO_PACKAGE);
         let body = neg.answer.to_string().into_bytes();
         sip_util::set_body(&mut ok.headers, &mut ok.body, SDP_TYPE, body);
         if let Err(e) = st.respond(ok).await {
@@ -143,6 +157,7 @@ impl Engine {
         self.apply_negotiated(&neg);
         let state = self.connected_state();
         self.set_call_state(state, None);
+        self.subscribe_room();
         Ok(())
     }
 

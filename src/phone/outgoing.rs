@@ -13,6 +13,7 @@ use super::call::{response_sdp, Call, CallMedia, Side, SDP_TYPE};
 use super::command::PhoneError;
 use super::engine::Engine;
 use super::event::CallState;
+use super::room::{RoomLink, INFO_PACKAGE};
 use super::sip_util;
 use super::transactions::Purpose;
 
@@ -57,6 +58,7 @@ impl Engine {
             pending_answer: None,
             media: CallMedia::new(rtp),
             reinvite_pending: false,
+            room: RoomLink::default(),
         };
         self.call = Some(call);
         if let Err(e) = self.send_invite() {
@@ -89,6 +91,7 @@ impl Engine {
             .call_id(&call.id)
             .cseq(call.invite_cseq)
             .contact(&contact)
+            .header("Recv-Info", INFO_PACKAGE)
             .body(SDP_TYPE, offer.to_string().into_bytes())
             .build()
             .map_err(|e| PhoneError::Invalid(format!("INVITE: {e}")))?;
@@ -194,10 +197,12 @@ impl Engine {
         if let Err(e) = self.endpoint.ack(ack, dialog.peer).await {
             tracing::warn!("sending ACK: {e}");
         }
+        let domain = self.cfg.domain();
         let Some(call) = self.call.as_mut() else {
             return;
         };
         call.dialog = Some(dialog);
+        call.room = RoomLink::from_message(&rsip::SipMessage::Response(resp.clone()), &domain);
         match (response_sdp(resp), call.media.last_offer.clone()) {
             (Some(Ok(answer)), Some(offer)) => match sdp::accept_answer(&offer, &answer) {
                 Ok(neg) => self.apply_negotiated(&neg),
@@ -219,6 +224,7 @@ impl Engine {
         }
         let state = self.connected_state();
         self.set_call_state(state, None);
+        self.subscribe_room();
     }
 
     /// ACK and BYE a 2xx that arrived for a call we no longer have.

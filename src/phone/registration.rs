@@ -89,9 +89,15 @@ impl Engine {
         self.send_register(self.cfg.register_expires)
     }
 
-    /// `unregister` command.
+    /// Whether the user wants to be registered (refreshes and retries go on).
+    pub(super) fn reg_wanted(&self) -> bool {
+        self.reg.wanted
+    }
+
+    /// `unregister` command (ends the directory subscription first).
     pub(super) fn unregister(&mut self) -> Result<(), PhoneError> {
         self.server_peer()?;
+        self.unsubscribe_directory();
         self.reg.wanted = false;
         self.reg.deadline = None;
         self.reg.auth_rounds = 0;
@@ -213,6 +219,9 @@ impl Engine {
         if server_may_have_forgotten {
             // Does nothing when the voice channel was never set.
             self.republish();
+        }
+        if announce || server_may_have_forgotten || self.directory.sub.is_none() {
+            self.subscribe_directory();
         }
     }
 

@@ -94,6 +94,24 @@ pub fn uri_user(uri: &str) -> Option<String> {
     Some(user.to_string())
 }
 
+/// Whether a `Call-Info` value marks the call listen-only (`purpose=x-agentphone-listen-only`).
+pub fn is_listen_only_call_info(value: &str) -> bool {
+    value
+        .to_ascii_lowercase()
+        .contains("purpose=x-agentphone-listen-only")
+}
+
+/// The user part of a name-addr header value (`"Alice" <sip:alice@h>` or `<sip:alice@h>` or a
+/// bare URI).
+pub fn name_addr_user(value: &str) -> Option<String> {
+    let value = value.trim();
+    let uri = value
+        .find('<')
+        .and_then(|i| value.get(i..))
+        .unwrap_or(value);
+    uri_user(uri).filter(|u| !u.is_empty())
+}
+
 /// The team named in a `Call-Info: <sip:support@HOST>;purpose=x-agentphone-team` value.
 pub fn team_from_call_info(value: &str) -> Option<String> {
     if !value
@@ -105,6 +123,70 @@ pub fn team_from_call_info(value: &str) -> Option<String> {
     let start = value.find('<')? + 1;
     let end = value[start..].find('>')? + start;
     uri_user(value.get(start..end)?)
+}
+
+/// The text of the first `Warning` header (RFC 3261 §20.43: `399 agentphone "text"` → `text`),
+/// unescaped; None when there is none or it has no quoted text.
+pub fn warning_text(resp: &rsip::Response) -> Option<String> {
+    let msg = rsip::SipMessage::Response(resp.clone());
+    agentphone_sip::message::header_values(&msg, "Warning")
+        .iter()
+        .find_map(|v| quoted_text(v))
+        .filter(|t| !t.is_empty())
+}
+
+/// The first double-quoted string of `value`, with `\x` escapes undone.
+fn quoted_text(value: &str) -> Option<String> {
+    let start = value.find('"')? + 1;
+    let mut out = String::new();
+    let mut chars = value.get(start..)?.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.push(chars.next()?),
+            '"' => return Some(out),
+            c => out.push(c),
+        }
+    }
+    None
+}
+
+/// Why a request was refused, as an agent reads it: the Warning text, else the status line.
+pub fn refusal_reason(resp: &rsip::Response) -> String {
+    warning_text(resp).unwrap_or_else(|| status_line(resp))
+}
+
+/// Percent-encode everything but RFC 3986 unreserved characters (for URI header parameters such
+/// as `?Subject=`).
+pub fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Whether `name` can be the user part of a SIP URI as is (agent and team names).
+pub fn is_plain_user(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.!~*'()+".contains(&b))
+}
+
+/// The status code and reason of a `message/sipfrag` body (`SIP/2.0 180 Ringing`).
+pub fn sipfrag_status(body: &[u8]) -> Option<(u16, String)> {
+    let text = std::str::from_utf8(body).ok()?;
+    let line = text.lines().next()?.trim();
+    let rest = line.strip_prefix("SIP/2.0")?.trim_start();
+    let (code, reason) = rest.split_once(' ').unwrap_or((rest, ""));
+    let code: u16 = code.parse().ok()?;
+    (100..700)
+        .contains(&code)
+        .then(|| (code, reason.trim().to_string()))
 }
 
 #[cfg(test)]
@@ -159,5 +241,59 @@ mod tests {
         };
         assert_eq!(status(&resp).0, 480);
         assert_eq!(status_line(&resp), "480 Temporarily Unavailable");
+    }
+
+    #[test]
+    fn warning_text_is_unquoted_and_unescaped() {
+        let mut resp = rsip::Response {
+            status_code: rsip::StatusCode::from(488),
+            ..Default::default()
+        };
+        resp.headers.push(rsip::Header::Other(
+            "Warning".into(),
+            r#"399 agentphone "The call already has 3 \"participants\"""#.into(),
+        ));
+        assert_eq!(
+            warning_text(&resp).as_deref(),
+            Some(r#"The call already has 3 "participants""#)
+        );
+        let bare = rsip::Response {
+            status_code: rsip::StatusCode::from(480),
+            ..Default::default()
+        };
+        assert_eq!(warning_text(&bare), None);
+        assert_eq!(refusal_reason(&bare), "480 Temporarily Unavailable");
+    }
+
+    #[test]
+    fn percent_encoding_keeps_unreserved_only() {
+        assert_eq!(percent_encode("billing question"), "billing%20question");
+        assert_eq!(percent_encode("a&b=c?é"), "a%26b%3Dc%3F%C3%A9");
+        assert_eq!(percent_encode("A-z_0.~"), "A-z_0.~");
+    }
+
+    #[test]
+    fn sipfrag_status_reads_the_first_line() {
+        assert_eq!(
+            sipfrag_status(b"SIP/2.0 180 Ringing\r\n"),
+            Some((180, "Ringing".into()))
+        );
+        assert_eq!(
+            sipfrag_status(b"SIP/2.0 603 Declined"),
+            Some((603, "Declined".into()))
+        );
+        assert_eq!(sipfrag_status(b"SIP/2.0 200"), Some((200, String::new())));
+        assert_eq!(sipfrag_status(b"HTTP/1.1 200 OK"), None);
+        assert_eq!(sipfrag_status(b"SIP/2.0 99 Low"), None);
+        assert_eq!(sipfrag_status(&[0xff, 0xfe]), None);
+    }
+
+    #[test]
+    fn plain_user_names() {
+        assert!(is_plain_user("bob"));
+        assert!(is_plain_user("team.sales-2"));
+        assert!(!is_plain_user(""));
+        assert!(!is_plain_user("bob@evil"));
+        assert!(!is_plain_user("a b"));
     }
 }

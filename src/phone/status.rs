@@ -153,6 +153,8 @@ mod tests {
             display: None,
             team: None,
             reason: None,
+            transferred_by: None,
+            listen_only: false,
         });
         assert!(s.is_ringing() && !s.is_calling());
         s.apply(&state("b", CallState::Connected));

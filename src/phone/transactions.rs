@@ -6,6 +6,8 @@ use agentphone_sip::rsip;
 use tokio::sync::{mpsc::UnboundedSender, oneshot};
 
 use super::media::MediaEvent;
+use super::room_commands::RoomCommand;
+use super::subscription::SubKind;
 
 /// What a request was sent for; it comes back with each of its responses.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,6 +35,29 @@ pub enum Purpose {
         hold: bool,
         /// CSeq of the re-INVITE (for the ACK).
         cseq: u32,
+    },
+    /// A SUBSCRIBE (directory or room state) asking for `expires` seconds.
+    Subscribe {
+        /// Which subscription.
+        kind: SubKind,
+        /// Its Call-ID (a response for a subscription since replaced is ignored).
+        call_id: String,
+        /// Lifetime asked for (0 = unsubscribe).
+        expires: u32,
+    },
+    /// A REFER in call `call` asking for `target`.
+    Refer {
+        /// Call-ID.
+        call: String,
+        /// The agent or team asked for.
+        target: String,
+    },
+    /// A room command (INFO) in call `call`.
+    RoomCommand {
+        /// Call-ID.
+        call: String,
+        /// Which command.
+        command: RoomCommand,
     },
     /// BYE, CANCEL and other requests whose answer needs no action.
     Fire,

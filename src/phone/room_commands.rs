@@ -1,0 +1,150 @@
+//! Room commands (protocol.md "Room commands"): INFO with Info-Package `agentphone-room` and a
+//! JSON body in the call's dialog — hold/resume the customer, tell the room I am muted, cancel or
+//! complete a transfer. Refusals come back as `CommandFailed` with the server's Warning text.
+
+use agentphone_sip::endpoint::TxError;
+use agentphone_sip::rsip;
+
+use super::command::PhoneError;
+use super::engine::Engine;
+use super::event::{CallState, PhoneEvent, TransferState};
+use super::room::INFO_PACKAGE;
+use super::sip_util;
+use super::transactions::Purpose;
+
+/// Content-Type of a room command.
+const COMMAND_TYPE: &str = "application/vnd.agentphone.command+json";
+
+/// One room command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoomCommand {
+    /// Hold the customer (or, with none, everyone else).
+    Hold,
+    /// Resume.
+    Resume,
+    /// I am muted (true) or not.
+    Mute(bool),
+    /// Cancel the transfer under way.
+    CancelTransfer,
+    /// Complete it (I leave).
+    CompleteTransfer,
+}
+
+impl RoomCommand {
+    /// The `command` field.
+    pub fn name(self) -> &'static str {
+        match self {
+            RoomCommand::Hold => "hold",
+            RoomCommand::Resume => "resume",
+            RoomCommand::Mute(_) => "mute",
+            RoomCommand::CancelTransfer => "cancel_transfer",
+            RoomCommand::CompleteTransfer => "complete_transfer",
+        }
+    }
+
+    /// The JSON body.
+    pub fn body(self) -> String {
+        match self {
+            RoomCommand::Mute(on) => serde_json::json!({"command": "mute", "on": on}).to_string(),
+            other => serde_json::json!({"command": other.name()}).to_string(),
+        }
+    }
+}
+
+impl Engine {
+    /// Whether the call is a server room that takes room commands.
+    pub(super) fn in_server_room(&self) -> bool {
+        self.call.as_ref().is_some_and(|c| c.room.takes_commands)
+    }
+
+    /// Send `cmd` as INFO in the call's dialog.
+    pub(super) fn send_room_command(&mut self, cmd: RoomCommand) -> Result<(), PhoneError> {
+        let call = self.call.as_mut().ok_or(PhoneError::NoCall)?;
+        let connected = matches!(
+            call.state,
+            CallState::Connected | CallState::Held | CallState::RemoteHeld
+        );
+        let dialog = match call.dialog.as_mut() {
+            Some(d) if connected && call.invite_tx.is_none() => d,
+            _ => return Err(PhoneError::NotConnected),
+        };
+        let mut req = dialog.request(
+            rsip::Method::Info,
+            Some((COMMAND_TYPE, cmd.body().into_bytes())),
+        );
+        sip_util::push_header(&mut req.headers, "Info-Package", INFO_PACKAGE);
+        let peer = dialog.peer;
+        let purpose = Purpose::RoomCommand {
+            call: call.id.clone(),
+            command: cmd,
+        };
+        self.send_request(req, peer, purpose, None);
+        Ok(())
+    }
+
+    /// The answer to a room command.
+    pub(super) fn on_room_command_response(
+        &mut self,
+        call: &str,
+        cmd: RoomCommand,
+        result: Result<Box<rsip::Response>, TxError>,
+    ) {
+        let (code, reason) = match result {
+            Ok(resp) if resp.status_code.code() < 200 => return,
+            Ok(resp) if resp.status_code.code() < 300 => return self.room_command_done(call, cmd),
+            Ok(resp) => (resp.status_code.code(), sip_util::refusal_reason(&resp)),
+            Err(e) => (408, format!("the server did not answer ({e})")),
+        };
+        self.emit(PhoneEvent::CommandFailed {
+            command: cmd.name().to_string(),
+            code,
+            reason,
+        });
+    }
+
+    fn room_command_done(&mut self, call: &str, cmd: RoomCommand) {
+        match cmd {
+            RoomCommand::Hold | RoomCommand::Resume => {
+                let Some(c) = self.call_mut(call) else {
+                    return;
+                };
+                c.room.held_by_me = cmd == RoomCommand::Hold;
+                let state = self.connected_state();
+                self.set_call_state(state, None);
+            }
+            RoomCommand::Mute(_) => {}
+            RoomCommand::CancelTransfer | RoomCommand::CompleteTransfer => {
+                // The call may already be over (completing makes the server hang up on me).
+                let target = self
+                    .call_mut(call)
+                    .and_then(|c| c.room.transfer.take())
+                    .map(|t| t.target);
+                let state = if cmd == RoomCommand::CancelTransfer {
+                    TransferState::Cancelled
+                } else {
+                    TransferState::Completed
+                };
+                self.emit(PhoneEvent::Transfer {
+                    state,
+                    code: None,
+                    reason: None,
+                    target,
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_are_the_protocol_json() {
+        let v: serde_json::Value = serde_json::from_str(&RoomCommand::Mute(true).body()).unwrap();
+        assert_eq!(v, serde_json::json!({"command": "mute", "on": true}));
+        let v: serde_json::Value =
+            serde_json::from_str(&RoomCommand::CompleteTransfer.body()).unwrap();
+        assert_eq!(v, serde_json::json!({"command": "complete_transfer"}));
+    }
+}

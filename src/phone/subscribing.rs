@@ -1,0 +1,203 @@
+//! Sending SUBSCRIBEs (with digest credentials, like every agent request), their responses, and
+//! the NOTIFYs that come back: directory, room state, and REFER progress in the call's dialog.
+
+use std::sync::Arc;
+
+use agentphone_sip::endpoint::{ServerTransaction, TxError};
+use agentphone_sip::rsip;
+
+use super::command::PhoneError;
+use super::engine::{respond, Engine};
+use super::event::PhoneEvent;
+use super::room_state::{DirectoryState, RoomState};
+use super::sip_util;
+use super::subscription::{event_package, subscription_state, SubKind, SubState, Subscription};
+use super::transactions::Purpose;
+
+/// How many ended subscriptions we remember, to answer their last NOTIFYs 200 instead of 481.
+const ENDED_KEPT: usize = 8;
+
+impl Engine {
+    fn subscription_mut(&mut self, kind: SubKind) -> Option<&mut Subscription> {
+        match kind {
+            SubKind::Directory => self.directory.sub.as_mut(),
+            SubKind::Room => self.call.as_mut().and_then(|c| c.room.sub.as_mut()),
+        }
+    }
+
+    /// Send the subscription's next SUBSCRIBE asking for `expires` seconds (0 ends it).
+    pub(super) fn send_subscribe(&mut self, kind: SubKind, expires: u32) -> Result<(), PhoneError> {
+        let contact = self.contact_uri();
+        let aor = self.cfg.aor();
+        let display = self.cfg.display.clone();
+        let peer = match kind {
+            SubKind::Directory => self.server_peer()?,
+            SubKind::Room => self
+                .call
+                .as_ref()
+                .map(|c| c.peer)
+                .ok_or(PhoneError::NoCall)?,
+        };
+        let sub = self.subscription_mut(kind).ok_or(PhoneError::NoCall)?;
+        let mut req = sub
+            .request(&aor, display.as_deref(), &contact, expires)
+            .map_err(PhoneError::Invalid)?;
+        let purpose = Purpose::Subscribe {
+            kind,
+            call_id: sub.call_id.clone(),
+            expires,
+        };
+        let uri = req.uri.to_string();
+        self.digest.authorize(&mut req.headers, "SUBSCRIBE", &uri);
+        self.send_request(req, peer, purpose, None);
+        Ok(())
+    }
+
+    /// Remember an ended subscription so its final NOTIFY is answered 200.
+    pub(super) fn forget_subscription(&mut self, sub: &Subscription) {
+        if self.ended_subs.len() >= ENDED_KEPT {
+            self.ended_subs.pop_front();
+        }
+        self.ended_subs.push_back(sub.call_id.clone());
+    }
+
+    /// A response to a SUBSCRIBE.
+    pub(super) fn on_subscribe_response(
+        &mut self,
+        kind: SubKind,
+        call_id: &str,
+        expires: u32,
+        result: Result<Box<rsip::Response>, TxError>,
+    ) {
+        if expires == 0 {
+            return; // an unsubscribe: nothing more to do whatever the answer
+        }
+        let stale = self
+            .subscription_mut(kind)
+            .is_none_or(|s| s.call_id != call_id);
+        if stale {
+            return;
+        }
+        let failure = match result {
+            Ok(resp) => {
+                let code = resp.status_code.code();
+                match code {
+                    100..=199 => return,
+                    200..=299 => {
+                        if let Some(sub) = self.subscription_mut(kind) {
+                            sub.on_accepted(&resp, expires);
+                        }
+                        return;
+                    }
+                    401 | 407 => {
+                        let rounds = self.subscription_mut(kind).map_or(0, |s| s.auth_rounds);
+                        if rounds < 2
+                            && self.digest.on_challenge(&resp)
+                            && (rounds == 0 || self.digest.last_was_stale())
+                        {
+                            if let Some(sub) = self.subscription_mut(kind) {
+                                sub.auth_rounds += 1;
+                            }
+                            match self.send_subscribe(kind, expires) {
+                                Ok(()) => return,
+                                Err(e) => e.to_string(),
+                            }
+                        } else {
+                            sip_util::refusal_reason(&resp)
+                        }
+                    }
+                    _ => sip_util::refusal_reason(&resp),
+                }
+            }
+            Err(e) => format!("not answered ({e})"),
+        };
+        self.emit(PhoneEvent::Error {
+            message: format!("{} subscription: {failure}", kind.event()),
+        });
+        self.subscription_lost(kind);
+    }
+
+    fn subscription_lost(&mut self, kind: SubKind) {
+        match kind {
+            SubKind::Directory => self.directory_lost(),
+            SubKind::Room => {
+                if let Some(sub) = self.call.as_mut().and_then(|c| c.room.sub.take()) {
+                    self.forget_subscription(&sub);
+                }
+            }
+        }
+    }
+
+    /// An incoming NOTIFY: REFER progress in the call's dialog, or a subscription's state.
+    pub(super) async fn on_notify(&mut self, st: Arc<ServerTransaction>) {
+        let msg = rsip::SipMessage::Request(st.request.clone());
+        let package = event_package(&msg);
+        let in_call_dialog = self
+            .call
+            .as_ref()
+            .and_then(|c| c.dialog.as_ref())
+            .is_some_and(|d| d.matches(&msg));
+        if in_call_dialog {
+            if package == "refer" {
+                return self.on_refer_notify(&st).await;
+            }
+            return respond(&st, 489, "Bad Event", None).await;
+        }
+        let kind = if self.directory.sub.as_ref().is_some_and(|s| s.owns(&msg)) {
+            SubKind::Directory
+        } else if self
+            .call
+            .as_ref()
+            .and_then(|c| c.room.sub.as_ref())
+            .is_some_and(|s| s.owns(&msg))
+        {
+            SubKind::Room
+        } else {
+            let call_id = agentphone_sip::message::call_id(&msg).unwrap_or_default();
+            if self.ended_subs.contains(&call_id) {
+                return respond(&st, 200, "OK", None).await;
+            }
+            return respond(&st, 481, "Subscription Does Not Exist", None).await;
+        };
+        if package != kind.event() {
+            return respond(&st, 489, "Bad Event", None).await;
+        }
+        let body = &st.request.body;
+        let state = match kind {
+            SubKind::Directory if !body.is_empty() => {
+                match serde_json::from_slice::<DirectoryState>(body) {
+                    Ok(s) => Some(Notified::Directory(s)),
+                    Err(e) => return bad_body(&st, kind, &e).await,
+                }
+            }
+            SubKind::Room if !body.is_empty() => match serde_json::from_slice::<RoomState>(body) {
+                Ok(s) => Some(Notified::Room(Box::new(s))),
+                Err(e) => return bad_body(&st, kind, &e).await,
+            },
+            _ => None,
+        };
+        respond(&st, 200, "OK", None).await;
+        if let Some(sub) = self.subscription_mut(kind) {
+            sub.learn_dialog(&msg);
+        }
+        match state {
+            Some(Notified::Directory(s)) => self.on_directory_state(s),
+            Some(Notified::Room(s)) => self.on_room_state(*s),
+            None => {}
+        }
+        if subscription_state(&msg) == SubState::Terminated {
+            self.subscription_lost(kind);
+        }
+    }
+}
+
+/// A NOTIFY's parsed body.
+enum Notified {
+    Directory(DirectoryState),
+    Room(Box<RoomState>),
+}
+
+async fn bad_body(st: &ServerTransaction, kind: SubKind, e: &serde_json::Error) {
+    tracing::warn!("{} NOTIFY with a bad body: {e}", kind.event());
+    respond(st, 400, "Bad Request (body is not the expected JSON)", None).await;
+}
