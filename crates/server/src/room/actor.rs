@@ -56,6 +56,8 @@ pub(super) struct Room {
     pub next_transfer: u64,
     /// Transfer INVITEs sent so far.
     pub next_attempt: u64,
+    /// Room subscriptions that arrived before the call was connected (served once it is).
+    pub early_subs: Vec<(String, std::time::Duration, ServerTransaction)>,
     /// The room is ending (leaving legs are not written to the timeline one by one).
     ending: bool,
     next_leg: LegId,
@@ -89,6 +91,7 @@ pub(super) async fn run(
         command_hold: None,
         next_transfer: 0,
         next_attempt: 0,
+        early_subs: Vec::new(),
         ending: false,
         ctx,
         handle,
@@ -106,6 +109,9 @@ pub(super) async fn run(
         Ok(()) => room.connected().await,
         Err(reason) => reason,
     };
+    for (_, _, tx) in std::mem::take(&mut room.early_subs) {
+        crate::sip_reply::refuse(&tx, 404, "Not Found", "The call has ended").await;
+    }
     room.end(&reason);
 }
 
@@ -130,6 +136,9 @@ impl Room {
 
     /// Serve the connected call; returns why it ended.
     async fn connected(&mut self) -> String {
+        for (user, expires, tx) in std::mem::take(&mut self.early_subs) {
+            self.subscribe(user, expires, tx).await;
+        }
         loop {
             let ring_deadline = self.transfer_deadline();
             tokio::select! {

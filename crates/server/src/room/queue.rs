@@ -59,8 +59,9 @@ impl Room {
                 msg = self.rx.recv() => match msg {
                     None | Some(RoomMsg::Shutdown) => return QueueWait::Shutdown,
                     Some(RoomMsg::Offer { attempt, event }) => self.abandoned_offer(attempt, event).await,
-                    Some(RoomMsg::Subscribe { tx, .. }) => {
-                        sip_reply::refuse(&tx, 403, "Forbidden", "The call is not answered yet").await;
+                    Some(RoomMsg::Subscribe { user, expires, tx }) => {
+                        // Maybe the one answering right now: decided once the call is connected.
+                        self.early_subs.push((user, expires, tx));
                     }
                     Some(RoomMsg::Resubscribe { tx, .. }) => {
                         sip_reply::reply(&tx, 481, "Call/Transaction Does Not Exist").await;

@@ -108,8 +108,9 @@ impl Room {
                         }
                     },
                     Some(RoomMsg::Offer { attempt: a, event }) => self.abandoned_offer(a, event).await,
-                    Some(RoomMsg::Subscribe { tx, .. }) => {
-                        sip_reply::refuse(&tx, 403, "Forbidden", "The call is not answered yet").await;
+                    Some(RoomMsg::Subscribe { user, expires, tx }) => {
+                        // Maybe the one answering right now: decided once the call is connected.
+                        self.early_subs.push((user, expires, tx));
                     }
                     Some(RoomMsg::Resubscribe { tx, .. }) => {
                         sip_reply::reply(&tx, 481, "Call/Transaction Does Not Exist").await;
