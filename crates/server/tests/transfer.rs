@@ -603,3 +603,51 @@ async fn a_target_on_a_call_is_busy() {
     assert_eq!(code(&resp), 486, "{resp}");
     assert!(warning(&resp).contains("on a call"), "{}", warning(&resp));
 }
+
+#[tokio::test]
+async fn hanging_up_while_the_target_rings_transfers_blind_and_no_answer_ends_the_call() {
+    let server = TestServer::start_with("ring_timeout_s = 2", EXTRA).await;
+    let (mut customer, cust, alice, mut a) = customer_with_alice(&server).await;
+    let mut bob = agent(&server, "bob").await;
+    // Blind: alice hangs up while bob rings; bob answers and has the customer.
+    assert_eq!(
+        code(&refer(&alice, &mut a, &agent_uri(&server, "bob")).await),
+        202
+    );
+    let inv = incoming_invite(&mut bob).await;
+    assert_eq!(a.bye(&alice, alice.server).await, 200);
+    settle().await;
+    hears("customer (blind, ringing)", &cust.media, &[(MOH_HZ, true)]);
+    let mut b = answer(&bob, &inv, BOB_HZ).await;
+    settle().await;
+    hears(
+        "customer (blind, answered)",
+        &cust.media,
+        &[(BOB_HZ, true), (MOH_HZ, false)],
+    );
+    hears("bob (blind)", &b.media, &[(CUSTOMER_HZ, true)]);
+    // No answer (408) with nobody else left: the customer gets BYE.
+    let mut carol = agent(&server, "carol").await;
+    assert_eq!(
+        code(&refer(&bob, &mut b, &agent_uri(&server, "carol")).await),
+        202
+    );
+    let _ring = incoming_invite(&mut carol).await;
+    assert_eq!(b.bye(&bob, bob.server).await, 200);
+    let started = Instant::now();
+    assert!(
+        expect_bye(&mut customer, 6).await,
+        "carol did not answer and no agent is left: the customer gets BYE"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(1500),
+        "only after the ring timeout"
+    );
+    let timeline = stored_timeline(&server).await;
+    assert!(
+        timeline
+            .iter()
+            .any(|(k, d)| k == "transfer_failed" && d.contains("did not answer")),
+        "{timeline:?}"
+    );
+}

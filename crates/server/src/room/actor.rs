@@ -285,11 +285,13 @@ impl Room {
         if let Some(agent) = leg.role.agent() {
             self.ctx.directory.call_ended(agent);
         }
-        if self.command_hold == Some(leg_id) && !leg.role.is_customer() {
-            // The holder of an agent-to-agent hold is gone; with a customer the hold stays.
-            if !self.legs.iter().any(|l| l.role.is_customer()) {
-                self.command_hold = None;
-            }
+        // A hold by command was for the customer: it ends with them. The holder of an
+        // agent-to-agent hold leaving ends it too; with a customer the hold stays (C3: anyone resumes).
+        let customer_left = leg.role.is_customer();
+        let holder_left =
+            self.command_hold == Some(leg_id) && !self.legs.iter().any(|l| l.role.is_customer());
+        if customer_left || holder_left {
+            self.command_hold = None;
         }
         tracing::debug!(room = self.handle.id(), leg = leg_id, %reason, "leg left");
         if !self.ending {
