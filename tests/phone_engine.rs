@@ -40,12 +40,21 @@ impl SipPeer {
         self.ep.local_addr()
     }
 
-    /// The next request; it must be `method`.
+    /// The next request; it must be `method`. SUBSCRIBEs (the directory, after registering) are
+    /// refused with 489 like a server without that event package, unless one is expected.
     async fn expect(&mut self, method: rsip::Method) -> ServerTransaction {
-        let st = tokio::time::timeout(WAIT, self.rx.recv())
-            .await
-            .unwrap_or_else(|_| panic!("no {method} arrived"))
-            .expect("peer endpoint closed");
+        let st = loop {
+            let st = tokio::time::timeout(WAIT, self.rx.recv())
+                .await
+                .unwrap_or_else(|_| panic!("no {method} arrived"))
+                .expect("peer endpoint closed");
+            if st.request.method() == &rsip::Method::Subscribe && method != rsip::Method::Subscribe
+            {
+                self.reply(&st, 489, "Bad Event", None).await;
+                continue;
+            }
+            break st;
+        };
         assert_eq!(
             st.request.method(),
             &method,
