@@ -3,7 +3,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
-use clap::{Args, Parser, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use agentphone::audio::{SinkSpec, SourceSpec};
 use agentphone::config_file::{PhoneSection, TransportName};
@@ -11,11 +11,14 @@ use agentphone::phone::{PhoneConfig, Transport};
 
 /// agentphone — a softphone for contact-center agents.
 ///
-/// Without options it opens the terminal UI (not built yet); `--headless` runs a script of
-/// commands and prints one JSON event per line.
+/// Without a subcommand it opens the terminal UI; `--headless` runs a script of commands and
+/// prints one JSON event per line; `demo` starts a whole demo; `devices` lists audio devices.
 #[derive(Debug, Parser)]
 #[command(name = "agentphone", version)]
 pub struct Cli {
+    /// What to run instead of the softphone.
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// Run without a terminal UI: commands from --script or stdin, JSON events on stdout.
     #[arg(long)]
     pub headless: bool,
@@ -25,8 +28,26 @@ pub struct Cli {
     /// Config file with a [phone] section (command-line options win).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Log file of the terminal UI (default: $XDG_STATE_HOME/agentphone/agentphone.log, else
+    /// ~/.local/state/agentphone/agentphone.log, else /tmp/agentphone.log).
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
     #[command(flatten)]
     pub phone: PhoneArgs,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the bundled server with demo agents, a simulated customer calling Support, and the
+    /// terminal UI as alice; prints how to open bob's in a second terminal.
+    Demo {
+        /// SIP port of the demo server (another free one is used if it is taken).
+        #[arg(long, default_value_t = 5060)]
+        port: u16,
+    },
+    /// List the audio input and output devices.
+    Devices,
 }
 
 /// Options that configure the phone (each also settable in `[phone]`).
@@ -80,6 +101,18 @@ pub enum TransportArg {
 }
 
 impl PhoneArgs {
+    /// True when the options (or the file) say what the microphone sends or where sound goes:
+    /// then the terminal UI uses those instead of the audio devices.
+    pub fn sound_files_given(&self, file: &PhoneSection) -> bool {
+        self.silence
+            || self.tone.is_some()
+            || self.wav.is_some()
+            || self.record.is_some()
+            || file.tone.is_some()
+            || file.wav.is_some()
+            || file.record.is_some()
+    }
+
     /// The phone's configuration: defaults, then the file's section, then these options.
     pub fn to_config(&self, file: &PhoneSection) -> PhoneConfig {
         let defaults = PhoneConfig::default();

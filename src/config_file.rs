@@ -37,6 +37,32 @@ pub struct PhoneSection {
     pub wav: Option<PathBuf>,
     /// Record what is heard into this WAV file (headless).
     pub record: Option<PathBuf>,
+    /// Microphone device name (`agentphone devices`; default: the system default).
+    pub input_device: Option<String>,
+    /// Speaker device name (default: the system default).
+    pub output_device: Option<String>,
+    /// Acoustic echo cancellation (default on).
+    pub echo_cancellation: Option<bool>,
+    /// Noise suppression (default on).
+    pub noise_suppression: Option<bool>,
+    /// Automatic gain control (default on).
+    pub gain_control: Option<bool>,
+}
+
+impl PhoneSection {
+    /// The audio devices and processing this section asks for.
+    pub fn device_settings(&self) -> crate::audio::device::DeviceSettings {
+        let defaults = crate::audio::processing::ProcessingSettings::default();
+        crate::audio::device::DeviceSettings {
+            input: self.input_device.clone(),
+            output: self.output_device.clone(),
+            processing: crate::audio::processing::ProcessingSettings {
+                echo_cancellation: self.echo_cancellation.unwrap_or(defaults.echo_cancellation),
+                noise_suppression: self.noise_suppression.unwrap_or(defaults.noise_suppression),
+                gain_control: self.gain_control.unwrap_or(defaults.gain_control),
+            },
+        }
+    }
 }
 
 /// Transport as written in the file.
@@ -162,6 +188,19 @@ record = "/tmp/r.wav"
         assert_eq!(p.auto_answer, Some(true));
         assert_eq!(p.tone, Some(440.0));
         assert_eq!(p.record, Some(PathBuf::from("/tmp/r.wav")));
+    }
+
+    #[test]
+    fn audio_device_keys_switch_processing_stages() {
+        let text = "[phone]\ninput_device = \"mic\"\noutput_device = \"spk\"\necho_cancellation = false\ngain_control = false\n";
+        let s = parse(text, "c.toml").unwrap().device_settings();
+        assert_eq!(s.input.as_deref(), Some("mic"));
+        assert_eq!(s.output.as_deref(), Some("spk"));
+        assert!(!s.processing.echo_cancellation);
+        assert!(s.processing.noise_suppression, "unset = on");
+        assert!(!s.processing.gain_control);
+        let e = parse("[phone]\nnoise_suppression = \"yes\"\n", "c.toml").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("noise_suppression"), "{e}");
     }
 
     #[test]

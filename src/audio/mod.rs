@@ -4,9 +4,13 @@
 //! The media thread is the only owner of a source or sink: no locks, and `fill`/`write` allocate
 //! nothing.
 
+pub mod device;
+mod levels;
+pub mod processing;
 mod sink;
 mod source;
 
+pub use levels::{meter_level, LevelMeters};
 pub use sink::{AudioSink, NullSink, SinkSpec, WavFileSink};
 pub use source::{AudioSource, SilenceSource, SourceSpec, ToneSource, WavSource};
 

@@ -24,6 +24,8 @@ pub enum SinkSpec {
     Null,
     /// 48 kHz mono 16-bit WAV file.
     Wav(PathBuf),
+    /// The speaker of opened audio devices (taken once).
+    Device(super::device::DeviceLink),
 }
 
 impl SinkSpec {
@@ -32,6 +34,7 @@ impl SinkSpec {
         Ok(match self {
             SinkSpec::Null => Box::new(NullSink),
             SinkSpec::Wav(path) => Box::new(WavFileSink::create(path)?),
+            SinkSpec::Device(link) => Box::new(link.take_sink()?),
         })
     }
 }

@@ -26,6 +26,8 @@ pub enum SourceSpec {
     Tone(f32),
     /// A WAV file (any rate/channels, converted to 48 kHz mono), looped.
     Wav(PathBuf),
+    /// The microphone of opened audio devices (taken once: a device has one reader).
+    Device(super::device::DeviceLink),
 }
 
 impl SourceSpec {
@@ -35,6 +37,7 @@ impl SourceSpec {
             SourceSpec::Silence => Box::new(SilenceSource),
             SourceSpec::Tone(hz) => Box::new(ToneSource::new(*hz)?),
             SourceSpec::Wav(path) => Box::new(WavSource::open(path)?),
+            SourceSpec::Device(link) => Box::new(link.take_source()?),
         })
     }
 }

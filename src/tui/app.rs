@@ -277,28 +277,36 @@ impl App {
             theme: self.theme,
             now: self.now,
         };
-        let notice = match &self.model.audio {
+        // Up to three lines under the header: no audio device (lasting), the last notice
+        // (fresh), the standing hint.
+        let audio = match &self.model.audio {
             AudioStatus::NoDevice { message } => Some(strings::no_audio_device(message)),
             AudioStatus::Ready => None,
-        }
-        .or_else(|| self.model.notice.clone());
+        };
+        let notice = self.model.notice.clone();
+        let hint = self.model.hint.clone();
 
-        let [header, notice_area, body, footer] = Layout::default()
+        let [header, audio_area, notice_area, hint_area, body, footer] = Layout::default()
             .direction(Direction::Vertical)
             .constraints([
                 Constraint::Length(1),
+                Constraint::Length(u16::from(audio.is_some())),
                 Constraint::Length(u16::from(notice.is_some())),
+                Constraint::Length(u16::from(hint.is_some())),
                 Constraint::Min(0),
                 Constraint::Length(1),
             ])
             .areas(area);
 
         self.header.draw(frame, header, &ctx);
-        if let Some(text) = notice {
-            frame.render_widget(
-                Span::styled(format!(" {text}"), ctx.theme.error()),
-                notice_area,
-            );
+        for (text, line, style) in [
+            (audio, audio_area, ctx.theme.error()),
+            (notice, notice_area, ctx.theme.error()),
+            (hint, hint_area, ctx.theme.dim()),
+        ] {
+            if let Some(text) = text {
+                frame.render_widget(Span::styled(format!(" {text}"), style), line);
+            }
         }
         let (call_area, conversation_area) = split_body(body, CallComponent::wanted_height(&ctx));
         self.call.draw(frame, call_area, &ctx);

@@ -13,8 +13,11 @@
 //! engine's transfer commands; `Quit` → hang up and unregister.
 
 pub mod action;
+pub mod adapter;
 pub mod app;
 pub mod components;
+pub mod demo;
+pub mod devices;
 pub mod keys;
 pub mod model;
 pub mod popups;
@@ -22,6 +25,7 @@ pub mod runner;
 pub mod strings;
 pub mod terminal;
 pub mod theme;
+pub mod wiring;
 
 #[cfg(test)]
 mod fixtures;
@@ -34,3 +38,4 @@ pub use action::{Action, TransferTarget};
 pub use app::App;
 pub use model::Model;
 pub use runner::run;
+pub use wiring::{run_tui, TuiOptions};

@@ -26,6 +26,9 @@ pub struct Model {
     pub audio: AudioStatus,
     /// The last thing worth telling the user that has no other place (an engine error, a refusal).
     pub notice: Option<String>,
+    /// A standing hint with no urgency (the demo's "in terminal 2 …"), shown when there is no
+    /// notice.
+    pub hint: Option<String>,
 }
 
 impl Model {
@@ -43,6 +46,7 @@ impl Model {
             directory: Directory::default(),
             audio: AudioStatus::Ready,
             notice: None,
+            hint: None,
         }
     }
 }

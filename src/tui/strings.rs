@@ -308,3 +308,49 @@ pub const HINT_CALL: &str = "Call";
 pub const HINT_DIGIT_KEYS: &str = "0-9 * #";
 /// Footer: what they do.
 pub const HINT_DIGITS: &str = "Send DTMF";
+
+// Engine adapter.
+/// The notice after a call ended.
+pub fn call_ended(reason: Option<&str>) -> String {
+    match reason {
+        Some(r) if !r.is_empty() => format!("Call ended ({r})."),
+        _ => "Call ended.".to_string(),
+    }
+}
+
+/// The notice when a call ended before it was connected.
+pub fn call_not_connected(reason: &str) -> String {
+    format!("Call not connected: {reason}.")
+}
+
+/// A transfer failed without a reason given.
+pub const TRANSFER_FAILED: &str = "failed";
+/// A transfer I cancelled.
+pub const TRANSFER_CANCELLED: &str = "cancelled";
+
+/// The notice after I completed a transfer and left the call.
+pub fn transferred_to(target: &str) -> String {
+    format!("Call ended: transferred to {target}.")
+}
+
+/// A room command the server refused.
+pub fn command_failed(command: &str, reason: &str) -> String {
+    format!("{} refused: {reason}", command.replace('_', " "))
+}
+
+/// The incoming popup's reason line for a listen-only transfer.
+pub fn listen_only_reason(reason: Option<&str>) -> String {
+    match reason {
+        Some(r) => format!("{r} (listen only)"),
+        None => "Listen only".to_string(),
+    }
+}
+/// Dial with nothing typed.
+pub const DIAL_EMPTY: &str = "Type a name or a SIP address to call.";
+/// Dial a bare name without a server.
+pub const DIAL_NO_SERVER: &str = "No server configured: dial a full SIP address (sip:user@host).";
+
+/// The demo's hint: how to open a second agent in another terminal.
+pub fn demo_hint(command: &str) -> String {
+    format!("Demo — in terminal 2: {command}")
+}
