@@ -6,7 +6,9 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::call::{answer, dial, expect_invite};
-use common::room::{agent_status, next_notify, notify_until, subscribe, Notified};
+use common::room::{
+    agent_status, next_notify, notify_until, resubscribe, subscribe, subscribe_dialog, Notified,
+};
 use common::ua::{code, Ua};
 use common::TestServer;
 
@@ -124,4 +126,31 @@ async fn directory_subscription_refusals_and_first_state() {
         .await
         .unwrap_or_else(|| panic!("no NOTIFY"));
     assert_eq!(agent_status(&n.json, "bob"), "available");
+}
+
+#[tokio::test]
+async fn directory_subscription_is_refreshed_and_ended_in_its_dialog() {
+    let server = TestServer::start("").await;
+    let directory = format!("sip:directory@{}", server.addr());
+    let mut bob = Ua::new(server.addr(), "bob", "bob-secret").await;
+    bob.login().await;
+    let (resp, dialog) = subscribe_dialog(&mut bob, &directory, EVENT, 600).await;
+    assert_eq!(code(&resp), 200, "{resp}");
+    let mut dialog = dialog.unwrap_or_else(|| panic!("no subscription dialog"));
+    let n = next_notify(&mut bob, EVENT, 5)
+        .await
+        .unwrap_or_else(|| panic!("no NOTIFY"));
+    assert!(n.state.starts_with("active;expires="), "{}", n.state);
+    let resp = resubscribe(&bob, &mut dialog, EVENT, 300).await;
+    assert_eq!(code(&resp), 200, "refresh: {resp}");
+    let resp = resubscribe(&bob, &mut dialog, EVENT, 0).await;
+    assert_eq!(code(&resp), 200, "end: {resp}");
+    let last = next_notify(&mut bob, EVENT, 5)
+        .await
+        .unwrap_or_else(|| panic!("no final NOTIFY"));
+    assert!(last.state.starts_with("terminated"), "{}", last.state);
+    // No more NOTIFYs after the end, even when something changes.
+    let mut alice = Ua::new(server.addr(), "alice", "alice-secret").await;
+    assert_eq!(code(&alice.register().await), 200);
+    assert!(next_notify(&mut bob, EVENT, 1).await.is_none());
 }

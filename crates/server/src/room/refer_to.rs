@@ -19,9 +19,13 @@ pub struct ReferTarget {
 pub fn parse(value: &str) -> Result<ReferTarget, &'static str> {
     let value = value.trim();
     // name-addr (`"Bob" <sip:…>;params`) or a bare URI.
-    let uri = match (value.find('<'), value.rfind('>')) {
-        (Some(a), Some(b)) if a < b => value.get(a + 1..b).ok_or("bad Refer-To")?,
-        _ => value,
+    // Parameters after the `>` (header parameters) are read like URI parameters, for lenience.
+    let (uri, outer_params) = match (value.find('<'), value.rfind('>')) {
+        (Some(a), Some(b)) if a < b => (
+            value.get(a + 1..b).ok_or("bad Refer-To")?,
+            value.get(b + 1..).unwrap_or_default(),
+        ),
+        _ => (value, ""),
     };
     let rest = uri
         .strip_prefix("sip:")
@@ -46,7 +50,7 @@ pub fn parse(value: &str) -> Result<ReferTarget, &'static str> {
         listen_only: false,
         reason: None,
     };
-    for p in parts {
+    for p in parts.chain(outer_params.split(';')) {
         let (k, v) = p.split_once('=').unwrap_or((p, ""));
         match (
             k.trim().to_ascii_lowercase().as_str(),
@@ -115,6 +119,8 @@ mod tests {
         assert_eq!(t.reason.as_deref(), Some("xé"));
         let t = parse("sip:carol@h;agentphone-mode=listen").unwrap_or_else(|e| panic!("{e}"));
         assert!(t.listen_only && t.reason.is_none());
+        let t = parse("<sip:carol@h>;agentphone-mode=listen").unwrap_or_else(|e| panic!("{e}"));
+        assert!(t.listen_only);
         for bad in ["", "<tel:123>", "<sip:host-only>", "<sip:@h>", "%"] {
             assert!(parse(bad).is_err(), "{bad}");
         }

@@ -186,3 +186,60 @@ pub fn agent_status(dir: &Value, user: &str) -> String {
 pub fn status(resp: &rsip::Response) -> u16 {
     code(resp)
 }
+
+/// SUBSCRIBE (answering one 401) and the subscription's dialog when it was accepted.
+pub async fn subscribe_dialog(
+    ua: &mut Ua,
+    uri: &str,
+    event: &str,
+    expires: u32,
+) -> (rsip::Response, Option<Dialog>) {
+    let aor = ua.aor();
+    let contact = ua.contact();
+    let call_id = message::new_call_id();
+    let tag = message::new_tag();
+    let build = |cseq: u32, auth: Option<String>| {
+        let mut b = RequestBuilder::new(rsip::Method::Subscribe, uri)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .from(None, &aor, &tag)
+            .to(None, uri, None)
+            .call_id(&call_id)
+            .cseq(cseq)
+            .contact(&contact)
+            .header("Event", event)
+            .header("Expires", &expires.to_string());
+        if let Some(a) = auth {
+            b = b.header("Authorization", &a);
+        }
+        b.build().unwrap_or_else(|e| panic!("{e}"))
+    };
+    let c = ua.next_cseq();
+    let mut req = build(c, None);
+    let mut resp = ua.send(req.clone()).await;
+    if code(&resp) == 401 {
+        let ch = ua.pick_challenge(&resp);
+        let auth = ua.answer(&ch, "SUBSCRIBE", uri);
+        let c = ua.next_cseq();
+        req = build(c, Some(auth));
+        resp = ua.send(req.clone()).await;
+    }
+    let dialog = (code(&resp) == 200)
+        .then(|| Dialog::from_uac(&req, &resp, ua.server))
+        .flatten();
+    (resp, dialog)
+}
+
+/// An in-dialog SUBSCRIBE (refresh, or end with 0).
+pub async fn resubscribe(
+    ua: &Ua,
+    dialog: &mut Dialog,
+    event: &str,
+    expires: u32,
+) -> rsip::Response {
+    let mut req = dialog.request(rsip::Method::Subscribe, None);
+    req.headers
+        .push(rsip::Header::Other("Event".into(), event.into()));
+    req.headers
+        .push(rsip::Header::Other("Expires".into(), expires.to_string()));
+    in_dialog(ua, req).await
+}
