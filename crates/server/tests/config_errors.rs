@@ -100,6 +100,27 @@ fn phone_section_is_accepted_as_is_and_paths_resolve_against_the_file() {
     assert_eq!(c.database, std::path::PathBuf::from(":memory:"));
     assert_eq!(c.ring_timeout.as_secs(), 15);
     assert_eq!(c.max_participants, 3);
+    assert_eq!(c.queue_timeout.as_secs(), 120);
+    assert!(c.hold_customer_on_transfer);
+}
+
+#[test]
+fn queue_and_transfer_keys_are_read_and_checked() {
+    let c = Config::from_toml_str(
+        "[server]\nqueue_timeout_s = 30\nhold_customer_on_transfer = false\n",
+        "t.toml",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.queue_timeout.as_secs(), 30);
+    assert!(!c.hold_customer_on_transfer);
+    let e = error_of("[server]\nqueue_timeout_s = 0\n");
+    assert_eq!(
+        (e.line, e.key.as_deref()),
+        (Some(2), Some("queue_timeout_s")),
+        "{e}"
+    );
+    let e = error_of("[server]\nhold_customer_on_transfer = \"yes\"\n");
+    assert_eq!(e.line, Some(2), "{e}");
 }
 
 #[test]

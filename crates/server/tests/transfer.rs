@@ -651,3 +651,33 @@ async fn hanging_up_while_the_target_rings_transfers_blind_and_no_answer_ends_th
         "{timeline:?}"
     );
 }
+
+#[tokio::test]
+async fn without_the_transfer_hold_the_customer_stays_in_the_conversation() {
+    let server = TestServer::start_with("hold_customer_on_transfer = false", EXTRA).await;
+    let (_customer, cust, alice, mut a) = customer_with_alice(&server).await;
+    let mut bob = agent(&server, "bob").await;
+    assert_eq!(
+        code(&refer(&alice, &mut a, &agent_uri(&server, "bob")).await),
+        202
+    );
+    let inv = incoming_invite(&mut bob).await;
+    settle().await;
+    hears(
+        "customer (ringing)",
+        &cust.media,
+        &[(ALICE_HZ, true), (MOH_HZ, false)],
+    );
+    hears(
+        "alice (ringing)",
+        &a.media,
+        &[(CUSTOMER_HZ, true), (RINGBACK_HZ, false)],
+    );
+    let t = Instant::now();
+    let b = answer(&bob, &inv, BOB_HZ).await;
+    let took = time_until_heard(&b.media, CUSTOMER_HZ, t).await;
+    println!("target answered → target hears the customer (no transfer hold): {took:?}");
+    settle().await;
+    hears("bob", &b.media, &[(CUSTOMER_HZ, true), (ALICE_HZ, true)]);
+    hears("customer", &cust.media, &[(ALICE_HZ, true), (BOB_HZ, true)]);
+}

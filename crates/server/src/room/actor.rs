@@ -216,7 +216,13 @@ impl Room {
         let ringback = self
             .transfer
             .as_ref()
-            .filter(|t| t.state == TransferState::Ringing && !t.listen_only)
+            // Without the customer hold (listen-only, or switched off) the requester stays with
+            // the customer instead of hearing ringback.
+            .filter(|t| {
+                t.state == TransferState::Ringing
+                    && !t.listen_only
+                    && self.ctx.config.hold_customer_on_transfer
+            })
             .map(|t| t.by_leg);
         hold::modes(&views, customer_held, ringback)
     }
