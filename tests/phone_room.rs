@@ -983,3 +983,55 @@ async fn directory_is_subscribed_after_register_refreshed_notified_and_ended_on_
         .await;
     handle.shutdown().await;
 }
+
+#[tokio::test]
+async fn directory_is_subscribed_again_when_the_server_made_us_register_again() {
+    let mut server = SipPeer::new().await;
+    let (handle, mut events, _) = phone(server.addr(), Some("secret")).await;
+    let issuer = NonceIssuer::new(Duration::from_secs(60));
+    let registered = |st: &ServerTransaction, expires: &str| {
+        let mut ok = message::response(&st.request, 200, "OK", Some("srv"));
+        ok.headers
+            .push(rsip::Header::Other("Expires".into(), expires.into()));
+        ok
+    };
+
+    handle.command(PhoneCommand::Register).await.unwrap();
+    let reg = server.expect(rsip::Method::Register).await;
+    reg.respond(with_challenge(&reg.request, &issuer))
+        .await
+        .unwrap();
+    let reg = server.expect(rsip::Method::Register).await;
+    // A short registration: the refresh comes in 1.5 s.
+    reg.respond(registered(&reg, "2")).await.unwrap();
+    events
+        .next(|e| matches!(e, PhoneEvent::Registered { .. }))
+        .await;
+    let first = server.expect(rsip::Method::Subscribe).await;
+    let old = accept_subscribe(&server, &first, 600).await;
+
+    // The refresh meets a server that no longer knows our nonce (it restarted).
+    let reg = server.expect(rsip::Method::Register).await;
+    reg.respond(with_challenge(&reg.request, &issuer))
+        .await
+        .unwrap();
+    let reg = server.expect(rsip::Method::Register).await;
+    reg.respond(registered(&reg, "600")).await.unwrap();
+
+    // The old subscription is ended (the server has forgotten it) and a new one made.
+    let unsub = server.expect(rsip::Method::Subscribe).await;
+    assert_eq!(header(&unsub.request, "Expires").as_deref(), Some("0"));
+    assert_eq!(to_tag(&unsub.request), Some(old.local_tag.clone()));
+    server
+        .reply(&unsub, 481, "Subscription Does Not Exist", None)
+        .await;
+    let fresh = server.expect(rsip::Method::Subscribe).await;
+    assert_eq!(header(&fresh.request, "Expires").as_deref(), Some("600"));
+    assert_eq!(to_tag(&fresh.request), None, "a new dialog");
+    assert_ne!(
+        message::call_id(&rsip::SipMessage::Request(fresh.request.clone())),
+        message::call_id(&rsip::SipMessage::Request(first.request.clone()))
+    );
+    accept_subscribe(&server, &fresh, 600).await;
+    handle.shutdown().await;
+}

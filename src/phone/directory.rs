@@ -35,12 +35,10 @@ impl DirectoryLink {
 
 impl Engine {
     /// After a registration: subscribe anew (a server that made us register again may have lost
-    /// the subscription; a fresh one costs one NOTIFY).
+    /// the subscription; a fresh one costs one NOTIFY). An old subscription is ended first, in
+    /// case the server still has it.
     pub(super) fn subscribe_directory(&mut self) {
-        self.directory.retry_at = None;
-        if let Some(old) = self.directory.sub.take() {
-            self.forget_subscription(&old);
-        }
+        self.unsubscribe_directory();
         let uri = format!("sip:directory@{}", self.cfg.domain());
         self.directory.sub = Some(Subscription::new(SubKind::Directory, uri));
         if let Err(e) = self.send_subscribe(SubKind::Directory, SubKind::Directory.expires()) {
@@ -65,12 +63,12 @@ impl Engine {
     }
 
     /// The directory subscription failed or was ended by the server: try again later, while we
-    /// want to be registered.
+    /// are registered (after an outage the next registration subscribes anyway).
     pub(super) fn directory_lost(&mut self) {
         if let Some(old) = self.directory.sub.take() {
             self.forget_subscription(&old);
         }
-        self.directory.retry_at = self.reg_wanted().then(|| Instant::now() + RETRY);
+        self.directory.retry_at = self.is_registered().then(|| Instant::now() + RETRY);
     }
 
     /// Refresh or retry time.
@@ -86,7 +84,7 @@ impl Engine {
                 });
                 self.directory_lost();
             }
-        } else if self.reg_wanted() {
+        } else if self.is_registered() {
             self.subscribe_directory();
         } else {
             self.directory.retry_at = None;

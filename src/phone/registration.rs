@@ -89,9 +89,9 @@ impl Engine {
         self.send_register(self.cfg.register_expires)
     }
 
-    /// Whether the user wants to be registered (refreshes and retries go on).
-    pub(super) fn reg_wanted(&self) -> bool {
-        self.reg.wanted
+    /// Registered now (and meant to stay so).
+    pub(super) fn is_registered(&self) -> bool {
+        self.reg.wanted && self.reg.state == RegState::Registered
     }
 
     /// `unregister` command (ends the directory subscription first).

@@ -109,7 +109,12 @@ impl Engine {
                     _ => sip_util::refusal_reason(&resp),
                 }
             }
-            Err(e) => format!("not answered ({e})"),
+            Err(e) => {
+                // The server is gone: the registration notices and reports it (offline), and
+                // subscribes again once it is back.
+                tracing::warn!("{} subscription not answered ({e})", kind.event());
+                return self.subscription_lost(kind);
+            }
         };
         self.emit(PhoneEvent::Error {
             message: format!("{} subscription: {failure}", kind.event()),
