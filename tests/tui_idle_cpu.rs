@@ -4,6 +4,7 @@
 //!
 //! `cargo test --release --test tui_idle_cpu -- --ignored --nocapture`
 
+#[allow(unused_imports)] // the shared harness exports more than this measurement uses
 mod common;
 
 use std::process::Command;
