@@ -3,17 +3,20 @@
 //! config's `[phone]` section.
 //!
 //! The module works on 10 ms frames at 48 kHz (480 samples, f32 in -1..1). One processor is shared
-//! by the capture side (near end) and the playback side (far end): `Processor` clones share the
-//! same webrtc instance.
+//! by the capture side (near end) and the playback side (far end).
 //!
-//! Note: the crate's wrapper collects one channel pointer into a `Vec` per frame (one tiny
-//! allocation per 10 ms on the media thread, never in a device callback).
+//! The configuration types come from `webrtc-audio-processing`; the per-frame calls go straight
+//! to its `-sys` functions with the one channel pointer on the stack, because the wrapper's
+//! `process_*_frame` collects the channel pointers into a new `Vec` every 10 ms and the media
+//! path must not allocate.
+
+use std::sync::Arc;
 
 use webrtc_audio_processing::{
     Config, EchoCancellation, EchoCancellationSuppressionLevel, GainControl, GainControlMode,
-    InitializationConfig, NoiseSuppression, NoiseSuppressionLevel, Processor,
-    NUM_SAMPLES_PER_FRAME,
+    NoiseSuppression, NoiseSuppressionLevel, NUM_SAMPLES_PER_FRAME,
 };
+use webrtc_audio_processing_sys as ffi;
 
 use super::AudioError;
 
@@ -49,10 +52,26 @@ impl ProcessingSettings {
     }
 }
 
+/// One webrtc AudioProcessing instance, deleted when the last user drops it.
+struct RawProcessor(*mut ffi::AudioProcessing);
+
+// SAFETY: webrtc's AudioProcessing locks internally between its capture and render sides (the
+// wrapper crate declares the same); we never hand the pointer out.
+unsafe impl Send for RawProcessor {}
+// SAFETY: as above.
+unsafe impl Sync for RawProcessor {}
+
+impl Drop for RawProcessor {
+    fn drop(&mut self) {
+        // SAFETY: created by audio_processing_create, non-null, deleted once (Arc's last drop).
+        unsafe { ffi::audio_processing_delete(self.0) }
+    }
+}
+
 /// The shared processor, or nothing when every stage is off.
 #[derive(Clone)]
 pub struct VoiceProcessor {
-    inner: Option<Processor>,
+    inner: Option<Arc<RawProcessor>>,
 }
 
 impl std::fmt::Debug for VoiceProcessor {
@@ -69,26 +88,40 @@ impl VoiceProcessor {
         if !settings.any() {
             return Ok(VoiceProcessor { inner: None });
         }
-        let init = InitializationConfig {
+        let init = ffi::InitializationConfig {
             num_capture_channels: 1,
             num_render_channels: 1,
             enable_experimental_agc: false,
             enable_intelligibility_enhancer: false,
         };
-        let mut processor =
-            Processor::new(&init).map_err(|e| AudioError(format!("audio processing: {e}")))?;
-        processor.set_config(config_for(settings));
+        let mut code = 0;
+        // SAFETY: `init` and `code` outlive the call; a null result is handled.
+        let raw = unsafe { ffi::audio_processing_create(&init, &mut code) };
+        if raw.is_null() {
+            return Err(AudioError(format!(
+                "audio processing could not start (webrtc error {code})"
+            )));
+        }
+        let processor = RawProcessor(raw);
+        let config: ffi::Config = config_for(settings).into();
+        // SAFETY: a live processor and a config that outlives the call.
+        unsafe { ffi::set_config(processor.0, &config) };
         Ok(VoiceProcessor {
-            inner: Some(processor),
+            inner: Some(Arc::new(processor)),
         })
     }
 
     /// Process 10 ms of microphone signal in place (echo removed, noise suppressed, gain set).
     pub fn capture(&mut self, frame: &mut [f32]) {
-        if let Some(p) = self.inner.as_mut() {
+        if let Some(p) = &self.inner {
             if frame.len() == PROCESS_FRAME {
-                if let Err(e) = p.process_capture_frame(frame) {
-                    tracing::debug!("capture processing: {e}");
+                let mut channels = [frame.as_mut_ptr()];
+                // SAFETY: one channel of exactly NUM_SAMPLES_PER_FRAME samples, as the processor
+                // was created with; the pointers live through the call.
+                let code = unsafe { ffi::process_capture_frame(p.0, channels.as_mut_ptr()) };
+                // SAFETY: a plain function of an int.
+                if !unsafe { ffi::is_success(code) } {
+                    tracing::debug!("capture processing: webrtc error {code}");
                 }
             }
         }
@@ -97,10 +130,14 @@ impl VoiceProcessor {
     /// Feed 10 ms of what is played (the echo canceller's far-end reference). `frame` may be
     /// changed by the processor: pass a copy of what goes to the speaker.
     pub fn render(&mut self, frame: &mut [f32]) {
-        if let Some(p) = self.inner.as_mut() {
+        if let Some(p) = &self.inner {
             if frame.len() == PROCESS_FRAME {
-                if let Err(e) = p.process_render_frame(frame) {
-                    tracing::debug!("render processing: {e}");
+                let mut channels = [frame.as_mut_ptr()];
+                // SAFETY: as in `capture`.
+                let code = unsafe { ffi::process_render_frame(p.0, channels.as_mut_ptr()) };
+                // SAFETY: a plain function of an int.
+                if !unsafe { ffi::is_success(code) } {
+                    tracing::debug!("render processing: webrtc error {code}");
                 }
             }
         }

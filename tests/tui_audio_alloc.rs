@@ -1,0 +1,141 @@
+//! The audio device path allocates nothing in steady state: the cpal callback bodies (which must
+//! never allocate, block or lock) and the media-thread side (ring → resample → echo cancellation /
+//! noise suppression / gain → level meter, and back), counted with a counting global allocator
+//! on this thread only.
+//!
+//! (webrtc's C++ allocates, if ever, through malloc, which this counter cannot see; the Rust side
+//! around it is what is checked here.)
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::Arc;
+
+use agentphone::audio::device::{
+    capture_callback, playback_callback, DeviceSink, DeviceSource, PlaybackState,
+};
+use agentphone::audio::processing::{ProcessingSettings, VoiceProcessor};
+use agentphone::audio::{AudioSink, AudioSource, LevelMeters};
+use agentphone_media::FRAME;
+use rtrb::RingBuffer;
+
+struct CountingAllocator;
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static COUNT: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards to the system allocator; only counts (thread-local, no allocation itself).
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note();
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        note();
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note();
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+fn note() {
+    let _ = COUNTING.try_with(|on| {
+        if on.get() {
+            let _ = COUNT.try_with(|c| c.set(c.get() + 1));
+        }
+    });
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+/// Allocations made by `f` on this thread.
+fn allocations(f: impl FnOnce()) -> usize {
+    COUNT.with(|c| c.set(0));
+    COUNTING.with(|on| on.set(true));
+    f();
+    COUNTING.with(|on| on.set(false));
+    COUNT.with(|c| c.get())
+}
+
+/// A 44.1 kHz stereo device: 10 ms callbacks of 441 frames.
+const RATE: u32 = 44_100;
+const CALLBACK_FRAMES: usize = 441;
+
+fn tone(n: usize, i: usize) -> f32 {
+    0.3 * (2.0 * std::f32::consts::PI * 700.0 * (n + i) as f32 / RATE as f32).sin()
+}
+
+#[test]
+fn capture_and_playback_callbacks_allocate_nothing() {
+    let (mut producer, mut consumer) = RingBuffer::<f32>::new(RATE as usize / 2);
+    let input_f32: Vec<f32> = (0..CALLBACK_FRAMES * 2).map(|i| tone(0, i / 2)).collect();
+    let input_i16: Vec<i16> = input_f32.iter().map(|v| (v * 32767.0) as i16).collect();
+    let mut output_f32 = vec![0f32; CALLBACK_FRAMES * 2];
+    let mut output_i16 = vec![0i16; CALLBACK_FRAMES * 2];
+    let mut state = PlaybackState::default();
+    let count = allocations(|| {
+        for _ in 0..500 {
+            capture_callback(&input_f32, 2, &mut producer);
+            capture_callback(&input_i16, 2, &mut producer);
+            playback_callback(&mut output_f32, 2, &mut consumer, &mut state, 1764);
+            playback_callback(&mut output_i16, 2, &mut consumer, &mut state, 1764);
+        }
+        // And when the ring is full (nobody reads) or empty (nothing to play).
+        for _ in 0..500 {
+            capture_callback(&input_f32, 2, &mut producer);
+        }
+        while consumer.pop().is_ok() {}
+        playback_callback(&mut output_f32, 2, &mut consumer, &mut state, 1764);
+    });
+    assert_eq!(count, 0, "the device callbacks allocated {count} times");
+    assert!(
+        output_f32.iter().all(|&v| v == 0.0),
+        "an empty ring plays silence"
+    );
+}
+
+#[test]
+fn media_side_of_the_devices_allocates_nothing_in_steady_state() {
+    let levels = Arc::new(LevelMeters::default());
+    let processor = VoiceProcessor::new(ProcessingSettings::default()).expect("processor");
+    let (mut mic, mic_ring) = RingBuffer::<f32>::new(RATE as usize / 2);
+    let (speaker_ring, mut speaker) = RingBuffer::<f32>::new(RATE as usize / 2);
+    let mut source =
+        DeviceSource::new(mic_ring, RATE, processor.clone(), Arc::clone(&levels)).expect("source");
+    let mut sink =
+        DeviceSink::new(speaker_ring, RATE, processor, Arc::clone(&levels)).expect("sink");
+    let mut frame = [0i16; FRAME];
+    let heard = [1000i16; FRAME];
+    let mut n = 0;
+    // One 20 ms tick: the device delivers 882 samples and plays 882.
+    let mut tick = |source: &mut DeviceSource, sink: &mut DeviceSink, frame: &mut [i16; FRAME]| {
+        for i in 0..2 * CALLBACK_FRAMES {
+            let _ = mic.push(tone(n, i));
+        }
+        n += 2 * CALLBACK_FRAMES;
+        source.fill(frame);
+        sink.write(&heard).expect("sink write");
+        for _ in 0..2 * CALLBACK_FRAMES {
+            let _ = speaker.pop();
+        }
+    };
+    // Warm up: resampler and FIFO buffers reach their working size.
+    for _ in 0..100 {
+        tick(&mut source, &mut sink, &mut frame);
+    }
+    let count = allocations(|| {
+        for _ in 0..500 {
+            tick(&mut source, &mut sink, &mut frame);
+        }
+    });
+    assert_eq!(count, 0, "10 s of device audio allocated {count} times");
+    assert!(levels.mic() > 0.0, "the microphone level was measured");
+    assert!(levels.speaker() > 0.0, "the speaker level was measured");
+}
