@@ -757,6 +757,81 @@ async fn transfer_sends_refer_and_reports_refusal_and_sipfrag_progress() {
             target: Some("carol".into()),
         }
     );
+    // Cancelled while ringing: the server's 487 sipfrag comes before the INFO's 200; one
+    // `cancelled` is reported, at the first of them.
+    handle
+        .command(PhoneCommand::Transfer {
+            target: TransferTarget::Agent("dave".into()),
+            reason: None,
+            listen_only: false,
+        })
+        .await
+        .unwrap();
+    let refer = server.expect(rsip::Method::Refer).await;
+    server.reply(&refer, 202, "Accepted", None).await;
+    let req = notify(
+        &mut call.dialog,
+        "refer",
+        "active;expires=60",
+        "message/sipfrag",
+        "SIP/2.0 180 Ringing",
+    );
+    assert_eq!(server.send(req, to_phone).await, 200);
+    assert!(matches!(
+        events.transfer().await,
+        PhoneEvent::Transfer {
+            state: TransferState::Ringing,
+            ..
+        }
+    ));
+    handle.command(PhoneCommand::CancelTransfer).await.unwrap();
+    let info = server.expect(rsip::Method::Info).await;
+    assert_eq!(
+        json_body(&info.request),
+        json!({"command": "cancel_transfer"})
+    );
+    let req = notify(
+        &mut call.dialog,
+        "refer",
+        "terminated;reason=noresource",
+        "message/sipfrag",
+        "SIP/2.0 487 Request Terminated",
+    );
+    assert_eq!(server.send(req, to_phone).await, 200);
+    server.reply(&info, 200, "OK", None).await;
+    assert_eq!(
+        events.transfer().await,
+        PhoneEvent::Transfer {
+            state: TransferState::Cancelled,
+            code: None,
+            reason: None,
+            target: Some("dave".into()),
+        }
+    );
+    handle
+        .command(PhoneCommand::Transfer {
+            target: TransferTarget::Agent("erin".into()),
+            reason: None,
+            listen_only: false,
+        })
+        .await
+        .unwrap();
+    let refer = server.expect(rsip::Method::Refer).await;
+    server
+        .refuse(&refer, 480, "Temporarily Unavailable", "Erin is offline")
+        .await;
+    let next = events.transfer().await;
+    assert!(
+        matches!(
+            next,
+            PhoneEvent::Transfer {
+                state: TransferState::Refused,
+                ..
+            }
+        ),
+        "no second `cancelled` before it: {next:?}"
+    );
+
     // A NOTIFY of another package in the call's dialog is not ours.
     let req = notify(&mut call.dialog, "presence", "active", "text/plain", "x");
     assert_eq!(server.send(req, to_phone).await, 489);

@@ -40,6 +40,8 @@ pub(super) struct Engine {
     pub(super) directory: DirectoryLink,
     /// Call-IDs of subscriptions we ended lately (their last NOTIFY is answered 200, not 481).
     pub(super) ended_subs: VecDeque<String>,
+    /// The number of the last transfer asked for.
+    pub(super) transfer_seq: u64,
 }
 
 impl Engine {
@@ -64,6 +66,7 @@ impl Engine {
             muted: false,
             directory: DirectoryLink::default(),
             ended_subs: VecDeque::new(),
+            transfer_seq: 0,
         }
     }
 
@@ -203,9 +206,11 @@ impl Engine {
                     expires,
                 } => self.on_subscribe_response(kind, &call_id, expires, result),
                 Purpose::Refer { call, target } => self.on_refer_response(&call, &target, result),
-                Purpose::RoomCommand { call, command } => {
-                    self.on_room_command_response(&call, command, result)
-                }
+                Purpose::RoomCommand {
+                    call,
+                    command,
+                    transfer,
+                } => self.on_room_command_response(&call, command, transfer, result),
                 Purpose::Fire => {}
             },
             Internal::Cancelled { call } => self.on_cancelled(&call).await,

@@ -74,9 +74,18 @@ impl Engine {
         );
         sip_util::push_header(&mut req.headers, "Info-Package", INFO_PACKAGE);
         let peer = dialog.peer;
+        let transfer = match cmd {
+            RoomCommand::CancelTransfer | RoomCommand::CompleteTransfer => call
+                .room
+                .transfer
+                .as_ref()
+                .map(|t| (t.id, t.target.clone())),
+            _ => None,
+        };
         let purpose = Purpose::RoomCommand {
             call: call.id.clone(),
             command: cmd,
+            transfer,
         };
         self.send_request(req, peer, purpose, None);
         Ok(())
@@ -87,11 +96,14 @@ impl Engine {
         &mut self,
         call: &str,
         cmd: RoomCommand,
+        transfer: Option<(u64, String)>,
         result: Result<Box<rsip::Response>, TxError>,
     ) {
         let (code, reason) = match result {
             Ok(resp) if resp.status_code.code() < 200 => return,
-            Ok(resp) if resp.status_code.code() < 300 => return self.room_command_done(call, cmd),
+            Ok(resp) if resp.status_code.code() < 300 => {
+                return self.room_command_done(call, cmd, transfer)
+            }
             Ok(resp) => (resp.status_code.code(), sip_util::refusal_reason(&resp)),
             Err(e) => (408, format!("the server did not answer ({e})")),
         };
@@ -102,7 +114,7 @@ impl Engine {
         });
     }
 
-    fn room_command_done(&mut self, call: &str, cmd: RoomCommand) {
+    fn room_command_done(&mut self, call: &str, cmd: RoomCommand, about: Option<(u64, String)>) {
         match cmd {
             RoomCommand::Hold | RoomCommand::Resume => {
                 let Some(c) = self.call_mut(call) else {
@@ -115,10 +127,17 @@ impl Engine {
             RoomCommand::Mute(_) => {}
             RoomCommand::CancelTransfer | RoomCommand::CompleteTransfer => {
                 // The call may already be over (completing makes the server hang up on me).
-                let target = self
-                    .call_mut(call)
-                    .and_then(|c| c.room.transfer.take())
-                    .map(|t| t.target);
+                let progress = self.call_mut(call).and_then(|c| c.room.transfer.as_mut());
+                let about_id = about.as_ref().map(|(id, _)| *id);
+                if let Some(p) = progress {
+                    if Some(p.id) != about_id || p.finished {
+                        // A newer transfer of mine runs now, or the sipfrag NOTIFY (487)
+                        // already reported this one.
+                        return;
+                    }
+                    p.finished = true;
+                }
+                let target = about.map(|(_, t)| t);
                 let state = if cmd == RoomCommand::CancelTransfer {
                     TransferState::Cancelled
                 } else {

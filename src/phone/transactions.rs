@@ -58,6 +58,8 @@ pub enum Purpose {
         call: String,
         /// Which command.
         command: RoomCommand,
+        /// For cancel/complete: the number and target of my transfer it is about, if tracked.
+        transfer: Option<(u64, String)>,
     },
     /// BYE, CANCEL and other requests whose answer needs no action.
     Fire,

@@ -15,10 +15,14 @@ use super::transactions::Purpose;
 /// The transfer I asked for, while it runs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TransferProgress {
+    /// Which of my transfers this is (they are numbered from 1 for the engine's life).
+    pub id: u64,
     /// The agent or team asked for.
     pub target: String,
     /// The highest sipfrag status reported so far (a late `100` after a `180` is not reported).
     pub last_code: u16,
+    /// Its outcome (failed, cancelled, completed) has been reported: nothing more is.
+    pub finished: bool,
 }
 
 /// The Refer-To value for `target` (protocol.md: team and listen parameters, `?Subject=` reason).
@@ -42,12 +46,15 @@ pub fn refer_to(
     format!("<{uri}>")
 }
 
-/// What a sipfrag status means for the transfer.
+/// What a sipfrag status means for the transfer. `487 Request Terminated` is the server's word
+/// for a cancelled transfer: reported as `cancelled` at once, so it comes before the room's
+/// timeline entry for it (the INFO's 200 may be overtaken by the room NOTIFY).
 fn progress_state(code: u16) -> TransferState {
     match code {
         100..=179 => TransferState::Trying,
         180..=199 => TransferState::Ringing,
         200..=299 => TransferState::Answered,
+        487 => TransferState::Cancelled,
         _ => TransferState::Failed,
     }
 }
@@ -83,9 +90,12 @@ impl Engine {
         sip_util::push_header(&mut req.headers, "Referred-By", &me);
         let peer = dialog.peer;
         let name = target.name().to_string();
+        self.transfer_seq += 1;
         call.room.transfer = Some(TransferProgress {
+            id: self.transfer_seq,
             target: name.clone(),
             last_code: 0,
+            finished: false,
         });
         let purpose = Purpose::Refer {
             call: call.id.clone(),
@@ -138,18 +148,21 @@ impl Engine {
                 let _ = d.accept_remote_cseq(cseq);
             }
         }
+        let state = progress_state(code);
+        let outcome = code >= 300;
         let progress = call.room.transfer.as_mut();
         let target = progress.as_ref().map(|p| p.target.clone());
         if let Some(p) = progress {
-            if code < p.last_code {
-                return; // overtaken on the way
+            if p.finished || code < p.last_code {
+                return; // already over, or overtaken on the way
             }
             p.last_code = code;
+            p.finished = outcome;
         }
-        if terminated || code >= 300 {
+        if terminated && !outcome && code < 200 {
+            // The server stopped reporting before any outcome: nothing more will come.
             call.room.transfer = None;
         }
-        let state = progress_state(code);
         let failed = state == TransferState::Failed;
         self.emit(PhoneEvent::Transfer {
             state,
@@ -189,5 +202,6 @@ mod tests {
         assert_eq!(progress_state(183), TransferState::Ringing);
         assert_eq!(progress_state(200), TransferState::Answered);
         assert_eq!(progress_state(603), TransferState::Failed);
+        assert_eq!(progress_state(487), TransferState::Cancelled);
     }
 }
