@@ -7,6 +7,7 @@ use std::time::Instant;
 use crossterm::event::{Event, KeyEvent, KeyEventKind, MouseEvent};
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::text::Span;
+use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::action::Action;
@@ -285,6 +286,14 @@ impl App {
         };
         let notice = self.model.notice.clone();
         let hint = self.model.hint.clone();
+        // The hint (a command to copy) wraps onto a second line rather than being cut.
+        let hint_lines = hint.as_ref().map_or(0, |h| {
+            if h.chars().count() + 1 > usize::from(area.width) {
+                2
+            } else {
+                1
+            }
+        });
 
         let [header, audio_area, notice_area, hint_area, body, footer] = Layout::default()
             .direction(Direction::Vertical)
@@ -292,7 +301,7 @@ impl App {
                 Constraint::Length(1),
                 Constraint::Length(u16::from(audio.is_some())),
                 Constraint::Length(u16::from(notice.is_some())),
-                Constraint::Length(u16::from(hint.is_some())),
+                Constraint::Length(hint_lines),
                 Constraint::Min(0),
                 Constraint::Length(1),
             ])
@@ -302,11 +311,17 @@ impl App {
         for (text, line, style) in [
             (audio, audio_area, ctx.theme.error()),
             (notice, notice_area, ctx.theme.error()),
-            (hint, hint_area, ctx.theme.dim()),
         ] {
             if let Some(text) = text {
                 frame.render_widget(Span::styled(format!(" {text}"), style), line);
             }
+        }
+        if let Some(text) = hint {
+            frame.render_widget(
+                Paragraph::new(Span::styled(format!(" {text}"), ctx.theme.dim()))
+                    .wrap(Wrap { trim: false }),
+                hint_area,
+            );
         }
         let (call_area, conversation_area) = split_body(body, CallComponent::wanted_height(&ctx));
         self.call.draw(frame, call_area, &ctx);

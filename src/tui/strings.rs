@@ -352,5 +352,5 @@ pub const DIAL_NO_SERVER: &str = "No server configured: dial a full SIP address 
 
 /// The demo's hint: how to open a second agent in another terminal.
 pub fn demo_hint(command: &str) -> String {
-    format!("Demo — in terminal 2: {command}")
+    format!("In terminal 2: {command}")
 }
