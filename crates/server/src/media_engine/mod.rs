@@ -214,7 +214,7 @@ impl Engine {
             }
             MediaCmd::SetMode { room, leg, mode } => {
                 if let Some(l) = self.rooms.get_mut(&room).and_then(|r| r.leg_mut(leg)) {
-                    l.mode = mode;
+                    l.set_mode(mode);
                 }
             }
             MediaCmd::Reconfigure { room, leg, config } => {

@@ -63,6 +63,15 @@ impl MediaLeg {
         }
     }
 
+    /// Change what the leg hears; a looped source (music, ringback) starts from its beginning
+    /// when the mode changes (the ring cadence begins with a ring).
+    pub fn set_mode(&mut self, mode: LegMode) {
+        if self.mode != mode {
+            self.mode = mode;
+            self.source_pos = 0;
+        }
+    }
+
     /// Start (again) measuring silence from now.
     pub fn rearm_timeout(&mut self, on: bool, now: Instant) {
         self.watch_timeout = on;
