@@ -47,6 +47,8 @@ pub struct PhoneSection {
     pub noise_suppression: Option<bool>,
     /// Automatic gain control (default on).
     pub gain_control: Option<bool>,
+    /// WAV file played while a call rings (default: the bundled assets/ring-tone.wav).
+    pub ring_tone: Option<PathBuf>,
 }
 
 impl PhoneSection {
@@ -61,6 +63,7 @@ impl PhoneSection {
                 noise_suppression: self.noise_suppression.unwrap_or(defaults.noise_suppression),
                 gain_control: self.gain_control.unwrap_or(defaults.gain_control),
             },
+            ring_tone: self.ring_tone.clone(),
         }
     }
 }

@@ -8,6 +8,7 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use agentphone::audio::device::{
@@ -79,20 +80,25 @@ fn capture_and_playback_callbacks_allocate_nothing() {
     let input_i16: Vec<i16> = input_f32.iter().map(|v| (v * 32767.0) as i16).collect();
     let mut output_f32 = vec![0f32; CALLBACK_FRAMES * 2];
     let mut output_i16 = vec![0i16; CALLBACK_FRAMES * 2];
-    let mut state = PlaybackState::default();
+    // A ring tone (device rate) that is switched on half-way, as while a call rings.
+    let ring_tone: Arc<[f32]> = (0..4410).map(|i| tone(0, i)).collect::<Vec<_>>().into();
+    let ringing = Arc::new(AtomicBool::new(false));
+    let mut state = PlaybackState::new(1764, ring_tone, Arc::clone(&ringing));
     let count = allocations(|| {
         for _ in 0..500 {
             capture_callback(&input_f32, 2, &mut producer);
             capture_callback(&input_i16, 2, &mut producer);
-            playback_callback(&mut output_f32, 2, &mut consumer, &mut state, 1764);
-            playback_callback(&mut output_i16, 2, &mut consumer, &mut state, 1764);
+            playback_callback(&mut output_f32, 2, &mut consumer, &mut state);
+            playback_callback(&mut output_i16, 2, &mut consumer, &mut state);
+            ringing.store(!ringing.load(Ordering::Relaxed), Ordering::Relaxed);
         }
+        ringing.store(false, Ordering::Relaxed);
         // And when the ring is full (nobody reads) or empty (nothing to play).
         for _ in 0..500 {
             capture_callback(&input_f32, 2, &mut producer);
         }
         while consumer.pop().is_ok() {}
-        playback_callback(&mut output_f32, 2, &mut consumer, &mut state, 1764);
+        playback_callback(&mut output_f32, 2, &mut consumer, &mut state);
     });
     assert_eq!(count, 0, "the device callbacks allocated {count} times");
     assert!(

@@ -4,7 +4,7 @@
 //! opens it through cpal like a sound card.
 //!
 //! A headless customer (its own tone) calls support; alice answers in the TUI (tmux). Asserted:
-//! the customer hears alice's microphone tone (capture → resample → processing → Opus → server →
+//! the ring tone plays on the speaker while the call rings; then the customer hears alice's microphone tone (capture → resample → processing → Opus → server →
 //! customer) and the sink monitor carries the customer's tone (customer → server → jitter
 //! buffer → resample → cpal playback).
 //!
@@ -270,6 +270,15 @@ fn tui_capture_reaches_the_far_end_and_playback_reaches_the_speaker() {
 
     let mut customer = scenario::customer_calls(&server, &dir, "support");
     tmux.wait_for("incoming", &["Incoming call", "Sam Carter"]);
+    // The ring tone plays while the popup shows (1.2 s of bursts every 3.2 s).
+    let ringing = dir.join("speaker-ringing.wav");
+    record_monitor(&pulse, Duration::from_millis(2500), &ringing);
+    let rung = Heard::analyse(&ringing, &[CUSTOMER_HZ]);
+    assert!(
+        rung.share_louder_than(-45.0) >= 0.2,
+        "the ring tone should play while the call rings: {}",
+        rung.share_louder_than(-45.0)
+    );
     tmux.run(&["send-keys", "-t", "tui", "a"]);
     customer.wait_state("connected");
     tmux.wait_for("in call", &["Customer: Sam Carter"]);

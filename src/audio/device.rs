@@ -11,6 +11,8 @@
 //! (`audio-devices`) builds them, keeps them playing, and drops them when the [`DeviceLink`] goes.
 
 use std::fmt;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
@@ -44,6 +46,8 @@ pub struct DeviceSettings {
     pub output: Option<String>,
     /// Echo cancellation, noise suppression, gain control.
     pub processing: ProcessingSettings,
+    /// The ring tone played while a call rings here (48 kHz mono WAV; None = silent ringing).
+    pub ring_tone: Option<PathBuf>,
 }
 
 /// Open devices, shared by the source and the sink that go into the engine's config
@@ -58,6 +62,7 @@ struct Shared {
     source: Mutex<Option<DeviceSource>>,
     sink: Mutex<Option<DeviceSink>>,
     levels: Arc<LevelMeters>,
+    ringing: Arc<AtomicBool>,
     description: String,
     _streams: StreamThread,
 }
@@ -78,6 +83,16 @@ impl DeviceLink {
     /// The level meters the source and sink fill.
     pub fn levels(&self) -> Arc<LevelMeters> {
         Arc::clone(&self.shared.levels)
+    }
+
+    /// Play the ring tone (true) or stop it.
+    pub fn set_ringing(&self, on: bool) {
+        self.shared.ringing.store(on, Ordering::Relaxed);
+    }
+
+    /// The ring switch, for whoever knows when a call rings.
+    pub fn ringing(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.shared.ringing)
     }
 
     /// "input NAME @ RATE Hz, output NAME @ RATE Hz".
@@ -108,8 +123,18 @@ impl DeviceLink {
 
 /// Open the input and output devices and start their streams.
 pub fn open(settings: &DeviceSettings) -> Result<DeviceLink, AudioError> {
-    let (streams, capture, playback) =
-        StreamThread::start(settings.input.clone(), settings.output.clone())?;
+    let ring_tone = match &settings.ring_tone {
+        Some(path) => agentphone_media::wav::read_mono_48k(path)
+            .map_err(|e| AudioError(format!("ring tone {}: {e}", path.display())))?,
+        None => Vec::new(),
+    };
+    let ringing = Arc::new(AtomicBool::new(false));
+    let (streams, capture, playback) = StreamThread::start(
+        settings.input.clone(),
+        settings.output.clone(),
+        ring_tone,
+        Arc::clone(&ringing),
+    )?;
     let levels = Arc::new(LevelMeters::default());
     let processor = VoiceProcessor::new(settings.processing)?;
     let description = format!(
@@ -128,6 +153,7 @@ pub fn open(settings: &DeviceSettings) -> Result<DeviceLink, AudioError> {
             source: Mutex::new(Some(source)),
             sink: Mutex::new(Some(sink)),
             levels,
+            ringing,
             description,
             _streams: streams,
         }),
@@ -205,29 +231,63 @@ where
     }
 }
 
-/// Whether playback is running or waiting for enough samples to start.
+/// The playback callback's own state: whether the ring has primed, and the ring tone played
+/// while a call rings here (R2).
 #[derive(Debug, Default)]
 pub struct PlaybackState {
     primed: bool,
+    prime: usize,
+    ring_tone: Arc<[f32]>,
+    ring_pos: usize,
+    ringing: Arc<AtomicBool>,
+}
+
+impl PlaybackState {
+    /// Start playing once `prime` samples are queued; play `ring_tone` (device rate, looped)
+    /// while `ringing` is set.
+    pub fn new(prime: usize, ring_tone: Arc<[f32]>, ringing: Arc<AtomicBool>) -> Self {
+        PlaybackState {
+            primed: false,
+            prime,
+            ring_tone,
+            ring_pos: 0,
+            ringing,
+        }
+    }
+
+    /// The next ring tone sample (0 when not ringing).
+    fn ring_sample(&mut self, ringing: bool) -> f32 {
+        if !ringing || self.ring_tone.is_empty() {
+            self.ring_pos = 0;
+            return 0.0;
+        }
+        if self.ring_pos >= self.ring_tone.len() {
+            self.ring_pos = 0;
+        }
+        let v = self.ring_tone.get(self.ring_pos).copied().unwrap_or(0.0);
+        self.ring_pos += 1;
+        v
+    }
 }
 
 /// Output callback body: fill `channels`-interleaved device samples from the mono ring (the same
-/// sample on every channel); silence while the ring primes or when it runs dry.
+/// sample on every channel); silence while the ring primes or when it runs dry; the ring tone
+/// mixed in while a call rings here.
 pub fn playback_callback<T>(
     data: &mut [T],
     channels: usize,
     ring: &mut Consumer<f32>,
     state: &mut PlaybackState,
-    prime: usize,
 ) where
     T: SizedSample + FromSample<f32>,
 {
     let channels = channels.max(1);
-    if !state.primed && ring.slots() >= prime {
+    if !state.primed && ring.slots() >= state.prime {
         state.primed = true;
     }
+    let ringing = state.ringing.load(Ordering::Relaxed);
     for frame in data.chunks_exact_mut(channels) {
-        let value = if state.primed {
+        let call = if state.primed {
             match ring.pop() {
                 Ok(v) => v,
                 Err(_) => {
@@ -238,6 +298,7 @@ pub fn playback_callback<T>(
         } else {
             0.0
         };
+        let value = (call + state.ring_sample(ringing)).clamp(-1.0, 1.0);
         let sample = T::from_sample_(value);
         for out in frame.iter_mut() {
             *out = sample;
@@ -404,6 +465,19 @@ impl AudioSink for DeviceSink {
     }
 }
 
+/// The 48 kHz ring tone at the device's rate, as f32 at half level (it is mixed with the call).
+fn ring_tone_at(tone: &[i16], rate: u32) -> Result<Arc<[f32]>, AudioError> {
+    if tone.is_empty() {
+        return Ok(Arc::from(Vec::new()));
+    }
+    let mut resampler = Resampler::new(SAMPLE_RATE, rate)
+        .map_err(|e| AudioError(format!("ring tone at {rate} Hz: {e}")))?;
+    let input: Vec<f32> = tone.iter().map(|&v| f32::from(v) / 65536.0).collect();
+    let mut out = Vec::with_capacity(resampler.output_len_hint(input.len()));
+    resampler.process_f32(&input, &mut out);
+    Ok(Arc::from(out))
+}
+
 fn to_i16(v: f32) -> i16 {
     v.round().clamp(-32768.0, 32767.0) as i16
 }
@@ -429,7 +503,12 @@ type Started = (Opened<Consumer<f32>>, Opened<Producer<f32>>);
 type Running = (StreamThread, Opened<Consumer<f32>>, Opened<Producer<f32>>);
 
 impl StreamThread {
-    fn start(input: Option<String>, output: Option<String>) -> Result<Running, AudioError> {
+    fn start(
+        input: Option<String>,
+        output: Option<String>,
+        ring_tone: Vec<i16>,
+        ringing: Arc<AtomicBool>,
+    ) -> Result<Running, AudioError> {
         let (stop_tx, stop_rx) = mpsc::channel::<()>();
         let (ready_tx, ready_rx) = mpsc::channel::<Result<Started, AudioError>>();
         std::thread::Builder::new()
@@ -437,7 +516,7 @@ impl StreamThread {
             .spawn(move || {
                 let host = cpal::default_host();
                 let built = build_input(&host, input.as_deref()).and_then(|(inp, in_stream)| {
-                    build_output(&host, output.as_deref())
+                    build_output(&host, output.as_deref(), &ring_tone, ringing)
                         .map(|(out, out_stream)| (inp, out, in_stream, out_stream))
                 });
                 match built {
@@ -559,6 +638,8 @@ fn build_input(
 fn build_output(
     host: &cpal::Host,
     name: Option<&str>,
+    ring_tone: &[i16],
+    ringing: Arc<AtomicBool>,
 ) -> Result<(Opened<Producer<f32>>, cpal::Stream), AudioError> {
     let device = find_device(host, name, false)?;
     let device_name = device.name().unwrap_or_else(|_| "(unnamed)".into());
@@ -569,16 +650,17 @@ fn build_output(
     let channels = usize::from(supported.channels());
     let (producer, consumer) = RingBuffer::<f32>::new(RING_MS * rate as usize / 1000);
     let prime = PLAYBACK_PRIME_MS * rate as usize / 1000;
+    let ring_tone = ring_tone_at(ring_tone, rate)?;
     let config = supported.config();
     let err = |e: cpal::StreamError| tracing::warn!("output stream: {e}");
     macro_rules! output_stream {
         ($t:ty) => {{
             let mut ring = consumer;
-            let mut state = PlaybackState::default();
+            let mut state = PlaybackState::new(prime, ring_tone, ringing);
             device.build_output_stream(
                 &config,
                 move |data: &mut [$t], _: &_| {
-                    playback_callback(data, channels, &mut ring, &mut state, prime)
+                    playback_callback(data, channels, &mut ring, &mut state)
                 },
                 err,
                 None,

@@ -2,6 +2,8 @@
 //! are the devices and the level meters are wired; without a usable device the UI still runs and
 //! says so (A5), with silence sent and nothing played.
 
+use std::path::Path;
+
 use super::model::AudioStatus;
 use super::wiring::TuiOptions;
 use crate::audio::device;
@@ -12,10 +14,16 @@ use crate::phone::PhoneConfig;
 /// Open the devices `section` asks for and point `config` at them; record the outcome in
 /// `options`.
 pub fn attach(config: &mut PhoneConfig, options: &mut TuiOptions, section: &PhoneSection) {
-    match device::open(&section.device_settings()) {
+    let mut settings = section.device_settings();
+    if settings.ring_tone.is_none() {
+        let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/ring-tone.wav");
+        settings.ring_tone = bundled.is_file().then_some(bundled);
+    }
+    match device::open(&settings) {
         Ok(link) => {
             tracing::info!("audio devices: {}", link.description());
             options.levels = Some(link.levels());
+            options.ringing = Some(link.ringing());
             options.audio = Some(AudioStatus::Ready);
             config.source = SourceSpec::Device(link.clone());
             config.sink = SinkSpec::Device(link);

@@ -2,6 +2,7 @@
 //! runtime (other threads); the UI loop runs on the calling thread and only redraws on input, on
 //! a new model, or every 250 ms while a timer shows.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc as std_mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,6 +31,8 @@ pub struct TuiOptions {
     pub levels: Option<Arc<LevelMeters>>,
     /// A standing hint (the demo's "in terminal 2 …").
     pub hint: Option<String>,
+    /// Switches the ring tone of the audio devices (on while a call rings here).
+    pub ringing: Option<Arc<AtomicBool>>,
 }
 
 /// The runtime the engine (and the demo's server) run on: two worker threads, so the UI thread
@@ -78,7 +81,10 @@ pub fn run_tui(runtime: &Runtime, config: PhoneConfig, options: TuiOptions) -> a
         async_rx,
         adapter,
         model_tx,
-        options.levels,
+        Audio {
+            levels: options.levels,
+            ringing: options.ringing,
+        },
     ));
     let ui = super::run(initial, model_rx, action_tx);
     // The UI is gone: the driver sees the action channel close (or already got Quit), says
@@ -95,9 +101,15 @@ async fn drive(
     mut actions: UnboundedReceiver<Action>,
     mut adapter: Adapter,
     models: std_mpsc::Sender<Model>,
-    levels: Option<Arc<LevelMeters>>,
+    audio: Audio,
 ) {
-    let publish = |adapter: &Adapter| models.send(adapter.model().clone()).is_ok();
+    let Audio { levels, ringing } = audio;
+    let publish = |adapter: &Adapter| {
+        if let Some(ringing) = &ringing {
+            ringing.store(adapter.model().incoming.is_some(), Ordering::Relaxed);
+        }
+        models.send(adapter.model().clone()).is_ok()
+    };
     if let Err(e) = handle.command(PhoneCommand::Register).await {
         adapter.notice(e.to_string());
         publish(&adapter);
@@ -145,7 +157,16 @@ async fn drive(
             }
         }
     }
+    if let Some(ringing) = &ringing {
+        ringing.store(false, Ordering::Relaxed);
+    }
     goodbye(&handle, &mut adapter).await;
+}
+
+/// The audio devices' side of the UI: level meters to read, the ring tone to switch.
+struct Audio {
+    levels: Option<Arc<LevelMeters>>,
+    ringing: Option<Arc<AtomicBool>>,
 }
 
 /// Run one command; a refusal becomes the notice.
