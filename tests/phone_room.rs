@@ -555,6 +555,11 @@ async fn hold_resume_mute_and_cancel_are_info_room_commands_with_reasons_on_refu
         &[("Recv-Info", "agentphone-room")],
     )
     .await;
+    // The room did not have us as a party yet: the phone asks again shortly.
+    let sub = server.expect(rsip::Method::Subscribe).await;
+    server
+        .refuse(&sub, 403, "Forbidden", "You are not in this call")
+        .await;
     let sub = server.expect(rsip::Method::Subscribe).await;
     accept_subscribe(&server, &sub, 3600).await;
 

@@ -236,11 +236,7 @@ impl Engine {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        let room_refresh = self
-            .call
-            .as_ref()
-            .and_then(|c| c.room.sub.as_ref())
-            .and_then(|s| s.refresh_at);
+        let room_refresh = self.room_deadline();
         [
             self.reg.deadline(),
             self.presence.deadline(),

@@ -157,7 +157,7 @@ impl Engine {
         self.apply_negotiated(&neg);
         let state = self.connected_state();
         self.set_call_state(state, None);
-        self.subscribe_room();
+        self.subscribe_room_soon();
         Ok(())
     }
 
@@ -192,8 +192,17 @@ impl Engine {
         self.end_call("cancelled");
     }
 
-    /// An ACK (to our 2xx): nothing to do — the endpoint stops retransmitting.
-    pub(super) fn on_ack(&mut self, _st: &ServerTransaction) {}
+    /// An ACK (to our 2xx; the endpoint stops retransmitting): the call is established on the
+    /// far side too, so a room now has us as a party and takes our subscription.
+    pub(super) fn on_ack(&mut self, st: &ServerTransaction) {
+        let msg = rsip::SipMessage::Request(st.request.clone());
+        let waiting = self.call.as_ref().is_some_and(|c| {
+            c.room.subscribe_at.is_some() && c.dialog.as_ref().is_some_and(|d| d.matches(&msg))
+        });
+        if waiting {
+            self.subscribe_room();
+        }
+    }
 
     /// A re-INVITE inside the call: answer its offer (the far end holding or resuming, or moving
     /// its media).

@@ -1,8 +1,11 @@
 //! A call that is a room on our server (protocol.md "Room state"): how we recognise one, the room
 //! state subscription that follows the call, and the timeline entries reported one by one.
 
+use std::time::Duration;
+
 use agentphone_sip::message;
 use agentphone_sip::rsip;
+use tokio::time::Instant;
 
 use super::engine::Engine;
 use super::event::PhoneEvent;
@@ -12,6 +15,14 @@ use super::transfer::TransferProgress;
 
 /// The Info-Package of room commands (also what `Recv-Info` names).
 pub const INFO_PACKAGE: &str = "agentphone-room";
+
+/// An answered call subscribes when the server's ACK shows the room has us as a party; if the
+/// ACK is lost, this long after answering.
+const SUBSCRIBE_WITHOUT_ACK: Duration = Duration::from_secs(1);
+/// A room that does not know us yet (403/404 before our answer reached it) is asked again after
+/// this long, a few times.
+const SUBSCRIBE_RETRY: Duration = Duration::from_millis(500);
+const SUBSCRIBE_ATTEMPTS: u32 = 4;
 
 /// What a call knows about the server room it is in.
 #[derive(Clone, Debug, Default)]
@@ -28,6 +39,10 @@ pub struct RoomLink {
     pub held_by_me: bool,
     /// The transfer I asked for, while it runs.
     pub transfer: Option<TransferProgress>,
+    /// When to subscribe (answered, waiting for the ACK; or retrying).
+    pub subscribe_at: Option<Instant>,
+    /// Subscriptions refused so far.
+    pub refusals: u32,
 }
 
 impl RoomLink {
@@ -74,11 +89,42 @@ pub fn new_timeline_entries<'a>(
 }
 
 impl Engine {
+    /// I answered a room's call: subscribe once the ACK comes (or a moment later without it).
+    pub(super) fn subscribe_room_soon(&mut self) {
+        if let Some(call) = self.call.as_mut().filter(|c| c.room.focus.is_some()) {
+            call.room.subscribe_at = Some(Instant::now() + SUBSCRIBE_WITHOUT_ACK);
+        }
+    }
+
+    /// The room refused the subscription: ask again shortly if it may just not know us yet.
+    /// Returns false when we give up.
+    pub(super) fn room_subscription_refused(&mut self, code: u16) -> bool {
+        let Some(call) = self.call.as_mut() else {
+            return false;
+        };
+        let unconfirmed = call.room.sub.as_ref().is_some_and(|s| !s.confirmed());
+        if !(unconfirmed && matches!(code, 403 | 404) && call.room.refusals < SUBSCRIBE_ATTEMPTS) {
+            return false;
+        }
+        call.room.refusals += 1;
+        call.room.sub = None;
+        call.room.subscribe_at = Some(Instant::now() + SUBSCRIBE_RETRY);
+        true
+    }
+
+    /// When the room subscription needs the timer (subscribe or refresh).
+    pub(super) fn room_deadline(&self) -> Option<Instant> {
+        let room = &self.call.as_ref()?.room;
+        room.subscribe_at
+            .or_else(|| room.sub.as_ref().and_then(|s| s.refresh_at))
+    }
+
     /// The call is connected: subscribe to its room, if it is one and not subscribed yet.
     pub(super) fn subscribe_room(&mut self) {
         let Some(call) = self.call.as_mut() else {
             return;
         };
+        call.room.subscribe_at = None;
         if call.room.sub.is_some() {
             return;
         }
@@ -94,7 +140,15 @@ impl Engine {
     }
 
     /// Refresh the room subscription when it is due.
-    pub(super) fn on_room_timer(&mut self, now: tokio::time::Instant) {
+    pub(super) fn on_room_timer(&mut self, now: Instant) {
+        let subscribe_due = self
+            .call
+            .as_ref()
+            .and_then(|c| c.room.subscribe_at)
+            .is_some_and(|d| d <= now);
+        if subscribe_due {
+            return self.subscribe_room();
+        }
         let Some(sub) = self.call.as_mut().and_then(|c| c.room.sub.as_mut()) else {
             return;
         };

@@ -106,6 +106,9 @@ impl Engine {
                             sip_util::refusal_reason(&resp)
                         }
                     }
+                    403 | 404 if kind == SubKind::Room && self.room_subscription_refused(code) => {
+                        return;
+                    }
                     _ => sip_util::refusal_reason(&resp),
                 }
             }

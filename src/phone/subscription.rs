@@ -130,6 +130,11 @@ impl Subscription {
         }
     }
 
+    /// The notifier has answered (2xx or NOTIFY): the dialog exists.
+    pub fn confirmed(&self) -> bool {
+        self.remote_tag.is_some()
+    }
+
     /// Whether a NOTIFY belongs to this subscription (its Call-ID and our tag in To).
     pub fn owns(&self, msg: &rsip::SipMessage) -> bool {
         message::call_id(msg).as_deref() == Some(self.call_id.as_str())
