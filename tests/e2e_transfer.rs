@@ -8,6 +8,7 @@ use common::*;
 use std::time::Duration;
 
 const PHASE: Duration = Duration::from_millis(2500);
+const RINGBACK_HZ: f32 = 425.0;
 
 /// Customer and alice hear each other again (after a failed or cancelled transfer).
 fn assert_back_to_customer_and_alice(customer: &mut Client, alice: &mut Client, tag: &str) {
@@ -71,7 +72,14 @@ fn agent_transfer_full_path_is_heard_phase_by_phase() {
     heard.assert_music_on_hold(&c);
     let heard = Heard::analyse(&a, &ALL_TONES);
     heard.assert_not_hears(CUSTOMER_HZ, "the held customer, by alice");
-    heard.assert_sound("ringback, for alice");
+    // Ringback (425 Hz, 1 s on, 4 s off; restarted when the leg's mode changes) while bob rings.
+    let ring = Heard::analyse(&a, &[RINGBACK_HZ]);
+    assert!(
+        ring.share(RINGBACK_HZ) >= 0.15,
+        "alice hears ringback: 425 Hz in {:.0}% of windows of {}",
+        100.0 * ring.share(RINGBACK_HZ),
+        ring.path
+    );
 
     // B answers: A and B hear each other, C hears neither.
     bob.cmd("answer");
