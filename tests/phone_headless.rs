@@ -308,10 +308,11 @@ fn config_errors_exit_2_with_file_line_and_key() {
 }
 
 #[test]
-fn without_headless_the_tui_is_not_there_yet() {
+fn without_a_server_the_tui_says_what_is_missing() {
     let out = Command::new(BIN).stdin(Stdio::null()).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--headless"));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--server"));
+    assert!(out.stdout.is_empty());
 }
 
 #[test]

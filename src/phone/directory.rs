@@ -62,13 +62,13 @@ impl Engine {
         }
     }
 
-    /// The directory subscription failed or was ended by the server: try again later, while we
-    /// are registered (after an outage the next registration subscribes anyway).
-    pub(super) fn directory_lost(&mut self) {
+    /// The directory subscription failed or was ended by the server: with `retry`, try again
+    /// later while we are registered (after an outage the next registration subscribes anyway).
+    pub(super) fn directory_lost(&mut self, retry: bool) {
         if let Some(old) = self.directory.sub.take() {
             self.forget_subscription(&old);
         }
-        self.directory.retry_at = self.is_registered().then(|| Instant::now() + RETRY);
+        self.directory.retry_at = (retry && self.is_registered()).then(|| Instant::now() + RETRY);
     }
 
     /// Refresh or retry time.
@@ -82,7 +82,7 @@ impl Engine {
                 self.emit(PhoneEvent::Error {
                     message: format!("directory refresh: {e}"),
                 });
-                self.directory_lost();
+                self.directory_lost(true);
             }
         } else if self.is_registered() {
             self.subscribe_directory();

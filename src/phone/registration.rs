@@ -220,7 +220,7 @@ impl Engine {
             // Does nothing when the voice channel was never set.
             self.republish();
         }
-        if announce || server_may_have_forgotten || self.directory.sub.is_none() {
+        if announce || server_may_have_forgotten {
             self.subscribe_directory();
         }
     }

@@ -131,11 +131,18 @@ impl Engine {
         let Some(uri) = call.room.focus.clone() else {
             return;
         };
+        let tell_muted = call.room.takes_commands && self.muted;
         call.room.sub = Some(Subscription::new(SubKind::Room, uri));
         if let Err(e) = self.send_subscribe(SubKind::Room, SubKind::Room.expires()) {
             self.emit(PhoneEvent::Error {
                 message: format!("room subscription: {e}"),
             });
+        }
+        if tell_muted {
+            // Muted before the call was answered: the room learns it now.
+            if let Err(e) = self.send_room_command(super::room_commands::RoomCommand::Mute(true)) {
+                tracing::debug!("mute INFO: {e}");
+            }
         }
     }
 

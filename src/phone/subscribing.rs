@@ -109,6 +109,20 @@ impl Engine {
                     403 | 404 if kind == SubKind::Room && self.room_subscription_refused(code) => {
                         return;
                     }
+                    // The notifier lost the subscription (e.g. restarted): make a new one.
+                    481 => return self.subscription_lost(kind, true),
+                    // Refused for good (e.g. 489 from a server without the package): no
+                    // retries until the next registration asks again.
+                    400..=499 | 600..=699 => {
+                        self.emit(PhoneEvent::Error {
+                            message: format!(
+                                "{} subscription: {}",
+                                kind.event(),
+                                sip_util::refusal_reason(&resp)
+                            ),
+                        });
+                        return self.subscription_lost(kind, false);
+                    }
                     _ => sip_util::refusal_reason(&resp),
                 }
             }
@@ -116,18 +130,19 @@ impl Engine {
                 // The server is gone: the registration notices and reports it (offline), and
                 // subscribes again once it is back.
                 tracing::warn!("{} subscription not answered ({e})", kind.event());
-                return self.subscription_lost(kind);
+                return self.subscription_lost(kind, true);
             }
         };
         self.emit(PhoneEvent::Error {
             message: format!("{} subscription: {failure}", kind.event()),
         });
-        self.subscription_lost(kind);
+        self.subscription_lost(kind, true);
     }
 
-    fn subscription_lost(&mut self, kind: SubKind) {
+    /// The subscription is over; the directory's is made again later when `retry`.
+    fn subscription_lost(&mut self, kind: SubKind, retry: bool) {
         match kind {
-            SubKind::Directory => self.directory_lost(),
+            SubKind::Directory => self.directory_lost(retry),
             SubKind::Room => {
                 if let Some(sub) = self.call.as_mut().and_then(|c| c.room.sub.take()) {
                     self.forget_subscription(&sub);
@@ -194,7 +209,7 @@ impl Engine {
             None => {}
         }
         if subscription_state(&msg) == SubState::Terminated {
-            self.subscription_lost(kind);
+            self.subscription_lost(kind, true);
         }
     }
 }
