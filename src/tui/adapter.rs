@@ -141,6 +141,18 @@ impl Adapter {
             }
             PhoneEvent::Directory { agents, teams, .. } => {
                 self.model.directory = directory(agents, teams);
+                // No --display given: take my name from the server's directory.
+                if self.model.me.display == self.model.me.user {
+                    if let Some(mine) = self
+                        .model
+                        .directory
+                        .agents
+                        .iter()
+                        .find(|a| a.user == self.model.me.user)
+                    {
+                        self.model.me.display = mine.display.clone();
+                    }
+                }
             }
             PhoneEvent::Room { room } => self.room(room, now),
             // The room event that comes with each entry carries the whole timeline.

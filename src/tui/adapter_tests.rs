@@ -351,7 +351,7 @@ fn transfer_refusal_and_failure_show_why() {
 
 #[test]
 fn directory_event_fills_the_modal_lists() {
-    let mut a = adapter();
+    let mut a = Adapter::new("bob", "bob", None);
     let agents: Vec<crate::phone::DirectoryAgent> = serde_json::from_value(serde_json::json!([
         {"username": "bob", "display_name": "Bob Stone", "status": "available"},
         {"username": "carol", "display_name": "", "status": "something_new"}
@@ -378,6 +378,11 @@ fn directory_event_fills_the_modal_lists() {
         "unknown status = not offered"
     );
     assert_eq!((d.teams[0].available, d.teams[0].active), (1, 2));
+    assert_eq!(
+        a.model().me.display,
+        "Bob Stone",
+        "my name from the directory"
+    );
 }
 
 #[test]
