@@ -86,6 +86,101 @@ fn baresip_config(dir: &Path, codec_module: &str, rate: u32) -> std::path::PathB
     cfg
 }
 
+/// baresip dials `uri` at once and quits after `seconds`.
+fn start_baresip(dir: &Path, cfg: &Path, uri: &str, seconds: u32) -> std::process::Child {
+    let log = std::fs::File::create(dir.join("baresip.out")).expect("baresip log");
+    Command::new("baresip")
+        .arg("-f")
+        .arg(cfg)
+        .args(["-e", &format!("/dial {uri}"), "-t", &seconds.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(log.try_clone().expect("log fd")))
+        .stderr(Stdio::from(log))
+        .spawn()
+        .expect("start baresip")
+}
+
+/// What baresip decoded (what the customer heard): its sndfile module's `dump-…-dec.wav`.
+fn baresip_heard(dir: &Path, cfg: &Path) -> std::path::PathBuf {
+    std::fs::read_dir(cfg.join("rec"))
+        .expect("baresip rec dir")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with("-dec.wav"))
+        .unwrap_or_else(|| {
+            panic!(
+                "baresip recorded nothing; see {}",
+                dir.join("baresip.out").display()
+            )
+        })
+}
+
+/// SPEC T2–T6 with a real SIP phone as the customer: alice answers, transfers to bob, bob answers,
+/// alice completes; bob and the baresip customer hear each other afterwards.
+#[test]
+fn baresip_customer_is_transferred_from_alice_to_bob() {
+    require("baresip");
+    require("sox");
+    let dir = scratch_dir("e2e_baresip_transfer");
+    let server = TestServer::start(&dir);
+    let mut alice = common::scenario::agent(&server, &dir, "alice");
+    let mut bob = common::scenario::agent(&server, &dir, "bob");
+    let cfg = baresip_config(&dir, "opus", 48_000);
+    let mut baresip = start_baresip(&dir, &cfg, &server.uri("support"), 25);
+
+    alice.wait(
+        "incoming_call",
+        &[("team", "support")],
+        Duration::from_secs(10),
+    );
+    alice.cmd("answer");
+    alice.wait_state("connected");
+    alice.wait("room", &[], Duration::from_secs(10));
+    let a = record_phase(&mut [&mut alice], "talk", Duration::from_secs(2)).remove(0);
+    Heard::analyse(&a, &[CUSTOMER_HZ]).assert_hears(CUSTOMER_HZ, "baresip, by alice");
+
+    alice.cmd("transfer agent bob needs a refund");
+    let inc = bob.wait("incoming_call", &[], Duration::from_secs(10));
+    assert_eq!(inc["reason"], "needs a refund", "{inc}");
+    assert!(
+        inc["display"]
+            .as_str()
+            .is_some_and(|d| d.contains("Sam Carter")),
+        "bob sees the baresip customer's name: {inc}"
+    );
+    bob.cmd("answer");
+    alice.wait_transfer("answered");
+    let b = record_phase(&mut [&mut bob], "consult", Duration::from_secs(2)).remove(0);
+    let heard = Heard::analyse(&b, &[CUSTOMER_HZ, ALICE_HZ]);
+    heard.assert_hears(ALICE_HZ, "alice, by bob while consulting");
+    heard.assert_not_hears(CUSTOMER_HZ, "the held baresip customer, by bob");
+
+    alice.cmd("transfer complete");
+    alice.wait_state("ended");
+    std::thread::sleep(Duration::from_millis(300));
+    let b = record_phase(&mut [&mut bob], "after", Duration::from_secs(3)).remove(0);
+    Heard::analyse(&b, &[CUSTOMER_HZ, ALICE_HZ])
+        .assert_hears(CUSTOMER_HZ, "baresip, by bob after the transfer");
+    bob.cmd("hangup");
+    bob.wait_state("ended");
+    // baresip closes its recording when the server's BYE ends the call; then let it quit cleanly.
+    std::thread::sleep(Duration::from_secs(1));
+    let _ = Command::new("kill")
+        .args(["-TERM", &baresip.id().to_string()])
+        .status();
+    let _ = baresip.wait();
+
+    // baresip heard alice at first and bob at the end (its whole call is one recording).
+    let dec = Heard::analyse(&baresip_heard(&dir, &cfg), &[ALICE_HZ, BOB_HZ]);
+    assert!(
+        dec.share(ALICE_HZ) > 0.05 && dec.share(BOB_HZ) > 0.05,
+        "baresip heard alice and then bob: alice {:.0}%, bob {:.0}% of {}",
+        100.0 * dec.share(ALICE_HZ),
+        100.0 * dec.share(BOB_HZ),
+        dec.path
+    );
+}
+
 fn baresip_customer(codec_module: &str, rate: u32) {
     require("baresip");
     require("sox");
@@ -100,16 +195,7 @@ fn baresip_customer(codec_module: &str, rate: u32) {
     alice.voice_on();
 
     let cfg = baresip_config(&dir, codec_module, rate);
-    let log = std::fs::File::create(dir.join("baresip.out")).expect("baresip log");
-    let mut baresip = Command::new("baresip")
-        .arg("-f")
-        .arg(&cfg)
-        .args(["-e", &format!("/dial {}", server.uri("support")), "-t", "9"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(log.try_clone().expect("log fd")))
-        .stderr(Stdio::from(log))
-        .spawn()
-        .expect("start baresip");
+    let mut baresip = start_baresip(&dir, &cfg, &server.uri("support"), 9);
 
     let incoming = alice.wait(
         "incoming_call",
@@ -132,18 +218,7 @@ fn baresip_customer(codec_module: &str, rate: u32) {
 
     Heard::analyse(&heard_by_alice, &[CUSTOMER_HZ, ALICE_HZ])
         .assert_hears(CUSTOMER_HZ, "the baresip customer, by alice");
-    // What baresip decoded: its sndfile module dumps `dump-…-dec.wav`.
-    let dec = std::fs::read_dir(cfg.join("rec"))
-        .expect("baresip rec dir")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .find(|p| p.to_string_lossy().ends_with("-dec.wav"))
-        .unwrap_or_else(|| {
-            panic!(
-                "baresip recorded nothing; see {}",
-                dir.join("baresip.out").display()
-            )
-        });
+    let dec = baresip_heard(&dir, &cfg);
     Heard::analyse(&dec, &[CUSTOMER_HZ, ALICE_HZ]).assert_hears(ALICE_HZ, "alice, by baresip");
 }
 
