@@ -504,8 +504,10 @@ impl Adapter {
             Action::SetVoice(on) => vec![PhoneCommand::SetVoice(*on)],
             Action::Quit => {
                 let mut cmds = Vec::new();
-                if self.model.call.is_some() || self.model.incoming.is_some() {
+                if self.model.call.is_some() {
                     cmds.push(PhoneCommand::Hangup);
+                } else if self.model.incoming.is_some() {
+                    cmds.push(PhoneCommand::Decline);
                 }
                 if matches!(self.model.connection, Connection::Online) {
                     cmds.push(PhoneCommand::Unregister);

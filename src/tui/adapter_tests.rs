@@ -214,6 +214,11 @@ fn actions_map_to_engine_commands() {
         t(),
     );
     incoming(&mut a);
+    // Quitting while a call rings here declines it.
+    assert_eq!(
+        one(&mut a, Action::Quit),
+        vec![PhoneCommand::Decline, PhoneCommand::Unregister]
+    );
     state(&mut a, CallState::Connected, None);
     assert_eq!(
         one(&mut a, Action::Quit),

@@ -3,14 +3,13 @@
 //! out. Laid out like gitui: `components/` (pieces of the main screen), `popups/` (one file per
 //! modal), `keys.rs` (every binding), `strings.rs` (every user-facing string).
 //!
-//! Wiring to the engine is a small adapter that owns a `Model` and sends a clone to [`run`] after
-//! each change: `Registered` → `Connection::Online`, `Offline { retry_in_s }` →
-//! `Connection::Offline { retry_at: now + retry_in_s }`, `Voice` → `voice_active`, `IncomingCall` → `incoming`, `CallState` /
-//! room state → `call` (participants, transfer, timeline), `Mute` → my participant's `muted`,
-//! `Quality` → `call.quality`, `Error` → `notice`. Back the other way: `Mute(b)` → `Mute(b)`,
-//! `Hold(true/false)` → `Hold` / `Resume`, `Dtmf(c)` → `Dtmf(c.to_string())`, `Dial`, `Answer`,
-//! `Decline`, `Hangup`, `SetVoice`; `Transfer`, `CancelTransfer`, `CompleteTransfer` need the
-//! engine's transfer commands; `Quit` → hang up and unregister.
+//! Wiring to the engine ([`wiring::run_tui`]): the engine and the [`adapter::Adapter`] run on a
+//! tokio runtime; the adapter folds every `PhoneEvent` into its `Model` and sends a clone to
+//! [`run`] after each change (`Offline { retry_in_s }` → `Connection::Offline { retry_at }`,
+//! `Directory` → the modal's lists, `Room` → participants, hold, transfer and timeline,
+//! `Transfer` → the transfer status line, `CommandFailed`/`Error` → the notice), and turns each
+//! [`Action`] into `PhoneCommand`s (`Quit` → hang up or decline, then unregister). The audio
+//! devices ([`devices`]) feed the level meters and the ring tone. `agentphone demo` is [`demo`].
 
 pub mod action;
 pub mod adapter;
