@@ -182,8 +182,12 @@ impl Room {
 
     /// End the subscriptions of an agent who left (or all, for `None`, when the room ends).
     pub fn end_subscriptions_of(&mut self, user: Option<&str>) {
-        self.last_state = self.state_json();
-        self.state_version += 1;
+        let state = self.state_json();
+        let changed = state != self.last_state;
+        if changed {
+            self.last_state = state;
+            self.state_version += 1;
+        }
         let ids: Vec<String> = self
             .subs
             .iter()
@@ -192,6 +196,12 @@ impl Room {
             .collect();
         for id in ids {
             self.end_subscription(&id, "noresource");
+        }
+        // The ones who stay see the change too (publish_state will find nothing new to send).
+        if changed {
+            for i in 0..self.subs.len() {
+                self.notify_sub(i, None);
+            }
         }
     }
 
