@@ -237,6 +237,48 @@ fn bad_script_line_exits_2_naming_the_line() {
 }
 
 #[test]
+fn transfer_without_a_call_fails_the_script_naming_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = write(
+        dir.path(),
+        "transfer.txt",
+        "expect idle\ntransfer agent bob --listen a trainee\n",
+    );
+    let mut p = Headless::spawn(&["--script", &script]);
+    assert_eq!(p.exit_code(Duration::from_secs(10)), 1);
+    let out = p.rest();
+    let failed = out
+        .iter()
+        .find(|v| v["event"] == "script_failed")
+        .expect("script_failed event");
+    assert_eq!(failed["line"], 2);
+    assert_eq!(failed["reason"], "no call", "{failed}");
+}
+
+#[test]
+fn a_bad_transfer_line_is_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = write(
+        dir.path(),
+        "bad.txt",
+        "register\ntransfer team sales --listen\n",
+    );
+    let mut p = Headless::spawn(&["--script", &script]);
+    assert_eq!(p.exit_code(Duration::from_secs(10)), 2);
+    let out = p.rest();
+    let err = out
+        .iter()
+        .find(|v| v["event"] == "error")
+        .expect("an error event");
+    let msg = err["message"].as_str().unwrap();
+    assert!(msg.contains("line 2") && msg.contains("--listen"), "{msg}");
+    assert!(
+        !out.iter().any(|v| v["event"] == "registered"),
+        "nothing ran: {out:#?}"
+    );
+}
+
+#[test]
 fn wait_timeout_fails_the_script_with_exit_1() {
     let dir = tempfile::tempdir().unwrap();
     let script = write(
