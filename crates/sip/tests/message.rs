@@ -276,6 +276,24 @@ fn request_builder_builds_a_parseable_request() {
 }
 
 #[test]
+fn request_builder_contact_keeps_header_parameters() {
+    let mut req = message::RequestBuilder::new(rsip::Method::Invite, "sip:bob@10.0.0.2")
+        .expect("uri")
+        .from(None, "sip:room-7@10.0.0.1", "t1")
+        .to(None, "sip:bob@10.0.0.1", None)
+        .call_id("cid")
+        .cseq(1)
+        .contact_with_params("sip:room-7@10.0.0.1:5060", "isfocus")
+        .build()
+        .expect("builds");
+    req.headers
+        .push(rsip::headers::Via::new("SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKabc").into());
+    let msg = parse(&to_bytes(&req.into())).expect("re-parses");
+    let contact = message::header_value(&msg, "Contact").expect("Contact");
+    assert_eq!(contact, "<sip:room-7@10.0.0.1:5060>;isfocus");
+}
+
+#[test]
 fn ids_are_random_and_branch_is_rfc3261() {
     let a = message::new_branch();
     assert!(a.starts_with("z9hG4bK") && a.len() > 12);

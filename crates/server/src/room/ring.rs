@@ -169,7 +169,7 @@ impl Room {
             .cseq(1);
         builder = match candidate {
             Candidate::Agent { .. } => builder
-                .contact(&self.room_uri.to_string())
+                .contact_with_params(&self.room_uri.to_string(), "isfocus")
                 .header("Recv-Info", super::commands::INFO_PACKAGE),
             Candidate::External { .. } => builder.contact(&self.ctx.local_contact.to_string()),
         };

@@ -323,7 +323,7 @@ impl Room {
             )
             .call_id(&message::new_call_id())
             .cseq(1)
-            .contact(&self.room_uri.to_string())
+            .contact_with_params(&self.room_uri.to_string(), "isfocus")
             .header("Recv-Info", super::commands::INFO_PACKAGE)
             .header("Referred-By", &format!("<sip:{}@{}>", t.by, cfg.domain));
         if let Some(reason) = &t.reason {

@@ -155,6 +155,13 @@ impl RequestBuilder {
         self
     }
 
+    /// Contact with header parameters after the URI, e.g. `isfocus` (RFC 4579) → `<uri>;isfocus`.
+    pub fn contact_with_params(mut self, uri: &str, params: &str) -> Self {
+        self.check_uri("Contact", uri);
+        self.contact = Some(format!("<{uri}>;{params}"));
+        self
+    }
+
     /// Any extra header (compact names are expanded).
     pub fn header(mut self, name: &str, value: &str) -> Self {
         let full = super::compact::expand_name(name);
