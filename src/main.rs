@@ -38,6 +38,13 @@ fn main() -> ExitCode {
         None => {}
     }
     if !cli.headless {
+        if cli.phone.server.or(section.server).is_none() {
+            eprintln!(
+                "agentphone: no server: give --server IP:PORT (or `server` in the config's [phone]), \
+                 or try `agentphone demo`"
+            );
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
         let _log = init_file_logging(&log_path(&cli));
         return exit(run_tui(&cli, &section));
     }
@@ -68,9 +75,6 @@ fn exit(result: anyhow::Result<()>) -> ExitCode {
 /// (`--tone`, `--wav`, `--record`, `--silence`) replace the audio devices.
 fn run_tui(cli: &Cli, section: &PhoneSection) -> anyhow::Result<()> {
     let mut config = cli.phone.to_config(section);
-    if config.server.is_none() {
-        anyhow::bail!("no server: give --server IP:PORT (or `server` in the config's [phone])");
-    }
     let runtime = tui::wiring::runtime()?;
     let mut options = TuiOptions::default();
     if !cli.phone.sound_files_given(section) {
