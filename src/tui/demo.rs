@@ -32,6 +32,20 @@ pub fn run(port: u16, section: &PhoneSection) -> anyhow::Result<()> {
     let assets = assets_dir();
     let (server, addr) = rt.block_on(start_server(port, &work, &assets))?;
     let bob = second_terminal_command(addr);
+    let mut config = PhoneConfig {
+        server: Some(addr),
+        user: "alice".into(),
+        password: Some("alice-secret".into()),
+        display: Some("Alice Martin".into()),
+        ..PhoneConfig::default()
+    };
+    // Open the audio devices before printing: ALSA may print its own complaints on stderr, and
+    // the instructions should be the last thing on the screen before the UI.
+    let mut options = TuiOptions {
+        hint: Some(strings::demo_hint(&bob)),
+        ..TuiOptions::default()
+    };
+    devices::attach(&mut config, &mut options, section);
     println!("agentphone demo: server listening on {addr} (SIP, UDP and TCP)");
     println!("  agents: alice, bob, carol (password = NAME-secret); team Support = alice, bob");
     println!("  a customer (Sam Carter) calls sip:support@{addr} in a few seconds and speaks");
@@ -43,22 +57,10 @@ pub fn run(port: u16, section: &PhoneSection) -> anyhow::Result<()> {
         "  Here you are alice: answer (a), transfer (t) to bob, then press t again to complete."
     );
     println!("  Logs and call records: {}", work.display());
-    std::thread::sleep(Duration::from_secs(3));
+    wait_to_start();
 
     rt.spawn(simulated_customer(addr, assets.join("customer-speech.wav")));
 
-    let mut config = PhoneConfig {
-        server: Some(addr),
-        user: "alice".into(),
-        password: Some("alice-secret".into()),
-        display: Some("Alice Martin".into()),
-        ..PhoneConfig::default()
-    };
-    let mut options = TuiOptions {
-        hint: Some(strings::demo_hint(&bob)),
-        ..TuiOptions::default()
-    };
-    devices::attach(&mut config, &mut options, section);
     let result = run_tui(&rt, config, options);
     server.shutdown();
     rt.shutdown_timeout(Duration::from_secs(2));
@@ -67,6 +69,19 @@ pub fn run(port: u16, section: &PhoneSection) -> anyhow::Result<()> {
         work.join("calls.db").display()
     );
     result
+}
+
+/// Give the reader time for the instructions: Enter on a terminal, else a few seconds.
+fn wait_to_start() {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        println!();
+        println!("  Press Enter to open alice's softphone.");
+        let mut line = String::new();
+        let _ = std::io::stdin().read_line(&mut line);
+    } else {
+        std::thread::sleep(Duration::from_secs(3));
+    }
 }
 
 /// What to type in terminal 2.
