@@ -194,6 +194,15 @@ record = "/tmp/r.wav"
     }
 
     #[test]
+    fn the_example_config_opens_the_phone_as_alice() {
+        let text = include_str!("../config.example.toml");
+        let p = parse(text, "config.example.toml").unwrap();
+        assert_eq!(p.user.as_deref(), Some("alice"));
+        assert_eq!(p.server, Some("127.0.0.1:5060".parse().unwrap()));
+        assert_eq!(p.echo_cancellation, Some(true));
+    }
+
+    #[test]
     fn audio_device_keys_switch_processing_stages() {
         let text = "[phone]\ninput_device = \"mic\"\noutput_device = \"spk\"\necho_cancellation = false\ngain_control = false\n";
         let s = parse(text, "c.toml").unwrap().device_settings();
