@@ -46,7 +46,8 @@ pub fn connection_marker(c: &Connection) -> &'static str {
 
 /// Prefix of the "no audio device" bar.
 pub fn no_audio_device(message: &str) -> String {
-    format!("No audio device: {message}. Calls still connect, without sound.")
+    // What it means for the call first: a long device error is cut at the screen's edge.
+    format!("No audio device: calls connect without sound ({message})")
 }
 
 // Call component.
