@@ -103,6 +103,10 @@ pub struct RoomParticipant {
     /// Muted (C2).
     #[serde(default)]
     pub muted: bool,
+    /// How loud the room hears the party, 0.0 to 1.0 in coarse steps (at most 5 updates/s);
+    /// absent from servers that do not measure it.
+    #[serde(default)]
+    pub level: Option<f32>,
 }
 
 /// A transfer under way in a room.

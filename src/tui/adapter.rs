@@ -38,6 +38,9 @@ pub struct Adapter {
     /// The transfer target of the call that just ended: the engine reports `completed` after
     /// the call's end.
     ended_with_target: Option<String>,
+    /// The server's room state carries each party's level, so the speaker meter no longer
+    /// stands in for the others' meters.
+    room_levels: bool,
 }
 
 impl Adapter {
@@ -49,6 +52,7 @@ impl Adapter {
             peer: None,
             voice_requested: false,
             ended_with_target: None,
+            room_levels: false,
         }
     }
 
@@ -171,7 +175,9 @@ impl Adapter {
         self.model != before
     }
 
-    /// Set the level meters (from the audio devices). Returns true when they changed visibly.
+    /// Set the level meters (from the audio devices): the call's mic/speaker meters and my own
+    /// row; the others' rows too when the server does not report levels. Returns true when they
+    /// changed visibly.
     pub fn set_levels(&mut self, mic: f32, speaker: f32) -> bool {
         let Some(call) = self.model.call.as_mut() else {
             return false;
@@ -184,7 +190,11 @@ impl Adapter {
             call.quality.speaker_level = speaker;
             let me = self.model.me.user.clone();
             for p in &mut call.participants {
-                p.level = if p.user == me { mic } else { speaker };
+                if p.user == me {
+                    p.level = mic;
+                } else if !self.room_levels {
+                    p.level = speaker;
+                }
             }
         }
         changed
@@ -273,6 +283,7 @@ impl Adapter {
             call.customer = Some(c.display.clone().unwrap_or_else(|| c.uri.clone()));
         }
         let old = std::mem::take(&mut call.participants);
+        self.room_levels |= room.participants.iter().any(|p| p.level.is_some());
         call.participants = room
             .participants
             .iter()
@@ -286,7 +297,12 @@ impl Adapter {
                         .map_or_else(|| p.id.clone(), |c| c.uri.clone()),
                     (None, false) => p.id.clone(),
                 };
-                let level = old.iter().find(|o| o.user == user).map_or(0.0, |o| o.level);
+                // My row shows my own mic; the others' what the server measured.
+                let old_level = old.iter().find(|o| o.user == user).map_or(0.0, |o| o.level);
+                let level = match p.level {
+                    Some(l) if user != me => l.clamp(0.0, 1.0),
+                    _ => old_level,
+                };
                 Participant {
                     name: if p.name.is_empty() {
                         user.clone()

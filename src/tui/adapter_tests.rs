@@ -417,3 +417,58 @@ fn transfer_actions_become_transfer_commands() {
         vec![PhoneCommand::CancelTransfer]
     );
 }
+
+#[test]
+fn room_levels_fill_the_others_meters_and_my_row_keeps_my_mic() {
+    let level_of = |a: &Adapter, user: &str| {
+        let call = a.model().call.as_ref().unwrap();
+        call.participants
+            .iter()
+            .find(|p| p.user == user)
+            .map(|p| p.level)
+    };
+    let customer = "sip:customer@127.0.0.1";
+    let mut a = adapter();
+    incoming(&mut a);
+    state(&mut a, CallState::Connected, None);
+    let without_levels = room(None, false, None);
+    a.apply(
+        &PhoneEvent::Room {
+            room: without_levels.clone().into(),
+        },
+        t(),
+    );
+    // A server without levels: the speaker meter stands in for the others.
+    assert!(a.set_levels(0.5, 0.25));
+    assert_eq!(level_of(&a, "alice"), Some(0.5));
+    assert_eq!(level_of(&a, customer), Some(0.25));
+
+    let mut with_levels = without_levels;
+    with_levels.participants[0].level = Some(0.75);
+    with_levels.participants[1].level = Some(0.0);
+    a.apply(
+        &PhoneEvent::Room {
+            room: with_levels.clone().into(),
+        },
+        t(),
+    );
+    assert_eq!(level_of(&a, customer), Some(0.75), "the server's level");
+    assert_eq!(level_of(&a, "alice"), Some(0.5), "my row keeps my mic");
+
+    assert!(a.set_levels(0.9, 0.1));
+    assert_eq!(level_of(&a, "alice"), Some(0.9));
+    assert_eq!(
+        level_of(&a, customer),
+        Some(0.75),
+        "the speaker no longer overrides"
+    );
+
+    with_levels.participants[0].level = Some(7.0);
+    a.apply(
+        &PhoneEvent::Room {
+            room: with_levels.into(),
+        },
+        t(),
+    );
+    assert_eq!(level_of(&a, customer), Some(1.0), "out of range is clamped");
+}

@@ -1,7 +1,9 @@
 //! The media engine: one std thread that owns every RTP session and ticks all rooms every 20 ms
 //! (drift-free: deadlines advance by exactly 20 ms from the start, sleeping only the remainder).
-//! Room actors send it [`MediaCmd`]s; it reports [`MediaEvent`]s (RTP timeout, DTMF) to the room.
+//! Room actors send it [`MediaCmd`]s; it reports [`MediaEvent`]s (RTP timeout, DTMF, level) to
+//! the room.
 
+pub mod level;
 pub mod moh;
 pub mod tick;
 
@@ -61,6 +63,9 @@ pub enum MediaEventKind {
     RtpTimeout,
     /// A DTMF digit ended (already relayed to the other legs).
     Dtmf(char),
+    /// The leg's speaking level changed: 0 (silent) to [`level::MAX_LEVEL`], measured over
+    /// 200 ms, so at most five a second per leg.
+    Level(u8),
 }
 
 /// Commands from room actors.

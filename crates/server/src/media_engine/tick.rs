@@ -1,6 +1,6 @@
 //! One 20 ms step of one room: receive every leg, N-1 mix, send each leg what it should hear,
-//! relay DTMF, watch for silent legs. Steady state allocates nothing: frames, the mixer and the
-//! DTMF buffers are sized when the room/leg is added.
+//! relay DTMF, watch for silent legs, measure each leg's speaking level. Steady state allocates
+//! nothing: frames, the mixer and the DTMF buffers are sized when the room/leg is added.
 
 use std::time::{Duration, Instant};
 
@@ -9,6 +9,7 @@ use agentphone_media::session::{FrameStatus, RtpSession};
 use agentphone_media::{Frame, FRAME};
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::level::LevelMeter;
 use super::moh::LoopedAudio;
 use super::{LegMode, MediaEvent, MediaEventKind};
 use crate::room::LegId;
@@ -40,6 +41,7 @@ pub struct MediaLeg {
     timed_out: bool,
     source_pos: usize,
     dtmf: Vec<char>,
+    level: LevelMeter,
 }
 
 impl MediaLeg {
@@ -60,6 +62,7 @@ impl MediaLeg {
             timed_out: false,
             source_pos: 0,
             dtmf: Vec::with_capacity(16),
+            level: LevelMeter::default(),
         }
     }
 
@@ -143,9 +146,16 @@ pub fn tick_room(room: &mut MediaRoom, sources: &Sources, now: Instant) {
         leg.dtmf.clear();
         leg.session.poll_receive(now, &mut leg.dtmf);
         let status = leg.session.next_frame(frame);
+        let received = status != FrameStatus::Silence;
         if let (Some(h), Some(w)) = (has_input.get_mut(i), heard.get_mut(i)) {
-            *h = status != FrameStatus::Silence;
+            *h = received;
             *w = leg.mode.is_heard();
+        }
+        if let Some(level) = leg.level.add(received.then_some(&*frame)) {
+            let _ = room.events.send(MediaEvent {
+                leg: leg.id,
+                kind: MediaEventKind::Level(level),
+            });
         }
         check_timeout(leg, now, room.rtp_timeout, &room.events);
     }

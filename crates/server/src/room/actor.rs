@@ -170,6 +170,11 @@ impl Room {
                     Some(MediaEvent { leg, kind: MediaEventKind::Dtmf(digit) }) => {
                         tracing::debug!(room = self.handle.id(), leg, %digit, "DTMF relayed");
                     }
+                    Some(MediaEvent { leg, kind: MediaEventKind::Level(level) }) => {
+                        if let Some(l) = self.legs.iter_mut().find(|l| l.id == leg) {
+                            l.level = level;
+                        }
+                    }
                     None => return "media engine stopped".into(),
                 },
             }

@@ -78,6 +78,7 @@ impl Room {
             remote_direction,
             listen_only: false,
             muted: false,
+            level: 0,
         };
         let watch = leg.sends_media();
         self.legs.push(leg);

@@ -249,6 +249,7 @@ impl Room {
             remote_direction: negotiated.remote_direction,
             listen_only: false,
             muted: false,
+            level: 0,
         });
         sip_reply::send(
             invite,

@@ -54,6 +54,8 @@ pub struct Leg {
     pub listen_only: bool,
     /// Said it is muted (room command; the audio itself is gated by the client, C2).
     pub muted: bool,
+    /// Speaking level 0..=4 as the media engine last measured it (coarse, 200 ms windows).
+    pub level: u8,
 }
 
 impl Leg {

@@ -13,6 +13,7 @@ use super::actor::Room;
 use super::leg::Role;
 use super::transfer::TransferState;
 use crate::dialog_table::SubOwner;
+use crate::media_engine::level::MAX_LEVEL;
 use crate::media_engine::LegMode;
 use crate::notify;
 use crate::sip_reply;
@@ -55,16 +56,22 @@ impl Room {
             };
             let name = self.name_of(&leg.role);
             let id = format!("L{}", leg.id);
+            // What the room hears of this party: nothing while muted, held or listening.
+            let level = if leg.muted || !mode.is_heard() {
+                0.0
+            } else {
+                f32::from(leg.level) / f32::from(MAX_LEVEL)
+            };
             match &leg.role {
                 Role::Customer { uri, display } => {
                     customer_held = mode == LegMode::Held;
                     customer = json!({"display": display, "uri": uri});
                     participants.push(json!({"id": id, "role": "customer", "name": name,
-                        "state": state, "muted": leg.muted}));
+                        "state": state, "muted": leg.muted, "level": level}));
                 }
                 Role::Agent(user) => {
                     participants.push(json!({"id": id, "role": "agent", "username": user,
-                        "name": name, "state": state, "muted": leg.muted}));
+                        "name": name, "state": state, "muted": leg.muted, "level": level}));
                 }
             }
         }
@@ -76,7 +83,7 @@ impl Room {
                     if let Some(user) = target {
                         participants.push(json!({"id": format!("T{}", t.id), "role": "agent",
                             "username": user, "name": self.agent_name(user),
-                            "state": "ringing", "muted": false}));
+                            "state": "ringing", "muted": false, "level": 0.0}));
                     }
                 }
                 let state = match t.state {

@@ -498,6 +498,7 @@ impl Room {
             remote_direction,
             listen_only,
             muted: false,
+            level: 0,
         };
         let watch = leg.sends_media();
         self.legs.push(leg);
