@@ -37,8 +37,10 @@ name = "billing"
 members = ["carol", "dave"]
 "#;
 
+/// Long enough for the media switch, the jitter buffer and a full 1 s analysis window to hold only
+/// the new phase, with slack for a loaded 2-core CI machine.
 async fn settle() {
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    tokio::time::sleep(Duration::from_millis(2000)).await;
 }
 
 /// Assert which of `tones` `who` heard in the last second.
