@@ -59,6 +59,16 @@ pub fn modes(
 mod tests {
     use super::*;
 
+    /// One leg as `modes` sees it.
+    fn leg(id: LegId, role: &Role, holding: bool, listen_only: bool) -> LegView<'_> {
+        LegView {
+            id,
+            role,
+            holding,
+            listen_only,
+        }
+    }
+
     fn customer() -> Role {
         Role::Customer {
             uri: "sip:c@x".into(),
@@ -70,24 +80,9 @@ mod tests {
     fn agent_holding_holds_the_customer_only() {
         let (c, a, b) = (customer(), Role::Agent("a".into()), Role::Agent("b".into()));
         let legs = [
-            LegView {
-                id: 1,
-                role: &c,
-                holding: false,
-                listen_only: false,
-            },
-            LegView {
-                id: 2,
-                role: &a,
-                holding: true,
-                listen_only: false,
-            },
-            LegView {
-                id: 3,
-                role: &b,
-                holding: false,
-                listen_only: false,
-            },
+            leg(1, &c, false, false),
+            leg(2, &a, true, false),
+            leg(3, &b, false, false),
         ];
         assert_eq!(
             modes(&legs, false, None),
@@ -98,20 +93,7 @@ mod tests {
     #[test]
     fn agent_to_agent_hold_holds_the_other_agent() {
         let (a, b) = (Role::Agent("a".into()), Role::Agent("b".into()));
-        let legs = [
-            LegView {
-                id: 1,
-                role: &a,
-                holding: true,
-                listen_only: false,
-            },
-            LegView {
-                id: 2,
-                role: &b,
-                holding: false,
-                listen_only: false,
-            },
-        ];
+        let legs = [leg(1, &a, true, false), leg(2, &b, false, false)];
         assert_eq!(
             modes(&legs, false, None),
             vec![(1, LegMode::Mixed), (2, LegMode::Held)]
@@ -121,38 +103,12 @@ mod tests {
     #[test]
     fn customer_holding_holds_the_agents_and_nobody_holding_mixes_all() {
         let (c, a) = (customer(), Role::Agent("a".into()));
-        let legs = [
-            LegView {
-                id: 1,
-                role: &c,
-                holding: true,
-                listen_only: false,
-            },
-            LegView {
-                id: 2,
-                role: &a,
-                holding: false,
-                listen_only: true,
-            },
-        ];
+        let legs = [leg(1, &c, true, false), leg(2, &a, false, true)];
         assert_eq!(
             modes(&legs, false, None),
             vec![(1, LegMode::Mixed), (2, LegMode::Held)]
         );
-        let legs = [
-            LegView {
-                id: 1,
-                role: &c,
-                holding: false,
-                listen_only: false,
-            },
-            LegView {
-                id: 2,
-                role: &a,
-                holding: false,
-                listen_only: true,
-            },
-        ];
+        let legs = [leg(1, &c, false, false), leg(2, &a, false, true)];
         assert_eq!(
             modes(&legs, false, None),
             vec![(1, LegMode::Mixed), (2, LegMode::ListenOnly)]
@@ -162,20 +118,7 @@ mod tests {
     #[test]
     fn transfer_holds_the_customer_and_gives_the_transferring_agent_ringback() {
         let (c, a) = (customer(), Role::Agent("a".into()));
-        let legs = [
-            LegView {
-                id: 1,
-                role: &c,
-                holding: false,
-                listen_only: false,
-            },
-            LegView {
-                id: 2,
-                role: &a,
-                holding: false,
-                listen_only: false,
-            },
-        ];
+        let legs = [leg(1, &c, false, false), leg(2, &a, false, false)];
         assert_eq!(
             modes(&legs, true, Some(2)),
             vec![(1, LegMode::Held), (2, LegMode::Ringback)]
