@@ -1,8 +1,6 @@
-//! Via handling: our own Via on outgoing requests, `received`/`rport` on incoming ones, and the
-//! transaction keys derived from the top Via.
+//! Via handling: our own Via on outgoing requests, `received`/`rport` on incoming ones.
 
 use crate::endpoint::{Peer, TransportKind};
-use crate::message::new_branch;
 use rsip::prelude::*;
 use std::net::SocketAddr;
 
@@ -14,13 +12,13 @@ pub(crate) fn transport_token(kind: TransportKind) -> &'static str {
     }
 }
 
-/// Put `Via: SIP/2.0/<T> <local>;branch=<new>;rport` on top of `req`; returns the branch.
+/// Put `Via: SIP/2.0/<T> <local>;branch=<branch>;rport` on top of `req`.
 pub(crate) fn push_own_via(
     req: &mut rsip::Request,
     local: SocketAddr,
     kind: TransportKind,
-) -> String {
-    let branch = new_branch();
+    branch: &str,
+) {
     let via = rsip::headers::Via::new(format!(
         "SIP/2.0/{} {};branch={branch};rport",
         transport_token(kind),
@@ -29,23 +27,6 @@ pub(crate) fn push_own_via(
     let mut headers: Vec<rsip::Header> = std::mem::take(&mut req.headers).into();
     headers.insert(0, via.into());
     req.headers = headers.into();
-    branch
-}
-
-/// The top Via value of a message.
-pub(crate) fn top_via(msg: &rsip::SipMessage) -> Option<&rsip::headers::Via> {
-    msg.via_header().ok()
-}
-
-/// `branch` parameter of the top Via.
-pub(crate) fn top_branch(msg: &rsip::SipMessage) -> Option<String> {
-    let via = top_via(msg)?;
-    via.value().split(';').skip(1).find_map(|p| {
-        let (k, v) = p.split_once('=')?;
-        k.trim()
-            .eq_ignore_ascii_case("branch")
-            .then(|| v.trim().to_string())
-    })
 }
 
 /// RFC 3261 §18.2.1 + RFC 3581: note where the request really came from in its top Via, so that
@@ -75,12 +56,4 @@ pub(crate) fn stamp_received(req: &mut rsip::Request, peer: Peer) {
         out.push_str(&format!(";rport={}", peer.addr.port()));
     }
     via.replace(out);
-}
-
-/// The method a server transaction is keyed by (an ACK belongs to its INVITE).
-pub(crate) fn tx_method(method: rsip::Method) -> rsip::Method {
-    match method {
-        rsip::Method::Ack => rsip::Method::Invite,
-        m => m,
-    }
 }
