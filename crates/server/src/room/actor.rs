@@ -173,11 +173,11 @@ impl Room {
                 ev = self.media_rx.recv() => match ev {
                     Some(MediaEvent { leg, kind: MediaEventKind::RtpTimeout }) => {
                         let secs = self.ctx.config.rtp_timeout.as_secs();
-                        tracing::info!(room = self.handle.id(), leg, "no RTP for {secs} s: leg gone");
+                        tracing::info!(room = %self.handle.id(), leg, "no RTP for {secs} s: leg gone");
                         self.party_left(leg, &format!("no RTP for {secs} s"), true);
                     }
                     Some(MediaEvent { leg, kind: MediaEventKind::Dtmf(digit) }) => {
-                        tracing::debug!(room = self.handle.id(), leg, %digit, "DTMF relayed");
+                        tracing::debug!(room = %self.handle.id(), leg, %digit, "DTMF relayed");
                     }
                     Some(MediaEvent { leg, kind: MediaEventKind::Level(level) }) => {
                         if let Some(l) = self.legs.iter_mut().find(|l| l.id == leg) {
@@ -302,7 +302,7 @@ impl Room {
             leg.role.is_customer(),
             self.legs.iter().any(|l| l.role.is_customer()),
         );
-        tracing::debug!(room = self.handle.id(), leg = leg_id, %reason, "leg left");
+        tracing::debug!(room = %self.handle.id(), leg = leg_id, %reason, "leg left");
         if !self.ending {
             let name = self.name_of(&leg.role);
             if leg.role.is_customer() {
@@ -352,7 +352,7 @@ impl Room {
             call: self.record_id.clone(),
             reason: reason.to_string(),
         });
-        tracing::info!(room = self.handle.id(), call = %self.record_id, %reason, "room ended");
+        tracing::info!(room = %self.handle.id(), call = %self.record_id, %reason, "room ended");
     }
 
     /// An event for an INVITE we gave up on: a late 2xx is ACKed and hung up at once.

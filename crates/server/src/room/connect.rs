@@ -118,7 +118,7 @@ impl Room {
             None => label.to_string(),
         };
         self.note_in_memory("answered", format!("Answered by {answered_by}"));
-        tracing::info!(room, call = %self.record_id, answered_by = %label, "call connected");
+        tracing::info!(%room, call = %self.record_id, answered_by = %label, "call connected");
         Ring::Answered
     }
 

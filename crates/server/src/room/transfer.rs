@@ -140,7 +140,7 @@ impl Room {
         match self.start_transfer(leg_id, &tx).await {
             Ok(()) => {}
             Err((code, phrase, warning)) => {
-                tracing::info!(room = self.handle.id(), code, %warning, "transfer refused");
+                tracing::info!(room = %self.handle.id(), code, %warning, "transfer refused");
                 sip_reply::refuse(&tx, code, phrase, &warning).await;
             }
         }
@@ -572,7 +572,7 @@ impl Room {
         });
         self.ctx.directory.answered(&user);
         self.send_sipfrag(req.by_leg, "200 OK", true);
-        tracing::info!(room, %user, listen_only, "transfer target joined");
+        tracing::info!(%room, %user, listen_only, "transfer target joined");
         if listen_only {
             self.note("transfer_answered", format!("{name} joined to listen"));
         } else {
