@@ -2,8 +2,9 @@
 //! N s" and counts down; the server comes back on the same address → the phone re-registers by
 //! itself and shows Online. Alice is in a detached tmux session (100×30), over TCP.
 //!
-//! The phone notices a silent server at its next registration refresh (at most 30 s), so this
-//! test takes up to a minute. Needs tmux (installed by .ci/setup).
+//! The phone notices a silent server at its next registration refresh (three quarters of the
+//! granted lifetime, at most 30 s): the test phone asks for 4 s (`register_expires`), so it
+//! notices within 3 s instead of 30. Needs tmux (installed by .ci/setup).
 
 use std::time::Duration;
 
@@ -18,10 +19,13 @@ fn server_gone_shows_offline_countdown_then_reregisters() {
     let dir = scratch_dir("tui_offline");
     let server = TestServer::standard(&dir);
     let addr = server.addr();
+    let config = dir.join("alice.toml");
+    std::fs::write(&config, "[phone]\nregister_expires = 4\n").expect("write phone config");
     let command = format!(
-        "{bin} --server {addr} --transport tcp --user alice --password alice-secret --silence \
-         --log {log}",
+        "{bin} --config {config} --server {addr} --transport tcp --user alice \
+         --password alice-secret --silence --log {log}",
         bin = env!("CARGO_BIN_EXE_agentphone"),
+        config = config.display(),
         log = dir.join("alice-tui.log").display(),
     );
     let tui = Tmux::start("offline", &command, 100, 30);
