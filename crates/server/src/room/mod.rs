@@ -13,18 +13,22 @@ mod establish;
 mod hold;
 mod hunt;
 mod in_dialog;
+mod join;
 mod leg;
 mod offer;
 mod outgoing;
 mod queue;
 mod refer_to;
 mod ring;
+mod room_sub;
 #[cfg(test)]
 mod rule_table;
 pub mod state;
 mod timeline;
+mod timeline_entry;
 mod transfer;
 mod transfer_rules;
+mod transfer_state;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
