@@ -12,7 +12,8 @@ use agentphone_sip::message;
 use crate::context::Ctx;
 use crate::dialog_table::SubOwner;
 use crate::directory_view;
-use crate::room::{self, RoomMsg};
+use crate::room;
+use crate::room_handle::RoomMsg;
 use crate::sip_reply;
 
 /// The longest subscription we grant.

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use agentphone_media::session::{RtpSession, SessionConfig};
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::room::{LegId, RoomId};
+use crate::ids::{LegId, RoomId};
 use moh::LoopedAudio;
 use tick::{tick_room, MediaLeg, MediaRoom, Sources};
 

@@ -76,11 +76,11 @@ impl Room {
                 Ok(())
             }
             Some("resume") => {
-                let transfer_hold = self.transfer.as_ref().is_some_and(|t| t.held_customer);
+                let transfer_hold = self.transfer.as_ref().is_some_and(|t| t.req.held_customer);
                 if self.command_hold.is_some() || transfer_hold {
                     self.command_hold = None;
                     if let Some(t) = &mut self.transfer {
-                        t.held_customer = false;
+                        t.req.held_customer = false;
                     }
                     self.note("resumed", format!("{name} resumed {what}"));
                     self.apply_modes();

@@ -1,13 +1,16 @@
 //! A candidate answered: ACK it, accept its SDP, add its leg to the room, answer the caller 200.
 
+use std::time::Instant;
+
 use agentphone_media::session::RtpSession;
 use agentphone_sip::dialog::Dialog;
 use agentphone_sip::message;
 use agentphone_sip::sdp::{self, Sdp};
 
 use super::actor::{session_config, Room};
-use super::establish::{Call, Ring};
+use super::call_setup::{Call, Ring};
 use super::leg::{Leg, Role};
+use super::offer::{Offer, OfferInput, Step};
 use super::outgoing::Outgoing;
 use crate::media_engine::{LegMode, MediaCmd};
 use crate::records::RecordOp;
@@ -15,22 +18,21 @@ use crate::sip_reply;
 
 impl Room {
     /// The candidate answered: ACK, accept its SDP, add its leg, answer the caller 200.
-    #[allow(clippy::too_many_arguments)]
     pub(super) async fn connect(
         &mut self,
         call: &Call<'_>,
+        answered: &mut Offer,
         out: &Outgoing,
         resp: &rsip::Response,
         mut session: RtpSession,
         offer: &Sdp,
-        agent: Option<&str>,
-        label: &str,
     ) -> Ring {
+        let agent = answered.to.agent().map(str::to_string);
+        let agent = agent.as_deref();
+        let label = answered.to.label().to_string();
+        let label = label.as_str();
         let Some(mut dialog) = Dialog::from_uac(&out.request, resp, out.peer) else {
-            if let Some(a) = agent {
-                self.ctx.directory.release(a);
-            }
-            return Ring::Failed(502, "Bad Gateway (answer without a dialog)".into());
+            return self.unusable_answer(answered, false);
         };
         if let Err(e) = self
             .ctx
@@ -55,10 +57,7 @@ impl Room {
             tokio::spawn(async move {
                 let _ = tx.final_response().await;
             });
-            if let Some(a) = agent {
-                self.ctx.directory.release(a);
-            }
-            return Ring::Failed(488, "Not Acceptable Here".into());
+            return self.unusable_answer(answered, true);
         };
         let id = self.new_leg_id();
         let room = self.handle.id();
@@ -121,5 +120,19 @@ impl Room {
         self.note_in_memory("answered", format!("Answered by {answered_by}"));
         tracing::info!(room, call = %self.record_id, answered_by = %label, "call connected");
         Ring::Answered
+    }
+
+    /// The answer cannot be used: the offer machine says what the caller is told.
+    fn unusable_answer(&mut self, answered: &mut Offer, no_audio: bool) -> Ring {
+        match answered.handle(OfferInput::BadAnswer { no_audio }, Instant::now()) {
+            Step::Missed(miss) => {
+                if let Some(a) = answered.to.agent() {
+                    self.ctx.directory.release(a);
+                }
+                let (code, reason) = miss.caller_status();
+                Ring::Failed(code, reason)
+            }
+            _ => Ring::Failed(502, "Bad Gateway".into()),
+        }
     }
 }

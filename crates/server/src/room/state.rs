@@ -11,7 +11,6 @@ use serde_json::{json, Value};
 
 use super::actor::Room;
 use super::leg::Role;
-use super::transfer::TransferState;
 use crate::dialog_table::SubOwner;
 use crate::media_engine::level::MAX_LEVEL;
 use crate::media_engine::LegMode;
@@ -78,21 +77,20 @@ impl Room {
         let transfer = match &self.transfer {
             None => Value::Null,
             Some(t) => {
-                let target = t.target_user();
-                if t.state == TransferState::Ringing {
-                    if let Some(user) = target {
-                        participants.push(json!({"id": format!("T{}", t.id), "role": "agent",
-                            "username": user, "name": self.agent_name(user),
-                            "state": "ringing", "muted": false, "level": 0.0}));
-                    }
+                let (target, r) = (t.target_user(), &t.req);
+                if t.is_ringing() {
+                    participants.push(json!({"id": format!("T{}", r.id), "role": "agent",
+                        "username": target, "name": self.agent_name(target),
+                        "state": "ringing", "muted": false, "level": 0.0}));
                 }
-                let state = match t.state {
-                    TransferState::Ringing => "ringing",
-                    TransferState::Consulting => "consulting",
+                let state = if t.is_ringing() {
+                    "ringing"
+                } else {
+                    "consulting"
                 };
-                json!({"id": t.id, "state": state, "kind": if t.team.is_some() { "team" } else { "agent" },
-                    "target": target, "target_name": target.map(|u| self.agent_name(u)),
-                    "team": t.team, "by": t.by, "reason": t.reason, "listen_only": t.listen_only})
+                json!({"id": r.id, "state": state, "kind": if r.team.is_some() { "team" } else { "agent" },
+                    "target": target, "target_name": self.agent_name(target),
+                    "team": r.team, "by": r.by, "reason": r.reason, "listen_only": r.listen_only})
             }
         };
         json!({"room": self.handle.id().to_string(),

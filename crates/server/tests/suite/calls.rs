@@ -16,10 +16,6 @@ const CUSTOMER_HZ: f32 = 440.0;
 const ALICE_HZ: f32 = 1000.0;
 const BOB_HZ: f32 = 1500.0;
 
-async fn settle() {
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-}
-
 #[tokio::test]
 async fn inbound_call_to_team_is_mixed_held_relays_dtmf_and_is_recorded() {
     let server = TestServer::start("").await;
@@ -43,8 +39,6 @@ async fn inbound_call_to_team_is_mixed_held_relays_dtmf_and_is_recorded() {
         call_info.contains("sip:support@") && call_info.contains("x-agentphone-team"),
         "{call_info}"
     );
-    // The customer hears ringback while alice's phone rings.
-    tokio::time::sleep(Duration::from_millis(1200)).await;
     let mut alice_party = answer(&alice, &offer_tx, ALICE_HZ).await;
     let (provisional, result) = dialing.finish(&customer).await;
     assert!(
@@ -53,17 +47,19 @@ async fn inbound_call_to_team_is_mixed_held_relays_dtmf_and_is_recorded() {
     );
     let mut cust = result.unwrap_or_else(|r| panic!("customer call failed: {r}"));
 
-    settle().await;
-    assert_eq!(
-        cust.media.hears(&[ALICE_HZ, CUSTOMER_HZ, MOH_HZ], 1.0),
-        vec![true, false, false],
-        "customer hears alice only"
-    );
-    assert_eq!(
-        alice_party.media.hears(&[CUSTOMER_HZ, ALICE_HZ], 1.0),
-        vec![true, false],
-        "alice hears the customer only"
-    );
+    cust.media
+        .assert_hears(
+            "customer hears alice only",
+            &[(ALICE_HZ, true), (CUSTOMER_HZ, false), (MOH_HZ, false)],
+        )
+        .await;
+    alice_party
+        .media
+        .assert_hears(
+            "alice hears the customer only",
+            &[(CUSTOMER_HZ, true), (ALICE_HZ, false)],
+        )
+        .await;
 
     // Hold: the customer hears music, alice no longer hears the customer.
     assert_eq!(
@@ -72,17 +68,16 @@ async fn inbound_call_to_team_is_mixed_held_relays_dtmf_and_is_recorded() {
             .await,
         200
     );
-    settle().await;
-    assert_eq!(
-        cust.media.hears(&[MOH_HZ, ALICE_HZ], 1.0),
-        vec![true, false],
-        "held customer hears music on hold"
-    );
-    assert_eq!(
-        alice_party.media.hears(&[CUSTOMER_HZ], 1.0),
-        vec![false],
-        "held customer is not heard"
-    );
+    cust.media
+        .assert_hears(
+            "held customer hears music on hold",
+            &[(MOH_HZ, true), (ALICE_HZ, false)],
+        )
+        .await;
+    alice_party
+        .media
+        .assert_hears("held customer is not heard", &[(CUSTOMER_HZ, false)])
+        .await;
 
     // Resume.
     assert_eq!(
@@ -91,21 +86,17 @@ async fn inbound_call_to_team_is_mixed_held_relays_dtmf_and_is_recorded() {
             .await,
         200
     );
-    settle().await;
-    assert_eq!(
-        cust.media.hears(&[ALICE_HZ, MOH_HZ], 1.0),
-        vec![true, false]
-    );
-    assert_eq!(alice_party.media.hears(&[CUSTOMER_HZ], 1.0), vec![true]);
+    cust.media
+        .assert_hears("customer (resumed)", &[(ALICE_HZ, true), (MOH_HZ, false)])
+        .await;
+    alice_party
+        .media
+        .assert_hears("alice (resumed)", &[(CUSTOMER_HZ, true)])
+        .await;
 
     // DTMF from the customer reaches alice.
     cust.media.send_dtmf('5');
-    tokio::time::sleep(Duration::from_millis(800)).await;
-    assert!(
-        alice_party.media.digits().contains(&'5'),
-        "digits: {:?}",
-        alice_party.media.digits()
-    );
+    alice_party.media.assert_digit('5').await;
 
     // The customer hangs up: alice gets BYE.
     assert_eq!(cust.bye(&customer, customer.server).await, 200);
@@ -163,12 +154,12 @@ async fn caller_hears_ringback_while_the_agent_rings() {
         .take()
         .unwrap_or_else(|| panic!("media"))
         .start(&n, CUSTOMER_HZ);
-    settle().await;
-    assert_eq!(
-        media.hears(&[RINGBACK_HZ, ALICE_HZ], 1.0),
-        vec![true, false],
-        "ringback expected"
-    );
+    media
+        .assert_hears(
+            "ringback expected",
+            &[(RINGBACK_HZ, true), (ALICE_HZ, false)],
+        )
+        .await;
     drop(offer_tx);
 }
 
@@ -299,7 +290,9 @@ async fn silent_party_is_hung_up_and_the_room_cleaned() {
     let _a = answer(&alice, &tx, ALICE_HZ).await;
     let (_, r) = dialing.finish(&customer).await;
     let cust = r.unwrap_or_else(|r| panic!("{r}"));
-    settle().await;
+    cust.media
+        .assert_hears("customer (connected)", &[(ALICE_HZ, true)])
+        .await;
     cust.media
         .sending
         .store(false, std::sync::atomic::Ordering::Relaxed);
@@ -335,17 +328,21 @@ async fn agent_calls_agent_with_audio_and_hold() {
     let mut b = answer(&bob, &tx, BOB_HZ).await;
     let (_, r) = dialing.finish(&alice).await;
     let mut a = r.unwrap_or_else(|r| panic!("{r}"));
-    settle().await;
-    assert_eq!(a.media.hears(&[BOB_HZ, ALICE_HZ], 1.0), vec![true, false]);
-    assert_eq!(b.media.hears(&[ALICE_HZ, BOB_HZ], 1.0), vec![true, false]);
+    a.media
+        .assert_hears("alice", &[(BOB_HZ, true), (ALICE_HZ, false)])
+        .await;
+    b.media
+        .assert_hears("bob", &[(ALICE_HZ, true), (BOB_HZ, false)])
+        .await;
     // alice holds: bob hears music, alice hears nothing of bob.
     assert_eq!(
         a.reinvite(&alice, Direction::SendOnly, alice.server).await,
         200
     );
-    settle().await;
-    assert_eq!(b.media.hears(&[MOH_HZ, ALICE_HZ], 1.0), vec![true, false]);
-    assert_eq!(a.media.hears(&[BOB_HZ], 1.0), vec![false]);
+    b.media
+        .assert_hears("bob", &[(MOH_HZ, true), (ALICE_HZ, false)])
+        .await;
+    a.media.assert_hears("alice", &[(BOB_HZ, false)]).await;
     assert_eq!(b.bye(&bob, bob.server).await, 200);
     assert!(expect_bye(&mut alice, 5).await);
     let row = wait_for_ended_record(&server).await;
@@ -374,9 +371,8 @@ async fn agent_calls_out_to_a_customer_uri() {
     let c = answer(&customer, &tx, CUSTOMER_HZ).await;
     let (_, r) = dialing.finish(&alice).await;
     let mut a = r.unwrap_or_else(|r| panic!("{r}"));
-    settle().await;
-    assert_eq!(a.media.hears(&[CUSTOMER_HZ], 1.0), vec![true]);
-    assert_eq!(c.media.hears(&[ALICE_HZ], 1.0), vec![true]);
+    a.media.assert_hears("alice", &[(CUSTOMER_HZ, true)]).await;
+    c.media.assert_hears("customer", &[(ALICE_HZ, true)]).await;
     assert_eq!(a.bye(&alice, alice.server).await, 200);
     assert!(
         expect_bye(&mut customer, 5).await,
@@ -503,17 +499,12 @@ async fn g711_customer_and_opus_agent_are_transcoded() {
     let a = answer(&alice, &tx, ALICE_HZ).await;
     let (_, r) = dialing.finish(&customer).await;
     let c = r.unwrap_or_else(|r| panic!("{r}"));
-    settle().await;
-    assert_eq!(
-        c.media.hears(&[ALICE_HZ], 1.0),
-        vec![true],
-        "PCMU customer hears the Opus agent"
-    );
-    assert_eq!(
-        a.media.hears(&[CUSTOMER_HZ], 1.0),
-        vec![true],
-        "Opus agent hears the PCMU customer"
-    );
+    c.media
+        .assert_hears("PCMU customer hears the Opus agent", &[(ALICE_HZ, true)])
+        .await;
+    a.media
+        .assert_hears("Opus agent hears the PCMU customer", &[(CUSTOMER_HZ, true)])
+        .await;
 }
 
 #[tokio::test]
@@ -543,8 +534,7 @@ async fn agent_registered_over_tcp_is_rung_over_tcp() {
     let mut a = answer(&alice, &tx, ALICE_HZ).await;
     let (_, r) = dialing.finish(&customer).await;
     let c = r.unwrap_or_else(|r| panic!("{r}"));
-    settle().await;
-    assert_eq!(c.media.hears(&[ALICE_HZ], 1.0), vec![true]);
+    c.media.assert_hears("customer", &[(ALICE_HZ, true)]).await;
     assert_eq!(a.bye(&alice, alice.server).await, 200);
 }
 
@@ -614,17 +604,12 @@ async fn garbage_on_the_rtp_port_does_not_disturb_the_call() {
             let _ = junk.send_to(p, a.server_rtp).await;
         }
     }
-    settle().await;
-    assert_eq!(
-        c.media.hears(&[ALICE_HZ], 1.0),
-        vec![true],
-        "customer still hears alice"
-    );
-    assert_eq!(
-        a.media.hears(&[CUSTOMER_HZ], 1.0),
-        vec![true],
-        "alice still hears the customer"
-    );
+    c.media
+        .assert_hears("customer still hears alice", &[(ALICE_HZ, true)])
+        .await;
+    a.media
+        .assert_hears("alice still hears the customer", &[(CUSTOMER_HZ, true)])
+        .await;
 }
 
 #[tokio::test]
@@ -647,20 +632,18 @@ async fn customer_phone_holding_plays_music_to_the_agent() {
             .await,
         200
     );
-    settle().await;
-    assert_eq!(
-        a.media.hears(&[MOH_HZ, CUSTOMER_HZ], 1.0),
-        vec![true, false],
-        "agent hears music while the customer holds"
-    );
+    a.media
+        .assert_hears(
+            "agent hears music while the customer holds",
+            &[(MOH_HZ, true), (CUSTOMER_HZ, false)],
+        )
+        .await;
     assert_eq!(
         c.reinvite(&customer, Direction::SendRecv, customer.server)
             .await,
         200
     );
-    settle().await;
-    assert_eq!(
-        a.media.hears(&[CUSTOMER_HZ, MOH_HZ], 1.0),
-        vec![true, false]
-    );
+    a.media
+        .assert_hears("alice", &[(CUSTOMER_HZ, true), (MOH_HZ, false)])
+        .await;
 }

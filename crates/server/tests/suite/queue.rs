@@ -50,12 +50,12 @@ async fn customer_waits_with_music_until_an_agent_leaves_a_call() {
         .take()
         .unwrap_or_else(|| panic!("media"))
         .start(&n, CUSTOMER_HZ);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(
-        media.hears(&[MOH_HZ, RINGBACK_HZ], 1.0),
-        vec![true, false],
-        "a queued customer hears music on hold"
-    );
+    media
+        .assert_hears(
+            "a queued customer hears music on hold",
+            &[(MOH_HZ, true), (RINGBACK_HZ, false)],
+        )
+        .await;
     assert!(
         bob.next_request(1)
             .await
@@ -69,7 +69,8 @@ async fn customer_waits_with_music_until_an_agent_leaves_a_call() {
     dialing.early = Some(media);
     let (_, c2) = dialing.finish(&customer).await;
     let c2 = c2.unwrap_or_else(|r| panic!("queued call: {r}"));
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(c2.media.hears(&[BOB_HZ, MOH_HZ], 1.0), vec![true, false]);
-    assert_eq!(b2.media.hears(&[CUSTOMER_HZ], 1.0), vec![true]);
+    c2.media
+        .assert_hears("customer", &[(BOB_HZ, true), (MOH_HZ, false)])
+        .await;
+    b2.media.assert_hears("bob", &[(CUSTOMER_HZ, true)]).await;
 }

@@ -35,17 +35,10 @@ name = "billing"
 members = ["carol", "dave"]
 "#;
 
-/// Long enough for the media switch, the jitter buffer and a full 1 s analysis window to hold only
-/// the new phase, with slack for a loaded 2-core CI machine.
-async fn settle() {
-    tokio::time::sleep(Duration::from_millis(2000)).await;
-}
-
-/// Assert which of `tones` `who` heard in the last second.
-fn hears(who: &str, media: &MediaPeer, tones: &[(f32, bool)]) {
-    let freqs: Vec<f32> = tones.iter().map(|t| t.0).collect();
-    let want: Vec<bool> = tones.iter().map(|t| t.1).collect();
-    assert_eq!(media.hears(&freqs, 1.0), want, "{who} hears {freqs:?}");
+/// Wait until `who` hears exactly `tones` over the last second (the new phase, see
+/// `MediaPeer::assert_hears`).
+async fn hears(who: &str, media: &MediaPeer, tones: &[(f32, bool)]) {
+    media.assert_hears(who, tones).await;
 }
 
 async fn agent(server: &TestServer, user: &str) -> SipPeer {
@@ -84,17 +77,24 @@ async fn incoming_invite(ua: &mut SipPeer) -> ServerTransaction {
         .unwrap_or_else(|| panic!("{}: no INVITE", ua.user))
 }
 
-/// The timeline (kind, detail) of the last call in the database.
-async fn stored_timeline(server: &TestServer) -> Vec<(String, String)> {
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let conn = rusqlite::Connection::open(&server.db).unwrap_or_else(|e| panic!("{e}"));
-    let mut stmt = conn
-        .prepare("SELECT state, COALESCE(detail, '') FROM call_events ORDER BY rowid")
-        .unwrap_or_else(|e| panic!("{e}"));
-    let rows = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-        .unwrap_or_else(|e| panic!("{e}"));
-    rows.filter_map(Result::ok).collect()
+/// The timeline (kind, detail) of the last call in the database, once it has an entry of kind
+/// `last` (the records writer is asynchronous; polled every 50 ms for up to 5 s).
+async fn stored_timeline(server: &TestServer, last: &str) -> Vec<(String, String)> {
+    let until = Instant::now() + Duration::from_secs(5);
+    loop {
+        let conn = rusqlite::Connection::open(&server.db).unwrap_or_else(|e| panic!("{e}"));
+        let mut stmt = conn
+            .prepare("SELECT state, COALESCE(detail, '') FROM call_events ORDER BY rowid")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let timeline: Vec<(String, String)> = rows.filter_map(Result::ok).collect();
+        if timeline.iter().any(|(k, _)| k == last) || Instant::now() >= until {
+            return timeline;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// How long until `media` hears `hz` (polled every 10 ms over the last 60 ms), at most 3 s.
@@ -134,12 +134,12 @@ async fn agent_transfer_full_path_hold_consult_resume_complete_then_transfer_aga
     assert_eq!(st.json["timeline"][0]["kind"], "answered", "{}", st.body);
     assert_eq!(st.json["transfer"], serde_json::Value::Null);
 
-    settle().await;
     hears(
         "customer",
         &cust.media,
         &[(ALICE_HZ, true), (MOH_HZ, false)],
-    );
+    )
+    .await;
 
     // Transfer to bob with a reason.
     let target = format!("{}?Subject=billing%20question", agent_uri(&server, "bob"));
@@ -160,17 +160,18 @@ async fn agent_transfer_full_path_hold_consult_resume_complete_then_transfer_aga
     .await;
     assert_eq!(st.json["customer_held"], true, "{}", st.body);
     assert_eq!(st.json["transfer"]["reason"], "billing question");
-    settle().await;
     hears(
         "customer (ringing)",
         &cust.media,
         &[(MOH_HZ, true), (ALICE_HZ, false)],
-    );
+    )
+    .await;
     hears(
         "alice (ringing)",
         &a.media,
         &[(RINGBACK_HZ, true), (CUSTOMER_HZ, false)],
-    );
+    )
+    .await;
 
     // bob answers: consultation.
     let t = Instant::now();
@@ -182,37 +183,40 @@ async fn agent_transfer_full_path_hold_consult_resume_complete_then_transfer_aga
         n.json["transfer"]["state"] == "consulting"
     })
     .await;
-    settle().await;
     hears(
         "customer (consult)",
         &cust.media,
         &[(MOH_HZ, true), (ALICE_HZ, false), (BOB_HZ, false)],
-    );
+    )
+    .await;
     hears(
         "alice (consult)",
         &a.media,
         &[(BOB_HZ, true), (CUSTOMER_HZ, false)],
-    );
+    )
+    .await;
     hears(
         "bob (consult)",
         &b.media,
         &[(ALICE_HZ, true), (CUSTOMER_HZ, false)],
-    );
+    )
+    .await;
 
     // Any agent resumes the customer: three-way.
     let resp = command(&bob, &mut b, r#"{"command":"resume"}"#).await;
     assert_eq!(code(&resp), 200, "{resp}");
-    settle().await;
     hears(
         "customer (3-way)",
         &cust.media,
         &[(ALICE_HZ, true), (BOB_HZ, true), (MOH_HZ, false)],
-    );
+    )
+    .await;
     hears(
         "bob (3-way)",
         &b.media,
         &[(ALICE_HZ, true), (CUSTOMER_HZ, true)],
-    );
+    )
+    .await;
 
     // alice completes: she leaves, customer and bob remain.
     let resp = command(&alice, &mut a, r#"{"command":"complete_transfer"}"#).await;
@@ -221,17 +225,18 @@ async fn agent_transfer_full_path_hold_consult_resume_complete_then_transfer_aga
         expect_bye(&mut alice, 5).await,
         "alice gets BYE on completion"
     );
-    settle().await;
     hears(
         "customer (after)",
         &cust.media,
         &[(BOB_HZ, true), (ALICE_HZ, false), (MOH_HZ, false)],
-    );
+    )
+    .await;
     hears(
         "bob (after)",
         &b.media,
         &[(CUSTOMER_HZ, true), (ALICE_HZ, false)],
-    );
+    )
+    .await;
 
     // T10: bob transfers again; carol declines; the call is as before.
     let mut carol = agent(&server, "carol").await;
@@ -244,21 +249,22 @@ async fn agent_transfer_full_path_hold_consult_resume_complete_then_transfer_aga
     )
     .await;
     notify_until(&mut bob, "refer", 5, |n| n.body.contains("603")).await;
-    settle().await;
     hears(
         "customer (after decline)",
         &cust.media,
         &[(BOB_HZ, true), (MOH_HZ, false)],
-    );
+    )
+    .await;
     hears(
         "bob (after decline)",
         &b.media,
         &[(CUSTOMER_HZ, true), (RINGBACK_HZ, false)],
-    );
+    )
+    .await;
 
     assert_eq!(cust.bye(&customer, customer.server).await, 200);
     assert!(expect_bye(&mut bob, 5).await);
-    let timeline = stored_timeline(&server).await;
+    let timeline = stored_timeline(&server, "transfer_failed").await;
     for kind in [
         "transfer_requested",
         "transfer_ringing",
@@ -300,9 +306,8 @@ async fn team_transfer_rings_the_next_member_when_the_first_does_not_answer() {
     );
     let _d = answer(&dave, &inv, DAVE_HZ).await;
     notify_until(&mut alice, "refer", 5, |n| n.body.contains("200 OK")).await;
-    settle().await;
-    hears("alice", &a.media, &[(DAVE_HZ, true), (CAROL_HZ, false)]);
-    hears("customer", &cust.media, &[(MOH_HZ, true)]);
+    hears("alice", &a.media, &[(DAVE_HZ, true), (CAROL_HZ, false)]).await;
+    hears("customer", &cust.media, &[(MOH_HZ, true)]).await;
     drop(first);
 }
 
@@ -374,17 +379,18 @@ async fn cancel_and_decline_put_the_call_back_as_it_was() {
         .await
         .unwrap_or_else(|_| panic!("bob's INVITE must be CANCELled"));
     notify_until(&mut alice, "refer", 5, |n| n.body.contains("487")).await;
-    settle().await;
     hears(
         "customer (cancelled)",
         &cust.media,
         &[(ALICE_HZ, true), (MOH_HZ, false)],
-    );
+    )
+    .await;
     hears(
         "alice (cancelled)",
         &a.media,
         &[(CUSTOMER_HZ, true), (RINGBACK_HZ, false)],
-    );
+    )
+    .await;
     // Decline.
     let resp = refer(&alice, &mut a, &agent_uri(&server, "bob")).await;
     assert_eq!(code(&resp), 202, "bob is free again: {resp}");
@@ -395,13 +401,13 @@ async fn cancel_and_decline_put_the_call_back_as_it_was() {
     )
     .await;
     notify_until(&mut alice, "refer", 5, |n| n.body.contains("603")).await;
-    settle().await;
     hears(
         "customer (declined)",
         &cust.media,
         &[(ALICE_HZ, true), (MOH_HZ, false)],
-    );
-    let timeline = stored_timeline(&server).await;
+    )
+    .await;
+    let timeline = stored_timeline(&server, "transfer_failed").await;
     assert!(
         timeline.iter().any(|(k, _)| k == "transfer_cancelled"),
         "{timeline:?}"
@@ -425,20 +431,20 @@ async fn target_hanging_up_during_the_consultation_returns_to_the_customer() {
     );
     let inv = incoming_invite(&mut bob).await;
     let mut b = answer(&bob, &inv, BOB_HZ).await;
-    settle().await;
-    hears("customer (consult)", &cust.media, &[(MOH_HZ, true)]);
+    hears("customer (consult)", &cust.media, &[(MOH_HZ, true)]).await;
     assert_eq!(b.bye(&bob, bob.server).await, 200);
-    settle().await;
     hears(
         "customer (back)",
         &cust.media,
         &[(ALICE_HZ, true), (MOH_HZ, false), (BOB_HZ, false)],
-    );
+    )
+    .await;
     hears(
         "alice (back)",
         &a.media,
         &[(CUSTOMER_HZ, true), (BOB_HZ, false)],
-    );
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -454,7 +460,7 @@ async fn customer_hanging_up_during_the_consultation_leaves_the_agents_connected
     );
     let inv = incoming_invite(&mut bob).await;
     let b = answer(&bob, &inv, BOB_HZ).await;
-    settle().await;
+    hears("bob (consult)", &b.media, &[(ALICE_HZ, true)]).await;
     assert_eq!(cust.bye(&customer, customer.server).await, 200);
     let st = notify_until(&mut alice, ROOM, 5, |n| {
         n.json["timeline"]
@@ -468,9 +474,8 @@ async fn customer_hanging_up_during_the_consultation_leaves_the_agents_connected
         "{}",
         st.body
     );
-    settle().await;
-    hears("alice", &a.media, &[(BOB_HZ, true)]);
-    hears("bob", &b.media, &[(ALICE_HZ, true)]);
+    hears("alice", &a.media, &[(BOB_HZ, true)]).await;
+    hears("bob", &b.media, &[(ALICE_HZ, true)]).await;
     assert!(
         wait_request(&mut bob, 1, |r| r.method == rsip::Method::Bye)
             .await
@@ -489,24 +494,24 @@ async fn listen_only_hears_everyone_is_heard_by_no_one_and_a_fourth_is_refused()
     assert_eq!(code(&refer(&alice, &mut a, &target).await), 202);
     let inv = incoming_invite(&mut carol).await;
     assert!(header(&inv.request, "Call-Info").contains("x-agentphone-listen-only"));
-    settle().await;
     hears(
         "customer (listen ringing)",
         &cust.media,
         &[(ALICE_HZ, true), (MOH_HZ, false)],
-    );
+    )
+    .await;
     let t = Instant::now();
     let c = answer(&carol, &inv, CAROL_HZ).await;
     let took = time_until_heard(&c.media, CUSTOMER_HZ, t).await;
     println!("target answered → target hears the customer: {took:?}");
-    settle().await;
-    hears("carol", &c.media, &[(CUSTOMER_HZ, true), (ALICE_HZ, true)]);
+    hears("carol", &c.media, &[(CUSTOMER_HZ, true), (ALICE_HZ, true)]).await;
     hears(
         "customer",
         &cust.media,
         &[(ALICE_HZ, true), (CAROL_HZ, false), (MOH_HZ, false)],
-    );
-    hears("alice", &a.media, &[(CUSTOMER_HZ, true), (CAROL_HZ, false)]);
+    )
+    .await;
+    hears("alice", &a.media, &[(CUSTOMER_HZ, true), (CAROL_HZ, false)]).await;
     // A fourth participant would exceed max_participants (3).
     let resp = refer(&alice, &mut a, &agent_uri(&server, "bob")).await;
     assert_eq!(code(&resp), 488, "{resp}");
@@ -529,13 +534,13 @@ async fn hanging_up_during_the_consultation_completes_and_hold_commands_work() {
         code(&command(&alice, &mut a, r#"{"command":"hold"}"#).await),
         200
     );
-    settle().await;
     hears(
         "customer (held)",
         &cust.media,
         &[(MOH_HZ, true), (ALICE_HZ, false)],
-    );
-    hears("alice (holding)", &a.media, &[(CUSTOMER_HZ, false)]);
+    )
+    .await;
+    hears("alice (holding)", &a.media, &[(CUSTOMER_HZ, false)]).await;
     assert_eq!(
         code(&command(&alice, &mut a, r#"{"command":"resume"}"#).await),
         200
@@ -552,12 +557,12 @@ async fn hanging_up_during_the_consultation_completes_and_hold_commands_work() {
     })
     .await;
     assert_eq!(st.json["customer_held"], false, "{}", st.body);
-    settle().await;
     hears(
         "customer (resumed)",
         &cust.media,
         &[(ALICE_HZ, true), (MOH_HZ, false)],
-    );
+    )
+    .await;
 
     // alice hangs up while bob is connected: the transfer completes (T6).
     assert_eq!(
@@ -566,16 +571,16 @@ async fn hanging_up_during_the_consultation_completes_and_hold_commands_work() {
     );
     let inv = incoming_invite(&mut bob).await;
     let b = answer(&bob, &inv, BOB_HZ).await;
-    settle().await;
+    hears("bob (consult)", &b.media, &[(ALICE_HZ, true)]).await;
     assert_eq!(a.bye(&alice, alice.server).await, 200);
-    settle().await;
     hears(
         "customer (completed)",
         &cust.media,
         &[(BOB_HZ, true), (MOH_HZ, false), (ALICE_HZ, false)],
-    );
-    hears("bob (completed)", &b.media, &[(CUSTOMER_HZ, true)]);
-    let timeline = stored_timeline(&server).await;
+    )
+    .await;
+    hears("bob (completed)", &b.media, &[(CUSTOMER_HZ, true)]).await;
+    let timeline = stored_timeline(&server, "transfer_completed").await;
     assert!(
         timeline.iter().any(
             |(k, d)| k == "transfer_completed" && d == "Alice Martin transferred to Bob Dupont"
@@ -609,7 +614,7 @@ async fn a_target_on_a_call_is_busy() {
 
 #[tokio::test]
 async fn hanging_up_while_the_target_rings_transfers_blind_and_no_answer_ends_the_call() {
-    // Long enough that bob still rings after a settle() (2 s) and answers in time.
+    // Long enough that bob still rings once the customer hears music, and answers in time.
     let server = TestServer::start_with("ring_timeout_s = 4", EXTRA).await;
     let (mut customer, cust, alice, mut a) = customer_with_alice(&server).await;
     let mut bob = agent(&server, "bob").await;
@@ -620,16 +625,15 @@ async fn hanging_up_while_the_target_rings_transfers_blind_and_no_answer_ends_th
     );
     let inv = incoming_invite(&mut bob).await;
     assert_eq!(a.bye(&alice, alice.server).await, 200);
-    settle().await;
-    hears("customer (blind, ringing)", &cust.media, &[(MOH_HZ, true)]);
+    hears("customer (blind, ringing)", &cust.media, &[(MOH_HZ, true)]).await;
     let mut b = answer(&bob, &inv, BOB_HZ).await;
-    settle().await;
     hears(
         "customer (blind, answered)",
         &cust.media,
         &[(BOB_HZ, true), (MOH_HZ, false)],
-    );
-    hears("bob (blind)", &b.media, &[(CUSTOMER_HZ, true)]);
+    )
+    .await;
+    hears("bob (blind)", &b.media, &[(CUSTOMER_HZ, true)]).await;
     // No answer (408) with nobody else left: the customer gets BYE.
     let mut carol = agent(&server, "carol").await;
     assert_eq!(
@@ -647,7 +651,7 @@ async fn hanging_up_while_the_target_rings_transfers_blind_and_no_answer_ends_th
         started.elapsed() >= Duration::from_millis(3500),
         "only after the ring timeout"
     );
-    let timeline = stored_timeline(&server).await;
+    let timeline = stored_timeline(&server, "transfer_failed").await;
     assert!(
         timeline
             .iter()
@@ -666,22 +670,22 @@ async fn without_the_transfer_hold_the_customer_stays_in_the_conversation() {
         202
     );
     let inv = incoming_invite(&mut bob).await;
-    settle().await;
     hears(
         "customer (ringing)",
         &cust.media,
         &[(ALICE_HZ, true), (MOH_HZ, false)],
-    );
+    )
+    .await;
     hears(
         "alice (ringing)",
         &a.media,
         &[(CUSTOMER_HZ, true), (RINGBACK_HZ, false)],
-    );
+    )
+    .await;
     let t = Instant::now();
     let b = answer(&bob, &inv, BOB_HZ).await;
     let took = time_until_heard(&b.media, CUSTOMER_HZ, t).await;
     println!("target answered → target hears the customer (no transfer hold): {took:?}");
-    settle().await;
-    hears("bob", &b.media, &[(CUSTOMER_HZ, true), (ALICE_HZ, true)]);
-    hears("customer", &cust.media, &[(ALICE_HZ, true), (BOB_HZ, true)]);
+    hears("bob", &b.media, &[(CUSTOMER_HZ, true), (ALICE_HZ, true)]).await;
+    hears("customer", &cust.media, &[(ALICE_HZ, true), (BOB_HZ, true)]).await;
 }

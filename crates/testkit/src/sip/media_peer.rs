@@ -130,6 +130,36 @@ impl MediaPeer {
         detect_tones(tail, SAMPLE_RATE, freqs)
     }
 
+    /// Wait until the last second heard matches `tones` (frequency, heard?) — the phase has
+    /// changed and a full analysis window holds only the new one — polling every 50 ms for up to
+    /// 8 s; panics naming `who` with the last reading. Waits for the sound, not a fixed time.
+    pub async fn assert_hears(&self, who: &str, tones: &[(f32, bool)]) {
+        let freqs: Vec<f32> = tones.iter().map(|t| t.0).collect();
+        let want: Vec<bool> = tones.iter().map(|t| t.1).collect();
+        let until = Instant::now() + Duration::from_secs(8);
+        loop {
+            let got = self.hears(&freqs, 1.0);
+            if got == want {
+                return;
+            }
+            if Instant::now() >= until {
+                panic!("{who} hears {freqs:?}: {got:?}, expected {want:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Wait until DTMF `digit` has arrived (up to 5 s); panics with what did.
+    pub async fn assert_digit(&self, digit: char) {
+        let until = Instant::now() + Duration::from_secs(5);
+        while !self.digits().contains(&digit) {
+            if Instant::now() >= until {
+                panic!("digit {digit} not received: {:?}", self.digits());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Send one DTMF digit.
     pub fn send_dtmf(&self, digit: char) {
         self.dtmf.store(digit as u32, Ordering::Relaxed);

@@ -1,0 +1,193 @@
+//! The directory event package (`agentphone-directory`): every agent with a derived status and
+//! every team with counts, the whole state in each NOTIFY (docs/protocol.md "Directory").
+
+use serde::{Deserialize, Serialize};
+
+use crate::schema::{first, SCHEMA};
+
+/// The event package (`Event:` of SUBSCRIBE and NOTIFY).
+pub const EVENT: &str = "agentphone-directory";
+/// The NOTIFY body type (`Accept:` of the SUBSCRIBE).
+pub const CONTENT_TYPE: &str = "application/vnd.agentphone.directory+json";
+/// The user part of the directory's URI (`sip:directory@HOST`).
+pub const URI_USER: &str = "directory";
+
+/// An agent's derived status (SPEC "Concepts").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentStatus {
+    /// Not registered.
+    Offline,
+    /// Registered, voice channel off.
+    Inactive,
+    /// Can take a call.
+    Available,
+    /// Being offered a call.
+    Ringing,
+    /// In a call.
+    OnCall,
+    /// A status this reader does not know (a newer server's); never written.
+    #[serde(other)]
+    Unknown,
+}
+
+/// One agent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryAgent {
+    /// Login name.
+    pub username: String,
+    /// Name shown to people.
+    #[serde(default)]
+    pub display_name: String,
+    /// Derived status.
+    pub status: AgentStatus,
+    /// Teams the agent belongs to, in configured order.
+    #[serde(default)]
+    pub teams: Vec<String>,
+    /// Idle since (ms since the Unix epoch), when known.
+    #[serde(default)]
+    pub idle_since_ms: Option<u64>,
+}
+
+/// One team.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryTeam {
+    /// Team name (what a team transfer targets).
+    pub name: String,
+    /// Members in configured order.
+    #[serde(default)]
+    pub members: Vec<String>,
+    /// Members who can take a call now.
+    #[serde(default)]
+    pub available: u32,
+    /// Voice-active members (the team is voice-active when > 0).
+    #[serde(default)]
+    pub active: u32,
+    /// The user part of its inbound address, when it has one.
+    #[serde(default)]
+    pub inbound: Option<String>,
+}
+
+/// The whole directory, as one NOTIFY carries it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryState {
+    /// The document format ([`SCHEMA`]).
+    #[serde(default = "first")]
+    pub schema: u32,
+    /// Grows with every change (a reader drops a state older than one it has).
+    #[serde(default)]
+    pub version: u64,
+    /// Every agent, in configured order.
+    #[serde(default)]
+    pub agents: Vec<DirectoryAgent>,
+    /// Every team, in configured order.
+    #[serde(default)]
+    pub teams: Vec<DirectoryTeam>,
+}
+
+impl DirectoryState {
+    /// A state of this crate's schema.
+    pub fn new(version: u64, agents: Vec<DirectoryAgent>, teams: Vec<DirectoryTeam>) -> Self {
+        DirectoryState {
+            schema: SCHEMA,
+            version,
+            agents,
+            teams,
+        }
+    }
+
+    /// Same agents and teams (the version aside): nothing to tell subscribers.
+    pub fn same_content(&self, other: &DirectoryState) -> bool {
+        self.agents == other.agents && self.teams == other.teams
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode;
+    use serde_json::{json, Value};
+
+    /// The sample of docs/protocol.md "Directory".
+    const DOC_SAMPLE: &str = r#"{"schema": 1, "version": 12,
+ "agents": [{"username": "bob", "display_name": "Bob Stone", "status": "available",
+             "teams": ["support"], "idle_since_ms": 1795613338622}],
+ "teams":  [{"name": "support", "members": ["alice", "bob"], "available": 1, "active": 2,
+             "inbound": "support"}]}"#;
+
+    fn sample() -> DirectoryState {
+        DirectoryState::new(
+            12,
+            vec![DirectoryAgent {
+                username: "bob".into(),
+                display_name: "Bob Stone".into(),
+                status: AgentStatus::Available,
+                teams: vec!["support".into()],
+                idle_since_ms: Some(1795613338622),
+            }],
+            vec![DirectoryTeam {
+                name: "support".into(),
+                members: vec!["alice".into(), "bob".into()],
+                available: 1,
+                active: 2,
+                inbound: Some("support".into()),
+            }],
+        )
+    }
+
+    #[test]
+    fn the_documented_sample_is_what_is_written_and_read() {
+        let written: Value = serde_json::to_value(sample()).unwrap();
+        let doc: Value = serde_json::from_str(DOC_SAMPLE).unwrap();
+        assert_eq!(written, doc);
+        assert_eq!(
+            decode::<DirectoryState>(DOC_SAMPLE.as_bytes()).unwrap(),
+            sample()
+        );
+        let again = serde_json::to_vec(&sample()).unwrap();
+        assert_eq!(decode::<DirectoryState>(&again).unwrap(), sample());
+    }
+
+    #[test]
+    fn every_status_round_trips_by_its_wire_word() {
+        for (status, word) in [
+            (AgentStatus::Offline, "offline"),
+            (AgentStatus::Inactive, "inactive"),
+            (AgentStatus::Available, "available"),
+            (AgentStatus::Ringing, "ringing"),
+            (AgentStatus::OnCall, "on_call"),
+        ] {
+            assert_eq!(serde_json::to_value(status).unwrap(), json!(word));
+            assert_eq!(
+                serde_json::from_value::<AgentStatus>(json!(word)).unwrap(),
+                status
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_fields_and_words_are_tolerated_and_missing_ones_defaulted() {
+        let text = r#"{"version": 3, "cluster": "eu-1",
+            "agents": [{"username": "bob", "status": "on_break", "mood": "calm"}],
+            "teams": [{"name": "support", "queue": 4}]}"#;
+        let dir: DirectoryState = decode(text.as_bytes()).unwrap();
+        assert_eq!(dir.schema, 1, "no schema = the first");
+        assert_eq!(dir.agents[0].status, AgentStatus::Unknown);
+        assert_eq!(dir.agents[0].display_name, "");
+        assert_eq!(dir.teams[0].available, 0);
+        assert_eq!(dir.teams[0].inbound, None);
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_whatever_its_fields() {
+        let text = r#"{"schema": 2, "version": 3, "agents": {"bob": "available"}}"#;
+        match decode::<DirectoryState>(text.as_bytes()) {
+            Err(crate::DecodeError::TooNew { found: 2 }) => {}
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            decode::<DirectoryState>(b"[1, 2]"),
+            Err(crate::DecodeError::Json(_))
+        ));
+    }
+}

@@ -1,0 +1,25 @@
+//! The agentphone extension protocol (docs/protocol.md): the documents the server pushes in
+//! NOTIFYs — the directory of agents and teams, one call's room — and the room commands an agent
+//! sends in INFO, with their event-package and info-package names and content types. One
+//! definition, used by the server to build and by the phone to parse.
+//!
+//! Compatibility: every document carries `schema` (the format, [`SCHEMA`]) and readers ignore
+//! fields they do not know, so a server may add fields without a new schema. Unknown words in
+//! enums read as `Unknown`. A document whose schema is newer than [`SCHEMA`] is refused by
+//! [`decode`] with [`DecodeError::TooNew`] (an incompatible change), so a client can tell its user
+//! to update instead of showing a wrong state.
+
+pub mod command;
+pub mod directory;
+pub mod ids;
+pub mod room;
+mod schema;
+
+pub use command::{CommandError, RoomCommand};
+pub use directory::{AgentStatus, DirectoryAgent, DirectoryState, DirectoryTeam};
+pub use ids::{ParticipantId, RoomId, TransferId};
+pub use room::{
+    Customer, Participant, ParticipantState, Role, RoomState, TimelineEntry, TimelineKind,
+    Transfer, TransferKind, TransferPhase,
+};
+pub use schema::{decode, DecodeError, SCHEMA};
