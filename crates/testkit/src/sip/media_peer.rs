@@ -133,7 +133,6 @@ impl MediaPeer {
     /// Wait until the last second heard matches `tones` (frequency, heard?) — the phase has
     /// changed and a full analysis window holds only the new one — polling every 50 ms for up to
     /// 8 s; panics naming `who` with the last reading. Waits for the sound, not a fixed time.
-    #[allow(dead_code)] // not every test binary listens for phases
     pub async fn assert_hears(&self, who: &str, tones: &[(f32, bool)]) {
         let freqs: Vec<f32> = tones.iter().map(|t| t.0).collect();
         let want: Vec<bool> = tones.iter().map(|t| t.1).collect();
@@ -151,7 +150,6 @@ impl MediaPeer {
     }
 
     /// Wait until DTMF `digit` has arrived (up to 5 s); panics with what did.
-    #[allow(dead_code)] // not every test binary relays DTMF
     pub async fn assert_digit(&self, digit: char) {
         let until = Instant::now() + Duration::from_secs(5);
         while !self.digits().contains(&digit) {
