@@ -238,6 +238,15 @@ impl Driver {
             peer: st.peer,
         };
         let method = *st.request.method();
+        let msg = rsip::SipMessage::Request(st.request.clone());
+        tracing::debug!(
+            tx,
+            %method,
+            call_id = message::call_id(&msg).unwrap_or_default(),
+            cseq = message::cseq(&msg).map_or(0, |(n, _)| n),
+            peer = %st.peer.addr,
+            "received"
+        );
         if matches!(method, rsip::Method::Ack | rsip::Method::Cancel) {
             return Some(incoming); // nothing to respond on
         }
@@ -322,6 +331,7 @@ impl Driver {
 
     async fn respond(&mut self, tx: TxId, response: rsip::Response) {
         let code = response.status_code.code();
+        tracing::debug!(tx, code, "responding");
         let Some(open) = self.open.get(&tx) else {
             tracing::debug!(tx, code, "response for a transaction no longer open");
             return;
