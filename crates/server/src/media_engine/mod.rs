@@ -6,6 +6,10 @@
 pub mod level;
 pub mod moh;
 pub mod tick;
+pub mod transition;
+
+#[cfg(test)]
+mod click_test;
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -11,6 +11,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::level::LevelMeter;
 use super::moh::LoopedAudio;
+use super::transition::{crossfade, fade, Hearing, CROSSFADE};
 use super::{LegMode, MediaEvent, MediaEventKind};
 use crate::ids::LegId;
 
@@ -40,6 +41,10 @@ pub struct MediaLeg {
     pub watch_since: Instant,
     timed_out: bool,
     source_pos: usize,
+    /// What the leg heard last tick (a change crossfades).
+    hearing: Hearing,
+    /// Whether the others heard the leg last tick (a change fades it in or out of the mix).
+    was_heard: bool,
     dtmf: Vec<char>,
     level: LevelMeter,
 }
@@ -61,18 +66,18 @@ impl MediaLeg {
             watch_since: now,
             timed_out: false,
             source_pos: 0,
+            hearing: Hearing::from(mode),
+            was_heard: mode.is_heard(),
             dtmf: Vec::with_capacity(16),
             level: LevelMeter::default(),
         }
     }
 
-    /// Change what the leg hears; a looped source (music, ringback) starts from its beginning
-    /// when the mode changes (the ring cadence begins with a ring).
+    /// Change what the leg hears. The next tick crossfades from the old source to the new one;
+    /// a looped source (music, ringback) starts from its beginning (the ring cadence begins with
+    /// a ring).
     pub fn set_mode(&mut self, mode: LegMode) {
-        if self.mode != mode {
-            self.mode = mode;
-            self.source_pos = 0;
-        }
+        self.mode = mode;
     }
 
     /// Start (again) measuring silence from now.
@@ -91,6 +96,10 @@ pub struct MediaRoom {
     inputs: Vec<Frame>,
     outputs: Vec<Frame>,
     scratch: Box<Frame>,
+    /// The old source during a switch.
+    previous: Box<Frame>,
+    /// Crossfade length in samples ([`CROSSFADE`]; 0 = hard cut, for the click test's baseline).
+    crossfade: usize,
     events: UnboundedSender<MediaEvent>,
     rtp_timeout: Duration,
 }
@@ -109,6 +118,8 @@ impl MediaRoom {
             inputs: vec![[0; FRAME]; max_legs],
             outputs: vec![[0; FRAME]; max_legs],
             scratch: Box::new([0; FRAME]),
+            previous: Box::new([0; FRAME]),
+            crossfade: CROSSFADE,
             events,
             rtp_timeout,
         }
@@ -121,6 +132,12 @@ impl MediaRoom {
         }
         self.legs.push(leg);
         true
+    }
+
+    /// Switch with a hard cut instead of a crossfade: the click test's "before" figure.
+    #[cfg(test)]
+    pub(crate) fn set_hard_cut(&mut self) {
+        self.crossfade = 0;
     }
 
     /// The leg with this id.
@@ -147,15 +164,22 @@ pub fn tick_room(room: &mut MediaRoom, sources: &Sources, now: Instant) {
         leg.session.poll_receive(now, &mut leg.dtmf);
         let status = leg.session.next_frame(frame);
         let received = status != FrameStatus::Silence;
-        if let (Some(h), Some(w)) = (has_input.get_mut(i), heard.get_mut(i)) {
-            *h = received;
-            *w = leg.mode.is_heard();
-        }
         if let Some(level) = leg.level.add(received.then_some(&*frame)) {
             let _ = room.events.send(MediaEvent {
                 leg: leg.id,
                 kind: MediaEventKind::Level(level),
             });
+        }
+        // A party starting or stopping to be heard fades in/out of the mix during this tick.
+        let heard_now = leg.mode.is_heard();
+        let switching = heard_now != leg.was_heard;
+        if switching {
+            fade(frame, room.crossfade, heard_now);
+            leg.was_heard = heard_now;
+        }
+        if let (Some(h), Some(w)) = (has_input.get_mut(i), heard.get_mut(i)) {
+            *h = received;
+            *w = heard_now || switching;
         }
         check_timeout(leg, now, room.rtp_timeout, &room.events);
     }
@@ -173,24 +197,26 @@ pub fn tick_room(room: &mut MediaRoom, sources: &Sources, now: Instant) {
         room.mixer.mix(ins, hrd, outs);
     }
 
-    // 3. Send: the mix, or the looped source for held / ringback legs.
+    // 3. Send: the mix, or the looped source for held / ringback legs; crossfaded on a switch.
     for (leg, mix) in room.legs.iter_mut().zip(room.outputs.iter()).take(n) {
-        let frame: &Frame = match leg.mode {
-            LegMode::Mixed | LegMode::ListenOnly => mix,
-            LegMode::Held => {
-                sources
-                    .music_on_hold
-                    .fill(&mut leg.source_pos, &mut room.scratch);
-                &room.scratch
-            }
-            LegMode::Ringback => {
-                sources
-                    .ringback
-                    .fill(&mut leg.source_pos, &mut room.scratch);
-                &room.scratch
-            }
-        };
-        if let Err(e) = leg.session.send_frame(frame) {
+        let hearing = Hearing::from(leg.mode);
+        if hearing != leg.hearing {
+            let pos = &mut leg.source_pos;
+            render(leg.hearing, mix, sources, pos, &mut room.previous);
+            *pos = 0;
+        }
+        render(
+            hearing,
+            mix,
+            sources,
+            &mut leg.source_pos,
+            &mut room.scratch,
+        );
+        if hearing != leg.hearing {
+            crossfade(&room.previous, &mut room.scratch, room.crossfade);
+            leg.hearing = hearing;
+        }
+        if let Err(e) = leg.session.send_frame(&room.scratch) {
             tracing::trace!(error = %e, "RTP send failed");
         }
         leg.session.maybe_send_rtcp(now);
@@ -217,6 +243,15 @@ pub fn tick_room(room: &mut MediaRoom, sources: &Sources, now: Instant) {
                 });
             }
         }
+    }
+}
+
+/// The next frame of `source` into `out` (a looped source advances `pos`).
+fn render(source: Hearing, mix: &Frame, sources: &Sources, pos: &mut usize, out: &mut Frame) {
+    match source {
+        Hearing::Mix => out.copy_from_slice(mix),
+        Hearing::Music => sources.music_on_hold.fill(pos, out),
+        Hearing::Ringback => sources.ringback.fill(pos, out),
     }
 }
 

@@ -1,0 +1,156 @@
+//! Hold and resume through the real tick path, heard by a phone over loopback RTP (Opus): the
+//! energy above 9 kHz around each switch must stay near that of the frames around it. A hard cut
+//! (the "before" figure, measured in the same run) is a broadband click far above them.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, Instant};
+
+use agentphone_media::codec::CodecKind;
+use agentphone_media::session::{RtpSession, SessionConfig};
+use agentphone_media::tone::ToneGenerator;
+use agentphone_media::{Frame, FRAME, SAMPLE_RATE};
+
+use super::moh::{fallback_music, fallback_ringback, LoopedAudio};
+use super::tick::{tick_room, MediaLeg, MediaRoom, Sources};
+use super::LegMode;
+
+const HOLD_AT: usize = 60;
+const RESUME_AT: usize = 120;
+const TICKS: usize = 180;
+/// Analysis window: 5 ms.
+const WINDOW: usize = 240;
+const WINDOWS_PER_FRAME: usize = FRAME / WINDOW;
+
+fn session(ip: IpAddr) -> RtpSession {
+    RtpSession::bind(ip).unwrap_or_else(|e| panic!("bind: {e}"))
+}
+
+fn configure(s: &mut RtpSession, remote: std::net::SocketAddr) {
+    s.configure(SessionConfig {
+        remote,
+        codec: CodecKind::Opus,
+        pt: 111,
+        telephone_event_pt: None,
+    })
+    .unwrap_or_else(|e| panic!("configure: {e}"));
+}
+
+/// What the agent's phone hears while the customer sends a 1 kHz tone and the agent is put on
+/// hold at [`HOLD_AT`] and resumed at [`RESUME_AT`]. Virtual time: one tick per 20 ms step.
+fn agent_hears(hard_cut: bool) -> Vec<i16> {
+    let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let (events, _events_rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut room = MediaRoom::new(2, Duration::from_secs(3600), events);
+    if hard_cut {
+        room.set_hard_cut();
+    }
+    let (mut agent_leg, mut agent_phone) = (session(ip), session(ip));
+    let (mut customer_leg, mut customer_phone) = (session(ip), session(ip));
+    configure(&mut agent_leg, agent_phone.local_addr());
+    configure(&mut agent_phone, agent_leg.local_addr());
+    configure(&mut customer_leg, customer_phone.local_addr());
+    configure(&mut customer_phone, customer_leg.local_addr());
+    let start = Instant::now();
+    room.add_leg(MediaLeg::new(0, agent_leg, LegMode::Mixed, false, start));
+    room.add_leg(MediaLeg::new(1, customer_leg, LegMode::Mixed, false, start));
+    let sources = Sources {
+        music_on_hold: LoopedAudio::new(fallback_music()),
+        ringback: LoopedAudio::new(fallback_ringback()),
+    };
+    let mut tone = ToneGenerator::new(1000.0, -12.0);
+    let (mut frame, mut heard): (Frame, Frame) = ([0; FRAME], [0; FRAME]);
+    let mut digits = Vec::new();
+    let mut out = Vec::with_capacity(TICKS * FRAME);
+    for t in 0..TICKS {
+        let now = start + Duration::from_millis(20 * t as u64);
+        if t == HOLD_AT || t == RESUME_AT {
+            let mode = if t == HOLD_AT {
+                LegMode::Held
+            } else {
+                LegMode::Mixed
+            };
+            if let Some(leg) = room.leg_mut(0) {
+                leg.set_mode(mode);
+            }
+        }
+        tone.fill(&mut frame);
+        let _ = customer_phone.send_frame(&frame);
+        tick_room(&mut room, &sources, now);
+        agent_phone.poll_receive(now, &mut digits);
+        customer_phone.poll_receive(now, &mut digits);
+        agent_phone.next_frame(&mut heard);
+        out.extend_from_slice(&heard);
+    }
+    out
+}
+
+/// A 4th-order Butterworth high-pass at `cutoff` Hz (two RBJ biquads).
+fn high_pass(samples: &[i16], cutoff: f64) -> Vec<f64> {
+    let mut x: Vec<f64> = samples.iter().map(|&s| f64::from(s) / 32768.0).collect();
+    for q in [0.541_196_1, 1.306_563] {
+        let w = std::f64::consts::TAU * cutoff / f64::from(SAMPLE_RATE);
+        let alpha = w.sin() / (2.0 * q);
+        let cos = w.cos();
+        let a0 = 1.0 + alpha;
+        let b = [(1.0 + cos) / 2.0, -(1.0 + cos), (1.0 + cos) / 2.0].map(|v| v / a0);
+        let a = [-2.0 * cos / a0, (1.0 - alpha) / a0];
+        let (mut x1, mut x2, mut y1, mut y2) = (0.0, 0.0, 0.0, 0.0);
+        for v in x.iter_mut() {
+            let y = b[0] * *v + b[1] * x1 + b[2] * x2 - a[0] * y1 - a[1] * y2;
+            (x2, x1, y2, y1) = (x1, *v, y1, y);
+            *v = y;
+        }
+    }
+    x
+}
+
+/// Energy (dBFS, floor -100) above 9 kHz per 5 ms window.
+fn hf_energy_db(samples: &[i16]) -> Vec<f64> {
+    high_pass(samples, 9_000.0)
+        .chunks(WINDOW)
+        .map(|w| {
+            let mean = w.iter().map(|v| v * v).sum::<f64>() / w.len() as f64;
+            10.0 * (mean + 1e-10).log10()
+        })
+        .collect()
+}
+
+/// How far (dB) the loudest high-frequency window within 8 frames after the switch at tick `at`
+/// rises above the mean of the windows 12–40 frames before and after it.
+fn click_db(hf: &[f64], at: usize) -> f64 {
+    let frames = |a: usize, b: usize| hf.get(a * WINDOWS_PER_FRAME..b * WINDOWS_PER_FRAME);
+    let peak = frames(at, at + 8)
+        .unwrap_or_default()
+        .iter()
+        .copied()
+        .fold(f64::MIN, f64::max);
+    let around: Vec<f64> = [frames(at - 40, at - 12), frames(at + 12, at + 40)]
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|db| 10f64.powf(db / 10.0))
+        .collect();
+    let mean = around.iter().sum::<f64>() / around.len().max(1) as f64;
+    peak - 10.0 * mean.log10()
+}
+
+#[test]
+fn hold_and_resume_do_not_click() {
+    let hard = hf_energy_db(&agent_hears(true));
+    let faded = hf_energy_db(&agent_hears(false));
+    let before = [click_db(&hard, HOLD_AT), click_db(&hard, RESUME_AT)];
+    let after = [click_db(&faded, HOLD_AT), click_db(&faded, RESUME_AT)];
+    println!(
+        "energy > 9 kHz at the switch above its neighbours: hold {:.1} dB / resume {:.1} dB \
+         with a hard cut, {:.1} dB / {:.1} dB with the crossfade",
+        before[0], before[1], after[0], after[1]
+    );
+    assert!(
+        before.iter().all(|&db| db > 20.0),
+        "the measurement must see the hard cut's click: {before:?}"
+    );
+    assert!(
+        after.iter().all(|&db| db < 10.0),
+        "crossfaded switches click: {after:?}"
+    );
+}
