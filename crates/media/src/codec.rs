@@ -6,8 +6,6 @@ use crate::{Frame, MediaError, FRAME, SAMPLE_RATE};
 
 /// Opus target bitrate: high enough that in-band FEC is actually produced.
 const OPUS_BITRATE: i32 = 32_000;
-/// Expected loss hint: makes the encoder spend bits on FEC.
-const OPUS_LOSS_PERC: i32 = 10;
 const OPUS_COMPLEXITY: i32 = 5;
 /// G.711 concealment: gain applied per consecutive lost frame, and how many repeats before silence.
 const G711_PLC_DECAY: f32 = 0.7;
@@ -90,7 +88,8 @@ pub struct Encoder {
 }
 
 impl Encoder {
-    /// A new encoder for `kind` (Opus: VOIP, 32 kb/s, FEC on, 10 % loss hint, complexity 5).
+    /// A new encoder for `kind` (Opus: VOIP, 32 kb/s, complexity 5, loss hint 0 and so no FEC
+    /// until [`Encoder::set_loss_hint`] reports loss from the peer's RTCP).
     pub fn new(kind: CodecKind) -> Result<Self, MediaError> {
         let inner = match kind.law() {
             None => {
@@ -99,8 +98,8 @@ impl Encoder {
                         .map_err(opus_err)?;
                 enc.set_bitrate(opus::Bitrate::Bits(OPUS_BITRATE))
                     .map_err(opus_err)?;
-                enc.set_inband_fec(true).map_err(opus_err)?;
-                enc.set_packet_loss_perc(OPUS_LOSS_PERC).map_err(opus_err)?;
+                enc.set_inband_fec(false).map_err(opus_err)?;
+                enc.set_packet_loss_perc(0).map_err(opus_err)?;
                 enc.set_complexity(OPUS_COMPLEXITY).map_err(opus_err)?;
                 EncoderImpl::Opus(enc)
             }
@@ -142,6 +141,19 @@ impl Encoder {
             EncoderImpl::Opus(enc) => enc
                 .set_complexity(complexity.clamp(0, 10))
                 .map_err(opus_err),
+            EncoderImpl::G711 { .. } => Ok(()),
+        }
+    }
+
+    /// The loss (percent, clamped to 0–100) the peer reports on our stream: Opus spends bits on
+    /// in-band FEC only when it is above 0. No effect on G.711.
+    pub fn set_loss_hint(&mut self, percent: u8) -> Result<(), MediaError> {
+        match &mut self.inner {
+            EncoderImpl::Opus(enc) => {
+                let percent = i32::from(percent.min(100));
+                enc.set_inband_fec(percent > 0).map_err(opus_err)?;
+                enc.set_packet_loss_perc(percent).map_err(opus_err)
+            }
             EncoderImpl::G711 { .. } => Ok(()),
         }
     }
@@ -445,13 +457,13 @@ mod tests {
         );
     }
 
-    /// In-band FEC really is in the packets: recovering a lost frame from the next packet is
-    /// closer to the real frame than plain PLC.
-    #[test]
-    fn opus_fec_recovers_better_than_plc() {
+    /// Squared error of recovering lost frame 40 from the next packet's FEC and by plain PLC,
+    /// with the encoder told to expect `loss_hint` percent loss.
+    fn fec_and_plc_error(loss_hint: u8) -> (f64, f64) {
         // Speech-like: a tone whose pitch and level change every frame, so PLC cannot just
         // continue the waveform.
         let mut enc = Encoder::new(CodecKind::Opus).unwrap();
+        enc.set_loss_hint(loss_hint).unwrap();
         let mut packets = Vec::new();
         for i in 0..60 {
             let mut f = [0i16; FRAME];
@@ -486,9 +498,27 @@ mod tests {
                 .map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2))
                 .sum()
         };
-        let (fec_err, plc_err) = (error(&recover(true)), error(&recover(false)));
+        (error(&recover(true)), error(&recover(false)))
+    }
+
+    /// With a loss hint, in-band FEC really is in the packets: recovering a lost frame from the
+    /// next packet is closer to the real frame than plain PLC.
+    #[test]
+    fn opus_fec_recovers_better_than_plc() {
+        let (fec_err, plc_err) = fec_and_plc_error(10);
         assert!(
             fec_err < plc_err * 0.5,
+            "FEC {fec_err:.3e} vs PLC {plc_err:.3e}"
+        );
+    }
+
+    /// Without loss the encoder spends no bits on FEC: the next packet recovers nothing more
+    /// than PLC does.
+    #[test]
+    fn no_loss_hint_means_no_fec() {
+        let (fec_err, plc_err) = fec_and_plc_error(0);
+        assert!(
+            fec_err > plc_err * 0.9,
             "FEC {fec_err:.3e} vs PLC {plc_err:.3e}"
         );
     }

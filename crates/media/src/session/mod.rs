@@ -116,6 +116,8 @@ pub struct RtpSession {
     /// Middle 32 bits of the NTP time of the peer's last SR, and when it arrived.
     last_peer_sr: Option<(u32, Instant)>,
     rtt: Option<Duration>,
+    /// The encoder's loss hint (percent): the fraction lost in the peer's last report on us.
+    loss_hint: u8,
     /// The instant that maps to `epoch_ntp` (wall clock at bind): NTP times are derived from
     /// the monotonic `Instant`s the caller passes in.
     epoch: Instant,
@@ -159,6 +161,7 @@ impl RtpSession {
             last_rtcp_sent: None,
             last_peer_sr: None,
             rtt: None,
+            loss_hint: 0,
             epoch: Instant::now(),
             epoch_ntp: rtcp::ntp_from_system(SystemTime::now()),
             rtcp_buf: [0; 256],
@@ -207,6 +210,7 @@ impl RtpSession {
         self.fifo.clear();
         self.stats.reset();
         self.remote_ssrc = None;
+        self.loss_hint = 0;
         self.active = Some(Active {
             cfg,
             encoder,
@@ -290,6 +294,7 @@ impl RtpSession {
 
     fn handle_rtcp(&mut self, len: usize, now: Instant) {
         let now_ntp = self.ntp_at(now);
+        let mut reported_loss = None;
         for pkt in rtcp::packets(&self.recv_buf[..len]) {
             let blocks = match pkt {
                 Ok(RtcpPacket::SenderReport { info, blocks, .. }) => {
@@ -304,8 +309,31 @@ impl RtpSession {
                 if let Some(rtt) = rtcp::rtt(&b, now_ntp) {
                     self.rtt = Some(rtt);
                 }
+                reported_loss = Some(b.fraction_lost);
             }
         }
+        if let Some(fraction) = reported_loss {
+            self.follow_reported_loss(fraction);
+        }
+    }
+
+    /// Tune the encoder to the loss the peer measured on our stream (fraction /256, rounded up
+    /// to a whole percent; 0 turns FEC off).
+    fn follow_reported_loss(&mut self, fraction_lost: u8) {
+        let percent = (u32::from(fraction_lost) * 100).div_ceil(256) as u8;
+        if percent == self.loss_hint {
+            return;
+        }
+        if let Some(active) = self.active.as_mut() {
+            if active.encoder.set_loss_hint(percent).is_ok() {
+                self.loss_hint = percent;
+            }
+        }
+    }
+
+    /// The encoder's current loss hint (percent), from the peer's RTCP reports on our stream.
+    pub fn encoder_loss_hint(&self) -> u8 {
+        self.loss_hint
     }
 
     /// The next 20 ms of received audio (whatever the peer's packet duration).

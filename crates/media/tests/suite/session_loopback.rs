@@ -232,3 +232,41 @@ fn rtcp_goes_to_a_separate_port_when_asked() {
         "{first:?}"
     );
 }
+
+/// The encoder's loss hint follows the fraction lost in the peer's RTCP reports: 0 on a clean
+/// path, about the real loss when every 5th packet is dropped.
+#[test]
+fn encoder_loss_hint_follows_the_peers_reports() {
+    let (mut a, mut b) = connected_pair(CodecKind::Opus);
+    for side in [&mut a, &mut b] {
+        side.session.set_rtcp_interval(Duration::from_millis(200));
+    }
+    run_ticks(&mut a, &mut b, 60, Instant::now(), &lossless, &no_jitter);
+    assert!(
+        a.session.quality().rtt_ms.is_some(),
+        "reports were exchanged"
+    );
+    assert_eq!(
+        (a.session.encoder_loss_hint(), b.session.encoder_loss_hint()),
+        (0, 0)
+    );
+
+    let mut a = Side::new(A_FREQ);
+    let mut b = Side::new(B_FREQ);
+    let relay = Relay::start(a.session.local_addr(), b.session.local_addr(), 5);
+    a.session
+        .configure(config(relay.a_remote, CodecKind::Opus))
+        .unwrap();
+    b.session
+        .configure(config(relay.b_remote, CodecKind::Opus))
+        .unwrap();
+    for side in [&mut a, &mut b] {
+        side.session.set_rtcp_interval(Duration::from_millis(200));
+    }
+    let delivered = |a_sent: u64, b_sent: u64| (b_sent - b_sent / 5, a_sent - a_sent / 5);
+    run_ticks(&mut a, &mut b, 60, Instant::now(), &delivered, &no_jitter);
+    for side in [&a, &b] {
+        let hint = side.session.encoder_loss_hint();
+        assert!((15..=25).contains(&hint), "20 % loss, hint {hint}");
+    }
+}
