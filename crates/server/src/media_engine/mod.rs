@@ -1,28 +1,30 @@
-//! The media engine: one std thread that owns every RTP session and ticks all rooms every 20 ms
-//! (drift-free: deadlines advance by exactly 20 ms from the start, sleeping only the remainder).
-//! Room actors send it [`MediaCmd`]s; it reports [`MediaEvent`]s (RTP timeout, DTMF, level) to
-//! the room.
+//! The media engine: N worker threads (one per core by default), each owning a shard of the rooms
+//! — a room and all its legs on one worker, chosen by room id — and ticking them every 20 ms
+//! (drift-free). Room actors send it [`MediaCmd`]s, routed to the owning worker; it reports
+//! [`MediaEvent`]s (RTP timeout, DTMF, level) to the room.
 
 pub mod level;
 pub mod moh;
 pub mod tick;
 pub mod transition;
+mod worker;
 
 #[cfg(test)]
 mod click_test;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use agentphone_media::session::{RtpSession, SessionConfig};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::ids::{LegId, RoomId};
 use moh::LoopedAudio;
-use tick::{tick_room, MediaLeg, MediaRoom, Sources};
+use tick::Sources;
+use worker::Worker;
 
 /// The tick period: one frame.
 pub const TICK: Duration = Duration::from_millis(20);
@@ -105,24 +107,53 @@ pub enum MediaCmd {
     },
     /// Turn RTP-timeout watching on/off for a leg (restarts the measurement).
     WatchTimeout { room: RoomId, leg: LegId, on: bool },
-    /// Stop the thread.
+    /// Stop every worker thread.
     Stop,
 }
 
-/// Sends commands to the media thread. Cheap to clone.
+/// Sends commands to the media workers, each to the worker that owns its room. Cheap to clone.
 #[derive(Clone)]
 pub struct MediaHandle {
-    tx: mpsc::Sender<MediaCmd>,
+    workers: Arc<[mpsc::Sender<MediaCmd>]>,
+}
+
+/// The default number of media workers: one per available core.
+pub fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The worker (of `workers`) that owns `room`: room ids are sequential, so this spreads rooms
+/// evenly.
+pub fn shard_of(room: RoomId, workers: usize) -> usize {
+    (room.0 % workers.max(1) as u64) as usize
 }
 
 impl MediaHandle {
-    /// Load the looped sources and start the thread.
+    /// Load the looped sources and start one worker per core.
     pub fn start(
         music_on_hold: &Path,
         ringback: &Path,
         max_legs: usize,
         rtp_timeout: Duration,
-    ) -> std::io::Result<(MediaHandle, JoinHandle<()>)> {
+    ) -> std::io::Result<(MediaHandle, Vec<JoinHandle<()>>)> {
+        Self::start_with_workers(
+            music_on_hold,
+            ringback,
+            max_legs,
+            rtp_timeout,
+            default_workers(),
+        )
+    }
+
+    /// Load the looped sources and start `workers` (at least 1) worker threads, each with its own
+    /// 20 ms tick and its shard of the rooms.
+    pub fn start_with_workers(
+        music_on_hold: &Path,
+        ringback: &Path,
+        max_legs: usize,
+        rtp_timeout: Duration,
+        workers: usize,
+    ) -> std::io::Result<(MediaHandle, Vec<JoinHandle<()>>)> {
         let sources = Sources {
             music_on_hold: LoopedAudio::load_or(
                 music_on_hold,
@@ -131,114 +162,131 @@ impl MediaHandle {
             ),
             ringback: LoopedAudio::load_or(ringback, "ringback", moh::fallback_ringback),
         };
-        let (tx, rx) = mpsc::channel();
-        let thread = std::thread::Builder::new()
-            .name("media-engine".into())
-            .spawn(move || {
-                Engine {
-                    rooms: HashMap::new(),
-                    sources,
-                    max_legs,
-                    rtp_timeout,
-                }
-                .run(rx)
-            })?;
-        Ok((MediaHandle { tx }, thread))
+        let mut senders = Vec::with_capacity(workers.max(1));
+        let mut threads = Vec::with_capacity(workers.max(1));
+        for i in 0..workers.max(1) {
+            let (tx, rx) = mpsc::channel();
+            let worker = Worker {
+                rooms: HashMap::new(),
+                sources: sources.clone(),
+                max_legs,
+                rtp_timeout,
+            };
+            threads.push(
+                std::thread::Builder::new()
+                    .name(format!("media-{i}"))
+                    .spawn(move || worker.run(rx))?,
+            );
+            senders.push(tx);
+        }
+        Ok((
+            MediaHandle {
+                workers: senders.into(),
+            },
+            threads,
+        ))
     }
 
-    /// Send a command (ignored once the engine stopped).
+    /// Send a command to the worker owning its room; `Stop` goes to every worker. Ignored once
+    /// the engine stopped.
     pub fn send(&self, cmd: MediaCmd) {
-        let _ = self.tx.send(cmd);
-    }
-}
-
-struct Engine {
-    rooms: HashMap<RoomId, MediaRoom>,
-    sources: Sources,
-    max_legs: usize,
-    rtp_timeout: Duration,
-}
-
-impl Engine {
-    fn run(mut self, rx: mpsc::Receiver<MediaCmd>) {
-        let mut next = Instant::now() + TICK;
-        loop {
-            loop {
-                match rx.try_recv() {
-                    Ok(MediaCmd::Stop) | Err(mpsc::TryRecvError::Disconnected) => return,
-                    Ok(cmd) => self.apply(cmd),
-                    Err(mpsc::TryRecvError::Empty) => break,
+        match cmd.room() {
+            Some(room) => {
+                if let Some(tx) = self.workers.get(shard_of(room, self.workers.len())) {
+                    let _ = tx.send(cmd);
                 }
             }
-            let now = Instant::now();
-            for room in self.rooms.values_mut() {
-                tick_room(room, &self.sources, now);
-            }
-            let now = Instant::now();
-            if next > now {
-                std::thread::sleep(next - now);
-                next += TICK;
-            } else if now - next > TICK * 5 {
-                // Far behind (machine stalled): start again from now rather than bursting.
-                tracing::warn!(
-                    behind_ms = (now - next).as_millis() as u64,
-                    "media engine fell behind"
-                );
-                next = now + TICK;
-            } else {
-                next += TICK;
+            None => {
+                for tx in self.workers.iter() {
+                    let _ = tx.send(MediaCmd::Stop);
+                }
             }
         }
     }
+}
 
-    fn apply(&mut self, cmd: MediaCmd) {
-        let now = Instant::now();
-        match cmd {
-            MediaCmd::AddRoom { room, events } => {
-                self.rooms.insert(
-                    room,
-                    MediaRoom::new(self.max_legs, self.rtp_timeout, events),
-                );
-            }
-            MediaCmd::RemoveRoom { room } => {
-                self.rooms.remove(&room);
-            }
-            MediaCmd::AddLeg {
-                room,
-                leg,
-                session,
-                mode,
-                watch_timeout,
-            } => {
-                if let Some(r) = self.rooms.get_mut(&room) {
-                    if !r.add_leg(MediaLeg::new(leg, *session, mode, watch_timeout, now)) {
-                        tracing::error!(%room, leg, "media room full: leg not added");
-                    }
+impl MediaCmd {
+    /// The room a command is about (None: `Stop`, for every worker).
+    fn room(&self) -> Option<RoomId> {
+        match self {
+            MediaCmd::AddRoom { room, .. }
+            | MediaCmd::RemoveRoom { room }
+            | MediaCmd::AddLeg { room, .. }
+            | MediaCmd::RemoveLeg { room, .. }
+            | MediaCmd::SetMode { room, .. }
+            | MediaCmd::Reconfigure { room, .. }
+            | MediaCmd::WatchTimeout { room, .. } => Some(*room),
+            MediaCmd::Stop => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use agentphone_media::codec::CodecKind;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    #[test]
+    fn rooms_spread_evenly_over_the_workers() {
+        let mut per_worker = [0usize; 3];
+        for id in 1..=30 {
+            per_worker[shard_of(RoomId(id), 3)] += 1;
+        }
+        assert_eq!(per_worker, [10, 10, 10]);
+        assert_eq!(shard_of(RoomId(7), 0), 0, "zero workers behaves as one");
+    }
+
+    /// Two rooms on two workers both tick: each reports its silent leg's RTP timeout.
+    #[test]
+    fn every_worker_ticks_its_own_rooms() {
+        let missing = Path::new("/nonexistent.wav");
+        let (media, threads) =
+            MediaHandle::start_with_workers(missing, missing, 2, Duration::from_millis(100), 2)
+                .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(threads.len(), 2);
+        let (mut receivers, mut sinks) = (Vec::new(), Vec::new());
+        for id in [RoomId(1), RoomId(2)] {
+            let (events, rx) = tokio::sync::mpsc::unbounded_channel();
+            media.send(MediaCmd::AddRoom { room: id, events });
+            let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+            let mut session = RtpSession::bind(ip).unwrap_or_else(|e| panic!("{e}"));
+            // A peer that never sends.
+            let sink = std::net::UdpSocket::bind((ip, 0)).unwrap_or_else(|e| panic!("{e}"));
+            let remote = sink.local_addr().unwrap_or_else(|e| panic!("{e}"));
+            sinks.push(sink);
+            session
+                .configure(SessionConfig {
+                    remote,
+                    codec: CodecKind::Pcmu,
+                    pt: 0,
+                    telephone_event_pt: None,
+                })
+                .unwrap_or_else(|e| panic!("{e}"));
+            media.send(MediaCmd::AddLeg {
+                room: id,
+                leg: id.0 as LegId,
+                session: Box::new(session),
+                mode: LegMode::Mixed,
+                watch_timeout: true,
+            });
+            receivers.push((id, rx));
+        }
+        for (id, mut rx) in receivers {
+            let deadline = std::time::Instant::now() + Duration::from_secs(5);
+            let timed_out = loop {
+                match rx.try_recv() {
+                    Ok(ev) if ev.kind == MediaEventKind::RtpTimeout => break Some(ev.leg),
+                    Ok(_) => continue,
+                    Err(_) if std::time::Instant::now() > deadline => break None,
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
                 }
-            }
-            MediaCmd::RemoveLeg { room, leg } => {
-                if let Some(r) = self.rooms.get_mut(&room) {
-                    r.legs.retain(|l| l.id != leg);
-                }
-            }
-            MediaCmd::SetMode { room, leg, mode } => {
-                if let Some(l) = self.rooms.get_mut(&room).and_then(|r| r.leg_mut(leg)) {
-                    l.set_mode(mode);
-                }
-            }
-            MediaCmd::Reconfigure { room, leg, config } => {
-                if let Some(l) = self.rooms.get_mut(&room).and_then(|r| r.leg_mut(leg)) {
-                    if let Err(e) = l.session.configure(config) {
-                        tracing::warn!(%room, leg, error = %e, "could not reconfigure an RTP session");
-                    }
-                }
-            }
-            MediaCmd::WatchTimeout { room, leg, on } => {
-                if let Some(l) = self.rooms.get_mut(&room).and_then(|r| r.leg_mut(leg)) {
-                    l.rearm_timeout(on, now);
-                }
-            }
-            MediaCmd::Stop => {}
+            };
+            assert_eq!(timed_out, Some(id.0 as LegId), "room {id} was ticked");
+        }
+        media.send(MediaCmd::Stop);
+        for t in threads {
+            assert!(t.join().is_ok());
         }
     }
 }
