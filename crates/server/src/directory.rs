@@ -26,28 +26,13 @@ pub struct Binding {
     pub expires_at: Instant,
 }
 
-/// Derived status of an agent (SPEC "Concepts").
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AgentStatus {
-    /// Not registered.
-    Offline,
-    /// Registered, voice channel off.
-    Inactive,
-    /// Can take a call.
-    Available,
-    /// Being offered a call.
-    Ringing,
-    /// In a call.
-    OnCall,
-}
+pub use agentphone_protocol::AgentStatus;
 
-impl AgentStatus {
-    /// A SIP answer for a caller who wanted this agent but cannot have them.
-    pub fn unavailable_reply(self) -> (u16, &'static str) {
-        match self {
-            AgentStatus::Ringing | AgentStatus::OnCall => (486, "Busy Here"),
-            _ => (480, "Temporarily Unavailable"),
-        }
+/// A SIP answer for a caller who wanted an agent of this status but cannot have them.
+pub fn unavailable_reply(status: AgentStatus) -> (u16, &'static str) {
+    match status {
+        AgentStatus::Ringing | AgentStatus::OnCall => (486, "Busy Here"),
+        _ => (480, "Temporarily Unavailable"),
     }
 }
 

@@ -6,33 +6,23 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use agentphone_protocol::{DirectoryAgent, DirectoryState, DirectoryTeam};
 use agentphone_sip::dialog::Dialog;
 use agentphone_sip::endpoint::Endpoint;
-use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
 use crate::config::Config;
 use crate::directory::{AgentState, AgentStatus, Cmd};
 use crate::notify;
 
-/// The event package name.
-pub const EVENT: &str = "agentphone-directory";
-/// The NOTIFY body type.
-pub const CONTENT_TYPE: &str = "application/vnd.agentphone.directory+json";
+pub use agentphone_protocol::directory::{CONTENT_TYPE, EVENT};
 
-/// The wire name of a status.
-pub fn status_name(s: AgentStatus) -> &'static str {
-    match s {
-        AgentStatus::Offline => "offline",
-        AgentStatus::Inactive => "inactive",
-        AgentStatus::Available => "available",
-        AgentStatus::Ringing => "ringing",
-        AgentStatus::OnCall => "on_call",
-    }
-}
-
-/// Agents and teams as JSON (without the version), in config order.
-pub fn snapshot(config: &Config, agents: &mut HashMap<String, AgentState>, now: Instant) -> Value {
+/// Agents and teams (version 0), in config order.
+pub fn snapshot(
+    config: &Config,
+    agents: &mut HashMap<String, AgentState>,
+    now: Instant,
+) -> DirectoryState {
     let mut statuses: HashMap<&str, (AgentStatus, bool)> = HashMap::new();
     let mut agent_list = Vec::with_capacity(config.agents.len());
     for a in &config.agents {
@@ -42,21 +32,20 @@ pub fn snapshot(config: &Config, agents: &mut HashMap<String, AgentState>, now: 
         let status = state.status(now);
         let voice_active = state.binding.is_some() && state.voice_active;
         statuses.insert(a.username.as_str(), (status, voice_active));
-        let teams: Vec<&str> = config
-            .teams
-            .iter()
-            .filter(|t| t.members.contains(&a.username))
-            .map(|t| t.name.as_str())
-            .collect();
-        agent_list.push(json!({
-            "username": a.username,
-            "display_name": a.display_name,
-            "status": status_name(status),
-            "teams": teams,
-            "idle_since_ms": wall_ms(state.idle_since),
-        }));
+        agent_list.push(DirectoryAgent {
+            username: a.username.clone(),
+            display_name: a.display_name.clone(),
+            status,
+            teams: config
+                .teams
+                .iter()
+                .filter(|t| t.members.contains(&a.username))
+                .map(|t| t.name.clone())
+                .collect(),
+            idle_since_ms: Some(wall_ms(state.idle_since)),
+        });
     }
-    let teams: Vec<Value> = config
+    let teams: Vec<DirectoryTeam> = config
         .teams
         .iter()
         .map(|t| {
@@ -71,11 +60,16 @@ pub fn snapshot(config: &Config, agents: &mut HashMap<String, AgentState>, now: 
                 .iter()
                 .filter(|m| of(m).is_some_and(|(_, v)| v))
                 .count();
-            json!({"name": t.name, "members": t.members, "available": available,
-                   "active": active, "inbound": t.inbound})
+            DirectoryTeam {
+                name: t.name.clone(),
+                members: t.members.clone(),
+                available: available as u32,
+                active: active as u32,
+                inbound: t.inbound.clone(),
+            }
         })
         .collect();
-    json!({"agents": agent_list, "teams": teams})
+    DirectoryState::new(0, agent_list, teams)
 }
 
 /// An instant as milliseconds since the Unix epoch, from one fixed pairing of the two clocks (so
@@ -106,7 +100,9 @@ pub struct DirectorySubs {
     endpoint: Option<Endpoint>,
     directory: mpsc::UnboundedSender<Cmd>,
     subs: HashMap<String, Subscriber>,
-    last: Value,
+    /// The last state published (numbered) and its NOTIFY body, serialised once.
+    last: Option<DirectoryState>,
+    last_body: Vec<u8>,
     version: u64,
 }
 
@@ -117,19 +113,18 @@ impl DirectorySubs {
             endpoint,
             directory,
             subs: HashMap::new(),
-            last: Value::Null,
+            last: None,
+            last_body: Vec::new(),
             version: 0,
         }
     }
 
     /// The state changed (maybe): if it differs from the last one sent, NOTIFY everyone. True when
     /// it did change.
-    pub fn publish(&mut self, snapshot: Value) -> bool {
-        if snapshot == self.last {
+    pub fn publish(&mut self, snapshot: DirectoryState) -> bool {
+        if !self.remember(snapshot) {
             return false;
         }
-        self.last = snapshot;
-        self.version += 1;
         let ids: Vec<String> = self.subs.keys().cloned().collect();
         for id in ids {
             self.notify(&id, None);
@@ -138,11 +133,14 @@ impl DirectorySubs {
     }
 
     /// A new subscriber: NOTIFY it the current state at once.
-    pub fn add(&mut self, dialog: Dialog, expires: Duration, snapshot: Value, now: Instant) {
-        if snapshot != self.last {
-            self.last = snapshot;
-            self.version += 1;
-        }
+    pub fn add(
+        &mut self,
+        dialog: Dialog,
+        expires: Duration,
+        snapshot: DirectoryState,
+        now: Instant,
+    ) {
+        self.remember(snapshot);
         let id = dialog.call_id.clone();
         self.subs.insert(
             id.clone(),
@@ -152,6 +150,23 @@ impl DirectorySubs {
             },
         );
         self.notify(&id, None);
+    }
+
+    /// Take `snapshot` as the last state when its content differs (the next version, serialised
+    /// once for every subscriber). True when it did.
+    fn remember(&mut self, mut snapshot: DirectoryState) -> bool {
+        if self
+            .last
+            .as_ref()
+            .is_some_and(|last| last.same_content(&snapshot))
+        {
+            return false;
+        }
+        self.version += 1;
+        snapshot.version = self.version;
+        self.last_body = serde_json::to_vec(&snapshot).unwrap_or_default();
+        self.last = Some(snapshot);
+        true
     }
 
     /// Refresh (Some) or end (None) a subscription.
@@ -194,10 +209,6 @@ impl DirectorySubs {
         let Some(sub) = self.subs.get_mut(call_id) else {
             return;
         };
-        let mut body = self.last.clone();
-        if let Some(obj) = body.as_object_mut() {
-            obj.insert("version".into(), json!(self.version));
-        }
         let state = match terminated {
             Some(t) => t.to_string(),
             None => notify::active(
@@ -211,7 +222,7 @@ impl DirectorySubs {
             EVENT,
             &state,
             CONTENT_TYPE,
-            body.to_string().into_bytes(),
+            self.last_body.clone(),
         );
         let tx = endpoint.request(req, sub.dialog.peer);
         let directory = self.directory.clone();

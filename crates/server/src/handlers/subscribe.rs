@@ -5,28 +5,30 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use agentphone_protocol::{directory, room as room_package, RoomId};
 use agentphone_sip::dialog::Dialog;
 use agentphone_sip::endpoint::ServerTransaction;
 use agentphone_sip::message;
 
 use crate::context::Ctx;
 use crate::dialog_table::SubOwner;
-use crate::directory_view;
-use crate::room::{self, RoomMsg};
+use crate::room::RoomMsg;
 use crate::sip_reply;
 
 /// The longest subscription we grant.
 const MAX_EXPIRES: u64 = 3600;
 
 /// The event packages we serve, for `Allow-Events`.
-const ALLOW_EVENTS: &str = "agentphone-directory, agentphone-room, presence";
+fn allow_events() -> String {
+    format!("{}, {}, presence", directory::EVENT, room_package::EVENT)
+}
 
 /// An out-of-dialog SUBSCRIBE.
 pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction) {
     let msg = sip_reply::as_message(&tx.request);
     let event = event_package(&msg);
-    let is_directory = event == directory_view::EVENT;
-    if !is_directory && event != room::state::EVENT {
+    let is_directory = event == directory::EVENT;
+    if !is_directory && event != room_package::EVENT {
         return bad_event(tx).await;
     }
     let Some(user) = super::require_agent(ctx, &tx).await else {
@@ -42,9 +44,8 @@ pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction) {
             .request
             .uri
             .user()
-            .and_then(|u| u.strip_prefix("room-"))
-            .and_then(|id| id.parse::<u64>().ok())
-            .and_then(|id| ctx.dialogs.room(id));
+            .and_then(RoomId::from_uri_user)
+            .and_then(|id| ctx.dialogs.room(id.0));
         let Some(room) = room else {
             sip_reply::refuse(&tx, 404, "Not Found", "No such call").await;
             return;
@@ -119,7 +120,7 @@ pub async fn in_dialog(ctx: &Arc<Ctx>, tx: ServerTransaction, call_id: &str, own
 /// 489 with the packages we do serve.
 pub async fn bad_event(tx: ServerTransaction) {
     let mut resp = sip_reply::build(&tx, 489, "Bad Event");
-    sip_reply::add_header(&mut resp, "Allow-Events", ALLOW_EVENTS);
+    sip_reply::add_header(&mut resp, "Allow-Events", allow_events());
     sip_reply::send(&tx, resp).await;
 }
 

@@ -1,6 +1,7 @@
 //! The room actor: owns the legs, runs the establishing phase (see `establish.rs`), then serves
 //! in-dialog requests and media events until fewer than two parties (or no agent) remain.
 
+use agentphone_protocol::TimelineKind;
 use std::sync::Arc;
 
 use agentphone_media::codec::CodecKind;
@@ -13,7 +14,6 @@ use super::hold::{self, LegView};
 use super::leg::{Leg, Role};
 use super::outgoing::{OfferEvent, Outgoing};
 use super::state::RoomSub;
-use super::timeline::Entry;
 use super::transfer::{Outcome, Transfer, TransferState};
 use super::{LegId, RoomHandle, RoomMsg, RoomSetup};
 use crate::context::Ctx;
@@ -41,11 +41,11 @@ pub(super) struct Room {
     /// subscriptions, INFO and REFER.
     pub room_uri: rsip::Uri,
     /// The conversation timeline.
-    pub timeline: Vec<Entry>,
+    pub timeline: Vec<agentphone_protocol::TimelineEntry>,
     /// Room state subscribers.
     pub subs: Vec<RoomSub>,
-    /// The state last NOTIFYed (without its version).
-    pub last_state: serde_json::Value,
+    /// The state last NOTIFYed (numbered with `state_version`).
+    pub last_state: Option<agentphone_protocol::RoomState>,
     /// Version of the room state.
     pub state_version: u64,
     /// The transfer under way.
@@ -85,7 +85,7 @@ pub(super) async fn run(
         room_uri,
         timeline: Vec::new(),
         subs: Vec::new(),
-        last_state: serde_json::Value::Null,
+        last_state: None,
         state_version: 0,
         transfer: None,
         command_hold: None,
@@ -308,9 +308,12 @@ impl Room {
         if !self.ending {
             let name = self.name_of(&leg.role);
             if leg.role.is_customer() {
-                self.note("customer_left", format!("{name} left (the customer)"));
+                self.note(
+                    TimelineKind::CustomerLeft,
+                    format!("{name} left (the customer)"),
+                );
             } else {
-                self.note("left", format!("{name} left"));
+                self.note(TimelineKind::Left, format!("{name} left"));
             }
         }
         if let Some(agent) = leg.role.agent() {
@@ -336,7 +339,7 @@ impl Room {
                 format!("the call ended ({reason})"),
             ));
         }
-        self.note_in_memory("ended", format!("Call ended: {reason}"));
+        self.note_in_memory(TimelineKind::Ended, format!("Call ended: {reason}"));
         self.end_subscriptions_of(None);
         self.ending = true;
         let ids: Vec<LegId> = self.legs.iter().map(|l| l.id).collect();

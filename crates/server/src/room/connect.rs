@@ -1,6 +1,7 @@
 //! A candidate answered: ACK it, accept its SDP, add its leg to the room, answer the caller 200.
 
 use agentphone_media::session::RtpSession;
+use agentphone_protocol::TimelineKind;
 use agentphone_sip::dialog::Dialog;
 use agentphone_sip::message;
 use agentphone_sip::sdp::{self, Sdp};
@@ -118,7 +119,7 @@ impl Room {
             Some(a) => self.agent_name(a),
             None => label.to_string(),
         };
-        self.note_in_memory("answered", format!("Answered by {answered_by}"));
+        self.note_in_memory(TimelineKind::Answered, format!("Answered by {answered_by}"));
         tracing::info!(room, call = %self.record_id, answered_by = %label, "call connected");
         Ring::Answered
     }

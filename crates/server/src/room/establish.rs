@@ -152,7 +152,7 @@ impl Room {
                         binding,
                     },
                     Err(status) => {
-                        let (code, reason) = status.unavailable_reply();
+                        let (code, reason) = crate::directory::unavailable_reply(status);
                         last = (code, reason.into());
                         break;
                     }

@@ -6,6 +6,7 @@
 //! hanging up move the call on from there. Progress goes to the requester as sipfrag NOTIFYs.
 
 use agentphone_media::session::RtpSession;
+use agentphone_protocol::TimelineKind;
 use agentphone_sip::dialog::Dialog;
 use agentphone_sip::endpoint::ServerTransaction;
 use agentphone_sip::message::{self, RequestBuilder};
@@ -177,7 +178,9 @@ impl Room {
                 }
                 let binding = self.ctx.directory.reserve(&user).await.map_err(|s| {
                     let (code, phrase, why) = match s {
-                        AgentStatus::Offline => (480, "Temporarily Unavailable", "is offline"),
+                        AgentStatus::Offline | AgentStatus::Unknown => {
+                            (480, "Temporarily Unavailable", "is offline")
+                        }
                         AgentStatus::Inactive => {
                             (480, "Temporarily Unavailable", "has the voice channel off")
                         }
@@ -235,7 +238,7 @@ impl Room {
             self.agent_name(&by),
             reason_suffix(target.reason.as_deref())
         );
-        self.note("transfer_requested", text);
+        self.note(TimelineKind::TransferRequested, text);
         self.ring_transfer_target(user, binding).await;
         Ok(())
     }
@@ -293,7 +296,7 @@ impl Room {
             });
         }
         self.sipfrag("180 Ringing", false);
-        self.note("transfer_ringing", format!("Ringing {name}"));
+        self.note(TimelineKind::TransferRinging, format!("Ringing {name}"));
         self.apply_modes();
     }
 
@@ -430,7 +433,7 @@ impl Room {
                     .iter()
                     .filter_map(|l| l.role.agent().map(str::to_string)),
             );
-            self.note("transfer_ringing", format!("{name} {why}"));
+            self.note(TimelineKind::TransferRinging, format!("{name} {why}"));
             if let Some((next, binding)) =
                 self.ctx.directory.reserve_for_team(&team, &exclude).await
             {
@@ -518,10 +521,13 @@ impl Room {
         self.sipfrag("200 OK", true);
         tracing::info!(room, %user, listen_only, "transfer target joined");
         if listen_only {
-            self.note("transfer_answered", format!("{name} joined to listen"));
+            self.note(
+                TimelineKind::TransferAnswered,
+                format!("{name} joined to listen"),
+            );
             self.transfer = None;
         } else {
-            self.note("transfer_answered", format!("{name} answered"));
+            self.note(TimelineKind::TransferAnswered, format!("{name} answered"));
             let requester_left = self
                 .transfer
                 .as_ref()
@@ -555,7 +561,7 @@ impl Room {
             reason_suffix(t.reason.as_deref())
         );
         self.command_hold = None;
-        self.note("transfer_completed", text);
+        self.note(TimelineKind::TransferCompleted, text);
         self.apply_modes();
     }
 
@@ -614,7 +620,7 @@ impl Room {
             Outcome::Failed(code, phrase, why) => {
                 self.sipfrag_of(&t, &format!("{code} {phrase}"));
                 self.note(
-                    "transfer_failed",
+                    TimelineKind::TransferFailed,
                     format!("Transfer to {target} failed: {why}"),
                 );
             }
@@ -622,7 +628,7 @@ impl Room {
                 self.sipfrag_of(&t, "487 Request Terminated");
                 let by = self.agent_name(&t.by);
                 self.note(
-                    "transfer_cancelled",
+                    TimelineKind::TransferCancelled,
                     format!("{by} cancelled the transfer to {target}"),
                 );
             }
