@@ -27,7 +27,6 @@ mod presence;
 mod registration;
 mod room;
 mod room_commands;
-mod room_state;
 mod sip_util;
 mod status;
 mod subscribing;
@@ -35,12 +34,14 @@ mod subscription;
 mod transactions;
 mod transfer;
 
+/// The documents the server pushes and the room commands (docs/protocol.md), typed.
+pub use agentphone_protocol as protocol;
+pub use agentphone_protocol::{
+    AgentStatus, DirectoryAgent, DirectoryState, DirectoryTeam, RoomState, TimelineEntry,
+    TimelineKind,
+};
 pub use command::{PhoneCommand, PhoneError, TransferTarget};
 pub use config::{PhoneConfig, Transport};
 pub use event::{CallState, PhoneEvent, TransferState};
 pub use handle::{Phone, PhoneHandle};
-pub use room_state::{
-    AgentStatus, DirectoryAgent, DirectoryState, DirectoryTeam, RoomCustomer, RoomParticipant,
-    RoomState, RoomTransfer, TimelineEntry,
-};
 pub use status::PhoneStatus;

@@ -3,13 +3,13 @@
 
 use std::sync::Arc;
 
+use agentphone_protocol::{decode, DecodeError, DirectoryState, RoomState};
 use agentphone_sip::endpoint::{ServerTransaction, TxError};
 use agentphone_sip::rsip;
 
 use super::command::PhoneError;
 use super::engine::{respond, Engine};
 use super::event::PhoneEvent;
-use super::room_state::{DirectoryState, RoomState};
 use super::sip_util;
 use super::subscription::{event_package, subscription_state, SubKind, SubState, Subscription};
 use super::transactions::Purpose;
@@ -186,18 +186,22 @@ impl Engine {
             return respond(&st, 489, "Bad Event", None).await;
         }
         let body = &st.request.body;
-        let state = match kind {
-            SubKind::Directory if !body.is_empty() => {
-                match serde_json::from_slice::<DirectoryState>(body) {
-                    Ok(s) => Some(Notified::Directory(s)),
-                    Err(e) => return bad_body(&st, kind, &e).await,
-                }
+        let parsed = match kind {
+            _ if body.is_empty() => Ok(None),
+            SubKind::Directory => {
+                decode::<DirectoryState>(body).map(|s| Some(Notified::Directory(s)))
             }
-            SubKind::Room if !body.is_empty() => match serde_json::from_slice::<RoomState>(body) {
-                Ok(s) => Some(Notified::Room(Box::new(s))),
-                Err(e) => return bad_body(&st, kind, &e).await,
-            },
-            _ => None,
+            SubKind::Room => decode::<RoomState>(body).map(|s| Some(Notified::Room(Box::new(s)))),
+        };
+        let state = match parsed {
+            Ok(state) => state,
+            // Answered 200 all the same: the subscription is fine, only its documents are not
+            // for this phone (and a refusal would make the server retry or drop us).
+            Err(DecodeError::TooNew { found }) => {
+                self.report_too_new(kind, found);
+                None
+            }
+            Err(e) => return bad_body(&st, kind, &e).await,
         };
         respond(&st, 200, "OK", None).await;
         if let Some(sub) = self.subscription_mut(kind) {
@@ -214,13 +218,29 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// A document in a newer format than this phone reads: say so once per subscription.
+    fn report_too_new(&mut self, kind: SubKind, found: u32) {
+        let Some(sub) = self.subscription_mut(kind) else {
+            return;
+        };
+        if std::mem::replace(&mut sub.too_new_reported, true) {
+            return;
+        }
+        let e = DecodeError::TooNew { found };
+        self.emit(PhoneEvent::Error {
+            message: format!("{}: {e}", kind.event()),
+        });
+    }
+}
+
 /// A NOTIFY's parsed body.
 enum Notified {
     Directory(DirectoryState),
     Room(Box<RoomState>),
 }
 
-async fn bad_body(st: &ServerTransaction, kind: SubKind, e: &serde_json::Error) {
+async fn bad_body(st: &ServerTransaction, kind: SubKind, e: &DecodeError) {
     tracing::warn!("{} NOTIFY with a bad body: {e}", kind.event());
     respond(st, 400, "Bad Request (body is not the expected JSON)", None).await;
 }

@@ -11,6 +11,7 @@ use super::model::{
     ParticipantState, Quality, Role, TeamEntry, TimeOfDay, TimelineEntry, TransferStatus,
 };
 use super::strings;
+use crate::phone::protocol::room as wire;
 use crate::phone::{self, CallState, PhoneCommand, PhoneEvent, RoomState, TransferState};
 
 /// Who is on the other end of the current (or ringing) call, as far as the engine told us.
@@ -288,14 +289,14 @@ impl Adapter {
             .participants
             .iter()
             .map(|p| {
-                let customer = p.role == "customer";
+                let customer = p.role == wire::Role::Customer;
                 let user = match (&p.username, customer) {
                     (Some(u), _) => u.clone(),
                     (None, true) => room
                         .customer
                         .as_ref()
-                        .map_or_else(|| p.id.clone(), |c| c.uri.clone()),
-                    (None, false) => p.id.clone(),
+                        .map_or_else(|| p.id.to_string(), |c| c.uri.clone()),
+                    (None, false) => p.id.to_string(),
                 };
                 // My row shows my own mic; the others' what the server measured.
                 let old_level = old.iter().find(|o| o.user == user).map_or(0.0, |o| o.level);
@@ -315,7 +316,7 @@ impl Adapter {
                     } else {
                         Role::Agent
                     },
-                    state: participant_state(&p.state),
+                    state: participant_state(p.state),
                     muted: p.muted,
                     level,
                 }
@@ -335,7 +336,7 @@ impl Adapter {
                     .or_else(|| t.target.clone())
                     .or_else(|| t.team.clone())
                     .unwrap_or_default();
-                if t.state == "consulting" {
+                if t.state == wire::TransferPhase::Consulting {
                     TransferStatus::Consulting {
                         target,
                         by: t.by.clone(),
@@ -586,12 +587,14 @@ fn directory(agents: &[phone::DirectoryAgent], teams: &[phone::DirectoryTeam]) -
 }
 
 /// A room participant's state word as the model's state.
-fn participant_state(word: &str) -> ParticipantState {
-    match word {
-        "ringing" => ParticipantState::Ringing,
-        "held" => ParticipantState::OnHold,
-        "listening" => ParticipantState::ListenOnly,
-        _ => ParticipantState::Talking,
+fn participant_state(state: wire::ParticipantState) -> ParticipantState {
+    match state {
+        wire::ParticipantState::Ringing => ParticipantState::Ringing,
+        wire::ParticipantState::Held => ParticipantState::OnHold,
+        wire::ParticipantState::Listening => ParticipantState::ListenOnly,
+        wire::ParticipantState::Connected | wire::ParticipantState::Unknown => {
+            ParticipantState::Talking
+        }
     }
 }
 
