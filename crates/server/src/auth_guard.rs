@@ -6,10 +6,10 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use agentphone_sip::auth::{Algorithm, Challenge, Credentials, NonceCheck, NonceIssuer};
-use agentphone_sip::message;
+use agentphone_sip::auth::{Challenge, Credentials, NonceCheck, NonceIssuer};
 
 use crate::config::Config;
+use crate::request_headers;
 
 /// Failed attempts from one IP within [`FAILURE_WINDOW`] before it is blocked.
 const MAX_FAILURES: u32 = 5;
@@ -33,6 +33,8 @@ pub enum AuthDecision {
 /// Checks digest credentials against the configured agents.
 pub struct AuthGuard {
     config: Arc<Config>,
+    /// Agent user name → password, so a check does not scan the agent list.
+    passwords: HashMap<String, String>,
     nonces: NonceIssuer,
     failures: Mutex<HashMap<IpAddr, Failures>>,
 }
@@ -48,19 +50,27 @@ impl AuthGuard {
     /// A guard for the agents of `config`.
     pub fn new(config: Arc<Config>) -> Self {
         let nonces = NonceIssuer::new(config.nonce_lifetime);
+        let passwords = config
+            .agents
+            .iter()
+            .map(|a| (a.username.clone(), a.password.clone()))
+            .collect();
         AuthGuard {
             config,
+            passwords,
             nonces,
             failures: Mutex::new(HashMap::new()),
         }
     }
 
-    /// The `WWW-Authenticate` values of a 401: SHA-256 first, then MD5 (RFC 8760 §2.4).
+    /// The `WWW-Authenticate` values of a 401, one per configured algorithm in the configured
+    /// order (default SHA-256 first, then MD5: RFC 8760 §2.4).
     pub fn challenges(&self, stale: bool) -> Vec<String> {
         let nonce = self.nonces.issue();
-        [Algorithm::Sha256, Algorithm::Md5]
-            .into_iter()
-            .map(|algorithm| {
+        self.config
+            .digest_algorithms
+            .iter()
+            .map(|&algorithm| {
                 Challenge {
                     realm: self.config.realm.clone(),
                     nonce: nonce.clone(),
@@ -80,13 +90,10 @@ impl AuthGuard {
         if self.is_blocked(source, now) {
             return AuthDecision::Forbidden("Too many failed attempts");
         }
-        let msg = rsip::SipMessage::Request(req.clone());
-        let header = message::header_value(&msg, "Authorization")
-            .or_else(|| message::header_value(&msg, "Proxy-Authorization"));
-        let Some(header) = header else {
+        let Some(header) = request_headers::authorization(req) else {
             return AuthDecision::Challenge { stale: false };
         };
-        let Some(creds) = Credentials::parse(&header) else {
+        let Some(creds) = Credentials::parse(header) else {
             return self.fail(source, now, "Malformed credentials");
         };
         if creds.realm != self.config.realm {
@@ -97,14 +104,22 @@ impl AuthGuard {
             NonceCheck::Stale => return AuthDecision::Challenge { stale: true },
             NonceCheck::Invalid => return AuthDecision::Challenge { stale: false },
         }
-        let Some(agent) = self.config.agent(&creds.username) else {
+        let Some(password) = self.passwords.get(&creds.username) else {
             return self.fail(source, now, "Wrong user name or password");
         };
-        if !creds.verify(req.method.to_string().as_str(), &agent.password) {
+        if !creds.verify(method_name(&req.method), password) {
             return self.fail(source, now, "Wrong user name or password");
         }
-        self.lock().remove(&source);
-        AuthDecision::Agent(agent.username.clone())
+        self.forget_failures(source);
+        AuthDecision::Agent(creds.username)
+    }
+
+    /// A source that authenticated starts afresh (no lock taken when it never failed).
+    fn forget_failures(&self, source: IpAddr) {
+        let mut map = self.lock();
+        if !map.is_empty() {
+            map.remove(&source);
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, Failures>> {
@@ -112,6 +127,7 @@ impl AuthGuard {
     }
 
     fn is_blocked(&self, source: IpAddr, now: Instant) -> bool {
+        // Never-failed sources are the common case: one lock, one hash look-up, no allocation.
         self.lock()
             .get(&source)
             .and_then(|f| f.blocked_until)
@@ -141,5 +157,66 @@ impl AuthGuard {
             tracing::warn!(%source, failures = f.count, "authentication failures: source blocked for {}s", BLOCK_FOR.as_secs());
         }
         AuthDecision::Forbidden(reason)
+    }
+}
+
+/// The method token (digest A2 = METHOD:URI), without formatting it into a new String.
+fn method_name(method: &rsip::Method) -> &'static str {
+    use rsip::Method::*;
+    match method {
+        Ack => "ACK",
+        Bye => "BYE",
+        Cancel => "CANCEL",
+        Info => "INFO",
+        Invite => "INVITE",
+        Message => "MESSAGE",
+        Notify => "NOTIFY",
+        Options => "OPTIONS",
+        PRack => "PRACK",
+        Publish => "PUBLISH",
+        Refer => "REFER",
+        Register => "REGISTER",
+        Subscribe => "SUBSCRIBE",
+        Update => "UPDATE",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn guard(extra: &str) -> AuthGuard {
+        let text =
+            format!("[server]\n{extra}\n[[agents]]\nusername = \"alice\"\npassword = \"a\"\n");
+        let config = Config::from_toml_str(&text, "t.toml").unwrap_or_else(|e| panic!("{e}"));
+        AuthGuard::new(Arc::new(config))
+    }
+
+    fn algorithms(challenges: &[String]) -> Vec<String> {
+        challenges
+            .iter()
+            .filter_map(|c| Challenge::parse(c))
+            .map(|c| c.algorithm.name().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn challenges_follow_the_configured_order() {
+        assert_eq!(algorithms(&guard("").challenges(false)), ["SHA-256", "MD5"]);
+        let md5_first = guard("digest_algorithms = [\"MD5\", \"SHA-256\"]");
+        assert_eq!(algorithms(&md5_first.challenges(false)), ["MD5", "SHA-256"]);
+        let md5_only = guard("digest_algorithms = [\"MD5\"]");
+        assert_eq!(algorithms(&md5_only.challenges(true)), ["MD5"]);
+    }
+
+    #[test]
+    fn method_names_are_the_wire_tokens() {
+        for m in [
+            rsip::Method::Register,
+            rsip::Method::Invite,
+            rsip::Method::PRack,
+        ] {
+            assert_eq!(method_name(&m), m.to_string());
+        }
     }
 }

@@ -7,6 +7,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use agentphone_sip::auth::Algorithm;
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -25,6 +26,8 @@ pub struct Config {
     pub realm: String,
     /// How long a nonce stays valid.
     pub nonce_lifetime: Duration,
+    /// Digest algorithms offered in a 401, in this order (one `WWW-Authenticate` each).
+    pub digest_algorithms: Vec<Algorithm>,
     /// How long one agent is rung before the next is tried.
     pub ring_timeout: Duration,
     /// Silence on a leg after which it is considered gone.
@@ -113,6 +116,7 @@ impl Config {
             media_ip: ip,
             realm: DEFAULT_REALM.into(),
             nonce_lifetime: Duration::from_secs(300),
+            digest_algorithms: DEFAULT_DIGEST_ALGORITHMS.to_vec(),
             ring_timeout: Duration::from_secs(15),
             rtp_timeout: Duration::from_secs(8),
             max_participants: 3,
@@ -140,6 +144,8 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 }
 
 const DEFAULT_REALM: &str = "agentphone";
+/// RFC 8760 §2.4: the preferred (strongest) algorithm first.
+const DEFAULT_DIGEST_ALGORITHMS: [Algorithm; 2] = [Algorithm::Sha256, Algorithm::Md5];
 
 fn listen_ip_or_loopback(ip: IpAddr) -> IpAddr {
     if ip.is_unspecified() {
@@ -174,6 +180,7 @@ struct RawServer {
     media_ip: Option<Spanned<String>>,
     realm: Option<String>,
     nonce_lifetime_s: Option<Spanned<u64>>,
+    digest_algorithms: Option<Spanned<Vec<Spanned<String>>>>,
     ring_timeout_s: Option<Spanned<u64>>,
     rtp_timeout_s: Option<Spanned<u64>>,
     max_participants: Option<Spanned<u64>>,
@@ -258,6 +265,7 @@ impl Validator<'_> {
             Some(v) => v.get_ref().clone(),
         };
         let nonce_lifetime = self.seconds(&s.nonce_lifetime_s, "nonce_lifetime_s", 300)?;
+        let digest_algorithms = self.digest_algorithms(&s.digest_algorithms)?;
         let ring_timeout = self.seconds(&s.ring_timeout_s, "ring_timeout_s", 15)?;
         let rtp_timeout = self.seconds(&s.rtp_timeout_s, "rtp_timeout_s", 8)?;
         let max_participants = match &s.max_participants {
@@ -274,6 +282,7 @@ impl Validator<'_> {
             media_ip,
             realm: s.realm.unwrap_or_else(|| DEFAULT_REALM.into()),
             nonce_lifetime,
+            digest_algorithms,
             ring_timeout,
             rtp_timeout,
             max_participants,
@@ -308,6 +317,42 @@ impl Validator<'_> {
             }
             Some(v) => Ok(Duration::from_secs(*v.get_ref())),
         }
+    }
+
+    fn digest_algorithms(
+        &self,
+        v: &Option<Spanned<Vec<Spanned<String>>>>,
+    ) -> Result<Vec<Algorithm>, ConfigError> {
+        const KEY: &str = "digest_algorithms";
+        let Some(v) = v else {
+            return Ok(DEFAULT_DIGEST_ALGORITHMS.to_vec());
+        };
+        if v.get_ref().is_empty() {
+            return self.err(
+                v.span(),
+                KEY,
+                "must name at least one of \"SHA-256\", \"MD5\"",
+            );
+        }
+        let mut out = Vec::with_capacity(v.get_ref().len());
+        for name in v.get_ref() {
+            let Some(algorithm) = Algorithm::from_name(Some(name.get_ref())) else {
+                return self.err(
+                    name.span(),
+                    KEY,
+                    format!("`{}` is not \"SHA-256\" or \"MD5\"", name.get_ref()),
+                );
+            };
+            if out.contains(&algorithm) {
+                return self.err(
+                    name.span(),
+                    KEY,
+                    format!("`{}` is listed twice", name.get_ref()),
+                );
+            }
+            out.push(algorithm);
+        }
+        Ok(out)
     }
 
     fn agents(&self, raw: Vec<RawAgent>) -> Result<Vec<AgentConfig>, ConfigError> {
@@ -434,5 +479,50 @@ fn resolve(base: &Path, p: &str) -> PathBuf {
         path.to_path_buf()
     } else {
         base.join(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn algorithms(value: &str) -> Result<Vec<Algorithm>, ConfigError> {
+        let text = format!("[server]\n\ndigest_algorithms = {value}\n");
+        Config::from_toml_str(&text, "t.toml").map(|c| c.digest_algorithms)
+    }
+
+    #[test]
+    fn digest_algorithms_keep_the_written_order_and_default_to_sha256_first() -> anyhow::Result<()>
+    {
+        let default = Config::from_toml_str("[server]\n", "t.toml")?;
+        assert_eq!(
+            default.digest_algorithms,
+            [Algorithm::Sha256, Algorithm::Md5]
+        );
+        assert_eq!(
+            algorithms(r#"["MD5", "sha-256"]"#)?,
+            [Algorithm::Md5, Algorithm::Sha256]
+        );
+        assert_eq!(algorithms(r#"["MD5"]"#)?, [Algorithm::Md5]);
+        Ok(())
+    }
+
+    #[test]
+    fn bad_digest_algorithms_name_line_and_key() {
+        for (value, message) in [
+            ("[]", "at least one"),
+            (r#"["MD5", "SHA-512"]"#, "`SHA-512` is not"),
+            (r#"["MD5", "md5"]"#, "listed twice"),
+        ] {
+            let Err(e) = algorithms(value) else {
+                panic!("{value} accepted");
+            };
+            assert_eq!(
+                (e.line, e.key.as_deref()),
+                (Some(3), Some("digest_algorithms")),
+                "{e}"
+            );
+            assert!(e.message.contains(message), "{value}: {e}");
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! Everything a request handler or a room needs, shared behind one `Arc`.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,7 +13,7 @@ use crate::directory::DirectoryHandle;
 use crate::log_limit::LogLimiter;
 use crate::media_engine::{MediaCmd, MediaHandle};
 use crate::records::RecordsHandle;
-use crate::room::RoomMsg;
+use crate::room_handle::RoomMsg;
 
 /// The server's shared state.
 pub struct Ctx {
@@ -74,24 +74,6 @@ impl Ctx {
             local_contact,
             bad_input_log: LogLimiter::new(20, Duration::from_secs(10)),
         }))
-    }
-
-    /// Is this request-URI ours? Our domain name with any port, or one of our IPs with our SIP
-    /// port or none (another port on our IP is another user agent on this machine: outbound).
-    pub fn is_us(&self, uri: &rsip::Uri) -> bool {
-        let host = uri.host_with_port.host.to_string();
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        let port = uri.port().map(|p| *p.value());
-        let sip = self.endpoint.local_addr();
-        match host.parse::<IpAddr>() {
-            Ok(ip) => {
-                let our_ip = ip == self.config.media_ip
-                    || ip == sip.ip()
-                    || self.config.domain.parse::<IpAddr>().is_ok_and(|d| d == ip);
-                our_ip && port.is_none_or(|p| p == sip.port())
-            }
-            Err(_) => host.eq_ignore_ascii_case(&self.config.domain),
-        }
     }
 
     /// Stop everything: rooms say BYE (waiting up to 2 s for them to end), then the media engine,

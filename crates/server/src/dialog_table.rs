@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
-use crate::room::{LegId, RoomHandle, RoomId};
+use crate::ids::{LegId, RoomId};
+use crate::room_handle::RoomHandle;
 
 /// Call-ID → (room, leg), and every live room.
 #[derive(Default)]

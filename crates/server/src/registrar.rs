@@ -3,9 +3,9 @@
 use std::time::{Duration, Instant};
 
 use agentphone_sip::endpoint::Peer;
-use agentphone_sip::message;
 
 use crate::directory::{Binding, MAX_REGISTRATION};
+use crate::request_headers;
 
 /// What a REGISTER asks for.
 #[derive(Debug)]
@@ -23,9 +23,8 @@ pub enum RegisterRequest {
 
 /// Read Contact and Expires (Contact's `expires` parameter wins over the header).
 pub fn read(req: &rsip::Request) -> Result<RegisterRequest, &'static str> {
-    let msg = rsip::SipMessage::Request(req.clone());
-    let raw_contact = message::header_value(&msg, "Contact");
-    let header_expires = match message::header_value(&msg, "Expires") {
+    let raw_contact = request_headers::contact(req);
+    let header_expires = match request_headers::expires(req) {
         None => None,
         Some(v) => Some(v.trim().parse::<u64>().map_err(|_| "Bad Expires header")?),
     };
@@ -39,8 +38,8 @@ pub fn read(req: &rsip::Request) -> Result<RegisterRequest, &'static str> {
             Err("Contact * needs Expires: 0")
         };
     }
-    let contact = message::contact_uri(&msg).ok_or("Bad Contact header")?;
-    let param_expires = contact_expires_param(&raw_contact);
+    let contact = request_headers::contact_uri(req).ok_or("Bad Contact header")?;
+    let param_expires = contact_expires_param(raw_contact);
     let secs = param_expires
         .or(header_expires)
         .unwrap_or(MAX_REGISTRATION.as_secs());

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use agentphone_sip::endpoint::{Peer, TransportKind};
 
-use crate::context::Ctx;
+use crate::config::Config;
 
 /// The destination a request-URI names.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,20 +24,37 @@ pub enum Route {
     External,
 }
 
-/// Classify a request-URI.
-pub fn classify(ctx: &Ctx, uri: &rsip::Uri) -> Route {
-    if !ctx.is_us(uri) {
+/// Classify a request-URI (`sip`: the address our SIP listens on).
+pub fn classify(config: &Config, sip: SocketAddr, uri: &rsip::Uri) -> Route {
+    if !is_us(config, sip, uri) {
         return Route::External;
     }
     let user = uri.user().unwrap_or_default().to_string();
-    if let Some(team) = ctx.config.team_by_inbound(&user) {
+    if let Some(team) = config.team_by_inbound(&user) {
         Route::Inbound(team.name.clone())
-    } else if ctx.config.agent(&user).is_some() {
+    } else if config.agent(&user).is_some() {
         Route::Agent(user)
-    } else if ctx.config.team(&user).is_some() {
+    } else if config.team(&user).is_some() {
         Route::Team(user)
     } else {
         Route::UnknownLocal(user)
+    }
+}
+
+/// Is this request-URI ours? Our domain name with any port, or one of our IPs with our SIP
+/// port or none (another port on our IP is another user agent on this machine: outbound).
+fn is_us(config: &Config, sip: SocketAddr, uri: &rsip::Uri) -> bool {
+    let host = uri.host_with_port.host.to_string();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let port = uri.port().map(|p| *p.value());
+    match host.parse::<IpAddr>() {
+        Ok(ip) => {
+            let our_ip = ip == config.media_ip
+                || ip == sip.ip()
+                || config.domain.parse::<IpAddr>().is_ok_and(|d| d == ip);
+            our_ip && port.is_none_or(|p| p == sip.port())
+        }
+        Err(_) => host.eq_ignore_ascii_case(&config.domain),
     }
 }
 

@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use agentphone_sip::endpoint::ServerTransaction;
-use agentphone_sip::message;
 use tokio::sync::{mpsc, watch};
 
 use crate::context::Ctx;
 use crate::handlers;
+use crate::request_headers;
 use crate::sip_reply;
 
 /// Serve until `stop` turns true or the endpoint closes.
@@ -33,15 +33,15 @@ pub async fn run(
 
 /// Handle one request.
 async fn dispatch(ctx: &Arc<Ctx>, tx: ServerTransaction) {
-    let msg = sip_reply::as_message(&tx.request);
-    let Some(call_id) = message::call_id(&msg) else {
+    let Some(call_id) = request_headers::call_id(&tx.request) else {
         // The endpoint only hands over requests that parsed; a missing Call-ID is still possible.
         crate::warn_limited!(ctx.bad_input_log, peer = %tx.peer.addr, "request without Call-ID");
         sip_reply::reply(&tx, 400, "Bad Request (missing Call-ID)").await;
         return;
     };
     let method = tx.request.method;
-    if message::to_tag(&msg).is_some() && method != rsip::Method::Cancel {
+    if request_headers::has_to_tag(&tx.request) && method != rsip::Method::Cancel {
+        let call_id = call_id.to_string();
         return handlers::in_dialog::handle(ctx, tx, &call_id).await;
     }
     match method {

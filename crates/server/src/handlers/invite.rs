@@ -15,7 +15,7 @@ use crate::sip_reply;
 /// Handle an out-of-dialog INVITE.
 pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction) {
     let msg = sip_reply::as_message(&tx.request);
-    let route = routing::classify(ctx, &tx.request.uri);
+    let route = routing::classify(&ctx.config, ctx.endpoint.local_addr(), &tx.request.uri);
     let caller = match &route {
         Route::Inbound(_) => Role::Customer {
             uri: message::from_uri(&msg)

@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use agentphone_sip::endpoint::ServerTransaction;
-use agentphone_sip::message;
 
 use crate::context::Ctx;
 use crate::registrar::{self, RegisterRequest};
+use crate::request_headers;
 use crate::sip_reply;
 
 /// Handle a REGISTER.
@@ -14,10 +14,8 @@ pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction) {
     let Some(user) = super::require_agent(ctx, &tx).await else {
         return;
     };
-    let msg = sip_reply::as_message(&tx.request);
     // The address-of-record (To) must be the authenticated agent's own.
-    let aor_user = message::to_uri(&msg).and_then(|u| u.user().map(str::to_string));
-    if aor_user.as_deref() != Some(user.as_str()) {
+    if request_headers::to_user(&tx.request).as_deref() != Some(user.as_str()) {
         sip_reply::reply(&tx, 403, "Forbidden (To is not your address)").await;
         return;
     }
@@ -34,12 +32,14 @@ pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction) {
             let secs = expires.as_secs();
             sip_reply::add_header(&mut resp, "Contact", format!("<{contact}>;expires={secs}"));
             sip_reply::add_header(&mut resp, "Expires", secs.to_string());
-            tracing::info!(%user, %contact, peer = %tx.peer.addr, secs, "registered");
+            // Debug, not info: refreshes arrive at the registration rate (a log line each costs
+            // more than the registration).
+            tracing::debug!(%user, %contact, peer = %tx.peer.addr, secs, "registered");
             ctx.directory
                 .register(&user, Some(registrar::binding(contact, tx.peer, expires)));
         }
         RegisterRequest::Unbind => {
-            tracing::info!(%user, "unregistered");
+            tracing::debug!(%user, "unregistered");
             ctx.directory.register(&user, None);
         }
         RegisterRequest::Query => {

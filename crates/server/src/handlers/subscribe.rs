@@ -5,14 +5,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use agentphone_protocol::{directory, room as room_package, RoomId};
+use agentphone_protocol::{directory, room as room_package};
 use agentphone_sip::dialog::Dialog;
 use agentphone_sip::endpoint::ServerTransaction;
 use agentphone_sip::message;
 
 use crate::context::Ctx;
 use crate::dialog_table::SubOwner;
-use crate::room::RoomMsg;
+use crate::ids::RoomId;
+use crate::room_handle::RoomMsg;
 use crate::sip_reply;
 
 /// The longest subscription we grant.
@@ -45,7 +46,7 @@ pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction) {
             .uri
             .user()
             .and_then(RoomId::from_uri_user)
-            .and_then(|id| ctx.dialogs.room(id.0));
+            .and_then(|id| ctx.dialogs.room(id));
         let Some(room) = room else {
             sip_reply::refuse(&tx, 404, "Not Found", "No such call").await;
             return;

@@ -12,7 +12,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::level::LevelMeter;
 use super::moh::LoopedAudio;
 use super::{LegMode, MediaEvent, MediaEventKind};
-use crate::room::LegId;
+use crate::ids::LegId;
 
 /// The most legs one media room can hold (bounds the stack arrays of a tick).
 pub const MAX_LEGS: usize = 16;

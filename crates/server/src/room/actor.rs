@@ -1,24 +1,24 @@
 //! The room actor: owns the legs, runs the establishing phase (see `establish.rs`), then serves
 //! in-dialog requests and media events until fewer than two parties (or no agent) remain.
 
-use agentphone_protocol::TimelineKind;
 use std::sync::Arc;
 
-use agentphone_media::codec::CodecKind;
-use agentphone_media::session::SessionConfig;
+use agentphone_protocol::{RoomState, TimelineEntry, TimelineKind};
 use agentphone_sip::endpoint::ServerTransaction;
-use agentphone_sip::sdp::Negotiated;
 use tokio::sync::mpsc;
 
-use super::hold::{self, LegView};
-use super::leg::{Leg, Role};
-use super::outgoing::{OfferEvent, Outgoing};
-use super::state::RoomSub;
-use super::transfer::{Outcome, Transfer, TransferState};
-use super::{LegId, RoomHandle, RoomMsg, RoomSetup};
+use super::call_rules::{self, OnLeave, TransferView};
+use super::hold::LegView;
+use super::leg::Leg;
+use super::outgoing::Outgoing;
+use super::room_sub::RoomSub;
+use super::transfer_state::{Outcome, Transfer, TransferPhase};
+use super::{LegId, RoomSetup};
 use crate::context::Ctx;
+use crate::ids::OfferId;
 use crate::media_engine::{LegMode, MediaCmd, MediaEvent, MediaEventKind};
 use crate::records::RecordOp;
+use crate::room_handle::{OfferEvent, RoomHandle, RoomMsg};
 
 /// The state a room actor owns.
 pub(super) struct Room {
@@ -41,11 +41,11 @@ pub(super) struct Room {
     /// subscriptions, INFO and REFER.
     pub room_uri: rsip::Uri,
     /// The conversation timeline.
-    pub timeline: Vec<agentphone_protocol::TimelineEntry>,
+    pub timeline: Vec<TimelineEntry>,
     /// Room state subscribers.
     pub subs: Vec<RoomSub>,
     /// The state last NOTIFYed (numbered with `state_version`).
-    pub last_state: Option<agentphone_protocol::RoomState>,
+    pub last_state: Option<RoomState>,
     /// Version of the room state.
     pub state_version: u64,
     /// The transfer under way.
@@ -54,8 +54,8 @@ pub(super) struct Room {
     pub command_hold: Option<LegId>,
     /// Transfers started so far.
     pub next_transfer: u64,
-    /// Transfer INVITEs sent so far.
-    pub next_attempt: u64,
+    /// INVITEs sent so far (offer ids).
+    next_offer: u64,
     /// Room subscriptions that arrived before the call was connected (served once it is).
     pub early_subs: Vec<(String, std::time::Duration, ServerTransaction)>,
     /// The room is ending (leaving legs are not written to the timeline one by one).
@@ -90,7 +90,7 @@ pub(super) async fn run(
         transfer: None,
         command_hold: None,
         next_transfer: 0,
-        next_attempt: 0,
+        next_offer: 0,
         early_subs: Vec::new(),
         ending: false,
         ctx,
@@ -122,6 +122,12 @@ impl Room {
         id
     }
 
+    /// A fresh id for an INVITE the room is about to send.
+    pub fn new_offer_id(&mut self) -> OfferId {
+        self.next_offer += 1;
+        OfferId(self.next_offer)
+    }
+
     pub fn media(&self, cmd: MediaCmd) {
         self.ctx.media.send(cmd);
     }
@@ -145,11 +151,11 @@ impl Room {
                 msg = self.rx.recv() => match msg {
                     None | Some(RoomMsg::Shutdown) => return "server shutting down".into(),
                     Some(RoomMsg::InDialog { leg, tx }) => self.in_dialog(leg, tx).await,
-                    Some(RoomMsg::Offer { attempt, event }) => {
-                        if self.is_transfer_attempt(attempt) {
+                    Some(RoomMsg::Offer { offer, event }) => {
+                        if self.is_transfer_offer(offer) {
                             self.transfer_offer(event).await;
                         } else {
-                            self.abandoned_offer(attempt, event).await;
+                            self.abandoned_offer(offer, event).await;
                         }
                     }
                     Some(RoomMsg::Subscribe { user, expires, tx }) => self.subscribe(user, expires, tx).await,
@@ -164,11 +170,11 @@ impl Room {
                 ev = self.media_rx.recv() => match ev {
                     Some(MediaEvent { leg, kind: MediaEventKind::RtpTimeout }) => {
                         let secs = self.ctx.config.rtp_timeout.as_secs();
-                        tracing::info!(room = self.handle.id(), leg, "no RTP for {secs} s: leg gone");
+                        tracing::info!(room = %self.handle.id(), leg, "no RTP for {secs} s: leg gone");
                         self.party_left(leg, &format!("no RTP for {secs} s"), true);
                     }
                     Some(MediaEvent { leg, kind: MediaEventKind::Dtmf(digit) }) => {
-                        tracing::debug!(room = self.handle.id(), leg, %digit, "DTMF relayed");
+                        tracing::debug!(room = %self.handle.id(), leg, %digit, "DTMF relayed");
                     }
                     Some(MediaEvent { leg, kind: MediaEventKind::Level(level) }) => {
                         if let Some(l) = self.legs.iter_mut().find(|l| l.id == leg) {
@@ -185,51 +191,37 @@ impl Room {
         }
     }
 
-    /// The room ends when fewer than two parties or no agent remain (SPEC C5, T9) — unless a
-    /// transfer target is still ringing (a blind transfer: the customer waits for them).
+    /// Why the room ends now, if it does (`call_rules::end_reason`).
     fn end_reason(&self) -> Option<String> {
-        let ringing = self
-            .transfer
-            .as_ref()
-            .is_some_and(|t| t.state == TransferState::Ringing);
-        if ringing && !self.legs.is_empty() {
-            None
-        } else if self.legs.len() < 2 {
-            Some("the other party hung up".into())
-        } else if !self.legs.iter().any(|l| l.role.agent().is_some()) {
-            Some("no agent left".into())
-        } else {
-            None
-        }
+        let ringing = self.transfer.as_ref().is_some_and(Transfer::is_ringing);
+        call_rules::end_reason(&self.leg_views(), ringing).map(str::to_string)
     }
 
-    /// What every leg hears now (SPEC C3 + the transfer's hold and ringback).
-    pub fn current_modes(&self) -> Vec<(LegId, LegMode)> {
-        let has_customer = self.legs.iter().any(|l| l.role.is_customer());
-        let views: Vec<LegView<'_>> = self
-            .legs
+    /// The legs as the rules see them.
+    fn leg_views(&self) -> Vec<LegView<'_>> {
+        self.legs
             .iter()
             .map(|l| LegView {
                 id: l.id,
                 role: &l.role,
-                holding: l.is_holding() || (!has_customer && self.command_hold == Some(l.id)),
+                holding: l.is_holding(),
                 listen_only: l.listen_only,
             })
-            .collect();
-        let transfer_hold = self.transfer.as_ref().is_some_and(|t| t.held_customer);
-        let customer_held = (has_customer && self.command_hold.is_some()) || transfer_hold;
-        let ringback = self
+            .collect()
+    }
+
+    /// What every leg hears now (`call_rules::modes`).
+    pub fn current_modes(&self) -> Vec<(LegId, LegMode)> {
+        let transfer = self
             .transfer
             .as_ref()
-            // Without the customer hold (listen-only, or switched off) the requester stays with
-            // the customer instead of hearing ringback.
-            .filter(|t| {
-                t.state == TransferState::Ringing
-                    && !t.listen_only
-                    && self.ctx.config.hold_customer_on_transfer
-            })
-            .map(|t| t.by_leg);
-        hold::modes(&views, customer_held, ringback)
+            .map_or(TransferView::None, Transfer::view);
+        call_rules::modes(
+            &self.leg_views(),
+            self.command_hold,
+            transfer,
+            self.ctx.config.hold_customer_on_transfer,
+        )
     }
 
     /// Tell the media engine what every leg hears, from who holds.
@@ -246,17 +238,16 @@ impl Room {
     /// A party hung up or vanished: with a transfer in consultation, the requester leaving
     /// completes it (T6) and the target leaving ends it (T8).
     pub fn party_left(&mut self, leg_id: LegId, reason: &str, send_bye: bool) {
-        let consulting = self
+        let transfer = self
             .transfer
             .as_ref()
-            .filter(|t| t.state == TransferState::Consulting)
-            .map(|t| (t.by_leg, t.joined_leg));
-        match consulting {
-            Some((by, _)) if by == leg_id => {
+            .map_or(TransferView::None, Transfer::view);
+        match call_rules::on_leave(transfer, leg_id) {
+            OnLeave::Complete => {
                 self.complete_now();
                 self.leave(leg_id, reason, send_bye);
             }
-            Some((_, Some(joined))) if joined == leg_id => {
+            OnLeave::TargetLeft => {
                 let name = self
                     .legs
                     .iter()
@@ -264,13 +255,19 @@ impl Room {
                     .map(|l| self.name_of(&l.role))
                     .unwrap_or_default();
                 self.leave(leg_id, reason, send_bye);
-                self.finish_transfer(Outcome::Failed(
-                    487,
-                    "Request Terminated",
-                    format!("{name} hung up during the consultation"),
-                ));
+                if let Some(t) = self.transfer.take() {
+                    self.finish_transfer(
+                        t.req,
+                        false,
+                        Outcome::Failed(
+                            487,
+                            "Request Terminated",
+                            format!("{name} hung up during the consultation"),
+                        ),
+                    );
+                }
             }
-            _ => self.leave(leg_id, reason, send_bye),
+            OnLeave::Leave => self.leave(leg_id, reason, send_bye),
         }
     }
 
@@ -296,15 +293,13 @@ impl Room {
         if let Some(agent) = leg.role.agent() {
             self.ctx.directory.call_ended(agent);
         }
-        // A hold by command was for the customer: it ends with them. The holder of an
-        // agent-to-agent hold leaving ends it too; with a customer the hold stays (C3: anyone resumes).
-        let customer_left = leg.role.is_customer();
-        let holder_left =
-            self.command_hold == Some(leg_id) && !self.legs.iter().any(|l| l.role.is_customer());
-        if customer_left || holder_left {
-            self.command_hold = None;
-        }
-        tracing::debug!(room = self.handle.id(), leg = leg_id, %reason, "leg left");
+        self.command_hold = call_rules::hold_after_leave(
+            self.command_hold,
+            leg_id,
+            leg.role.is_customer(),
+            self.legs.iter().any(|l| l.role.is_customer()),
+        );
+        tracing::debug!(room = %self.handle.id(), leg = leg_id, %reason, "leg left");
         if !self.ending {
             let name = self.name_of(&leg.role);
             if leg.role.is_customer() {
@@ -327,17 +322,17 @@ impl Room {
 
     /// The room ends: BYE to whoever is left, forget the dialogs and the media, close the record.
     fn end(&mut self, reason: &str) {
-        if let Some(mut ringing) = self.transfer.as_mut().and_then(|t| t.ringing.take()) {
-            ringing.out.cancel();
-            self.ctx.directory.release(&ringing.user);
-            self.abandoned.push(ringing.out);
-        }
-        if self.transfer.is_some() {
-            self.finish_transfer(Outcome::Failed(
+        if let Some(t) = self.transfer.take() {
+            let failed = Outcome::Failed(
                 480,
                 "Temporarily Unavailable",
                 format!("the call ended ({reason})"),
-            ));
+            );
+            match t.phase {
+                // Everyone leaves below: the consulted target too.
+                TransferPhase::Consulting { .. } => self.finish_transfer(t.req, false, failed),
+                TransferPhase::Ringing(_) => self.end_transfer(t, failed),
+            }
         }
         self.note_in_memory(TimelineKind::Ended, format!("Call ended: {reason}"));
         self.end_subscriptions_of(None);
@@ -357,12 +352,12 @@ impl Room {
             call: self.record_id.clone(),
             reason: reason.to_string(),
         });
-        tracing::info!(room = self.handle.id(), call = %self.record_id, %reason, "room ended");
+        tracing::info!(room = %self.handle.id(), call = %self.record_id, %reason, "room ended");
     }
 
     /// An event for an INVITE we gave up on: a late 2xx is ACKed and hung up at once.
-    pub async fn abandoned_offer(&mut self, attempt: u64, event: OfferEvent) {
-        let Some(pos) = self.abandoned.iter().position(|o| o.attempt == attempt) else {
+    pub async fn abandoned_offer(&mut self, offer: OfferId, event: OfferEvent) {
+        let Some(pos) = self.abandoned.iter().position(|o| o.id == offer) else {
             return;
         };
         let code = match &event {
@@ -388,27 +383,6 @@ impl Room {
                     let _ = tx.final_response().await;
                 });
             }
-        }
-    }
-}
-
-/// The RTP session settings for a negotiated stream; None for a codec the media crate lacks.
-pub(super) fn session_config(n: &Negotiated) -> Option<SessionConfig> {
-    Some(SessionConfig {
-        remote: n.remote_addr,
-        codec: CodecKind::from_name(&n.codec.name)?,
-        pt: n.codec.pt,
-        telephone_event_pt: n.telephone_event.as_ref().map(|f| f.pt),
-    })
-}
-
-/// How a role is shown in the From of the INVITEs the room sends for it.
-pub(super) fn identity(ctx: &Ctx, role: &Role) -> (Option<String>, String) {
-    match role {
-        Role::Customer { uri, display } => (display.clone(), uri.clone()),
-        Role::Agent(name) => {
-            let display = ctx.config.agent(name).map(|a| a.display_name.clone());
-            (display, format!("sip:{name}@{}", ctx.config.domain))
         }
     }
 }

@@ -2,6 +2,7 @@
 //! customer (any agent, C3), mute (room state only, C2), cancel / complete a transfer (T6, T7).
 //! Customers may send none of them (T11).
 
+use agentphone_protocol::command::INFO_PACKAGE;
 use agentphone_protocol::{RoomCommand, TimelineKind};
 use agentphone_sip::endpoint::ServerTransaction;
 use agentphone_sip::message;
@@ -9,8 +10,6 @@ use agentphone_sip::message;
 use super::actor::Room;
 use super::LegId;
 use crate::sip_reply;
-
-pub use agentphone_protocol::command::INFO_PACKAGE;
 
 impl Room {
     /// An INFO in one of the room's dialogs.
@@ -75,11 +74,11 @@ impl Room {
                 Ok(())
             }
             RoomCommand::Resume => {
-                let transfer_hold = self.transfer.as_ref().is_some_and(|t| t.held_customer);
+                let transfer_hold = self.transfer.as_ref().is_some_and(|t| t.req.held_customer);
                 if self.command_hold.is_some() || transfer_hold {
                     self.command_hold = None;
                     if let Some(t) = &mut self.transfer {
-                        t.held_customer = false;
+                        t.req.held_customer = false;
                     }
                     self.note(TimelineKind::Resumed, format!("{name} resumed {what}"));
                     self.apply_modes();

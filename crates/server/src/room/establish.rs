@@ -2,49 +2,24 @@
 //! candidates one at a time — team members in offer order, or the one agent, or the outbound
 //! URI — each for the ring timeout (`ring.rs`), until one answers (`connect.rs`) or none is left.
 
+use std::time::Instant;
+
 use agentphone_media::session::RtpSession;
 use agentphone_sip::dialog::Dialog;
-use agentphone_sip::endpoint::{Peer, ServerTransaction};
+use agentphone_sip::endpoint::ServerTransaction;
 use agentphone_sip::message;
 use agentphone_sip::sdp::{self, Direction, Sdp};
 
-use super::actor::{session_config, Room};
+use super::actor::Room;
+use super::call_setup::{Call, Candidate, QueueWait, Ring};
+use super::hunt::{Decision, Found, Hunt, Target};
+use super::leg::session_config;
 use super::leg::{Leg, Role};
-use super::queue::QueueWait;
 use super::{Destination, LegId, RoomSetup};
-use crate::directory::Binding;
+use crate::directory::DirectoryHandle;
 use crate::media_engine::{LegMode, MediaCmd};
 use crate::records::RecordOp;
 use crate::sip_reply;
-
-/// One party we try to reach.
-pub(super) enum Candidate {
-    /// An agent, reserved in the directory (ringing).
-    Agent { user: String, binding: Binding },
-    /// An outside URI.
-    External { uri: rsip::Uri, peer: Peer },
-}
-
-/// How ringing one candidate ended.
-pub(super) enum Ring {
-    /// Connected: the room has both legs.
-    Answered,
-    /// Not reached: the status to give the caller if this was the last candidate.
-    Failed(u16, String),
-    /// The caller gave up (CANCEL or BYE): answered 487 already.
-    CallerLeft,
-    /// The server is stopping.
-    Shutdown,
-}
-
-/// What stays the same over all attempts.
-pub(super) struct Call<'a> {
-    pub invite: &'a ServerTransaction,
-    pub caller: Role,
-    pub caller_leg: LegId,
-    pub caller_tag: String,
-    pub team: Option<String>,
-}
 
 impl Room {
     /// Returns Ok once a candidate answered, Err(reason) when the call did not connect (the caller
@@ -100,101 +75,99 @@ impl Room {
             .agent()
             .map(|a| vec![a.to_string()])
             .unwrap_or_default();
-        let mut attempts = 0u64;
-        let mut last = (480u16, "Temporarily Unavailable".to_string());
-        // R1: a customer calling a team with nobody available queues (see queue.rs).
-        let queues = call.caller.is_customer() && matches!(destination, Destination::Team(_));
-        let mut queued_until: Option<tokio::time::Instant> = None;
+        let target = match &destination {
+            // R1: a customer calling a team with nobody available queues (see queue.rs).
+            Destination::Team(_) => Target::Team {
+                queues: call.caller.is_customer(),
+            },
+            Destination::Agent(user) => Target::Agent {
+                self_call: Some(user.as_str()) == call.caller.agent(),
+            },
+            Destination::External { .. } => Target::External,
+        };
+        let mut hunt = Hunt::new(target, self.ctx.config.queue_timeout);
         let mut changes = self.ctx.directory.changes();
+        let mut decision = hunt.start();
+        let mut reserved: Option<Candidate> = None;
         loop {
-            changes.borrow_and_update();
-            let candidate = match &destination {
-                Destination::Team(t) => {
-                    match self.ctx.directory.reserve_for_team(t, &tried).await {
-                        Some((user, binding)) => {
-                            if queued_until.is_some() {
-                                self.caller_hears(&call, LegMode::Ringback);
-                            }
-                            Candidate::Agent { user, binding }
-                        }
-                        None if queues && (attempts == 0 || queued_until.is_some()) => {
-                            let until = *queued_until.get_or_insert_with(|| {
-                                self.record("queued", Some(t.clone()));
-                                tokio::time::Instant::now() + self.ctx.config.queue_timeout
-                            });
-                            match self.wait_in_queue(&call, until, &mut changes).await {
-                                QueueWait::Changed => continue,
-                                QueueWait::TimedOut => {
-                                    last = (480, "Temporarily Unavailable".into());
-                                    break;
-                                }
-                                QueueWait::CallerLeft => return Err("caller cancelled".into()),
-                                QueueWait::Shutdown => {
-                                    sip_reply::reply(&invite, 503, "Service Unavailable").await;
-                                    return Err("server shutting down".into());
-                                }
-                            }
-                        }
-                        None => {
-                            last = (480, "Temporarily Unavailable".into());
-                            break;
+            match decision {
+                Decision::Ask => {
+                    changes.borrow_and_update();
+                    let (found, candidate) =
+                        ask_directory(&self.ctx.directory, &destination, &tried).await;
+                    reserved = candidate;
+                    decision = hunt.found(found, Instant::now());
+                }
+                Decision::Queue { until, first } => {
+                    if first {
+                        if let Destination::Team(t) = &destination {
+                            self.record("queued", Some(t.clone()));
                         }
                     }
+                    let until = tokio::time::Instant::from_std(until);
+                    decision = match self.wait_in_queue(&call, until, &mut changes).await {
+                        QueueWait::Changed => hunt.queue_event(true, Instant::now()),
+                        QueueWait::TimedOut => hunt.queue_event(false, Instant::now()),
+                        QueueWait::CallerLeft => return Err("caller cancelled".into()),
+                        QueueWait::Shutdown => {
+                            sip_reply::reply(&invite, 503, "Service Unavailable").await;
+                            return Err("server shutting down".into());
+                        }
+                    };
                 }
-                _ if attempts > 0 => break,
-                Destination::Agent(user) if Some(user.as_str()) == call.caller.agent() => {
-                    last = (486, "Busy Here".into());
-                    break;
+                Decision::Fail(code, phrase) => {
+                    let resp =
+                        message::response(&invite.request, code, &phrase, Some(&call.caller_tag));
+                    sip_reply::send(&invite, resp).await;
+                    return Err(format!("not answered: {code} {phrase}"));
                 }
-                Destination::Agent(user) => match self.ctx.directory.reserve(user).await {
-                    Ok(binding) => Candidate::Agent {
-                        user: user.clone(),
-                        binding,
-                    },
-                    Err(status) => {
-                        let (code, reason) = crate::directory::unavailable_reply(status);
-                        last = (code, reason.into());
-                        break;
+                Decision::Ring { from_queue } => {
+                    let candidate = match (reserved.take(), &destination) {
+                        (Some(c), _) => c,
+                        (None, Destination::External { uri, peer }) => Candidate::External {
+                            uri: uri.clone(),
+                            peer: *peer,
+                        },
+                        // The hunt rings only what the directory reserved.
+                        (None, _) => {
+                            decision = Decision::Fail(500, "Server Internal Error".into());
+                            continue;
+                        }
+                    };
+                    if from_queue {
+                        self.caller_hears(&call, LegMode::Ringback);
                     }
-                },
-                Destination::External { uri, peer } => Candidate::External {
-                    uri: uri.clone(),
-                    peer: *peer,
-                },
-            };
-            attempts += 1;
-            if let Candidate::Agent { user, .. } = &candidate {
-                tried.push(user.clone());
-            }
-            match self.ring(&call, candidate, attempts).await {
-                Ring::Answered => {
-                    self.confirmed.push(call.caller_leg);
-                    self.apply_modes();
-                    let room = self.handle.id();
-                    let sends = self
-                        .legs
-                        .iter()
-                        .find(|l| l.id == call.caller_leg)
-                        .is_some_and(Leg::sends_media);
-                    self.media(MediaCmd::WatchTimeout {
-                        room,
-                        leg: call.caller_leg,
-                        on: sends,
-                    });
-                    self.caller_invite = Some(invite);
-                    return Ok(());
-                }
-                Ring::Failed(code, reason) => last = (code, reason),
-                Ring::CallerLeft => return Err("caller cancelled".into()),
-                Ring::Shutdown => {
-                    sip_reply::reply(&invite, 503, "Service Unavailable").await;
-                    return Err("server shutting down".into());
+                    if let Candidate::Agent { user, .. } = &candidate {
+                        tried.push(user.clone());
+                    }
+                    let offer_id = self.new_offer_id();
+                    decision = match self.ring(&call, candidate, offer_id).await {
+                        Ring::Answered => break,
+                        Ring::Failed(code, reason) => hunt.missed(code, reason),
+                        Ring::CallerLeft => return Err("caller cancelled".into()),
+                        Ring::Shutdown => {
+                            sip_reply::reply(&invite, 503, "Service Unavailable").await;
+                            return Err("server shutting down".into());
+                        }
+                    };
                 }
             }
         }
-        let resp = message::response(&invite.request, last.0, &last.1, Some(&call.caller_tag));
-        sip_reply::send(&invite, resp).await;
-        Err(format!("not answered: {} {}", last.0, last.1))
+        self.confirmed.push(call.caller_leg);
+        self.apply_modes();
+        let room = self.handle.id();
+        let sends = self
+            .legs
+            .iter()
+            .find(|l| l.id == call.caller_leg)
+            .is_some_and(Leg::sends_media);
+        self.media(MediaCmd::WatchTimeout {
+            room,
+            leg: call.caller_leg,
+            on: sends,
+        });
+        self.caller_invite = Some(invite);
+        Ok(())
     }
 
     /// Negotiate the caller's media, add its leg with ringback, send 100 and 183 with our answer.
@@ -261,5 +234,30 @@ impl Room {
         sip_reply::set_sdp(&mut early, &answer);
         sip_reply::send(invite, early).await;
         Ok((id, tag))
+    }
+}
+
+/// Ask the directory for the next one to ring: a team member (not yet tried) or the agent.
+async fn ask_directory(
+    directory: &DirectoryHandle,
+    destination: &Destination,
+    tried: &[String],
+) -> (Found, Option<Candidate>) {
+    match destination {
+        Destination::Team(t) => match directory.reserve_for_team(t, tried).await {
+            Some((user, binding)) => (Found::Reserved, Some(Candidate::Agent { user, binding })),
+            None => (Found::NobodyFree, None),
+        },
+        Destination::Agent(user) => match directory.reserve(user).await {
+            Ok(binding) => (
+                Found::Reserved,
+                Some(Candidate::Agent {
+                    user: user.clone(),
+                    binding,
+                }),
+            ),
+            Err(status) => (Found::Unavailable(status), None),
+        },
+        Destination::External { .. } => (Found::NobodyFree, None),
     }
 }

@@ -2,23 +2,16 @@
 //! room never blocks: responses come back as [`RoomMsg::Offer`], and the room can ask it to CANCEL.
 
 use agentphone_sip::endpoint::{Endpoint, Peer, TxError};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
-use super::RoomMsg;
-
-/// What happened to an INVITE the room sent.
-#[derive(Debug)]
-pub enum OfferEvent {
-    /// A response (provisional or final).
-    Response(rsip::Response),
-    /// No final response (Timer B) or the transport failed.
-    Failed(String),
-}
+use super::offer::OfferInput;
+use crate::ids::OfferId;
+use crate::room_handle::{OfferEvent, RoomHandle, RoomMsg};
 
 /// A running outgoing INVITE.
 pub struct Outgoing {
-    /// The attempt number the room uses to ignore stale events.
-    pub attempt: u64,
+    /// Which offer this is (its events carry it).
+    pub id: OfferId,
     /// The INVITE as built (before the endpoint's Via), for the dialog and the ACK.
     pub request: rsip::Request,
     /// Where it went.
@@ -32,8 +25,8 @@ impl Outgoing {
         endpoint: &Endpoint,
         request: rsip::Request,
         peer: Peer,
-        attempt: u64,
-        room: mpsc::UnboundedSender<RoomMsg>,
+        id: OfferId,
+        room: RoomHandle,
     ) -> Outgoing {
         let (cancel_tx, mut cancel_rx) = oneshot::channel::<()>();
         let mut tx = endpoint.request(request.clone(), peer);
@@ -47,13 +40,13 @@ impl Outgoing {
                             None => break,
                             Some(Ok(resp)) => {
                                 let is_final = u16::from(resp.status_code.clone()) >= 200;
-                                let _ = room.send(RoomMsg::Offer { attempt, event: OfferEvent::Response(resp) });
+                                room.send(RoomMsg::Offer { offer: id, event: OfferEvent::Response(resp) });
                                 if is_final { break } else { continue }
                             }
                             Some(Err(TxError::Timeout)) => OfferEvent::Failed("no answer (timeout)".into()),
                             Some(Err(TxError::Transport(e))) => OfferEvent::Failed(format!("unreachable: {e}")),
                         };
-                        let _ = room.send(RoomMsg::Offer { attempt, event });
+                        room.send(RoomMsg::Offer { offer: id, event });
                         break;
                     }
                     r = &mut cancel_rx, if !cancel_asked => {
@@ -67,7 +60,7 @@ impl Outgoing {
             }
         });
         Outgoing {
-            attempt,
+            id,
             request,
             peer,
             cancel: Some(cancel_tx),
@@ -79,5 +72,20 @@ impl Outgoing {
         if let Some(c) = self.cancel.take() {
             let _ = c.send(());
         }
+    }
+}
+
+/// What an event of the INVITE means to the offer machine.
+pub fn offer_input(event: &OfferEvent) -> OfferInput {
+    match event {
+        OfferEvent::Response(resp) => {
+            let full = resp.status_code.to_string();
+            let phrase = full
+                .split_once(' ')
+                .map(|(_, r)| r.to_string())
+                .unwrap_or(full);
+            OfferInput::Response(u16::from(resp.status_code.clone()), phrase)
+        }
+        OfferEvent::Failed(reason) => OfferInput::Unreachable(reason.clone()),
     }
 }

@@ -5,24 +5,12 @@
 use tokio::sync::watch;
 
 use super::actor::Room;
-use super::establish::Call;
-use super::RoomMsg;
+use super::call_setup::{Call, QueueWait};
 use crate::media_engine::{LegMode, MediaCmd};
+use crate::room_handle::RoomMsg;
 use agentphone_sip::message;
 
 use crate::sip_reply;
-
-/// How a wait in the queue ended.
-pub(super) enum QueueWait {
-    /// The directory changed: try the team again.
-    Changed,
-    /// `queue_timeout` passed.
-    TimedOut,
-    /// The caller gave up (CANCEL or BYE): answered 487 already.
-    CallerLeft,
-    /// The server is stopping.
-    Shutdown,
-}
 
 impl Room {
     /// Set what the caller hears while establishing (ringback, or music while queued).
@@ -58,7 +46,7 @@ impl Room {
                 }
                 msg = self.rx.recv() => match msg {
                     None | Some(RoomMsg::Shutdown) => return QueueWait::Shutdown,
-                    Some(RoomMsg::Offer { attempt, event }) => self.abandoned_offer(attempt, event).await,
+                    Some(RoomMsg::Offer { offer, event }) => self.abandoned_offer(offer, event).await,
                     Some(RoomMsg::Subscribe { user, expires, tx }) => {
                         // Maybe the one answering right now: decided once the call is connected.
                         self.early_subs.push((user, expires, tx));

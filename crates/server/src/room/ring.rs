@@ -1,165 +1,175 @@
-//! Ringing one candidate: send the INVITE, wait for its answer, the ring timeout, or the caller
-//! leaving; cancel what is not answered.
+//! Ringing one candidate of the establishing phase: send the INVITE and feed its answer, the ring
+//! timeout or the caller leaving to the offer machine; cancel what is not answered.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use agentphone_media::session::RtpSession;
 use agentphone_sip::endpoint::Peer;
 use agentphone_sip::message::{self, RequestBuilder};
 use agentphone_sip::sdp::{Direction, Sdp};
 
-use super::actor::{identity, Room};
-use super::establish::{Call, Candidate, Ring};
-use super::outgoing::{OfferEvent, Outgoing};
-use super::RoomMsg;
+use agentphone_protocol::command::INFO_PACKAGE;
+
+use super::actor::Room;
+use super::call_setup::{Call, Candidate, Ring};
+use super::leg::identity;
+use super::offer::{MissKind, Offer, OfferInput, Offeree, Step};
+use super::outgoing::{offer_input, Outgoing};
+use crate::ids::OfferId;
+use crate::room_handle::{OfferEvent, RoomMsg};
 use crate::sip_reply;
 
-/// An outbound call rings at least this long, whatever the agents' ring timeout.
-const MIN_OUTBOUND_RING: Duration = Duration::from_secs(60);
-
 impl Room {
-    /// Ring one candidate until it answers, refuses, times out, or the caller leaves.
+    /// Ring one candidate until it answers, refuses, times out, or the caller leaves. The offer
+    /// machine (`offer.rs`) decides; this loop feeds it the INVITE's events and the clock.
     pub(super) async fn ring(
         &mut self,
         call: &Call<'_>,
         candidate: Candidate,
-        attempt: u64,
+        offer_id: OfferId,
     ) -> Ring {
         let ip = self.ctx.config.media_ip;
-        let agent = match &candidate {
-            Candidate::Agent { user, .. } => Some(user.clone()),
-            Candidate::External { .. } => None,
-        };
-        let release = |room: &Room| {
-            if let Some(a) = &agent {
-                room.ctx.directory.release(a);
-            }
+        let to = match &candidate {
+            Candidate::Agent { user, .. } => Offeree::Agent(user.clone()),
+            Candidate::External { uri, .. } => Offeree::External(uri.to_string()),
         };
         let session = match RtpSession::bind(ip) {
             Ok(s) => s,
             Err(e) => {
-                release(self);
+                self.release_offeree(&to);
                 return Ring::Failed(500, format!("Server Internal Error (RTP: {e})"));
             }
         };
-        let offer = Sdp::offer(
+        let sdp_offer = Sdp::offer(
             ip,
             session.local_addr().port(),
             self.session_id,
             Direction::SendRecv,
         );
-        let (request, peer, ring_for, label) = match self.build_invite(call, &candidate, &offer) {
+        let (request, peer) = match self.build_invite(call, &candidate, &sdp_offer) {
             Ok(v) => v,
             Err(reason) => {
-                release(self);
+                self.release_offeree(&to);
                 return Ring::Failed(480, reason);
             }
         };
-        self.record("ringing", Some(label.clone()));
-        let mut out = Outgoing::start(
+        let mut offer = Offer::new(offer_id, to, Instant::now(), self.ctx.config.ring_timeout);
+        self.record("ringing", Some(offer.to.label().to_string()));
+        let out = Outgoing::start(
             &self.ctx.endpoint,
             request,
             peer,
-            attempt,
-            self.handle.tx.clone(),
+            offer_id,
+            self.handle.clone(),
         );
-        let deadline = tokio::time::Instant::from_std(Instant::now() + ring_for);
         loop {
-            tokio::select! {
-                _ = call.invite.cancelled() => {
-                    out.cancel();
-                    self.abandoned.push(out);
-                    release(self);
-                    let resp = message::response(&call.invite.request, 487, "Request Terminated", Some(&call.caller_tag));
-                    sip_reply::send(call.invite, resp).await;
-                    return Ring::CallerLeft;
-                }
-                _ = tokio::time::sleep_until(deadline) => {
-                    out.cancel();
-                    self.abandoned.push(out);
-                    release(self);
-                    self.record("no answer", Some(label));
-                    return Ring::Failed(480, "Temporarily Unavailable".into());
-                }
+            let deadline = tokio::time::Instant::from_std(offer.deadline);
+            let (step, response) = tokio::select! {
+                _ = call.invite.cancelled() => (offer.handle(OfferInput::Withdraw, Instant::now()), None),
+                _ = tokio::time::sleep_until(deadline) => (offer.handle(OfferInput::Tick, Instant::now()), None),
                 msg = self.rx.recv() => match msg {
                     None | Some(RoomMsg::Shutdown) => {
-                        out.cancel();
-                        self.abandoned.push(out);
-                        release(self);
+                        offer.handle(OfferInput::Withdraw, Instant::now());
+                        self.offer_over(&offer, out, true);
                         return Ring::Shutdown;
                     }
-                    Some(RoomMsg::Offer { attempt: a, event }) if a == attempt => match event {
-                        OfferEvent::Response(resp) => {
-                            let code = u16::from(resp.status_code.clone());
-                            if code < 200 {
-                                continue;
-                            }
-                            if code >= 300 {
-                                release(self);
-                                self.record("refused", Some(format!("{label}: {code}")));
-                                return Ring::Failed(code, reason_phrase(&resp));
-                            }
-                            return self.connect(call, &out, &resp, session, &offer, agent.as_deref(), &label).await;
-                        }
-                        OfferEvent::Failed(reason) => {
-                            release(self);
-                            self.record("unreachable", Some(format!("{label}: {reason}")));
-                            return Ring::Failed(480, "Temporarily Unavailable".into());
-                        }
-                    },
-                    Some(RoomMsg::Offer { attempt: a, event }) => self.abandoned_offer(a, event).await,
+                    Some(RoomMsg::Offer { offer: id, event }) if id == offer_id => {
+                        let input = offer_input(&event);
+                        let response = match event {
+                            OfferEvent::Response(r) => Some(r),
+                            OfferEvent::Failed(_) => None,
+                        };
+                        (offer.handle(input, Instant::now()), response)
+                    }
+                    Some(RoomMsg::Offer { offer, event }) => {
+                        self.abandoned_offer(offer, event).await;
+                        continue;
+                    }
                     Some(RoomMsg::Subscribe { user, expires, tx }) => {
                         // Maybe the one answering right now: decided once the call is connected.
                         self.early_subs.push((user, expires, tx));
+                        continue;
                     }
                     Some(RoomMsg::Resubscribe { tx, .. }) => {
                         sip_reply::reply(&tx, 481, "Call/Transaction Does Not Exist").await;
+                        continue;
                     }
                     Some(RoomMsg::InDialog { leg, tx }) => {
                         if leg == call.caller_leg && tx.request.method == rsip::Method::Bye {
                             // BYE in the early dialog: the caller gives up.
                             sip_reply::reply(&tx, 200, "OK").await;
-                            out.cancel();
-                            self.abandoned.push(out);
-                            release(self);
-                            let resp = message::response(&call.invite.request, 487, "Request Terminated", Some(&call.caller_tag));
-                            sip_reply::send(call.invite, resp).await;
-                            return Ring::CallerLeft;
+                            (offer.handle(OfferInput::Withdraw, Instant::now()), None)
+                        } else {
+                            sip_reply::reply(&tx, 491, "Request Pending").await;
+                            continue;
                         }
-                        sip_reply::reply(&tx, 491, "Request Pending").await;
                     }
                 },
-                _ = self.media_rx.recv() => {}
+                _ = self.media_rx.recv() => continue,
+            };
+            match step {
+                Step::Wait | Step::Over => {}
+                Step::Answered => {
+                    let Some(resp) = response else { continue };
+                    return self
+                        .connect(call, &mut offer, &out, &resp, session, &sdp_offer)
+                        .await;
+                }
+                Step::Missed(miss) => {
+                    self.offer_over(&offer, out, miss.cancel_invite);
+                    if miss.kind == MissKind::Withdrawn {
+                        let resp = message::response(
+                            &call.invite.request,
+                            487,
+                            "Request Terminated",
+                            Some(&call.caller_tag),
+                        );
+                        sip_reply::send(call.invite, resp).await;
+                        return Ring::CallerLeft;
+                    }
+                    if let Some((state, detail)) = miss.record(offer.to.label()) {
+                        self.record(state, Some(detail));
+                    }
+                    let (code, reason) = miss.caller_status();
+                    return Ring::Failed(code, reason);
+                }
             }
         }
     }
 
-    /// The INVITE for a candidate, where to send it, how long to ring, and a label for records.
+    /// An offer is over without an answer: the agent is free again; a pending INVITE is
+    /// CANCELled and kept so that a late 2xx is ACKed and hung up.
+    pub(super) fn offer_over(&mut self, offer: &Offer, mut out: Outgoing, cancel: bool) {
+        self.release_offeree(&offer.to);
+        if cancel {
+            out.cancel();
+            self.abandoned.push(out);
+        }
+    }
+
+    fn release_offeree(&self, to: &Offeree) {
+        if let Some(a) = to.agent() {
+            self.ctx.directory.release(a);
+        }
+    }
+
+    /// The INVITE for a candidate and where to send it.
     fn build_invite(
         &self,
         call: &Call<'_>,
         candidate: &Candidate,
         offer: &Sdp,
-    ) -> Result<(rsip::Request, Peer, Duration, String), String> {
+    ) -> Result<(rsip::Request, Peer), String> {
         let cfg = &self.ctx.config;
         let (from_display, from_uri) = identity(&self.ctx, &call.caller);
-        let (uri, peer, to_display, to_uri, ring_for, label) = match candidate {
+        let (uri, peer, to_display, to_uri) = match candidate {
             Candidate::Agent { user, binding } => (
                 binding.contact.to_string(),
                 binding.peer,
                 cfg.agent(user).map(|a| a.display_name.clone()),
                 format!("sip:{user}@{}", cfg.domain),
-                cfg.ring_timeout,
-                user.clone(),
             ),
-            Candidate::External { uri, peer } => (
-                uri.to_string(),
-                *peer,
-                None,
-                uri.to_string(),
-                cfg.ring_timeout.max(MIN_OUTBOUND_RING),
-                uri.to_string(),
-            ),
+            Candidate::External { uri, peer } => (uri.to_string(), *peer, None, uri.to_string()),
         };
         let mut builder = RequestBuilder::new(rsip::Method::Invite, &uri)
             .map_err(|e| format!("bad target URI: {e}"))?
@@ -170,7 +180,7 @@ impl Room {
         builder = match candidate {
             Candidate::Agent { .. } => builder
                 .contact_with_params(&self.room_uri.to_string(), "isfocus")
-                .header("Recv-Info", super::commands::INFO_PACKAGE),
+                .header("Recv-Info", INFO_PACKAGE),
             Candidate::External { .. } => builder.contact(&self.ctx.local_contact.to_string()),
         };
         if let (Some(team), Candidate::Agent { .. }) = (&call.team, candidate) {
@@ -187,13 +197,6 @@ impl Room {
             .body("application/sdp", offer.to_string().into_bytes())
             .build()
             .map_err(|e| format!("cannot build the INVITE: {e}"))?;
-        Ok((request, peer, ring_for, label))
+        Ok((request, peer))
     }
-}
-
-fn reason_phrase(resp: &rsip::Response) -> String {
-    let full = resp.status_code.to_string();
-    full.split_once(' ')
-        .map(|(_, r)| r.to_string())
-        .unwrap_or(full)
 }

@@ -5,17 +5,17 @@
 use std::time::{Duration, Instant};
 
 use agentphone_protocol::room::{
-    Customer, Participant, ParticipantState, Role as WireRole, RoomState, Transfer, TransferKind,
-    TransferPhase,
+    Customer, Participant, ParticipantState, Role as WireRole, RoomState, Transfer as WireTransfer,
+    TransferKind, TransferPhase as WireTransferPhase,
 };
-use agentphone_protocol::{ParticipantId, RoomId, TransferId};
+use agentphone_protocol::{ParticipantId, TransferId};
 use agentphone_sip::dialog::Dialog;
 use agentphone_sip::endpoint::ServerTransaction;
 use agentphone_sip::message;
 
 use super::actor::Room;
 use super::leg::Role;
-use super::transfer::TransferState;
+use super::room_sub::RoomSub;
 use crate::dialog_table::SubOwner;
 use crate::media_engine::level::MAX_LEVEL;
 use crate::media_engine::LegMode;
@@ -23,16 +23,6 @@ use crate::notify;
 use crate::sip_reply;
 
 pub use agentphone_protocol::room::{CONTENT_TYPE, EVENT};
-
-/// One subscriber to the room's state.
-pub struct RoomSub {
-    /// The agent.
-    pub user: String,
-    /// The subscription dialog.
-    pub dialog: Dialog,
-    /// When it lapses without a refresh.
-    pub expires_at: Instant,
-}
 
 impl Room {
     /// The room's state (version 0: the caller numbers it).
@@ -46,7 +36,7 @@ impl Room {
                 .unwrap_or(LegMode::Mixed)
         };
         let mut state = RoomState::new(
-            RoomId(self.handle.id()),
+            self.handle.id(),
             u32::try_from(self.ctx.config.max_participants).unwrap_or(u32::MAX),
         );
         state.participants.reserve(self.legs.len() + 1);
@@ -84,37 +74,36 @@ impl Room {
             });
         }
         if let Some(t) = &self.transfer {
-            let target = t.target_user();
-            if t.state == TransferState::Ringing {
-                if let Some(user) = target {
-                    state.participants.push(Participant {
-                        id: ParticipantId::Ringing(TransferId(t.id)),
-                        role: WireRole::Agent,
-                        username: Some(user.to_string()),
-                        name: self.agent_name(user),
-                        state: ParticipantState::Ringing,
-                        muted: false,
-                        level: Some(0.0),
-                    });
-                }
+            let (target, r) = (t.target_user(), &t.req);
+            if t.is_ringing() {
+                state.participants.push(Participant {
+                    id: ParticipantId::Ringing(TransferId(r.id)),
+                    role: WireRole::Agent,
+                    username: Some(target.to_string()),
+                    name: self.agent_name(target),
+                    state: ParticipantState::Ringing,
+                    muted: false,
+                    level: Some(0.0),
+                });
             }
-            state.transfer = Some(Transfer {
-                id: TransferId(t.id),
-                state: match t.state {
-                    TransferState::Ringing => TransferPhase::Ringing,
-                    TransferState::Consulting => TransferPhase::Consulting,
+            state.transfer = Some(WireTransfer {
+                id: TransferId(r.id),
+                state: if t.is_ringing() {
+                    WireTransferPhase::Ringing
+                } else {
+                    WireTransferPhase::Consulting
                 },
-                kind: if t.team.is_some() {
+                kind: if r.team.is_some() {
                     TransferKind::Team
                 } else {
                     TransferKind::Agent
                 },
-                target: target.map(str::to_string),
-                target_name: target.map(|u| self.agent_name(u)),
-                team: t.team.clone(),
-                by: t.by.clone(),
-                reason: t.reason.clone(),
-                listen_only: t.listen_only,
+                target: Some(target.to_string()),
+                target_name: Some(self.agent_name(target)),
+                team: r.team.clone(),
+                by: r.by.clone(),
+                reason: r.reason.clone(),
+                listen_only: r.listen_only,
             });
         }
         state.timeline = self.timeline.clone();

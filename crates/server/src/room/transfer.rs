@@ -1,99 +1,42 @@
 //! Transfer (SPEC T1–T10, protocol.md "Transfer"): a REFER from an agent in the call asks the
-//! room to ring another agent or a team. Refusals come at once with a Warning (T1); accepted, the
-//! customer is held (unless listen-only or switched off), the requester hears ringback and the
-//! target is rung without blocking the room (its INVITE's events arrive as `RoomMsg::Offer`).
-//! The target answering joins the room (consultation); complete, cancel, failure and the parties
-//! hanging up move the call on from there. Progress goes to the requester as sipfrag NOTIFYs.
+//! room to ring another agent or a team. Refusals come at once with a Warning (T1, decided by
+//! `transfer_rules.rs`); accepted, the customer is held (unless listen-only or switched off), the
+//! requester hears ringback and the target is offered the call by the same offer machine as the
+//! establishing phase (`offer.rs`), without blocking the room (its INVITE's events arrive as
+//! `RoomMsg::Offer`). A transfer is either ringing someone or consulting someone who joined
+//! ([`TransferPhase`]); complete, cancel, failure and the parties hanging up move the call on
+//! from there. Progress goes to the requester as sipfrag NOTIFYs.
+
+use std::time::Instant;
 
 use agentphone_media::session::RtpSession;
-use agentphone_protocol::TimelineKind;
-use agentphone_sip::dialog::Dialog;
 use agentphone_sip::endpoint::ServerTransaction;
 use agentphone_sip::message::{self, RequestBuilder};
-use agentphone_sip::sdp::{self, Direction, Sdp};
+use agentphone_sip::sdp::{Direction, Sdp};
 
-use super::actor::{identity, session_config, Room};
-use super::leg::{Leg, Role};
-use super::outgoing::{OfferEvent, Outgoing};
-use super::refer_to;
+use agentphone_protocol::command::INFO_PACKAGE;
+use agentphone_protocol::TimelineKind;
+
+use super::actor::Room;
+use super::leg::identity;
+use super::leg::Role;
+use super::offer::{Offer, OfferInput, Offeree, Step, Unusable};
+use super::outgoing::{offer_input, Outgoing};
+use super::transfer_rules::{self, reason_suffix, Refusal, TransferAsk};
+use super::transfer_state::{Outcome, RingingTarget, Transfer, TransferPhase, TransferRequest};
 use super::LegId;
-use crate::directory::{AgentStatus, Binding};
-use crate::media_engine::{LegMode, MediaCmd};
+use crate::directory::Binding;
+use crate::ids::OfferId;
+use crate::media_engine::LegMode;
 use crate::notify;
+use crate::room_handle::OfferEvent;
 use crate::sip_reply;
 
-/// Attempt numbers of transfer INVITEs start here (establishing attempts count from 1).
-const TRANSFER_ATTEMPTS: u64 = 1 << 32;
-
-/// Where a transfer is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TransferState {
-    /// The target (or a team member) is being rung.
-    Ringing,
-    /// The target joined; the agents talk, the customer waits.
-    Consulting,
+/// The last attempt that reached nobody: who, and the status the offer machine gave.
+struct LastMiss {
+    user: String,
+    status: (u16, &'static str, &'static str),
 }
-
-/// The target being rung.
-pub struct RingingTarget {
-    /// The agent.
-    pub user: String,
-    /// The INVITE.
-    pub out: Outgoing,
-    /// The RTP session offered to the target.
-    pub session: RtpSession,
-    /// Our SDP offer.
-    pub offer: Sdp,
-    /// When to give up on this agent.
-    pub deadline: tokio::time::Instant,
-}
-
-/// The transfer under way (one per call).
-pub struct Transfer {
-    /// Number within the room (1, 2, …).
-    pub id: u64,
-    /// Ringing or consulting.
-    pub state: TransferState,
-    /// The team, for a team transfer.
-    pub team: Option<String>,
-    /// The agent rung now, or who joined.
-    pub target: Option<String>,
-    /// The requesting agent.
-    pub by: String,
-    /// The requesting agent's leg (may have left: a blind transfer).
-    pub by_leg: LegId,
-    /// The reason typed by the requester.
-    pub reason: Option<String>,
-    /// Listen-only (training, M5).
-    pub listen_only: bool,
-    /// The transfer put the customer on hold (so failure / completion resumes them).
-    pub held_customer: bool,
-    /// Agents rung so far.
-    pub tried: Vec<String>,
-    /// The INVITE in progress.
-    pub ringing: Option<RingingTarget>,
-    /// The target's leg once joined.
-    pub joined_leg: Option<LegId>,
-}
-
-impl Transfer {
-    /// The agent rung now or who joined.
-    pub fn target_user(&self) -> Option<&str> {
-        self.target.as_deref()
-    }
-}
-
-/// How a transfer ends.
-pub enum Outcome {
-    /// Did not reach anyone (or the target left during the consultation): the status for the
-    /// sipfrag and the text for the timeline.
-    Failed(u16, &'static str, String),
-    /// The requester cancelled.
-    Cancelled,
-}
-
-/// A REFER refused at once (T1): status, reason phrase, Warning text.
-type Refusal = (u16, &'static str, String);
 
 impl Room {
     /// A REFER in one of the room's dialogs.
@@ -101,7 +44,7 @@ impl Room {
         match self.start_transfer(leg_id, &tx).await {
             Ok(()) => {}
             Err((code, phrase, warning)) => {
-                tracing::info!(room = self.handle.id(), code, %warning, "transfer refused");
+                tracing::info!(room = %self.handle.id(), code, %warning, "transfer refused");
                 sip_reply::refuse(&tx, code, phrase, &warning).await;
             }
         }
@@ -112,203 +55,209 @@ impl Room {
         leg_id: LegId,
         tx: &ServerTransaction,
     ) -> Result<(), Refusal> {
-        let Some(leg) = self.legs.iter().find(|l| l.id == leg_id) else {
-            return Err((403, "Forbidden", "You are not in this call".into()));
-        };
-        let Some(by) = leg.role.agent().map(str::to_string) else {
-            return Err((403, "Forbidden", "A customer cannot transfer".into()));
-        };
+        let in_call = self.agents_in_call();
         let msg = sip_reply::as_message(&tx.request);
-        let refer_to = message::header_value(&msg, "Refer-To").ok_or((
-            400,
-            "Bad Request",
-            "Refer-To is missing".to_string(),
-        ))?;
-        let target = refer_to::parse(&refer_to).map_err(|e| (400, "Bad Request", e.to_string()))?;
-        if self.transfer.is_some() {
-            return Err((409, "Conflict", "A transfer is already under way".into()));
-        }
-        let max = self.ctx.config.max_participants;
-        if self.legs.len() + 1 > max {
-            return Err((
-                488,
-                "Not Acceptable Here",
-                format!("The call already has {max} participants"),
-            ));
-        }
-        let in_call: Vec<String> = self
-            .legs
-            .iter()
-            .filter_map(|l| l.role.agent().map(str::to_string))
-            .collect();
+        let refer_to = message::header_value(&msg, "Refer-To");
         let cfg = self.ctx.config.clone();
-        let team = if target.team || cfg.agent(&target.user).is_none() {
-            let team = cfg
-                .team(&target.user)
-                .or_else(|| cfg.team_by_inbound(&target.user))
-                .ok_or((
-                    404,
-                    "Not Found",
-                    format!("No agent or team {}", target.user),
-                ))?;
-            Some(team.name.clone())
-        } else {
-            None
-        };
-        let (user, binding) = match &team {
+        let accepted = transfer_rules::check_request(
+            &cfg,
+            &TransferAsk {
+                requester: self.legs.iter().find(|l| l.id == leg_id).map(|l| &l.role),
+                refer_to: refer_to.as_deref(),
+                under_way: self.transfer.is_some(),
+                parties: self.legs.len(),
+                agents_in_call: &in_call,
+            },
+        )?;
+        let (user, binding) = match &accepted.team {
             Some(team) => self
                 .ctx
                 .directory
                 .reserve_for_team(team, &in_call)
                 .await
-                .ok_or((
-                    480,
-                    "Temporarily Unavailable",
-                    format!("Nobody in team {team} is available"),
-                ))?,
+                .ok_or_else(|| transfer_rules::team_refusal(team))?,
             None => {
-                let user = target.user.clone();
-                let name = self.agent_name(&user);
-                if in_call.contains(&user) {
-                    return Err((
-                        482,
-                        "Loop Detected",
-                        format!("{name} is already in the call"),
-                    ));
-                }
-                let binding = self.ctx.directory.reserve(&user).await.map_err(|s| {
-                    let (code, phrase, why) = match s {
-                        AgentStatus::Offline | AgentStatus::Unknown => {
-                            (480, "Temporarily Unavailable", "is offline")
-                        }
-                        AgentStatus::Inactive => {
-                            (480, "Temporarily Unavailable", "has the voice channel off")
-                        }
-                        AgentStatus::Ringing => (486, "Busy Here", "is ringing for another call"),
-                        AgentStatus::OnCall | AgentStatus::Available => {
-                            (486, "Busy Here", "is on a call")
-                        }
-                    };
-                    (code, phrase, format!("{name} {why}"))
-                })?;
+                let user = accepted.target.user.clone();
+                let binding = self
+                    .ctx
+                    .directory
+                    .reserve(&user)
+                    .await
+                    .map_err(|s| transfer_rules::agent_refusal(&cfg, &user, s))?;
                 (user, binding)
             }
         };
         // Accepted.
-        let mut accepted = sip_reply::build(tx, 202, "Accepted");
-        sip_reply::add_header(
-            &mut accepted,
-            "Contact",
-            format!("<{}>;isfocus", self.room_uri),
-        );
-        sip_reply::send(tx, accepted).await;
+        let mut ok = sip_reply::build(tx, 202, "Accepted");
+        sip_reply::add_header(&mut ok, "Contact", format!("<{}>;isfocus", self.room_uri));
+        sip_reply::send(tx, ok).await;
         let has_customer = self.legs.iter().any(|l| l.role.is_customer());
         let customer_already_held = self
             .current_modes()
             .iter()
             .zip(&self.legs)
             .any(|((_, m), l)| l.role.is_customer() && *m == LegMode::Held);
-        let held_customer = !target.listen_only
-            && cfg.hold_customer_on_transfer
-            && has_customer
-            && !customer_already_held;
+        let target = accepted.target;
         self.next_transfer += 1;
-        self.transfer = Some(Transfer {
+        let req = TransferRequest {
             id: self.next_transfer,
-            state: TransferState::Ringing,
-            team: team.clone(),
-            target: None,
-            by: by.clone(),
+            team: accepted.team,
+            by: accepted.by,
             by_leg: leg_id,
             reason: target.reason.clone(),
             listen_only: target.listen_only,
-            held_customer,
+            held_customer: transfer_rules::holds_customer(
+                target.listen_only,
+                cfg.hold_customer_on_transfer,
+                has_customer,
+                customer_already_held,
+            ),
             tried: Vec::new(),
-            ringing: None,
-            joined_leg: None,
-        });
-        self.sipfrag("100 Trying", false);
-        let to = match &team {
+        };
+        self.send_sipfrag(leg_id, "100 Trying", false);
+        let to = match &req.team {
             Some(t) => format!("team {t}"),
             None => self.agent_name(&user),
         };
-        let mode = if target.listen_only { " to listen" } else { "" };
+        let mode = if req.listen_only { " to listen" } else { "" };
         let text = format!(
             "{} asked to transfer to {to}{mode}{}",
-            self.agent_name(&by),
-            reason_suffix(target.reason.as_deref())
+            self.agent_name(&req.by),
+            reason_suffix(req.reason.as_deref())
         );
         self.note(TimelineKind::TransferRequested, text);
-        self.ring_transfer_target(user, binding).await;
+        self.ring_transfer(req, Some((user, binding)), None).await;
         Ok(())
     }
 
-    /// Ring `user` (already reserved) for the transfer; on a local failure try the next one.
-    async fn ring_transfer_target(&mut self, user: String, binding: Binding) {
+    /// The agents in the call now.
+    fn agents_in_call(&self) -> Vec<String> {
+        self.legs
+            .iter()
+            .filter_map(|l| l.role.agent().map(str::to_string))
+            .collect()
+    }
+
+    /// Ring `next` (already reserved) or, for a team, the next available member (T3) — one after
+    /// another while they cannot even be rung; when nobody is left the transfer fails (T7) with
+    /// the last miss.
+    async fn ring_transfer(
+        &mut self,
+        mut req: TransferRequest,
+        mut next: Option<(String, Binding)>,
+        mut last: Option<LastMiss>,
+    ) {
+        loop {
+            let candidate = match (next.take(), req.team.clone()) {
+                (Some(c), _) => Some(c),
+                (None, Some(team)) => {
+                    let exclude =
+                        transfer_rules::team_exclusions(&req.tried, &self.agents_in_call());
+                    self.ctx.directory.reserve_for_team(&team, &exclude).await
+                }
+                (None, None) => None,
+            };
+            let Some((user, binding)) = candidate else {
+                let (code, phrase, text) = match &last {
+                    Some(m) => transfer_rules::failure_text(
+                        req.team.as_deref(),
+                        &self.agent_name(&m.user),
+                        m.status,
+                    ),
+                    None => (
+                        480,
+                        "Temporarily Unavailable",
+                        "Nobody answered".to_string(),
+                    ),
+                };
+                self.finish_transfer(req, true, Outcome::Failed(code, phrase, text));
+                return;
+            };
+            req.tried.push(user.clone());
+            match self.offer_to_target(&req, &user, &binding) {
+                Ok(ringing) => {
+                    let name = self.agent_name(&user);
+                    self.transfer = Some(Transfer {
+                        req,
+                        phase: TransferPhase::Ringing(Box::new(ringing)),
+                    });
+                    self.sipfrag("180 Ringing", false);
+                    self.note(TimelineKind::TransferRinging, format!("Ringing {name}"));
+                    self.apply_modes();
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(%user, error = %e, "cannot ring a transfer target");
+                    self.ctx.directory.release(&user);
+                    let miss = LastMiss {
+                        user,
+                        status: (480, "Temporarily Unavailable", "cannot be reached"),
+                    };
+                    self.note_miss(&req, &miss);
+                    last = Some(miss);
+                }
+            }
+        }
+    }
+
+    /// A team goes on to its next member: the timeline says why this one did not take it.
+    fn note_miss(&mut self, req: &TransferRequest, miss: &LastMiss) {
+        if req.team.is_some() {
+            let name = self.agent_name(&miss.user);
+            self.note(
+                TimelineKind::TransferRinging,
+                format!("{name} {}", miss.status.2),
+            );
+        }
+    }
+
+    /// Start offering the call to `user`: RTP session, SDP offer, INVITE.
+    fn offer_to_target(
+        &mut self,
+        req: &TransferRequest,
+        user: &str,
+        binding: &Binding,
+    ) -> Result<RingingTarget, String> {
         let ip = self.ctx.config.media_ip;
-        let started = match RtpSession::bind(ip) {
-            Err(e) => Err(format!("RTP: {e}")),
-            Ok(session) => {
-                let offer = Sdp::offer(
-                    ip,
-                    session.local_addr().port(),
-                    self.session_id,
-                    Direction::SendRecv,
-                );
-                self.transfer_invite(&user, &binding, &offer)
-                    .map(|req| (session, offer, req))
-            }
-        };
-        let (session, offer, request) = match started {
-            Ok(v) => v,
-            Err(e) => {
-                tracing::warn!(%user, error = %e, "cannot ring a transfer target");
-                self.ctx.directory.release(&user);
-                return Box::pin(self.next_or_fail(
-                    480,
-                    "Temporarily Unavailable",
-                    user,
-                    "cannot be reached",
-                ))
-                .await;
-            }
-        };
-        self.next_attempt += 1;
-        let attempt = TRANSFER_ATTEMPTS + self.next_attempt;
+        let session = RtpSession::bind(ip).map_err(|e| format!("RTP: {e}"))?;
+        let sdp = Sdp::offer(
+            ip,
+            session.local_addr().port(),
+            self.session_id,
+            Direction::SendRecv,
+        );
+        let request = self.transfer_invite(req, user, binding, &sdp)?;
+        let id = self.new_offer_id();
         let out = Outgoing::start(
             &self.ctx.endpoint,
             request,
             binding.peer,
-            attempt,
-            self.handle.tx.clone(),
+            id,
+            self.handle.clone(),
         );
-        let deadline = tokio::time::Instant::now() + self.ctx.config.ring_timeout;
-        let name = self.agent_name(&user);
-        if let Some(t) = &mut self.transfer {
-            t.target = Some(user.clone());
-            t.tried.push(user.clone());
-            t.ringing = Some(RingingTarget {
-                user,
-                out,
-                session,
-                offer,
-                deadline,
-            });
-        }
-        self.sipfrag("180 Ringing", false);
-        self.note(TimelineKind::TransferRinging, format!("Ringing {name}"));
-        self.apply_modes();
+        let offer = Offer::new(
+            id,
+            Offeree::Agent(user.to_string()),
+            Instant::now(),
+            self.ctx.config.ring_timeout,
+        );
+        Ok(RingingTarget {
+            offer,
+            out,
+            session,
+            sdp,
+        })
     }
 
     /// The INVITE to a transfer target (protocol.md "Transfer").
     fn transfer_invite(
         &self,
+        t: &TransferRequest,
         user: &str,
         binding: &Binding,
         offer: &Sdp,
     ) -> Result<rsip::Request, String> {
         let cfg = &self.ctx.config;
-        let t = self.transfer.as_ref().ok_or("no transfer")?;
         let shown = self
             .legs
             .iter()
@@ -327,7 +276,7 @@ impl Room {
             .call_id(&message::new_call_id())
             .cseq(1)
             .contact_with_params(&self.room_uri.to_string(), "isfocus")
-            .header("Recv-Info", super::commands::INFO_PACKAGE)
+            .header("Recv-Info", INFO_PACKAGE)
             .header("Referred-By", &format!("<sip:{}@{}>", t.by, cfg.domain));
         if let Some(reason) = &t.reason {
             b = b.header("Subject", reason);
@@ -353,189 +302,160 @@ impl Room {
             .map_err(|e| format!("cannot build the INVITE: {e}"))
     }
 
-    /// Is this INVITE attempt the transfer's current one?
-    pub(super) fn is_transfer_attempt(&self, attempt: u64) -> bool {
-        self.transfer
-            .as_ref()
-            .and_then(|t| t.ringing.as_ref())
-            .is_some_and(|r| r.out.attempt == attempt)
+    /// Is this offer the transfer's current one?
+    pub(super) fn is_transfer_offer(&self, offer: OfferId) -> bool {
+        matches!(&self.transfer, Some(Transfer { phase: TransferPhase::Ringing(r), .. }) if r.offer.id == offer)
     }
 
     /// When the target being rung times out.
     pub(super) fn transfer_deadline(&self) -> Option<tokio::time::Instant> {
-        self.transfer
-            .as_ref()
-            .and_then(|t| t.ringing.as_ref())
-            .map(|r| r.deadline)
+        match &self.transfer {
+            Some(Transfer {
+                phase: TransferPhase::Ringing(r),
+                ..
+            }) => Some(tokio::time::Instant::from_std(r.offer.deadline)),
+            _ => None,
+        }
     }
 
-    /// The ring timeout of the current target: CANCEL, next member or failure (408).
+    /// The clock reached the ring timeout of the current target.
     pub(super) async fn transfer_ring_timeout(&mut self) {
-        let Some(mut ringing) = self.transfer.as_mut().and_then(|t| t.ringing.take()) else {
-            return;
-        };
-        ringing.out.cancel();
-        self.abandoned.push(ringing.out);
-        self.ctx.directory.release(&ringing.user);
-        self.next_or_fail(408, "Request Timeout", ringing.user, "did not answer")
-            .await;
+        self.transfer_input(OfferInput::Tick, None).await;
     }
 
     /// An event of the transfer's INVITE.
     pub(super) async fn transfer_offer(&mut self, event: OfferEvent) {
-        let code = match &event {
-            OfferEvent::Response(r) => u16::from(r.status_code.clone()),
-            OfferEvent::Failed(_) => 0,
+        let input = offer_input(&event);
+        let response = match event {
+            OfferEvent::Response(r) => Some(r),
+            OfferEvent::Failed(_) => None,
         };
-        if (100..200).contains(&code) {
+        self.transfer_input(input, response).await;
+    }
+
+    /// Feed the ringing target's offer machine and act on its step: the target joins, or the
+    /// next member is rung, or the transfer fails.
+    async fn transfer_input(&mut self, input: OfferInput, response: Option<rsip::Response>) {
+        let step = match &mut self.transfer {
+            Some(Transfer {
+                phase: TransferPhase::Ringing(r),
+                ..
+            }) => r.offer.handle(input, Instant::now()),
+            _ => return,
+        };
+        if matches!(step, Step::Wait | Step::Over) {
             return;
         }
-        let Some(ringing) = self.transfer.as_mut().and_then(|t| t.ringing.take()) else {
+        let Some(Transfer {
+            req,
+            phase: TransferPhase::Ringing(ringing),
+        }) = self.transfer.take()
+        else {
             return;
         };
-        match event {
-            OfferEvent::Response(resp) if (200..300).contains(&code) => {
-                self.target_answered(ringing, &resp).await;
+        match (step, response) {
+            (Step::Answered, Some(resp)) => self.target_answered(req, *ringing, &resp).await,
+            (Step::Missed(miss), _) => {
+                let user = ringing.user().to_string();
+                self.drop_ringing(*ringing, miss.cancel_invite);
+                self.target_missed(req, user, miss.transfer_status()).await;
             }
-            OfferEvent::Response(_) => {
-                self.ctx.directory.release(&ringing.user);
-                let (code, phrase, why) = match code {
-                    486 | 600 => (486, "Busy Here", "is busy"),
-                    480 | 408 => (480, "Temporarily Unavailable", "did not answer"),
-                    _ => (603, "Declined", "declined"),
-                };
-                self.next_or_fail(code, phrase, ringing.user, why).await;
-            }
-            OfferEvent::Failed(reason) => {
-                tracing::info!(user = %ringing.user, %reason, "transfer target unreachable");
-                self.ctx.directory.release(&ringing.user);
-                self.next_or_fail(
-                    480,
-                    "Temporarily Unavailable",
-                    ringing.user,
-                    "cannot be reached",
-                )
-                .await;
+            // An answer without its response cannot happen; put things back as they were.
+            (_, _) => {
+                self.transfer = Some(Transfer {
+                    req,
+                    phase: TransferPhase::Ringing(ringing),
+                })
             }
         }
     }
 
-    /// A team transfer rings the next available member (T3); otherwise the transfer fails.
-    async fn next_or_fail(&mut self, code: u16, phrase: &'static str, user: String, why: &str) {
-        let name = self.agent_name(&user);
-        let Some(t) = &self.transfer else {
-            return;
-        };
-        if let Some(team) = t.team.clone() {
-            let mut exclude = t.tried.clone();
-            exclude.extend(
-                self.legs
-                    .iter()
-                    .filter_map(|l| l.role.agent().map(str::to_string)),
-            );
-            self.note(TimelineKind::TransferRinging, format!("{name} {why}"));
-            if let Some((next, binding)) =
-                self.ctx.directory.reserve_for_team(&team, &exclude).await
-            {
-                return Box::pin(self.ring_transfer_target(next, binding)).await;
-            }
-            let text = format!("Nobody in team {team} answered (last: {name} {why})");
-            return self.finish_transfer(Outcome::Failed(480, "Temporarily Unavailable", text));
-        }
-        self.finish_transfer(Outcome::Failed(code, phrase, format!("{name} {why}")));
+    /// The ringing target is out (refused, timed out, unreachable, answered unusably; already
+    /// released): go on with the team, or fail.
+    async fn target_missed(
+        &mut self,
+        req: TransferRequest,
+        user: String,
+        status: (u16, &'static str, &'static str),
+    ) {
+        let miss = LastMiss { user, status };
+        self.note_miss(&req, &miss);
+        self.ring_transfer(req, None, Some(miss)).await;
     }
 
-    /// The target answered: ACK, media, new leg; the consultation starts (or, listen-only, the
-    /// transfer is done).
-    async fn target_answered(&mut self, ringing: RingingTarget, resp: &rsip::Response) {
+    /// Stop ringing a target: the agent is free, a pending INVITE is CANCELled (and kept, so a
+    /// late 2xx is ACKed and hung up).
+    fn drop_ringing(&mut self, ringing: RingingTarget, cancel: bool) {
+        let RingingTarget { offer, mut out, .. } = ringing;
+        self.ctx.directory.release(offer.to.label());
+        if cancel {
+            out.cancel();
+            self.abandoned.push(out);
+        }
+    }
+
+    /// Withdraw the ringing target (cancel, the room ends).
+    fn withdraw_ringing(&mut self, mut ringing: RingingTarget) {
+        let cancel = match ringing.offer.handle(OfferInput::Withdraw, Instant::now()) {
+            Step::Missed(m) => m.cancel_invite,
+            _ => false,
+        };
+        self.drop_ringing(ringing, cancel);
+    }
+
+    /// The target answered: it joins (`join.rs`) and the consultation starts (or, listen-only,
+    /// the transfer is done); an unusable answer counts as a miss.
+    async fn target_answered(
+        &mut self,
+        req: TransferRequest,
+        ringing: RingingTarget,
+        resp: &rsip::Response,
+    ) {
         let RingingTarget {
-            user,
+            mut offer,
             out,
-            mut session,
-            offer,
-            ..
+            session,
+            sdp,
         } = ringing;
+        let user = offer.to.label().to_string();
         let name = self.agent_name(&user);
-        let Some(mut dialog) = Dialog::from_uac(&out.request, resp, out.peer) else {
-            self.ctx.directory.release(&user);
-            return self
-                .next_or_fail(480, "Temporarily Unavailable", user, "answered badly")
-                .await;
-        };
-        if let Err(e) = self
-            .ctx
-            .endpoint
-            .ack(dialog.ack(1, None), dialog.peer)
+        let listen_only = req.listen_only;
+        let role = Role::Agent(user.clone());
+        let id = match self
+            .join_answered(&out, resp, session, sdp, role, listen_only)
             .await
         {
-            tracing::warn!(error = %e, "could not send ACK");
-        }
-        let negotiated = std::str::from_utf8(&resp.body)
-            .map_err(|_| "SDP is not UTF-8".to_string())
-            .and_then(|t| Sdp::parse(t).map_err(|e| e.0))
-            .and_then(|answer| sdp::accept_answer(&offer, &answer).map_err(|e| e.0));
-        let configured = negotiated.as_ref().ok().and_then(|n| {
-            let cfg = session_config(n)?;
-            session.configure(cfg).ok().map(|_| n.remote_direction)
-        });
-        let Some(remote_direction) = configured else {
-            let bye = dialog.request(rsip::Method::Bye, None);
-            let tx = self.ctx.endpoint.request(bye, dialog.peer);
-            tokio::spawn(async move {
-                let _ = tx.final_response().await;
-            });
-            self.ctx.directory.release(&user);
-            return self
-                .next_or_fail(488, "Not Acceptable Here", user, "has no usable audio")
-                .await;
+            Ok(id) => id,
+            Err(unusable) => {
+                let no_audio = matches!(unusable, Unusable::NoAudio);
+                let status = match offer.handle(OfferInput::BadAnswer { no_audio }, Instant::now())
+                {
+                    Step::Missed(m) => m.transfer_status(),
+                    _ => (480, "Temporarily Unavailable", "answered badly"),
+                };
+                self.ctx.directory.release(&user);
+                return self.target_missed(req, user, status).await;
+            }
         };
-        let listen_only = self.transfer.as_ref().is_some_and(|t| t.listen_only);
-        let id = self.new_leg_id();
         let room = self.handle.id();
-        self.ctx.dialogs.bind(&dialog.call_id, room, id);
-        let leg = Leg {
-            id,
-            role: Role::Agent(user.clone()),
-            dialog,
-            local_sdp: offer,
-            remote_direction,
-            listen_only,
-            muted: false,
-            level: 0,
-        };
-        let watch = leg.sends_media();
-        self.legs.push(leg);
-        self.confirmed.push(id);
-        self.media(MediaCmd::AddLeg {
-            room,
-            leg: id,
-            session: Box::new(session),
-            mode: if listen_only {
-                LegMode::ListenOnly
-            } else {
-                LegMode::Mixed
-            },
-            watch_timeout: watch,
-        });
         self.ctx.directory.answered(&user);
-        self.sipfrag("200 OK", true);
-        tracing::info!(room, %user, listen_only, "transfer target joined");
+        self.send_sipfrag(req.by_leg, "200 OK", true);
+        tracing::info!(%room, %user, listen_only, "transfer target joined");
         if listen_only {
             self.note(
                 TimelineKind::TransferAnswered,
                 format!("{name} joined to listen"),
             );
-            self.transfer = None;
         } else {
             self.note(TimelineKind::TransferAnswered, format!("{name} answered"));
-            let requester_left = self
-                .transfer
-                .as_ref()
-                .is_some_and(|t| !self.legs.iter().any(|l| l.id == t.by_leg));
-            if let Some(t) = &mut self.transfer {
-                t.state = TransferState::Consulting;
-                t.joined_leg = Some(id);
-            }
+            let requester_left = !self.legs.iter().any(|l| l.id == req.by_leg);
+            self.transfer = Some(Transfer {
+                req,
+                phase: TransferPhase::Consulting {
+                    target: user,
+                    leg: id,
+                },
+            });
             if requester_left {
                 // A hung up while the target rang: the transfer completes by itself (blind).
                 self.complete_now();
@@ -550,15 +470,11 @@ impl Room {
         let Some(t) = self.transfer.take() else {
             return;
         };
-        let target = t
-            .target
-            .as_deref()
-            .map(|u| self.agent_name(u))
-            .unwrap_or_default();
+        let target = self.agent_name(t.target_user());
         let text = format!(
             "{} transferred to {target}{}",
-            self.agent_name(&t.by),
-            reason_suffix(t.reason.as_deref())
+            self.agent_name(&t.req.by),
+            reason_suffix(t.req.reason.as_deref())
         );
         self.command_hold = None;
         self.note(TimelineKind::TransferCompleted, text);
@@ -571,13 +487,16 @@ impl Room {
             .transfer
             .as_ref()
             .ok_or((409, "No transfer is under way".to_string()))?;
-        if t.state != TransferState::Consulting {
+        if t.is_ringing() {
             return Err((409, "The target has not answered yet".into()));
         }
-        if t.by_leg != leg_id {
+        if t.req.by_leg != leg_id {
             return Err((
                 403,
-                format!("Only {} can complete this transfer", self.agent_name(&t.by)),
+                format!(
+                    "Only {} can complete this transfer",
+                    self.agent_name(&t.req.by)
+                ),
             ));
         }
         self.complete_now();
@@ -589,44 +508,57 @@ impl Room {
     pub(super) fn cancel_transfer(&mut self) -> Result<(), (u16, String)> {
         let t = self
             .transfer
-            .as_mut()
+            .take()
             .ok_or((409, "No transfer is under way".to_string()))?;
-        if let Some(mut ringing) = t.ringing.take() {
-            ringing.out.cancel();
-            self.ctx.directory.release(&ringing.user);
-            self.abandoned.push(ringing.out);
-        }
-        let joined = t.joined_leg;
-        self.finish_transfer(Outcome::Cancelled);
-        if let Some(leg) = joined {
-            self.leave(leg, "transfer cancelled", true);
-        }
+        self.end_transfer(t, Outcome::Cancelled);
         Ok(())
     }
 
-    /// The transfer ends without completing: timeline, sipfrag, the customer resumed if the
-    /// transfer held them, modes back as before.
-    pub(super) fn finish_transfer(&mut self, outcome: Outcome) {
-        let Some(t) = self.transfer.take() else {
-            return;
-        };
-        let target = t
-            .target
-            .as_deref()
+    /// End a transfer that did not complete: a ringing target is withdrawn, a consulted one
+    /// leaves.
+    pub(super) fn end_transfer(&mut self, t: Transfer, outcome: Outcome) {
+        let Transfer { req, phase } = t;
+        match phase {
+            TransferPhase::Ringing(ringing) => {
+                self.withdraw_ringing(*ringing);
+                self.finish_transfer(req, true, outcome);
+            }
+            TransferPhase::Consulting { leg, .. } => {
+                self.finish_transfer(req, false, outcome);
+                self.leave(leg, "transfer cancelled", true);
+            }
+        }
+    }
+
+    /// The transfer ends without completing: timeline, sipfrag (while still ringing), the
+    /// customer resumed if the transfer held them, modes back as before.
+    pub(super) fn finish_transfer(
+        &mut self,
+        req: TransferRequest,
+        ringing: bool,
+        outcome: Outcome,
+    ) {
+        let target = req
+            .tried
+            .last()
             .map(|u| self.agent_name(u))
-            .or(t.team.clone())
+            .or(req.team.clone())
             .unwrap_or_default();
         match outcome {
             Outcome::Failed(code, phrase, why) => {
-                self.sipfrag_of(&t, &format!("{code} {phrase}"));
+                if ringing {
+                    self.send_sipfrag(req.by_leg, &format!("{code} {phrase}"), true);
+                }
                 self.note(
                     TimelineKind::TransferFailed,
                     format!("Transfer to {target} failed: {why}"),
                 );
             }
             Outcome::Cancelled => {
-                self.sipfrag_of(&t, "487 Request Terminated");
-                let by = self.agent_name(&t.by);
+                if ringing {
+                    self.send_sipfrag(req.by_leg, "487 Request Terminated", true);
+                }
+                let by = self.agent_name(&req.by);
                 self.note(
                     TimelineKind::TransferCancelled,
                     format!("{by} cancelled the transfer to {target}"),
@@ -638,16 +570,10 @@ impl Room {
 
     /// A sipfrag NOTIFY about the transfer to its requester (`last`: the subscription ends).
     fn sipfrag(&mut self, status: &str, last: bool) {
-        let Some(by_leg) = self.transfer.as_ref().map(|t| t.by_leg) else {
+        let Some(by_leg) = self.transfer.as_ref().map(|t| t.req.by_leg) else {
             return;
         };
         self.send_sipfrag(by_leg, status, last);
-    }
-
-    fn sipfrag_of(&mut self, t: &Transfer, status: &str) {
-        if t.state == TransferState::Ringing {
-            self.send_sipfrag(t.by_leg, status, true);
-        }
     }
 
     fn send_sipfrag(&mut self, leg_id: LegId, status: &str, last: bool) {
@@ -666,9 +592,4 @@ impl Room {
             let _ = tx.final_response().await;
         });
     }
-}
-
-/// ` (reason)` or nothing.
-fn reason_suffix(reason: Option<&str>) -> String {
-    reason.map(|r| format!(" ({r})")).unwrap_or_default()
 }

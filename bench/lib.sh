@@ -1,0 +1,189 @@
+# Shared helpers of the bench scripts (sourced, not run). Everything stays on 127.0.0.1; every
+# process started here is recorded and killed on exit.
+set -euo pipefail
+
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_DIR="$(cd "$BENCH_DIR/.." && pwd)"
+WORK="$(mktemp -d /tmp/agentphone-bench.XXXXXX)"
+AGENTS="${AGENTS:-100}"
+PIDS=()
+
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    sleep 0.3
+    for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+    if [[ "${KEEP_WORK:-0}" != 1 ]]; then rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { printf '%s\n' "$*" >&2; }
+
+# Install a Debian package when its command is missing.
+need() {
+    local cmd="$1" pkg="$2"
+    command -v "$cmd" >/dev/null && return 0
+    log "installing $pkg (apt-get)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y "$pkg" >"$WORK/apt-$pkg.log" 2>&1 \
+        || { log "apt-get install $pkg failed, see $WORK/apt-$pkg.log"; KEEP_WORK=1; exit 1; }
+}
+
+# A UDP+TCP port free on 127.0.0.1.
+free_port() {
+    python3 - <<'PY'
+import socket
+while True:
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0))
+    port = u.getsockname()[1]
+    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        t.bind(("127.0.0.1", port)); print(port); break
+    except OSError:
+        pass
+    finally:
+        t.close(); u.close()
+PY
+}
+
+# The bench users: agent000 … agentNNN, password secret-agentNNN.
+user_name() { printf 'agent%03d' "$1"; }
+
+# sipp injection file: user;[authentication …] (sipp 3.6 does not expand fields inside the keyword,
+# so the whole keyword is the second field).
+write_users_csv() {
+    local out="$1" i
+    echo "SEQUENTIAL" >"$out"
+    for ((i = 0; i < AGENTS; i++)); do echo "$(user_name $i);[authentication username=$(user_name $i) password=secret-$(user_name $i)]" >>"$out"; done
+}
+
+# The server's config: bench/agentphone-bench.toml plus the users and a team `support` of all.
+write_server_config() {
+    local out="$1" port="$2" i members=""
+    sed "s/@PORT@/$port/; s|@REPO@|$REPO_DIR|" "$BENCH_DIR/agentphone-bench.toml" >"$out"
+    for ((i = 0; i < AGENTS; i++)); do
+        printf '\n[[agents]]\nusername = "%s"\npassword = "secret-%s"\n' "$(user_name $i)" "$(user_name $i)" >>"$out"
+        members+="\"$(user_name $i)\", "
+    done
+    printf '\n[[teams]]\nname = "support"\ninbound = "support"\nmembers = [%s]\n' "${members%, }" >>"$out"
+}
+
+# Build the release server (and loadgen) once. SKIP_BUILD=1: use what is there (or SERVER_BIN,
+# LOADGEN_BIN: other binaries, e.g. to compare two builds).
+build_release() {
+    [[ "${SKIP_BUILD:-0}" == 1 ]] && return 0
+    log "building release binaries (cargo build --release $*)"
+    (cd "$REPO_DIR" && cargo build --release --quiet "$@") || { log "build failed"; exit 1; }
+}
+
+# Start agentphone-server on 127.0.0.1:$1; sets SERVER_PID.
+start_server() {
+    local port="$1" dir="$WORK/server-$1"
+    mkdir -p "$dir"
+    write_server_config "$dir/config.toml" "$port"
+    RUST_LOG="${SERVER_LOG:-warn}" "${SERVER_BIN:-$REPO_DIR/target/release/agentphone-server}" --config "$dir/config.toml" \
+        >"$dir/stdout" 2>"$dir/stderr" &
+    SERVER_PID=$!
+    PIDS+=("$SERVER_PID")
+    local i
+    for ((i = 0; i < 100; i++)); do
+        grep -q listening "$dir/stdout" 2>/dev/null && return 0
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    log "agentphone-server did not start:"; cat "$dir/stderr" >&2; exit 1
+}
+
+# Resident memory of one process in MB (VmRSS).
+rss_mb() {
+    awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo "?"
+}
+
+# Proportional memory (PSS, shared memory split) of a process and its children, in MB.
+pss_tree_mb() {
+    local pids total=0 p v
+    pids="$1 $(pgrep -P "$1" | tr '\n' ' ')"
+    for p in $pids; do
+        v=$(awk '/^Pss:/ { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)
+        total=$((total + ${v:-0}))
+    done
+    awk -v k="$total" 'BEGIN { printf "%.1f", k / 1024 }'
+}
+
+# Median of the numbers given as arguments.
+median() {
+    printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.0f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+# Run one sipp step: scenario $1 against 127.0.0.1:$2 at $3 calls/s for $STEP_S seconds.
+# Prints "successful failed seconds" (seconds: sipp's whole run, start to last answer).
+SIPP_EXTRA=()
+STEP_S="${STEP_S:-4}"
+sipp_step() {
+    local scenario="$1" port="$2" rate="$3" calls stat out start end
+    calls=$((rate * STEP_S))
+    stat="$WORK/stat-$$-$RANDOM.csv"
+    out="$WORK/sipp.out"
+    start=$(date +%s.%N)
+    timeout $((STEP_S + 20)) sipp 127.0.0.1:"$port" -sf "$BENCH_DIR/sipp/$scenario" -i 127.0.0.1 -p 0 \
+        -r "$rate" -m "$calls" -l $((rate * 2 + 100)) -buff_size 4194304 -recv_timeout 2000 \
+        -max_recv_loops 100000 -max_sched_loops 100000 -nostdin -trace_stat -stf "$stat" -fd 100 \
+        "${SIPP_EXTRA[@]}" >"$out" 2>&1 || true
+    end=$(date +%s.%N)
+    if [[ ! -s "$stat" ]]; then log "sipp produced no statistics:"; tail -5 "$out" >&2; echo "0 $calls 0"; return; fi
+    # The last line holds the cumulative counters; columns are named in the first line. Calls sipp
+    # never finished (killed by the time-out) count as failed.
+    awk -F';' -v start="$start" -v end="$end" -v want="$calls" '
+        NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+        { ok = $col["SuccessfulCall(C)"]; bad = $col["FailedCall(C)"] }
+        END { missing = want - ok - bad; if (missing < 0) missing = 0
+              printf "%d %d %.1f\n", ok, bad + missing, end - start }' "$stat"
+}
+
+# Highest rate (calls/s) at which scenario $1 on port $2 gets < 1 % failed calls, with sipp done
+# within STEP_S + 3 s (it could place the calls at that rate; its start and the last calls' answers
+# take the rest): rates grow ×1.5 from $START_RATE until a step fails, then 3 bisections.
+rate_search() {
+    local scenario="$1" port="$2" lo=0 hi=0 rate="${START_RATE:-1000}" max="${MAX_RATE:-60000}" r
+    step_ok() {
+        local res ok bad secs
+        sleep "${COOL_S:-2}"  # let the previous step's retransmissions and time-outs settle
+        res=$(sipp_step "$scenario" "$port" "$1")
+        read -r ok bad secs <<<"$res"
+        log "    $scenario @ $1/s: $ok ok, $bad failed, sipp ran $secs s"
+        [[ $ok -gt 0 && $((bad * 100)) -lt $((ok + bad)) ]] &&
+            awk -v s="$secs" -v lim=$((STEP_S + 3)) 'BEGIN { exit !(s <= lim) }'
+    }
+    while ((rate <= max)); do
+        if step_ok "$rate"; then lo=$rate; rate=$((rate * 3 / 2)); else hi=$rate; break; fi
+    done
+    if ((hi == 0)); then echo "$lo"; return; fi
+    for _ in 1 2 3; do
+        r=$(((lo + hi) / 2))
+        if step_ok "$r"; then lo=$r; else hi=$r; fi
+    done
+    echo "$lo"
+}
+
+# Start agentphone-loadgen against 127.0.0.1:$1 with the given extra options; waits for "ready".
+start_loadgen() {
+    local port="$1" out="$WORK/loadgen-$RANDOM" i
+    shift
+    "${LOADGEN_BIN:-$REPO_DIR/target/release/agentphone-loadgen}" --server "127.0.0.1:$port" "$@" >"$out.out" 2>"$out.err" &
+    LOADGEN_PID=$!
+    PIDS+=("$LOADGEN_PID")
+    for ((i = 0; i < 600; i++)); do
+        if grep -q '"ready"' "$out.out" 2>/dev/null; then
+            log "loadgen: $(grep '"ready"' "$out.out")"
+            return 0
+        fi
+        kill -0 "$LOADGEN_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    log "agentphone-loadgen did not get ready:"; cat "$out.err" >&2; exit 1
+}
+
+# CPU seconds (user + system) a process has used.
+cpu_s() {
+    awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
