@@ -13,7 +13,9 @@ use tokio::time::Instant;
 use super::output::EventPrinter;
 use super::script::{parse_line, AudioChoice, Command, ExpectedState, ScriptLine};
 use crate::audio::{SinkSpec, SourceSpec};
-use crate::phone::{PhoneCommand, PhoneEvent, PhoneHandle, PhoneStatus};
+use tokio::sync::watch;
+
+use crate::phone::{PhoneCommand, PhoneEvent, PhoneHandle, PhoneView};
 
 /// How long `quit` waits for the hang-up and unregistration to be answered.
 const QUIT_GRACE: Duration = Duration::from_secs(3);
@@ -58,11 +60,12 @@ pub async fn run(
     input: Input,
     printer: EventPrinter,
 ) -> RunOutcome {
+    let view = handle.view();
     let mut runner = Runner {
         handle,
         events,
         printer,
-        status: PhoneStatus::default(),
+        view,
         backlog: VecDeque::new(),
         signals: Signals::new(),
         engine_gone: false,
@@ -97,7 +100,8 @@ struct Runner {
     handle: PhoneHandle,
     events: UnboundedReceiver<PhoneEvent>,
     printer: EventPrinter,
-    status: PhoneStatus,
+    /// The engine's view: what `expect` checks (published before the events it follows from).
+    view: watch::Receiver<PhoneView>,
     /// Events not yet consumed by a `wait`.
     backlog: VecDeque<PhoneEvent>,
     signals: Signals,
@@ -254,10 +258,10 @@ impl Runner {
 
     fn expect(&mut self, state: ExpectedState) -> Result<(), Failure> {
         self.drain_ready();
-        let s = &self.status;
+        let s = self.view.borrow().clone();
         let ok = match state {
             ExpectedState::Idle => s.is_idle(),
-            ExpectedState::Registered => s.registered,
+            ExpectedState::Registered => s.is_registered(),
             ExpectedState::Ringing => s.is_ringing(),
             ExpectedState::Calling => s.is_calling(),
             ExpectedState::Connected => s.is_connected(),
@@ -269,8 +273,11 @@ impl Runner {
             Ok(())
         } else {
             Err(Failure::Reason(
-                format!("expected {state:?} but the phone is {}", describe_status(s))
-                    .to_lowercase(),
+                format!(
+                    "expected {state:?} but the phone is {}",
+                    describe_status(&s)
+                )
+                .to_lowercase(),
             ))
         }
     }
@@ -290,16 +297,16 @@ impl Runner {
     /// Hang up if in a call, unregister if registered, stop the engine; print what comes back.
     async fn quit(&mut self) {
         self.drain_ready();
-        if self.status.call.is_some() && !self.engine_gone {
+        if !self.view.borrow().is_idle() && !self.engine_gone {
             if let Err(e) = self.handle.command(PhoneCommand::Hangup).await {
                 tracing::debug!("quit: hangup: {e}");
             }
         }
-        if self.status.registered && !self.engine_gone {
+        if self.view.borrow().is_registered() && !self.engine_gone {
             match self.handle.command(PhoneCommand::Unregister).await {
                 Ok(()) => {
                     let grace = Instant::now() + QUIT_GRACE;
-                    while self.status.registered {
+                    while self.view.borrow().is_registered() {
                         match self.wake(Some(grace)).await {
                             Wake::Event(PhoneEvent::Unregistered { .. }) => break,
                             Wake::Event(_) => {}
@@ -352,7 +359,6 @@ impl Runner {
 
     fn absorb(&mut self, ev: &PhoneEvent) {
         self.printer.event(ev);
-        self.status.apply(ev);
         if self.backlog.len() >= BACKLOG_MAX {
             self.backlog.pop_front();
         }
@@ -386,14 +392,15 @@ fn describe(event: &str, fields: &[(String, String)]) -> String {
     s
 }
 
-fn describe_status(s: &PhoneStatus) -> String {
-    let call = match &s.call {
-        Some(c) => format!("in a call ({:?})", c.state),
-        None => "idle".to_string(),
+fn describe_status(s: &PhoneView) -> String {
+    let call = match (&s.call, &s.incoming) {
+        (Some(c), _) => format!("in a call ({:?})", c.state),
+        (None, Some(_)) => "in a call (Ringing)".to_string(),
+        (None, None) => "idle".to_string(),
     };
     format!(
         "{call}, {}, {}",
-        if s.registered {
+        if s.is_registered() {
             "registered"
         } else {
             "not registered"

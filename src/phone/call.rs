@@ -3,19 +3,18 @@
 //! transitions they share (state changes, media start/update, the end).
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use agentphone_media::codec::CodecKind;
-use agentphone_media::session::{RtpSession, SessionConfig};
+use agentphone_media::session::SessionConfig;
 use agentphone_sip::dialog::Dialog;
-use agentphone_sip::endpoint::{Peer, ServerTransaction};
+use agentphone_sip::endpoint::Peer;
 use agentphone_sip::rsip;
 use agentphone_sip::sdp::{Direction, Negotiated, Sdp};
-use tokio::sync::oneshot;
 
 use super::engine::Engine;
 use super::event::{CallState, PhoneEvent};
-use super::media::MediaControl;
+use super::machine::{Incoming, MediaOrder};
 use super::room::RoomLink;
 
 /// Who started the call.
@@ -45,13 +44,10 @@ pub struct Call {
     pub invite_cseq: u32,
     /// The dialog, once established (2xx, or our 180 for an incoming call).
     pub dialog: Option<Dialog>,
-    /// Outgoing: sending fires the CANCEL of the pending INVITE. Incoming: dropping it stops the
-    /// task that watches for the caller's CANCEL.
-    pub cancel: Option<oneshot::Sender<()>>,
     /// Outgoing: challenges answered for the INVITE.
     pub auth_rounds: u32,
     /// Incoming: the INVITE not yet answered.
-    pub invite_tx: Option<Arc<ServerTransaction>>,
+    pub invite_tx: Option<Incoming>,
     /// Incoming: the negotiated answer for our 200.
     pub pending_answer: Option<Negotiated>,
     /// Media negotiation and the RTP session before it is handed to the media thread.
@@ -60,12 +56,19 @@ pub struct Call {
     pub reinvite_pending: bool,
     /// The server room this call is, if it is one (subscription, held by me, transfer).
     pub room: RoomLink,
+    /// Incoming, ringing: when we give up ringing (nobody rings forever, even when the caller's
+    /// CANCEL never comes because the server vanished).
+    pub ring_until: Option<Instant>,
+    /// Incoming, answered: our 2xx must be ACKed by then, else the caller is gone.
+    pub ack_until: Option<Instant>,
 }
+
+/// An incoming call rings at most this long (the server's ring and queue timeouts are shorter:
+/// this only ends a ring whose CANCEL can no longer come).
+pub const MAX_RING: Duration = Duration::from_secs(60);
 
 /// The media side of a call.
 pub struct CallMedia {
-    /// Bound RTP session not yet given to the media thread.
-    pub rtp: Option<Box<RtpSession>>,
     /// The media thread has the session.
     pub started: bool,
     /// Our RTP address (announced in SDP).
@@ -87,11 +90,9 @@ pub struct CallMedia {
 }
 
 impl CallMedia {
-    /// Media for a call whose RTP session is bound.
-    pub fn new(rtp: RtpSession) -> Self {
-        let local = rtp.local_addr();
+    /// Media for a call whose RTP port is bound at `local`.
+    pub fn new(local: SocketAddr) -> Self {
         CallMedia {
-            rtp: Some(Box::new(rtp)),
             started: false,
             local,
             session_id: rand::random::<u32>().into(),
@@ -185,25 +186,21 @@ impl Engine {
             // A hold address (or a codec we do not speak): keep what we have.
             return;
         };
-        if !call.media.started {
-            if let Some(mut rtp) = call.media.rtp.take() {
-                if let Err(e) = rtp.configure(cfg) {
-                    let msg = format!("media: {e}");
-                    call.media.rtp = Some(rtp);
-                    self.emit(PhoneEvent::Error { message: msg });
-                    return;
-                }
-                call.media.started = true;
-                call.media.config = Some(cfg);
-                if let Some(m) = &self.media {
-                    m.send(MediaControl::Start(rtp));
-                }
-            }
+        let order = if !call.media.started {
+            call.media.started = true;
+            call.media.config = Some(cfg);
+            Some(MediaOrder::Start {
+                local: call.media.local,
+                config: cfg,
+            })
         } else if call.media.config != Some(cfg) {
             call.media.config = Some(cfg);
-            if let Some(m) = &self.media {
-                m.send(MediaControl::Configure(cfg));
-            }
+            Some(MediaOrder::Configure(cfg))
+        } else {
+            None
+        };
+        if let Some(order) = order {
+            self.media_send(order);
         }
         self.update_transmit();
     }
@@ -221,12 +218,12 @@ impl Engine {
         let room_held = self.call.as_ref().is_some_and(|c| c.room.held_by_me);
         let watch = unheld && state == Some(CallState::Connected);
         let talking = watch || (unheld && room_held && state == Some(CallState::Held));
-        self.media_send(MediaControl::Transmit(talking && !self.muted));
+        self.media_send(MediaOrder::Transmit(talking && !self.muted));
         if let Some(call) = self.call.as_mut() {
             if call.media.watched != watch {
                 call.media.watched = watch;
                 let limit = watch.then_some(self.cfg.media_timeout);
-                self.media_send(MediaControl::Watch(limit));
+                self.media_send(MediaOrder::Watch(limit));
             }
         }
     }
@@ -238,18 +235,59 @@ impl Engine {
             return;
         };
         if call.media.started {
-            self.media_send(MediaControl::Stop);
-        }
-        if let Some(cancel) = call.cancel {
-            drop(cancel);
+            self.media_send(MediaOrder::Stop);
+        } else {
+            self.release_port(call.media.local);
         }
         self.muted = false;
-        self.media_send(MediaControl::Transmit(false));
+        self.media_send(MediaOrder::Transmit(false));
         self.emit(PhoneEvent::CallState {
             call: call.id,
             state: CallState::Ended,
             reason: Some(reason.to_string()),
         });
+    }
+
+    /// When the ring or the wait for the ACK of the call runs out.
+    pub(super) fn call_deadline(&self) -> Option<Instant> {
+        let call = self.call.as_ref()?;
+        call.ring_until.or(call.ack_until)
+    }
+
+    /// The ring or the wait for the ACK ran out: the caller is gone.
+    pub(super) fn on_call_timer(&mut self, now: Instant) {
+        let Some(call) = self.call.as_mut() else {
+            return;
+        };
+        if call.ring_until.is_some_and(|t| t <= now) {
+            call.ring_until = None;
+            let tag = call.local_tag.clone();
+            if let Some(st) = call.invite_tx.take() {
+                self.respond(&st, 480, "Temporarily Unavailable", Some(&tag));
+            }
+            return self.end_call("not answered");
+        }
+        if call.ack_until.is_some_and(|t| t <= now) {
+            call.ack_until = None;
+            self.hangup_connected("the caller did not confirm the answer (no ACK)");
+        }
+    }
+
+    /// The server is unreachable: a call it was ringing here can no longer be answered (its
+    /// CANCEL would never come either), so the popup goes.
+    pub(super) fn drop_call_ringing_from(&mut self, server: SocketAddr) {
+        let Some(call) = self.call.as_mut() else {
+            return;
+        };
+        if call.peer.addr != server {
+            return;
+        }
+        let tag = call.local_tag.clone();
+        let Some(st) = call.invite_tx.take() else {
+            return;
+        };
+        self.respond(&st, 480, "Temporarily Unavailable", Some(&tag));
+        self.end_call("the server is unreachable");
     }
 
     /// The call, if `id` is it.

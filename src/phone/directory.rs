@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use tokio::time::Instant;
+use std::time::Instant;
 
 use super::engine::Engine;
 use super::event::PhoneEvent;
@@ -68,7 +68,7 @@ impl Engine {
         if let Some(old) = self.directory.sub.take() {
             self.forget_subscription(&old);
         }
-        self.directory.retry_at = (retry && self.is_registered()).then(|| Instant::now() + RETRY);
+        self.directory.retry_at = (retry && self.is_registered()).then(|| self.now + RETRY);
     }
 
     /// Refresh or retry time.

@@ -1,14 +1,13 @@
-//! The engine actor: one task that owns every piece of SIP state and serializes all work on it.
+//! The engine's state: every piece of SIP state of the phone, changed only by
+//! [`Engine::handle`](super::machine) one input at a time. Its methods are spread over the files
+//! of this module by concern (registration, presence, directory, outgoing, incoming, in_dialog,
+//! room, transfer, …); none of them does I/O — they push [`Effect`]s.
 
 use std::collections::VecDeque;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::Arc;
+use std::time::Instant;
 
-use agentphone_sip::endpoint::{Endpoint, Peer, ServerTransaction, TransportKind};
+use agentphone_sip::endpoint::{Peer, TransportKind, TxError};
 use agentphone_sip::{message, rsip};
-use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
-use tokio::sync::oneshot;
-use tokio::time::Instant;
 
 use super::call::Call;
 use super::command::{PhoneCommand, PhoneError};
@@ -16,22 +15,23 @@ use super::config::{PhoneConfig, Transport};
 use super::digest::DigestClient;
 use super::directory::DirectoryLink;
 use super::event::PhoneEvent;
-use super::handle::Request;
-use super::media::{MediaEvent, MediaThread};
+use super::machine::{Effect, Incoming, MediaOrder, RtpPorts, Surroundings};
+use super::media::MediaEvent;
 use super::presence::Presence;
 use super::registration::Registration;
 use super::room_commands::RoomCommand;
-use super::sip_util;
-use super::transactions::{spawn_forwarder, Internal, Purpose};
+use super::transactions::Purpose;
+use super::view::PhoneView;
 
-/// The actor's state. Its methods are spread over the files of this module by concern
-/// (registration, presence, directory, outgoing, incoming, in_dialog, room, transfer, …).
-pub(super) struct Engine {
+/// The phone's state machine.
+pub struct Engine {
     pub(super) cfg: PhoneConfig,
-    pub(super) endpoint: Endpoint,
-    pub(super) events: UnboundedSender<PhoneEvent>,
-    pub(super) internal: UnboundedSender<Internal>,
-    pub(super) media: Option<MediaThread>,
+    pub(super) here: Surroundings,
+    pub(super) ports: Box<dyn RtpPorts>,
+    /// Effects of the input being handled.
+    pub(super) effects: Vec<Effect>,
+    /// The time of the input being handled.
+    pub(super) now: Instant,
     pub(super) digest: DigestClient,
     pub(super) reg: Registration,
     pub(super) presence: Presence,
@@ -42,23 +42,26 @@ pub(super) struct Engine {
     pub(super) ended_subs: VecDeque<String>,
     /// The number of the last transfer asked for.
     pub(super) transfer_seq: u64,
+    /// Every event emitted, folded: what the UI shows.
+    pub(super) view: PhoneView,
 }
 
 impl Engine {
-    pub(super) fn new(
+    /// A machine for `cfg`, its SIP endpoint at `here.sip`, RTP ports from `ports`.
+    pub fn new(
         cfg: PhoneConfig,
-        endpoint: Endpoint,
-        events: UnboundedSender<PhoneEvent>,
-        internal: UnboundedSender<Internal>,
-        media: MediaThread,
+        here: Surroundings,
+        ports: Box<dyn RtpPorts>,
+        now: Instant,
     ) -> Self {
         let digest = DigestClient::new(&cfg.user, cfg.password.as_deref());
+        let cfg_user = cfg.user.clone();
         Engine {
             cfg,
-            endpoint,
-            events,
-            internal,
-            media: Some(media),
+            here,
+            ports,
+            effects: Vec::new(),
+            now,
             digest,
             reg: Registration::new(),
             presence: Presence::new(),
@@ -67,59 +70,19 @@ impl Engine {
             directory: DirectoryLink::default(),
             ended_subs: VecDeque::new(),
             transfer_seq: 0,
+            view: PhoneView::new(&cfg_user),
         }
     }
 
-    pub(super) async fn run(
-        mut self,
-        mut commands: mpsc::Receiver<Request>,
-        mut incoming: mpsc::Receiver<ServerTransaction>,
-        mut internal: UnboundedReceiver<Internal>,
-    ) {
-        self.emit(PhoneEvent::Ready {
-            sip: self.endpoint.local_addr().to_string(),
-        });
-        let shutdown_reply = loop {
-            let deadline = self.next_deadline();
-            tokio::select! {
-                req = commands.recv() => match req {
-                    Some(Request::Command(cmd, reply)) => {
-                        let result = self.handle_command(cmd).await;
-                        let _ = reply.send(result);
-                    }
-                    Some(Request::Shutdown(reply)) => break Some(reply),
-                    None => break None,
-                },
-                st = incoming.recv() => match st {
-                    Some(st) => self.handle_request(st).await,
-                    None => {
-                        self.emit(PhoneEvent::Error { message: "SIP endpoint closed".into() });
-                        break None;
-                    }
-                },
-                Some(msg) = internal.recv() => self.handle_internal(msg).await,
-                _ = sleep_until_opt(deadline) => self.on_timer().await,
-            }
-        };
-        if let Some(media) = self.media.take() {
-            // Joining a std thread: keep it off the async workers.
-            let _ = tokio::task::spawn_blocking(move || media.shutdown()).await;
-        }
-        self.endpoint.shutdown();
-        if let Some(reply) = shutdown_reply {
-            let _ = reply.send(());
-        }
-    }
-
-    async fn handle_command(&mut self, cmd: PhoneCommand) -> Result<(), PhoneError> {
+    pub(super) fn handle_command(&mut self, cmd: PhoneCommand) -> Result<(), PhoneError> {
         match cmd {
             PhoneCommand::Register => self.register(),
             PhoneCommand::Unregister => self.unregister(),
             PhoneCommand::SetVoice(on) => self.set_voice(on),
             PhoneCommand::Dial(uri) => self.dial(&uri),
-            PhoneCommand::Answer => self.answer().await,
-            PhoneCommand::Decline => self.decline().await,
-            PhoneCommand::Hangup => self.hangup().await,
+            PhoneCommand::Answer => self.answer(),
+            PhoneCommand::Decline => self.decline(),
+            PhoneCommand::Hangup => self.hangup(),
             PhoneCommand::Mute(on) => {
                 self.muted = on;
                 self.update_transmit();
@@ -148,80 +111,74 @@ impl Engine {
             PhoneCommand::CancelTransfer => self.send_room_command(RoomCommand::CancelTransfer),
             PhoneCommand::CompleteTransfer => self.send_room_command(RoomCommand::CompleteTransfer),
             PhoneCommand::Dtmf(digits) => self.send_dtmf(&digits),
-            PhoneCommand::SetAudioSource(spec) => {
-                let source = spec.open().map_err(|e| PhoneError::Audio(e.to_string()))?;
-                self.media_send(super::media::MediaControl::Source(source));
-                Ok(())
-            }
-            PhoneCommand::SetAudioSink(spec) => {
-                let sink = spec.open().map_err(|e| PhoneError::Audio(e.to_string()))?;
-                self.media_send(super::media::MediaControl::Sink(sink));
-                Ok(())
-            }
+            // Opening a file or device is the driver's business; it never reaches the machine.
+            PhoneCommand::SetAudioSource(_) | PhoneCommand::SetAudioSink(_) => Err(
+                PhoneError::Invalid("audio devices are switched by the driver".into()),
+            ),
         }
     }
 
-    /// A new incoming request (in its server transaction).
-    async fn handle_request(&mut self, st: ServerTransaction) {
+    /// A new incoming request.
+    pub(super) fn handle_request(&mut self, st: Incoming) {
         let method = *st.request.method();
-        let st = Arc::new(st);
         match method {
             rsip::Method::Invite => {
                 if message::to_tag(&rsip::SipMessage::Request(st.request.clone())).is_some() {
-                    self.on_reinvite(st).await;
+                    self.on_reinvite(&st);
                 } else {
-                    self.on_invite(st).await;
+                    self.on_invite(st);
                 }
             }
             rsip::Method::Ack => self.on_ack(&st),
-            rsip::Method::Bye => self.on_bye(&st).await,
-            rsip::Method::Notify => self.on_notify(st).await,
-            rsip::Method::Info => self.on_info(&st).await,
-            rsip::Method::Refer => self.on_refer(&st).await,
-            rsip::Method::Options => respond(&st, 200, "OK", None).await,
-            // CANCEL is answered by the endpoint and reaches us through `cancelled()`.
+            rsip::Method::Bye => self.on_bye(&st),
+            rsip::Method::Notify => self.on_notify(&st),
+            rsip::Method::Info => self.on_info(&st),
+            rsip::Method::Refer => self.on_refer(&st),
+            rsip::Method::Options => self.respond(&st, 200, "OK", None),
+            // CANCEL is answered by the endpoint and reaches us as `Input::Cancelled`.
             rsip::Method::Cancel => {}
-            _ => respond(&st, 405, "Method Not Allowed", None).await,
+            _ => self.respond(&st, 405, "Method Not Allowed", None),
         }
     }
 
-    async fn handle_internal(&mut self, msg: Internal) {
-        match msg {
-            Internal::Response {
-                purpose,
-                request,
-                result,
-            } => match purpose {
-                Purpose::Register { expires } => {
-                    self.on_register_response(expires, &request, result)
-                }
-                Purpose::Publish { active } => self.on_publish_response(active, &request, result),
-                Purpose::Invite { call } => self.on_invite_response(&call, &request, result).await,
-                Purpose::ReInvite { call, hold, cseq } => {
-                    self.on_reinvite_response(&call, hold, cseq, result).await
-                }
-                Purpose::Subscribe {
-                    kind,
-                    call_id,
-                    expires,
-                } => self.on_subscribe_response(kind, &call_id, expires, result),
-                Purpose::Refer { call, target } => self.on_refer_response(&call, &target, result),
-                Purpose::RoomCommand {
-                    call,
-                    command,
-                    transfer,
-                } => self.on_room_command_response(&call, command, transfer, result),
-                Purpose::Fire => {}
-            },
-            Internal::Cancelled { call } => self.on_cancelled(&call).await,
-            Internal::Media(MediaEvent::Dtmf(digit)) => self.emit(PhoneEvent::Dtmf {
+    pub(super) fn handle_response(
+        &mut self,
+        purpose: Purpose,
+        request: &rsip::Request,
+        result: Result<Box<rsip::Response>, TxError>,
+    ) {
+        match purpose {
+            Purpose::Register { expires } => self.on_register_response(expires, request, result),
+            Purpose::Publish { active } => self.on_publish_response(active, request, result),
+            Purpose::Invite { call } => self.on_invite_response(&call, request, result),
+            Purpose::ReInvite { call, hold, cseq } => {
+                self.on_reinvite_response(&call, hold, cseq, result)
+            }
+            Purpose::Subscribe {
+                kind,
+                call_id,
+                expires,
+            } => self.on_subscribe_response(kind, &call_id, expires, result),
+            Purpose::Refer { call, target } => self.on_refer_response(&call, &target, result),
+            Purpose::RoomCommand {
+                call,
+                command,
+                transfer,
+            } => self.on_room_command_response(&call, command, transfer, result),
+            Purpose::Fire => {}
+        }
+    }
+
+    pub(super) fn on_media(&mut self, ev: MediaEvent) {
+        match ev {
+            MediaEvent::Dtmf(digit) => self.emit(PhoneEvent::Dtmf {
                 digit: digit.to_string(),
             }),
-            Internal::Media(MediaEvent::Quality {
+            MediaEvent::Quality {
                 jitter_ms,
                 loss_pct,
                 rtt_ms,
-            }) => {
+            } => {
                 if self.call.is_some() {
                     self.emit(PhoneEvent::Quality {
                         jitter_ms,
@@ -230,26 +187,26 @@ impl Engine {
                     })
                 }
             }
-            Internal::Media(MediaEvent::Silent) => self.on_media_silent().await,
-            Internal::Media(MediaEvent::Error(message)) => self.emit(PhoneEvent::Error { message }),
+            MediaEvent::Silent => self.on_media_silent(),
+            MediaEvent::Error(message) => self.emit(PhoneEvent::Error { message }),
         }
     }
 
-    fn next_deadline(&self) -> Option<Instant> {
-        let room_refresh = self.room_deadline();
+    /// The earliest time something is due (refresh, retry, subscribe); None = nothing.
+    pub fn next_deadline(&self) -> Option<Instant> {
         [
             self.reg.deadline(),
             self.presence.deadline(),
             self.directory.deadline(),
-            room_refresh,
+            self.room_deadline(),
+            self.call_deadline(),
         ]
         .into_iter()
         .flatten()
         .min()
     }
 
-    async fn on_timer(&mut self) {
-        let now = Instant::now();
+    pub(super) fn on_timer(&mut self, now: Instant) {
         if self.reg.deadline().is_some_and(|d| d <= now) {
             self.on_register_timer();
         }
@@ -260,39 +217,31 @@ impl Engine {
             self.on_directory_timer();
         }
         self.on_room_timer(now);
+        self.on_call_timer(now);
     }
 
     // ---- shared helpers -------------------------------------------------------------------
 
-    /// Send an event to the UI (dropped when nobody listens any more).
-    pub(super) fn emit(&self, ev: PhoneEvent) {
+    /// An event for the UI.
+    pub(super) fn emit(&mut self, ev: PhoneEvent) {
         tracing::info!(?ev, "event");
-        let _ = self.events.send(ev);
+        self.view.apply(&ev, self.now);
+        self.effects.push(Effect::Emit(ev));
     }
 
-    pub(super) fn media_send(&self, msg: super::media::MediaControl) {
-        if let Some(m) = &self.media {
-            m.send(msg);
-        }
+    /// The phone's folded state after the last input.
+    pub fn view(&self) -> &PhoneView {
+        &self.view
     }
 
-    /// Start a client transaction; its responses come back as `Internal::Response`.
-    pub(super) fn send_request(
-        &self,
-        req: rsip::Request,
-        peer: Peer,
-        purpose: Purpose,
-        cancel: Option<oneshot::Receiver<()>>,
-    ) {
-        tracing::debug!(method = %req.method(), uri = %req.uri(), peer = %peer.addr, "sending");
-        let tx = self.endpoint.request(req, peer);
-        spawn_forwarder(
-            tx,
+    /// Start a client transaction; its responses come back as `Input::Response`.
+    pub(super) fn send_request(&mut self, request: rsip::Request, peer: Peer, purpose: Purpose) {
+        tracing::debug!(method = %request.method(), uri = %request.uri(), peer = %peer.addr, "sending");
+        self.effects.push(Effect::Send {
+            request,
+            peer,
             purpose,
-            self.endpoint.clone(),
-            self.internal.clone(),
-            cancel,
-        );
+        });
     }
 
     /// The server as a SIP peer.
@@ -313,8 +262,7 @@ impl Engine {
 
     /// Our Contact URI: `sip:user@IP:PORT` (with `;transport=tcp` over TCP).
     pub(super) fn contact_uri(&self) -> String {
-        let port = self.endpoint.local_addr().port();
-        let addr = SocketAddr::new(self.media_ip(), port);
+        let addr = std::net::SocketAddr::new(self.media_ip(), self.here.sip.port());
         let mut uri = format!("sip:{}@{}", self.cfg.user, addr);
         if self.cfg.transport == Transport::Tcp {
             uri.push_str(";transport=tcp");
@@ -322,31 +270,13 @@ impl Engine {
         uri
     }
 
-    /// The IP we announce (Contact, SDP) and bind RTP to: the bound IP, or — bound to a wildcard —
-    /// the local IP of the route to the server (127.0.0.1 without a server).
-    pub(super) fn media_ip(&self) -> IpAddr {
-        let ip = self.endpoint.local_addr().ip();
-        if !ip.is_unspecified() {
-            return ip;
-        }
-        self.cfg
-            .server
-            .and_then(sip_util::route_ip)
-            .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+    /// The IP we announce (Contact, SDP) and bind RTP to.
+    pub(super) fn media_ip(&self) -> std::net::IpAddr {
+        self.here.media_ip
     }
-}
 
-/// Send a response without a body (errors only logged: the peer retransmits if it cares).
-pub(super) async fn respond(st: &ServerTransaction, code: u16, reason: &str, to_tag: Option<&str>) {
-    let resp = message::response(&st.request, code, reason, to_tag);
-    if let Err(e) = st.respond(resp).await {
-        tracing::warn!("sending {code} {reason}: {e}");
-    }
-}
-
-async fn sleep_until_opt(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
+    /// Stop the media thread's part of a call bound at `local` that never started.
+    pub(super) fn release_port(&mut self, local: std::net::SocketAddr) {
+        self.media_send(MediaOrder::Release(local));
     }
 }

@@ -1,17 +1,21 @@
 //! The way in: [`Phone::start`] and the [`PhoneHandle`] that sends commands to the engine.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Instant;
 
 use agentphone_sip::endpoint::Endpoint;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 use super::command::{PhoneCommand, PhoneError};
 use super::config::PhoneConfig;
+use super::driver::{Driver, SocketPorts};
 use super::engine::Engine;
 use super::event::PhoneEvent;
+use super::machine::{Input, Surroundings};
 use super::media::{MediaEvent, MediaThread};
-use super::transactions::Internal;
+use super::sip_util;
+use super::view::PhoneView;
 
 type Reply = oneshot::Sender<Result<(), PhoneError>>;
 
@@ -28,6 +32,7 @@ pub struct Phone;
 #[derive(Clone)]
 pub struct PhoneHandle {
     tx: mpsc::Sender<Request>,
+    view: watch::Receiver<PhoneView>,
 }
 
 impl PhoneHandle {
@@ -40,6 +45,12 @@ impl PhoneHandle {
             .await
             .map_err(|_| PhoneError::Stopped)?;
         rx.await.map_err(|_| PhoneError::Stopped)?
+    }
+
+    /// The phone's folded state, published by the engine after every input that changed it
+    /// (before the events of that input are sent).
+    pub fn view(&self) -> watch::Receiver<PhoneView> {
+        self.view.clone()
     }
 
     /// Stop the engine: the media thread is joined (a recording is complete) and the SIP
@@ -70,24 +81,47 @@ impl Phone {
             Endpoint::bind(SocketAddr::new(config.bind, 0), config.sip_timers)
                 .await
                 .map_err(|e| PhoneError::Network(format!("binding SIP on {}: {e}", config.bind)))?;
-        let (internal_tx, internal_rx) = mpsc::unbounded_channel();
+        let (inputs_tx, inputs_rx) = mpsc::unbounded_channel();
         let (media_tx, media_rx) = mpsc::unbounded_channel();
         let media = MediaThread::spawn(source, sink, media_tx)
             .map_err(|e| PhoneError::Audio(format!("starting the media thread: {e}")))?;
-        forward_media_events(media_rx, internal_tx.clone());
+        forward_media_events(media_rx, inputs_tx.clone());
 
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let (cmd_tx, cmd_rx) = mpsc::channel(64);
-        let engine = Engine::new(config, endpoint, events_tx, internal_tx, media);
-        tokio::spawn(engine.run(cmd_rx, incoming, internal_rx));
-        Ok((PhoneHandle { tx: cmd_tx }, events_rx))
+        let here = Surroundings {
+            sip: endpoint.local_addr(),
+            media_ip: media_ip(&config, endpoint.local_addr()),
+        };
+        let (ports, bound) = SocketPorts::new();
+        let (view_tx, view_rx) = watch::channel(PhoneView::new(&config.user));
+        let engine = Engine::new(config, here, Box::new(ports), Instant::now());
+        let driver = Driver::new(endpoint, media, events_tx, view_tx, inputs_tx, bound);
+        tokio::spawn(driver.run(engine, cmd_rx, incoming, inputs_rx));
+        let handle = PhoneHandle {
+            tx: cmd_tx,
+            view: view_rx,
+        };
+        Ok((handle, events_rx))
     }
 }
 
-fn forward_media_events(mut rx: UnboundedReceiver<MediaEvent>, to: UnboundedSender<Internal>) {
+/// The IP we announce (Contact, SDP) and bind RTP to: the bound IP, or — bound to a wildcard —
+/// the local IP of the route to the server (127.0.0.1 without a server).
+fn media_ip(cfg: &PhoneConfig, sip: SocketAddr) -> IpAddr {
+    let ip = sip.ip();
+    if !ip.is_unspecified() {
+        return ip;
+    }
+    cfg.server
+        .and_then(sip_util::route_ip)
+        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+}
+
+fn forward_media_events(mut rx: UnboundedReceiver<MediaEvent>, to: UnboundedSender<Input>) {
     tokio::spawn(async move {
         while let Some(ev) = rx.recv().await {
-            if to.send(Internal::Media(ev)).is_err() {
+            if to.send(Input::Media(ev)).is_err() {
                 break;
             }
         }

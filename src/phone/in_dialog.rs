@@ -1,14 +1,14 @@
 //! Requests inside an established call: BYE both ways, hold/resume re-INVITEs, DTMF.
 
-use agentphone_sip::endpoint::{ServerTransaction, TxError};
+use agentphone_sip::endpoint::TxError;
 use agentphone_sip::rsip;
 use agentphone_sip::sdp;
 
 use super::call::{response_sdp, Side, SDP_TYPE};
 use super::command::PhoneError;
-use super::engine::{respond, Engine};
+use super::engine::Engine;
 use super::event::{CallState, PhoneEvent};
-use super::media::MediaControl;
+use super::machine::{Incoming, MediaOrder};
 use super::sip_util;
 use super::transactions::Purpose;
 
@@ -17,39 +17,39 @@ const DTMF_DIGITS: &str = "0123456789*#ABCD";
 
 impl Engine {
     /// `hangup` command: CANCEL while ringing out, decline while ringing in, BYE once connected.
-    pub(super) async fn hangup(&mut self) -> Result<(), PhoneError> {
+    pub(super) fn hangup(&mut self) -> Result<(), PhoneError> {
         let Some(call) = self.call.as_ref() else {
             return Err(PhoneError::NoCall);
         };
         match call.side {
             Side::Outgoing if call.dialog.is_none() => self.cancel_outgoing(),
-            Side::Incoming if call.invite_tx.is_some() => return self.decline().await,
-            _ => self.hangup_connected("hangup").await,
+            Side::Incoming if call.invite_tx.is_some() => return self.decline(),
+            _ => self.hangup_connected("hangup"),
         }
         Ok(())
     }
 
     /// Send BYE for the connected call and end it with `reason`.
-    pub(super) async fn hangup_connected(&mut self, reason: &str) {
+    pub(super) fn hangup_connected(&mut self, reason: &str) {
         if let Some(dialog) = self.call.as_mut().and_then(|c| c.dialog.as_mut()) {
             let bye = dialog.request(rsip::Method::Bye, None);
             let peer = dialog.peer;
-            self.send_request(bye, peer, Purpose::Fire, None);
+            self.send_request(bye, peer, Purpose::Fire);
         }
         self.end_call(reason);
     }
 
     /// No RTP for `media_timeout` in a connected call: the other side is gone. Hang up (the BYE
     /// may never be answered; the call ends here anyway).
-    pub(super) async fn on_media_silent(&mut self) {
+    pub(super) fn on_media_silent(&mut self) {
         let watched = self.call.as_ref().is_some_and(|c| c.media.watched);
         if watched {
-            self.hangup_connected("media timeout").await;
+            self.hangup_connected("media timeout");
         }
     }
 
     /// The far end hung up.
-    pub(super) async fn on_bye(&mut self, st: &ServerTransaction) {
+    pub(super) fn on_bye(&mut self, st: &Incoming) {
         let msg = rsip::SipMessage::Request(st.request.clone());
         let matches = self
             .call
@@ -57,12 +57,12 @@ impl Engine {
             .and_then(|c| c.dialog.as_ref())
             .is_some_and(|d| d.matches(&msg));
         if !matches {
-            return respond(st, 481, "Call/Transaction Does Not Exist", None).await;
+            return self.respond(st, 481, "Call/Transaction Does Not Exist", None);
         }
-        respond(st, 200, "OK", None).await;
+        self.respond(st, 200, "OK", None);
         // A BYE while our INVITE is still unanswered (incoming side) also ends it.
         if let Some(invite) = self.call.as_mut().and_then(|c| c.invite_tx.take()) {
-            respond(&invite, 487, "Request Terminated", None).await;
+            self.respond(&invite, 487, "Request Terminated", None);
         }
         self.end_call("remote hangup");
     }
@@ -70,31 +70,30 @@ impl Engine {
     /// An INFO: in the call's dialog it is the server using the room package towards us (we
     /// announced `Recv-Info`) and is accepted; outside any dialog of ours there is nothing to
     /// inform.
-    pub(super) async fn on_info(&mut self, st: &ServerTransaction) {
+    pub(super) fn on_info(&mut self, st: &Incoming) {
         if self.in_call_dialog(st) {
-            respond(st, 200, "OK", None).await
+            self.respond(st, 200, "OK", None)
         } else {
-            respond(st, 481, "Call/Transaction Does Not Exist", None).await
+            self.respond(st, 481, "Call/Transaction Does Not Exist", None)
         }
     }
 
     /// A REFER: the phone never transfers on someone else's request (only the server carries
     /// out transfers, T11).
-    pub(super) async fn on_refer(&mut self, st: &ServerTransaction) {
+    pub(super) fn on_refer(&mut self, st: &Incoming) {
         if self.in_call_dialog(st) {
-            respond(
+            self.respond(
                 st,
                 403,
                 "Forbidden (this phone does not transfer on request)",
                 None,
             )
-            .await
         } else {
-            respond(st, 405, "Method Not Allowed", None).await
+            self.respond(st, 405, "Method Not Allowed", None)
         }
     }
 
-    fn in_call_dialog(&self, st: &ServerTransaction) -> bool {
+    fn in_call_dialog(&self, st: &Incoming) -> bool {
         let msg = rsip::SipMessage::Request(st.request.clone());
         self.call
             .as_ref()
@@ -142,7 +141,6 @@ impl Engine {
                 hold: on,
                 cseq,
             },
-            None,
         );
         // The microphone stops at once; the state follows the 200.
         self.update_transmit();
@@ -150,7 +148,7 @@ impl Engine {
     }
 
     /// A response to our hold/resume re-INVITE.
-    pub(super) async fn on_reinvite_response(
+    pub(super) fn on_reinvite_response(
         &mut self,
         id: &str,
         hold: bool,
@@ -169,7 +167,7 @@ impl Engine {
                 self.emit(PhoneEvent::Error {
                     message: format!("{}: re-INVITE not answered ({e})", verb(hold)),
                 });
-                return self.hangup_connected("timeout").await;
+                return self.hangup_connected("timeout");
             }
         };
         call.reinvite_pending = false;
@@ -190,9 +188,7 @@ impl Engine {
         if let Some(dialog) = call.dialog.as_ref() {
             let ack = dialog.ack(cseq, None);
             let peer = dialog.peer;
-            if let Err(e) = self.endpoint.ack(ack, peer).await {
-                tracing::warn!("sending ACK: {e}");
-            }
+            self.ack(ack, peer);
         }
         let offer = self.call.as_ref().and_then(|c| c.media.last_offer.clone());
         if let (Some(Ok(answer)), Some(offer)) = (response_sdp(&resp), offer) {
@@ -226,7 +222,7 @@ impl Engine {
         if !connected {
             return Err(PhoneError::NotConnected);
         }
-        self.media_send(MediaControl::Dtmf(digits));
+        self.media_send(MediaOrder::Dtmf(digits));
         Ok(())
     }
 }

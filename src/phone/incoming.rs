@@ -1,45 +1,41 @@
 //! Incoming calls: INVITE → 180 Ringing; answer (200 with the SDP answer), decline (603), the
 //! caller's CANCEL (487); and re-INVITEs inside the call (hold by the far end, media changes).
 
-use std::sync::Arc;
-
-use agentphone_media::session::RtpSession;
 use agentphone_sip::dialog::Dialog;
-use agentphone_sip::endpoint::ServerTransaction;
 use agentphone_sip::message;
 use agentphone_sip::rsip;
 use agentphone_sip::sdp::{self, Direction};
 
 use super::call::{is_hold_direction, sdp_body, Call, CallMedia, Side, SDP_TYPE};
 use super::command::PhoneError;
-use super::engine::{respond, Engine};
+use super::engine::Engine;
 use super::event::{CallState, PhoneEvent};
+use super::machine::{Incoming, TxId};
 use super::room::{RoomLink, INFO_PACKAGE};
 use super::sip_util;
-use super::transactions::Internal;
 
 impl Engine {
     /// A new INVITE (no To tag).
-    pub(super) async fn on_invite(&mut self, st: Arc<ServerTransaction>) {
+    pub(super) fn on_invite(&mut self, st: Incoming) {
         if self.call.is_some() {
-            return respond(&st, 486, "Busy Here", None).await;
+            return self.respond(&st, 486, "Busy Here", None);
         }
         let offer = match sdp_body(&st.request.body) {
             Some(Ok(offer)) => offer,
-            Some(Err(e)) => return respond(&st, 400, &format!("Bad SDP: {e}"), None).await,
+            Some(Err(e)) => return self.respond(&st, 400, &format!("Bad SDP: {e}"), None),
             // We do not do late offer (offer in our 200, answer in the ACK).
             None => {
-                return respond(&st, 488, "Not Acceptable Here (SDP offer required)", None).await
+                return self.respond(&st, 488, "Not Acceptable Here (SDP offer required)", None)
             }
         };
-        let rtp = match RtpSession::bind(self.media_ip()) {
-            Ok(rtp) => rtp,
+        let local = match self.ports.bind(self.media_ip()) {
+            Ok(local) => local,
             Err(e) => {
                 tracing::warn!("binding RTP: {e}");
-                return respond(&st, 500, "Server Internal Error", None).await;
+                return self.respond(&st, 500, "Server Internal Error", None);
             }
         };
-        let mut media = CallMedia::new(rtp);
+        let mut media = CallMedia::new(local);
         let neg = match sdp::answer(
             &offer,
             media.local.ip(),
@@ -48,16 +44,20 @@ impl Engine {
             Direction::SendRecv,
         ) {
             Ok(neg) => neg,
-            Err(e) => return respond(&st, 488, &format!("Not Acceptable Here ({e})"), None).await,
+            Err(e) => {
+                self.release_port(local);
+                return self.respond(&st, 488, &format!("Not Acceptable Here ({e})"), None);
+            }
         };
         media.remote_hold = is_hold_direction(neg.remote_direction);
         let local_tag = message::new_tag();
         let contact = self.contact_uri();
-        let Ok(contact_uri) = rsip::Uri::try_from(contact.as_str()) else {
-            return respond(&st, 500, "Server Internal Error", None).await;
-        };
-        let Some(dialog) = Dialog::from_uas(&st.request, &local_tag, &contact_uri, st.peer) else {
-            return respond(&st, 400, "Bad Request (no dialog can be formed)", None).await;
+        let dialog = rsip::Uri::try_from(contact.as_str())
+            .ok()
+            .and_then(|uri| Dialog::from_uas(&st.request, &local_tag, &uri, st.peer));
+        let Some(dialog) = dialog else {
+            self.release_port(local);
+            return self.respond(&st, 400, "Bad Request (no dialog can be formed)", None);
         };
         let msg = rsip::SipMessage::Request(st.request.clone());
         let id = message::call_id(&msg).unwrap_or_else(message::new_call_id);
@@ -81,21 +81,7 @@ impl Engine {
 
         let mut ringing = message::response(&st.request, 180, "Ringing", Some(&local_tag));
         sip_util::push_contact(&mut ringing.headers, &contact);
-        if let Err(e) = st.respond(ringing).await {
-            tracing::warn!("sending 180: {e}");
-        }
-
-        // Watch for the caller's CANCEL until the call is answered or over.
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let watched = st.clone();
-        let internal = self.internal.clone();
-        let call_id = id.clone();
-        tokio::spawn(async move {
-            tokio::select! {
-                _ = watched.cancelled() => { let _ = internal.send(Internal::Cancelled { call: call_id }); }
-                _ = stop_rx => {}
-            }
-        });
+        self.send_response(&st, ringing);
 
         self.call = Some(Call {
             id: id.clone(),
@@ -106,13 +92,14 @@ impl Engine {
             local_tag,
             invite_cseq: 0,
             dialog: Some(dialog),
-            cancel: Some(stop_tx),
             auth_rounds: 0,
             invite_tx: Some(st),
             pending_answer: Some(neg),
             media,
             reinvite_pending: false,
             room,
+            ring_until: Some(self.now + super::call::MAX_RING),
+            ack_until: None,
         });
         self.emit(PhoneEvent::IncomingCall {
             call: id.clone(),
@@ -129,7 +116,7 @@ impl Engine {
             reason: None,
         });
         if self.cfg.auto_answer {
-            if let Err(e) = self.answer().await {
+            if let Err(e) = self.answer() {
                 self.emit(PhoneEvent::Error {
                     message: format!("auto-answer: {e}"),
                 });
@@ -138,22 +125,22 @@ impl Engine {
     }
 
     /// `answer` command.
-    pub(super) async fn answer(&mut self) -> Result<(), PhoneError> {
+    pub(super) fn answer(&mut self) -> Result<(), PhoneError> {
         let contact = self.contact_uri();
+        // RFC 3261 §13.3.1.4: 2xx retransmitted for 64·T1 without an ACK ends the session.
+        let ack_until = self.now + self.cfg.sip_timers.t1 * 64;
         let call = self.ringing_call()?;
         let (Some(st), Some(neg)) = (call.invite_tx.take(), call.pending_answer.take()) else {
             return Err(PhoneError::NotRinging);
         };
-        call.cancel = None;
+        call.ring_until = None;
+        call.ack_until = Some(ack_until);
         let mut ok = message::response(&st.request, 200, "OK", Some(&call.local_tag));
         sip_util::push_contact(&mut ok.headers, &contact);
         sip_util::push_header(&mut ok.headers, "Recv-Info", INFO_PACKAGE);
         let body = neg.answer.to_string().into_bytes();
         sip_util::set_body(&mut ok.headers, &mut ok.body, SDP_TYPE, body);
-        if let Err(e) = st.respond(ok).await {
-            self.end_call(&format!("could not answer: {e}"));
-            return Err(PhoneError::Network(e.to_string()));
-        }
+        self.send_response(&st, ok);
         self.apply_negotiated(&neg);
         let state = self.connected_state();
         self.set_call_state(state, None);
@@ -162,11 +149,11 @@ impl Engine {
     }
 
     /// `decline` command.
-    pub(super) async fn decline(&mut self) -> Result<(), PhoneError> {
+    pub(super) fn decline(&mut self) -> Result<(), PhoneError> {
         let call = self.ringing_call()?;
         let tag = call.local_tag.clone();
         if let Some(st) = call.invite_tx.take() {
-            respond(&st, 603, "Decline", Some(&tag)).await;
+            self.respond(&st, 603, "Decline", Some(&tag));
         }
         self.end_call("declined");
         Ok(())
@@ -179,55 +166,63 @@ impl Engine {
         }
     }
 
-    /// The caller CANCELled (the endpoint already answered the CANCEL itself).
-    pub(super) async fn on_cancelled(&mut self, id: &str) {
-        let Some(call) = self.call_mut(id) else {
+    /// The caller CANCELled the INVITE of transaction `tx` (the endpoint already answered the
+    /// CANCEL itself).
+    pub(super) fn on_cancelled(&mut self, tx: TxId) {
+        let Some(call) = self
+            .call
+            .as_mut()
+            .filter(|c| c.invite_tx.as_ref().is_some_and(|st| st.tx == tx))
+        else {
             return;
         };
         let Some(st) = call.invite_tx.take() else {
             return;
         };
         let tag = call.local_tag.clone();
-        respond(&st, 487, "Request Terminated", Some(&tag)).await;
+        self.respond(&st, 487, "Request Terminated", Some(&tag));
         self.end_call("cancelled");
     }
 
     /// An ACK (to our 2xx; the endpoint stops retransmitting): the call is established on the
     /// far side too, so a room now has us as a party and takes our subscription.
-    pub(super) fn on_ack(&mut self, st: &ServerTransaction) {
+    pub(super) fn on_ack(&mut self, st: &Incoming) {
         let msg = rsip::SipMessage::Request(st.request.clone());
-        let waiting = self.call.as_ref().is_some_and(|c| {
-            c.room.subscribe_at.is_some() && c.dialog.as_ref().is_some_and(|d| d.matches(&msg))
-        });
-        if waiting {
+        let Some(call) = self
+            .call
+            .as_mut()
+            .filter(|c| c.dialog.as_ref().is_some_and(|d| d.matches(&msg)))
+        else {
+            return;
+        };
+        call.ack_until = None;
+        if call.room.subscribe_at.is_some() {
             self.subscribe_room();
         }
     }
 
     /// A re-INVITE inside the call: answer its offer (the far end holding or resuming, or moving
     /// its media).
-    pub(super) async fn on_reinvite(&mut self, st: Arc<ServerTransaction>) {
+    pub(super) fn on_reinvite(&mut self, st: &Incoming) {
         let msg = rsip::SipMessage::Request(st.request.clone());
         let contact = self.contact_uri();
         let Some(call) = self.call.as_mut() else {
-            return respond(&st, 481, "Call/Transaction Does Not Exist", None).await;
+            return self.respond(st, 481, "Call/Transaction Does Not Exist", None);
         };
         let Some(dialog) = call.dialog.as_mut().filter(|d| d.matches(&msg)) else {
-            return respond(&st, 481, "Call/Transaction Does Not Exist", None).await;
+            return self.respond(st, 481, "Call/Transaction Does Not Exist", None);
         };
         let cseq = message::cseq(&msg).map(|(n, _)| n).unwrap_or(0);
         if !dialog.accept_remote_cseq(cseq) {
-            return respond(&st, 500, "Server Internal Error (CSeq out of order)", None).await;
+            return self.respond(st, 500, "Server Internal Error (CSeq out of order)", None);
         }
         if call.reinvite_pending || call.invite_tx.is_some() {
-            return respond(&st, 491, "Request Pending", None).await;
+            return self.respond(st, 491, "Request Pending", None);
         }
         let offer = match sdp_body(&st.request.body) {
             Some(Ok(offer)) => offer,
-            Some(Err(e)) => return respond(&st, 400, &format!("Bad SDP: {e}"), None).await,
-            None => {
-                return respond(&st, 488, "Not Acceptable Here (SDP offer required)", None).await
-            }
+            Some(Err(e)) => return self.respond(st, 400, &format!("Bad SDP: {e}"), None),
+            None => return self.respond(st, 488, "Not Acceptable Here (SDP offer required)", None),
         };
         let local_direction = call.media.local_direction();
         let mut neg = match sdp::answer(
@@ -238,7 +233,7 @@ impl Engine {
             local_direction,
         ) {
             Ok(neg) => neg,
-            Err(e) => return respond(&st, 488, &format!("Not Acceptable Here ({e})"), None).await,
+            Err(e) => return self.respond(st, 488, &format!("Not Acceptable Here ({e})"), None),
         };
         call.media.version += 1;
         neg.answer.version = call.media.version;
@@ -247,9 +242,7 @@ impl Engine {
         sip_util::push_contact(&mut ok.headers, &contact);
         let body = neg.answer.to_string().into_bytes();
         sip_util::set_body(&mut ok.headers, &mut ok.body, SDP_TYPE, body);
-        if let Err(e) = st.respond(ok).await {
-            tracing::warn!("answering re-INVITE: {e}");
-        }
+        self.send_response(st, ok);
         self.apply_negotiated(&neg);
         let state = self.connected_state();
         self.set_call_state(state, None);

@@ -317,35 +317,10 @@ mod tick_alloc_tests {
     use super::*;
     use crate::audio::{AudioSource, ToneSource, WavFileSink};
     use agentphone_media::codec::CodecKind;
-    use std::alloc::{GlobalAlloc, Layout, System};
-    use std::cell::Cell;
+    use agentphone_testkit::alloc::{
+        assert_installed, set_counting, take_count, CountingAllocator,
+    };
     use std::net::{IpAddr, Ipv4Addr};
-
-    struct CountingAllocator;
-
-    thread_local! {
-        static COUNTING: Cell<bool> = const { Cell::new(false) };
-        static COUNT: Cell<usize> = const { Cell::new(0) };
-    }
-
-    // SAFETY: delegates every call to the system allocator unchanged; only counts.
-    unsafe impl GlobalAlloc for CountingAllocator {
-        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-            if COUNTING.with(Cell::get) {
-                COUNT.with(|c| c.set(c.get() + 1));
-            }
-            System.alloc(layout)
-        }
-        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-            System.dealloc(ptr, layout)
-        }
-        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-            if COUNTING.with(Cell::get) {
-                COUNT.with(|c| c.set(c.get() + 1));
-            }
-            System.realloc(ptr, layout, new_size)
-        }
-    }
 
     #[global_allocator]
     static ALLOCATOR: CountingAllocator = CountingAllocator;
@@ -379,6 +354,7 @@ mod tick_alloc_tests {
         let mut frame = [0i16; FRAME];
         let mut dtmf = Vec::with_capacity(16);
         let mut allocations = 0;
+        assert_installed();
         // 60 ticks to settle (jitter buffer, first packets), then 100 counted ones.
         for tick in 0..160 {
             peer_tone.fill(&mut frame);
@@ -388,11 +364,11 @@ mod tick_alloc_tests {
             let _ = peer.next_frame(&mut frame);
 
             let counting = tick >= 60;
-            COUNTING.with(|c| c.set(counting));
+            set_counting(counting);
             media.tick(now);
-            COUNTING.with(|c| c.set(false));
+            set_counting(false);
             if counting {
-                allocations += COUNT.with(|c| c.replace(0));
+                allocations += take_count();
             }
             std::thread::sleep(TICK);
         }

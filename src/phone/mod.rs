@@ -1,10 +1,16 @@
 //! The Phone engine: a UI-agnostic SIP user agent. Commands go in through a [`PhoneHandle`],
-//! [`PhoneEvent`]s come out of a channel. The TUI and headless mode drive the same engine; it
-//! prints nothing and knows nothing of either.
+//! [`PhoneEvent`]s come out of a channel (the JSON lines of headless mode) and the folded state,
+//! a [`PhoneView`], is published on [`PhoneHandle::view`] (what the TUI renders). The TUI and
+//! headless mode drive the same engine; it prints nothing and knows nothing of either.
 //!
-//! Inside: one tokio task (the actor, `engine`) owns all SIP state — registration, presence, the
-//! directory subscription and the call's dialog (with its room subscription and transfer) — and a
-//! std thread (`media`) owns the call's audio.
+//! Inside: the engine is a sans-IO machine (`machine`, `engine` and the files by concern:
+//! registration, presence, directory, outgoing, incoming, in_dialog, room, transfer, …):
+//! `Engine::handle(input, now) -> Vec<Effect>` decides everything — registration refresh and
+//! backoff, presence, the call's dialog, the directory and room subscriptions, REFER/INFO for
+//! transfer and room commands — and is tested as tables in virtual time (`machine_tests`). A thin
+//! tokio task (`driver`) owns the SIP endpoint, the server transactions and the RTP sockets,
+//! sleeps until the machine's next deadline and carries out the effects; a std thread (`media`)
+//! owns the call's audio.
 //!
 //! A call with our server is a *room* (protocol.md): the engine recognises it by the remote
 //! Contact (`;isfocus`, or a `room-…` user with `Recv-Info: agentphone-room`), subscribes to its
@@ -16,11 +22,13 @@ mod command;
 mod config;
 mod digest;
 mod directory;
+mod driver;
 mod engine;
 mod event;
 mod handle;
 mod in_dialog;
 mod incoming;
+mod machine;
 mod media;
 mod outgoing;
 mod presence;
@@ -29,11 +37,11 @@ mod room;
 mod room_commands;
 mod room_state;
 mod sip_util;
-mod status;
 mod subscribing;
 mod subscription;
 mod transactions;
 mod transfer;
+mod view;
 
 pub use command::{PhoneCommand, PhoneError, TransferTarget};
 pub use config::{PhoneConfig, Transport};
@@ -43,4 +51,11 @@ pub use room_state::{
     AgentStatus, DirectoryAgent, DirectoryState, DirectoryTeam, RoomCustomer, RoomParticipant,
     RoomState, RoomTransfer, TimelineEntry,
 };
-pub use status::PhoneStatus;
+pub use sip_util::{dial_uri, DialError};
+pub use view::{
+    CallView, Directory, IncomingOffer, Notice, Party, PartyState, PhoneView, Quality,
+    Registration, Role, TransferView,
+};
+
+#[cfg(test)]
+mod machine_tests;

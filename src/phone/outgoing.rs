@@ -1,18 +1,17 @@
 //! Outgoing calls: the INVITE (with digest retry on 401/407), provisional responses and early
 //! media, the 2xx (dialog + ACK), failures, and CANCEL when the caller gives up.
 
-use agentphone_media::session::RtpSession;
 use agentphone_sip::dialog::Dialog;
 use agentphone_sip::endpoint::{Peer, TxError};
 use agentphone_sip::message::{self, RequestBuilder};
 use agentphone_sip::rsip;
 use agentphone_sip::sdp::{self, Direction};
-use tokio::sync::oneshot;
 
 use super::call::{response_sdp, Call, CallMedia, Side, SDP_TYPE};
 use super::command::PhoneError;
 use super::engine::Engine;
 use super::event::CallState;
+use super::machine::Effect;
 use super::room::{RoomLink, INFO_PACKAGE};
 use super::sip_util;
 use super::transactions::Purpose;
@@ -41,7 +40,9 @@ impl Engine {
         // Validate the URI before binding anything.
         RequestBuilder::new(rsip::Method::Invite, uri)
             .map_err(|e| PhoneError::Invalid(format!("{uri}: {e}")))?;
-        let rtp = RtpSession::bind(self.media_ip())
+        let local = self
+            .ports
+            .bind(self.media_ip())
             .map_err(|e| PhoneError::Network(format!("binding RTP: {e}")))?;
         let call = Call {
             id: message::new_call_id(),
@@ -52,20 +53,23 @@ impl Engine {
             local_tag: message::new_tag(),
             invite_cseq: 0,
             dialog: None,
-            cancel: None,
             auth_rounds: 0,
             invite_tx: None,
             pending_answer: None,
-            media: CallMedia::new(rtp),
+            media: CallMedia::new(local),
             reinvite_pending: false,
             room: RoomLink::default(),
+            ring_until: None,
+            ack_until: None,
         };
         self.call = Some(call);
         if let Err(e) = self.send_invite() {
             self.call = None;
+            self.release_port(local);
             return Err(e);
         }
         let id = self.call.as_ref().map(|c| c.id.clone()).unwrap_or_default();
+        self.view.dialled(&id, uri, self.now);
         self.emit(super::event::PhoneEvent::CallState {
             call: id,
             state: CallState::Calling,
@@ -95,16 +99,14 @@ impl Engine {
             .body(SDP_TYPE, offer.to_string().into_bytes())
             .build()
             .map_err(|e| PhoneError::Invalid(format!("INVITE: {e}")))?;
-        let (cancel_tx, cancel_rx) = oneshot::channel();
-        call.cancel = Some(cancel_tx);
         let (peer, id, uri) = (call.peer, call.id.clone(), call.remote_uri.clone());
         self.digest.authorize(&mut req.headers, "INVITE", &uri);
-        self.send_request(req, peer, Purpose::Invite { call: id }, Some(cancel_rx));
+        self.send_request(req, peer, Purpose::Invite { call: id });
         Ok(())
     }
 
     /// A response to the INVITE of call `id`.
-    pub(super) async fn on_invite_response(
+    pub(super) fn on_invite_response(
         &mut self,
         id: &str,
         request: &rsip::Request,
@@ -114,7 +116,7 @@ impl Engine {
             // The call was given up; a late 2xx still needs ACK and BYE to end the dialog.
             if let Ok(resp) = result {
                 if resp.status_code.code() / 100 == 2 {
-                    self.ack_and_bye(request, &resp).await;
+                    self.ack_and_bye(request, &resp);
                 }
             }
             return;
@@ -134,7 +136,7 @@ impl Engine {
         match code {
             100 => {}
             101..=199 => self.on_provisional(&resp),
-            200..=299 => self.on_answered(request, &resp).await,
+            200..=299 => self.on_answered(request, &resp),
             401 | 407 => {
                 let rounds = call.auth_rounds;
                 if rounds < MAX_AUTH_ROUNDS
@@ -183,20 +185,17 @@ impl Engine {
         }
     }
 
-    async fn on_answered(&mut self, request: &rsip::Request, resp: &rsip::Response) {
+    fn on_answered(&mut self, request: &rsip::Request, resp: &rsip::Response) {
         let Some(call) = self.call.as_mut() else {
             return;
         };
-        call.cancel = None;
         let Some(dialog) = Dialog::from_uac(request, resp, call.peer) else {
             // Without a dialog we cannot even ACK properly; give up loudly.
             self.end_call("bad 2xx response (no dialog)");
             return;
         };
         let ack = dialog.ack(call.invite_cseq, None);
-        if let Err(e) = self.endpoint.ack(ack, dialog.peer).await {
-            tracing::warn!("sending ACK: {e}");
-        }
+        self.ack(ack, dialog.peer);
         let domain = self.cfg.domain();
         let Some(call) = self.call.as_mut() else {
             return;
@@ -210,14 +209,14 @@ impl Engine {
                     self.emit(super::event::PhoneEvent::Error {
                         message: format!("answer SDP refused: {e}"),
                     });
-                    return self.hangup_connected("no common codec").await;
+                    return self.hangup_connected("no common codec");
                 }
             },
             (Some(Err(e)), _) => {
                 self.emit(super::event::PhoneEvent::Error {
                     message: format!("answer SDP unreadable: {e}"),
                 });
-                return self.hangup_connected("bad SDP").await;
+                return self.hangup_connected("bad SDP");
             }
             // No SDP in the 2xx: early media already negotiated it (or there is no media).
             _ => {}
@@ -228,7 +227,7 @@ impl Engine {
     }
 
     /// ACK and BYE a 2xx that arrived for a call we no longer have.
-    async fn ack_and_bye(&mut self, request: &rsip::Request, resp: &rsip::Response) {
+    fn ack_and_bye(&mut self, request: &rsip::Request, resp: &rsip::Response) {
         let msg = rsip::SipMessage::Request(request.clone());
         let Some((cseq, _)) = message::cseq(&msg) else {
             return;
@@ -249,17 +248,16 @@ impl Engine {
         let Some(mut dialog) = Dialog::from_uac(request, resp, peer) else {
             return;
         };
-        if let Err(e) = self.endpoint.ack(dialog.ack(cseq, None), dialog.peer).await {
-            tracing::warn!("sending ACK: {e}");
-        }
+        self.ack(dialog.ack(cseq, None), dialog.peer);
         let bye = dialog.request(rsip::Method::Bye, None);
-        self.send_request(bye, dialog.peer, Purpose::Fire, None);
+        self.send_request(bye, dialog.peer, Purpose::Fire);
     }
 
     /// Give up an outgoing call that is not answered yet: CANCEL it.
     pub(super) fn cancel_outgoing(&mut self) {
-        if let Some(cancel) = self.call.as_mut().and_then(|c| c.cancel.take()) {
-            let _ = cancel.send(());
+        if let Some(call) = self.call.as_ref() {
+            let call = call.id.clone();
+            self.effects.push(Effect::CancelInvite { call });
         }
         self.end_call("hangup");
     }

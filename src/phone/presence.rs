@@ -5,7 +5,7 @@ use std::time::Duration;
 use agentphone_sip::endpoint::TxError;
 use agentphone_sip::message::{self, RequestBuilder};
 use agentphone_sip::rsip;
-use tokio::time::Instant;
+use std::time::Instant;
 
 use super::command::PhoneError;
 use super::engine::Engine;
@@ -97,7 +97,7 @@ impl Engine {
             .build()
             .map_err(|e| PhoneError::Invalid(format!("PUBLISH: {e}")))?;
         self.digest.authorize(&mut req.headers, "PUBLISH", &aor);
-        self.send_request(req, peer, Purpose::Publish { active }, None);
+        self.send_request(req, peer, Purpose::Publish { active });
         Ok(())
     }
 
@@ -135,8 +135,7 @@ impl Engine {
                     .filter(|&e| e > 0)
                     .unwrap_or(u64::from(PUBLISH_EXPIRES));
                 self.presence.deadline = Some(
-                    Instant::now()
-                        + Duration::from_millis(granted * 750).max(Duration::from_secs(1)),
+                    self.now + Duration::from_millis(granted * 750).max(Duration::from_secs(1)),
                 );
                 self.presence.auth_rounds = 0;
                 if self.presence.accepted != Some(active) {

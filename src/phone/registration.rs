@@ -6,7 +6,7 @@ use std::time::Duration;
 use agentphone_sip::endpoint::TxError;
 use agentphone_sip::message::{self, RequestBuilder};
 use agentphone_sip::rsip;
-use tokio::time::Instant;
+use std::time::Instant;
 
 use super::command::PhoneError;
 use super::engine::Engine;
@@ -121,7 +121,7 @@ impl Engine {
             .build()
             .map_err(|e| PhoneError::Invalid(format!("REGISTER: {e}")))?;
         self.digest.authorize(&mut req.headers, "REGISTER", &uri);
-        self.send_request(req, peer, Purpose::Register { expires }, None);
+        self.send_request(req, peer, Purpose::Register { expires });
         Ok(())
     }
 
@@ -207,7 +207,7 @@ impl Engine {
             .min(MAX_REFRESH)
             .max(Duration::from_secs(1));
         self.reg.deadline = if self.reg.wanted {
-            Some(Instant::now() + refresh)
+            Some(self.now + refresh)
         } else {
             None
         };
@@ -237,6 +237,9 @@ impl Engine {
             });
             return;
         }
+        if let Some(server) = self.cfg.server {
+            self.drop_call_ringing_from(server);
+        }
         if self.reg.state != RegState::Offline {
             let (code, reason) = match err {
                 TxError::Timeout => (408, "Request Timeout".to_string()),
@@ -253,7 +256,7 @@ impl Engine {
         self.reg.state = RegState::Offline;
         let wait = self.reg.backoff;
         self.reg.backoff = (self.reg.backoff * 2).min(MAX_BACKOFF);
-        self.reg.deadline = Some(Instant::now() + wait);
+        self.reg.deadline = Some(self.now + wait);
         self.emit(PhoneEvent::Offline {
             retry_in_s: wait.as_secs(),
         });

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use agentphone_sip::message;
 use agentphone_sip::rsip;
-use tokio::time::Instant;
+use std::time::Instant;
 
 use super::engine::Engine;
 use super::event::PhoneEvent;
@@ -92,7 +92,7 @@ impl Engine {
     /// I answered a room's call: subscribe once the ACK comes (or a moment later without it).
     pub(super) fn subscribe_room_soon(&mut self) {
         if let Some(call) = self.call.as_mut().filter(|c| c.room.focus.is_some()) {
-            call.room.subscribe_at = Some(Instant::now() + SUBSCRIBE_WITHOUT_ACK);
+            call.room.subscribe_at = Some(self.now + SUBSCRIBE_WITHOUT_ACK);
         }
     }
 
@@ -108,7 +108,7 @@ impl Engine {
         }
         call.room.refusals += 1;
         call.room.sub = None;
-        call.room.subscribe_at = Some(Instant::now() + SUBSCRIBE_RETRY);
+        call.room.subscribe_at = Some(self.now + SUBSCRIBE_RETRY);
         true
     }
 

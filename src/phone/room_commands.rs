@@ -87,7 +87,7 @@ impl Engine {
             command: cmd,
             transfer,
         };
-        self.send_request(req, peer, purpose, None);
+        self.send_request(req, peer, purpose);
         Ok(())
     }
 

@@ -71,6 +71,34 @@ pub fn uri_target(uri: &str) -> Option<SocketAddr> {
         .map(|ip| SocketAddr::new(ip, DEFAULT_SIP_PORT))
 }
 
+/// Why a typed dial target cannot be dialled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DialError {
+    /// Nothing typed.
+    Empty,
+    /// A bare name or number, and no server to resolve it at.
+    NoServer,
+}
+
+/// What to dial for what a user typed: a SIP URI as is, `user@host` with `sip:` in front, a bare
+/// name or number as `sip:NAME@SERVER`.
+pub fn dial_uri(target: &str, server: Option<SocketAddr>) -> Result<String, DialError> {
+    let target = target.trim();
+    if target.is_empty() {
+        return Err(DialError::Empty);
+    }
+    if target.starts_with("sip:") || target.starts_with("sips:") {
+        return Ok(target.to_string());
+    }
+    if target.contains('@') {
+        return Ok(format!("sip:{target}"));
+    }
+    match server {
+        Some(server) => Ok(format!("sip:{target}@{server}")),
+        None => Err(DialError::NoServer),
+    }
+}
+
 /// The local IP the system would use to reach `to` (no packet is sent: connecting a UDP socket
 /// only picks the route).
 pub fn route_ip(to: SocketAddr) -> Option<IpAddr> {
@@ -209,6 +237,20 @@ mod tests {
         );
         assert_eq!(uri_target("sip:bob@example.com"), None);
         assert_eq!(uri_target("tel:123"), None);
+    }
+
+    #[test]
+    fn dial_targets_become_sip_uris() {
+        let server = Some("10.0.0.1:5060".parse().unwrap());
+        assert_eq!(dial_uri("bob", server).unwrap(), "sip:bob@10.0.0.1:5060");
+        assert_eq!(dial_uri(" sip:x@h ", server).unwrap(), "sip:x@h");
+        assert_eq!(dial_uri("x@h", None).unwrap(), "sip:x@h");
+        assert_eq!(dial_uri("", server), Err(DialError::Empty));
+        assert_eq!(dial_uri("bob", None), Err(DialError::NoServer));
+        assert_eq!(
+            uri_user("sip:alice@h:5060;transport=tcp").as_deref(),
+            Some("alice")
+        );
     }
 
     #[test]

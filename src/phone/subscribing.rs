@@ -1,14 +1,13 @@
 //! Sending SUBSCRIBEs (with digest credentials, like every agent request), their responses, and
 //! the NOTIFYs that come back: directory, room state, and REFER progress in the call's dialog.
 
-use std::sync::Arc;
-
-use agentphone_sip::endpoint::{ServerTransaction, TxError};
+use agentphone_sip::endpoint::TxError;
 use agentphone_sip::rsip;
 
 use super::command::PhoneError;
-use super::engine::{respond, Engine};
+use super::engine::Engine;
 use super::event::PhoneEvent;
+use super::machine::Incoming;
 use super::room_state::{DirectoryState, RoomState};
 use super::sip_util;
 use super::subscription::{event_package, subscription_state, SubKind, SubState, Subscription};
@@ -49,7 +48,7 @@ impl Engine {
         };
         let uri = req.uri.to_string();
         self.digest.authorize(&mut req.headers, "SUBSCRIBE", &uri);
-        self.send_request(req, peer, purpose, None);
+        self.send_request(req, peer, purpose);
         Ok(())
     }
 
@@ -84,8 +83,9 @@ impl Engine {
                 match code {
                     100..=199 => return,
                     200..=299 => {
+                        let now = self.now;
                         if let Some(sub) = self.subscription_mut(kind) {
-                            sub.on_accepted(&resp, expires);
+                            sub.on_accepted(&resp, expires, now);
                         }
                         return;
                     }
@@ -152,7 +152,7 @@ impl Engine {
     }
 
     /// An incoming NOTIFY: REFER progress in the call's dialog, or a subscription's state.
-    pub(super) async fn on_notify(&mut self, st: Arc<ServerTransaction>) {
+    pub(super) fn on_notify(&mut self, st: &Incoming) {
         let msg = rsip::SipMessage::Request(st.request.clone());
         let package = event_package(&msg);
         let in_call_dialog = self
@@ -162,9 +162,9 @@ impl Engine {
             .is_some_and(|d| d.matches(&msg));
         if in_call_dialog {
             if package == "refer" {
-                return self.on_refer_notify(&st).await;
+                return self.on_refer_notify(st);
             }
-            return respond(&st, 489, "Bad Event", None).await;
+            return self.respond(st, 489, "Bad Event", None);
         }
         let kind = if self.directory.sub.as_ref().is_some_and(|s| s.owns(&msg)) {
             SubKind::Directory
@@ -178,28 +178,28 @@ impl Engine {
         } else {
             let call_id = agentphone_sip::message::call_id(&msg).unwrap_or_default();
             if self.ended_subs.contains(&call_id) {
-                return respond(&st, 200, "OK", None).await;
+                return self.respond(st, 200, "OK", None);
             }
-            return respond(&st, 481, "Subscription Does Not Exist", None).await;
+            return self.respond(st, 481, "Subscription Does Not Exist", None);
         };
         if package != kind.event() {
-            return respond(&st, 489, "Bad Event", None).await;
+            return self.respond(st, 489, "Bad Event", None);
         }
         let body = &st.request.body;
         let state = match kind {
             SubKind::Directory if !body.is_empty() => {
                 match serde_json::from_slice::<DirectoryState>(body) {
                     Ok(s) => Some(Notified::Directory(s)),
-                    Err(e) => return bad_body(&st, kind, &e).await,
+                    Err(e) => return self.bad_body(st, kind, &e),
                 }
             }
             SubKind::Room if !body.is_empty() => match serde_json::from_slice::<RoomState>(body) {
                 Ok(s) => Some(Notified::Room(Box::new(s))),
-                Err(e) => return bad_body(&st, kind, &e).await,
+                Err(e) => return self.bad_body(st, kind, &e),
             },
             _ => None,
         };
-        respond(&st, 200, "OK", None).await;
+        self.respond(st, 200, "OK", None);
         if let Some(sub) = self.subscription_mut(kind) {
             sub.learn_dialog(&msg);
         }
@@ -220,7 +220,9 @@ enum Notified {
     Room(Box<RoomState>),
 }
 
-async fn bad_body(st: &ServerTransaction, kind: SubKind, e: &serde_json::Error) {
-    tracing::warn!("{} NOTIFY with a bad body: {e}", kind.event());
-    respond(st, 400, "Bad Request (body is not the expected JSON)", None).await;
+impl Engine {
+    fn bad_body(&mut self, st: &Incoming, kind: SubKind, e: &serde_json::Error) {
+        tracing::warn!("{} NOTIFY with a bad body: {e}", kind.event());
+        self.respond(st, 400, "Bad Request (body is not the expected JSON)", None);
+    }
 }

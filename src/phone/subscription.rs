@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use agentphone_sip::message::{self, RequestBuilder};
 use agentphone_sip::rsip;
-use tokio::time::Instant;
+use std::time::Instant;
 
 /// Which event package a subscription is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,7 +104,7 @@ impl Subscription {
     }
 
     /// A 2xx: learn the dialog and schedule the refresh at three quarters of the lifetime granted.
-    pub fn on_accepted(&mut self, resp: &rsip::Response, requested: u32) {
+    pub fn on_accepted(&mut self, resp: &rsip::Response, requested: u32, now: Instant) {
         let msg = rsip::SipMessage::Response(resp.clone());
         self.learn_dialog(&msg);
         let granted = message::header_value(&msg, "Expires")
@@ -113,7 +113,7 @@ impl Subscription {
             .unwrap_or(u64::from(requested));
         self.auth_rounds = 0;
         self.refresh_at =
-            Some(Instant::now() + Duration::from_millis(granted * 750).max(Duration::from_secs(1)));
+            Some(now + Duration::from_millis(granted * 750).max(Duration::from_secs(1)));
     }
 
     /// Remember the notifier's tag and Contact (from a 2xx or a NOTIFY, whichever comes first).

@@ -1,11 +1,11 @@
-//! Client transactions run in their own small tasks that forward every response to the engine,
-//! tagged with what the request was for. The engine's loop never waits on the network.
+//! Client transactions run in their own small tasks that forward every response to the driver,
+//! tagged with what the request was for. The engine never waits on the network.
 
 use agentphone_sip::endpoint::{ClientTransaction, Endpoint, TxError};
 use agentphone_sip::rsip;
 use tokio::sync::{mpsc::UnboundedSender, oneshot};
 
-use super::media::MediaEvent;
+use super::machine::Input;
 use super::room_commands::RoomCommand;
 use super::subscription::SubKind;
 
@@ -65,34 +65,13 @@ pub enum Purpose {
     Fire,
 }
 
-/// Everything that reaches the engine from its own helpers.
-#[derive(Debug)]
-pub enum Internal {
-    /// A response (provisional or final) or the transaction's failure.
-    Response {
-        /// What the request was for.
-        purpose: Purpose,
-        /// The request as sent (with the endpoint's Via).
-        request: Box<rsip::Request>,
-        /// The response, or why there is none.
-        result: Result<Box<rsip::Response>, TxError>,
-    },
-    /// The incoming INVITE of call `call` was CANCELled by the caller.
-    Cancelled {
-        /// Call-ID.
-        call: String,
-    },
-    /// Something from the media thread.
-    Media(MediaEvent),
-}
-
-/// Run `tx` to its end, forwarding responses as `Internal::Response`. When `cancel` fires (and
+/// Run `tx` to its end, forwarding responses as `Input::Response`. When `cancel` fires (and
 /// the transaction is still pending) a CANCEL is sent for it.
 pub fn spawn_forwarder(
     mut tx: ClientTransaction,
     purpose: Purpose,
     endpoint: Endpoint,
-    internal: UnboundedSender<Internal>,
+    internal: UnboundedSender<Input>,
     mut cancel: Option<oneshot::Receiver<()>>,
 ) {
     tokio::spawn(async move {
@@ -126,7 +105,7 @@ pub fn spawn_forwarder(
                         Ok(resp) => resp.status_code.code() >= 200,
                         Err(_) => true,
                     };
-                    let msg = Internal::Response {
+                    let msg = Input::Response {
                         purpose: purpose.clone(),
                         request: request.clone(),
                         result: result.map(Box::new),

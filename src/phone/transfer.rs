@@ -2,12 +2,13 @@
 //! refusal (4xx with a Warning) or acceptance, and the `message/sipfrag` NOTIFYs that report the
 //! target's progress.
 
-use agentphone_sip::endpoint::{ServerTransaction, TxError};
+use agentphone_sip::endpoint::TxError;
 use agentphone_sip::rsip;
 
 use super::command::{PhoneError, TransferTarget};
-use super::engine::{respond, Engine};
+use super::engine::Engine;
 use super::event::{CallState, PhoneEvent, TransferState};
+use super::machine::Incoming;
 use super::sip_util;
 use super::subscription::{subscription_state, SubState};
 use super::transactions::Purpose;
@@ -101,7 +102,7 @@ impl Engine {
             call: call.id.clone(),
             target: name,
         };
-        self.send_request(req, peer, purpose, None);
+        self.send_request(req, peer, purpose);
         Ok(())
     }
 
@@ -131,12 +132,12 @@ impl Engine {
     }
 
     /// A NOTIFY (`Event: refer`, sipfrag) in the call's dialog.
-    pub(super) async fn on_refer_notify(&mut self, st: &ServerTransaction) {
+    pub(super) fn on_refer_notify(&mut self, st: &Incoming) {
         let msg = rsip::SipMessage::Request(st.request.clone());
         let Some((code, phrase)) = sip_util::sipfrag_status(&st.request.body) else {
-            return respond(st, 400, "Bad Request (body is not a SIP status line)", None).await;
+            return self.respond(st, 400, "Bad Request (body is not a SIP status line)", None);
         };
-        respond(st, 200, "OK", None).await;
+        self.respond(st, 200, "OK", None);
         let terminated = subscription_state(&msg) == SubState::Terminated;
         let Some(call) = self.call.as_mut() else {
             return;

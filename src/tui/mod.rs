@@ -3,13 +3,12 @@
 //! out. Laid out like gitui: `components/` (pieces of the main screen), `popups/` (one file per
 //! modal), `keys.rs` (every binding), `strings.rs` (every user-facing string).
 //!
-//! Wiring to the engine ([`wiring::run_tui`]): the engine and the [`adapter::Adapter`] run on a
-//! tokio runtime; the adapter folds every `PhoneEvent` into its `Model` and sends a clone to
-//! [`run`] after each change (`Offline { retry_in_s }` → `Connection::Offline { retry_at }`,
-//! `Directory` → the modal's lists, `Room` → participants, hold, transfer and timeline,
-//! `Transfer` → the transfer status line, `CommandFailed`/`Error` → the notice), and turns each
-//! [`Action`] into `PhoneCommand`s (`Quit` → hang up or decline, then unregister). The audio
-//! devices ([`devices`]) feed the level meters and the ring tone. `agentphone demo` is [`demo`].
+//! Wiring to the engine ([`wiring::run_tui`]): the engine folds its own events into a
+//! `PhoneView` and publishes it; the [`adapter::Adapter`] (a task on the tokio runtime) presents
+//! each new view as a `Model` — names, words, the local level meters — and sends it into the UI
+//! loop's one channel ([`run`]), and turns each [`Action`] into `PhoneCommand`s (`Quit` → hang
+//! up or decline, then unregister). No SIP and no wire words here. The audio devices
+//! ([`devices`]) feed the level meters and the ring tone. `agentphone demo` is [`demo`].
 
 pub mod action;
 pub mod adapter;

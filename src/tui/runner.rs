@@ -4,7 +4,7 @@
 
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -37,16 +37,38 @@ pub enum UiEvent {
     InputError(io::Error),
 }
 
+/// Where the loop sends the actions the engine must carry out.
+pub trait ActionSink {
+    /// Send one; false when nobody takes them any more.
+    fn send_action(&self, action: Action) -> bool;
+}
+
+impl ActionSink for Sender<Action> {
+    fn send_action(&self, action: Action) -> bool {
+        self.send(action).is_ok()
+    }
+}
+
+impl ActionSink for tokio::sync::mpsc::UnboundedSender<Action> {
+    fn send_action(&self, action: Action) -> bool {
+        self.send(action).is_ok()
+    }
+}
+
 /// Run the TUI on the real terminal until the user quits or the engine goes away.
 ///
-/// `updates` brings a fresh [`Model`] after every change in the engine; every action the engine
-/// must carry out ([`Action::is_for_engine`], Quit included) is sent on `actions`. The terminal is
-/// restored on return, on panic and on Ctrl-C.
-pub fn run(initial: Model, updates: Receiver<Model>, actions: Sender<Action>) -> io::Result<()> {
-    let (tx, rx) = mpsc::channel();
+/// `channel` is the loop's one channel: the engine side sends a fresh [`Model`] after every
+/// change (and [`UiEvent::EngineGone`] at its end) on a clone of its sender, the terminal input
+/// reader on another. Every action the engine must carry out ([`Action::is_for_engine`], Quit
+/// included) goes to `actions`. The terminal is restored on return, on panic and on Ctrl-C.
+pub fn run(
+    initial: Model,
+    channel: (Sender<UiEvent>, Receiver<UiEvent>),
+    actions: impl ActionSink,
+) -> io::Result<()> {
+    let (tx, rx) = channel;
     let stop = Arc::new(AtomicBool::new(false));
-    let input = spawn_input_reader(tx.clone(), Arc::clone(&stop));
-    spawn_update_forwarder(updates, tx);
+    let input = spawn_input_reader(tx, Arc::clone(&stop));
 
     let result = TerminalGuard::enter().and_then(|mut guard| {
         let mut app = App::new(initial, Theme::from_env());
@@ -63,7 +85,7 @@ pub fn run_loop<B: Backend>(
     terminal: &mut Terminal<B>,
     app: &mut App,
     events: &Receiver<UiEvent>,
-    actions: &Sender<Action>,
+    actions: &impl ActionSink,
 ) -> io::Result<()> {
     loop {
         app.set_now(Instant::now());
@@ -87,7 +109,7 @@ pub fn run_loop<B: Backend>(
             None => {} // tick: redraw for the timer
             Some(UiEvent::Input(ev)) => {
                 if let Some(action) = app.handle_event(&ev) {
-                    if action.is_for_engine() && actions.send(action).is_err() {
+                    if action.is_for_engine() && !actions.send_action(action) {
                         return Ok(()); // the engine is gone
                     }
                 }
@@ -128,16 +150,4 @@ fn spawn_input_reader(tx: Sender<UiEvent>, stop: Arc<AtomicBool>) -> thread::Joi
             }
         }
     })
-}
-
-/// Forward model updates into the loop's channel; tell it when the engine hung up.
-fn spawn_update_forwarder(updates: Receiver<Model>, tx: Sender<UiEvent>) {
-    thread::spawn(move || {
-        for model in updates {
-            if tx.send(UiEvent::Model(Box::new(model))).is_err() {
-                return;
-            }
-        }
-        let _ = tx.send(UiEvent::EngineGone);
-    });
 }

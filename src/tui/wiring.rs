@@ -1,21 +1,25 @@
 //! The TUI wired to a running `Phone` engine: the engine and the adapter run as a task on a tokio
 //! runtime (other threads); the UI loop runs on the calling thread and only redraws on input, on
-//! a new model, or every 250 ms while a timer shows.
+//! a new model, or every 250 ms while a timer shows. The adapter reads the engine's published
+//! view and sends models straight into the UI loop's one channel; the UI sends actions straight
+//! to the adapter's task (no relay threads).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc as std_mpsc;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::runtime::Runtime;
 use tokio::sync::mpsc::{self, UnboundedReceiver};
+use tokio::sync::watch;
 use tokio::time::MissedTickBehavior;
 
 use super::action::Action;
 use super::adapter::Adapter;
-use super::model::{AudioStatus, Model};
+use super::model::AudioStatus;
+use super::runner::UiEvent;
 use crate::audio::LevelMeters;
-use crate::phone::{Phone, PhoneCommand, PhoneConfig, PhoneEvent, PhoneHandle};
+use crate::phone::{Phone, PhoneCommand, PhoneConfig, PhoneHandle, PhoneView};
 
 /// How often the level meters are read while in a call (the UI's own tick).
 const LEVELS_EVERY: Duration = Duration::from_millis(250);
@@ -59,48 +63,40 @@ pub fn run_tui(runtime: &Runtime, config: PhoneConfig, options: TuiOptions) -> a
     adapter.model_mut().hint = options.hint;
 
     let (handle, events) = runtime.block_on(Phone::start(config))?;
-    let (model_tx, model_rx) = std_mpsc::channel::<Model>();
-    let (action_tx, action_rx) = std_mpsc::channel::<Action>();
-    let (async_tx, async_rx) = mpsc::unbounded_channel::<Action>();
-    // The UI sends on a std channel (it never blocks on the runtime); this thread hands actions
-    // over to the async side and ends when the UI drops its sender.
-    std::thread::Builder::new()
-        .name("tui-actions".into())
-        .spawn(move || {
-            for action in action_rx {
-                if async_tx.send(action).is_err() {
-                    return;
-                }
-            }
-        })?;
+    // The TUI shows the engine's view; the event stream is for scripts.
+    drop(events);
+    let view = handle.view();
+    // One channel into the UI loop (keys and new models); actions go straight to the driver.
+    let (ui_tx, ui_rx) = std_mpsc::channel::<UiEvent>();
+    let (action_tx, action_rx) = mpsc::unbounded_channel::<Action>();
 
     let initial = adapter.model().clone();
     let driver = runtime.spawn(drive(
         handle,
-        events,
-        async_rx,
+        view,
+        action_rx,
         adapter,
-        model_tx,
+        ui_tx.clone(),
         Audio {
             levels: options.levels,
             ringing: options.ringing,
         },
     ));
-    let ui = super::run(initial, model_rx, action_tx);
+    let ui = super::run(initial, (ui_tx, ui_rx), action_tx);
     // The UI is gone: the driver sees the action channel close (or already got Quit), says
     // goodbye to the server and stops the engine.
     let _ = runtime.block_on(async { tokio::time::timeout(3 * GOODBYE_TIMEOUT, driver).await });
     ui.map_err(anyhow::Error::from)
 }
 
-/// The adapter's loop: engine events → model, UI actions → commands, level meters while in a
-/// call. Sleeps when nothing happens.
+/// The adapter's loop: the engine's view → model, UI actions → commands, level meters while in
+/// a call. Sleeps when nothing happens.
 async fn drive(
     handle: PhoneHandle,
-    mut events: UnboundedReceiver<PhoneEvent>,
+    mut view: watch::Receiver<PhoneView>,
     mut actions: UnboundedReceiver<Action>,
     mut adapter: Adapter,
-    models: std_mpsc::Sender<Model>,
+    ui: std_mpsc::Sender<UiEvent>,
     audio: Audio,
 ) {
     let Audio { levels, ringing } = audio;
@@ -108,7 +104,8 @@ async fn drive(
         if let Some(ringing) = &ringing {
             ringing.store(adapter.model().incoming.is_some(), Ordering::Relaxed);
         }
-        models.send(adapter.model().clone()).is_ok()
+        ui.send(UiEvent::Model(Box::new(adapter.model().clone())))
+            .is_ok()
     };
     if let Err(e) = handle.command(PhoneCommand::Register).await {
         adapter.notice(e.to_string());
@@ -119,10 +116,12 @@ async fn drive(
     loop {
         let in_call = adapter.model().call.is_some();
         tokio::select! {
-            event = events.recv() => {
-                let Some(event) = event else { break };
-                tracing::info!(event = ?event, "engine event");
-                if adapter.apply(&event, Instant::now()) && !publish(&adapter) {
+            changed = view.changed() => {
+                if changed.is_err() {
+                    break; // the engine stopped
+                }
+                let shown = view.borrow_and_update().clone();
+                if adapter.show(&shown) && !publish(&adapter) {
                     break;
                 }
                 if adapter.take_first_registration() {
@@ -134,6 +133,9 @@ async fn drive(
                     None | Some(Action::Quit) => break,
                     Some(action) => {
                         tracing::info!(action = ?action, "user action");
+                        if action.is_for_engine() {
+                            adapter.clear_notice();
+                        }
                         match adapter.commands_for(&action) {
                             Ok(commands) => {
                                 for cmd in commands {
@@ -161,6 +163,7 @@ async fn drive(
         ringing.store(false, Ordering::Relaxed);
     }
     goodbye(&handle, &mut adapter).await;
+    let _ = ui.send(UiEvent::EngineGone);
 }
 
 /// The audio devices' side of the UI: level meters to read, the ring tone to switch.

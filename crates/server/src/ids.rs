@@ -1,10 +1,12 @@
-//! The ids that name rooms, their legs and the offers a room makes. A leaf module: the media
-//! engine, the dialog table and the rooms all use these without importing each other.
+//! The ids that name rooms, their legs and the offers a room makes. A leaf module (it depends
+//! only on the protocol crate): the media engine, the dialog table and the rooms all use these
+//! without importing each other.
 
 use std::fmt;
 
-/// A room's id (process-wide unique).
-pub type RoomId = u64;
+/// A room's id (process-wide unique): the wire's own type, so the room URI and the room state
+/// name it the way the phone reads it.
+pub use agentphone_protocol::ids::RoomId;
 
 /// A leg's id (unique within its room; also the media engine's key for the leg).
 pub type LegId = u32;

@@ -4,8 +4,11 @@
 //! - [`message`]: `parse` (compact header names, comma-joined Via/Contact/Route/Record-Route,
 //!   folded lines and bare LF handled before rsip sees the text; mandatory headers checked),
 //!   `to_bytes`, header helpers, `RequestBuilder`, `response`, `bad_request_reply`.
-//! - [`endpoint`]: one UDP + TCP port, client and server transactions with RFC 3261 timers,
-//!   automatic 100 Trying, 2xx retransmission until ACK, CANCEL matching, 400 for garbage.
+//! - [`core`]: the transaction layer as a sans-IO state machine (`handle_input(input, now)` /
+//!   `poll_output()`): client and server transactions with RFC 3261 timers, automatic 100 Trying,
+//!   2xx retransmission until ACK, CANCEL matching, 400 for garbage, 503 past a hard cap.
+//! - [`endpoint`]: the tokio driver: one UDP + TCP port, N shards on `SO_REUSEPORT`, each one task
+//!   owning a socket and a `core::Core`.
 //! - [`dialog`]: dialog state for in-dialog requests (BYE, re-INVITE, ...).
 //! - [`auth`]: digest challenges/credentials (MD5, SHA-256, qop=auth) and stateless nonces.
 //! - [`sdp`]: one audio stream, our offer, offer/answer.
@@ -16,9 +19,9 @@
 pub use rsip;
 
 pub mod auth;
+pub mod core;
 pub mod dialog;
 pub mod endpoint;
 pub mod message;
 pub mod sdp;
-mod transaction;
 mod transport;

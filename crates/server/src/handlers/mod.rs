@@ -18,7 +18,8 @@ use crate::auth_guard::AuthDecision;
 use crate::context::Ctx;
 use crate::sip_reply;
 
-/// Authenticate an agent's request, answering 401/403 when that fails. Some(user) when it passed.
+/// Authenticate an agent's request, answering 401 (statelessly) / 403 when that fails. Some(user)
+/// when it passed.
 pub async fn require_agent(ctx: &Arc<Ctx>, tx: &ServerTransaction) -> Option<String> {
     match ctx.auth.check(&tx.request, tx.peer.addr.ip()) {
         AuthDecision::Agent(user) => Some(user),
@@ -27,7 +28,11 @@ pub async fn require_agent(ctx: &Arc<Ctx>, tx: &ServerTransaction) -> Option<Str
             for value in ctx.auth.challenges(stale) {
                 sip_reply::add_header(&mut resp, "WWW-Authenticate", value);
             }
-            sip_reply::send(tx, resp).await;
+            // Stateless (RFC 3261 §8.2.7): nonces are stateless too, so a retransmitted request
+            // simply gets a fresh challenge and the endpoint keeps nothing per challenge.
+            if let Err(e) = tx.respond_stateless(resp).await {
+                tracing::debug!(error = %e, peer = %tx.peer.addr, "could not send a challenge");
+            }
             None
         }
         AuthDecision::Forbidden(reason) => {

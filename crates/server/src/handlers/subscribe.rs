@@ -12,6 +12,7 @@ use agentphone_sip::message;
 use crate::context::Ctx;
 use crate::dialog_table::SubOwner;
 use crate::directory_view;
+use crate::ids::RoomId;
 use crate::room;
 use crate::room_handle::RoomMsg;
 use crate::sip_reply;
@@ -43,8 +44,7 @@ pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction) {
             .request
             .uri
             .user()
-            .and_then(|u| u.strip_prefix("room-"))
-            .and_then(|id| id.parse::<u64>().ok())
+            .and_then(RoomId::from_uri_user)
             .and_then(|id| ctx.dialogs.room(id));
         let Some(room) = room else {
             sip_reply::refuse(&tx, 404, "Not Found", "No such call").await;

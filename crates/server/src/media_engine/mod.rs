@@ -208,7 +208,7 @@ impl Engine {
             } => {
                 if let Some(r) = self.rooms.get_mut(&room) {
                     if !r.add_leg(MediaLeg::new(leg, *session, mode, watch_timeout, now)) {
-                        tracing::error!(room, leg, "media room full: leg not added");
+                        tracing::error!(%room, leg, "media room full: leg not added");
                     }
                 }
             }
@@ -225,7 +225,7 @@ impl Engine {
             MediaCmd::Reconfigure { room, leg, config } => {
                 if let Some(l) = self.rooms.get_mut(&room).and_then(|r| r.leg_mut(leg)) {
                     if let Err(e) = l.session.configure(config) {
-                        tracing::warn!(room, leg, error = %e, "could not reconfigure an RTP session");
+                        tracing::warn!(%room, leg, error = %e, "could not reconfigure an RTP session");
                     }
                 }
             }

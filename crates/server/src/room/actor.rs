@@ -3,19 +3,16 @@
 
 use std::sync::Arc;
 
-use agentphone_media::codec::CodecKind;
-use agentphone_media::session::SessionConfig;
 use agentphone_sip::endpoint::ServerTransaction;
-use agentphone_sip::sdp::Negotiated;
 use tokio::sync::mpsc;
 
 use super::call_rules::{self, OnLeave, TransferView};
 use super::hold::LegView;
-use super::leg::{Leg, Role};
+use super::leg::Leg;
 use super::outgoing::Outgoing;
-use super::state::RoomSub;
-use super::timeline::Entry;
-use super::transfer::{Outcome, Transfer, TransferPhase};
+use super::room_sub::RoomSub;
+use super::timeline_entry::Entry;
+use super::transfer_state::{Outcome, Transfer, TransferPhase};
 use super::{LegId, RoomSetup};
 use crate::context::Ctx;
 use crate::ids::OfferId;
@@ -173,11 +170,11 @@ impl Room {
                 ev = self.media_rx.recv() => match ev {
                     Some(MediaEvent { leg, kind: MediaEventKind::RtpTimeout }) => {
                         let secs = self.ctx.config.rtp_timeout.as_secs();
-                        tracing::info!(room = self.handle.id(), leg, "no RTP for {secs} s: leg gone");
+                        tracing::info!(room = %self.handle.id(), leg, "no RTP for {secs} s: leg gone");
                         self.party_left(leg, &format!("no RTP for {secs} s"), true);
                     }
                     Some(MediaEvent { leg, kind: MediaEventKind::Dtmf(digit) }) => {
-                        tracing::debug!(room = self.handle.id(), leg, %digit, "DTMF relayed");
+                        tracing::debug!(room = %self.handle.id(), leg, %digit, "DTMF relayed");
                     }
                     Some(MediaEvent { leg, kind: MediaEventKind::Level(level) }) => {
                         if let Some(l) = self.legs.iter_mut().find(|l| l.id == leg) {
@@ -302,7 +299,7 @@ impl Room {
             leg.role.is_customer(),
             self.legs.iter().any(|l| l.role.is_customer()),
         );
-        tracing::debug!(room = self.handle.id(), leg = leg_id, %reason, "leg left");
+        tracing::debug!(room = %self.handle.id(), leg = leg_id, %reason, "leg left");
         if !self.ending {
             let name = self.name_of(&leg.role);
             if leg.role.is_customer() {
@@ -352,7 +349,7 @@ impl Room {
             call: self.record_id.clone(),
             reason: reason.to_string(),
         });
-        tracing::info!(room = self.handle.id(), call = %self.record_id, %reason, "room ended");
+        tracing::info!(room = %self.handle.id(), call = %self.record_id, %reason, "room ended");
     }
 
     /// An event for an INVITE we gave up on: a late 2xx is ACKed and hung up at once.
@@ -383,27 +380,6 @@ impl Room {
                     let _ = tx.final_response().await;
                 });
             }
-        }
-    }
-}
-
-/// The RTP session settings for a negotiated stream; None for a codec the media crate lacks.
-pub(super) fn session_config(n: &Negotiated) -> Option<SessionConfig> {
-    Some(SessionConfig {
-        remote: n.remote_addr,
-        codec: CodecKind::from_name(&n.codec.name)?,
-        pt: n.codec.pt,
-        telephone_event_pt: n.telephone_event.as_ref().map(|f| f.pt),
-    })
-}
-
-/// How a role is shown in the From of the INVITEs the room sends for it.
-pub(super) fn identity(ctx: &Ctx, role: &Role) -> (Option<String>, String) {
-    match role {
-        Role::Customer { uri, display } => (display.clone(), uri.clone()),
-        Role::Agent(name) => {
-            let display = ctx.config.agent(name).map(|a| a.display_name.clone());
-            (display, format!("sip:{name}@{}", ctx.config.domain))
         }
     }
 }

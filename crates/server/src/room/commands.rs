@@ -2,6 +2,7 @@
 //! customer (any agent, C3), mute (room state only, C2), cancel / complete a transfer (T6, T7).
 //! Customers may send none of them (T11).
 
+use agentphone_protocol::command::INFO_PACKAGE;
 use agentphone_sip::endpoint::ServerTransaction;
 use agentphone_sip::message;
 use serde_json::Value;
@@ -9,9 +10,6 @@ use serde_json::Value;
 use super::actor::Room;
 use super::LegId;
 use crate::sip_reply;
-
-/// The Info-Package name (also in `Recv-Info`).
-pub const INFO_PACKAGE: &str = "agentphone-room";
 
 impl Room {
     /// An INFO in one of the room's dialogs.

@@ -3,16 +3,16 @@
 use std::time::Instant;
 
 use agentphone_media::session::RtpSession;
-use agentphone_sip::dialog::Dialog;
 use agentphone_sip::message;
-use agentphone_sip::sdp::{self, Sdp};
+use agentphone_sip::sdp::Sdp;
 
-use super::actor::{session_config, Room};
+use agentphone_protocol::command::INFO_PACKAGE;
+
+use super::actor::Room;
 use super::call_setup::{Call, Ring};
-use super::leg::{Leg, Role};
-use super::offer::{Offer, OfferInput, Step};
+use super::leg::Role;
+use super::offer::{Offer, OfferInput, Step, Unusable};
 use super::outgoing::Outgoing;
-use crate::media_engine::{LegMode, MediaCmd};
 use crate::records::RecordOp;
 use crate::sip_reply;
 
@@ -24,44 +24,13 @@ impl Room {
         answered: &mut Offer,
         out: &Outgoing,
         resp: &rsip::Response,
-        mut session: RtpSession,
+        session: RtpSession,
         offer: &Sdp,
     ) -> Ring {
         let agent = answered.to.agent().map(str::to_string);
         let agent = agent.as_deref();
         let label = answered.to.label().to_string();
         let label = label.as_str();
-        let Some(mut dialog) = Dialog::from_uac(&out.request, resp, out.peer) else {
-            return self.unusable_answer(answered, false);
-        };
-        if let Err(e) = self
-            .ctx
-            .endpoint
-            .ack(dialog.ack(1, None), dialog.peer)
-            .await
-        {
-            tracing::warn!(error = %e, "could not send ACK");
-        }
-        let negotiated = std::str::from_utf8(&resp.body)
-            .map_err(|_| "SDP is not UTF-8".to_string())
-            .and_then(|t| Sdp::parse(t).map_err(|e| e.0))
-            .and_then(|answer| sdp::accept_answer(offer, &answer).map_err(|e| e.0));
-        let configured = negotiated.as_ref().ok().and_then(|n| {
-            let cfg = session_config(n)?;
-            session.configure(cfg).ok().map(|_| n.remote_direction)
-        });
-        let Some(remote_direction) = configured else {
-            tracing::warn!(%label, "answer with unusable SDP: hanging up that leg");
-            let bye = dialog.request(rsip::Method::Bye, None);
-            let tx = self.ctx.endpoint.request(bye, dialog.peer);
-            tokio::spawn(async move {
-                let _ = tx.final_response().await;
-            });
-            return self.unusable_answer(answered, true);
-        };
-        let id = self.new_leg_id();
-        let room = self.handle.id();
-        self.ctx.dialogs.bind(&dialog.call_id, room, id);
         let role = match agent {
             Some(a) => Role::Agent(a.to_string()),
             None => Role::Customer {
@@ -69,26 +38,13 @@ impl Room {
                 display: None,
             },
         };
-        let leg = Leg {
-            id,
-            role,
-            dialog,
-            local_sdp: offer.clone(),
-            remote_direction,
-            listen_only: false,
-            muted: false,
-            level: 0,
-        };
-        let watch = leg.sends_media();
-        self.legs.push(leg);
-        self.confirmed.push(id);
-        self.media(MediaCmd::AddLeg {
-            room,
-            leg: id,
-            session: Box::new(session),
-            mode: LegMode::Mixed,
-            watch_timeout: watch,
-        });
+        let joined = self
+            .join_answered(out, resp, session, offer.clone(), role, false)
+            .await;
+        if let Err(unusable) = joined {
+            return self.unusable_answer(answered, matches!(unusable, Unusable::NoAudio));
+        }
+        let room = self.handle.id();
         if let Some(a) = agent {
             self.ctx.directory.answered(a);
         }
@@ -101,7 +57,7 @@ impl Room {
         let mut ok = message::response(&call.invite.request, 200, "OK", Some(&call.caller_tag));
         if call.caller.agent().is_some() {
             sip_reply::add_header(&mut ok, "Contact", format!("<{}>;isfocus", self.room_uri));
-            sip_reply::add_header(&mut ok, "Recv-Info", super::commands::INFO_PACKAGE);
+            sip_reply::add_header(&mut ok, "Recv-Info", INFO_PACKAGE);
         } else {
             sip_reply::add_header(&mut ok, "Contact", format!("<{}>", self.ctx.local_contact));
         }
@@ -118,7 +74,7 @@ impl Room {
             None => label.to_string(),
         };
         self.note_in_memory("answered", format!("Answered by {answered_by}"));
-        tracing::info!(room, call = %self.record_id, answered_by = %label, "call connected");
+        tracing::info!(%room, call = %self.record_id, answered_by = %label, "call connected");
         Ring::Answered
     }
 

@@ -10,9 +10,10 @@ use agentphone_sip::endpoint::ServerTransaction;
 use agentphone_sip::message;
 use agentphone_sip::sdp::{self, Direction, Sdp};
 
-use super::actor::{session_config, Room};
+use super::actor::Room;
 use super::call_setup::{Call, Candidate, QueueWait, Ring};
 use super::hunt::{Decision, Found, Hunt, Target};
+use super::leg::session_config;
 use super::leg::{Leg, Role};
 use super::{Destination, LegId, RoomSetup};
 use crate::directory::DirectoryHandle;

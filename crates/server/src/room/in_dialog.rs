@@ -7,7 +7,10 @@ use agentphone_sip::endpoint::ServerTransaction;
 use agentphone_sip::message;
 use agentphone_sip::sdp::{Direction, Negotiated, Sdp};
 
-use super::actor::{session_config, Room};
+use agentphone_protocol::command::INFO_PACKAGE;
+
+use super::actor::Room;
+use super::leg::session_config;
 use super::LegId;
 use crate::media_engine::MediaCmd;
 use crate::sip_reply;
@@ -72,7 +75,7 @@ impl Room {
         let mut resp = message::response(&tx.request, 200, "OK", Some(&leg.dialog.local_tag));
         if leg.role.agent().is_some() {
             sip_reply::add_header(&mut resp, "Contact", format!("<{room_uri}>;isfocus"));
-            sip_reply::add_header(&mut resp, "Recv-Info", super::commands::INFO_PACKAGE);
+            sip_reply::add_header(&mut resp, "Recv-Info", INFO_PACKAGE);
         } else {
             sip_reply::add_header(&mut resp, "Contact", format!("<{local_contact}>"));
         }

@@ -1,9 +1,12 @@
 //! A room's leg: one party, its dialog with the server and its negotiated media.
 
+use agentphone_media::codec::CodecKind;
+use agentphone_media::session::SessionConfig;
 use agentphone_sip::dialog::Dialog;
-use agentphone_sip::sdp::{Direction, Sdp};
+use agentphone_sip::sdp::{Direction, Negotiated, Sdp};
 
 use super::LegId;
+use crate::context::Ctx;
 
 /// Who a party is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,5 +75,26 @@ impl Leg {
             self.remote_direction,
             Direction::SendRecv | Direction::SendOnly
         )
+    }
+}
+
+/// The RTP session settings for a negotiated stream; None for a codec the media crate lacks.
+pub(super) fn session_config(n: &Negotiated) -> Option<SessionConfig> {
+    Some(SessionConfig {
+        remote: n.remote_addr,
+        codec: CodecKind::from_name(&n.codec.name)?,
+        pt: n.codec.pt,
+        telephone_event_pt: n.telephone_event.as_ref().map(|f| f.pt),
+    })
+}
+
+/// How a role is shown in the From of the INVITEs the room sends for it.
+pub(super) fn identity(ctx: &Ctx, role: &Role) -> (Option<String>, String) {
+    match role {
+        Role::Customer { uri, display } => (display.clone(), uri.clone()),
+        Role::Agent(name) => {
+            let display = ctx.config.agent(name).map(|a| a.display_name.clone());
+            (display, format!("sip:{name}@{}", ctx.config.domain))
+        }
     }
 }

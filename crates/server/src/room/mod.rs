@@ -13,18 +13,22 @@ mod establish;
 mod hold;
 mod hunt;
 mod in_dialog;
+mod join;
 mod leg;
 mod offer;
 mod outgoing;
 mod queue;
 mod refer_to;
 mod ring;
+mod room_sub;
 #[cfg(test)]
 mod rule_table;
 pub mod state;
 mod timeline;
+mod timeline_entry;
 mod transfer;
 mod transfer_rules;
+mod transfer_state;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -33,7 +37,7 @@ use agentphone_sip::endpoint::{Peer, ServerTransaction};
 use agentphone_sip::sdp::Sdp;
 
 use crate::context::Ctx;
-pub use crate::ids::LegId;
+pub use crate::ids::{LegId, RoomId};
 use crate::room_handle::RoomHandle;
 pub use leg::Role;
 
@@ -64,7 +68,7 @@ pub struct RoomSetup {
 
 /// Start a room actor for a new call. The caller's Call-ID is bound to the room at once.
 pub fn spawn(ctx: Arc<Ctx>, setup: RoomSetup) {
-    let id = NEXT_ROOM.fetch_add(1, Ordering::Relaxed);
+    let id = RoomId(NEXT_ROOM.fetch_add(1, Ordering::Relaxed));
     let (handle, rx) = RoomHandle::new(id);
     ctx.dialogs.add_room(handle.clone());
     tokio::spawn(actor::run(ctx, handle, rx, setup));

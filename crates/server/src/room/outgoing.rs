@@ -4,6 +4,7 @@
 use agentphone_sip::endpoint::{Endpoint, Peer, TxError};
 use tokio::sync::oneshot;
 
+use super::offer::OfferInput;
 use crate::ids::OfferId;
 use crate::room_handle::{OfferEvent, RoomHandle, RoomMsg};
 
@@ -71,5 +72,20 @@ impl Outgoing {
         if let Some(c) = self.cancel.take() {
             let _ = c.send(());
         }
+    }
+}
+
+/// What an event of the INVITE means to the offer machine.
+pub fn offer_input(event: &OfferEvent) -> OfferInput {
+    match event {
+        OfferEvent::Response(resp) => {
+            let full = resp.status_code.to_string();
+            let phrase = full
+                .split_once(' ')
+                .map(|(_, r)| r.to_string())
+                .unwrap_or(full);
+            OfferInput::Response(u16::from(resp.status_code.clone()), phrase)
+        }
+        OfferEvent::Failed(reason) => OfferInput::Unreachable(reason.clone()),
     }
 }

@@ -8,10 +8,13 @@ use agentphone_sip::endpoint::Peer;
 use agentphone_sip::message::{self, RequestBuilder};
 use agentphone_sip::sdp::{Direction, Sdp};
 
-use super::actor::{identity, Room};
+use agentphone_protocol::command::INFO_PACKAGE;
+
+use super::actor::Room;
 use super::call_setup::{Call, Candidate, Ring};
+use super::leg::identity;
 use super::offer::{MissKind, Offer, OfferInput, Offeree, Step};
-use super::outgoing::Outgoing;
+use super::outgoing::{offer_input, Outgoing};
 use crate::ids::OfferId;
 use crate::room_handle::{OfferEvent, RoomMsg};
 use crate::sip_reply;
@@ -177,7 +180,7 @@ impl Room {
         builder = match candidate {
             Candidate::Agent { .. } => builder
                 .contact_with_params(&self.room_uri.to_string(), "isfocus")
-                .header("Recv-Info", super::commands::INFO_PACKAGE),
+                .header("Recv-Info", INFO_PACKAGE),
             Candidate::External { .. } => builder.contact(&self.ctx.local_contact.to_string()),
         };
         if let (Some(team), Candidate::Agent { .. }) = (&call.team, candidate) {
@@ -195,20 +198,5 @@ impl Room {
             .build()
             .map_err(|e| format!("cannot build the INVITE: {e}"))?;
         Ok((request, peer))
-    }
-}
-
-/// What an event of the INVITE means to the offer machine.
-pub(super) fn offer_input(event: &OfferEvent) -> OfferInput {
-    match event {
-        OfferEvent::Response(resp) => {
-            let full = resp.status_code.to_string();
-            let phrase = full
-                .split_once(' ')
-                .map(|(_, r)| r.to_string())
-                .unwrap_or(full);
-            OfferInput::Response(u16::from(resp.status_code.clone()), phrase)
-        }
-        OfferEvent::Failed(reason) => OfferInput::Unreachable(reason.clone()),
     }
 }

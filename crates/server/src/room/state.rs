@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 use super::actor::Room;
 use super::leg::Role;
+use super::room_sub::RoomSub;
 use crate::dialog_table::SubOwner;
 use crate::media_engine::level::MAX_LEVEL;
 use crate::media_engine::LegMode;
@@ -21,16 +22,6 @@ use crate::sip_reply;
 pub const EVENT: &str = "agentphone-room";
 /// The NOTIFY body type.
 pub const CONTENT_TYPE: &str = "application/vnd.agentphone.room+json";
-
-/// One subscriber to the room's state.
-pub struct RoomSub {
-    /// The agent.
-    pub user: String,
-    /// The subscription dialog.
-    pub dialog: Dialog,
-    /// When it lapses without a refresh.
-    pub expires_at: Instant,
-}
 
 impl Room {
     /// The room's state as JSON, without the version.

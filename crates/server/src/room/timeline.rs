@@ -4,22 +4,10 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde::Serialize;
-
 use super::actor::Room;
 use super::leg::Role;
+use super::timeline_entry::Entry;
 use crate::records::RecordOp;
-
-/// One timeline entry.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-pub struct Entry {
-    /// Milliseconds since the Unix epoch.
-    pub at_ms: u64,
-    /// `answered`, `held`, `resumed`, `transfer_requested`, … (protocol.md "Room state").
-    pub kind: &'static str,
-    /// What an agent reads.
-    pub text: String,
-}
 
 impl Room {
     /// Add a timeline entry and write it to the call record.

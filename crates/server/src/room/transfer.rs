@@ -10,123 +10,26 @@
 use std::time::Instant;
 
 use agentphone_media::session::RtpSession;
-use agentphone_sip::dialog::Dialog;
 use agentphone_sip::endpoint::ServerTransaction;
 use agentphone_sip::message::{self, RequestBuilder};
-use agentphone_sip::sdp::{self, Direction, Sdp};
+use agentphone_sip::sdp::{Direction, Sdp};
 
-use super::actor::{identity, session_config, Room};
-use super::call_rules::TransferView;
-use super::leg::{Leg, Role};
-use super::offer::{Offer, OfferInput, Offeree, Step};
-use super::outgoing::Outgoing;
-use super::ring::offer_input;
+use agentphone_protocol::command::INFO_PACKAGE;
+
+use super::actor::Room;
+use super::leg::identity;
+use super::leg::Role;
+use super::offer::{Offer, OfferInput, Offeree, Step, Unusable};
+use super::outgoing::{offer_input, Outgoing};
 use super::transfer_rules::{self, reason_suffix, Refusal, TransferAsk};
+use super::transfer_state::{Outcome, RingingTarget, Transfer, TransferPhase, TransferRequest};
 use super::LegId;
 use crate::directory::Binding;
 use crate::ids::OfferId;
-use crate::media_engine::{LegMode, MediaCmd};
+use crate::media_engine::LegMode;
 use crate::notify;
 use crate::room_handle::OfferEvent;
 use crate::sip_reply;
-
-/// What was asked, fixed for the whole transfer.
-pub struct TransferRequest {
-    /// Number within the room (1, 2, …).
-    pub id: u64,
-    /// The team, for a team transfer.
-    pub team: Option<String>,
-    /// The requesting agent.
-    pub by: String,
-    /// The requesting agent's leg (may have left: a blind transfer).
-    pub by_leg: LegId,
-    /// The reason typed by the requester.
-    pub reason: Option<String>,
-    /// Listen-only (training, M5).
-    pub listen_only: bool,
-    /// The transfer put the customer on hold (so failure / completion resumes them).
-    pub held_customer: bool,
-    /// Agents rung so far, the current or last one at the end.
-    pub tried: Vec<String>,
-}
-
-/// The target being rung: the offer, its INVITE and the media it would join with.
-pub struct RingingTarget {
-    /// The offer machine.
-    pub offer: Offer,
-    /// The INVITE.
-    pub out: Outgoing,
-    /// The RTP session offered to the target.
-    pub session: RtpSession,
-    /// Our SDP offer.
-    pub sdp: Sdp,
-}
-
-impl RingingTarget {
-    /// The agent rung.
-    pub fn user(&self) -> &str {
-        self.offer.to.label()
-    }
-}
-
-/// Where a transfer is: ringing someone, or consulting someone who joined.
-pub enum TransferPhase {
-    /// The target (or a team member) is being rung.
-    Ringing(Box<RingingTarget>),
-    /// The target joined; the agents talk, the customer waits.
-    Consulting {
-        /// The agent who joined.
-        target: String,
-        /// Their leg.
-        leg: LegId,
-    },
-}
-
-/// The transfer under way (one per call).
-pub struct Transfer {
-    /// What was asked.
-    pub req: TransferRequest,
-    /// Where it is.
-    pub phase: TransferPhase,
-}
-
-impl Transfer {
-    /// The agent rung now, or who joined.
-    pub fn target_user(&self) -> &str {
-        match &self.phase {
-            TransferPhase::Ringing(r) => r.user(),
-            TransferPhase::Consulting { target, .. } => target,
-        }
-    }
-    /// Is the target still ringing?
-    pub fn is_ringing(&self) -> bool {
-        matches!(self.phase, TransferPhase::Ringing(_))
-    }
-    /// The transfer as the call rules see it.
-    pub fn view(&self) -> TransferView {
-        match self.phase {
-            TransferPhase::Ringing(_) => TransferView::Ringing {
-                by: self.req.by_leg,
-                holds: self.req.held_customer,
-                listen_only: self.req.listen_only,
-            },
-            TransferPhase::Consulting { leg, .. } => TransferView::Consulting {
-                by: self.req.by_leg,
-                target: leg,
-                holds: self.req.held_customer,
-            },
-        }
-    }
-}
-
-/// How a transfer ends without completing.
-pub enum Outcome {
-    /// Did not reach anyone (or the target left during the consultation): the status for the
-    /// sipfrag and the text for the timeline.
-    Failed(u16, &'static str, String),
-    /// The requester cancelled.
-    Cancelled,
-}
 
 /// The last attempt that reached nobody: who, and the status the offer machine gave.
 struct LastMiss {
@@ -140,7 +43,7 @@ impl Room {
         match self.start_transfer(leg_id, &tx).await {
             Ok(()) => {}
             Err((code, phrase, warning)) => {
-                tracing::info!(room = self.handle.id(), code, %warning, "transfer refused");
+                tracing::info!(room = %self.handle.id(), code, %warning, "transfer refused");
                 sip_reply::refuse(&tx, code, phrase, &warning).await;
             }
         }
@@ -369,7 +272,7 @@ impl Room {
             .call_id(&message::new_call_id())
             .cseq(1)
             .contact_with_params(&self.room_uri.to_string(), "isfocus")
-            .header("Recv-Info", super::commands::INFO_PACKAGE)
+            .header("Recv-Info", INFO_PACKAGE)
             .header("Referred-By", &format!("<sip:{}@{}>", t.by, cfg.domain));
         if let Some(reason) = &t.reason {
             b = b.header("Subject", reason);
@@ -449,9 +352,9 @@ impl Room {
         match (step, response) {
             (Step::Answered, Some(resp)) => self.target_answered(req, *ringing, &resp).await,
             (Step::Missed(miss), _) => {
-                let status = miss.transfer_status();
-                self.target_missed(req, *ringing, miss.cancel_invite, status)
-                    .await;
+                let user = ringing.user().to_string();
+                self.drop_ringing(*ringing, miss.cancel_invite);
+                self.target_missed(req, user, miss.transfer_status()).await;
             }
             // An answer without its response cannot happen; put things back as they were.
             (_, _) => {
@@ -463,17 +366,14 @@ impl Room {
         }
     }
 
-    /// The ringing target is out (refused, timed out, unreachable, answered unusably): free them
-    /// and go on with the team, or fail.
+    /// The ringing target is out (refused, timed out, unreachable, answered unusably; already
+    /// released): go on with the team, or fail.
     async fn target_missed(
         &mut self,
         req: TransferRequest,
-        ringing: RingingTarget,
-        cancel: bool,
+        user: String,
         status: (u16, &'static str, &'static str),
     ) {
-        let user = ringing.user().to_string();
-        self.drop_ringing(ringing, cancel);
         let miss = LastMiss { user, status };
         self.note_miss(&req, &miss);
         self.ring_transfer(req, None, Some(miss)).await;
@@ -499,80 +399,44 @@ impl Room {
         self.drop_ringing(ringing, cancel);
     }
 
-    /// The target answered: ACK, media, new leg; the consultation starts (or, listen-only, the
-    /// transfer is done).
+    /// The target answered: it joins (`join.rs`) and the consultation starts (or, listen-only,
+    /// the transfer is done); an unusable answer counts as a miss.
     async fn target_answered(
         &mut self,
         req: TransferRequest,
-        mut ringing: RingingTarget,
+        ringing: RingingTarget,
         resp: &rsip::Response,
     ) {
-        let user = ringing.user().to_string();
+        let RingingTarget {
+            mut offer,
+            out,
+            session,
+            sdp,
+        } = ringing;
+        let user = offer.to.label().to_string();
         let name = self.agent_name(&user);
-        let Some(mut dialog) = Dialog::from_uac(&ringing.out.request, resp, ringing.out.peer)
-        else {
-            return self.bad_answer(req, ringing, false).await;
-        };
-        if let Err(e) = self
-            .ctx
-            .endpoint
-            .ack(dialog.ack(1, None), dialog.peer)
+        let listen_only = req.listen_only;
+        let role = Role::Agent(user.clone());
+        let id = match self
+            .join_answered(&out, resp, session, sdp, role, listen_only)
             .await
         {
-            tracing::warn!(error = %e, "could not send ACK");
-        }
-        let negotiated = std::str::from_utf8(&resp.body)
-            .map_err(|_| "SDP is not UTF-8".to_string())
-            .and_then(|t| Sdp::parse(t).map_err(|e| e.0))
-            .and_then(|answer| sdp::accept_answer(&ringing.sdp, &answer).map_err(|e| e.0));
-        let configured = negotiated.as_ref().ok().and_then(|n| {
-            let cfg = session_config(n)?;
-            ringing
-                .session
-                .configure(cfg)
-                .ok()
-                .map(|_| n.remote_direction)
-        });
-        let Some(remote_direction) = configured else {
-            let bye = dialog.request(rsip::Method::Bye, None);
-            let tx = self.ctx.endpoint.request(bye, dialog.peer);
-            tokio::spawn(async move {
-                let _ = tx.final_response().await;
-            });
-            return self.bad_answer(req, ringing, true).await;
+            Ok(id) => id,
+            Err(unusable) => {
+                let no_audio = matches!(unusable, Unusable::NoAudio);
+                let status = match offer.handle(OfferInput::BadAnswer { no_audio }, Instant::now())
+                {
+                    Step::Missed(m) => m.transfer_status(),
+                    _ => (480, "Temporarily Unavailable", "answered badly"),
+                };
+                self.ctx.directory.release(&user);
+                return self.target_missed(req, user, status).await;
+            }
         };
-        let RingingTarget { session, sdp, .. } = ringing;
-        let listen_only = req.listen_only;
-        let id = self.new_leg_id();
         let room = self.handle.id();
-        self.ctx.dialogs.bind(&dialog.call_id, room, id);
-        let leg = Leg {
-            id,
-            role: Role::Agent(user.clone()),
-            dialog,
-            local_sdp: sdp,
-            remote_direction,
-            listen_only,
-            muted: false,
-            level: 0,
-        };
-        let watch = leg.sends_media();
-        self.legs.push(leg);
-        self.confirmed.push(id);
-        self.media(MediaCmd::AddLeg {
-            room,
-            leg: id,
-            session: Box::new(session),
-            mode: if listen_only {
-                LegMode::ListenOnly
-            } else {
-                LegMode::Mixed
-            },
-            watch_timeout: watch,
-        });
         self.ctx.directory.answered(&user);
         self.send_sipfrag(req.by_leg, "200 OK", true);
-        tracing::info!(room, %user, listen_only, "transfer target joined");
+        tracing::info!(%room, %user, listen_only, "transfer target joined");
         if listen_only {
             self.note("transfer_answered", format!("{name} joined to listen"));
         } else {
@@ -591,23 +455,6 @@ impl Room {
             }
         }
         self.apply_modes();
-    }
-
-    /// The answer cannot be used: the offer machine says why; the team goes on or it fails.
-    async fn bad_answer(
-        &mut self,
-        req: TransferRequest,
-        mut ringing: RingingTarget,
-        no_audio: bool,
-    ) {
-        let status = match ringing
-            .offer
-            .handle(OfferInput::BadAnswer { no_audio }, Instant::now())
-        {
-            Step::Missed(m) => m.transfer_status(),
-            _ => (480, "Temporarily Unavailable", "answered badly"),
-        };
-        self.target_missed(req, ringing, false, status).await;
     }
 
     /// Complete (T6): the record, the customer resumed, the transfer cleared. The caller makes

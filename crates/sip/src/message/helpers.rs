@@ -1,93 +1,56 @@
 //! Header accessors that never panic.
 
-use super::compact::expand_name;
-use rsip::prelude::*;
+use super::fields;
 
 /// Call-ID value.
 pub fn call_id(msg: &rsip::SipMessage) -> Option<String> {
-    msg.call_id_header()
-        .ok()
-        .map(|h| h.value().trim().to_string())
+    fields::call_id(msg)
 }
 
 /// CSeq number and method.
 pub fn cseq(msg: &rsip::SipMessage) -> Option<(u32, rsip::Method)> {
-    let typed = msg.cseq_header().ok()?.typed().ok()?;
-    Some((typed.seq, typed.method))
-}
-
-fn tag_param(params: &[rsip::Param]) -> Option<String> {
-    params.iter().find_map(|p| match p {
-        rsip::Param::Tag(tag) => Some(tag.value().to_string()),
-        _ => None,
-    })
+    fields::cseq(msg)
 }
 
 /// Tag of the From header.
 pub fn from_tag(msg: &rsip::SipMessage) -> Option<String> {
-    tag_param(&msg.from_header().ok()?.typed().ok()?.params)
+    fields::from_tag(msg)
 }
 
 /// Tag of the To header.
 pub fn to_tag(msg: &rsip::SipMessage) -> Option<String> {
-    tag_param(&msg.to_header().ok()?.typed().ok()?.params)
-}
-
-/// Name and value of a header as it appears on the wire.
-pub(crate) fn name_and_value(h: &rsip::Header) -> Option<(String, String)> {
-    if let rsip::Header::Other(name, value) = h {
-        return Some((name.clone(), value.clone()));
-    }
-    let text = h.to_string();
-    let (name, value) = text.split_once(':')?;
-    Some((name.trim().to_string(), value.trim().to_string()))
+    fields::to_tag(msg)
 }
 
 /// First value of a header, name case-insensitive (compact names accepted), any header incl.
 /// extension ones.
 pub fn header_value(msg: &rsip::SipMessage, name: &str) -> Option<String> {
-    let wanted = expand_name(name);
-    msg.headers()
-        .iter()
-        .filter_map(name_and_value)
-        .find(|(n, _)| n.eq_ignore_ascii_case(wanted))
-        .map(|(_, v)| v)
+    fields::header_value(msg, name)
 }
 
 /// All values of a header (in order), name case-insensitive.
 pub fn header_values(msg: &rsip::SipMessage, name: &str) -> Vec<String> {
-    let wanted = expand_name(name);
-    msg.headers()
-        .iter()
-        .filter_map(name_and_value)
-        .filter(|(n, _)| n.eq_ignore_ascii_case(wanted))
-        .map(|(_, v)| v)
-        .collect()
+    fields::header_values(msg, name)
 }
 
 /// URI of the From header.
 pub fn from_uri(msg: &rsip::SipMessage) -> Option<rsip::Uri> {
-    Some(msg.from_header().ok()?.typed().ok()?.uri)
+    fields::from_uri(msg)
 }
 
 /// URI of the To header.
 pub fn to_uri(msg: &rsip::SipMessage) -> Option<rsip::Uri> {
-    Some(msg.to_header().ok()?.typed().ok()?.uri)
+    fields::to_uri(msg)
 }
 
 /// URI of the first Contact header.
 pub fn contact_uri(msg: &rsip::SipMessage) -> Option<rsip::Uri> {
-    msg.headers().iter().find_map(|h| match h {
-        rsip::Header::Contact(c) => c.typed().ok().map(|t| t.uri),
-        _ => None,
-    })
+    fields::contact_uri(msg)
 }
 
 /// Display name of the From header (without quotes).
 pub fn from_display_name(msg: &rsip::SipMessage) -> Option<String> {
-    let name = msg.from_header().ok()?.typed().ok()?.display_name?;
-    let name = unquote(name.trim());
-    (!name.is_empty()).then_some(name)
+    fields::from_display_name(msg)
 }
 
 /// `"Alice \"A\""` → `Alice "A"`; unquoted text is returned as is.

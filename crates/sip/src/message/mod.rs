@@ -1,9 +1,11 @@
 //! SIP messages: parsing (with compact forms and comma-split headers), serialising, header helpers,
-//! request/response builders.
+//! request/response builders. [`fields`] has the same header helpers for `&rsip::Request` /
+//! `&rsip::Response` (no clone into a `SipMessage` needed).
 
 mod bad_request;
 mod builder;
 mod compact;
+pub mod fields;
 mod helpers;
 mod ids;
 mod parse;
@@ -21,5 +23,5 @@ pub use helpers::{
 };
 pub use ids::{new_branch, new_call_id, new_tag};
 pub(crate) use parse::split_head as parse_split_head;
-pub use parse::{parse, to_bytes, ParseError, MAX_HEADER_BYTES};
+pub use parse::{parse, request_bytes, response_bytes, to_bytes, ParseError, MAX_HEADER_BYTES};
 pub use reason::reason_phrase;

@@ -204,25 +204,34 @@ fn rsip_reason(err: &rsip::Error) -> String {
 /// Serialise a message; Content-Length is always set to the body length. The status line carries
 /// the reason phrase given to [`super::response`] (or the standard one).
 pub fn to_bytes(msg: &rsip::SipMessage) -> Vec<u8> {
+    match msg {
+        rsip::SipMessage::Request(r) => request_bytes(r),
+        rsip::SipMessage::Response(r) => response_bytes(r),
+    }
+}
+
+/// Serialise a request without wrapping (cloning) it into a `SipMessage`.
+pub fn request_bytes(r: &rsip::Request) -> Vec<u8> {
     let mut out = String::with_capacity(512);
-    let (headers, body) = match msg {
-        rsip::SipMessage::Request(r) => {
-            let _ = write!(out, "{} {} SIP/2.0\r\n", r.method, r.uri);
-            (&r.headers, &r.body)
-        }
-        rsip::SipMessage::Response(r) => {
-            let _ = match &r.status_code {
-                rsip::StatusCode::Other(code, reason) => {
-                    write!(out, "SIP/2.0 {code} {reason}\r\n")
-                }
-                known => {
-                    let code = known.code();
-                    write!(out, "SIP/2.0 {code} {}\r\n", reason_phrase(code))
-                }
-            };
-            (&r.headers, &r.body)
+    let _ = write!(out, "{} {} SIP/2.0\r\n", r.method, r.uri);
+    finish(out, &r.headers, &r.body)
+}
+
+/// Serialise a response without wrapping (cloning) it into a `SipMessage`.
+pub fn response_bytes(r: &rsip::Response) -> Vec<u8> {
+    let mut out = String::with_capacity(512);
+    let _ = match &r.status_code {
+        rsip::StatusCode::Other(code, reason) => write!(out, "SIP/2.0 {code} {reason}\r\n"),
+        known => {
+            let code = known.code();
+            write!(out, "SIP/2.0 {code} {}\r\n", reason_phrase(code))
         }
     };
+    finish(out, &r.headers, &r.body)
+}
+
+/// Headers (Content-Length replaced by the real one), blank line, body.
+fn finish(mut out: String, headers: &rsip::Headers, body: &[u8]) -> Vec<u8> {
     for h in headers.iter() {
         if !matches!(h, rsip::Header::ContentLength(_)) {
             let _ = write!(out, "{h}\r\n");

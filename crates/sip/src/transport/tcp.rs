@@ -1,58 +1,70 @@
-//! TCP: Content-Length framing, one reader and one writer task per connection, connections kept
-//! in a table keyed by the peer address so that requests to a peer reuse the connection it opened
-//! (e.g. the server reaching an agent over its REGISTER connection).
+//! TCP: Content-Length framing, one reader and one writer task per connection (not per
+//! transaction), connections kept in a table keyed by the peer address so that requests to a peer
+//! reuse the connection it opened (e.g. the server reaching an agent over its REGISTER
+//! connection). A connection's frames go to the shard its peer address hashes to.
 
 use super::framing::{next_frame, Frame};
-use crate::endpoint::inner::{lock, Inner};
-use crate::endpoint::{Peer, TransportKind};
+use crate::core::ClientId;
+use crate::endpoint::command::Command;
+use crate::endpoint::{Endpoint, Peer, TransportKind};
+use bytes::Bytes;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Mutex, MutexGuard};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
 
-/// Bytes queued for one connection's writer task.
-type WriteQueue = mpsc::UnboundedSender<Vec<u8>>;
+/// Messages waiting for one connection's writer; past it the connection is too slow: dropped.
+const WRITE_QUEUE: usize = 1024;
 
-/// Open connections: peer address → (connection id, queue of bytes to write).
+struct Conn {
+    id: u64,
+    writer: mpsc::Sender<Bytes>,
+    tasks: [AbortHandle; 2],
+}
+
+/// Open connections by peer address.
 #[derive(Default)]
 pub(crate) struct TcpConnections {
-    table: Mutex<HashMap<SocketAddr, (u64, WriteQueue)>>,
+    table: Mutex<HashMap<SocketAddr, Conn>>,
     next_id: AtomicU64,
 }
 
-impl TcpConnections {
-    fn sender(&self, addr: SocketAddr) -> Option<mpsc::UnboundedSender<Vec<u8>>> {
-        lock(&self.table).get(&addr).map(|(_, tx)| tx.clone())
-    }
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
-    fn register(&self, addr: SocketAddr, tx: mpsc::UnboundedSender<Vec<u8>>) -> u64 {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        lock(&self.table).insert(addr, (id, tx));
-        id
+impl TcpConnections {
+    fn writer(&self, addr: SocketAddr) -> Option<mpsc::Sender<Bytes>> {
+        lock(&self.table).get(&addr).map(|c| c.writer.clone())
     }
 
     fn remove(&self, addr: SocketAddr, id: u64) {
         let mut table = lock(&self.table);
-        if table.get(&addr).is_some_and(|(current, _)| *current == id) {
+        if table.get(&addr).is_some_and(|c| c.id == id) {
             table.remove(&addr);
         }
     }
 
-    /// Close every connection (their writer tasks end when the queues are dropped).
+    /// Close every connection.
     pub(crate) fn clear(&self) {
-        lock(&self.table).clear();
+        for (_, conn) in lock(&self.table).drain() {
+            for task in conn.tasks {
+                task.abort();
+            }
+        }
     }
 }
 
 /// Accept connections until the endpoint shuts down.
-pub(crate) async fn accept_loop(inner: Arc<Inner>, listener: TcpListener) {
+pub(crate) async fn accept_loop(endpoint: Endpoint, listener: TcpListener) {
     loop {
         match listener.accept().await {
             Ok((stream, addr)) => {
-                start_connection(&inner, stream, addr);
+                start_connection(&endpoint, stream, addr);
             }
             Err(e) => {
                 tracing::warn!(error = %e, "sip tcp accept failed");
@@ -62,79 +74,125 @@ pub(crate) async fn accept_loop(inner: Arc<Inner>, listener: TcpListener) {
     }
 }
 
-/// Send over the connection to `addr`, opening one if needed.
-pub(crate) async fn send(
-    inner: &Arc<Inner>,
+/// Send over the connection to `addr`, opening one if needed. `origin`: the shard and client
+/// transaction to tell when this cannot be delivered.
+pub(crate) fn send(
+    endpoint: &Endpoint,
     addr: SocketAddr,
-    bytes: Vec<u8>,
-) -> std::io::Result<()> {
-    let bytes = match inner.tcp.sender(addr) {
-        Some(tx) => match tx.send(bytes) {
-            Ok(()) => return Ok(()),
-            Err(mpsc::error::SendError(bytes)) => bytes, // closed meanwhile: reconnect
+    bytes: Bytes,
+    origin: Option<(usize, ClientId)>,
+) {
+    let bytes = match endpoint.shared().tcp.writer(addr) {
+        Some(writer) => match writer.try_send(bytes) {
+            Ok(()) => return,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                return report(endpoint, origin, "tcp send queue full".into());
+            }
+            Err(mpsc::error::TrySendError::Closed(bytes)) => bytes, // closed meanwhile: reconnect
         },
         None => bytes,
     };
-    let stream = TcpStream::connect(addr).await?;
-    let tx = start_connection(inner, stream, addr);
-    tx.send(bytes)
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "tcp connection closed"))
+    let endpoint = endpoint.clone();
+    tokio::spawn(async move {
+        let sent = match TcpStream::connect(addr).await {
+            Ok(stream) => {
+                let writer = start_connection(&endpoint, stream, addr);
+                writer
+                    .send(bytes)
+                    .await
+                    .map_err(|_| "tcp connection closed".to_string())
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(reason) = sent {
+            report(&endpoint, origin, reason);
+        }
+    });
+}
+
+fn report(endpoint: &Endpoint, origin: Option<(usize, ClientId)>, reason: String) {
+    if let Some((shard, id)) = origin {
+        endpoint.try_command(shard, Command::TransportError { id, reason });
+    }
 }
 
 fn start_connection(
-    inner: &Arc<Inner>,
+    endpoint: &Endpoint,
     stream: TcpStream,
     addr: SocketAddr,
-) -> mpsc::UnboundedSender<Vec<u8>> {
+) -> mpsc::Sender<Bytes> {
     let _ = stream.set_nodelay(true);
-    let (mut reader, mut writer) = stream.into_split();
-    let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
-    let id = inner.tcp.register(addr, tx.clone());
-    inner.track(tokio::spawn(async move {
+    let (reader, mut writer) = stream.into_split();
+    let (tx, mut rx) = mpsc::channel::<Bytes>(WRITE_QUEUE);
+    let table = &endpoint.shared().tcp;
+    let id = table.next_id.fetch_add(1, Ordering::Relaxed);
+    let write_task = tokio::spawn(async move {
         while let Some(bytes) = rx.recv().await {
             if writer.write_all(&bytes).await.is_err() {
                 break;
             }
         }
         let _ = writer.shutdown().await;
-    }));
-    let reader_inner = inner.clone();
-    let reply = tx.clone();
-    inner.track(tokio::spawn(async move {
-        let inner = reader_inner;
-        let peer = Peer {
-            addr,
-            transport: TransportKind::Tcp,
-        };
-        let mut buf: Vec<u8> = Vec::with_capacity(4096);
-        let mut chunk = vec![0u8; 16 * 1024];
-        'read: loop {
-            match reader.read(&mut chunk).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => buf.extend_from_slice(chunk.get(..n).unwrap_or_default()),
-            }
-            loop {
-                match next_frame(&buf) {
-                    Frame::Incomplete => break,
-                    Frame::KeepAlive(n) => {
-                        buf.drain(..n.min(buf.len()));
-                    }
-                    Frame::Message(len) => {
-                        let frame: Vec<u8> = buf.drain(..len.min(buf.len())).collect();
-                        crate::endpoint::receive::handle_bytes(&inner, peer, &frame).await;
-                    }
-                    Frame::Broken { reason, len } => {
-                        // The stream cannot be resynchronised: answer if possible, then close.
-                        let head = buf.get(..len).unwrap_or_default();
-                        if let Some(reply_bytes) = crate::message::bad_request_reply(head, reason) {
-                            let _ = reply.send(reply_bytes);
-                        }
+    });
+    let read_task = tokio::spawn(read_loop(endpoint.clone(), reader, addr, id, tx.clone()));
+    let conn = Conn {
+        id,
+        writer: tx.clone(),
+        tasks: [write_task.abort_handle(), read_task.abort_handle()],
+    };
+    if let Some(old) = lock(&table.table).insert(addr, conn) {
+        // A second connection to the same address: the old one keeps its tasks until it closes.
+        drop(old.writer);
+    }
+    tx
+}
+
+async fn read_loop(
+    endpoint: Endpoint,
+    mut reader: tokio::net::tcp::OwnedReadHalf,
+    addr: SocketAddr,
+    id: u64,
+    reply: mpsc::Sender<Bytes>,
+) {
+    let peer = Peer {
+        addr,
+        transport: TransportKind::Tcp,
+    };
+    let shard = endpoint.shard_for_addr(addr);
+    let mut buf: Vec<u8> = Vec::with_capacity(4096);
+    let mut chunk = vec![0u8; 16 * 1024];
+    'read: loop {
+        match reader.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => buf.extend_from_slice(chunk.get(..n).unwrap_or_default()),
+        }
+        loop {
+            match next_frame(&buf) {
+                Frame::Incomplete => break,
+                Frame::KeepAlive(n) => {
+                    buf.drain(..n.min(buf.len()));
+                }
+                Frame::Message(len) => {
+                    let bytes: Vec<u8> = buf.drain(..len.min(buf.len())).collect();
+                    // Awaiting here is the backpressure: a busy shard slows this reader down.
+                    if endpoint
+                        .command(shard, Command::Received { peer, bytes })
+                        .await
+                        .is_err()
+                    {
                         break 'read;
                     }
                 }
+                Frame::Broken { reason, len } => {
+                    // The stream cannot be resynchronised: answer if possible, then close.
+                    let head = buf.get(..len).unwrap_or_default();
+                    if let Some(reply_bytes) = crate::message::bad_request_reply(head, reason) {
+                        let _ = reply.try_send(Bytes::from(reply_bytes));
+                    }
+                    break 'read;
+                }
             }
         }
-        inner.tcp.remove(addr, id);
-    }));
-    tx
+    }
+    endpoint.shared().tcp.remove(addr, id);
 }

@@ -1,30 +1,70 @@
-//! UDP: one datagram = one message.
+//! UDP sending from a shard: straight to the socket, or into a bounded queue while the socket's
+//! send buffer is full (past the bound the datagram is dropped; retransmission recovers it).
 
-use crate::endpoint::inner::Inner;
-use crate::endpoint::{Peer, TransportKind};
-use std::sync::Arc;
+use bytes::Bytes;
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use tokio::net::UdpSocket;
 
-/// Receive datagrams until the socket fails or the endpoint shuts down.
-pub(crate) async fn receive_loop(inner: Arc<Inner>) {
-    let socket = inner.udp.clone();
-    let mut buf = vec![0u8; 65_536];
-    loop {
-        match socket.recv_from(&mut buf).await {
-            Ok((len, addr)) => {
-                let peer = Peer {
-                    addr,
-                    transport: TransportKind::Udp,
-                };
-                let bytes = buf.get(..len).unwrap_or_default();
-                crate::endpoint::receive::handle_bytes(&inner, peer, bytes).await;
+pub(crate) struct UdpOut {
+    pending: VecDeque<(SocketAddr, Bytes)>,
+    cap: usize,
+    dropped: u64,
+}
+
+impl UdpOut {
+    pub(crate) fn new(cap: usize) -> Self {
+        UdpOut {
+            pending: VecDeque::new(),
+            cap,
+            dropped: 0,
+        }
+    }
+
+    /// Send now or queue; an error only for a datagram the socket refused outright.
+    pub(crate) fn send(
+        &mut self,
+        socket: &UdpSocket,
+        addr: SocketAddr,
+        bytes: Bytes,
+    ) -> std::io::Result<()> {
+        if !self.pending.is_empty() {
+            self.queue(addr, bytes);
+            return Ok(());
+        }
+        match socket.try_send_to(&bytes, addr) {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                self.queue(addr, bytes);
+                Ok(())
             }
-            // ICMP port unreachable from an earlier send shows up here on some systems: keep going.
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => continue,
-            Err(e) => {
-                if !inner.closed.load(std::sync::atomic::Ordering::Relaxed) {
-                    tracing::warn!(error = %e, "sip udp receive failed");
+            Err(e) => Err(e),
+        }
+    }
+
+    fn queue(&mut self, addr: SocketAddr, bytes: Bytes) {
+        if self.pending.len() >= self.cap {
+            self.dropped += 1;
+            if self.dropped.is_power_of_two() {
+                tracing::warn!(dropped = self.dropped, "sip: UDP send queue full, dropping");
+            }
+            return;
+        }
+        self.pending.push_back((addr, bytes));
+    }
+
+    pub(crate) fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// Send what the socket takes now.
+    pub(crate) fn flush(&mut self, socket: &UdpSocket) {
+        while let Some((addr, bytes)) = self.pending.front() {
+            match socket.try_send_to(bytes, *addr) {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                _ => {
+                    self.pending.pop_front();
                 }
-                return;
             }
         }
     }

@@ -1,0 +1,234 @@
+//! Real RTP over loopback UDP between two RtpSessions.
+
+use crate::common::{config, lossless, run_ticks, Relay, Side};
+use agentphone_media::codec::CodecKind;
+use agentphone_media::session::FrameStatus;
+use agentphone_media::tone::detect_tones;
+use agentphone_media::{FRAME, SAMPLE_RATE};
+use std::net::UdpSocket;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+const A_FREQ: f32 = 440.0;
+const B_FREQ: f32 = 1000.0;
+
+fn no_jitter(_: usize) -> Duration {
+    Duration::ZERO
+}
+
+fn connected_pair(codec: CodecKind) -> (Side, Side) {
+    let mut a = Side::new(A_FREQ);
+    let mut b = Side::new(B_FREQ);
+    let (aa, ba) = (a.session.local_addr(), b.session.local_addr());
+    a.session.configure(config(ba, codec)).unwrap();
+    b.session.configure(config(aa, codec)).unwrap();
+    (a, b)
+}
+
+/// Both sides hear the other's tone and not their own.
+fn assert_tones_crossed(a: &Side, b: &Side, skip_frames: usize) {
+    let a_heard = &a.heard[FRAME * skip_frames..];
+    let b_heard = &b.heard[FRAME * skip_frames..];
+    assert_eq!(
+        detect_tones(b_heard, SAMPLE_RATE, &[A_FREQ, B_FREQ]),
+        vec![true, false],
+        "B should hear A's tone only"
+    );
+    assert_eq!(
+        detect_tones(a_heard, SAMPLE_RATE, &[A_FREQ, B_FREQ]),
+        vec![false, true],
+        "A should hear B's tone only"
+    );
+}
+
+fn tone_round_trip(codec: CodecKind) {
+    let (mut a, mut b) = connected_pair(codec);
+    let start = Instant::now();
+    run_ticks(&mut a, &mut b, 100, start, &lossless, &no_jitter);
+    assert_tones_crossed(&a, &b, 10);
+    for side in [&a, &b] {
+        assert!(side.count(FrameStatus::Audio) > 85, "{:?}", side.statuses);
+        let q = side.session.quality();
+        assert_eq!(q.packets_sent, 100);
+        assert!(q.packets_received >= 95, "{q:?}");
+        assert!(q.loss_pct < 5.0, "{q:?}");
+    }
+}
+
+#[test]
+fn opus_tones_cross_over_loopback() {
+    tone_round_trip(CodecKind::Opus);
+}
+
+#[test]
+fn pcmu_tones_cross_over_loopback() {
+    tone_round_trip(CodecKind::Pcmu);
+}
+
+#[test]
+fn pcma_tones_cross_over_loopback() {
+    tone_round_trip(CodecKind::Pcma);
+}
+
+fn tone_survives_ten_percent_loss(codec: CodecKind) {
+    let mut a = Side::new(A_FREQ);
+    let mut b = Side::new(B_FREQ);
+    let relay = Relay::start(a.session.local_addr(), b.session.local_addr(), 10);
+    a.session.configure(config(relay.a_remote, codec)).unwrap();
+    b.session.configure(config(relay.b_remote, codec)).unwrap();
+    // Wait for what the relay will deliver (every 10th packet dropped), not for what it has
+    // forwarded so far: a relay thread that starts late must not let the ticks run ahead.
+    let delivered = |a_sent: u64, b_sent: u64| (b_sent - b_sent / 10, a_sent - a_sent / 10);
+    run_ticks(&mut a, &mut b, 150, Instant::now(), &delivered, &no_jitter);
+    assert!(relay.forwarded_to_a.load(Ordering::SeqCst) >= 130);
+    assert_tones_crossed(&a, &b, 10);
+    for side in [&a, &b] {
+        // Every 10th packet was dropped: concealed frames, and ~10 % loss reported.
+        assert!(
+            side.count(FrameStatus::Concealed) >= 10,
+            "{:?}",
+            side.statuses
+        );
+        let q = side.session.quality();
+        assert!((7.0..13.0).contains(&q.loss_pct), "{q:?}");
+    }
+}
+
+#[test]
+fn opus_fec_plc_keep_tone_with_ten_percent_loss() {
+    tone_survives_ten_percent_loss(CodecKind::Opus);
+}
+
+#[test]
+fn pcmu_plc_keeps_tone_with_ten_percent_loss() {
+    tone_survives_ten_percent_loss(CodecKind::Pcmu);
+}
+
+fn dtmf_round_trip(codec: CodecKind) {
+    let (mut a, mut b) = connected_pair(codec);
+    for d in ['1', '#', '9', 'A'] {
+        a.session.send_dtmf(d).unwrap();
+    }
+    assert!(a.session.send_dtmf('x').is_err());
+    run_ticks(&mut a, &mut b, 60, Instant::now(), &lossless, &no_jitter);
+    assert_eq!(b.digits, vec!['1', '#', '9', 'A']);
+    assert!(a.digits.is_empty());
+    // Audio resumes after the events: the tone is there at the end.
+    let tail = &b.heard[b.heard.len() - FRAME * 20..];
+    assert_eq!(detect_tones(tail, SAMPLE_RATE, &[A_FREQ]), vec![true]);
+}
+
+#[test]
+fn dtmf_round_trip_opus() {
+    dtmf_round_trip(CodecKind::Opus);
+}
+
+#[test]
+fn dtmf_round_trip_pcma() {
+    dtmf_round_trip(CodecKind::Pcma);
+}
+
+#[test]
+fn rtcp_gives_rtt_and_jitter() {
+    let (mut a, mut b) = connected_pair(CodecKind::Opus);
+    for side in [&mut a, &mut b] {
+        side.session.set_rtcp_interval(Duration::from_millis(200));
+    }
+    assert_eq!(a.session.quality().rtt_ms, None);
+    // Odd ticks are received 8 ms late: transit alternates, jitter ≈ 8 ms.
+    let wobble = |tick: usize| Duration::from_millis(if tick % 2 == 1 { 8 } else { 0 });
+    run_ticks(&mut a, &mut b, 150, Instant::now(), &lossless, &wobble);
+    for side in [&a, &b] {
+        let q = side.session.quality();
+        let rtt = q.rtt_ms.expect("rtt after several reports");
+        // Synthetic clock: the report is answered within the same or the next tick.
+        assert!((0.0..100.0).contains(&rtt), "{q:?}");
+        assert!((4.0..12.0).contains(&q.jitter_ms), "{q:?}");
+    }
+}
+
+#[test]
+fn symmetric_rtp_latches_to_the_source() {
+    let mut a = Side::new(A_FREQ);
+    let mut b = Side::new(B_FREQ);
+    // B is told a wrong address (a socket that never answers); A's packets correct it.
+    let decoy = UdpSocket::bind((crate::common::LOCALHOST, 0)).unwrap();
+    a.session
+        .configure(config(b.session.local_addr(), CodecKind::Opus))
+        .unwrap();
+    b.session
+        .configure(config(decoy.local_addr().unwrap(), CodecKind::Opus))
+        .unwrap();
+    // B's very first packet went to the decoy.
+    let latched = |a_sent: u64, b_sent: u64| (b_sent.saturating_sub(1), a_sent);
+    run_ticks(&mut a, &mut b, 60, Instant::now(), &latched, &no_jitter);
+    assert_eq!(b.session.remote_addr(), Some(a.session.local_addr()));
+    let tail = &a.heard[a.heard.len() - FRAME * 30..];
+    assert_eq!(detect_tones(tail, SAMPLE_RATE, &[B_FREQ]), vec![true]);
+}
+
+#[test]
+fn garbage_and_foreign_payload_types_are_ignored() {
+    let (mut a, mut b) = connected_pair(CodecKind::Opus);
+    let junk = UdpSocket::bind((crate::common::LOCALHOST, 0)).unwrap();
+    let target = b.session.local_addr();
+    let mut datagrams: Vec<Vec<u8>> = vec![
+        vec![],
+        vec![0x80],
+        vec![0xFF; 11],
+        vec![0x80, 200, 0xFF, 0xFF],       // RTCP with a silly length
+        vec![0x80, 201, 0, 1, 0, 0, 0, 1], // RR claiming nothing, 8 bytes
+        vec![0x9F, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], // CSRCs missing
+    ];
+    // Well-formed RTP with PT 8 (a codec we did not pick) and a telephone-event too short.
+    let mut pkt = [0u8; 64];
+    let h = agentphone_media::rtp::RtpHeader {
+        marker: false,
+        pt: 8,
+        seq: 1,
+        ts: 1,
+        ssrc: 99,
+    };
+    let n = agentphone_media::rtp::write(&h, &[0xD5; 40], &mut pkt);
+    datagrams.push(pkt[..n].to_vec());
+    let te = agentphone_media::rtp::RtpHeader { pt: 101, ..h };
+    let n = agentphone_media::rtp::write(&te, &[1, 2], &mut pkt);
+    datagrams.push(pkt[..n].to_vec());
+    for d in &datagrams {
+        junk.send_to(d, target).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(20));
+    let mut digits = Vec::new();
+    b.session.poll_receive(Instant::now(), &mut digits);
+    assert!(digits.is_empty());
+    assert_eq!(b.session.quality().packets_received, 0);
+    assert_eq!(b.session.last_received(), None);
+    assert_eq!(b.session.remote_addr(), Some(a.session.local_addr()));
+    // The session still works afterwards.
+    run_ticks(&mut a, &mut b, 60, Instant::now(), &lossless, &no_jitter);
+    assert_tones_crossed(&a, &b, 10);
+}
+
+#[test]
+fn rtcp_goes_to_a_separate_port_when_asked() {
+    let (mut a, mut b) = connected_pair(CodecKind::Pcmu);
+    let rtcp_sink = UdpSocket::bind((crate::common::LOCALHOST, 0)).unwrap();
+    rtcp_sink
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    a.session
+        .set_rtcp_remote(Some(rtcp_sink.local_addr().unwrap()));
+    a.session.set_rtcp_interval(Duration::from_millis(100));
+    run_ticks(&mut a, &mut b, 20, Instant::now(), &lossless, &no_jitter);
+    let mut buf = [0u8; 512];
+    let (n, from) = rtcp_sink.recv_from(&mut buf).expect("an RTCP report");
+    assert_eq!(from, a.session.local_addr());
+    let first = agentphone_media::rtcp::packets(&buf[..n]).next();
+    assert!(
+        matches!(
+            first,
+            Some(Ok(agentphone_media::rtcp::RtcpPacket::SenderReport { .. }))
+        ),
+        "{first:?}"
+    );
+}

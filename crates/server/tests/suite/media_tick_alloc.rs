@@ -1,0 +1,106 @@
+//! The media engine's per-room tick allocates nothing in steady state: three legs (Opus, PCMU,
+//! PCMA) fed by peer sessions, mixing, then one leg on hold (music) and one listen-only.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, Instant};
+
+use agentphone_media::codec::CodecKind;
+use agentphone_media::session::{RtpSession, SessionConfig};
+use agentphone_media::tone::ToneGenerator;
+use agentphone_media::{Frame, FRAME};
+use agentphone_server::media_engine::moh::{fallback_music, fallback_ringback, LoopedAudio};
+use agentphone_server::media_engine::tick::{tick_room, MediaLeg, MediaRoom, Sources};
+use agentphone_server::media_engine::{LegMode, MediaEventKind};
+use agentphone_testkit::alloc::{assert_installed, set_counting, take_count};
+#[test]
+fn room_tick_allocates_nothing_in_steady_state() {
+    let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let (events, mut events_rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut room = MediaRoom::new(3, Duration::from_secs(3600), events);
+    let mut phones = Vec::new();
+    for (i, codec) in [CodecKind::Opus, CodecKind::Pcmu, CodecKind::Pcma]
+        .into_iter()
+        .enumerate()
+    {
+        let mut leg = RtpSession::bind(ip).unwrap_or_else(|e| panic!("{e}"));
+        let mut phone = RtpSession::bind(ip).unwrap_or_else(|e| panic!("{e}"));
+        let cfg = |remote| SessionConfig {
+            remote,
+            codec,
+            pt: codec.default_pt(),
+            telephone_event_pt: Some(101),
+        };
+        leg.configure(cfg(phone.local_addr()))
+            .unwrap_or_else(|e| panic!("{e}"));
+        phone
+            .configure(cfg(leg.local_addr()))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(room.add_leg(MediaLeg::new(
+            i as u32,
+            leg,
+            LegMode::Mixed,
+            true,
+            Instant::now()
+        )));
+        phones.push((phone, ToneGenerator::new(300.0 + 400.0 * i as f32, -12.0)));
+    }
+    let sources = Sources {
+        music_on_hold: LoopedAudio::new(fallback_music()),
+        ringback: LoopedAudio::new(fallback_ringback()),
+    };
+    let mut frame: Frame = [0; FRAME];
+    let mut heard: Frame = [0; FRAME];
+    let mut digits = Vec::with_capacity(16);
+    let mut run = |room: &mut MediaRoom, ticks: usize, count: bool| {
+        let mut next = Instant::now();
+        for _ in 0..ticks {
+            let now = Instant::now();
+            set_counting(count);
+            for (phone, tone) in phones.iter_mut() {
+                tone.fill(&mut frame);
+                let _ = phone.send_frame(&frame);
+            }
+            tick_room(room, &sources, now);
+            for (phone, _) in phones.iter_mut() {
+                digits.clear();
+                phone.poll_receive(now, &mut digits);
+                phone.next_frame(&mut heard);
+                phone.maybe_send_rtcp(now);
+            }
+            set_counting(false);
+            next += Duration::from_millis(20);
+            if let Some(wait) = next.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+        }
+    };
+    run(&mut room, 60, false); // warm-up: jitter buffers fill, sockets latch
+    assert_installed();
+    run(&mut room, 100, true);
+    let mixing = take_count();
+    for leg in room.legs.iter_mut() {
+        leg.mode = match leg.id {
+            0 => LegMode::Held,
+            1 => LegMode::ListenOnly,
+            _ => LegMode::Ringback,
+        };
+    }
+    run(&mut room, 10, false);
+    assert_installed();
+    run(&mut room, 100, true);
+    let holding = take_count();
+    assert_eq!(
+        (mixing, holding),
+        (0, 0),
+        "allocations while mixing / holding"
+    );
+    // All legs send: no RTP timeout, no DTMF; only level reports (each tone is loud).
+    let mut levels = 0;
+    while let Ok(ev) = events_rx.try_recv() {
+        match ev.kind {
+            MediaEventKind::Level(_) => levels += 1,
+            other => panic!("unexpected media event {other:?}"),
+        }
+    }
+    assert!(levels >= 3, "every sending leg reports its level");
+}

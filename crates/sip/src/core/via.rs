@@ -1,0 +1,59 @@
+//! Via handling: our own Via on outgoing requests, `received`/`rport` on incoming ones.
+
+use crate::endpoint::{Peer, TransportKind};
+use rsip::prelude::*;
+use std::net::SocketAddr;
+
+/// Transport token for a Via header.
+pub(crate) fn transport_token(kind: TransportKind) -> &'static str {
+    match kind {
+        TransportKind::Udp => "UDP",
+        TransportKind::Tcp => "TCP",
+    }
+}
+
+/// Put `Via: SIP/2.0/<T> <local>;branch=<branch>;rport` on top of `req`.
+pub(crate) fn push_own_via(
+    req: &mut rsip::Request,
+    local: SocketAddr,
+    kind: TransportKind,
+    branch: &str,
+) {
+    let via = rsip::headers::Via::new(format!(
+        "SIP/2.0/{} {};branch={branch};rport",
+        transport_token(kind),
+        local
+    ));
+    let mut headers: Vec<rsip::Header> = std::mem::take(&mut req.headers).into();
+    headers.insert(0, via.into());
+    req.headers = headers.into();
+}
+
+/// RFC 3261 §18.2.1 + RFC 3581: note where the request really came from in its top Via, so that
+/// the response (which copies the Via) documents it.
+pub(crate) fn stamp_received(req: &mut rsip::Request, peer: Peer) {
+    let Some(via) = req.headers.iter_mut().find_map(|h| match h {
+        rsip::Header::Via(v) => Some(v),
+        _ => None,
+    }) else {
+        return;
+    };
+    let value = via.value().to_string();
+    let mut parts = value.split(';');
+    let mut out = parts.next().unwrap_or_default().to_string();
+    let mut wants_rport = false;
+    for p in parts {
+        let key = p.split('=').next().unwrap_or_default().trim();
+        if key.eq_ignore_ascii_case("rport") {
+            wants_rport = true;
+        } else if !key.eq_ignore_ascii_case("received") {
+            out.push(';');
+            out.push_str(p);
+        }
+    }
+    out.push_str(&format!(";received={}", peer.addr.ip()));
+    if wants_rport {
+        out.push_str(&format!(";rport={}", peer.addr.port()));
+    }
+    via.replace(out);
+}

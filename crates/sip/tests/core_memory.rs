@@ -1,0 +1,121 @@
+//! Memory per live transaction in the sans-IO core, measured with a counting allocator, and the
+//! cap: past `max_transactions` the core answers 503 and its memory stops growing.
+
+use agentphone_sip::core::{Core, CoreConfig, Event, Input, Output};
+use agentphone_sip::endpoint::{Peer, Timers, TransportKind};
+use agentphone_sip::message::{response, response_bytes};
+use agentphone_sip::rsip;
+use agentphone_sip::rsip::headers::UntypedHeader;
+use bytes::Bytes;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, Ordering};
+use std::time::Instant;
+
+/// Bytes currently allocated by this test binary.
+struct Counting;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        System.alloc(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        System.dealloc(ptr, layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn live() -> isize {
+    LIVE.load(Ordering::Relaxed)
+}
+
+fn register(i: usize) -> Vec<u8> {
+    format!(
+        "REGISTER sip:10.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.2:5070;branch=z9hG4bKmem{i:08};rport\r\nMax-Forwards: 70\r\nFrom: <sip:alice@10.0.0.1>;tag=100e3ce8f0f46d36\r\nTo: <sip:alice@10.0.0.1>\r\nCall-ID: mem-{i}\r\nCSeq: 2 REGISTER\r\nContact: <sip:alice@10.0.0.2:5070>;expires=300\r\nExpires: 300\r\nContent-Length: 0\r\n\r\n"
+    )
+    .into_bytes()
+}
+
+/// Feed `count` REGISTERs (new branches) and answer each 200 in its transaction (so each stays
+/// in Completed for Timer J, holding its response for retransmissions). Returns 503s sent.
+fn load(core: &mut Core, from: usize, count: usize, now: Instant) -> usize {
+    let peer = Peer {
+        addr: "10.0.0.2:5070".parse().expect("addr"),
+        transport: TransportKind::Udp,
+    };
+    let mut busy = 0;
+    for i in from..from + count {
+        let bytes = register(i);
+        core.handle_input(
+            Input::Received {
+                peer,
+                bytes: &bytes,
+            },
+            now,
+        );
+        while let Some(out) = core.poll_output() {
+            match out {
+                Output::Event(Event::Request { id, request, .. }) => {
+                    let mut ok = response(&request, 200, "OK", Some("srvtag"));
+                    ok.headers.push(
+                        rsip::headers::Contact::new("<sip:alice@10.0.0.2:5070>;expires=300").into(),
+                    );
+                    let bytes = Bytes::from(response_bytes(&ok));
+                    core.handle_input(
+                        Input::Respond {
+                            id,
+                            code: 200,
+                            bytes,
+                        },
+                        now,
+                    );
+                }
+                Output::Transmit { bytes, .. } if bytes.starts_with(b"SIP/2.0 503") => busy += 1,
+                _ => {}
+            }
+        }
+    }
+    busy
+}
+
+#[test]
+fn bytes_per_live_transaction_and_the_cap() {
+    const N: usize = 20_000;
+    let mut cfg = CoreConfig::single(Timers::default());
+    cfg.max_transactions = N;
+    let now = Instant::now();
+    let mut core = Core::new(cfg);
+    let before = live();
+    assert_eq!(load(&mut core, 0, N, now), 0);
+    let used = live() - before;
+    assert_eq!(core.live_transactions(), N);
+    let per_tx = used / N as isize;
+    println!("core memory: {per_tx} bytes per live non-INVITE server transaction (Completed, UDP, 200 OK of ~330 bytes kept for retransmissions)");
+    assert!(per_tx < 2048, "{per_tx} bytes per transaction");
+
+    // Past the cap: every new request is answered 503 and nothing is kept.
+    let at_cap = live();
+    assert_eq!(load(&mut core, N, N, now), N);
+    let grown = live() - at_cap;
+    println!("core memory: {grown} bytes grown over {N} requests past the cap");
+    assert!(grown < 64 * 1024, "grew {grown} bytes past the cap");
+    assert_eq!(core.rejected(), N as u64);
+
+    // Timer J ends them all; the memory comes back.
+    core.handle_input(Input::Timeout, now + Timers::default().t1 * 64);
+    assert_eq!(core.live_transactions(), 0);
+    let left = live() - before;
+    println!("core memory: {left} bytes left after Timer J (maps shrunk back)");
+}

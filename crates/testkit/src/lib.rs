@@ -1,0 +1,33 @@
+//! agentphone's test kit, one of each: the counting allocator (`alloc`), what-was-heard checks
+//! (`tone`), the TUI in tmux (`tmux`), and with features the scripted SIP peer (`sip`), the server under test (`server`),
+//! the headless-phone driver (`phone`) and end-to-end scenario builders (`scenario`).
+//!
+//! Everything talks over real sockets on 127.0.0.1 with ephemeral ports. Helpers panic with a
+//! message on failure: they are for tests only.
+
+pub mod alloc;
+pub mod tmux;
+pub mod tone;
+
+#[cfg(feature = "server")]
+pub mod phone;
+#[cfg(feature = "server")]
+pub mod scenario;
+#[cfg(feature = "server")]
+pub mod server;
+#[cfg(feature = "sip")]
+pub mod sip;
+
+/// What an end-to-end test of the root package needs: the server, headless phones, scenarios
+/// and what-was-heard checks.
+#[cfg(feature = "server")]
+pub mod prelude {
+    pub use crate::phone::{agentphone_bin, scratch_dir, Client, ClientOptions};
+    pub use crate::scenario::{
+        self, agent, customer_calls, customer_with_alice, paths, record_phase, ALICE_HZ, ALL_TONES,
+        BOB_HZ, CAROL_HZ, CUSTOMER_HZ, DAVE_HZ,
+    };
+    pub use crate::server::{standard_config, TestServer};
+    pub use crate::tmux::Tmux;
+    pub use crate::tone::{Heard, MOH_NOTES};
+}

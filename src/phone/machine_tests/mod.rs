@@ -1,0 +1,11 @@
+//! Table tests of the engine machine in virtual time: no sockets, no sleeps.
+
+mod rig;
+
+mod hold;
+mod incoming;
+mod lost_popup;
+mod outgoing;
+mod registration;
+mod room;
+mod transfer;

@@ -1,0 +1,168 @@
+//! The fold of events into the view: what a script's `expect` and the TUI rely on.
+
+use std::time::{Duration, Instant};
+
+use super::*;
+
+fn state(call: &str, state: CallState) -> PhoneEvent {
+    PhoneEvent::CallState {
+        call: call.into(),
+        state,
+        reason: None,
+    }
+}
+
+fn incoming(call: &str) -> PhoneEvent {
+    PhoneEvent::IncomingCall {
+        call: call.into(),
+        from: "sip:x@y".into(),
+        display: None,
+        team: None,
+        reason: None,
+        transferred_by: None,
+        listen_only: false,
+    }
+}
+
+#[test]
+fn outgoing_call_goes_calling_connected_held_idle() {
+    let now = Instant::now();
+    let mut v = PhoneView::new("bob");
+    assert!(v.is_idle());
+    v.dialled("a", "sip:customer@h", now);
+    v.apply(&state("a", CallState::Calling), now);
+    assert!(v.is_calling() && !v.is_ringing());
+    v.apply(&state("a", CallState::Ringing), now);
+    assert!(v.is_calling(), "remote ringing is still calling");
+    v.apply(&state("a", CallState::Connected), now);
+    assert!(v.is_connected());
+    v.apply(&state("a", CallState::Held), now);
+    assert!(v.is_held() && !v.is_connected());
+    v.apply(&PhoneEvent::Mute { muted: true }, now);
+    assert!(v.muted);
+    v.apply(&state("a", CallState::Ended), now);
+    assert!(v.is_idle() && !v.muted);
+}
+
+#[test]
+fn incoming_call_rings_then_connects_with_the_caller_as_customer() {
+    let now = Instant::now();
+    let mut v = PhoneView::new("bob");
+    v.apply(&incoming("b"), now);
+    assert!(v.is_ringing() && !v.is_calling() && !v.is_idle());
+    v.apply(&state("b", CallState::Ringing), now);
+    assert!(v.call.is_none(), "ringing here makes no call yet");
+    let later = now + Duration::from_secs(3);
+    v.apply(&state("b", CallState::Connected), later);
+    assert!(v.is_connected() && !v.is_ringing());
+    let call = v.call.as_ref().expect("the call");
+    assert!(call.answered_here);
+    assert_eq!(call.started_at, later, "the timer starts at the answer");
+    assert_eq!(call.parties[1].role, Role::Customer);
+}
+
+#[test]
+fn the_popup_goes_with_its_own_call_only() {
+    let now = Instant::now();
+    let mut v = PhoneView::new("bob");
+    v.apply(&incoming("b"), now);
+    v.apply(&state("old", CallState::Ended), now);
+    assert!(v.is_ringing(), "the end of another call keeps the popup");
+    v.apply(
+        &PhoneEvent::CallState {
+            call: "b".into(),
+            state: CallState::Ended,
+            reason: Some("cancelled".into()),
+        },
+        now,
+    );
+    assert!(v.is_idle(), "the caller's cancel ends the popup");
+}
+
+#[test]
+fn ended_event_of_another_call_keeps_the_current_one() {
+    let now = Instant::now();
+    let mut v = PhoneView::new("bob");
+    v.dialled("a", "sip:x@h", now);
+    v.apply(&state("a", CallState::Connected), now);
+    v.apply(&state("old", CallState::Ended), now);
+    assert!(v.is_connected());
+}
+
+#[test]
+fn registration_follows_events_table() {
+    let now = Instant::now();
+    let table: Vec<(PhoneEvent, Registration)> = vec![
+        (
+            PhoneEvent::Registered { user: "u".into() },
+            Registration::Online,
+        ),
+        (
+            PhoneEvent::RegistrationFailed {
+                code: 408,
+                reason: "Request Timeout".into(),
+            },
+            Registration::Online,
+        ),
+        (
+            PhoneEvent::Offline { retry_in_s: 2 },
+            Registration::Offline {
+                retry_at: now + Duration::from_secs(2),
+            },
+        ),
+        (
+            PhoneEvent::Registered { user: "u".into() },
+            Registration::Online,
+        ),
+        (
+            PhoneEvent::RegistrationFailed {
+                code: 403,
+                reason: "Forbidden".into(),
+            },
+            Registration::Refused {
+                code: 403,
+                reason: "Forbidden".into(),
+            },
+        ),
+        (
+            PhoneEvent::Unregistered { user: "u".into() },
+            Registration::NotRegistered,
+        ),
+    ];
+    let mut v = PhoneView::new("u");
+    for (event, expected) in table {
+        v.apply(&event, now);
+        assert_eq!(v.registration, expected, "after {event:?}");
+    }
+}
+
+#[test]
+fn holding_in_a_room_leaves_the_other_agents_as_the_room_says() {
+    // Issue 10 #2: alice holds in a three-party call; bob stays talking on her screen.
+    let now = Instant::now();
+    let mut v = PhoneView::new("alice");
+    v.apply(&incoming("c"), now);
+    v.apply(&state("c", CallState::Connected), now);
+    let room: RoomState = serde_json::from_value(serde_json::json!({
+        "room": "7", "version": 4, "customer_held": true,
+        "customer": {"display": "Sam Carter", "uri": "sip:customer@127.0.0.1"},
+        "participants": [
+            {"id": "L1", "role": "customer", "name": "Sam Carter", "state": "held"},
+            {"id": "L2", "role": "agent", "username": "alice", "name": "Alice Martin", "state": "connected"},
+            {"id": "L3", "role": "agent", "username": "bob", "name": "Bob Stone", "state": "connected"}]
+    }))
+    .expect("room JSON");
+    v.apply(
+        &PhoneEvent::Room {
+            room: Box::new(room),
+        },
+        now,
+    );
+    // The INFO's 200 comes after the room's NOTIFY.
+    v.apply(&state("c", CallState::Held), now);
+    let parties = &v.call.as_ref().expect("call").parties;
+    let state_of = |user: &str| parties.iter().find(|p| p.user == user).map(|p| p.state);
+    assert_eq!(state_of("bob"), Some(PartyState::Talking));
+    assert_eq!(state_of("sip:customer@127.0.0.1"), Some(PartyState::OnHold));
+    assert!(v.is_held(), "my call shows held");
+}

@@ -1,0 +1,106 @@
+//! Inbound routing with availability order and queueing (SPEC R1, T3): the longest-idle agent is
+//! offered first; with nobody available the customer waits with music and is offered as soon as
+//! someone frees up, or gets 480 after `queue_timeout_s`.
+
+use agentphone_testkit::prelude::*;
+use std::time::Duration;
+
+#[test]
+fn inbound_calls_go_to_the_longest_idle_agent_first() {
+    let dir = scratch_dir("e2e_order");
+    let server = TestServer::standard(&dir);
+    let mut alice = agent(&server, &dir, "alice");
+    let mut bob = agent(&server, &dir, "bob");
+
+    // Call 1: both idle since log-in; the tie goes by member order → alice.
+    let mut c1 = customer_calls(&server, &dir, "support");
+    alice.wait("incoming_call", &[], Duration::from_secs(10));
+    alice.cmd("answer");
+    c1.wait_state("connected");
+    // Call 2: alice is on a call → bob.
+    let mut c2 = Client::spawn(
+        server.addr(),
+        &dir,
+        ClientOptions::customer("customer2", CUSTOMER_HZ),
+    );
+    c2.cmd(&format!("dial {}", server.uri("support")));
+    bob.wait("incoming_call", &[], Duration::from_secs(10));
+    bob.cmd("answer");
+    c2.wait_state("connected");
+
+    // bob's call ends first, then alice's: bob has been idle longest.
+    c2.cmd("hangup");
+    bob.wait_state("ended");
+    std::thread::sleep(Duration::from_millis(500));
+    c1.cmd("hangup");
+    alice.wait_state("ended");
+    std::thread::sleep(Duration::from_millis(200));
+
+    c1.cmd(&format!("dial {}", server.uri("support")));
+    bob.wait("incoming_call", &[], Duration::from_secs(10));
+    alice.assert_no_event("incoming_call", Duration::from_millis(500));
+    bob.cmd("answer");
+    c1.wait_state("connected");
+
+    // And the next one, with bob busy, goes to alice.
+    c2.cmd(&format!("dial {}", server.uri("support")));
+    alice.wait("incoming_call", &[], Duration::from_secs(10));
+    alice.cmd("answer");
+    c2.wait_state("connected");
+    c1.cmd("hangup");
+    c2.cmd("hangup");
+    bob.wait_state("ended");
+    alice.wait_state("ended");
+}
+
+#[test]
+fn queued_customer_hears_music_and_is_offered_when_an_agent_frees_up() {
+    let dir = scratch_dir("e2e_queue");
+    let server = TestServer::blocking(&standard_config(&dir, "queue_timeout_s = 30"));
+    // bob is logged in but his voice channel is off: nobody can take the call.
+    let mut bob = Client::spawn(
+        server.addr(),
+        &dir,
+        ClientOptions::agent("bob", "bob-secret", BOB_HZ),
+    );
+    bob.register();
+    let mut customer = customer_calls(&server, &dir, "support");
+    std::thread::sleep(Duration::from_millis(500));
+    let [waiting] = paths(record_phase(
+        &mut [&mut customer],
+        "queued",
+        Duration::from_secs(3),
+    ));
+    Heard::analyse(&waiting, &ALL_TONES).assert_music_on_hold(&waiting);
+    bob.assert_no_event("incoming_call", Duration::from_millis(100));
+
+    // bob switches his voice channel on: the waiting customer is offered to him.
+    bob.voice_on();
+    bob.wait(
+        "incoming_call",
+        &[("team", "support")],
+        Duration::from_secs(5),
+    );
+    bob.cmd("answer");
+    customer.wait_state("connected");
+    let [c] = paths(record_phase(
+        &mut [&mut customer],
+        "talk",
+        Duration::from_secs(2),
+    ));
+    Heard::analyse(&c, &ALL_TONES).assert_hears(BOB_HZ, "bob, by the customer who queued");
+    customer.cmd("hangup");
+    bob.wait_state("ended");
+}
+
+#[test]
+fn queue_timeout_ends_the_wait_with_480() {
+    let dir = scratch_dir("e2e_queue_timeout");
+    let server = TestServer::blocking(&standard_config(&dir, "queue_timeout_s = 3"));
+    let mut customer = customer_calls(&server, &dir, "support");
+    let ended = customer.wait("call_state", &[("state", "ended")], Duration::from_secs(15));
+    assert!(
+        ended["reason"].as_str().is_some_and(|r| r.contains("480")),
+        "{ended}"
+    );
+}
