@@ -4,16 +4,13 @@
 use std::time::Instant;
 
 use agentphone_media::session::RtpSession;
-use agentphone_sip::endpoint::Peer;
-use agentphone_sip::message::{self, RequestBuilder};
+use agentphone_sip::message;
 use agentphone_sip::sdp::{Direction, Sdp};
-
-use agentphone_protocol::command::INFO_PACKAGE;
 
 use super::actor::Room;
 use super::call_setup::{Call, Candidate, Ring};
-use super::leg::identity;
 use super::offer::{MissKind, Offer, OfferInput, Offeree, Step};
+use super::offer_invite::OfferInvite;
 use super::outgoing::{offer_input, Outgoing};
 use crate::ids::OfferId;
 use crate::room_handle::{OfferEvent, RoomMsg};
@@ -46,7 +43,14 @@ impl Room {
             self.session_id,
             Direction::SendRecv,
         );
-        let (request, peer) = match self.build_invite(call, &candidate, &sdp_offer) {
+        let what = OfferInvite {
+            shown: &call.caller,
+            team: call.team.as_deref(),
+            referred_by: None,
+            subject: None,
+            listen_only: false,
+        };
+        let (request, peer) = match self.offer_invite(&candidate, &what, &sdp_offer) {
             Ok(v) => v,
             Err(reason) => {
                 self.release_offeree(&to);
@@ -151,52 +155,5 @@ impl Room {
         if let Some(a) = to.agent() {
             self.ctx.directory.release(a);
         }
-    }
-
-    /// The INVITE for a candidate and where to send it.
-    fn build_invite(
-        &self,
-        call: &Call<'_>,
-        candidate: &Candidate,
-        offer: &Sdp,
-    ) -> Result<(rsip::Request, Peer), String> {
-        let cfg = &self.ctx.config;
-        let (from_display, from_uri) = identity(&self.ctx, &call.caller);
-        let (uri, peer, to_display, to_uri) = match candidate {
-            Candidate::Agent { user, binding } => (
-                binding.contact.to_string(),
-                binding.peer,
-                cfg.agent(user).map(|a| a.display_name.clone()),
-                format!("sip:{user}@{}", cfg.domain),
-            ),
-            Candidate::External { uri, peer } => (uri.to_string(), *peer, None, uri.to_string()),
-        };
-        let mut builder = RequestBuilder::new(rsip::Method::Invite, &uri)
-            .map_err(|e| format!("bad target URI: {e}"))?
-            .from(from_display.as_deref(), &from_uri, &message::new_tag())
-            .to(to_display.as_deref(), &to_uri, None)
-            .call_id(&message::new_call_id())
-            .cseq(1);
-        builder = match candidate {
-            Candidate::Agent { .. } => builder
-                .contact_with_params(&self.room_uri.to_string(), "isfocus")
-                .header("Recv-Info", INFO_PACKAGE),
-            Candidate::External { .. } => builder.contact(&self.ctx.local_contact.to_string()),
-        };
-        if let (Some(team), Candidate::Agent { .. }) = (&call.team, candidate) {
-            let user = cfg
-                .team(team)
-                .and_then(|t| t.inbound.clone())
-                .unwrap_or_else(|| team.clone());
-            builder = builder.header(
-                "Call-Info",
-                &format!("<sip:{user}@{}>;purpose=x-agentphone-team", cfg.domain),
-            );
-        }
-        let request = builder
-            .body("application/sdp", offer.to_string().into_bytes())
-            .build()
-            .map_err(|e| format!("cannot build the INVITE: {e}"))?;
-        Ok((request, peer))
     }
 }
