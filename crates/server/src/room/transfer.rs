@@ -267,12 +267,12 @@ impl Room {
     }
 
     /// When the target being rung times out.
-    pub(super) fn transfer_deadline(&self) -> Option<tokio::time::Instant> {
+    pub(super) fn transfer_deadline(&self) -> Option<Instant> {
         match &self.transfer {
             Some(Transfer {
                 phase: TransferPhase::Ringing(r),
                 ..
-            }) => Some(tokio::time::Instant::from_std(r.offer.deadline)),
+            }) => Some(r.offer.deadline),
             _ => None,
         }
     }
