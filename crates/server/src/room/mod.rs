@@ -16,6 +16,7 @@ mod in_dialog;
 mod join;
 mod leg;
 mod offer;
+mod offer_invite;
 mod outgoing;
 mod queue;
 mod refer_to;

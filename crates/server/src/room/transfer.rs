@@ -10,17 +10,16 @@
 use std::time::Instant;
 
 use agentphone_media::session::RtpSession;
+use agentphone_protocol::TimelineKind;
 use agentphone_sip::endpoint::ServerTransaction;
-use agentphone_sip::message::{self, RequestBuilder};
+use agentphone_sip::message;
 use agentphone_sip::sdp::{Direction, Sdp};
 
-use agentphone_protocol::command::INFO_PACKAGE;
-use agentphone_protocol::TimelineKind;
-
 use super::actor::Room;
-use super::leg::identity;
+use super::call_setup::Candidate;
 use super::leg::Role;
 use super::offer::{Offer, OfferInput, Offeree, Step, Unusable};
+use super::offer_invite::OfferInvite;
 use super::outgoing::{offer_input, Outgoing};
 use super::transfer_rules::{self, reason_suffix, Refusal, TransferAsk};
 use super::transfer_state::{Outcome, RingingTarget, Transfer, TransferPhase, TransferRequest};
@@ -226,7 +225,24 @@ impl Room {
             self.session_id,
             Direction::SendRecv,
         );
-        let request = self.transfer_invite(req, user, binding, &sdp)?;
+        let shown = self
+            .legs
+            .iter()
+            .find(|l| l.role.is_customer())
+            .map(|l| l.role.clone())
+            .unwrap_or_else(|| Role::Agent(req.by.clone()));
+        let what = OfferInvite {
+            shown: &shown,
+            team: req.team.as_deref(),
+            referred_by: Some(&req.by),
+            subject: req.reason.as_deref(),
+            listen_only: req.listen_only,
+        };
+        let to = Candidate::Agent {
+            user: user.to_string(),
+            binding: binding.clone(),
+        };
+        let (request, _) = self.offer_invite(&to, &what, &sdp)?;
         let id = self.new_offer_id();
         let out = Outgoing::start(
             &self.ctx.endpoint,
@@ -249,71 +265,18 @@ impl Room {
         })
     }
 
-    /// The INVITE to a transfer target (protocol.md "Transfer").
-    fn transfer_invite(
-        &self,
-        t: &TransferRequest,
-        user: &str,
-        binding: &Binding,
-        offer: &Sdp,
-    ) -> Result<rsip::Request, String> {
-        let cfg = &self.ctx.config;
-        let shown = self
-            .legs
-            .iter()
-            .find(|l| l.role.is_customer())
-            .map(|l| l.role.clone())
-            .unwrap_or_else(|| Role::Agent(t.by.clone()));
-        let (from_display, from_uri) = identity(&self.ctx, &shown);
-        let mut b = RequestBuilder::new(rsip::Method::Invite, &binding.contact.to_string())
-            .map_err(|e| format!("bad contact: {e}"))?
-            .from(from_display.as_deref(), &from_uri, &message::new_tag())
-            .to(
-                Some(&self.agent_name(user)),
-                &format!("sip:{user}@{}", cfg.domain),
-                None,
-            )
-            .call_id(&message::new_call_id())
-            .cseq(1)
-            .contact_with_params(&self.room_uri.to_string(), "isfocus")
-            .header("Recv-Info", INFO_PACKAGE)
-            .header("Referred-By", &format!("<sip:{}@{}>", t.by, cfg.domain));
-        if let Some(reason) = &t.reason {
-            b = b.header("Subject", reason);
-        }
-        if let Some(team) = &t.team {
-            let address = cfg
-                .team(team)
-                .and_then(|t| t.inbound.clone())
-                .unwrap_or_else(|| team.clone());
-            b = b.header(
-                "Call-Info",
-                &format!("<sip:{address}@{}>;purpose=x-agentphone-team", cfg.domain),
-            );
-        }
-        if t.listen_only {
-            b = b.header(
-                "Call-Info",
-                &format!("<sip:{}>;purpose=x-agentphone-listen-only", cfg.domain),
-            );
-        }
-        b.body("application/sdp", offer.to_string().into_bytes())
-            .build()
-            .map_err(|e| format!("cannot build the INVITE: {e}"))
-    }
-
     /// Is this offer the transfer's current one?
     pub(super) fn is_transfer_offer(&self, offer: OfferId) -> bool {
         matches!(&self.transfer, Some(Transfer { phase: TransferPhase::Ringing(r), .. }) if r.offer.id == offer)
     }
 
     /// When the target being rung times out.
-    pub(super) fn transfer_deadline(&self) -> Option<tokio::time::Instant> {
+    pub(super) fn transfer_deadline(&self) -> Option<Instant> {
         match &self.transfer {
             Some(Transfer {
                 phase: TransferPhase::Ringing(r),
                 ..
-            }) => Some(tokio::time::Instant::from_std(r.offer.deadline)),
+            }) => Some(r.offer.deadline),
             _ => None,
         }
     }
