@@ -1,7 +1,8 @@
 //! A global allocator that counts the allocations of the threads that asked for it, to prove
-//! that hot paths (media ticks, mixers, audio callbacks) allocate nothing in steady state.
+//! that hot paths (media ticks, mixers, audio callbacks) allocate nothing in steady state, and
+//! keeps each thread's live bytes (allocated minus freed), to measure what a structure holds.
 //!
-//! Counting is per thread, so tests of one binary may run in parallel. A test binary installs it
+//! Both are per thread, so tests of one binary may run in parallel. A test binary installs it
 //! once:
 //!
 //! ```ignore
@@ -20,6 +21,11 @@ pub struct CountingAllocator;
 thread_local! {
     static COUNTING: Cell<bool> = const { Cell::new(false) };
     static COUNT: Cell<usize> = const { Cell::new(0) };
+    static LIVE_BYTES: Cell<isize> = const { Cell::new(0) };
+}
+
+fn add_live(bytes: isize) {
+    let _ = LIVE_BYTES.try_with(|b| b.set(b.get() + bytes));
 }
 
 fn note() {
@@ -36,17 +42,21 @@ fn note() {
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         note();
+        add_live(layout.size() as isize);
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        add_live(-(layout.size() as isize));
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         note();
+        add_live(layout.size() as isize);
         unsafe { System.alloc_zeroed(layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         note();
+        add_live(new_size as isize - layout.size() as isize);
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -59,6 +69,12 @@ pub fn set_counting(on: bool) {
 /// This thread's count so far, reset to zero.
 pub fn take_count() -> usize {
     COUNT.with(|c| c.replace(0))
+}
+
+/// Bytes allocated minus bytes freed by this thread so far (differences between two readings
+/// are what the work in between kept).
+pub fn live_bytes() -> isize {
+    LIVE_BYTES.with(Cell::get)
 }
 
 /// Panics unless `CountingAllocator` is this binary's global allocator: without it every count

@@ -1,17 +1,22 @@
-//! The room actor: owns the legs, runs the establishing phase (see `establish.rs`), then serves
-//! in-dialog requests and media events until fewer than two parties (or no agent) remain.
+//! The room actor: owns the legs and runs one loop until the call ends. Each turn waits in one
+//! `select!` for the first of: a room message, the caller cancelling, a directory change (queued
+//! only), the one timer (the next deadline of whatever rings, or of the queue), a media event.
+//! The [`Phase`] says who handles it: establishing and queued (`establish.rs`), connected
+//! (in-dialog requests, transfers, media events), then ending (BYE to whoever is left).
 
 use std::sync::Arc;
+use std::time::Instant;
 
+use agentphone_protocol::{RoomState, TimelineEntry, TimelineKind};
 use agentphone_sip::endpoint::ServerTransaction;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use super::call_rules::{self, OnLeave, TransferView};
+use super::call_setup::{Establishing, Phase};
 use super::hold::LegView;
 use super::leg::Leg;
 use super::outgoing::Outgoing;
 use super::room_sub::RoomSub;
-use super::timeline_entry::Entry;
 use super::transfer_state::{Outcome, Transfer, TransferPhase};
 use super::{LegId, RoomSetup};
 use crate::context::Ctx;
@@ -19,6 +24,37 @@ use crate::ids::OfferId;
 use crate::media_engine::{LegMode, MediaCmd, MediaEvent, MediaEventKind};
 use crate::records::RecordOp;
 use crate::room_handle::{OfferEvent, RoomHandle, RoomMsg};
+
+/// What woke the room's loop. One lives for one turn on the stack, so its size does not matter.
+#[allow(clippy::large_enum_variant)]
+pub(super) enum Wake {
+    /// A room message (None: every handle is gone).
+    Msg(Option<RoomMsg>),
+    /// The caller CANCELled its INVITE (establishing only).
+    CallerCancelled,
+    /// The directory changed (queued only; false: the directory stopped).
+    DirectoryChanged(bool),
+    /// The deadline of [`Room::next_deadline`] passed.
+    Timer,
+    /// A media event (None: the media engine stopped).
+    Media(Option<MediaEvent>),
+}
+
+/// Resolves when the caller CANCELs `invite`; never without one.
+async fn caller_cancelled(invite: Option<&ServerTransaction>) {
+    match invite {
+        Some(tx) => tx.cancelled().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Resolves at `deadline`; never without one.
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
+        None => std::future::pending().await,
+    }
+}
 
 /// The state a room actor owns.
 pub(super) struct Room {
@@ -41,11 +77,11 @@ pub(super) struct Room {
     /// subscriptions, INFO and REFER.
     pub room_uri: rsip::Uri,
     /// The conversation timeline.
-    pub timeline: Vec<Entry>,
+    pub timeline: Vec<TimelineEntry>,
     /// Room state subscribers.
     pub subs: Vec<RoomSub>,
-    /// The state last NOTIFYed (without its version).
-    pub last_state: serde_json::Value,
+    /// The state last NOTIFYed (numbered with `state_version`).
+    pub last_state: Option<RoomState>,
     /// Version of the room state.
     pub state_version: u64,
     /// The transfer under way.
@@ -58,8 +94,12 @@ pub(super) struct Room {
     next_offer: u64,
     /// Room subscriptions that arrived before the call was connected (served once it is).
     pub early_subs: Vec<(String, std::time::Duration, ServerTransaction)>,
-    /// The room is ending (leaving legs are not written to the timeline one by one).
-    ending: bool,
+    /// Where the call is.
+    pub phase: Phase,
+    /// The establishing phase's state (until the call is connected or fails).
+    pub establishing: Option<Establishing>,
+    /// Directory changes (wake a queued call).
+    pub changes: watch::Receiver<u64>,
     next_leg: LegId,
 }
 
@@ -85,14 +125,16 @@ pub(super) async fn run(
         room_uri,
         timeline: Vec::new(),
         subs: Vec::new(),
-        last_state: serde_json::Value::Null,
+        last_state: None,
         state_version: 0,
         transfer: None,
         command_hold: None,
         next_transfer: 0,
         next_offer: 0,
         early_subs: Vec::new(),
-        ending: false,
+        phase: Phase::Establishing,
+        establishing: None,
+        changes: ctx.directory.changes(),
         ctx,
         handle,
         rx,
@@ -105,8 +147,8 @@ pub(super) async fn run(
         caller_invite: None,
         next_leg: 1,
     };
-    let reason = match room.establish(setup).await {
-        Ok(()) => room.connected().await,
+    let reason = match room.begin(setup).await {
+        Ok(()) => room.serve().await,
         Err(reason) => reason,
     };
     for (_, _, tx) in std::mem::take(&mut room.early_subs) {
@@ -140,55 +182,106 @@ impl Room {
         });
     }
 
-    /// Serve the connected call; returns why it ended.
-    async fn connected(&mut self) -> String {
-        for (user, expires, tx) in std::mem::take(&mut self.early_subs) {
-            self.subscribe(user, expires, tx).await;
-        }
+    /// The room's one loop: wait for the next wake-up, let the phase handle it; returns why the
+    /// call ended.
+    async fn serve(&mut self) -> String {
         loop {
-            let ring_deadline = self.transfer_deadline();
-            tokio::select! {
-                msg = self.rx.recv() => match msg {
-                    None | Some(RoomMsg::Shutdown) => return "server shutting down".into(),
-                    Some(RoomMsg::InDialog { leg, tx }) => self.in_dialog(leg, tx).await,
-                    Some(RoomMsg::Offer { offer, event }) => {
-                        if self.is_transfer_offer(offer) {
-                            self.transfer_offer(event).await;
-                        } else {
-                            self.abandoned_offer(offer, event).await;
-                        }
-                    }
-                    Some(RoomMsg::Subscribe { user, expires, tx }) => self.subscribe(user, expires, tx).await,
-                    Some(RoomMsg::Resubscribe { call_id, expires, tx }) => self.resubscribe(&call_id, expires, tx).await,
-                },
-                _ = async {
-                    match ring_deadline {
-                        Some(at) => tokio::time::sleep_until(at).await,
-                        None => std::future::pending().await,
-                    }
-                } => self.transfer_ring_timeout().await,
-                ev = self.media_rx.recv() => match ev {
-                    Some(MediaEvent { leg, kind: MediaEventKind::RtpTimeout }) => {
-                        let secs = self.ctx.config.rtp_timeout.as_secs();
-                        tracing::info!(room = %self.handle.id(), leg, "no RTP for {secs} s: leg gone");
-                        self.party_left(leg, &format!("no RTP for {secs} s"), true);
-                    }
-                    Some(MediaEvent { leg, kind: MediaEventKind::Dtmf(digit) }) => {
-                        tracing::debug!(room = %self.handle.id(), leg, %digit, "DTMF relayed");
-                    }
-                    Some(MediaEvent { leg, kind: MediaEventKind::Level(level) }) => {
-                        if let Some(l) = self.legs.iter_mut().find(|l| l.id == leg) {
-                            l.level = level;
-                        }
-                    }
-                    None => return "media engine stopped".into(),
-                },
-            }
-            self.publish_state();
-            if let Some(reason) = self.end_reason() {
+            if let Some(reason) = self.advance_hunt().await {
                 return reason;
             }
+            let establishing = matches!(self.phase, Phase::Establishing | Phase::Queued { .. });
+            let queued = matches!(self.phase, Phase::Queued { .. });
+            let deadline = self.next_deadline();
+            let invite = self.caller_invite.as_ref().filter(|_| establishing);
+            let wake = tokio::select! {
+                msg = self.rx.recv() => Wake::Msg(msg),
+                _ = caller_cancelled(invite) => Wake::CallerCancelled,
+                changed = self.changes.changed(), if queued => Wake::DirectoryChanged(changed.is_ok()),
+                _ = sleep_until(deadline) => Wake::Timer,
+                ev = self.media_rx.recv() => Wake::Media(ev),
+            };
+            let ended = if establishing {
+                self.establishing_wake(wake).await
+            } else {
+                self.connected_wake(wake).await
+            };
+            if let Some(reason) = ended {
+                return reason;
+            }
+            if self.phase == Phase::Connected {
+                self.publish_state();
+                if let Some(reason) = self.end_reason() {
+                    return reason;
+                }
+            }
         }
+    }
+
+    /// When the room must wake even if nothing arrives: the ring timeout of the offer ringing
+    /// (establishing, or a transfer's target), or the end of the queue wait.
+    fn next_deadline(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::Establishing => self
+                .establishing
+                .as_ref()
+                .and_then(|e| e.ringing.as_ref())
+                .map(|r| r.offer.deadline),
+            Phase::Queued { until } => Some(until),
+            Phase::Connected => self.transfer_deadline(),
+            Phase::Ending => None,
+        }
+    }
+
+    /// One wake-up of the connected call; Some(reason) when it ends.
+    async fn connected_wake(&mut self, wake: Wake) -> Option<String> {
+        match wake {
+            Wake::Msg(None | Some(RoomMsg::Shutdown)) => {
+                return Some("server shutting down".into())
+            }
+            Wake::Msg(Some(RoomMsg::InDialog { leg, tx })) => self.in_dialog(leg, tx).await,
+            Wake::Msg(Some(RoomMsg::Offer { offer, event })) => {
+                if self.is_transfer_offer(offer) {
+                    self.transfer_offer(event).await;
+                } else {
+                    self.abandoned_offer(offer, event).await;
+                }
+            }
+            Wake::Msg(Some(RoomMsg::Subscribe { user, expires, tx })) => {
+                self.subscribe(user, expires, tx).await
+            }
+            Wake::Msg(Some(RoomMsg::Resubscribe {
+                call_id,
+                expires,
+                tx,
+            })) => self.resubscribe(&call_id, expires, tx).await,
+            Wake::Timer => self.transfer_ring_timeout().await,
+            Wake::Media(Some(MediaEvent {
+                leg,
+                kind: MediaEventKind::RtpTimeout,
+            })) => {
+                let secs = self.ctx.config.rtp_timeout.as_secs();
+                tracing::info!(room = %self.handle.id(), leg, "no RTP for {secs} s: leg gone");
+                self.party_left(leg, &format!("no RTP for {secs} s"), true);
+            }
+            Wake::Media(Some(MediaEvent {
+                leg,
+                kind: MediaEventKind::Dtmf(digit),
+            })) => {
+                tracing::debug!(room = %self.handle.id(), leg, %digit, "DTMF relayed");
+            }
+            Wake::Media(Some(MediaEvent {
+                leg,
+                kind: MediaEventKind::Level(level),
+            })) => {
+                if let Some(l) = self.legs.iter_mut().find(|l| l.id == leg) {
+                    l.level = level;
+                }
+            }
+            Wake::Media(None) => return Some("media engine stopped".into()),
+            // Only while establishing.
+            Wake::CallerCancelled | Wake::DirectoryChanged(_) => {}
+        }
+        None
     }
 
     /// Why the room ends now, if it does (`call_rules::end_reason`).
@@ -300,12 +393,15 @@ impl Room {
             self.legs.iter().any(|l| l.role.is_customer()),
         );
         tracing::debug!(room = %self.handle.id(), leg = leg_id, %reason, "leg left");
-        if !self.ending {
+        if self.phase != Phase::Ending {
             let name = self.name_of(&leg.role);
             if leg.role.is_customer() {
-                self.note("customer_left", format!("{name} left (the customer)"));
+                self.note(
+                    TimelineKind::CustomerLeft,
+                    format!("{name} left (the customer)"),
+                );
             } else {
-                self.note("left", format!("{name} left"));
+                self.note(TimelineKind::Left, format!("{name} left"));
             }
         }
         if let Some(agent) = leg.role.agent() {
@@ -331,9 +427,9 @@ impl Room {
                 TransferPhase::Ringing(_) => self.end_transfer(t, failed),
             }
         }
-        self.note_in_memory("ended", format!("Call ended: {reason}"));
+        self.note_in_memory(TimelineKind::Ended, format!("Call ended: {reason}"));
         self.end_subscriptions_of(None);
-        self.ending = true;
+        self.phase = Phase::Ending;
         let ids: Vec<LegId> = self.legs.iter().map(|l| l.id).collect();
         for id in ids {
             self.leave(id, reason, true);

@@ -2,31 +2,35 @@
 
 use std::time::Instant;
 
-use agentphone_media::session::RtpSession;
 use agentphone_sip::message;
-use agentphone_sip::sdp::Sdp;
 
 use agentphone_protocol::command::INFO_PACKAGE;
+use agentphone_protocol::TimelineKind;
 
 use super::actor::Room;
-use super::call_setup::{Call, Ring};
+use super::call_setup::Call;
 use super::leg::Role;
 use super::offer::{Offer, OfferInput, Step, Unusable};
-use super::outgoing::Outgoing;
+use super::transfer_state::RingingTarget;
 use crate::records::RecordOp;
 use crate::sip_reply;
 
 impl Room {
     /// The candidate answered: ACK, accept its SDP, add its leg, answer the caller 200.
+    /// Err: the answer is unusable; the status for the caller if this was the last candidate.
     pub(super) async fn connect(
         &mut self,
-        call: &Call<'_>,
-        answered: &mut Offer,
-        out: &Outgoing,
+        call: &Call,
+        ringing: RingingTarget,
         resp: &rsip::Response,
-        session: RtpSession,
-        offer: &Sdp,
-    ) -> Ring {
+    ) -> Result<(), (u16, String)> {
+        let RingingTarget {
+            offer: mut answered,
+            out,
+            session,
+            sdp: offer,
+        } = ringing;
+        let answered = &mut answered;
         let agent = answered.to.agent().map(str::to_string);
         let agent = agent.as_deref();
         let label = answered.to.label().to_string();
@@ -39,7 +43,7 @@ impl Room {
             },
         };
         let joined = self
-            .join_answered(out, resp, session, offer.clone(), role, false)
+            .join_answered(&out, resp, session, offer, role, false)
             .await;
         if let Err(unusable) = joined {
             return self.unusable_answer(answered, matches!(unusable, Unusable::NoAudio));
@@ -54,7 +58,10 @@ impl Room {
             .iter()
             .find(|l| l.id == call.caller_leg)
             .map(|l| l.local_sdp.clone());
-        let mut ok = message::response(&call.invite.request, 200, "OK", Some(&call.caller_tag));
+        let Some(invite) = &self.caller_invite else {
+            return Err((500, "Server Internal Error".into()));
+        };
+        let mut ok = message::response(&invite.request, 200, "OK", Some(&call.caller_tag));
         if call.caller.agent().is_some() {
             sip_reply::add_header(&mut ok, "Contact", format!("<{}>;isfocus", self.room_uri));
             sip_reply::add_header(&mut ok, "Recv-Info", INFO_PACKAGE);
@@ -64,7 +71,7 @@ impl Room {
         if let Some(sdp) = &caller_sdp {
             sip_reply::set_sdp(&mut ok, sdp);
         }
-        sip_reply::send(call.invite, ok).await;
+        sip_reply::send(invite, ok).await;
         self.ctx.records.write(RecordOp::Answered {
             call: self.record_id.clone(),
             agent: label.to_string(),
@@ -73,22 +80,26 @@ impl Room {
             Some(a) => self.agent_name(a),
             None => label.to_string(),
         };
-        self.note_in_memory("answered", format!("Answered by {answered_by}"));
+        self.note_in_memory(TimelineKind::Answered, format!("Answered by {answered_by}"));
         tracing::info!(%room, call = %self.record_id, answered_by = %label, "call connected");
-        Ring::Answered
+        Ok(())
     }
 
     /// The answer cannot be used: the offer machine says what the caller is told.
-    fn unusable_answer(&mut self, answered: &mut Offer, no_audio: bool) -> Ring {
+    fn unusable_answer(
+        &mut self,
+        answered: &mut Offer,
+        no_audio: bool,
+    ) -> Result<(), (u16, String)> {
         match answered.handle(OfferInput::BadAnswer { no_audio }, Instant::now()) {
             Step::Missed(miss) => {
                 if let Some(a) = answered.to.agent() {
                     self.ctx.directory.release(a);
                 }
                 let (code, reason) = miss.caller_status();
-                Ring::Failed(code, reason)
+                Err((code, reason))
             }
-            _ => Ring::Failed(502, "Bad Gateway".into()),
+            _ => Err((502, "Bad Gateway".into())),
         }
     }
 }

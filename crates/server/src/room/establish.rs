@@ -1,6 +1,8 @@
 //! The establishing phase of a room: answer the caller with early media (183 + ringback), then ring
 //! candidates one at a time — team members in offer order, or the one agent, or the outbound
-//! URI — each for the ring timeout (`ring.rs`), until one answers (`connect.rs`) or none is left.
+//! URI — each for the ring timeout (`ring.rs`), queueing a customer while nobody is free
+//! (`queue.rs`), until one answers (`connect.rs`) or none is left. The hunt (`hunt.rs`) decides;
+//! this file carries out its decisions and feeds it the room's wake-ups while establishing.
 
 use std::time::Instant;
 
@@ -10,21 +12,24 @@ use agentphone_sip::endpoint::ServerTransaction;
 use agentphone_sip::message;
 use agentphone_sip::sdp::{self, Direction, Sdp};
 
-use super::actor::Room;
-use super::call_setup::{Call, Candidate, QueueWait, Ring};
+use super::actor::{Room, Wake};
+use super::call_setup::{Call, Candidate, Establishing, Phase};
 use super::hunt::{Decision, Found, Hunt, Target};
 use super::leg::session_config;
 use super::leg::{Leg, Role};
+use super::offer::OfferInput;
+use super::outgoing::offer_input;
 use super::{Destination, LegId, RoomSetup};
 use crate::directory::DirectoryHandle;
 use crate::media_engine::{LegMode, MediaCmd};
 use crate::records::RecordOp;
+use crate::room_handle::{OfferEvent, RoomMsg};
 use crate::sip_reply;
 
 impl Room {
-    /// Returns Ok once a candidate answered, Err(reason) when the call did not connect (the caller
-    /// already has its final response).
-    pub(super) async fn establish(&mut self, setup: RoomSetup) -> Result<(), String> {
+    /// Record the call, answer the caller early and start the hunt. Err(reason) when the call
+    /// cannot even start (the caller already has its final response).
+    pub(super) async fn begin(&mut self, setup: RoomSetup) -> Result<(), String> {
         let RoomSetup {
             invite,
             caller,
@@ -62,67 +67,73 @@ impl Room {
                     return Err(reason);
                 }
             };
-        let call = Call {
-            invite: &invite,
-            caller,
-            caller_leg,
-            caller_tag,
-            team,
-        };
-
-        let mut tried: Vec<String> = call
-            .caller
+        let tried = caller
             .agent()
             .map(|a| vec![a.to_string()])
             .unwrap_or_default();
         let target = match &destination {
             // R1: a customer calling a team with nobody available queues (see queue.rs).
             Destination::Team(_) => Target::Team {
-                queues: call.caller.is_customer(),
+                queues: caller.is_customer(),
             },
             Destination::Agent(user) => Target::Agent {
-                self_call: Some(user.as_str()) == call.caller.agent(),
+                self_call: Some(user.as_str()) == caller.agent(),
             },
             Destination::External { .. } => Target::External,
         };
         let mut hunt = Hunt::new(target, self.ctx.config.queue_timeout);
-        let mut changes = self.ctx.directory.changes();
-        let mut decision = hunt.start();
-        let mut reserved: Option<Candidate> = None;
-        loop {
+        let next = Some(hunt.start());
+        self.caller_invite = Some(invite);
+        self.phase = Phase::Establishing;
+        self.establishing = Some(Establishing {
+            call: Call {
+                caller,
+                caller_leg,
+                caller_tag,
+                team,
+                destination,
+            },
+            hunt,
+            next,
+            tried,
+            reserved: None,
+            ringing: None,
+        });
+        Ok(())
+    }
+
+    /// Carry out the hunt's decisions until one waits for an event (ringing, queued); Some(reason)
+    /// when the call did not connect (the caller has its final response).
+    pub(super) async fn advance_hunt(&mut self) -> Option<String> {
+        let mut est = self.establishing.take()?;
+        let ended = self.carry_out(&mut est).await;
+        self.establishing = Some(est);
+        ended
+    }
+
+    async fn carry_out(&mut self, est: &mut Establishing) -> Option<String> {
+        while let Some(decision) = est.next.take() {
             match decision {
                 Decision::Ask => {
-                    changes.borrow_and_update();
+                    self.changes.borrow_and_update();
                     let (found, candidate) =
-                        ask_directory(&self.ctx.directory, &destination, &tried).await;
-                    reserved = candidate;
-                    decision = hunt.found(found, Instant::now());
+                        ask_directory(&self.ctx.directory, &est.call.destination, &est.tried).await;
+                    est.reserved = candidate;
+                    est.next = Some(est.hunt.found(found, Instant::now()));
                 }
                 Decision::Queue { until, first } => {
-                    if first {
-                        if let Destination::Team(t) = &destination {
-                            self.record("queued", Some(t.clone()));
-                        }
+                    if let (true, Destination::Team(t)) = (first, &est.call.destination) {
+                        self.record("queued", Some(t.clone()));
                     }
-                    let until = tokio::time::Instant::from_std(until);
-                    decision = match self.wait_in_queue(&call, until, &mut changes).await {
-                        QueueWait::Changed => hunt.queue_event(true, Instant::now()),
-                        QueueWait::TimedOut => hunt.queue_event(false, Instant::now()),
-                        QueueWait::CallerLeft => return Err("caller cancelled".into()),
-                        QueueWait::Shutdown => {
-                            sip_reply::reply(&invite, 503, "Service Unavailable").await;
-                            return Err("server shutting down".into());
-                        }
-                    };
+                    self.caller_hears(est.call.caller_leg, LegMode::Held);
+                    self.phase = Phase::Queued { until };
                 }
                 Decision::Fail(code, phrase) => {
-                    let resp =
-                        message::response(&invite.request, code, &phrase, Some(&call.caller_tag));
-                    sip_reply::send(&invite, resp).await;
-                    return Err(format!("not answered: {code} {phrase}"));
+                    self.answer_caller(&est.call, code, &phrase).await;
+                    return Some(format!("not answered: {code} {phrase}"));
                 }
                 Decision::Ring { from_queue } => {
-                    let candidate = match (reserved.take(), &destination) {
+                    let candidate = match (est.reserved.take(), &est.call.destination) {
                         (Some(c), _) => c,
                         (None, Destination::External { uri, peer }) => Candidate::External {
                             uri: uri.clone(),
@@ -130,29 +141,123 @@ impl Room {
                         },
                         // The hunt rings only what the directory reserved.
                         (None, _) => {
-                            decision = Decision::Fail(500, "Server Internal Error".into());
+                            est.next = Some(Decision::Fail(500, "Server Internal Error".into()));
                             continue;
                         }
                     };
                     if from_queue {
-                        self.caller_hears(&call, LegMode::Ringback);
+                        self.caller_hears(est.call.caller_leg, LegMode::Ringback);
                     }
+                    self.phase = Phase::Establishing;
                     if let Candidate::Agent { user, .. } = &candidate {
-                        tried.push(user.clone());
+                        est.tried.push(user.clone());
                     }
-                    let offer_id = self.new_offer_id();
-                    decision = match self.ring(&call, candidate, offer_id).await {
-                        Ring::Answered => break,
-                        Ring::Failed(code, reason) => hunt.missed(code, reason),
-                        Ring::CallerLeft => return Err("caller cancelled".into()),
-                        Ring::Shutdown => {
-                            sip_reply::reply(&invite, 503, "Service Unavailable").await;
-                            return Err("server shutting down".into());
-                        }
-                    };
+                    match self.start_ring(&est.call, candidate) {
+                        Ok(ringing) => est.ringing = Some(ringing),
+                        Err((code, reason)) => est.next = Some(est.hunt.missed(code, reason)),
+                    }
                 }
             }
         }
+        None
+    }
+
+    /// One wake-up of the room while establishing or queued; Some(reason) when the call did not
+    /// connect. Once the call is answered the phase is `Connected`.
+    pub(super) async fn establishing_wake(&mut self, wake: Wake) -> Option<String> {
+        let mut est = self.establishing.take()?;
+        let ended = self.establishing_event(&mut est, wake).await;
+        if self.phase != Phase::Connected {
+            self.establishing = Some(est);
+        } else {
+            self.connected_now(est.call).await;
+        }
+        ended
+    }
+
+    async fn establishing_event(&mut self, est: &mut Establishing, wake: Wake) -> Option<String> {
+        let now = Instant::now();
+        match wake {
+            Wake::Msg(None | Some(RoomMsg::Shutdown)) => {
+                return Some(self.stop_establishing(est, "server shutting down").await);
+            }
+            Wake::Media(None) => {
+                return Some(self.stop_establishing(est, "media engine stopped").await);
+            }
+            Wake::Media(Some(_)) => {}
+            Wake::Msg(Some(RoomMsg::Offer { offer, event })) => {
+                if est.ringing.as_ref().is_some_and(|r| r.offer.id == offer) {
+                    let input = offer_input(&event);
+                    let response = match event {
+                        OfferEvent::Response(r) => Some(r),
+                        OfferEvent::Failed(_) => None,
+                    };
+                    self.ring_input(est, input, response).await;
+                } else {
+                    self.abandoned_offer(offer, event).await;
+                }
+            }
+            Wake::Msg(Some(RoomMsg::Subscribe { user, expires, tx })) => {
+                // Maybe the one answering right now: decided once the call is connected.
+                self.early_subs.push((user, expires, tx));
+            }
+            Wake::Msg(Some(RoomMsg::Resubscribe { tx, .. })) => {
+                sip_reply::reply(&tx, 481, "Call/Transaction Does Not Exist").await;
+            }
+            Wake::Msg(Some(RoomMsg::InDialog { leg, tx })) => {
+                if leg == est.call.caller_leg && tx.request.method == rsip::Method::Bye {
+                    // BYE in the early dialog: the caller gives up.
+                    sip_reply::reply(&tx, 200, "OK").await;
+                    return Some(self.caller_left(est).await);
+                }
+                if tx.request.method != rsip::Method::Ack {
+                    sip_reply::reply(&tx, 491, "Request Pending").await;
+                }
+            }
+            Wake::CallerCancelled => return Some(self.caller_left(est).await),
+            Wake::DirectoryChanged(false) => {
+                return Some(self.stop_establishing(est, "server shutting down").await);
+            }
+            Wake::DirectoryChanged(true) => {
+                if let Phase::Queued { .. } = self.phase {
+                    est.next = Some(est.hunt.queue_event(true, now));
+                }
+            }
+            Wake::Timer => match self.phase {
+                Phase::Queued { until } if now >= until => {
+                    est.next = Some(est.hunt.queue_event(false, now));
+                }
+                _ => self.ring_input(est, OfferInput::Tick, None).await,
+            },
+        }
+        None
+    }
+
+    /// The caller gave up (CANCEL or BYE): withdraw the offer ringing, 487.
+    async fn caller_left(&mut self, est: &mut Establishing) -> String {
+        self.withdraw_establishing(est);
+        self.answer_caller(&est.call, 487, "Request Terminated")
+            .await;
+        "caller cancelled".into()
+    }
+
+    /// The server (or its media engine) stops while establishing: withdraw, 503.
+    async fn stop_establishing(&mut self, est: &mut Establishing, why: &str) -> String {
+        self.withdraw_establishing(est);
+        if let Some(invite) = &self.caller_invite {
+            sip_reply::reply(invite, 503, "Service Unavailable").await;
+        }
+        why.to_string()
+    }
+
+    /// A final response to the caller's INVITE (with our To tag).
+    async fn answer_caller(&mut self, call: &Call, code: u16, phrase: &str) {
+        answer_invite(self.caller_invite.as_ref(), &call.caller_tag, code, phrase).await;
+    }
+
+    /// Answered: the caller's dialog is confirmed, everyone hears what they should, RTP of the
+    /// caller is watched, early room subscriptions are decided.
+    async fn connected_now(&mut self, call: Call) {
         self.confirmed.push(call.caller_leg);
         self.apply_modes();
         let room = self.handle.id();
@@ -166,8 +271,9 @@ impl Room {
             leg: call.caller_leg,
             on: sends,
         });
-        self.caller_invite = Some(invite);
-        Ok(())
+        for (user, expires, tx) in std::mem::take(&mut self.early_subs) {
+            self.subscribe(user, expires, tx).await;
+        }
     }
 
     /// Negotiate the caller's media, add its leg with ringback, send 100 and 183 with our answer.
@@ -234,6 +340,14 @@ impl Room {
         sip_reply::set_sdp(&mut early, &answer);
         sip_reply::send(invite, early).await;
         Ok((id, tag))
+    }
+}
+
+/// A final response to `invite` with our To `tag`.
+async fn answer_invite(invite: Option<&ServerTransaction>, tag: &str, code: u16, phrase: &str) {
+    if let Some(invite) = invite {
+        let resp = message::response(&invite.request, code, phrase, Some(tag));
+        sip_reply::send(invite, resp).await;
     }
 }
 

@@ -10,16 +10,16 @@
 use std::time::Instant;
 
 use agentphone_media::session::RtpSession;
+use agentphone_protocol::TimelineKind;
 use agentphone_sip::endpoint::ServerTransaction;
-use agentphone_sip::message::{self, RequestBuilder};
+use agentphone_sip::message;
 use agentphone_sip::sdp::{Direction, Sdp};
 
-use agentphone_protocol::command::INFO_PACKAGE;
-
 use super::actor::Room;
-use super::leg::identity;
+use super::call_setup::Candidate;
 use super::leg::Role;
 use super::offer::{Offer, OfferInput, Offeree, Step, Unusable};
+use super::offer_invite::OfferInvite;
 use super::outgoing::{offer_input, Outgoing};
 use super::transfer_rules::{self, reason_suffix, Refusal, TransferAsk};
 use super::transfer_state::{Outcome, RingingTarget, Transfer, TransferPhase, TransferRequest};
@@ -124,7 +124,7 @@ impl Room {
             self.agent_name(&req.by),
             reason_suffix(req.reason.as_deref())
         );
-        self.note("transfer_requested", text);
+        self.note(TimelineKind::TransferRequested, text);
         self.ring_transfer(req, Some((user, binding)), None).await;
         Ok(())
     }
@@ -181,7 +181,7 @@ impl Room {
                         phase: TransferPhase::Ringing(Box::new(ringing)),
                     });
                     self.sipfrag("180 Ringing", false);
-                    self.note("transfer_ringing", format!("Ringing {name}"));
+                    self.note(TimelineKind::TransferRinging, format!("Ringing {name}"));
                     self.apply_modes();
                     return;
                 }
@@ -203,7 +203,10 @@ impl Room {
     fn note_miss(&mut self, req: &TransferRequest, miss: &LastMiss) {
         if req.team.is_some() {
             let name = self.agent_name(&miss.user);
-            self.note("transfer_ringing", format!("{name} {}", miss.status.2));
+            self.note(
+                TimelineKind::TransferRinging,
+                format!("{name} {}", miss.status.2),
+            );
         }
     }
 
@@ -222,7 +225,24 @@ impl Room {
             self.session_id,
             Direction::SendRecv,
         );
-        let request = self.transfer_invite(req, user, binding, &sdp)?;
+        let shown = self
+            .legs
+            .iter()
+            .find(|l| l.role.is_customer())
+            .map(|l| l.role.clone())
+            .unwrap_or_else(|| Role::Agent(req.by.clone()));
+        let what = OfferInvite {
+            shown: &shown,
+            team: req.team.as_deref(),
+            referred_by: Some(&req.by),
+            subject: req.reason.as_deref(),
+            listen_only: req.listen_only,
+        };
+        let to = Candidate::Agent {
+            user: user.to_string(),
+            binding: binding.clone(),
+        };
+        let (request, _) = self.offer_invite(&to, &what, &sdp)?;
         let id = self.new_offer_id();
         let out = Outgoing::start(
             &self.ctx.endpoint,
@@ -245,71 +265,18 @@ impl Room {
         })
     }
 
-    /// The INVITE to a transfer target (protocol.md "Transfer").
-    fn transfer_invite(
-        &self,
-        t: &TransferRequest,
-        user: &str,
-        binding: &Binding,
-        offer: &Sdp,
-    ) -> Result<rsip::Request, String> {
-        let cfg = &self.ctx.config;
-        let shown = self
-            .legs
-            .iter()
-            .find(|l| l.role.is_customer())
-            .map(|l| l.role.clone())
-            .unwrap_or_else(|| Role::Agent(t.by.clone()));
-        let (from_display, from_uri) = identity(&self.ctx, &shown);
-        let mut b = RequestBuilder::new(rsip::Method::Invite, &binding.contact.to_string())
-            .map_err(|e| format!("bad contact: {e}"))?
-            .from(from_display.as_deref(), &from_uri, &message::new_tag())
-            .to(
-                Some(&self.agent_name(user)),
-                &format!("sip:{user}@{}", cfg.domain),
-                None,
-            )
-            .call_id(&message::new_call_id())
-            .cseq(1)
-            .contact_with_params(&self.room_uri.to_string(), "isfocus")
-            .header("Recv-Info", INFO_PACKAGE)
-            .header("Referred-By", &format!("<sip:{}@{}>", t.by, cfg.domain));
-        if let Some(reason) = &t.reason {
-            b = b.header("Subject", reason);
-        }
-        if let Some(team) = &t.team {
-            let address = cfg
-                .team(team)
-                .and_then(|t| t.inbound.clone())
-                .unwrap_or_else(|| team.clone());
-            b = b.header(
-                "Call-Info",
-                &format!("<sip:{address}@{}>;purpose=x-agentphone-team", cfg.domain),
-            );
-        }
-        if t.listen_only {
-            b = b.header(
-                "Call-Info",
-                &format!("<sip:{}>;purpose=x-agentphone-listen-only", cfg.domain),
-            );
-        }
-        b.body("application/sdp", offer.to_string().into_bytes())
-            .build()
-            .map_err(|e| format!("cannot build the INVITE: {e}"))
-    }
-
     /// Is this offer the transfer's current one?
     pub(super) fn is_transfer_offer(&self, offer: OfferId) -> bool {
         matches!(&self.transfer, Some(Transfer { phase: TransferPhase::Ringing(r), .. }) if r.offer.id == offer)
     }
 
     /// When the target being rung times out.
-    pub(super) fn transfer_deadline(&self) -> Option<tokio::time::Instant> {
+    pub(super) fn transfer_deadline(&self) -> Option<Instant> {
         match &self.transfer {
             Some(Transfer {
                 phase: TransferPhase::Ringing(r),
                 ..
-            }) => Some(tokio::time::Instant::from_std(r.offer.deadline)),
+            }) => Some(r.offer.deadline),
             _ => None,
         }
     }
@@ -438,9 +405,12 @@ impl Room {
         self.send_sipfrag(req.by_leg, "200 OK", true);
         tracing::info!(%room, %user, listen_only, "transfer target joined");
         if listen_only {
-            self.note("transfer_answered", format!("{name} joined to listen"));
+            self.note(
+                TimelineKind::TransferAnswered,
+                format!("{name} joined to listen"),
+            );
         } else {
-            self.note("transfer_answered", format!("{name} answered"));
+            self.note(TimelineKind::TransferAnswered, format!("{name} answered"));
             let requester_left = !self.legs.iter().any(|l| l.id == req.by_leg);
             self.transfer = Some(Transfer {
                 req,
@@ -470,7 +440,7 @@ impl Room {
             reason_suffix(t.req.reason.as_deref())
         );
         self.command_hold = None;
-        self.note("transfer_completed", text);
+        self.note(TimelineKind::TransferCompleted, text);
         self.apply_modes();
     }
 
@@ -543,7 +513,7 @@ impl Room {
                     self.send_sipfrag(req.by_leg, &format!("{code} {phrase}"), true);
                 }
                 self.note(
-                    "transfer_failed",
+                    TimelineKind::TransferFailed,
                     format!("Transfer to {target} failed: {why}"),
                 );
             }
@@ -553,7 +523,7 @@ impl Room {
                 }
                 let by = self.agent_name(&req.by);
                 self.note(
-                    "transfer_cancelled",
+                    TimelineKind::TransferCancelled,
                     format!("{by} cancelled the transfer to {target}"),
                 );
             }

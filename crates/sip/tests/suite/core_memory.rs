@@ -1,45 +1,14 @@
-//! Memory per live transaction in the sans-IO core, measured with a counting allocator, and the
-//! cap: past `max_transactions` the core answers 503 and its memory stops growing.
+//! Memory per live transaction in the sans-IO core, measured with the test kit's counting
+//! allocator (this thread's live bytes: the core runs on it alone), and the cap: past `max_transactions` the core answers 503 and its memory stops growing.
 
 use agentphone_sip::core::{Core, CoreConfig, Event, Input, Output};
 use agentphone_sip::endpoint::{Peer, Timers, TransportKind};
 use agentphone_sip::message::{response, response_bytes};
 use agentphone_sip::rsip;
 use agentphone_sip::rsip::headers::UntypedHeader;
+use agentphone_testkit::alloc::live_bytes;
 use bytes::Bytes;
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Instant;
-
-/// Bytes currently allocated by this test binary.
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        System.alloc(layout)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        System.dealloc(ptr, layout)
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
-        System.realloc(ptr, layout, new_size)
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn live() -> isize {
-    LIVE.load(Ordering::Relaxed)
-}
 
 fn register(i: usize) -> Vec<u8> {
     format!(
@@ -97,18 +66,18 @@ fn bytes_per_live_transaction_and_the_cap() {
     cfg.max_transactions = N;
     let now = Instant::now();
     let mut core = Core::new(cfg);
-    let before = live();
+    let before = live_bytes();
     assert_eq!(load(&mut core, 0, N, now), 0);
-    let used = live() - before;
+    let used = live_bytes() - before;
     assert_eq!(core.live_transactions(), N);
     let per_tx = used / N as isize;
     println!("core memory: {per_tx} bytes per live non-INVITE server transaction (Completed, UDP, 200 OK of ~330 bytes kept for retransmissions)");
     assert!(per_tx < 2048, "{per_tx} bytes per transaction");
 
     // Past the cap: every new request is answered 503 and nothing is kept.
-    let at_cap = live();
+    let at_cap = live_bytes();
     assert_eq!(load(&mut core, N, N, now), N);
-    let grown = live() - at_cap;
+    let grown = live_bytes() - at_cap;
     println!("core memory: {grown} bytes grown over {N} requests past the cap");
     assert!(grown < 64 * 1024, "grew {grown} bytes past the cap");
     assert_eq!(core.rejected(), N as u64);
@@ -116,6 +85,6 @@ fn bytes_per_live_transaction_and_the_cap() {
     // Timer J ends them all; the memory comes back.
     core.handle_input(Input::Timeout, now + Timers::default().t1 * 64);
     assert_eq!(core.live_transactions(), 0);
-    let left = live() - before;
+    let left = live_bytes() - before;
     println!("core memory: {left} bytes left after Timer J (maps shrunk back)");
 }
