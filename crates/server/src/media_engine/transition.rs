@@ -8,8 +8,8 @@ use agentphone_media::Frame;
 
 use super::LegMode;
 
-/// Crossfade length: one 20 ms frame, so a switch completes in the tick that notices it. (10 ms
-/// measured 7.8 → 10.6 dB above the neighbours at resume through Opus; 20 ms stays under 8 dB.)
+/// Crossfade length: one 20 ms frame, so a switch completes in the tick that notices it. (A 10 ms
+/// fade measured ≈ 3 dB more high-frequency energy at resume through Opus than the full frame.)
 pub const CROSSFADE: usize = 960;
 
 /// Where the audio a leg hears comes from.
