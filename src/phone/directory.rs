@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use super::engine::Engine;
 use super::event::PhoneEvent;
-use super::room_state::DirectoryState;
 use super::subscription::{SubKind, Subscription};
+use agentphone_protocol::DirectoryState;
 
 /// Wait before subscribing again after the server refused, did not answer or ended it.
 const RETRY: Duration = Duration::from_secs(5);

@@ -89,7 +89,7 @@ impl Engine {
                 self.emit(PhoneEvent::Mute { muted: on });
                 if self.in_server_room() {
                     // The others see me muted; the gate above is what keeps my audio here.
-                    if let Err(e) = self.send_room_command(RoomCommand::Mute(on)) {
+                    if let Err(e) = self.send_room_command(RoomCommand::Mute { on }) {
                         tracing::debug!("mute INFO: {e}");
                     }
                 }

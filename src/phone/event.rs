@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::room_state::{DirectoryAgent, DirectoryTeam, RoomState};
+use agentphone_protocol::{DirectoryAgent, DirectoryTeam, RoomState, TimelineKind};
 
 /// The state of a call, as shown to the user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -145,8 +145,8 @@ pub enum PhoneEvent {
     Timeline {
         /// Milliseconds since the Unix epoch.
         at_ms: u64,
-        /// `answered`, `held`, `transfer_requested`, … (protocol.md "Room state").
-        kind: String,
+        /// What happened (protocol.md "Room state").
+        kind: TimelineKind,
         /// What an agent reads.
         text: String,
     },

@@ -35,7 +35,6 @@ mod presence;
 mod registration;
 mod room;
 mod room_commands;
-mod room_state;
 mod sip_util;
 mod subscribing;
 mod subscription;
@@ -43,14 +42,16 @@ mod transactions;
 mod transfer;
 mod view;
 
+/// The documents the server pushes and the room commands (docs/protocol.md), typed.
+pub use agentphone_protocol as protocol;
+pub use agentphone_protocol::{
+    AgentStatus, DirectoryAgent, DirectoryState, DirectoryTeam, RoomState, TimelineEntry,
+    TimelineKind,
+};
 pub use command::{PhoneCommand, PhoneError, TransferTarget};
 pub use config::{PhoneConfig, Transport};
 pub use event::{CallState, PhoneEvent, TransferState};
 pub use handle::{Phone, PhoneHandle};
-pub use room_state::{
-    AgentStatus, DirectoryAgent, DirectoryState, DirectoryTeam, RoomCustomer, RoomParticipant,
-    RoomState, RoomTransfer, TimelineEntry,
-};
 pub use sip_util::{dial_uri, DialError};
 pub use view::{
     CallView, Directory, IncomingOffer, Notice, Party, PartyState, PhoneView, Quality,

@@ -9,12 +9,12 @@ use std::time::Instant;
 
 use super::engine::Engine;
 use super::event::PhoneEvent;
-use super::room_state::{RoomState, TimelineEntry};
 use super::subscription::{SubKind, Subscription};
 use super::transfer::TransferProgress;
+use agentphone_protocol::{RoomState, TimelineEntry};
 
 /// The Info-Package of room commands (also what `Recv-Info` names).
-pub const INFO_PACKAGE: &str = "agentphone-room";
+pub use agentphone_protocol::command::INFO_PACKAGE;
 
 /// An answered call subscribes when the server's ACK shows the room has us as a party; if the
 /// ACK is lost, this long after answering.
@@ -140,7 +140,9 @@ impl Engine {
         }
         if tell_muted {
             // Muted before the call was answered: the room learns it now.
-            if let Err(e) = self.send_room_command(super::room_commands::RoomCommand::Mute(true)) {
+            if let Err(e) =
+                self.send_room_command(super::room_commands::RoomCommand::Mute { on: true })
+            {
                 tracing::debug!("mute INFO: {e}");
             }
         }
@@ -229,7 +231,7 @@ mod tests {
     fn entry(at_ms: u64, kind: &str) -> TimelineEntry {
         TimelineEntry {
             at_ms,
-            kind: kind.into(),
+            kind: serde_json::from_value(serde_json::json!(kind)).unwrap(),
             text: String::new(),
         }
     }

@@ -11,45 +11,9 @@ use super::event::{CallState, PhoneEvent, TransferState};
 use super::room::INFO_PACKAGE;
 use super::sip_util;
 use super::transactions::Purpose;
+use agentphone_protocol::command::CONTENT_TYPE;
 
-/// Content-Type of a room command.
-const COMMAND_TYPE: &str = "application/vnd.agentphone.command+json";
-
-/// One room command.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RoomCommand {
-    /// Hold the customer (or, with none, everyone else).
-    Hold,
-    /// Resume.
-    Resume,
-    /// I am muted (true) or not.
-    Mute(bool),
-    /// Cancel the transfer under way.
-    CancelTransfer,
-    /// Complete it (I leave).
-    CompleteTransfer,
-}
-
-impl RoomCommand {
-    /// The `command` field.
-    pub fn name(self) -> &'static str {
-        match self {
-            RoomCommand::Hold => "hold",
-            RoomCommand::Resume => "resume",
-            RoomCommand::Mute(_) => "mute",
-            RoomCommand::CancelTransfer => "cancel_transfer",
-            RoomCommand::CompleteTransfer => "complete_transfer",
-        }
-    }
-
-    /// The JSON body.
-    pub fn body(self) -> String {
-        match self {
-            RoomCommand::Mute(on) => serde_json::json!({"command": "mute", "on": on}).to_string(),
-            other => serde_json::json!({"command": other.name()}).to_string(),
-        }
-    }
-}
+pub use agentphone_protocol::RoomCommand;
 
 impl Engine {
     /// Whether the call is a server room that takes room commands.
@@ -68,10 +32,7 @@ impl Engine {
             Some(d) if connected && call.invite_tx.is_none() => d,
             _ => return Err(PhoneError::NotConnected),
         };
-        let mut req = dialog.request(
-            rsip::Method::Info,
-            Some((COMMAND_TYPE, cmd.body().into_bytes())),
-        );
+        let mut req = dialog.request(rsip::Method::Info, Some((CONTENT_TYPE, cmd.to_body())));
         sip_util::push_header(&mut req.headers, "Info-Package", INFO_PACKAGE);
         let peer = dialog.peer;
         let transfer = match cmd {
@@ -124,7 +85,7 @@ impl Engine {
                 let state = self.connected_state();
                 self.set_call_state(state, None);
             }
-            RoomCommand::Mute(_) => {}
+            RoomCommand::Mute { .. } => {}
             RoomCommand::CancelTransfer | RoomCommand::CompleteTransfer => {
                 // The call may already be over (completing makes the server hang up on me).
                 let progress = self.call_mut(call).and_then(|c| c.room.transfer.as_mut());
@@ -151,19 +112,5 @@ impl Engine {
                 });
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bodies_are_the_protocol_json() {
-        let v: serde_json::Value = serde_json::from_str(&RoomCommand::Mute(true).body()).unwrap();
-        assert_eq!(v, serde_json::json!({"command": "mute", "on": true}));
-        let v: serde_json::Value =
-            serde_json::from_str(&RoomCommand::CompleteTransfer.body()).unwrap();
-        assert_eq!(v, serde_json::json!({"command": "complete_transfer"}));
     }
 }

@@ -1,6 +1,7 @@
 //! Sending SUBSCRIBEs (with digest credentials, like every agent request), their responses, and
 //! the NOTIFYs that come back: directory, room state, and REFER progress in the call's dialog.
 
+use agentphone_protocol::{decode, DecodeError, DirectoryState, RoomState};
 use agentphone_sip::endpoint::TxError;
 use agentphone_sip::rsip;
 
@@ -8,7 +9,6 @@ use super::command::PhoneError;
 use super::engine::Engine;
 use super::event::PhoneEvent;
 use super::machine::Incoming;
-use super::room_state::{DirectoryState, RoomState};
 use super::sip_util;
 use super::subscription::{event_package, subscription_state, SubKind, SubState, Subscription};
 use super::transactions::Purpose;
@@ -186,18 +186,22 @@ impl Engine {
             return self.respond(st, 489, "Bad Event", None);
         }
         let body = &st.request.body;
-        let state = match kind {
-            SubKind::Directory if !body.is_empty() => {
-                match serde_json::from_slice::<DirectoryState>(body) {
-                    Ok(s) => Some(Notified::Directory(s)),
-                    Err(e) => return self.bad_body(st, kind, &e),
-                }
+        let parsed = match kind {
+            _ if body.is_empty() => Ok(None),
+            SubKind::Directory => {
+                decode::<DirectoryState>(body).map(|s| Some(Notified::Directory(s)))
             }
-            SubKind::Room if !body.is_empty() => match serde_json::from_slice::<RoomState>(body) {
-                Ok(s) => Some(Notified::Room(Box::new(s))),
-                Err(e) => return self.bad_body(st, kind, &e),
-            },
-            _ => None,
+            SubKind::Room => decode::<RoomState>(body).map(|s| Some(Notified::Room(Box::new(s)))),
+        };
+        let state = match parsed {
+            Ok(state) => state,
+            // Answered 200 all the same: the subscription is fine, only its documents are not
+            // for this phone (and a refusal would make the server retry or drop us).
+            Err(DecodeError::TooNew { found }) => {
+                self.report_too_new(kind, found);
+                None
+            }
+            Err(e) => return self.bad_body(st, kind, &e),
         };
         self.respond(st, 200, "OK", None);
         if let Some(sub) = self.subscription_mut(kind) {
@@ -214,6 +218,22 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// A document in a newer format than this phone reads: say so once per subscription.
+    fn report_too_new(&mut self, kind: SubKind, found: u32) {
+        let Some(sub) = self.subscription_mut(kind) else {
+            return;
+        };
+        if std::mem::replace(&mut sub.too_new_reported, true) {
+            return;
+        }
+        let e = DecodeError::TooNew { found };
+        self.emit(PhoneEvent::Error {
+            message: format!("{}: {e}", kind.event()),
+        });
+    }
+}
+
 /// A NOTIFY's parsed body.
 enum Notified {
     Directory(DirectoryState),
@@ -221,7 +241,7 @@ enum Notified {
 }
 
 impl Engine {
-    fn bad_body(&mut self, st: &Incoming, kind: SubKind, e: &serde_json::Error) {
+    fn bad_body(&mut self, st: &Incoming, kind: SubKind, e: &DecodeError) {
         tracing::warn!("{} NOTIFY with a bad body: {e}", kind.event());
         self.respond(st, 400, "Bad Request (body is not the expected JSON)", None);
     }

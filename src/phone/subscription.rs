@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use agentphone_protocol::{directory, room};
 use agentphone_sip::message::{self, RequestBuilder};
 use agentphone_sip::rsip;
 use std::time::Instant;
@@ -20,15 +21,15 @@ impl SubKind {
     /// The `Event` package.
     pub fn event(self) -> &'static str {
         match self {
-            SubKind::Directory => "agentphone-directory",
-            SubKind::Room => "agentphone-room",
+            SubKind::Directory => directory::EVENT,
+            SubKind::Room => room::EVENT,
         }
     }
 
     fn accept(self) -> &'static str {
         match self {
-            SubKind::Directory => "application/vnd.agentphone.directory+json",
-            SubKind::Room => "application/vnd.agentphone.room+json",
+            SubKind::Directory => directory::CONTENT_TYPE,
+            SubKind::Room => room::CONTENT_TYPE,
         }
     }
 
@@ -60,6 +61,8 @@ pub struct Subscription {
     pub refresh_at: Option<Instant>,
     /// The last state version reported (older NOTIFYs are not reported again).
     pub last_version: Option<u64>,
+    /// A document too new for this phone was reported to the user already.
+    pub too_new_reported: bool,
 }
 
 impl Subscription {
@@ -76,6 +79,7 @@ impl Subscription {
             auth_rounds: 0,
             refresh_at: None,
             last_version: None,
+            too_new_reported: false,
         }
     }
 

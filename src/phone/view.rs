@@ -1,12 +1,13 @@
 //! The phone's folded state, typed: what a UI shows and what a script's `expect` checks. The
 //! engine folds every event it emits into its [`PhoneView`] and the driver publishes it (a
-//! `watch` channel: a UI always sees the latest whole state). Wire words (`"customer"`,
-//! `"consulting"`, SIP URIs) are read here, so no UI needs to know them.
+//! `watch` channel: a UI always sees the latest whole state). The wire's documents (the protocol
+//! crate's types, SIP URIs) are read here, so no UI needs to know them.
 
 use std::time::{Duration, Instant};
 
 use super::event::{CallState, PhoneEvent, TransferState};
-use super::room_state::{DirectoryAgent, DirectoryTeam, RoomState};
+use agentphone_protocol::room::{ParticipantState, Role as WireRole, TransferPhase};
+use agentphone_protocol::{DirectoryAgent, DirectoryTeam, RoomState};
 
 /// Everything a UI shows about the phone.
 #[derive(Clone, Debug, PartialEq)]
@@ -548,14 +549,14 @@ impl PhoneView {
             .participants
             .iter()
             .map(|p| {
-                let customer = p.role == "customer";
+                let customer = p.role == WireRole::Customer;
                 let user = match (&p.username, customer) {
                     (Some(u), _) => u.clone(),
                     (None, true) => room
                         .customer
                         .as_ref()
-                        .map_or_else(|| p.id.clone(), |c| c.uri.clone()),
-                    (None, false) => p.id.clone(),
+                        .map_or_else(|| p.id.to_string(), |c| c.uri.clone()),
+                    (None, false) => p.id.to_string(),
                 };
                 Party {
                     name: if p.name.is_empty() {
@@ -568,11 +569,13 @@ impl PhoneView {
                     } else {
                         Role::Agent
                     },
-                    state: match p.state.as_str() {
-                        "ringing" => PartyState::Ringing,
-                        "held" => PartyState::OnHold,
-                        "listening" => PartyState::Listening,
-                        _ => PartyState::Talking,
+                    state: match p.state {
+                        ParticipantState::Ringing => PartyState::Ringing,
+                        ParticipantState::Held => PartyState::OnHold,
+                        ParticipantState::Listening => PartyState::Listening,
+                        ParticipantState::Connected | ParticipantState::Unknown => {
+                            PartyState::Talking
+                        }
                     },
                     muted: p.muted,
                     level: p.level.map(|l| l.clamp(0.0, 1.0)),
@@ -594,7 +597,7 @@ impl PhoneView {
                     .or_else(|| t.target.clone())
                     .or_else(|| t.team.clone())
                     .unwrap_or_default();
-                if t.state == "consulting" {
+                if t.state == TransferPhase::Consulting {
                     TransferView::Consulting {
                         target,
                         by: t.by.clone(),

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 
 use super::action::{Action, TransferTarget};
 use super::model::{
-    AgentEntry, AgentStatus, CallView, Connection, Directory, IncomingCall, Model, Participant,
+    AgentEntry, CallView, Connection, Directory, IncomingCall, Model, Participant,
     ParticipantState, Quality, Role, TeamEntry, TimeOfDay, TimelineEntry, TransferStatus,
 };
 use super::strings;
@@ -338,15 +338,7 @@ fn directory(d: &phone::Directory) -> Directory {
                 } else {
                     a.display_name.clone()
                 },
-                status: match a.status {
-                    phone::AgentStatus::Offline | phone::AgentStatus::Unknown => {
-                        AgentStatus::Offline
-                    }
-                    phone::AgentStatus::Inactive => AgentStatus::Inactive,
-                    phone::AgentStatus::Available => AgentStatus::Available,
-                    phone::AgentStatus::Ringing => AgentStatus::Ringing,
-                    phone::AgentStatus::OnCall => AgentStatus::OnCall,
-                },
+                status: a.status,
             })
             .collect(),
         teams: d

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::phone::{CallState, PhoneEvent, RoomState, TransferState};
-use crate::tui::model::AgentStatus;
+use crate::tui::model::{voice_active, AgentStatus};
 
 fn t() -> Instant {
     Instant::now()
@@ -390,9 +390,9 @@ fn directory_event_fills_the_modal_lists() {
     let d = &a.model().directory;
     assert_eq!(d.agents[0].status, AgentStatus::Available);
     assert_eq!(d.agents[1].display, "carol");
-    assert_eq!(
-        d.agents[1].status,
-        AgentStatus::Offline,
+    assert_eq!(d.agents[1].status, AgentStatus::Unknown);
+    assert!(
+        !voice_active(d.agents[1].status),
         "unknown status = not offered"
     );
     assert_eq!((d.teams[0].available, d.teams[0].active), (1, 2));

@@ -292,29 +292,15 @@ pub struct AgentEntry {
     pub status: AgentStatus,
 }
 
-/// An agent's derived status (SPEC, Concepts).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AgentStatus {
-    /// Not registered.
-    Offline,
-    /// Voice channel off.
-    Inactive,
-    /// Can take a call.
-    Available,
-    /// A call rings there.
-    Ringing,
-    /// In a call.
-    OnCall,
-}
+/// An agent's derived status (SPEC, Concepts): the wire's own type.
+pub use crate::phone::AgentStatus;
 
-impl AgentStatus {
-    /// True when the agent's voice channel is on (whatever they are doing).
-    pub fn voice_active(self) -> bool {
-        matches!(
-            self,
-            AgentStatus::Available | AgentStatus::Ringing | AgentStatus::OnCall
-        )
-    }
+/// True when the agent's voice channel is on (whatever they are doing).
+pub fn voice_active(status: AgentStatus) -> bool {
+    matches!(
+        status,
+        AgentStatus::Available | AgentStatus::Ringing | AgentStatus::OnCall
+    )
 }
 
 /// A team in the directory.

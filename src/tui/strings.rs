@@ -221,6 +221,7 @@ pub fn agent_status(s: AgentStatus) -> &'static str {
         AgentStatus::Available => "available",
         AgentStatus::Ringing => "ringing — can't take it now",
         AgentStatus::OnCall => "on a call — can't take it now",
+        AgentStatus::Unknown => "status unknown",
     }
 }
 

@@ -102,6 +102,39 @@ async fn directory_is_subscribed_after_register_refreshed_notified_and_ended_on_
         unreachable!()
     };
     assert_eq!((version, agents[0].status), (3, AgentStatus::OnCall));
+    // A document of a newer schema: answered 200 (the subscription is fine), not reported as
+    // state; the user is told to update.
+    let mut too_new: serde_json::Value = serde_json::from_str(&directory(4, "offline")).unwrap();
+    too_new["schema"] = json!(2);
+    let req = notify(
+        &mut notifier,
+        "agentphone-directory",
+        "active;expires=2",
+        ctype,
+        &too_new.to_string(),
+    );
+    assert_eq!(server.send_to(req, to_phone).await, 200);
+    let PhoneEvent::Error { message } =
+        events.next(|e| matches!(e, PhoneEvent::Error { .. })).await
+    else {
+        unreachable!()
+    };
+    assert!(message.contains("newer"), "{message}");
+    let req = notify(
+        &mut notifier,
+        "agentphone-directory",
+        "active;expires=2",
+        ctype,
+        &directory(5, "available"),
+    );
+    assert_eq!(server.send_to(req, to_phone).await, 200);
+    let PhoneEvent::Directory { version, .. } = events
+        .next(|e| matches!(e, PhoneEvent::Directory { .. }))
+        .await
+    else {
+        unreachable!()
+    };
+    assert_eq!(version, 5, "the schema-2 document was not reported");
 
     let refresh = server.expect(rsip::Method::Subscribe).await;
     assert_eq!(

@@ -23,3 +23,16 @@ pub use room::{
     Transfer, TransferKind, TransferPhase,
 };
 pub use schema::{decode, DecodeError, SCHEMA};
+
+/// The first JSON sample under the docs/protocol.md heading that starts with `heading`.
+#[cfg(test)]
+pub(crate) fn doc_sample(heading: &str) -> String {
+    const DOC: &str = include_str!("../../../docs/protocol.md");
+    let section = DOC
+        .split("\n## ")
+        .find(|s| s.starts_with(heading))
+        .unwrap_or_else(|| panic!("docs/protocol.md has no section {heading}"));
+    let start = section.find("```json\n").expect("a JSON sample") + "```json\n".len();
+    let len = section[start..].find("```").expect("the sample's end");
+    section[start..start + len].to_string()
+}

@@ -13,7 +13,6 @@ mod config_error;
 mod context;
 mod dialog_table;
 mod directory;
-mod directory_view;
 mod handlers;
 mod ids;
 mod log_limit;

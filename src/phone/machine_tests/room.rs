@@ -1,6 +1,6 @@
 //! Room state in virtual time: the subscription made after the answer, NOTIFYs reported as
 //! `room` and `timeline` events, an older state overtaken on the way, a room that does not know
-//! us yet, the subscription ending with the call.
+//! us yet, a state of a newer schema, the subscription ending with the call.
 
 use std::time::Duration;
 
@@ -206,4 +206,30 @@ fn the_room_subscription_is_refreshed_and_ends_with_the_call() {
     assert_eq!(rig.responses(bye), [200]);
     let unsub = rig.sent_one(rsip::Method::Subscribe);
     assert_eq!(unsub.header("Expires").as_deref(), Some("0"));
+}
+
+#[test]
+fn a_room_state_of_a_newer_schema_is_answered_kept_out_and_told_once_table() {
+    // (schema, version, events reported)
+    let table: &[(u32, u64, &[&str])] = &[
+        (1, 1, &["room", "timeline"]),
+        // Answered 200 (the subscription is fine); the last state stays; the user is told.
+        (2, 2, &["error"]),
+        // Told once per subscription.
+        (2, 3, &[]),
+        (1, 4, &["room"]),
+    ];
+    let mut rig = Rig::new();
+    let (_, _, sub) = subscribed(&mut rig);
+    for (i, &(schema, version, names)) in table.iter().enumerate() {
+        let mut state = room(version, false, &[("answered", "Answered by Bob")]);
+        state["schema"] = serde_json::json!(schema);
+        let codes = notify(&mut rig, &sub, 10 + i as u32, state);
+        assert_eq!(codes, [200], "schema {schema}, version {version}");
+        assert_eq!(
+            rig.event_names(),
+            names,
+            "schema {schema}, version {version}"
+        );
+    }
 }

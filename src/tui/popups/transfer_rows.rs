@@ -1,7 +1,7 @@
 //! The transfer modal's lists: which agents (M2) and teams (M3) are offered, in which order, and
 //! which of them can be picked now.
 
-use crate::tui::model::{AgentStatus, Model};
+use crate::tui::model::{voice_active, AgentStatus, Model};
 use crate::tui::strings;
 
 /// One row of the list.
@@ -30,7 +30,7 @@ pub fn agent_rows(model: &Model, filter: &str) -> Vec<Row> {
         .directory
         .agents
         .iter()
-        .filter(|a| a.status.voice_active())
+        .filter(|a| voice_active(a.status))
         .filter(|a| a.user != model.me.user && !in_call(&a.user))
         .filter(|a| matches_filter(filter, &[&a.display, &a.user]))
         .collect();

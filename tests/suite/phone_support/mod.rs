@@ -84,7 +84,7 @@ impl Events {
             .next(|e| matches!(e, PhoneEvent::Timeline { .. }))
             .await
         {
-            PhoneEvent::Timeline { kind, .. } => kind,
+            PhoneEvent::Timeline { kind, .. } => kind.as_str().to_string(),
             _ => unreachable!(),
         }
     }

@@ -5,15 +5,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use agentphone_protocol::{directory, room as room_package};
 use agentphone_sip::dialog::Dialog;
 use agentphone_sip::endpoint::ServerTransaction;
 use agentphone_sip::message;
 
 use crate::context::Ctx;
 use crate::dialog_table::SubOwner;
-use crate::directory_view;
 use crate::ids::RoomId;
-use crate::room;
 use crate::room_handle::RoomMsg;
 use crate::sip_reply;
 
@@ -21,14 +20,16 @@ use crate::sip_reply;
 const MAX_EXPIRES: u64 = 3600;
 
 /// The event packages we serve, for `Allow-Events`.
-const ALLOW_EVENTS: &str = "agentphone-directory, agentphone-room, presence";
+fn allow_events() -> String {
+    format!("{}, {}, presence", directory::EVENT, room_package::EVENT)
+}
 
 /// An out-of-dialog SUBSCRIBE.
 pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction) {
     let msg = sip_reply::as_message(&tx.request);
     let event = event_package(&msg);
-    let is_directory = event == directory_view::EVENT;
-    if !is_directory && event != room::state::EVENT {
+    let is_directory = event == directory::EVENT;
+    if !is_directory && event != room_package::EVENT {
         return bad_event(tx).await;
     }
     let Some(user) = super::require_agent(ctx, &tx).await else {
@@ -120,7 +121,7 @@ pub async fn in_dialog(ctx: &Arc<Ctx>, tx: ServerTransaction, call_id: &str, own
 /// 489 with the packages we do serve.
 pub async fn bad_event(tx: ServerTransaction) {
     let mut resp = sip_reply::build(&tx, 489, "Bad Event");
-    sip_reply::add_header(&mut resp, "Allow-Events", ALLOW_EVENTS);
+    sip_reply::add_header(&mut resp, "Allow-Events", allow_events());
     sip_reply::send(&tx, resp).await;
 }
 

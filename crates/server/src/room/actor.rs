@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use agentphone_protocol::{RoomState, TimelineEntry, TimelineKind};
 use agentphone_sip::endpoint::ServerTransaction;
 use tokio::sync::{mpsc, watch};
 
@@ -16,7 +17,6 @@ use super::hold::LegView;
 use super::leg::Leg;
 use super::outgoing::Outgoing;
 use super::room_sub::RoomSub;
-use super::timeline_entry::Entry;
 use super::transfer_state::{Outcome, Transfer, TransferPhase};
 use super::{LegId, RoomSetup};
 use crate::context::Ctx;
@@ -77,11 +77,11 @@ pub(super) struct Room {
     /// subscriptions, INFO and REFER.
     pub room_uri: rsip::Uri,
     /// The conversation timeline.
-    pub timeline: Vec<Entry>,
+    pub timeline: Vec<TimelineEntry>,
     /// Room state subscribers.
     pub subs: Vec<RoomSub>,
-    /// The state last NOTIFYed (without its version).
-    pub last_state: serde_json::Value,
+    /// The state last NOTIFYed (numbered with `state_version`).
+    pub last_state: Option<RoomState>,
     /// Version of the room state.
     pub state_version: u64,
     /// The transfer under way.
@@ -125,7 +125,7 @@ pub(super) async fn run(
         room_uri,
         timeline: Vec::new(),
         subs: Vec::new(),
-        last_state: serde_json::Value::Null,
+        last_state: None,
         state_version: 0,
         transfer: None,
         command_hold: None,
@@ -396,9 +396,12 @@ impl Room {
         if self.phase != Phase::Ending {
             let name = self.name_of(&leg.role);
             if leg.role.is_customer() {
-                self.note("customer_left", format!("{name} left (the customer)"));
+                self.note(
+                    TimelineKind::CustomerLeft,
+                    format!("{name} left (the customer)"),
+                );
             } else {
-                self.note("left", format!("{name} left"));
+                self.note(TimelineKind::Left, format!("{name} left"));
             }
         }
         if let Some(agent) = leg.role.agent() {
@@ -424,7 +427,7 @@ impl Room {
                 TransferPhase::Ringing(_) => self.end_transfer(t, failed),
             }
         }
-        self.note_in_memory("ended", format!("Call ended: {reason}"));
+        self.note_in_memory(TimelineKind::Ended, format!("Call ended: {reason}"));
         self.end_subscriptions_of(None);
         self.phase = Phase::Ending;
         let ids: Vec<LegId> = self.legs.iter().map(|l| l.id).collect();

@@ -3,9 +3,9 @@
 //! Customers may send none of them (T11).
 
 use agentphone_protocol::command::INFO_PACKAGE;
+use agentphone_protocol::{RoomCommand, TimelineKind};
 use agentphone_sip::endpoint::ServerTransaction;
 use agentphone_sip::message;
-use serde_json::Value;
 
 use super::actor::Room;
 use super::LegId;
@@ -34,9 +34,9 @@ impl Room {
             sip_reply::reply(&tx, 200, "OK").await;
             return;
         }
-        let outcome = match serde_json::from_slice::<Value>(&tx.request.body) {
-            Err(_) => Err((488, "The command is not JSON".to_string())),
-            Ok(cmd) => self.command(leg_id, &cmd),
+        let outcome = match RoomCommand::parse(&tx.request.body) {
+            Err(why) => Err((488, why.to_string())),
+            Ok(cmd) => self.command(leg_id, cmd),
         };
         match outcome {
             Ok(()) => sip_reply::reply(&tx, 200, "OK").await,
@@ -51,7 +51,7 @@ impl Room {
         }
     }
 
-    fn command(&mut self, leg_id: LegId, cmd: &Value) -> Result<(), (u16, String)> {
+    fn command(&mut self, leg_id: LegId, cmd: RoomCommand) -> Result<(), (u16, String)> {
         let name = self
             .legs
             .iter()
@@ -64,41 +64,35 @@ impl Room {
         } else {
             "the call"
         };
-        match cmd.get("command").and_then(Value::as_str) {
-            Some("hold") => {
+        match cmd {
+            RoomCommand::Hold => {
                 if self.command_hold.is_none() {
                     self.command_hold = Some(leg_id);
-                    self.note("held", format!("{name} put {what} on hold"));
+                    self.note(TimelineKind::Held, format!("{name} put {what} on hold"));
                     self.apply_modes();
                 }
                 Ok(())
             }
-            Some("resume") => {
+            RoomCommand::Resume => {
                 let transfer_hold = self.transfer.as_ref().is_some_and(|t| t.req.held_customer);
                 if self.command_hold.is_some() || transfer_hold {
                     self.command_hold = None;
                     if let Some(t) = &mut self.transfer {
                         t.req.held_customer = false;
                     }
-                    self.note("resumed", format!("{name} resumed {what}"));
+                    self.note(TimelineKind::Resumed, format!("{name} resumed {what}"));
                     self.apply_modes();
                 }
                 Ok(())
             }
-            Some("mute") => {
-                let on = cmd
-                    .get("on")
-                    .and_then(Value::as_bool)
-                    .ok_or((488, "mute needs \"on\": true or false".to_string()))?;
+            RoomCommand::Mute { on } => {
                 if let Some(leg) = self.legs.iter_mut().find(|l| l.id == leg_id) {
                     leg.muted = on;
                 }
                 Ok(())
             }
-            Some("cancel_transfer") => self.cancel_transfer(),
-            Some("complete_transfer") => self.complete_transfer(leg_id),
-            Some(other) => Err((488, format!("Unknown command {other}"))),
-            None => Err((488, "No command".to_string())),
+            RoomCommand::CancelTransfer => self.cancel_transfer(),
+            RoomCommand::CompleteTransfer => self.complete_transfer(leg_id),
         }
     }
 }

@@ -5,6 +5,7 @@ use std::time::Instant;
 use agentphone_sip::message;
 
 use agentphone_protocol::command::INFO_PACKAGE;
+use agentphone_protocol::TimelineKind;
 
 use super::actor::Room;
 use super::call_setup::Call;
@@ -79,7 +80,7 @@ impl Room {
             Some(a) => self.agent_name(a),
             None => label.to_string(),
         };
-        self.note_in_memory("answered", format!("Answered by {answered_by}"));
+        self.note_in_memory(TimelineKind::Answered, format!("Answered by {answered_by}"));
         tracing::info!(%room, call = %self.record_id, answered_by = %label, "call connected");
         Ok(())
     }

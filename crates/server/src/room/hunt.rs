@@ -101,7 +101,7 @@ impl Hunt {
             // A team with nobody (else) to ring: 480, whatever the last one said.
             (Found::NobodyFree, _) => self.give_up_queue(),
             (Found::Unavailable(status), _) => {
-                let (code, phrase) = status.unavailable_reply();
+                let (code, phrase) = crate::directory::unavailable_reply(status);
                 Decision::Fail(code, phrase.into())
             }
         }

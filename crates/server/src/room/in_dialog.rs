@@ -3,6 +3,7 @@
 //! rest (OPTIONS, UPDATE → 200; others → 405). An agent's request from another address than
 //! that leg's peer is refused (T11: nobody controls a call they are not in).
 
+use agentphone_protocol::TimelineKind;
 use agentphone_sip::endpoint::ServerTransaction;
 use agentphone_sip::message;
 use agentphone_sip::sdp::{Direction, Negotiated, Sdp};
@@ -138,9 +139,9 @@ impl Room {
                 "put the call on hold".to_string()
             };
             if holding {
-                self.note("held", format!("{name} {what}"));
+                self.note(TimelineKind::Held, format!("{name} {what}"));
             } else {
-                self.note("resumed", format!("{name} resumed"));
+                self.note(TimelineKind::Resumed, format!("{name} resumed"));
             }
         }
     }

@@ -26,7 +26,6 @@ mod room_sub;
 mod rule_table;
 pub mod state;
 mod timeline;
-mod timeline_entry;
 mod transfer;
 mod transfer_rules;
 mod transfer_state;

@@ -4,10 +4,14 @@
 
 use std::time::{Duration, Instant};
 
+use agentphone_protocol::room::{
+    Customer, Participant, ParticipantState, Role as WireRole, RoomState, Transfer as WireTransfer,
+    TransferKind, TransferPhase as WireTransferPhase,
+};
+use agentphone_protocol::{ParticipantId, TransferId};
 use agentphone_sip::dialog::Dialog;
 use agentphone_sip::endpoint::ServerTransaction;
 use agentphone_sip::message;
-use serde_json::{json, Value};
 
 use super::actor::Room;
 use super::leg::Role;
@@ -18,14 +22,11 @@ use crate::media_engine::LegMode;
 use crate::notify;
 use crate::sip_reply;
 
-/// The event package name.
-pub const EVENT: &str = "agentphone-room";
-/// The NOTIFY body type.
-pub const CONTENT_TYPE: &str = "application/vnd.agentphone.room+json";
+pub use agentphone_protocol::room::{CONTENT_TYPE, EVENT};
 
 impl Room {
-    /// The room's state as JSON, without the version.
-    pub fn state_json(&self) -> Value {
+    /// The room's state (version 0: the caller numbers it).
+    pub fn room_state(&self) -> RoomState {
         let modes = self.current_modes();
         let mode_of = |id| {
             modes
@@ -34,60 +35,95 @@ impl Room {
                 .map(|(_, m)| *m)
                 .unwrap_or(LegMode::Mixed)
         };
-        let mut customer = Value::Null;
-        let mut customer_held = false;
-        let mut participants: Vec<Value> = Vec::with_capacity(self.legs.len() + 1);
+        let mut state = RoomState::new(
+            self.handle.id(),
+            u32::try_from(self.ctx.config.max_participants).unwrap_or(u32::MAX),
+        );
+        state.participants.reserve(self.legs.len() + 1);
         for leg in &self.legs {
             let mode = mode_of(leg.id);
-            let state = match mode {
-                LegMode::Held => "held",
-                LegMode::ListenOnly => "listening",
-                LegMode::Mixed | LegMode::Ringback => "connected",
+            let (role, username) = match &leg.role {
+                Role::Customer { uri, display } => {
+                    state.customer_held = mode == LegMode::Held;
+                    state.customer = Some(Customer {
+                        display: display.clone(),
+                        uri: uri.clone(),
+                    });
+                    (WireRole::Customer, None)
+                }
+                Role::Agent(user) => (WireRole::Agent, Some(user.clone())),
             };
-            let name = self.name_of(&leg.role);
-            let id = format!("L{}", leg.id);
             // What the room hears of this party: nothing while muted, held or listening.
             let level = if leg.muted || !mode.is_heard() {
                 0.0
             } else {
                 f32::from(leg.level) / f32::from(MAX_LEVEL)
             };
-            match &leg.role {
-                Role::Customer { uri, display } => {
-                    customer_held = mode == LegMode::Held;
-                    customer = json!({"display": display, "uri": uri});
-                    participants.push(json!({"id": id, "role": "customer", "name": name,
-                        "state": state, "muted": leg.muted, "level": level}));
-                }
-                Role::Agent(user) => {
-                    participants.push(json!({"id": id, "role": "agent", "username": user,
-                        "name": name, "state": state, "muted": leg.muted, "level": level}));
-                }
-            }
+            state.participants.push(Participant {
+                id: ParticipantId::Leg(leg.id),
+                role,
+                username,
+                name: self.name_of(&leg.role),
+                state: match mode {
+                    LegMode::Held => ParticipantState::Held,
+                    LegMode::ListenOnly => ParticipantState::Listening,
+                    LegMode::Mixed | LegMode::Ringback => ParticipantState::Connected,
+                },
+                muted: leg.muted,
+                level: Some(level),
+            });
         }
-        let transfer = match &self.transfer {
-            None => Value::Null,
-            Some(t) => {
-                let (target, r) = (t.target_user(), &t.req);
-                if t.is_ringing() {
-                    participants.push(json!({"id": format!("T{}", r.id), "role": "agent",
-                        "username": target, "name": self.agent_name(target),
-                        "state": "ringing", "muted": false, "level": 0.0}));
-                }
-                let state = if t.is_ringing() {
-                    "ringing"
-                } else {
-                    "consulting"
-                };
-                json!({"id": r.id, "state": state, "kind": if r.team.is_some() { "team" } else { "agent" },
-                    "target": target, "target_name": self.agent_name(target),
-                    "team": r.team, "by": r.by, "reason": r.reason, "listen_only": r.listen_only})
+        if let Some(t) = &self.transfer {
+            let (target, r) = (t.target_user(), &t.req);
+            if t.is_ringing() {
+                state.participants.push(Participant {
+                    id: ParticipantId::Ringing(TransferId(r.id)),
+                    role: WireRole::Agent,
+                    username: Some(target.to_string()),
+                    name: self.agent_name(target),
+                    state: ParticipantState::Ringing,
+                    muted: false,
+                    level: Some(0.0),
+                });
             }
-        };
-        json!({"room": self.handle.id().to_string(),
-            "max_participants": self.ctx.config.max_participants,
-            "customer_held": customer_held, "customer": customer,
-            "participants": participants, "transfer": transfer, "timeline": self.timeline})
+            state.transfer = Some(WireTransfer {
+                id: TransferId(r.id),
+                state: if t.is_ringing() {
+                    WireTransferPhase::Ringing
+                } else {
+                    WireTransferPhase::Consulting
+                },
+                kind: if r.team.is_some() {
+                    TransferKind::Team
+                } else {
+                    TransferKind::Agent
+                },
+                target: Some(target.to_string()),
+                target_name: Some(self.agent_name(target)),
+                team: r.team.clone(),
+                by: r.by.clone(),
+                reason: r.reason.clone(),
+                listen_only: r.listen_only,
+            });
+        }
+        state.timeline = self.timeline.clone();
+        state
+    }
+
+    /// Take `state` as the last one when it differs from it (numbered with the next version).
+    /// True when it did.
+    fn remember_state(&mut self, mut state: RoomState) -> bool {
+        if self
+            .last_state
+            .as_ref()
+            .is_some_and(|last| last.same_content(&state))
+        {
+            return false;
+        }
+        self.state_version += 1;
+        state.version = self.state_version;
+        self.last_state = Some(state);
+        true
     }
 
     /// NOTIFY every subscriber when the state changed since the last NOTIFY; lapsed
@@ -103,12 +139,10 @@ impl Room {
         for id in lapsed {
             self.end_subscription(&id, "timeout");
         }
-        let state = self.state_json();
-        if state == self.last_state {
+        let state = self.room_state();
+        if !self.remember_state(state) {
             return;
         }
-        self.last_state = state;
-        self.state_version += 1;
         for i in 0..self.subs.len() {
             self.notify_sub(i, None);
         }
@@ -144,9 +178,9 @@ impl Room {
             dialog,
             expires_at: Instant::now() + expires,
         });
-        if self.last_state.is_null() {
-            self.last_state = self.state_json();
-            self.state_version += 1;
+        if self.last_state.is_none() {
+            let state = self.room_state();
+            self.remember_state(state);
         }
         self.notify_sub(self.subs.len() - 1, None);
     }
@@ -178,12 +212,8 @@ impl Room {
 
     /// End the subscriptions of an agent who left (or all, for `None`, when the room ends).
     pub fn end_subscriptions_of(&mut self, user: Option<&str>) {
-        let state = self.state_json();
-        let changed = state != self.last_state;
-        if changed {
-            self.last_state = state;
-            self.state_version += 1;
-        }
+        let state = self.room_state();
+        let changed = self.remember_state(state);
         let ids: Vec<String> = self
             .subs
             .iter()
@@ -202,10 +232,11 @@ impl Room {
     }
 
     fn notify_sub(&mut self, i: usize, terminated: Option<&str>) {
-        let mut body = self.last_state.clone();
-        if let Some(obj) = body.as_object_mut() {
-            obj.insert("version".into(), json!(self.state_version));
-        }
+        let body = self
+            .last_state
+            .as_ref()
+            .and_then(|s| serde_json::to_vec(s).ok())
+            .unwrap_or_default();
         let Some(sub) = self.subs.get_mut(i) else {
             return;
         };
@@ -217,13 +248,7 @@ impl Room {
                     .as_secs(),
             ),
         };
-        let req = notify::request(
-            &mut sub.dialog,
-            EVENT,
-            &state,
-            CONTENT_TYPE,
-            body.to_string().into_bytes(),
-        );
+        let req = notify::request(&mut sub.dialog, EVENT, &state, CONTENT_TYPE, body);
         let tx = self.ctx.endpoint.request(req, sub.dialog.peer);
         tokio::spawn(async move {
             let _ = tx.final_response().await;

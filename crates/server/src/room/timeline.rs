@@ -4,29 +4,30 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use agentphone_protocol::{TimelineEntry, TimelineKind};
+
 use super::actor::Room;
 use super::leg::Role;
-use super::timeline_entry::Entry;
 use crate::records::RecordOp;
 
 impl Room {
     /// Add a timeline entry and write it to the call record.
-    pub fn note(&mut self, kind: &'static str, text: String) {
+    pub fn note(&mut self, kind: TimelineKind, text: String) {
         self.ctx.records.write(RecordOp::State {
             call: self.record_id.clone(),
-            state: kind,
+            state: kind.as_str(),
             detail: Some(text.clone()),
         });
         self.note_in_memory(kind, text);
     }
 
     /// Add a timeline entry the call record already has in another form (answered, ended).
-    pub fn note_in_memory(&mut self, kind: &'static str, text: String) {
+    pub fn note_in_memory(&mut self, kind: TimelineKind, text: String) {
         let at_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0);
-        self.timeline.push(Entry { at_ms, kind, text });
+        self.timeline.push(TimelineEntry { at_ms, kind, text });
     }
 
     /// How a party is named in the timeline: an agent's display name, the customer's display

@@ -10,6 +10,7 @@
 use std::time::Instant;
 
 use agentphone_media::session::RtpSession;
+use agentphone_protocol::TimelineKind;
 use agentphone_sip::endpoint::ServerTransaction;
 use agentphone_sip::message;
 use agentphone_sip::sdp::{Direction, Sdp};
@@ -123,7 +124,7 @@ impl Room {
             self.agent_name(&req.by),
             reason_suffix(req.reason.as_deref())
         );
-        self.note("transfer_requested", text);
+        self.note(TimelineKind::TransferRequested, text);
         self.ring_transfer(req, Some((user, binding)), None).await;
         Ok(())
     }
@@ -180,7 +181,7 @@ impl Room {
                         phase: TransferPhase::Ringing(Box::new(ringing)),
                     });
                     self.sipfrag("180 Ringing", false);
-                    self.note("transfer_ringing", format!("Ringing {name}"));
+                    self.note(TimelineKind::TransferRinging, format!("Ringing {name}"));
                     self.apply_modes();
                     return;
                 }
@@ -202,7 +203,10 @@ impl Room {
     fn note_miss(&mut self, req: &TransferRequest, miss: &LastMiss) {
         if req.team.is_some() {
             let name = self.agent_name(&miss.user);
-            self.note("transfer_ringing", format!("{name} {}", miss.status.2));
+            self.note(
+                TimelineKind::TransferRinging,
+                format!("{name} {}", miss.status.2),
+            );
         }
     }
 
@@ -401,9 +405,12 @@ impl Room {
         self.send_sipfrag(req.by_leg, "200 OK", true);
         tracing::info!(%room, %user, listen_only, "transfer target joined");
         if listen_only {
-            self.note("transfer_answered", format!("{name} joined to listen"));
+            self.note(
+                TimelineKind::TransferAnswered,
+                format!("{name} joined to listen"),
+            );
         } else {
-            self.note("transfer_answered", format!("{name} answered"));
+            self.note(TimelineKind::TransferAnswered, format!("{name} answered"));
             let requester_left = !self.legs.iter().any(|l| l.id == req.by_leg);
             self.transfer = Some(Transfer {
                 req,
@@ -433,7 +440,7 @@ impl Room {
             reason_suffix(t.req.reason.as_deref())
         );
         self.command_hold = None;
-        self.note("transfer_completed", text);
+        self.note(TimelineKind::TransferCompleted, text);
         self.apply_modes();
     }
 
@@ -506,7 +513,7 @@ impl Room {
                     self.send_sipfrag(req.by_leg, &format!("{code} {phrase}"), true);
                 }
                 self.note(
-                    "transfer_failed",
+                    TimelineKind::TransferFailed,
                     format!("Transfer to {target} failed: {why}"),
                 );
             }
@@ -516,7 +523,7 @@ impl Room {
                 }
                 let by = self.agent_name(&req.by);
                 self.note(
-                    "transfer_cancelled",
+                    TimelineKind::TransferCancelled,
                     format!("{by} cancelled the transfer to {target}"),
                 );
             }

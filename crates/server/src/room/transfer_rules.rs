@@ -90,7 +90,9 @@ pub fn check_request(config: &Config, ask: &TransferAsk<'_>) -> Result<Accepted,
 /// T1: the agent asked for cannot be reserved (the directory's status says why).
 pub fn agent_refusal(config: &Config, user: &str, status: AgentStatus) -> Refusal {
     let (code, phrase, why) = match status {
-        AgentStatus::Offline => (480, "Temporarily Unavailable", "is offline"),
+        AgentStatus::Offline | AgentStatus::Unknown => {
+            (480, "Temporarily Unavailable", "is offline")
+        }
         AgentStatus::Inactive => (480, "Temporarily Unavailable", "has the voice channel off"),
         AgentStatus::Ringing => (486, "Busy Here", "is ringing for another call"),
         AgentStatus::OnCall | AgentStatus::Available => (486, "Busy Here", "is on a call"),

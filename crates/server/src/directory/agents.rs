@@ -1,0 +1,256 @@
+//! The agents' live state (registration, voice channel, ringing, on a call, idle since) and what
+//! follows from it: each agent's derived status, the next team member to offer a call to, and the
+//! directory document subscribers see. Plain data: time is a parameter.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use agentphone_protocol::{AgentStatus, DirectoryAgent, DirectoryState, DirectoryTeam};
+use agentphone_sip::endpoint::Peer;
+
+use crate::config::Config;
+use crate::routing::{next_to_offer, MemberView};
+
+/// Where an agent's phone is reachable: its Contact and the address/transport its REGISTER came from.
+#[derive(Clone, Debug)]
+pub struct Binding {
+    /// The Contact URI (request-URI for requests to the agent).
+    pub contact: rsip::Uri,
+    /// Where to send (symmetric response routing).
+    pub peer: Peer,
+    /// When the registration lapses.
+    pub expires_at: Instant,
+}
+
+/// Something that happened to one agent.
+#[derive(Debug)]
+pub enum AgentChange {
+    /// Registered (Some) or unregistered (None).
+    Register(Option<Box<Binding>>),
+    /// Voice channel on/off (PUBLISH presence).
+    SetVoice(bool),
+    /// A reserved agent was not connected (declined, no answer, cancelled).
+    Release,
+    /// A reserved agent answered: ringing → on a call.
+    Answered,
+    /// The agent started a call themselves (dialled out).
+    CallStarted,
+    /// A call of the agent ended: idle from now.
+    CallEnded,
+}
+
+#[derive(Debug)]
+struct AgentState {
+    binding: Option<Binding>,
+    voice_active: bool,
+    ringing: u32,
+    calls: u32,
+    idle_since: Instant,
+}
+
+impl AgentState {
+    fn status(&mut self, now: Instant) -> AgentStatus {
+        if self.binding.as_ref().is_some_and(|b| b.expires_at <= now) {
+            // Registration lapsed: offline, and the voice channel goes with it.
+            self.binding = None;
+            self.voice_active = false;
+        }
+        if self.binding.is_none() {
+            AgentStatus::Offline
+        } else if self.calls > 0 {
+            AgentStatus::OnCall
+        } else if self.ringing > 0 {
+            AgentStatus::Ringing
+        } else if !self.voice_active {
+            AgentStatus::Inactive
+        } else {
+            AgentStatus::Available
+        }
+    }
+}
+
+/// Every configured agent's state.
+pub struct Agents {
+    config: Arc<Config>,
+    table: HashMap<String, AgentState>,
+}
+
+impl Agents {
+    /// Everyone offline, idle since `now`.
+    pub fn new(config: Arc<Config>, now: Instant) -> Agents {
+        let table = config
+            .agents
+            .iter()
+            .map(|a| {
+                let state = AgentState {
+                    binding: None,
+                    voice_active: false,
+                    ringing: 0,
+                    calls: 0,
+                    idle_since: now,
+                };
+                (a.username.clone(), state)
+            })
+            .collect();
+        Agents { config, table }
+    }
+
+    /// Apply one change (unknown users are ignored).
+    pub fn apply(&mut self, user: &str, change: AgentChange, now: Instant) {
+        let Some(a) = self.table.get_mut(user) else {
+            return;
+        };
+        match change {
+            AgentChange::Register(binding) => {
+                if binding.is_none() {
+                    a.voice_active = false;
+                }
+                a.binding = binding.map(|b| *b);
+            }
+            AgentChange::SetVoice(active) => a.voice_active = active,
+            AgentChange::Release => a.ringing = a.ringing.saturating_sub(1),
+            AgentChange::Answered => {
+                a.ringing = a.ringing.saturating_sub(1);
+                a.calls += 1;
+            }
+            AgentChange::CallStarted => a.calls += 1,
+            AgentChange::CallEnded => {
+                a.calls = a.calls.saturating_sub(1);
+                if a.calls == 0 {
+                    a.idle_since = now;
+                }
+            }
+        }
+    }
+
+    /// Reserve one agent for a call: Ok(binding) and the agent is now ringing, or why not.
+    pub fn reserve(&mut self, user: &str, now: Instant) -> Result<Binding, AgentStatus> {
+        let Some(a) = self.table.get_mut(user) else {
+            return Err(AgentStatus::Offline);
+        };
+        match (a.status(now), &a.binding) {
+            (AgentStatus::Available, Some(b)) => {
+                a.ringing += 1;
+                Ok(b.clone())
+            }
+            (status, _) => Err(status),
+        }
+    }
+
+    /// The next member of `team` to offer a call to (order: `routing::next_to_offer`), not in
+    /// `exclude`, now marked ringing.
+    pub fn reserve_for_team(
+        &mut self,
+        team: &str,
+        exclude: &[String],
+        now: Instant,
+    ) -> Option<(String, Binding)> {
+        let config = self.config.clone();
+        let team = config.team(team)?;
+        let mut views = Vec::with_capacity(team.members.len());
+        for member in &team.members {
+            let Some(a) = self.table.get_mut(member) else {
+                continue;
+            };
+            let available = a.status(now) == AgentStatus::Available && !exclude.contains(member);
+            views.push(MemberView {
+                name: member,
+                available,
+                idle_since: a.idle_since,
+            });
+        }
+        let name = next_to_offer(views)?;
+        let a = self.table.get_mut(name)?;
+        a.ringing += 1;
+        Some((name.to_string(), a.binding.clone()?))
+    }
+
+    /// An agent's current binding (any status).
+    pub fn binding(&mut self, user: &str, now: Instant) -> Option<Binding> {
+        let a = self.table.get_mut(user)?;
+        a.status(now);
+        a.binding.clone()
+    }
+
+    /// An agent's derived status; None for an unknown user.
+    pub fn status(&mut self, user: &str, now: Instant) -> Option<AgentStatus> {
+        self.table.get_mut(user).map(|a| a.status(now))
+    }
+
+    /// When the next registration lapses.
+    pub fn next_lapse(&self) -> Option<Instant> {
+        self.table
+            .values()
+            .filter_map(|a| a.binding.as_ref().map(|b| b.expires_at))
+            .min()
+    }
+
+    /// The directory document (version 0): agents and teams in config order.
+    pub fn snapshot(&mut self, now: Instant) -> DirectoryState {
+        let config = self.config.clone();
+        let mut statuses: HashMap<&str, (AgentStatus, bool)> = HashMap::new();
+        let mut agents = Vec::with_capacity(config.agents.len());
+        for a in &config.agents {
+            let Some(state) = self.table.get_mut(&a.username) else {
+                continue;
+            };
+            let status = state.status(now);
+            let voice_active = state.binding.is_some() && state.voice_active;
+            statuses.insert(a.username.as_str(), (status, voice_active));
+            agents.push(DirectoryAgent {
+                username: a.username.clone(),
+                display_name: a.display_name.clone(),
+                status,
+                teams: config
+                    .teams
+                    .iter()
+                    .filter(|t| t.members.contains(&a.username))
+                    .map(|t| t.name.clone())
+                    .collect(),
+                idle_since_ms: Some(wall_ms(state.idle_since)),
+            });
+        }
+        let teams = config
+            .teams
+            .iter()
+            .map(|t| {
+                let count = |wanted: &dyn Fn((AgentStatus, bool)) -> bool| {
+                    let n = t
+                        .members
+                        .iter()
+                        .filter_map(|m| statuses.get(m.as_str()).copied())
+                        .filter(|s| wanted(*s))
+                        .count();
+                    u32::try_from(n).unwrap_or(u32::MAX)
+                };
+                DirectoryTeam {
+                    name: t.name.clone(),
+                    members: t.members.clone(),
+                    available: count(&|(s, _)| s == AgentStatus::Available),
+                    active: count(&|(_, voice)| voice),
+                    inbound: t.inbound.clone(),
+                }
+            })
+            .collect();
+        DirectoryState::new(0, agents, teams)
+    }
+}
+
+/// An instant as milliseconds since the Unix epoch, from one fixed pairing of the two clocks (so
+/// the same instant always gives the same number and the snapshot does not flicker).
+fn wall_ms(at: Instant) -> u64 {
+    static EPOCH: OnceLock<(Instant, u64)> = OnceLock::new();
+    let (base, base_ms) = *EPOCH.get_or_init(|| {
+        let ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        (Instant::now(), ms)
+    });
+    if at >= base {
+        base_ms + at.duration_since(base).as_millis() as u64
+    } else {
+        base_ms.saturating_sub(base.duration_since(at).as_millis() as u64)
+    }
+}

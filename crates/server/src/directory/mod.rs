@@ -1,0 +1,316 @@
+//! The directory: agents' live state (registration, voice channel, ringing, on a call, idle since)
+//! and its event package, behind one owner task. Rooms and routing ask it through
+//! [`DirectoryHandle`]; because one task answers in turn, "pick the next available member and
+//! mark them ringing" is atomic and two rooms never ring the same agent.
+//!
+//! The decisions are a plain machine ([`machine::Directory`], tested in virtual time); this task
+//! only feeds it and carries its effects out. NOTIFYs go out from a separate task
+//! ([`notifier`]), so routing never waits for the fan-out to subscribers.
+
+mod agents;
+mod machine;
+#[cfg(test)]
+mod machine_tests;
+mod notifier;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use agentphone_sip::dialog::Dialog;
+use agentphone_sip::endpoint::Endpoint;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::config::Config;
+use agents::AgentChange;
+use machine::{Directory, Effect, Event};
+use notifier::Fanout;
+
+pub use agentphone_protocol::AgentStatus;
+pub use agents::Binding;
+
+/// How long a registration may last at most, and what we grant when none is asked for.
+pub const MAX_REGISTRATION: Duration = Duration::from_secs(3600);
+
+/// A SIP answer for a caller who wanted an agent of this status but cannot have them.
+pub fn unavailable_reply(status: AgentStatus) -> (u16, &'static str) {
+    match status {
+        AgentStatus::Ringing | AgentStatus::OnCall => (486, "Busy Here"),
+        _ => (480, "Temporarily Unavailable"),
+    }
+}
+
+enum Cmd {
+    Agent {
+        user: String,
+        change: AgentChange,
+    },
+    Reserve {
+        user: String,
+        reply: oneshot::Sender<Result<Binding, AgentStatus>>,
+    },
+    ReserveForTeam {
+        team: String,
+        exclude: Vec<String>,
+        reply: oneshot::Sender<Option<(String, Binding)>>,
+    },
+    Binding {
+        user: String,
+        reply: oneshot::Sender<Option<Binding>>,
+    },
+    Status {
+        user: String,
+        reply: oneshot::Sender<Option<AgentStatus>>,
+    },
+    /// A new directory subscription (its 200 is sent): NOTIFY it at once.
+    Subscribe {
+        dialog: Box<Dialog>,
+        expires: Duration,
+    },
+    /// A subscription event by Call-ID (refresh, end, subscriber gone).
+    Subscription(Event),
+}
+
+/// Asks the directory task. Cheap to clone.
+#[derive(Clone)]
+pub struct DirectoryHandle {
+    tx: mpsc::UnboundedSender<Cmd>,
+    changes: watch::Receiver<u64>,
+}
+
+impl DirectoryHandle {
+    /// Start the owner task; with an endpoint, subscribers get NOTIFYs (the event package).
+    pub fn spawn(config: Arc<Config>, endpoint: Option<Endpoint>) -> DirectoryHandle {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (changed, changes) = watch::channel(0);
+        let fanout = endpoint.map(|e| notifier::spawn(e, tx.clone()));
+        tokio::spawn(run(config, rx, fanout, changed));
+        DirectoryHandle { tx, changes }
+    }
+
+    /// A receiver that sees a new value after every change of any agent's status (for the queue).
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.changes.clone()
+    }
+
+    /// A directory subscription was accepted (200 sent): NOTIFY it now and after every change.
+    pub fn subscribe(&self, dialog: Dialog, expires: Duration) {
+        let _ = self.tx.send(Cmd::Subscribe {
+            dialog: Box::new(dialog),
+            expires,
+        });
+    }
+
+    /// Refresh (Some) or end (None, final NOTIFY `terminated`) a subscription.
+    pub fn resubscribe(&self, call_id: &str, expires: Option<Duration>) {
+        let _ = self.tx.send(Cmd::Subscription(Event::Resubscribe {
+            id: call_id.into(),
+            expires,
+        }));
+    }
+
+    fn agent(&self, user: &str, change: AgentChange) {
+        let _ = self.tx.send(Cmd::Agent {
+            user: user.into(),
+            change,
+        });
+    }
+
+    /// Set (Some) or remove (None) an agent's registration.
+    pub fn register(&self, user: &str, binding: Option<Binding>) {
+        self.agent(user, AgentChange::Register(binding.map(Box::new)));
+    }
+
+    /// Voice channel on/off (PUBLISH presence).
+    pub fn set_voice(&self, user: &str, active: bool) {
+        self.agent(user, AgentChange::SetVoice(active));
+    }
+
+    /// Reserve one agent for a call: Ok(binding) and the agent is now ringing, or why not.
+    pub async fn reserve(&self, user: &str) -> Result<Binding, AgentStatus> {
+        let (reply, rx) = oneshot::channel();
+        let _ = self.tx.send(Cmd::Reserve {
+            user: user.into(),
+            reply,
+        });
+        rx.await.unwrap_or(Err(AgentStatus::Offline))
+    }
+
+    /// The next member of `team` in offer order (SPEC T3), not in `exclude`, now marked ringing.
+    pub async fn reserve_for_team(
+        &self,
+        team: &str,
+        exclude: &[String],
+    ) -> Option<(String, Binding)> {
+        let (reply, rx) = oneshot::channel();
+        let _ = self.tx.send(Cmd::ReserveForTeam {
+            team: team.into(),
+            exclude: exclude.to_vec(),
+            reply,
+        });
+        rx.await.ok().flatten()
+    }
+
+    /// An agent's current binding (any status).
+    pub async fn binding(&self, user: &str) -> Option<Binding> {
+        let (reply, rx) = oneshot::channel();
+        let _ = self.tx.send(Cmd::Binding {
+            user: user.into(),
+            reply,
+        });
+        rx.await.ok().flatten()
+    }
+
+    /// An agent's derived status; None for an unknown user.
+    #[allow(dead_code)] // for tests
+    pub async fn status(&self, user: &str) -> Option<AgentStatus> {
+        let (reply, rx) = oneshot::channel();
+        let _ = self.tx.send(Cmd::Status {
+            user: user.into(),
+            reply,
+        });
+        rx.await.ok().flatten()
+    }
+
+    /// A reserved agent was not connected (declined, no answer, cancelled).
+    pub fn release(&self, user: &str) {
+        self.agent(user, AgentChange::Release);
+    }
+
+    /// A reserved agent answered: ringing → on a call.
+    pub fn answered(&self, user: &str) {
+        self.agent(user, AgentChange::Answered);
+    }
+
+    /// An agent started a call themselves (dialled out).
+    pub fn call_started(&self, user: &str) {
+        self.agent(user, AgentChange::CallStarted);
+    }
+
+    /// An agent's call ended: idle from now.
+    pub fn call_ended(&self, user: &str) {
+        self.agent(user, AgentChange::CallEnded);
+    }
+}
+
+/// The owner task: feeds the machine, answers queries, hands NOTIFYs to the fan-out task.
+async fn run(
+    config: Arc<Config>,
+    mut rx: mpsc::UnboundedReceiver<Cmd>,
+    fanout: Option<mpsc::Sender<Fanout>>,
+    changed: watch::Sender<u64>,
+) {
+    let mut dir = Directory::new(config, Instant::now());
+    loop {
+        let deadline = dir.deadline();
+        let cmd = tokio::select! {
+            cmd = rx.recv() => match cmd {
+                Some(cmd) => Some(cmd),
+                None => break,
+            },
+            _ = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            } => None,
+        };
+        let now = Instant::now();
+        let effects = match cmd {
+            None => dir.handle(Event::Timer, now),
+            Some(Cmd::Agent { user, change }) => dir.handle(Event::Agent { user, change }, now),
+            Some(Cmd::Reserve { user, reply }) => {
+                let _ = reply.send(dir.reserve(&user, now));
+                Vec::new()
+            }
+            Some(Cmd::ReserveForTeam {
+                team,
+                exclude,
+                reply,
+            }) => {
+                let _ = reply.send(dir.reserve_for_team(&team, &exclude, now));
+                Vec::new()
+            }
+            Some(Cmd::Binding { user, reply }) => {
+                let _ = reply.send(dir.binding(&user, now));
+                Vec::new()
+            }
+            Some(Cmd::Status { user, reply }) => {
+                let _ = reply.send(dir.status(&user, now));
+                Vec::new()
+            }
+            Some(Cmd::Subscribe { dialog, expires }) => {
+                let id = dialog.call_id.clone();
+                // The dialog first: the fan-out task must know it before the first NOTIFY.
+                send(&fanout, Fanout::Add(dialog)).await;
+                dir.handle(Event::Subscribe { id, expires }, now)
+            }
+            Some(Cmd::Subscription(event)) => dir.handle(event, now),
+        };
+        let mut notifies = Vec::with_capacity(effects.len());
+        for effect in effects {
+            match effect {
+                Effect::Changed => changed.send_modify(|v| *v += 1),
+                other => notifies.push(other),
+            }
+        }
+        if !notifies.is_empty() {
+            send(&fanout, Fanout::Effects(notifies)).await;
+        }
+    }
+}
+
+/// Hand work to the fan-out task. Its queue is bounded; it is only full when the fan-out falls
+/// far behind, and then the directory waits (back-pressure) rather than grow or drop a NOTIFY.
+async fn send(fanout: &Option<mpsc::Sender<Fanout>>, msg: Fanout) {
+    if let Some(tx) = fanout {
+        let _ = tx.send(msg).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::machine_tests::{binding as binding_until, config};
+    use super::*;
+
+    fn binding() -> Binding {
+        binding_until(Instant::now() + Duration::from_secs(60))
+    }
+
+    #[tokio::test]
+    async fn team_offer_order_skips_inactive_busy_and_ringing_then_prefers_longest_idle() {
+        let d = DirectoryHandle::spawn(config(), None);
+        for u in ["alice", "bob", "carol"] {
+            d.register(u, Some(binding()));
+        }
+        d.set_voice("bob", true);
+        d.set_voice("carol", true);
+        // alice is inactive: bob first (tie on idle time, member order), then carol.
+        assert_eq!(
+            d.reserve_for_team("support", &[]).await.map(|p| p.0),
+            Some("bob".into())
+        );
+        // bob is ringing now, so carol is next even without excluding bob.
+        assert_eq!(
+            d.reserve_for_team("support", &[]).await.map(|p| p.0),
+            Some("carol".into())
+        );
+        assert!(d.reserve_for_team("support", &[]).await.is_none());
+        // bob answers and hangs up: he is idle for less time than carol will be once released.
+        d.answered("bob");
+        d.call_ended("bob");
+        d.release("carol");
+        assert_eq!(
+            d.reserve_for_team("support", &[]).await.map(|p| p.0),
+            Some("carol".into())
+        );
+        d.release("carol");
+        assert_eq!(d.status("alice").await, Some(AgentStatus::Inactive));
+        d.register("carol", None);
+        assert_eq!(d.status("carol").await, Some(AgentStatus::Offline));
+        assert_eq!(
+            d.reserve_for_team("support", &[]).await.map(|p| p.0),
+            Some("bob".into())
+        );
+        assert_eq!(d.reserve("bob").await.err(), Some(AgentStatus::Ringing));
+    }
+}
