@@ -217,8 +217,8 @@ pub fn to_bytes(msg: &rsip::SipMessage) -> Vec<u8> {
 /// Serialise a request without wrapping (cloning) it into a `SipMessage`.
 pub fn request_bytes(r: &rsip::Request) -> Vec<u8> {
     let mut out = String::with_capacity(512);
-    let uri = r.uri.to_string();
-    let _ = write!(out, "{} {} SIP/2.0\r\n", r.method, ipv6::unescape(&uri));
+    let _ = write!(out, "{} {} SIP/2.0\r\n", r.method, r.uri);
+    restore_ipv6(&mut out, 0);
     finish(out, &r.headers, &r.body)
 }
 
@@ -235,12 +235,24 @@ pub fn response_bytes(r: &rsip::Response) -> Vec<u8> {
     finish(out, &r.headers, &r.body)
 }
 
+/// Put back the IPv6 references the stack keeps escaped in what was written to `out` from
+/// `start` on; only text with a bracket can hold one (no copy otherwise).
+fn restore_ipv6(out: &mut String, start: usize) {
+    let Some(written) = out.get(start..).filter(|w| w.contains('[')) else {
+        return;
+    };
+    let restored = ipv6::unescape(written).into_owned();
+    out.truncate(start);
+    out.push_str(&restored);
+}
+
 /// Headers (Content-Length replaced by the real one), blank line, body.
 fn finish(mut out: String, headers: &rsip::Headers, body: &[u8]) -> Vec<u8> {
     for h in headers.iter() {
         if !matches!(h, rsip::Header::ContentLength(_)) {
-            let line = h.to_string();
-            let _ = write!(out, "{}\r\n", ipv6::unescape(&line));
+            let start = out.len();
+            let _ = write!(out, "{h}\r\n");
+            restore_ipv6(&mut out, start);
         }
     }
     let _ = write!(out, "Content-Length: {}\r\n\r\n", body.len());
