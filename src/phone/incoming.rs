@@ -61,8 +61,9 @@ impl Engine {
         };
         let msg = rsip::SipMessage::Request(st.request.clone());
         let id = message::call_id(&msg).unwrap_or_else(message::new_call_id);
+        // uri_text: an IPv6 caller shows as `[::1]`, not the stack's escaped form.
         let from = message::from_uri(&msg)
-            .map(|u| u.to_string())
+            .map(|u| message::uri_text(&u))
             .unwrap_or_default();
         let display = message::from_display_name(&msg);
         let call_info = message::header_values(&msg, "Call-Info");

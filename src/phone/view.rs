@@ -28,6 +28,8 @@ pub struct PhoneView {
     pub directory: Directory,
     /// The last thing worth telling the user that has no other place.
     pub notice: Option<Notice>,
+    /// Counts notices set (or cleared) so far: the same notice happening again is news too.
+    pub notice_seq: u64,
     /// The target of the transfer under way when my call ended (`completed` comes after).
     ended_transfer: Option<String>,
 }
@@ -248,6 +250,12 @@ pub enum Notice {
 }
 
 impl PhoneView {
+    /// Tell the user something (or clear the line with `None`).
+    fn set_notice(&mut self, notice: Option<Notice>) {
+        self.notice = notice;
+        self.notice_seq = self.notice_seq.wrapping_add(1);
+    }
+
     /// Nothing happened yet.
     pub fn new(user: &str) -> Self {
         PhoneView {
@@ -259,6 +267,7 @@ impl PhoneView {
             call: None,
             directory: Directory::default(),
             notice: None,
+            notice_seq: 0,
             ended_transfer: None,
         }
     }
@@ -312,7 +321,7 @@ impl PhoneView {
                     listen_only: *listen_only,
                     customer,
                 });
-                self.notice = None;
+                self.set_notice(None);
             }
             PhoneEvent::CallState {
                 call,
@@ -354,13 +363,11 @@ impl PhoneView {
             } => self.transfer(*state, reason.as_deref(), target.as_deref()),
             PhoneEvent::CommandFailed {
                 command, reason, ..
-            } => {
-                self.notice = Some(Notice::CommandFailed {
-                    command: command.clone(),
-                    reason: reason.clone(),
-                })
-            }
-            PhoneEvent::Error { message } => self.notice = Some(Notice::Error(message.clone())),
+            } => self.set_notice(Some(Notice::CommandFailed {
+                command: command.clone(),
+                reason: reason.clone(),
+            })),
+            PhoneEvent::Error { message } => self.set_notice(Some(Notice::Error(message.clone()))),
         }
     }
 
@@ -373,14 +380,14 @@ impl PhoneView {
                 match self.call.take() {
                     Some(c) if c.id == call || c.id.is_empty() => {
                         self.muted = false;
-                        self.notice = Some(match &c.transfer {
+                        self.set_notice(Some(match &c.transfer {
                             TransferView::Completed { to, .. } => {
                                 Notice::TransferredTo { target: to.clone() }
                             }
                             _ => Notice::CallEnded {
                                 reason: reason.map(str::to_string),
                             },
-                        });
+                        }));
                         // Completed may be reported after my call ended.
                         self.ended_transfer = match c.transfer {
                             TransferView::Ringing { target, .. }
@@ -391,9 +398,9 @@ impl PhoneView {
                     Some(other) => self.call = Some(other),
                     None => {
                         if let Some(reason) = reason {
-                            self.notice = Some(Notice::NotConnected {
+                            self.set_notice(Some(Notice::NotConnected {
                                 reason: reason.to_string(),
-                            });
+                            }));
                         }
                     }
                 }
@@ -623,7 +630,7 @@ impl PhoneView {
         let Some(call) = self.call.as_mut() else {
             if state == TransferState::Completed {
                 if let Some(to) = target.map(str::to_string).or(self.ended_transfer.take()) {
-                    self.notice = Some(Notice::TransferredTo { target: to });
+                    self.set_notice(Some(Notice::TransferredTo { target: to }));
                 }
             }
             return;

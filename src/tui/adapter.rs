@@ -23,8 +23,9 @@ pub struct Adapter {
     voice_requested: bool,
     /// The view shown last (level meters are laid over it).
     shown: PhoneView,
-    /// The notice of the view shown last: a new one replaces a local notice.
-    shown_notice: Option<Notice>,
+    /// The notice count of the view shown last: a new notice (even an equal one) replaces a
+    /// local notice; an old one cleared by an action does not come back.
+    shown_notice: u64,
     /// Microphone and speaker levels from the audio devices.
     levels: (f32, f32),
     /// When the call answered here was answered (wall clock, for its timeline line).
@@ -40,7 +41,7 @@ impl Adapter {
             display: display.to_string(),
             voice_requested: false,
             shown: PhoneView::new(user),
-            shown_notice: None,
+            shown_notice: 0,
             levels: (0.0, 0.0),
             answered_at: None,
         }
@@ -116,8 +117,8 @@ impl Adapter {
             },
         });
         self.model.call = view.call.as_ref().map(|c| self.call(c));
-        if view.notice != self.shown_notice {
-            self.shown_notice = view.notice.clone();
+        if view.notice_seq != self.shown_notice {
+            self.shown_notice = view.notice_seq;
             self.model.notice = view.notice.as_ref().map(notice);
         }
         self.model != before

@@ -485,3 +485,31 @@ fn room_levels_fill_the_others_meters_and_my_row_keeps_my_mic() {
     );
     assert_eq!(level_of(&a, customer), Some(1.0), "out of range is clamped");
 }
+
+/// #6: an old notice goes with the next action, stays gone when the view changes for something
+/// else, and the same failure happening again shows again.
+#[test]
+fn notice_clears_on_the_next_action_and_a_repeat_shows_again() {
+    let mut a = adapter();
+    incoming(&mut a);
+    state(&mut a, CallState::Connected, None);
+    let refused = PhoneEvent::CommandFailed {
+        command: "hold".into(),
+        code: 409,
+        reason: "not now".into(),
+    };
+    a.apply(&refused, t());
+    assert_eq!(a.model().notice.as_deref(), Some("hold refused: not now"));
+
+    a.clear_notice(); // the user pressed a key for the engine
+    assert_eq!(a.model().notice, None);
+    a.apply(&PhoneEvent::Mute { muted: true }, t());
+    assert_eq!(a.model().notice, None, "the stale notice came back");
+
+    a.apply(&refused, t());
+    assert_eq!(
+        a.model().notice.as_deref(),
+        Some("hold refused: not now"),
+        "the same failure again must show again"
+    );
+}

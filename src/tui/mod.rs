@@ -26,6 +26,8 @@ pub mod theme;
 pub mod wiring;
 
 #[cfg(test)]
+mod contrast_tests;
+#[cfg(test)]
 mod fixtures;
 #[cfg(test)]
 mod input_tests;

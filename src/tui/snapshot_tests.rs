@@ -214,3 +214,49 @@ fn tiny_terminal_does_not_panic() {
         }
     }
 }
+
+/// #6: a caller without a display name shows the URI, which must not run into the role column.
+#[test]
+fn caller_uri_without_display_name_keeps_its_own_column_80x24() {
+    for uri in [
+        "sip:customer@127.0.0.1",
+        "sip:+4930123456789@customers.example.com",
+    ] {
+        let mut model = fixtures::in_call();
+        if let Some(call) = model.call.as_mut() {
+            call.customer = Some(uri.into());
+            call.participants[0].user = uri.into();
+            call.participants[0].name = uri.into();
+        }
+        let mut a = app(model);
+        let terminal = render(&mut a, 80, 24);
+        let buffer = terminal.backend().buffer();
+        let rows: Vec<String> = (0..24)
+            .map(|y| {
+                (0..80)
+                    .filter_map(|x| buffer.cell((x, y)))
+                    .map(|c| c.symbol())
+                    .collect()
+            })
+            .collect();
+        let row = rows
+            .iter()
+            .find(|r| r.contains("customer ") && r.contains("talking"))
+            .unwrap_or_else(|| panic!("{uri}: no participant row in\n{}", rows.join("\n")));
+        let role_at = row.find("customer ").unwrap_or_default();
+        let before_role = row.get(..role_at).unwrap_or_default();
+        assert!(
+            before_role.ends_with(' '),
+            "{uri}: name runs into the role column: {row:?}"
+        );
+        if uri.len() > 21 {
+            assert!(
+                before_role.contains('…'),
+                "{uri}: cut without a mark: {row:?}"
+            );
+        }
+        if uri.starts_with("sip:+49") {
+            assert_snapshot!(terminal.backend());
+        }
+    }
+}

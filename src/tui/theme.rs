@@ -92,6 +92,18 @@ impl Theme {
         self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
     }
 
+    /// The key inside a button of style `button`: yellow where the button's background is dark
+    /// or absent; on a light background (yellow, green …) yellow would vanish or blur, so the key
+    /// keeps the button's own dark text colour and stands out by bold + underline instead.
+    pub fn button_key(&self, button: Style) -> Style {
+        match button.bg {
+            Some(bg) if self.color && is_light(bg) => {
+                button.add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
+            }
+            _ => button.patch(self.key()),
+        }
+    }
+
     /// Good news: online, available, voice on.
     pub fn ok(&self) -> Style {
         self.fg(Color::Green)
@@ -121,6 +133,21 @@ impl Theme {
     pub fn meter(&self) -> Style {
         self.fg(Color::Green)
     }
+}
+
+/// Backgrounds on which the yellow key colour is unreadable or weak.
+fn is_light(bg: Color) -> bool {
+    matches!(
+        bg,
+        Color::Yellow
+            | Color::LightYellow
+            | Color::Green
+            | Color::LightGreen
+            | Color::Cyan
+            | Color::LightCyan
+            | Color::White
+            | Color::Gray
+    )
 }
 
 #[cfg(test)]

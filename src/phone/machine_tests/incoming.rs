@@ -379,3 +379,19 @@ fn the_far_end_holding_and_resuming_shows_remote_held() {
         );
     }
 }
+
+/// #5: a caller whose From holds an IPv6 reference (stock linphonec) rings with its address
+/// shown as sent, `[::1]`, not the escaped form the SIP stack keeps inside.
+#[test]
+fn caller_with_an_ipv6_from_rings_with_its_real_address() {
+    let mut rig = Rig::new();
+    rig.events();
+    let inv = invite("call-1", None, "sip:pat@[::1]:5062", &[]);
+    let tx = rig.request(inv);
+    assert_eq!(rig.responses(tx), [180]);
+    let from = rig.events().into_iter().find_map(|e| match e {
+        PhoneEvent::IncomingCall { from, .. } => Some(from),
+        _ => None,
+    });
+    assert_eq!(from.as_deref(), Some("sip:pat@[::1]:5062"));
+}

@@ -47,10 +47,7 @@ impl Button {
     fn line(&self, theme: &Theme) -> Line<'static> {
         let mut spans = vec![Span::styled("[", self.style)];
         if !self.key.is_empty() {
-            spans.push(Span::styled(
-                self.key.clone(),
-                self.style.patch(theme.key()),
-            ));
+            spans.push(Span::styled(self.key.clone(), theme.button_key(self.style)));
             spans.push(Span::styled(" ", self.style));
         }
         spans.push(Span::styled(self.label.clone(), self.style));

@@ -130,7 +130,7 @@ impl CallComponent {
             };
             let mut spans = vec![
                 Span::raw(format!(" {} ", if p.level > 0.05 { "◆" } else { "◇" })),
-                Span::raw(format!("{:<NAME_COLUMN$.NAME_COLUMN$}", name)),
+                Span::raw(column(&name, NAME_COLUMN)),
                 Span::styled(format!("{:<10}", strings::role(p.role)), t.dim()),
                 Span::styled(
                     format!("{:<10}", strings::participant_state(p.state)),
@@ -191,6 +191,20 @@ impl CallComponent {
             self.hits.row(frame, row, &buttons, &t);
         }
     }
+}
+
+/// `text` in a column of `width` cells that always ends with a space, so that it never runs into
+/// the next column: padded, or cut with `…` (a URI without display name is often longer).
+fn column(text: &str, width: usize) -> String {
+    let room = width.saturating_sub(1);
+    let shown: String = if text.chars().count() > room {
+        let mut cut: String = text.chars().take(room.saturating_sub(1)).collect();
+        cut.push('…');
+        cut
+    } else {
+        text.to_string()
+    };
+    format!("{shown:<width$}")
 }
 
 /// The transfer status line; during a consultation it tells whether the customer is on hold,

@@ -10,6 +10,7 @@ static ALLOCATOR: agentphone_testkit::alloc::CountingAllocator =
 mod calls;
 mod config_errors;
 mod directory;
+mod ipv6_from;
 mod malformed;
 mod media_tick_alloc;
 mod queue;

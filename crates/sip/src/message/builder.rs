@@ -61,6 +61,7 @@ fn with_tag(to: &rsip::headers::To, tag: Option<&str>) -> rsip::headers::To {
 
 /// `"Name" <uri>` or `<uri>`, with the display name quoted and escaped.
 pub(crate) fn name_addr(display: Option<&str>, uri: &str) -> String {
+    let uri = super::ipv6::escape(uri);
     match display.filter(|d| !d.is_empty()) {
         Some(d) => {
             let escaped: String = d
@@ -151,14 +152,14 @@ impl RequestBuilder {
     /// Contact URI.
     pub fn contact(mut self, uri: &str) -> Self {
         self.check_uri("Contact", uri);
-        self.contact = Some(format!("<{uri}>"));
+        self.contact = Some(name_addr(None, uri));
         self
     }
 
     /// Contact with header parameters after the URI, e.g. `isfocus` (RFC 4579) → `<uri>;isfocus`.
     pub fn contact_with_params(mut self, uri: &str, params: &str) -> Self {
         self.check_uri("Contact", uri);
-        self.contact = Some(format!("<{uri}>;{params}"));
+        self.contact = Some(format!("{};{params}", name_addr(None, uri)));
         self
     }
 

@@ -78,6 +78,8 @@ pub(crate) fn unquote(s: &str) -> String {
 /// control characters are removed from the value.
 pub fn make_header(name: &str, value: &str) -> rsip::Header {
     let clean: String = value.chars().filter(|c| !c.is_control()).collect();
+    // An IPv6 reference travels escaped inside the stack (see `ipv6`).
+    let clean = super::ipv6::escape(&clean).into_owned();
     let line = format!("{name}: {clean}");
     rsip::headers::header::Tokenizer::tokenize(line.as_bytes())
         .ok()

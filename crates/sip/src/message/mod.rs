@@ -8,6 +8,7 @@ mod compact;
 pub mod fields;
 mod helpers;
 mod ids;
+mod ipv6;
 mod parse;
 mod reason;
 mod validate;
@@ -22,6 +23,7 @@ pub use helpers::{
     to_tag, to_uri,
 };
 pub use ids::{new_branch, new_call_id, new_tag};
+pub use ipv6::uri_text;
 pub(crate) use parse::split_head as parse_split_head;
 pub use parse::{parse, request_bytes, response_bytes, to_bytes, ParseError, MAX_HEADER_BYTES};
 pub use reason::reason_phrase;

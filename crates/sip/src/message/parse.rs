@@ -1,6 +1,7 @@
 //! Parsing and serialising whole messages.
 
 use super::compact::{expand_name, has_params, is_list_header, split_list, tighten_params};
+use super::ipv6;
 use super::reason::reason_phrase;
 use super::validate::validate;
 use std::borrow::Cow;
@@ -122,9 +123,11 @@ fn normalize(bytes: &[u8]) -> Result<Vec<u8>, ParseError> {
         }
         if is_list_header(name) {
             for part in split_list(&value) {
-                let _ = write!(out, "{name}: {}\r\n", tighten_params(part));
+                let part = ipv6::escape(part);
+                let _ = write!(out, "{name}: {}\r\n", tighten_params(&part));
             }
         } else if has_params(name) {
+            let value = ipv6::escape(&value);
             let _ = write!(out, "{name}: {}\r\n", tighten_params(&value));
         } else {
             let _ = write!(out, "{name}: {value}\r\n");
@@ -180,6 +183,7 @@ fn write_start_line(line: &str, out: &mut String) -> Result<(), ParseError> {
     if parse_uri(uri).is_none() {
         return Err(ParseError::new("Malformed Request-URI"));
     }
+    let uri = ipv6::escape(uri);
     let _ = write!(out, "{method} {uri} SIP/2.0\r\n");
     Ok(())
 }
@@ -214,6 +218,7 @@ pub fn to_bytes(msg: &rsip::SipMessage) -> Vec<u8> {
 pub fn request_bytes(r: &rsip::Request) -> Vec<u8> {
     let mut out = String::with_capacity(512);
     let _ = write!(out, "{} {} SIP/2.0\r\n", r.method, r.uri);
+    restore_ipv6(&mut out, 0);
     finish(out, &r.headers, &r.body)
 }
 
@@ -230,11 +235,24 @@ pub fn response_bytes(r: &rsip::Response) -> Vec<u8> {
     finish(out, &r.headers, &r.body)
 }
 
+/// Put back the IPv6 references the stack keeps escaped in what was written to `out` from
+/// `start` on; only text with a bracket can hold one (no copy otherwise).
+fn restore_ipv6(out: &mut String, start: usize) {
+    let Some(written) = out.get(start..).filter(|w| w.contains('[')) else {
+        return;
+    };
+    let restored = ipv6::unescape(written).into_owned();
+    out.truncate(start);
+    out.push_str(&restored);
+}
+
 /// Headers (Content-Length replaced by the real one), blank line, body.
 fn finish(mut out: String, headers: &rsip::Headers, body: &[u8]) -> Vec<u8> {
     for h in headers.iter() {
         if !matches!(h, rsip::Header::ContentLength(_)) {
+            let start = out.len();
             let _ = write!(out, "{h}\r\n");
+            restore_ipv6(&mut out, start);
         }
     }
     let _ = write!(out, "Content-Length: {}\r\n\r\n", body.len());
@@ -243,9 +261,10 @@ fn finish(mut out: String, headers: &rsip::Headers, body: &[u8]) -> Vec<u8> {
     bytes
 }
 
-/// A URI with a scheme (rsip alone accepts any word as a host name).
+/// A URI with a scheme (rsip alone accepts any word as a host name); an IPv6 reference is
+/// accepted and kept escaped (see [`ipv6`]).
 pub(crate) fn parse_uri(text: &str) -> Option<rsip::Uri> {
-    rsip::Uri::try_from(text)
+    rsip::Uri::try_from(ipv6::escape(text).as_ref())
         .ok()
         .filter(|u| u.scheme.is_some())
 }

@@ -19,5 +19,6 @@ mod garbage;
 mod interop_baresip;
 mod interop_baresip_call;
 mod interop_sipp;
+mod ipv6;
 mod message;
 mod sdp;
