@@ -18,8 +18,9 @@ pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction) {
     let route = routing::classify(&ctx.config, ctx.endpoint.local_addr(), &tx.request.uri);
     let caller = match &route {
         Route::Inbound(_) => Role::Customer {
+            // As on the wire (`[::1]`), not the parser's escaped form: agents and records see it.
             uri: message::from_uri(&msg)
-                .map(|u| u.to_string())
+                .map(|u| message::uri_text(&u))
                 .unwrap_or_else(|| "sip:anonymous@invalid".into()),
             display: message::from_display_name(&msg),
         },
