@@ -115,6 +115,10 @@ median() {
     printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.0f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
 
+# sipp's transport: one UDP socket per call, at most 64 (`-t un`). With a single socket (sipp's
+# default `u1`) the kernel's SO_REUSEPORT hash puts all its traffic on one of the server's shards.
+SIPP_TRANSPORT=(-t un -max_socket 64)
+
 # Run one sipp step: scenario $1 against 127.0.0.1:$2 at $3 calls/s for $STEP_S seconds.
 # Prints "successful failed seconds" (seconds: sipp's whole run, start to last answer).
 SIPP_EXTRA=()
@@ -126,7 +130,7 @@ sipp_step() {
     out="$WORK/sipp.out"
     start=$(date +%s.%N)
     timeout $((STEP_S + 20)) sipp 127.0.0.1:"$port" -sf "$BENCH_DIR/sipp/$scenario" -i 127.0.0.1 -p 0 \
-        -r "$rate" -m "$calls" -l $((rate * 2 + 100)) -buff_size 4194304 -recv_timeout 2000 \
+        "${SIPP_TRANSPORT[@]}" -r "$rate" -m "$calls" -l $((rate * 2 + 100)) -buff_size 4194304 -recv_timeout 2000 \
         -max_recv_loops 100000 -max_sched_loops 100000 -nostdin -trace_stat -stf "$stat" -fd 100 \
         "${SIPP_EXTRA[@]}" >"$out" 2>&1 || true
     end=$(date +%s.%N)

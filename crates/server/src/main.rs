@@ -6,6 +6,12 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc instead of glibc malloc: the request path allocates a lot of small, short-lived
+/// objects on several runtime threads; glibc's per-thread arenas kept ~200 MB after a REGISTER
+/// burst and never gave it back, mimalloc returns freed pages to the OS and allocates faster.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// agentphone's SIP server: registrar, call rooms with mixing, teams, music on hold, call records.
 #[derive(Parser)]
 #[command(version)]
