@@ -1,0 +1,89 @@
+//! Two-party relay (issue 9 point 1): a room with exactly two legs that hear each other on the
+//! same codec forwards payloads instead of decoding, mixing and encoding them (see
+//! `agentphone_media::session` for the rewriting). The room switches to mixing the moment that
+//! stops being true — a third leg, hold or ringback, listen-only, a codec change, a DTMF digit
+//! the server sends — and back once the switch has settled (crossfades done).
+
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::{check_timeout, MediaLeg, MediaRoom};
+use crate::media_engine::{LegMode, MediaEvent, MediaEventKind};
+
+/// Can the room relay this tick?
+pub(super) fn can_relay(legs: &[MediaLeg]) -> bool {
+    let [a, b] = legs else {
+        return false;
+    };
+    let hears_other = |l: &MediaLeg| l.mode == LegMode::Mixed && l.settled();
+    hears_other(a)
+        && hears_other(b)
+        && a.session.codec().is_some()
+        && a.session.codec() == b.session.codec()
+        && !a.session.sending_dtmf()
+        && !b.session.sending_dtmf()
+}
+
+/// Start (`on`) or stop relaying between the room's two legs.
+pub(super) fn switch(room: &mut MediaRoom, on: bool, now: Instant) {
+    room.relaying = on;
+    let [a, b] = room.legs.as_mut_slice() else {
+        // Not two legs: whatever relayed, decoding resumes.
+        for leg in room.legs.iter_mut() {
+            leg.session.stop_relay();
+            leg.session.end_relay_from(now);
+        }
+        return;
+    };
+    if on {
+        a.session.start_relay_to(&mut b.session, now);
+        b.session.start_relay_to(&mut a.session, now);
+    } else {
+        a.session.prime_encoder(b.session.relayed_tail());
+        b.session.prime_encoder(a.session.relayed_tail());
+        for leg in [a, b] {
+            leg.session.stop_relay();
+            leg.session.end_relay_from(now);
+        }
+    }
+}
+
+/// One relayed tick: forward what each leg received to the other; levels, DTMF reports, RTP
+/// timeouts and RTCP as in a mixed tick.
+pub(super) fn tick(room: &mut MediaRoom, now: Instant) {
+    let (events, timeout) = (&room.events, room.rtp_timeout);
+    let [a, b] = room.legs.as_mut_slice() else {
+        return;
+    };
+    relay_leg(a, b, events, timeout, now);
+    relay_leg(b, a, events, timeout, now);
+}
+
+fn relay_leg(
+    from: &mut MediaLeg,
+    to: &mut MediaLeg,
+    events: &UnboundedSender<MediaEvent>,
+    timeout: Duration,
+    now: Instant,
+) {
+    from.dtmf.clear();
+    from.session
+        .poll_relay(now, &mut from.dtmf, &mut to.session);
+    let (sum_squares, samples) = from.session.take_relayed_energy();
+    if let Some(level) = from.level.add_energy(sum_squares, samples) {
+        let _ = events.send(MediaEvent {
+            leg: from.id,
+            kind: MediaEventKind::Level(level),
+        });
+    }
+    // The event packets themselves were relayed; the room actor still hears of the digit.
+    for &digit in from.dtmf.iter() {
+        let _ = events.send(MediaEvent {
+            leg: from.id,
+            kind: MediaEventKind::Dtmf(digit),
+        });
+    }
+    check_timeout(from, now, timeout, events);
+    from.session.maybe_send_rtcp(now);
+}
