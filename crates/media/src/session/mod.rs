@@ -143,6 +143,8 @@ pub struct RtpSession {
     /// The last 20 ms decoded from relayed audio (primes the other leg's encoder on the switch
     /// back to mixing).
     relay_tail: Box<Frame>,
+    /// The decoder decoded the last relayed packet (it is warm).
+    relay_decoded_last: bool,
 }
 
 fn would_block(e: &std::io::Error) -> bool {
@@ -192,6 +194,7 @@ impl RtpSession {
             relay_decode: true,
             relay_energy: (0.0, 0),
             relay_tail: Box::new([0; crate::FRAME]),
+            relay_decoded_last: false,
         })
     }
 
@@ -330,6 +333,8 @@ impl RtpSession {
                         self.last_relayed.remember(&h, payload, duration);
                         if self.relay_decode {
                             self.decode_relayed(len);
+                        } else {
+                            self.relay_decoded_last = false;
                         }
                     }
                     None => {

@@ -16,6 +16,7 @@
 use std::time::Instant;
 
 use super::RtpSession;
+use crate::codec::Decoder;
 use crate::jitter::MAX_PAYLOAD;
 use crate::rtp::{self, RtpHeader};
 use crate::{Frame, FRAME};
@@ -82,8 +83,9 @@ impl RtpSession {
     }
 
     /// Whether relayed audio is decoded as it arrives (default on): the decoder stays warm
-    /// (the switch back to mixing is seamless) and [`RtpSession::take_relayed_energy`] gives
-    /// its level, at the cost of one decode per packet (no encode, no mix).
+    /// and [`RtpSession::take_relayed_energy`] gives its level, at the cost of one decode per
+    /// packet (no encode, no mix). The media engine turns it on for one level window now and
+    /// then; off, the last relayed packet is decoded when mixing resumes.
     pub fn set_relay_decode(&mut self, on: bool) {
         self.relay_decode = on;
     }
@@ -102,23 +104,14 @@ impl RtpSession {
         let Ok((_, payload)) = rtp::parse(datagram) else {
             return;
         };
-        let out = self.fifo.room();
-        let Ok(n) = active.decoder.decode_into(payload, out) else {
-            return;
-        };
-        let decoded = out.get(..n).unwrap_or_default();
-        let sum = decoded
-            .iter()
-            .map(|&s| f64::from(s) * f64::from(s))
-            .sum::<f64>();
-        self.relay_energy.0 += sum;
-        self.relay_energy.1 += n as u64;
-        // Keep the newest FRAME samples.
-        let tail = &mut self.relay_tail;
-        let keep = FRAME.saturating_sub(decoded.len());
-        tail.copy_within(FRAME - keep.., 0);
-        let new = &decoded[decoded.len().saturating_sub(FRAME)..];
-        tail[keep..].copy_from_slice(new);
+        let decoded = decode_measured(
+            &mut active.decoder,
+            payload,
+            self.fifo.room(),
+            &mut self.relay_energy,
+            &mut self.relay_tail,
+        );
+        self.relay_decoded_last = decoded;
     }
 
     /// The last 20 ms decoded from relayed audio (zeros when relayed audio is not decoded).
@@ -171,12 +164,20 @@ impl RtpSession {
         }
         self.jitter
             .resume_after(last.ssrc, last.seq, last.ts, last.duration);
-        if self.relay_decode {
-            return; // Already warm: it decoded every relayed packet.
+        if self.relay_decoded_last {
+            return; // Already warm: it decoded the last relayed packet.
         }
         if let (Some(active), Some(payload)) = (self.active.as_mut(), last.data.get(..last.len)) {
-            // Warm-up only: the samples land in the FIFO's free space and are not committed.
-            let _ = active.decoder.decode_into(payload, self.fifo.room());
+            // Warm-up (and the tail that primes the other leg's encoder): the samples land in
+            // the FIFO's free space and are not committed.
+            let mut energy = (0.0, 0);
+            decode_measured(
+                &mut active.decoder,
+                payload,
+                self.fifo.room(),
+                &mut energy,
+                &mut self.relay_tail,
+            );
         }
     }
 
@@ -253,4 +254,29 @@ impl RtpSession {
         }
         self.relay_sent_at = Some(now);
     }
+}
+
+/// Decode `payload` into `scratch` (not played); add its energy to `energy` and keep its newest
+/// 20 ms in `tail`. False when it does not decode.
+fn decode_measured(
+    decoder: &mut Decoder,
+    payload: &[u8],
+    scratch: &mut [i16],
+    energy: &mut (f64, u64),
+    tail: &mut Frame,
+) -> bool {
+    let Ok(n) = decoder.decode_into(payload, scratch) else {
+        return false;
+    };
+    let decoded = scratch.get(..n).unwrap_or_default();
+    energy.0 += decoded
+        .iter()
+        .map(|&s| f64::from(s) * f64::from(s))
+        .sum::<f64>();
+    energy.1 += n as u64;
+    // Keep the newest FRAME samples.
+    let keep = FRAME.saturating_sub(decoded.len());
+    tail.copy_within(FRAME - keep.., 0);
+    tail[keep..].copy_from_slice(&decoded[decoded.len().saturating_sub(FRAME)..]);
+    true
 }

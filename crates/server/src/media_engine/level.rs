@@ -5,7 +5,7 @@
 use agentphone_media::Frame;
 
 /// Frames per measuring window: 10 × 20 ms = 200 ms.
-const WINDOW_FRAMES: u32 = 10;
+pub const WINDOW_FRAMES: u32 = 10;
 
 /// Lower edges (dBFS) of levels 1..=4; below the first is 0 (silence, line noise).
 const STEPS_DBFS: [f64; 4] = [-50.0, -40.0, -28.0, -15.0];

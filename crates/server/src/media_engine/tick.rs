@@ -117,6 +117,10 @@ pub struct MediaRoom {
     relay: bool,
     /// The legs relay this tick (see [`relay`]).
     relaying: bool,
+    /// While relaying, decode for the speaking level one window in this many (0: never).
+    relay_level_every: u32,
+    /// Ticks since relaying started.
+    relay_ticks: u32,
 }
 
 impl MediaRoom {
@@ -139,6 +143,8 @@ impl MediaRoom {
             rtp_timeout,
             relay: true,
             relaying: false,
+            relay_level_every: relay::LEVEL_EVERY,
+            relay_ticks: 0,
         }
     }
 
@@ -161,6 +167,12 @@ impl MediaRoom {
     /// transcoded path against it.
     pub fn set_relay(&mut self, on: bool) {
         self.relay = on;
+    }
+
+    /// While relaying, decode for the speaking level one level window in `every` (1: all the
+    /// time, as when mixing; 0: never — levels stay 0).
+    pub fn set_relay_level_every(&mut self, every: u32) {
+        self.relay_level_every = every;
     }
 
     /// Are the legs relayed (not transcoded) right now?

@@ -3,13 +3,22 @@
 //! `agentphone_media::session` for the rewriting). The room switches to mixing the moment that
 //! stops being true — a third leg, hold or ringback, listen-only, a codec change, a DTMF digit
 //! the server sends — and back once the switch has settled (crossfades done).
+//!
+//! Relayed audio is decoded only for the speaking level, one 200 ms level window in
+//! [`LEVEL_EVERY`] (a level update a second instead of five): decoding every packet would cost
+//! a sixth of transcoding (bench `media_relay`), and the switch back to mixing warms the decoder
+//! on the last relayed packet anyway.
 
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::{check_timeout, MediaLeg, MediaRoom};
+use crate::media_engine::level::WINDOW_FRAMES;
 use crate::media_engine::{LegMode, MediaEvent, MediaEventKind};
+
+/// While relaying, the speaking level is measured during one level window in this many.
+pub(super) const LEVEL_EVERY: u32 = 5;
 
 /// Can the room relay this tick?
 pub(super) fn can_relay(legs: &[MediaLeg]) -> bool {
@@ -28,6 +37,7 @@ pub(super) fn can_relay(legs: &[MediaLeg]) -> bool {
 /// Start (`on`) or stop relaying between the room's two legs.
 pub(super) fn switch(room: &mut MediaRoom, on: bool, now: Instant) {
     room.relaying = on;
+    room.relay_ticks = 0;
     let [a, b] = room.legs.as_mut_slice() else {
         // Not two legs: whatever relayed, decoding resumes.
         for leg in room.legs.iter_mut() {
@@ -53,25 +63,43 @@ pub(super) fn switch(room: &mut MediaRoom, on: bool, now: Instant) {
 /// timeouts and RTCP as in a mixed tick.
 pub(super) fn tick(room: &mut MediaRoom, now: Instant) {
     let (events, timeout) = (&room.events, room.rtp_timeout);
+    let every = room.relay_level_every;
+    let measuring = every > 0 && room.relay_ticks % (WINDOW_FRAMES * every) < WINDOW_FRAMES;
+    room.relay_ticks = room.relay_ticks.wrapping_add(1);
     let [a, b] = room.legs.as_mut_slice() else {
         return;
     };
-    relay_leg(a, b, events, timeout, now);
-    relay_leg(b, a, events, timeout, now);
+    let ctx = Ctx {
+        events,
+        timeout,
+        measuring,
+        now,
+    };
+    relay_leg(a, b, &ctx);
+    relay_leg(b, a, &ctx);
 }
 
-fn relay_leg(
-    from: &mut MediaLeg,
-    to: &mut MediaLeg,
-    events: &UnboundedSender<MediaEvent>,
+/// What relaying one leg needs from its room.
+struct Ctx<'a> {
+    events: &'a UnboundedSender<MediaEvent>,
     timeout: Duration,
+    /// Decode this tick's relayed audio for the speaking level.
+    measuring: bool,
     now: Instant,
-) {
+}
+
+fn relay_leg(from: &mut MediaLeg, to: &mut MediaLeg, ctx: &Ctx) {
+    let (events, now) = (ctx.events, ctx.now);
     from.dtmf.clear();
+    from.session.set_relay_decode(ctx.measuring);
     from.session
         .poll_relay(now, &mut from.dtmf, &mut to.session);
     let (sum_squares, samples) = from.session.take_relayed_energy();
-    if let Some(level) = from.level.add_energy(sum_squares, samples) {
+    let level = ctx
+        .measuring
+        .then(|| from.level.add_energy(sum_squares, samples))
+        .flatten();
+    if let Some(level) = level {
         let _ = events.send(MediaEvent {
             leg: from.id,
             kind: MediaEventKind::Level(level),
@@ -84,6 +112,6 @@ fn relay_leg(
             kind: MediaEventKind::Dtmf(digit),
         });
     }
-    check_timeout(from, now, timeout, events);
+    check_timeout(from, now, ctx.timeout, events);
     from.session.maybe_send_rtcp(now);
 }
