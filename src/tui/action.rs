@@ -55,6 +55,9 @@ pub enum Action {
     ClosePopup,
     /// Leave the program.
     Quit,
+    /// Something the user asked for that cannot work now: say why instead (a listener's Hold,
+    /// Transfer while another transfer is under way — issue 10 #6).
+    Explain(String),
 }
 
 impl Action {

@@ -264,6 +264,7 @@ impl Adapter {
             }],
             Action::CancelTransfer => vec![PhoneCommand::CancelTransfer],
             Action::CompleteTransfer => vec![PhoneCommand::CompleteTransfer],
+            Action::Explain(why) => return Err(why.clone()),
             Action::OpenTransfer | Action::OpenDial | Action::Help | Action::ClosePopup => {
                 Vec::new()
             }

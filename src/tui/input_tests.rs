@@ -13,7 +13,7 @@ use ratatui::Terminal;
 use super::action::{Action, TransferTarget};
 use super::app::App;
 use super::fixtures::{self, app};
-use super::model::{AgentStatus, Model};
+use super::model::{AgentStatus, Model, ParticipantState};
 use super::popups::transfer::{Field, Tab};
 use super::runner::{run_loop, UiEvent};
 
@@ -103,12 +103,34 @@ fn transfer_key_cancels_while_ringing_and_completes_once_joined() {
 
 #[test]
 fn only_the_transferring_agent_may_cancel_or_complete() {
-    // Bob's view of Alice's consultation: his Transfer key opens the modal like any other time.
+    // Bob's view of Alice's consultation: a second transfer cannot work while hers is under
+    // way, so his Transfer (key or click) says why instead of opening the modal (issue 10 #6).
     let mut m = fixtures::consulting();
     m.me.user = "bob".into();
     m.me.display = "Bob Baker".into();
     let mut a = app(m);
-    assert_eq!(ch(&mut a, 't'), Some(Action::OpenTransfer));
+    let why =
+        Action::Explain("A transfer to Bob Baker is under way: wait until it is over.".into());
+    assert_eq!(ch(&mut a, 't'), Some(why.clone()));
+    assert_eq!(click_text(&mut a, "Transfer"), Some(why));
+    assert!(a.modal().is_none());
+}
+
+#[test]
+fn a_listener_is_not_offered_hold() {
+    // Carol joined listen-only (issue 10 #1): Hold says why instead of holding the customer.
+    let mut m = fixtures::in_call();
+    m.me.user = "carol".into();
+    m.me.display = "Carol Diaz".into();
+    let call = m.call.as_mut().expect("a call");
+    call.participants[1].user = "carol".into();
+    call.participants[1].state = ParticipantState::ListenOnly;
+    let mut a = app(m);
+    let why = Action::Explain(
+        "You are only listening: the agents in the conversation put the customer on hold.".into(),
+    );
+    assert_eq!(ch(&mut a, 'h'), Some(why.clone()));
+    assert_eq!(click_text(&mut a, "Hold"), Some(why));
 }
 
 #[test]

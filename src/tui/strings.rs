@@ -330,6 +330,15 @@ pub const TRANSFER_FAILED: &str = "failed";
 /// A transfer I cancelled.
 pub const TRANSFER_CANCELLED: &str = "cancelled";
 
+/// Why a listener has no Hold (issue 10 #1).
+pub const LISTENER_CANNOT_HOLD: &str =
+    "You are only listening: the agents in the conversation put the customer on hold.";
+
+/// Why Transfer does nothing while someone else's transfer is under way.
+pub fn transfer_under_way(target: &str) -> String {
+    format!("A transfer to {target} is under way: wait until it is over.")
+}
+
 /// The notice after I completed a transfer and left the call.
 pub fn transferred_to(target: &str) -> String {
     format!("Call ended: transferred to {target}.")

@@ -52,12 +52,17 @@ impl Room {
     }
 
     fn command(&mut self, leg_id: LegId, cmd: RoomCommand) -> Result<(), (u16, String)> {
-        let name = self
-            .legs
-            .iter()
-            .find(|l| l.id == leg_id)
-            .map(|l| self.name_of(&l.role))
-            .unwrap_or_default();
+        let leg = self.legs.iter().find(|l| l.id == leg_id);
+        let name = leg.map(|l| self.name_of(&l.role)).unwrap_or_default();
+        if leg.is_some_and(|l| l.listen_only)
+            && matches!(cmd, RoomCommand::Hold | RoomCommand::Resume)
+        {
+            // A listener is not in the conversation: holding is not theirs (issue 10 #1).
+            return Err((
+                403,
+                format!("{name} is only listening and cannot put the call on hold or resume it"),
+            ));
+        }
         let has_customer = self.legs.iter().any(|l| l.role.is_customer());
         let what = if has_customer {
             "the customer"

@@ -11,6 +11,7 @@ mod calls;
 mod config_errors;
 mod directory;
 mod ipv6_from;
+mod listener_hold;
 mod malformed;
 mod media_tick_alloc;
 mod queue;
