@@ -340,6 +340,7 @@ fn directory(d: &phone::Directory) -> Directory {
                     a.display_name.clone()
                 },
                 status: a.status,
+                away_reason: a.away_reason.clone(),
             })
             .collect(),
         teams: d

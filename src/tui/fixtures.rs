@@ -33,6 +33,7 @@ fn agent(user: &str, display: &str, status: AgentStatus) -> AgentEntry {
         user: user.into(),
         display: display.into(),
         status,
+        away_reason: None,
     }
 }
 

@@ -290,6 +290,8 @@ pub struct AgentEntry {
     pub display: String,
     /// Derived status.
     pub status: AgentStatus,
+    /// Why they are away (status `Away`).
+    pub away_reason: Option<String>,
 }
 
 /// An agent's derived status (SPEC, Concepts): the wire's own type.
@@ -299,7 +301,11 @@ pub use crate::phone::AgentStatus;
 pub fn voice_active(status: AgentStatus) -> bool {
     matches!(
         status,
-        AgentStatus::Available | AgentStatus::Ringing | AgentStatus::OnCall
+        AgentStatus::Available
+            | AgentStatus::Ringing
+            | AgentStatus::OnCall
+            | AgentStatus::Away
+            | AgentStatus::AfterCallWork
     )
 }
 

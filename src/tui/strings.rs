@@ -214,14 +214,19 @@ pub const NO_AGENTS: &str = "No agent with an active voice channel matches.";
 pub const NO_TEAMS: &str = "No voice-active team matches.";
 
 /// An agent's status in the modal, with the reason when they cannot be picked.
-pub fn agent_status(s: AgentStatus) -> &'static str {
+pub fn agent_status(s: AgentStatus, away_reason: Option<&str>) -> String {
     match s {
-        AgentStatus::Offline => "offline",
-        AgentStatus::Inactive => "inactive",
-        AgentStatus::Available => "available",
-        AgentStatus::Ringing => "ringing — can't take it now",
-        AgentStatus::OnCall => "on a call — can't take it now",
-        AgentStatus::Unknown => "status unknown",
+        AgentStatus::Offline => "offline".into(),
+        AgentStatus::Inactive => "inactive".into(),
+        AgentStatus::Available => "available".into(),
+        AgentStatus::Ringing => "ringing — can't take it now".into(),
+        AgentStatus::OnCall => "on a call — can't take it now".into(),
+        AgentStatus::Away => match away_reason {
+            Some(r) => format!("away ({r}) — can't take it now"),
+            None => "away — can't take it now".into(),
+        },
+        AgentStatus::AfterCallWork => "wrapping up a call — can't take it now".into(),
+        AgentStatus::Unknown => "status unknown".into(),
     }
 }
 

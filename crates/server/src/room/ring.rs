@@ -94,6 +94,9 @@ impl Room {
                 };
                 let label = ringing.offer.to.label().to_string();
                 self.offer_over(&ringing.offer, ringing.out, miss.cancel_invite);
+                if miss.rang_out() {
+                    self.ctx.directory.ring_timed_out(&label);
+                }
                 if let Some((state, detail)) = miss.record(&label) {
                     self.record(state, Some(detail));
                 }

@@ -321,6 +321,9 @@ impl Room {
             (Step::Missed(miss), _) => {
                 let user = ringing.user().to_string();
                 self.drop_ringing(*ringing, miss.cancel_invite);
+                if miss.rang_out() {
+                    self.ctx.directory.ring_timed_out(&user);
+                }
                 self.target_missed(req, user, miss.transfer_status()).await;
             }
             // An answer without its response cannot happen; put things back as they were.

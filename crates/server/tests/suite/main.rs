@@ -10,6 +10,7 @@ static ALLOCATOR: agentphone_testkit::alloc::CountingAllocator =
 mod calls;
 mod config_errors;
 mod directory;
+mod directory_states;
 mod ipv6_from;
 mod listener_hold;
 mod malformed;
