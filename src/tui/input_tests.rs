@@ -687,3 +687,49 @@ fn consultation_status_says_when_the_customer_left() {
     let buffer = draw(&mut a);
     assert!(find(&buffer, "Transfer: Bob Baker joined, customer on hold").is_some());
 }
+
+// Agent states (S1).
+
+#[test]
+fn state_key_and_click_open_the_menu_and_a_row_sets_the_state() {
+    use crate::phone::protocol::AgentStateRequest as Set;
+    let mut a = app(fixtures::available());
+    assert_eq!(ch(&mut a, 's'), Some(Action::OpenStateMenu));
+    assert!(a.modal().is_some());
+    // Available is selected (current); down twice = Away — lunch.
+    key(&mut a, KeyCode::Down);
+    key(&mut a, KeyCode::Down);
+    let lunch = Action::SetState(Set::Away {
+        reason: "lunch".into(),
+    });
+    assert_eq!(key(&mut a, KeyCode::Enter), Some(lunch));
+    assert!(a.modal().is_none(), "setting the state closes the menu");
+
+    let mut a = app(fixtures::away());
+    assert_eq!(
+        click_text(&mut a, "Away: lunch"),
+        Some(Action::OpenStateMenu)
+    );
+    assert_eq!(
+        click_text(&mut a, "Available"),
+        Some(Action::SetState(Set::Available))
+    );
+    // Esc closes without a change.
+    assert_eq!(ch(&mut a, 's'), Some(Action::OpenStateMenu));
+    assert_eq!(key(&mut a, KeyCode::Esc), Some(Action::ClosePopup));
+    assert!(a.modal().is_none());
+}
+
+#[test]
+fn ready_ends_wrap_up_by_key_and_click_and_only_then() {
+    use crate::phone::protocol::AgentStateRequest as Set;
+    let ready = Some(Action::SetState(Set::Available));
+    let mut a = app(fixtures::wrap_up());
+    assert_eq!(ch(&mut a, 'r'), ready);
+    assert_eq!(click_text(&mut a, "r Ready"), ready);
+    let mut a = app(fixtures::available());
+    assert_eq!(ch(&mut a, 'r'), None);
+    // Before the directory lists me there is no state to set.
+    let mut a = app(fixtures::idle());
+    assert_eq!(ch(&mut a, 's'), None);
+}

@@ -335,6 +335,48 @@ pub const TRANSFER_FAILED: &str = "failed";
 /// A transfer I cancelled.
 pub const TRANSFER_CANCELLED: &str = "cancelled";
 
+/// The header's state button: what I am now (S1).
+pub fn my_state(
+    status: Option<AgentStatus>,
+    away_reason: Option<&str>,
+    wrap_up_left: Option<Duration>,
+) -> Option<String> {
+    Some(match status? {
+        AgentStatus::Available => "Available".into(),
+        AgentStatus::Away => match away_reason {
+            Some(r) => format!("Away: {r}"),
+            None => "Away".into(),
+        },
+        AgentStatus::AfterCallWork => match wrap_up_left {
+            Some(left) => format!("Wrap-up {}", timer(left)),
+            None => "Wrap-up".into(),
+        },
+        AgentStatus::Ringing => "Ringing".into(),
+        AgentStatus::OnCall => "On a call".into(),
+        AgentStatus::Offline | AgentStatus::Inactive | AgentStatus::Unknown => return None,
+    })
+}
+/// The idle hint while away.
+pub const AWAY_HINT: &str = "Away: no calls are offered to you. s: change your state.";
+/// The idle hint during after-call work.
+pub const WRAP_UP_HINT: &str = "Wrapping up the last call: no calls until it ends. r: ready now.";
+/// The button that ends after-call work.
+pub const BTN_READY: &str = "Ready";
+/// The agent-state menu's title.
+pub const STATE_TITLE: &str = "My state";
+/// The menu row that makes me available.
+pub const STATE_AVAILABLE: &str = "Available";
+/// A menu row that makes me away for `reason`.
+pub fn state_away(reason: &str) -> String {
+    format!("Away — {reason}")
+}
+/// The menu's line when the server offers no away reason.
+pub const STATE_NO_REASONS: &str = "The server offers no away reason.";
+/// Footer: choose the state.
+pub const HINT_STATE: &str = "State";
+/// Footer: set the chosen state.
+pub const HINT_SET_STATE: &str = "Set";
+
 /// Why a listener has no Hold (issue 10 #1).
 pub const LISTENER_CANNOT_HOLD: &str =
     "You are only listening: the agents in the conversation put the customer on hold.";

@@ -11,7 +11,7 @@ use super::button::{Button, HitMap};
 use super::meter::meter;
 use super::{Component, Ctx};
 use crate::tui::action::Action;
-use crate::tui::model::{CallView, Connection, Me, ParticipantState, TransferStatus};
+use crate::tui::model::{AgentStatus, CallView, Connection, Me, ParticipantState, TransferStatus};
 use crate::tui::strings;
 use crate::tui::theme::Theme;
 
@@ -91,12 +91,17 @@ impl CallComponent {
     }
 
     fn draw_idle(&mut self, frame: &mut Frame, inner: Rect, ctx: &Ctx) {
+        let state = &ctx.model.state;
         let hint = if ctx.model.connection != Connection::Online {
             strings::OFFLINE_HINT
-        } else if ctx.model.voice_active {
-            strings::WAITING_HINT
-        } else {
+        } else if !ctx.model.voice_active {
             strings::VOICE_OFF_HINT
+        } else if state.status == Some(AgentStatus::Away) {
+            strings::AWAY_HINT
+        } else if state.status == Some(AgentStatus::AfterCallWork) {
+            strings::WRAP_UP_HINT
+        } else {
+            strings::WAITING_HINT
         };
         let lines = vec![
             Line::from(Span::styled(strings::NO_CALL, ctx.theme.title())),
