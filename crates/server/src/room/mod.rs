@@ -6,27 +6,22 @@
 
 mod actor;
 mod call_rules;
-mod call_setup;
-mod commands;
-mod connect;
-mod establish;
+mod early;
+mod effects;
 mod hold;
 mod hunt;
 mod in_dialog;
 mod join;
 mod leg;
+pub mod machine;
 mod offer;
 mod offer_invite;
 mod outgoing;
-mod queue;
 mod refer_to;
-mod ring;
 mod room_sub;
 #[cfg(test)]
 mod rule_table;
 pub mod state;
-mod timeline;
-mod transfer;
 mod transfer_rules;
 mod transfer_state;
 
