@@ -14,6 +14,9 @@ mod setup;
 mod transfer;
 mod view;
 
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -158,7 +161,12 @@ impl RoomMachine {
     pub fn handle(&mut self, event: Event, now: Instant) -> Vec<Effect> {
         self.now = now;
         match self.phase {
-            Phase::Ending => {}
+            Phase::Ending => {
+                // Asked before the end: nobody uses the reservation now.
+                if let Event::Directory(DirReply::Reserved(user)) = event {
+                    self.directory(DirOp::Release(user));
+                }
+            }
             Phase::Establishing | Phase::Queued { .. } => self.setup_event(event),
             Phase::Connected => self.connected_event(event),
         }
