@@ -161,12 +161,18 @@ impl RoomMachine {
     pub fn handle(&mut self, event: Event, now: Instant) -> Vec<Effect> {
         self.now = now;
         match self.phase {
-            Phase::Ending => {
-                // Asked before the end: nobody uses the reservation now.
-                if let Event::Directory(DirReply::Reserved(user)) = event {
+            // What was under way at the end is given back.
+            Phase::Ending => match event {
+                Event::Directory(DirReply::Reserved(user)) => {
                     self.directory(DirOp::Release(user));
                 }
-            }
+                Event::Joined { offer, result } => {
+                    if let Some((_, leg)) = self.joining.take().filter(|(o, _)| *o == offer) {
+                        self.orphan_join(leg, &result);
+                    }
+                }
+                _ => {}
+            },
             Phase::Establishing | Phase::Queued { .. } => self.setup_event(event),
             Phase::Connected => self.connected_event(event),
         }
@@ -269,6 +275,13 @@ impl RoomMachine {
 
     fn leg(&self, id: LegId) -> Option<&LegState> {
         self.legs.iter().find(|l| l.id == id)
+    }
+
+    /// A party joined for an offer the room gave up on meanwhile: hung up at once.
+    fn orphan_join(&mut self, leg: LegId, result: &Result<Direction, Unusable>) {
+        if result.is_ok() {
+            self.emit(Effect::DropLeg { leg, bye: true });
+        }
     }
 
     fn set_mode(&mut self, leg: LegId, mode: LegMode) {

@@ -347,13 +347,16 @@ impl RoomMachine {
 
     /// The answered offer joined (the call connects) or its answer was unusable (next one).
     fn setup_joined(&mut self, id: OfferId, result: Result<Direction, Unusable>) {
-        let Some((joining, leg)) = self.joining.take().filter(|(o, _)| *o == id) else {
+        let Some((_, leg)) = self.joining.take().filter(|(o, _)| *o == id) else {
             return;
         };
+        if self.ringing_id() != Some(id) {
+            self.orphan_join(leg, &result);
+            return;
+        }
         let Some(mut offer) = self.setup.as_mut().and_then(|s| s.ringing.take()) else {
             return;
         };
-        debug_assert_eq!(offer.id, joining);
         let direction = match result {
             Ok(d) => d,
             Err(unusable) => {

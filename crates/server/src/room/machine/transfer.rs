@@ -329,6 +329,7 @@ impl RoomMachine {
             return;
         };
         if self.transfer_offer(id).is_none() {
+            self.orphan_join(leg_id, &result);
             return;
         }
         let Some((req, mut offer)) = self.take_ringing() else {
@@ -475,9 +476,6 @@ impl RoomMachine {
         let Transfer { req, phase } = t;
         match phase {
             TransferPhase::Ringing(mut offer) => {
-                if self.joining.is_some_and(|(o, _)| o == offer.id) {
-                    self.joining = None;
-                }
                 let cancel = match offer.handle(OfferInput::Withdraw, self.now) {
                     Step::Missed(m) => m.cancel_invite,
                     _ => false,

@@ -237,3 +237,35 @@ fn a_party_vanishes_after_the_transfer() {
     }
     t.finish();
 }
+
+#[test]
+fn a_party_joins_after_the_room_gave_up_on_it() {
+    let mut t = Table::new("room flows: joined too late");
+    t.case(
+        "the caller cancels between the answer and the join: the party gets BYE",
+        || {
+            let mut c = Call::customer_calls_support();
+            c.reserved("alice", &["offer 1 alice*"]);
+            c.resp(1, 200, &["join offer 1 as 2"]);
+            c.step(
+                crate::room::machine::io::Event::CallerCancelled,
+                &["release alice", "!cancel", "caller 487"],
+            );
+            c.joined(1, &["drop 2 bye", "!caller"]);
+        },
+    );
+    t.case(
+        "the transfer is cancelled between the answer and the join: the target gets BYE",
+        || {
+            let mut c = Call::bob_ringing();
+            c.resp(2, 200, &["join offer 2 as 3"]);
+            c.cmd(
+                2,
+                agentphone_protocol::RoomCommand::CancelTransfer,
+                &["release bob", "!cancel", "mode 1 Mixed"],
+            );
+            c.joined(2, &["drop 3 bye", "!answered"]);
+        },
+    );
+    t.finish();
+}
