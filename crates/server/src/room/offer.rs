@@ -132,14 +132,6 @@ impl Miss {
     }
 }
 
-/// Why an answer could not be used.
-pub enum Unusable {
-    /// No dialog could be formed from it.
-    NoDialog,
-    /// No codec in common (the party was sent BYE).
-    NoAudio,
-}
-
 /// What the driver does after an input.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Step {
