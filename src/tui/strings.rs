@@ -270,10 +270,14 @@ pub const HELP_DECLINE: &str = "Decline an incoming call";
 pub const HELP_DIAL: &str = "Dial (idle) or keypad for DTMF (in a call)";
 /// Help: voice.
 pub const HELP_VOICE: &str = "Voice channel on / off";
+/// Help: agent state.
+pub const HELP_STATE: &str = "My state: Available or Away (with a reason)";
+/// Help: end wrap-up.
+pub const HELP_READY: &str = "Ready: end after-call work now";
 /// Help: help.
 pub const HELP_HELP: &str = "This help";
 /// Help: quit.
-pub const HELP_QUIT: &str = "Quit (q only when no call is up; Ctrl-C always)";
+pub const HELP_QUIT: &str = "Quit (q or Ctrl-C; during a call it asks first)";
 /// Help: transfer modal keys.
 pub const HELP_MODAL: &str = "In the transfer modal: type to filter, ↑/↓ pick, ←/→ Agent/Team,";
 /// Help: transfer modal keys, second line.
@@ -376,6 +380,30 @@ pub const STATE_NO_REASONS: &str = "The server offers no away reason.";
 pub const HINT_STATE: &str = "State";
 /// Footer: set the chosen state.
 pub const HINT_SET_STATE: &str = "Set";
+
+/// Enter in the transfer modal with nothing to pick: why.
+pub fn nobody_to_transfer_to(teams: bool, listed: bool) -> &'static str {
+    match (teams, listed) {
+        (false, false) => "No agent to transfer to: nobody else has the voice channel on.",
+        (false, true) => "No agent can take the call now: they are busy, away or wrapping up.",
+        (true, false) => "No team to transfer to: no team has an agent with the voice channel on.",
+        (true, true) => "No team has an agent free now: they are busy, away or wrapping up.",
+    }
+}
+
+/// The quit question's title.
+pub const QUIT_TITLE: &str = "Quit?";
+/// What quitting now would do.
+pub fn quit_during_call(customer: Option<&str>) -> String {
+    match customer {
+        Some(c) => format!("You are in a call: quitting hangs up and drops {c}."),
+        None => "You are in a call: quitting hangs up.".into(),
+    }
+}
+/// Quit anyway.
+pub const BTN_QUIT: &str = "Quit";
+/// Stay in the call.
+pub const BTN_STAY: &str = "Stay";
 
 /// Why a listener has no Hold (issue 10 #1).
 pub const LISTENER_CANNOT_HOLD: &str =
