@@ -360,9 +360,8 @@ fn transfer(t: &TransferView) -> TransferStatus {
                 .clone()
                 .unwrap_or_else(|| strings::TRANSFER_FAILED.to_string()),
         },
-        TransferView::Cancelled { target } => TransferStatus::Failed {
+        TransferView::Cancelled { target } => TransferStatus::Cancelled {
             target: target.clone(),
-            reason: strings::TRANSFER_CANCELLED.to_string(),
         },
         TransferView::Completed { from, to } => TransferStatus::Completed {
             from: from.clone(),

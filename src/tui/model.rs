@@ -222,6 +222,11 @@ pub enum TransferStatus {
         /// Why it failed.
         reason: String,
     },
+    /// I cancelled the transfer; the call is back as before.
+    Cancelled {
+        /// Who was tried.
+        target: String,
+    },
     /// The transfer completed: `from` left, `to` stays with the customer.
     Completed {
         /// Who transferred.

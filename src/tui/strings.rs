@@ -106,17 +106,17 @@ pub fn role(r: Role) -> &'static str {
 }
 
 /// State column.
-pub fn participant_state(s: ParticipantState) -> &'static str {
+/// One state per participant (issue 10: no "talking … muted"): muted replaces talking, and a
+/// held party is told to be hearing music (the server plays it).
+pub fn participant_state(s: ParticipantState, muted: bool) -> &'static str {
     match s {
+        ParticipantState::Talking if muted => "muted",
         ParticipantState::Talking => "talking",
         ParticipantState::Ringing => "ringing",
-        ParticipantState::OnHold => "on hold",
+        ParticipantState::OnHold => "on hold — hearing music",
         ParticipantState::ListenOnly => "listening",
     }
 }
-
-/// Shown after a muted participant.
-pub const MUTED: &str = "muted";
 
 /// The status line of a transfer; None when there is nothing to say.
 pub fn transfer_status(t: &TransferStatus) -> Option<String> {
@@ -126,9 +126,8 @@ pub fn transfer_status(t: &TransferStatus) -> Option<String> {
         TransferStatus::Consulting { target, .. } => {
             Some(format!("Transfer: {target} joined, customer on hold"))
         }
-        TransferStatus::Failed { target, reason } => {
-            Some(format!("Transfer to {target} failed: {reason}"))
-        }
+        TransferStatus::Failed { reason, .. } => Some(format!("Transfer not done: {reason}")),
+        TransferStatus::Cancelled { .. } => Some(TRANSFER_CANCELLED.to_string()),
         TransferStatus::Completed { from, to } => {
             Some(format!("Transfer completed: {from} → {to}"))
         }
@@ -335,9 +334,9 @@ pub fn call_not_connected(reason: &str) -> String {
 }
 
 /// A transfer failed without a reason given.
-pub const TRANSFER_FAILED: &str = "failed";
-/// A transfer I cancelled.
-pub const TRANSFER_CANCELLED: &str = "cancelled";
+pub const TRANSFER_FAILED: &str = "the server gave no reason";
+/// A transfer I cancelled (my own choice: no failure).
+pub const TRANSFER_CANCELLED: &str = "Transfer cancelled";
 
 /// The header's state button: what I am now (S1).
 pub fn my_state(
