@@ -171,6 +171,8 @@ pub struct Participant {
     pub muted: bool,
     /// Speaking level, 0.0 (silent) to 1.0.
     pub level: f32,
+    /// On hold since then (for the hold timer).
+    pub held_since: Option<Instant>,
 }
 
 /// A participant's role in the call.

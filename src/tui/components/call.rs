@@ -159,6 +159,13 @@ impl CallComponent {
                 ParticipantState::Talking | ParticipantState::ListenOnly
             ) {
                 spans.push(Span::styled(meter(p.level, PARTICIPANT_METER), t.meter()));
+            } else if let Some(since) = p.held_since {
+                // A held party has no level to show: how long they have been waiting instead.
+                let held = strings::timer(ctx.now.saturating_duration_since(since));
+                spans.push(Span::styled(
+                    format!("{held:<PARTICIPANT_METER$}"),
+                    t.warn(),
+                ));
             } else {
                 spans.push(Span::raw(" ".repeat(PARTICIPANT_METER)));
             }
