@@ -74,6 +74,8 @@ pub struct IncomingOffer {
     pub listen_only: bool,
     /// The caller is a customer (a team call, or a caller who is no agent of the directory).
     pub customer: bool,
+    /// When it began to ring here.
+    pub since: Instant,
 }
 
 impl IncomingOffer {
@@ -212,6 +214,8 @@ pub struct Directory {
     pub teams: Vec<DirectoryTeam>,
     /// The reasons I may give for being away (the server's list).
     pub away_reasons: Vec<String>,
+    /// How long an offered call rings here before it is missed.
+    pub ring_timeout_s: Option<u32>,
 }
 
 impl Directory {
@@ -322,6 +326,7 @@ impl PhoneView {
                     transferred_by: transferred_by.clone(),
                     listen_only: *listen_only,
                     customer,
+                    since: now,
                 });
                 self.set_notice(None);
             }
@@ -354,12 +359,14 @@ impl PhoneView {
                 agents,
                 teams,
                 away_reasons,
+                ring_timeout_s,
                 ..
             } => {
                 self.directory = Directory {
                     agents: agents.clone(),
                     teams: teams.clone(),
                     away_reasons: away_reasons.clone(),
+                    ring_timeout_s: *ring_timeout_s,
                 }
             }
             PhoneEvent::Room { room } => self.room(room, now),

@@ -191,6 +191,7 @@ fn transfer_failures_are_plain_words_with_display_names() {
                 agents: agents.clone(),
                 teams: Vec::new(),
                 away_reasons: Vec::new(),
+                ring_timeout_s: None,
             },
             now,
         );

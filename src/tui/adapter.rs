@@ -191,7 +191,14 @@ impl Adapter {
             from: i.caller().to_string(),
             uri: i.uri.clone(),
             team: i.team.clone(),
-            transferred_by: i.transferred_by.clone(),
+            transferred_by: i
+                .transferred_by
+                .as_ref()
+                .map(|by| display_of(&view.directory, by)),
+            rings_out_at: view
+                .directory
+                .ring_timeout_s
+                .map(|s| i.since + Duration::from_secs(u64::from(s))),
             reason: if i.listen_only {
                 Some(strings::listen_only_reason(i.reason.as_deref()))
             } else {
@@ -411,6 +418,14 @@ fn transfer(t: &TransferView) -> TransferStatus {
             to: to.clone(),
         },
     }
+}
+
+/// An agent's display name (else the user name): messages name people, not accounts.
+fn display_of(d: &phone::Directory, user: &str) -> String {
+    d.agents
+        .iter()
+        .find(|a| a.username == user && !a.display_name.is_empty())
+        .map_or_else(|| user.to_string(), |a| a.display_name.clone())
 }
 
 /// The directory as the transfer modal shows it.

@@ -173,6 +173,7 @@ fn dialing_an_agent_is_an_internal_call() {
             agents,
             teams: Vec::new(),
             away_reasons: Vec::new(),
+            ring_timeout_s: None,
         },
         t(),
     );
@@ -386,6 +387,7 @@ fn directory_event_fills_the_modal_lists() {
             agents,
             teams,
             away_reasons: Vec::new(),
+            ring_timeout_s: None,
         },
         t(),
     );

@@ -134,6 +134,7 @@ impl App {
     /// countdown), so the loop must tick; otherwise it sleeps until input or a model change.
     pub fn needs_tick(&self) -> bool {
         self.model.call.is_some()
+            || self.model.incoming.is_some()
             || self.model.state.wrap_up_until.is_some()
             || matches!(self.model.connection, Connection::Offline { .. })
     }

@@ -103,6 +103,8 @@ pub fn incoming() -> Model {
         team: Some("Support".into()),
         transferred_by: Some("Bob Baker".into()),
         reason: Some("Billing question, wants a refund".into()),
+        // Rang 5 s of 15.
+        rings_out_at: Some(t0() + CALL_AGE + Duration::from_secs(10)),
     });
     m
 }

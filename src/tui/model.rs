@@ -293,6 +293,8 @@ pub struct IncomingCall {
     pub transferred_by: Option<String>,
     /// The reason given for the transfer.
     pub reason: Option<String>,
+    /// When it stops ringing here and counts as missed (ring countdown), when known.
+    pub rings_out_at: Option<Instant>,
 }
 
 /// Agents and teams with live status.

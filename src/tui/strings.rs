@@ -404,6 +404,14 @@ pub const BTN_QUIT: &str = "Quit";
 /// Stay in the call.
 pub const BTN_STAY: &str = "Stay";
 
+/// The incoming popup's ring countdown (RONA: a call that rings out makes me away).
+pub fn rings_out_in(left: Duration) -> String {
+    format!(
+        "Rings out in {} — then you are set Away (missed call)",
+        timer(left)
+    )
+}
+
 /// Why a listener has no Hold (issue 10 #1).
 pub const LISTENER_CANNOT_HOLD: &str =
     "You are only listening: the agents in the conversation put the customer on hold.";
