@@ -92,10 +92,17 @@ impl RoomMachine {
 
     /// A room command over INFO (C2, C3, T6, T7); Err: status and Warning.
     fn command(&mut self, leg_id: LegId, cmd: RoomCommand) -> Result<(), (u16, String)> {
-        let name = self
-            .leg(leg_id)
-            .map(|l| self.name_of(&l.role))
-            .unwrap_or_default();
+        let leg = self.leg(leg_id);
+        let name = leg.map(|l| self.name_of(&l.role)).unwrap_or_default();
+        if leg.is_some_and(|l| l.listen_only)
+            && matches!(cmd, RoomCommand::Hold | RoomCommand::Resume)
+        {
+            // A listener is not in the conversation: holding is not theirs (issue 10 #1).
+            return Err((
+                403,
+                format!("{name} is only listening and cannot put the call on hold or resume it"),
+            ));
+        }
         let what = if self.legs.iter().any(|l| l.role.is_customer()) {
             "the customer"
         } else {
