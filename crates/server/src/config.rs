@@ -44,6 +44,8 @@ pub struct Config {
     pub ringback: PathBuf,
     /// SQLite database for call records, or `:memory:`.
     pub database: PathBuf,
+    /// Media worker threads (`[media] workers`; default one per core).
+    pub media_workers: usize,
     /// Agent accounts.
     pub agents: Vec<AgentConfig>,
     /// Teams, with ordered members.
@@ -125,6 +127,7 @@ impl Config {
             music_on_hold: PathBuf::from("assets/music-on-hold.wav"),
             ringback: PathBuf::from("assets/ringback.wav"),
             database: PathBuf::from(":memory:"),
+            media_workers: crate::media_engine::default_workers(),
             agents: Vec::new(),
             teams: Vec::new(),
         }
@@ -166,6 +169,8 @@ struct RawFile {
     agents: Vec<RawAgent>,
     #[serde(default)]
     teams: Vec<RawTeam>,
+    #[serde(default)]
+    media: RawMedia,
     /// The softphone's section: not ours to check.
     #[serde(default)]
     #[allow(dead_code)]
@@ -189,6 +194,12 @@ struct RawServer {
     music_on_hold: Option<String>,
     ringback: Option<String>,
     database: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawMedia {
+    workers: Option<Spanned<u64>>,
 }
 
 #[derive(Deserialize)]
@@ -274,6 +285,11 @@ impl Validator<'_> {
             Some(v) => return self.err(v.span(), "max_participants", "must be between 2 and 16"),
         };
         let queue_timeout = self.seconds(&s.queue_timeout_s, "queue_timeout_s", 120)?;
+        let media_workers = match &raw.media.workers {
+            None => crate::media_engine::default_workers(),
+            Some(v) if (1..=256).contains(v.get_ref()) => *v.get_ref() as usize,
+            Some(v) => return self.err(v.span(), "workers", "must be between 1 and 256"),
+        };
         let agents = self.agents(raw.agents)?;
         let teams = self.teams(raw.teams, &agents)?;
         Ok(Config {
@@ -299,6 +315,7 @@ impl Validator<'_> {
                 Some(":memory:") => PathBuf::from(":memory:"),
                 other => resolve(base, other.unwrap_or("agentphone.db")),
             },
+            media_workers,
             agents,
             teams,
         })
