@@ -35,6 +35,7 @@ impl Room {
             }
             Effect::Directory(op) => match op {
                 DirOp::Release(user) => self.ctx.directory.release(&user),
+                DirOp::RangOut(user) => self.ctx.directory.ring_timed_out(&user),
                 DirOp::Answered(user) => self.ctx.directory.answered(&user),
                 DirOp::CallStarted(user) => self.ctx.directory.call_started(&user),
                 DirOp::CallEnded(user) => self.ctx.directory.call_ended(&user),

@@ -110,6 +110,11 @@ impl Miss {
         }
     }
 
+    /// The party let it ring until the ring timeout (not a refusal): RONA, SPEC S2.
+    pub fn rang_out(&self) -> bool {
+        self.kind == MissKind::NoAnswer && self.status.is_none()
+    }
+
     /// The call record state for it (`no answer`, `refused`, `unreachable`) and its detail.
     pub fn record(&self, label: &str) -> Option<(&'static str, String)> {
         match (self.kind, &self.status) {

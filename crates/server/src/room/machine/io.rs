@@ -155,6 +155,8 @@ pub enum Ask {
 pub enum DirOp {
     /// The reserved agent is free again.
     Release(String),
+    /// The offered agent let the call ring out (after `Release`): away, missed call (S2).
+    RangOut(String),
     /// The reserved agent answered.
     Answered(String),
     /// The agent calls out.

@@ -9,7 +9,7 @@ use agentphone_sip::sdp::Direction;
 
 use super::super::hunt::{Decision, Found, Hunt, Target};
 use super::super::leg::Role;
-use super::super::offer::{Offer, OfferInput, Offeree, Step};
+use super::super::offer::{Miss, Offer, OfferInput, Offeree, Step};
 use super::io::{Ask, CallerReply, Dest, DirOp, DirReply, Effect, Event, InviteInfo, Reply};
 use super::io::{Request, Unusable};
 use super::transfer::Pending;
@@ -321,6 +321,7 @@ impl RoomMachine {
                     return;
                 };
                 self.offer_over(&offer, miss.cancel_invite);
+                self.rang_out(&offer.to, &miss);
                 if let Some((state, detail)) = miss.record(offer.to.label()) {
                     self.record(state, Some(detail));
                 }
@@ -457,6 +458,13 @@ impl RoomMachine {
         self.release(&offer.to);
         if cancel {
             self.emit(Effect::CancelOffer(offer.id));
+        }
+    }
+
+    /// An agent who let the offer ring out goes away, missed call (S2, RONA).
+    pub(super) fn rang_out(&mut self, to: &Offeree, miss: &Miss) {
+        if let Some(a) = to.agent().filter(|_| miss.rang_out()) {
+            self.directory(DirOp::RangOut(a.to_string()));
         }
     }
 

@@ -300,6 +300,7 @@ impl RoomMachine {
                     return;
                 };
                 self.offer_over(&offer, miss.cancel_invite);
+                self.rang_out(&offer.to, &miss);
                 let user = offer.to.label().to_string();
                 self.target_missed(req, user, miss.transfer_status());
             }

@@ -75,6 +75,7 @@ pub fn line(e: &Effect) -> String {
         }
         Effect::Ask(Ask::Agent(user)) => format!("ask agent {user}"),
         Effect::Directory(DirOp::Release(u)) => format!("release {u}"),
+        Effect::Directory(DirOp::RangOut(u)) => format!("rang out {u}"),
         Effect::Directory(DirOp::Answered(u)) => format!("answered {u}"),
         Effect::Directory(DirOp::CallStarted(u)) => format!("started {u}"),
         Effect::Directory(DirOp::CallEnded(u)) => format!("ended {u}"),
