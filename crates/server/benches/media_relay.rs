@@ -113,6 +113,7 @@ fn room(legs: usize) -> Option<(MediaRoom, Vec<Phone>)> {
                 codec: CodecKind::Opus,
                 pt: 111,
                 telephone_event_pt: Some(101),
+                rtcp_mux: true,
             })
             .ok()?;
         let leg = session.local_addr();

@@ -44,6 +44,8 @@ pub struct Config {
     pub ringback: PathBuf,
     /// SQLite database for call records, or `:memory:`.
     pub database: PathBuf,
+    /// Media worker threads (`[media] workers`; default one per core).
+    pub media_workers: usize,
     /// Agent accounts.
     pub agents: Vec<AgentConfig>,
     /// Teams, with ordered members.
@@ -139,6 +141,7 @@ impl Config {
             music_on_hold: PathBuf::from("assets/music-on-hold.wav"),
             ringback: PathBuf::from("assets/ringback.wav"),
             database: PathBuf::from(":memory:"),
+            media_workers: crate::media_engine::default_workers(),
             agents: Vec::new(),
             teams: Vec::new(),
             away_reasons: default_away_reasons(),
@@ -189,6 +192,8 @@ struct RawFile {
     #[serde(default)]
     teams: Vec<RawTeam>,
     #[serde(default)]
+    media: RawMedia,
+    #[serde(default)]
     agent_states: RawAgentStates,
     /// The softphone's section: not ours to check.
     #[serde(default)]
@@ -213,6 +218,12 @@ struct RawServer {
     music_on_hold: Option<String>,
     ringback: Option<String>,
     database: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawMedia {
+    workers: Option<Spanned<u64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -305,6 +316,11 @@ impl Validator<'_> {
             Some(v) => return self.err(v.span(), "max_participants", "must be between 2 and 16"),
         };
         let queue_timeout = self.seconds(&s.queue_timeout_s, "queue_timeout_s", 120)?;
+        let media_workers = match &raw.media.workers {
+            None => crate::media_engine::default_workers(),
+            Some(v) if (1..=256).contains(v.get_ref()) => *v.get_ref() as usize,
+            Some(v) => return self.err(v.span(), "workers", "must be between 1 and 256"),
+        };
         let agents = self.agents(raw.agents)?;
         let teams = self.teams(raw.teams, &agents)?;
         let away_reasons = self.away_reasons(raw.agent_states.away_reasons)?;
@@ -331,6 +347,7 @@ impl Validator<'_> {
                 Some(":memory:") => PathBuf::from(":memory:"),
                 other => resolve(base, other.unwrap_or("agentphone.db")),
             },
+            media_workers,
             agents,
             teams,
             away_reasons,

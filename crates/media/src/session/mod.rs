@@ -9,6 +9,8 @@
 //! FIFO, and `next_frame` takes exactly one 20 ms frame out of it.
 
 mod dtmf_sender;
+#[cfg(test)]
+mod loss_feedback_test;
 mod pcm_fifo;
 mod playout;
 mod relay;
@@ -43,6 +45,9 @@ pub struct SessionConfig {
     pub pt: u8,
     /// The negotiated telephone-event payload type, if any.
     pub telephone_event_pt: Option<u8>,
+    /// `a=rtcp-mux` negotiated: RTCP goes with the RTP. Without it, RTCP goes to the remote
+    /// RTP port + 1 (RFC 3550 §11; baresip drops RTCP arriving on its RTP port).
+    pub rtcp_mux: bool,
 }
 
 /// Receive-side quality figures (plus the peer-measured round trip).
@@ -238,6 +243,8 @@ impl RtpSession {
     /// receive path; the send stream (SSRC, sequence, timestamp) continues.
     pub fn configure(&mut self, cfg: SessionConfig) -> Result<(), MediaError> {
         self.remote = Some(cfg.remote);
+        self.rtcp_remote = (!cfg.rtcp_mux)
+            .then(|| SocketAddr::new(cfg.remote.ip(), cfg.remote.port().wrapping_add(1)));
         if let Some(active) = self.active.as_mut() {
             if active.cfg.codec == cfg.codec && active.cfg.pt == cfg.pt {
                 active.cfg = cfg;
@@ -404,6 +411,12 @@ impl RtpSession {
                 self.loss_hint = percent;
             }
         }
+    }
+
+    /// The Opus encoder's (bitrate b/s, in-band FEC, loss hint %); None for G.711 or before
+    /// `configure`.
+    pub fn encoder_settings(&mut self) -> Option<(i32, bool, i32)> {
+        self.active.as_mut()?.encoder.opus_settings()
     }
 
     /// The encoder's current loss hint (percent), from the peer's RTCP reports on our stream.

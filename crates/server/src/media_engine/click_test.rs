@@ -31,6 +31,7 @@ fn configure(s: &mut RtpSession, remote: std::net::SocketAddr) {
         codec: CodecKind::Opus,
         pt: 111,
         telephone_event_pt: None,
+        rtcp_mux: true,
     })
     .unwrap_or_else(|e| panic!("configure: {e}"));
 }

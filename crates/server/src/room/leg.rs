@@ -46,6 +46,7 @@ pub(super) fn session_config(n: &Negotiated) -> Option<SessionConfig> {
         codec: CodecKind::from_name(&n.codec.name)?,
         pt: n.codec.pt,
         telephone_event_pt: n.telephone_event.as_ref().map(|f| f.pt),
+        rtcp_mux: n.answer.rtcp_mux,
     })
 }
 

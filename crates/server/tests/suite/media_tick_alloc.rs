@@ -53,6 +53,7 @@ fn room_tick_allocates_nothing_in_steady_state() {
             codec,
             pt: codec.default_pt(),
             telephone_event_pt: Some(101),
+            rtcp_mux: true,
         };
         leg.configure(cfg(phone.local_addr()))
             .unwrap_or_else(|e| panic!("{e}"));
@@ -131,6 +132,7 @@ fn relayed_room_allocates_nothing_in_steady_state_or_switching() {
             codec: CodecKind::Opus,
             pt: 111,
             telephone_event_pt: Some(101),
+            rtcp_mux: true,
         };
         leg.configure(cfg(phone.local_addr()))
             .unwrap_or_else(|e| panic!("{e}"));

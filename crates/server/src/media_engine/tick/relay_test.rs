@@ -93,6 +93,7 @@ fn leg(ip: IpAddr, id: u32, phone: &Phone, now: Instant) -> (MediaLeg, SocketAdd
             codec: CodecKind::Opus,
             pt: 111,
             telephone_event_pt: Some(101),
+            rtcp_mux: true,
         })
         .unwrap_or_else(|e| panic!("{e}"));
     let (addr, ssrc) = (session.local_addr(), session.ssrc());

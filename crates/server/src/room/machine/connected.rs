@@ -31,8 +31,7 @@ impl RoomMachine {
             Event::Tick => self.transfer_tick(),
             Event::Media { leg, kind } => match kind {
                 MediaEventKind::RtpTimeout => {
-                    let secs = self.config.rtp_timeout.as_secs();
-                    self.party_left(leg, &format!("no RTP for {secs} s"), true);
+                    self.party_left(leg, true);
                 }
                 MediaEventKind::Level(level) => {
                     if let Some(l) = self.legs.iter_mut().find(|l| l.id == leg) {
@@ -58,7 +57,7 @@ impl RoomMachine {
         match req {
             Request::Bye => {
                 self.respond(tx, Reply::Ok);
-                self.party_left(leg_id, "hung up", false);
+                self.party_left(leg_id, false);
             }
             Request::Reinvite => self.emit(Effect::AnswerReinvite { tx, leg: leg_id }),
             Request::Info(_) if is_customer => self.respond(
@@ -200,27 +199,27 @@ impl RoomMachine {
 
     /// A party hung up or vanished: with a transfer in consultation, the requester leaving
     /// completes it (T6) and the target leaving ends it (T8).
-    pub(super) fn party_left(&mut self, leg_id: LegId, reason: &str, send_bye: bool) {
+    pub(super) fn party_left(&mut self, leg_id: LegId, send_bye: bool) {
         match call_rules::on_leave(self.transfer_view(), leg_id) {
             OnLeave::Complete => {
                 self.complete_now();
-                self.leave(leg_id, reason, send_bye);
+                self.leave(leg_id, send_bye);
             }
             OnLeave::TargetLeft => {
                 let name = self
                     .leg(leg_id)
                     .map(|l| self.name_of(&l.role))
                     .unwrap_or_default();
-                self.leave(leg_id, reason, send_bye);
+                self.leave(leg_id, send_bye);
                 self.target_left(&name);
             }
-            OnLeave::Leave => self.leave(leg_id, reason, send_bye),
+            OnLeave::Leave => self.leave(leg_id, send_bye),
         }
     }
 
     /// A leg leaves the room (hung up, timed out, or the room ends); `send_bye` when it did not
     /// hang up itself (the driver sends BYE only in a confirmed dialog).
-    pub(super) fn leave(&mut self, leg_id: LegId, _reason: &str, send_bye: bool) {
+    pub(super) fn leave(&mut self, leg_id: LegId, send_bye: bool) {
         let Some(pos) = self.legs.iter().position(|l| l.id == leg_id) else {
             return;
         };
@@ -277,7 +276,7 @@ impl RoomMachine {
         self.phase = Phase::Ending;
         let ids: Vec<LegId> = self.legs.iter().map(|l| l.id).collect();
         for id in ids {
-            self.leave(id, &reason, true);
+            self.leave(id, true);
         }
         for (tx, _, _) in std::mem::take(&mut self.early_subs) {
             self.respond(

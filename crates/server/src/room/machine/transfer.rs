@@ -421,7 +421,7 @@ impl RoomMachine {
             ));
         }
         self.complete_now();
-        self.leave(leg_id, "completed a transfer", true);
+        self.leave(leg_id, true);
         Ok(())
     }
 
@@ -486,7 +486,7 @@ impl RoomMachine {
             }
             TransferPhase::Consulting { leg, .. } => {
                 self.finish_transfer(req, false, outcome);
-                self.leave(leg, "transfer cancelled", true);
+                self.leave(leg, true);
             }
         }
     }

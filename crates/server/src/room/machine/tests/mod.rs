@@ -10,3 +10,4 @@ mod harness;
 mod setup_flows;
 mod transfer_faults;
 mod transfer_flows;
+mod whole_call;

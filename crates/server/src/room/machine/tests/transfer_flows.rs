@@ -446,6 +446,27 @@ fn a_transfer_to_a_team_and_listen_only() {
         },
     );
     t.case(
+        "the trainee cannot hold or resume, and a re-INVITE hold holds nobody",
+        || {
+            let mut c = Call::customer_with_alice();
+            c.refer(2, "bob@h;agentphone-mode=listen", &[]);
+            c.reserved("bob", &[]);
+            c.resp(2, 200, &[]);
+            c.joined(2, &["mode 3 ListenOnly"]);
+            let refusal =
+                "tx* 403 Bob is only listening and cannot put the call on hold or resume it";
+            c.cmd(3, RoomCommand::Hold, &[refusal, "!mode"]);
+            c.cmd(3, RoomCommand::Resume, &[refusal, "!record"]);
+            let tx = c.req(3, Request::Reinvite, &["reinvite*"]);
+            c.reinvited(
+                tx,
+                3,
+                agentphone_sip::sdp::Direction::SendOnly,
+                &["mode 1 Mixed", "mode 2 Mixed", "mode 3 ListenOnly"],
+            );
+        },
+    );
+    t.case(
         "the trainee alone with the customer: the call ends (no agent left)",
         || {
             let mut c = Call::customer_with_alice();
