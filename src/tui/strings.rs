@@ -412,6 +412,17 @@ pub fn rings_out_in(left: Duration) -> String {
     )
 }
 
+/// What hanging up does while my transfer is under way (issue 10 #5), after the status line:
+/// during the consultation it completes the transfer (T6); while the target rings the transfer
+/// goes on without me (blind).
+pub fn hangup_during_transfer(transfer: &TransferStatus, me: &str) -> Option<&'static str> {
+    match transfer {
+        TransferStatus::Consulting { by, .. } if by == me => Some(" · hang up = complete"),
+        TransferStatus::Ringing { by, .. } if by == me => Some(" · hang up: it goes on without you"),
+        _ => None,
+    }
+}
+
 /// Why a listener has no Hold (issue 10 #1).
 pub const LISTENER_CANNOT_HOLD: &str =
     "You are only listening: the agents in the conversation put the customer on hold.";

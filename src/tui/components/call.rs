@@ -180,7 +180,10 @@ impl CallComponent {
             TransferStatus::Completed { .. } => t.ok(),
             _ => t.warn(),
         };
-        let status = transfer_line(call);
+        let mut status = transfer_line(call);
+        if let Some(what) = strings::hangup_during_transfer(&call.transfer, &me.user) {
+            status.push_str(what);
+        }
         lines.push(Line::from(Span::styled(status, status_style)));
 
         let q = &call.quality;
