@@ -589,3 +589,43 @@ fn room_subscriptions_before_the_answer() {
     });
     t.finish();
 }
+
+#[test]
+fn an_agent_who_lets_the_call_ring_out_is_marked_missed() {
+    let mut t = Table::new("room flows: missed call on ring-out (S2)");
+    t.case("a team member rings out: released, then marked", || {
+        let mut c = alice_rings();
+        c.ring_out(&["release alice", "rang out alice", "ask*"]);
+    });
+    t.case("a direct call rings out: the agent is marked", || {
+        let mut c = agent_calls("alice", Dest::Agent("bob".into()), &["ask agent bob"]);
+        c.reserved("bob", &["offer 1 bob*"]);
+        c.ring_out(&["release bob", "rang out bob", "caller 480"]);
+    });
+    t.case("a transfer target rings out: marked", || {
+        let mut c = Call::bob_ringing();
+        c.ring_out(&["release bob", "rang out bob", "sipfrag 2 408*"]);
+    });
+    for (name, code) in [("declines", 603), ("is busy", 486), ("answers 480", 480)] {
+        t.case(&format!("a member who {name} is not marked"), || {
+            let mut c = alice_rings();
+            c.resp(1, code, &["release alice", "!rang out"]);
+        });
+    }
+    t.case("an unreachable member is not marked", || {
+        let mut c = alice_rings();
+        c.unreachable(1, &["release alice", "!rang out"]);
+    });
+    t.case(
+        "the caller cancelling while a member rings does not mark them",
+        || {
+            let mut c = alice_rings();
+            c.step(Event::CallerCancelled, &["release alice", "!rang out"]);
+        },
+    );
+    t.case("an outbound URI ringing out marks nobody", || {
+        let mut c = agent_calls("alice", Dest::External("sip:x@out".into()), &["offer 1*"]);
+        c.ring_out(&["cancel offer 1", "!rang out"]);
+    });
+    t.finish();
+}
