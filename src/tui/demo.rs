@@ -129,7 +129,8 @@ async fn start_server(
     Err(last_error.unwrap_or_else(|| anyhow::anyhow!("the demo server did not start")))
 }
 
-/// The demo server's config: three agents, the Support team reachable at sip:support@….
+/// The demo server's config: three agents, the Support team reachable at sip:support@…, with
+/// after-call work.
 pub fn server_config(listen: SocketAddr, work: &Path, assets: &Path) -> String {
     let mut text = format!(
         r#"
@@ -150,7 +151,8 @@ database = "{db}"
         ));
     }
     text.push_str(
-        "\n[[teams]]\nname = \"Support\"\nmembers = [\"alice\", \"bob\"]\ninbound = \"support\"\n",
+        // 15 s of after-call work after each Support call (S1): the header counts it down, r ends it.
+        "\n[[teams]]\nname = \"Support\"\nmembers = [\"alice\", \"bob\"]\ninbound = \"support\"\nwrap_up_s = 15\n",
     );
     text.push_str("\n[[teams]]\nname = \"Sales\"\nmembers = [\"carol\"]\ninbound = \"sales\"\n");
     text

@@ -418,7 +418,9 @@ pub fn rings_out_in(left: Duration) -> String {
 pub fn hangup_during_transfer(transfer: &TransferStatus, me: &str) -> Option<&'static str> {
     match transfer {
         TransferStatus::Consulting { by, .. } if by == me => Some(" · hang up = complete"),
-        TransferStatus::Ringing { by, .. } if by == me => Some(" · hang up: it goes on without you"),
+        TransferStatus::Ringing { by, .. } if by == me => {
+            Some(" · hang up: it goes on without you")
+        }
         _ => None,
     }
 }
