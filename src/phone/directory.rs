@@ -104,6 +104,8 @@ impl Engine {
             version: state.version,
             agents: state.agents,
             teams: state.teams,
+            away_reasons: state.away_reasons,
+            ring_timeout_s: state.ring_timeout_s,
         });
     }
 }

@@ -3,11 +3,13 @@
 //! [`PhoneCommand`]s. The phone's state is folded once, by the engine; here is presentation only,
 //! so every mapping is unit-tested without sockets.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::action::{Action, TransferTarget};
 use super::model::{
-    AgentEntry, CallView, Connection, Directory, IncomingCall, Model, Participant,
+    AgentEntry, CallView, Connection, Directory, IncomingCall, Model, MyState, Participant,
     ParticipantState, Quality, Role, TeamEntry, TimeOfDay, TimelineEntry, TransferStatus,
 };
 use super::strings;
@@ -30,6 +32,27 @@ pub struct Adapter {
     levels: (f32, f32),
     /// When the call answered here was answered (wall clock, for its timeline line).
     answered_at: Option<(String, TimeOfDay)>,
+    /// The last wrap-up end seen (wall ms) and the instant it was taken as.
+    wrap_up_end: Option<(u64, Instant)>,
+    /// The call's first timeline entry (wall ms) and the instant it was taken as.
+    call_start: Option<(u64, Instant)>,
+    /// Held parties (by user) and since when.
+    held_since: HashMap<String, Instant>,
+}
+
+/// A wall-clock time (ms since the Unix epoch, as the server writes it) as an instant of this
+/// process's clock.
+fn instant_of_wall_ms(ms: u64) -> Instant {
+    let now = Instant::now();
+    let wall_now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    if ms >= wall_now {
+        now + Duration::from_millis(ms - wall_now)
+    } else {
+        now.checked_sub(Duration::from_millis(wall_now - ms))
+            .unwrap_or(now)
+    }
 }
 
 impl Adapter {
@@ -44,6 +67,9 @@ impl Adapter {
             shown_notice: 0,
             levels: (0.0, 0.0),
             answered_at: None,
+            wrap_up_end: None,
+            call_start: None,
+            held_since: HashMap::new(),
         }
     }
 
@@ -77,6 +103,61 @@ impl Adapter {
         self.model.notice = None;
     }
 
+    /// My state from my directory entry; the wrap-up's end (wall clock on the wire) as an
+    /// instant, converted once per value so the model does not change on every view.
+    fn my_state(&mut self, view: &PhoneView) -> MyState {
+        let me = view.me();
+        let wrap_up_until = me
+            .and_then(|m| m.wrap_up_until_ms)
+            .map(|ms| match self.wrap_up_end {
+                Some((seen, at)) if seen == ms => at,
+                _ => {
+                    let at = instant_of_wall_ms(ms);
+                    self.wrap_up_end = Some((ms, at));
+                    at
+                }
+            });
+        MyState {
+            status: me.map(|m| m.status),
+            away_reason: me.and_then(|m| m.away_reason.clone()),
+            wrap_up_until,
+            away_reasons: view.directory.away_reasons.clone(),
+        }
+    }
+
+    /// When the conversation began: the room's first timeline entry (so the target of a transfer
+    /// sees the customer's whole call, not 00:01), else when it began here. Converted once.
+    fn call_start(&mut self, call: &phone::CallView) -> Instant {
+        let Some(first) = call.timeline.iter().map(|(at, _)| *at).min() else {
+            return call.started_at;
+        };
+        let at = match self.call_start {
+            Some((ms, at)) if ms == first => at,
+            _ => {
+                let at = instant_of_wall_ms(first);
+                self.call_start = Some((first, at));
+                at
+            }
+        };
+        at.min(call.started_at)
+    }
+
+    /// Since when each held party is held (seen here first), for the hold timer.
+    fn hold_timers(&mut self, participants: &mut [Participant]) {
+        let now = Instant::now();
+        self.held_since.retain(|user, _| {
+            participants
+                .iter()
+                .any(|p| &p.user == user && p.state == ParticipantState::OnHold)
+        });
+        for p in participants
+            .iter_mut()
+            .filter(|p| p.state == ParticipantState::OnHold)
+        {
+            p.held_since = Some(*self.held_since.entry(p.user.clone()).or_insert(now));
+        }
+    }
+
     /// Show the engine's view. Returns true when the model changed.
     pub fn show(&mut self, view: &PhoneView) -> bool {
         let before = self.model.clone();
@@ -93,6 +174,7 @@ impl Adapter {
         };
         self.model.voice_active = view.voice_active;
         self.model.directory = directory(&view.directory);
+        self.model.state = self.my_state(view);
         if self.display == view.user {
             // No display name given: take mine from the server's directory.
             if let Some(mine) = self
@@ -109,7 +191,14 @@ impl Adapter {
             from: i.caller().to_string(),
             uri: i.uri.clone(),
             team: i.team.clone(),
-            transferred_by: i.transferred_by.clone(),
+            transferred_by: i
+                .transferred_by
+                .as_ref()
+                .map(|by| display_of(&view.directory, by)),
+            rings_out_at: view
+                .directory
+                .ring_timeout_s
+                .map(|s| i.since + Duration::from_secs(u64::from(s))),
             reason: if i.listen_only {
                 Some(strings::listen_only_reason(i.reason.as_deref()))
             } else {
@@ -149,8 +238,11 @@ impl Adapter {
                 },
                 muted: p.muted,
                 level: 0.0,
+                held_since: None,
             })
-            .collect();
+            .collect::<Vec<Participant>>();
+        let mut participants = participants;
+        self.hold_timers(&mut participants);
         let mut timeline: Vec<TimelineEntry> = call
             .timeline
             .iter()
@@ -176,7 +268,7 @@ impl Adapter {
         }
         let mut view = CallView {
             customer: call.customer.clone(),
-            started_at: call.started_at,
+            started_at: self.call_start(call),
             participants,
             transfer: transfer(&call.transfer),
             quality: Quality {
@@ -238,6 +330,7 @@ impl Adapter {
             Action::Decline => vec![PhoneCommand::Decline],
             Action::Hangup => vec![PhoneCommand::Hangup],
             Action::SetVoice(on) => vec![PhoneCommand::SetVoice(*on)],
+            Action::SetState(state) => vec![PhoneCommand::SetState(state.clone())],
             Action::Quit => {
                 let mut cmds = Vec::new();
                 if self.model.call.is_some() {
@@ -264,9 +357,12 @@ impl Adapter {
             }],
             Action::CancelTransfer => vec![PhoneCommand::CancelTransfer],
             Action::CompleteTransfer => vec![PhoneCommand::CompleteTransfer],
-            Action::OpenTransfer | Action::OpenDial | Action::Help | Action::ClosePopup => {
-                Vec::new()
-            }
+            Action::Explain(why) => return Err(why.clone()),
+            Action::OpenTransfer
+            | Action::OpenDial
+            | Action::OpenStateMenu
+            | Action::Help
+            | Action::ClosePopup => Vec::new(),
         })
     }
 }
@@ -314,15 +410,22 @@ fn transfer(t: &TransferView) -> TransferStatus {
                 .clone()
                 .unwrap_or_else(|| strings::TRANSFER_FAILED.to_string()),
         },
-        TransferView::Cancelled { target } => TransferStatus::Failed {
+        TransferView::Cancelled { target } => TransferStatus::Cancelled {
             target: target.clone(),
-            reason: strings::TRANSFER_CANCELLED.to_string(),
         },
         TransferView::Completed { from, to } => TransferStatus::Completed {
             from: from.clone(),
             to: to.clone(),
         },
     }
+}
+
+/// An agent's display name (else the user name): messages name people, not accounts.
+fn display_of(d: &phone::Directory, user: &str) -> String {
+    d.agents
+        .iter()
+        .find(|a| a.username == user && !a.display_name.is_empty())
+        .map_or_else(|| user.to_string(), |a| a.display_name.clone())
 }
 
 /// The directory as the transfer modal shows it.
@@ -339,6 +442,7 @@ fn directory(d: &phone::Directory) -> Directory {
                     a.display_name.clone()
                 },
                 status: a.status,
+                away_reason: a.away_reason.clone(),
             })
             .collect(),
         teams: d

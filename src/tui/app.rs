@@ -21,6 +21,8 @@ use super::model::{AudioStatus, Connection, Model};
 use super::popups::dial::DialPrompt;
 use super::popups::help::HelpOverlay;
 use super::popups::incoming::IncomingPopup;
+use super::popups::quit_confirm::QuitConfirm;
+use super::popups::state::StateMenu;
 use super::popups::transfer::TransferModal;
 use super::popups::Popup;
 use super::strings;
@@ -37,6 +39,8 @@ pub enum Modal {
     Transfer(TransferModal),
     /// The dial prompt / keypad.
     Dial(DialPrompt),
+    /// The agent-state menu.
+    State(StateMenu),
 }
 
 /// The whole TUI, minus the terminal.
@@ -51,6 +55,8 @@ pub struct App {
     incoming: IncomingPopup,
     modal: Option<Modal>,
     help: Option<HelpOverlay>,
+    /// Quit was asked during a call: the question is on top of everything.
+    quit_confirm: Option<QuitConfirm>,
     quit: bool,
 }
 
@@ -68,6 +74,7 @@ impl App {
             incoming: IncomingPopup::default(),
             modal: None,
             help: None,
+            quit_confirm: None,
             quit: false,
         }
     }
@@ -126,7 +133,10 @@ impl App {
     /// True when something on screen changes with time alone (the call timer, the reconnect
     /// countdown), so the loop must tick; otherwise it sleeps until input or a model change.
     pub fn needs_tick(&self) -> bool {
-        self.model.call.is_some() || matches!(self.model.connection, Connection::Offline { .. })
+        self.model.call.is_some()
+            || self.model.incoming.is_some()
+            || self.model.state.wrap_up_until.is_some()
+            || matches!(self.model.connection, Connection::Offline { .. })
     }
 
     /// Show a new model. Popups that no longer make sense close: the transfer modal and keypad
@@ -139,6 +149,7 @@ impl App {
         let close = match &self.modal {
             Some(Modal::Transfer(_)) => !has_call,
             Some(Modal::Dial(_)) => had_call != has_call,
+            Some(Modal::State(_)) => false,
             None => false,
         };
         if close {
@@ -161,15 +172,20 @@ impl App {
         if key.kind == KeyEventKind::Release {
             return None;
         }
-        if self.keys.force_quit.matches(&key) {
-            return self.apply(Action::Quit);
-        }
         let ctx = Ctx {
             model: &self.model,
             keys: &self.keys,
             theme: self.theme,
             now: self.now,
         };
+        if let Some(q) = &mut self.quit_confirm {
+            let action = q.handle_key(key, &ctx);
+            self.quit_confirm = None;
+            return action.and_then(|a| self.answer_quit(a));
+        }
+        if self.keys.force_quit.matches(&key) {
+            return self.apply(Action::Quit);
+        }
         let action = if let Some(help) = &mut self.help {
             help.handle_key(key, &ctx)
         } else if self.model.incoming.is_some() {
@@ -178,12 +194,13 @@ impl App {
             match modal {
                 Modal::Transfer(m) => m.handle_key(key, &ctx),
                 Modal::Dial(d) => d.handle_key(key, &ctx),
+                Modal::State(s) => s.handle_key(key, &ctx),
             }
         } else {
             self.call
                 .handle_key(key, &ctx)
                 .or_else(|| self.header.handle_key(key, &ctx))
-                .or_else(|| global_key(&key, &self.keys, self.model.call.is_some()))
+                .or_else(|| global_key(&key, &self.keys))
         };
         action.and_then(|a| self.apply(a))
     }
@@ -196,6 +213,13 @@ impl App {
             theme: self.theme,
             now: self.now,
         };
+        if let Some(q) = &mut self.quit_confirm {
+            let action = q.handle_mouse(mouse, &ctx);
+            if action.is_some() {
+                self.quit_confirm = None;
+            }
+            return action.and_then(|a| self.answer_quit(a));
+        }
         let action = if let Some(help) = &mut self.help {
             help.handle_mouse(mouse, &ctx)
         } else if self.model.incoming.is_some() {
@@ -204,6 +228,7 @@ impl App {
             match modal {
                 Modal::Transfer(m) => m.handle_mouse(mouse, &ctx),
                 Modal::Dial(d) => d.handle_mouse(mouse, &ctx),
+                Modal::State(s) => s.handle_mouse(mouse, &ctx),
             }
         } else {
             self.call
@@ -211,6 +236,17 @@ impl App {
                 .or_else(|| self.header.handle_mouse(mouse, &ctx))
         };
         action.and_then(|a| self.apply(a))
+    }
+
+    /// The answer to the quit question: Quit quits (the call is hung up on the way out).
+    fn answer_quit(&mut self, action: Action) -> Option<Action> {
+        match action {
+            Action::Quit => {
+                self.quit = true;
+                Some(Action::Quit)
+            }
+            _ => None,
+        }
     }
 
     /// Apply the screen part of an action and hand it back.
@@ -222,7 +258,18 @@ impl App {
                 self.modal = Some(Modal::Transfer(TransferModal::new()));
             }
             Action::OpenDial => self.modal = Some(Modal::Dial(DialPrompt::new())),
+            Action::OpenStateMenu => self.modal = Some(Modal::State(StateMenu::new(&self.model))),
+            Action::SetState(_) => {
+                if matches!(self.modal, Some(Modal::State(_))) {
+                    self.modal = None;
+                }
+            }
             Action::Help => self.help = Some(HelpOverlay),
+            // During a call, quitting asks first (issue 10 #5); the question's own Quit quits.
+            Action::Quit if self.model.call.is_some() => {
+                self.quit_confirm = Some(QuitConfirm::default());
+                return None;
+            }
             Action::ClosePopup => {
                 if self.help.is_some() {
                     self.help = None;
@@ -240,6 +287,9 @@ impl App {
     /// The footer hints for what is on top now.
     fn hints(&self, ctx: &Ctx) -> Vec<Hint> {
         let k = &self.keys;
+        if let Some(q) = &self.quit_confirm {
+            return q.hints(ctx);
+        }
         if let Some(help) = &self.help {
             return help.hints(ctx);
         }
@@ -249,6 +299,7 @@ impl App {
         match &self.modal {
             Some(Modal::Transfer(m)) => return m.hints(ctx),
             Some(Modal::Dial(d)) => return d.hints(ctx),
+            Some(Modal::State(s)) => return s.hints(ctx),
             None => {}
         }
         let mut hints = Vec::new();
@@ -259,6 +310,9 @@ impl App {
             hints.push(Hint::new(k.dial.label(), strings::HINT_DIAL));
         }
         hints.push(Hint::new(k.voice.label(), strings::HINT_VOICE));
+        if self.model.state.status.is_some() {
+            hints.push(Hint::new(k.state.label(), strings::HINT_STATE));
+        }
         hints.push(Hint::new(k.help.label(), strings::HINT_HELP));
         let quit = if self.model.call.is_some() {
             &k.force_quit
@@ -338,6 +392,7 @@ impl App {
         match &mut self.modal {
             Some(Modal::Transfer(m)) => m.draw(frame, area, &ctx),
             Some(Modal::Dial(d)) => d.draw(frame, area, &ctx),
+            Some(Modal::State(s)) => s.draw(frame, area, &ctx),
             None => {}
         }
         if self.model.incoming.is_some() {
@@ -346,17 +401,20 @@ impl App {
         if let Some(help) = &mut self.help {
             help.draw(frame, area, &ctx);
         }
+        if let Some(q) = &mut self.quit_confirm {
+            q.draw(frame, area, &ctx);
+        }
     }
 }
 
-/// Keys of the main screen outside the call component. `q` only quits without a call, so one
-/// stray key cannot hang up on a customer (Ctrl-C still quits from anywhere).
-fn global_key(key: &KeyEvent, k: &KeyConfig, in_call: bool) -> Option<Action> {
+/// Keys of the main screen outside the call component. During a call `q` (like Ctrl-C) asks
+/// before quitting, so one stray key cannot hang up on a customer.
+fn global_key(key: &KeyEvent, k: &KeyConfig) -> Option<Action> {
     if k.dial.matches(key) {
         Some(Action::OpenDial)
     } else if k.help.matches(key) {
         Some(Action::Help)
-    } else if k.quit.matches(key) && !in_call {
+    } else if k.quit.matches(key) {
         Some(Action::Quit)
     } else {
         None

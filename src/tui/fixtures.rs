@@ -33,6 +33,7 @@ fn agent(user: &str, display: &str, status: AgentStatus) -> AgentEntry {
         user: user.into(),
         display: display.into(),
         status,
+        away_reason: None,
     }
 }
 
@@ -59,6 +60,7 @@ fn person(user: &str, name: &str, role: Role, state: ParticipantState, level: f3
         state,
         muted: false,
         level,
+        held_since: None,
     }
 }
 
@@ -101,6 +103,8 @@ pub fn incoming() -> Model {
         team: Some("Support".into()),
         transferred_by: Some("Bob Baker".into()),
         reason: Some("Billing question, wants a refund".into()),
+        // Rang 5 s of 15.
+        rings_out_at: Some(t0() + CALL_AGE + Duration::from_secs(10)),
     });
     m
 }
@@ -166,6 +170,8 @@ pub fn on_hold() -> Model {
     let call = call_mut(&mut m);
     call.participants[0].state = ParticipantState::OnHold;
     call.participants[0].level = 0.0;
+    // Held for the last 42 s of the call.
+    call.participants[0].held_since = Some(t0() + Duration::from_secs(41));
     call.timeline
         .push(at(14, 3, 1, "Alice Archer put the customer on hold"));
     m
@@ -259,5 +265,38 @@ pub fn no_audio() -> Model {
     m.audio = AudioStatus::NoDevice {
         message: "no capture device found".into(),
     };
+    m
+}
+
+/// The server's away reasons of the fixtures.
+fn away_reasons() -> Vec<String> {
+    ["break", "lunch", "training"].map(String::from).to_vec()
+}
+
+/// Idle and available (the directory lists me).
+pub fn available() -> Model {
+    let mut m = idle();
+    m.state = MyState {
+        status: Some(AgentStatus::Available),
+        away_reason: None,
+        wrap_up_until: None,
+        away_reasons: away_reasons(),
+    };
+    m
+}
+
+/// Away at lunch.
+pub fn away() -> Model {
+    let mut m = available();
+    m.state.status = Some(AgentStatus::Away);
+    m.state.away_reason = Some("lunch".into());
+    m
+}
+
+/// After-call work with 14 s left.
+pub fn wrap_up() -> Model {
+    let mut m = available();
+    m.state.status = Some(AgentStatus::AfterCallWork);
+    m.state.wrap_up_until = Some(t0() + CALL_AGE + Duration::from_secs(14));
     m
 }

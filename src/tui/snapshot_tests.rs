@@ -28,6 +28,32 @@ fn type_text(app: &mut App, text: &str) {
 }
 
 #[test]
+fn agent_states_in_the_header_80x24() {
+    // Available, away with the reason, wrap-up counting down with Ready beside it.
+    let mut shots = String::new();
+    for model in [fixtures::available(), fixtures::away(), fixtures::wrap_up()] {
+        let mut a = app(model);
+        let t = render(&mut a, 80, 24);
+        let buffer = t.backend().buffer();
+        let header: String = (0..80)
+            .map(|x| buffer.cell((x, 0)).map_or(" ", |c| c.symbol()))
+            .collect();
+        let footer: String = (0..80)
+            .map(|x| buffer.cell((x, 23)).map_or(" ", |c| c.symbol()))
+            .collect();
+        shots.push_str(&format!("{}\n{}\n", header.trim_end(), footer.trim_end()));
+    }
+    assert_snapshot!(shots);
+}
+
+#[test]
+fn state_menu_80x24() {
+    let mut a = app(fixtures::away());
+    press(&mut a, KeyCode::Char('s'));
+    assert_snapshot!(render(&mut a, 80, 24).backend());
+}
+
+#[test]
 fn idle_80x24() {
     let mut a = app(fixtures::idle());
     assert_snapshot!(render(&mut a, 80, 24).backend());
@@ -118,7 +144,10 @@ fn no_audio_notice_and_demo_hint_stack_under_the_header_80x24() {
     let mut model = fixtures::no_audio();
     model.notice = Some(super::strings::transferred_to("Bob Stone"));
     model.hint = Some(super::strings::demo_hint(
-        &super::demo::second_terminal_command("127.0.0.1:5060".parse().expect("addr")),
+        &super::demo::second_terminal_command(
+            "127.0.0.1:5060".parse().expect("addr"),
+            std::path::Path::new("demo"),
+        ),
     ));
     let mut a = app(model);
     assert_snapshot!(render(&mut a, 80, 24).backend());
