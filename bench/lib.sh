@@ -81,7 +81,9 @@ start_server() {
     local port="$1" dir="$WORK/server-$1"
     mkdir -p "$dir"
     write_server_config "$dir/config.toml" "$port"
-    RUST_LOG="${SERVER_LOG:-warn}" "${SERVER_BIN:-$REPO_DIR/target/release/agentphone-server}" --config "$dir/config.toml" \
+    # SERVER_THREADS: runtime worker threads (tokio's TOKIO_WORKER_THREADS; default one per core).
+    env RUST_LOG="${SERVER_LOG:-warn}" ${SERVER_THREADS:+TOKIO_WORKER_THREADS=$SERVER_THREADS} \
+        "${SERVER_BIN:-$REPO_DIR/target/release/agentphone-server}" --config "$dir/config.toml" \
         >"$dir/stdout" 2>"$dir/stderr" &
     SERVER_PID=$!
     PIDS+=("$SERVER_PID")
@@ -115,9 +117,19 @@ median() {
     printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.0f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
 
-# sipp's transport: one UDP socket per call, at most 64 (`-t un`). With a single socket (sipp's
-# default `u1`) the kernel's SO_REUSEPORT hash puts all its traffic on one of the server's shards.
-SIPP_TRANSPORT=(-t un -max_socket 64)
+# sipp's transport, the same for both servers: one UDP socket (`u1`, sipp's default) — Kamailio's
+# best (its children share one socket; with `-t un -max_socket 64` it measured ≈ 3× slower here).
+# Our server handles one client socket on every core too (several receive workers per socket).
+# SIPP_T="-t un -max_socket 64" to try the other.
+read -r -a SIPP_TRANSPORT <<<"${SIPP_T:--t u1}"
+
+# Peak resident memory of one process in MB (VmHWM).
+peak_mb() {
+    awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo "?"
+}
+
+# 1-minute load average (other work on the machine skews every figure: printed with them).
+load_avg() { cut -d' ' -f1 /proc/loadavg; }
 
 # Run one sipp step: scenario $1 against 127.0.0.1:$2 at $3 calls/s for $STEP_S seconds.
 # Prints "successful failed seconds" (seconds: sipp's whole run, start to last answer).

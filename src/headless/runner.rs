@@ -15,7 +15,7 @@ use super::script::{parse_line, AudioChoice, Command, ExpectedState, ScriptLine}
 use crate::audio::{SinkSpec, SourceSpec};
 use tokio::sync::watch;
 
-use crate::phone::{PhoneCommand, PhoneEvent, PhoneHandle, PhoneView};
+use crate::phone::{AgentStatus, PhoneCommand, PhoneEvent, PhoneHandle, PhoneView};
 
 /// How long `quit` waits for the hang-up and unregistration to be answered.
 const QUIT_GRACE: Duration = Duration::from_secs(3);
@@ -179,6 +179,7 @@ impl Runner {
             Command::Register => PhoneCommand::Register,
             Command::Unregister => PhoneCommand::Unregister,
             Command::Voice(on) => PhoneCommand::SetVoice(*on),
+            Command::Status(state) => PhoneCommand::SetState(state.clone()),
             Command::Dial(uri) => PhoneCommand::Dial(uri.clone()),
             Command::Answer => PhoneCommand::Answer,
             Command::Decline => PhoneCommand::Decline,
@@ -268,6 +269,11 @@ impl Runner {
             ExpectedState::Held => s.is_held(),
             ExpectedState::Muted => s.muted,
             ExpectedState::Unmuted => !s.muted,
+            ExpectedState::Available => s.me().is_some_and(|m| m.status == AgentStatus::Available),
+            ExpectedState::Away => s.me().is_some_and(|m| m.status == AgentStatus::Away),
+            ExpectedState::AfterCallWork => s
+                .me()
+                .is_some_and(|m| m.status == AgentStatus::AfterCallWork),
         };
         if ok {
             Ok(())

@@ -5,6 +5,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::phone::protocol::AgentStateRequest;
 use crate::phone::TransferTarget;
 
 /// Default `wait` timeout.
@@ -31,6 +32,12 @@ pub enum ExpectedState {
     Muted,
     /// Microphone not muted.
     Unmuted,
+    /// My agent state (the directory's) is available.
+    Available,
+    /// My agent state is away.
+    Away,
+    /// My agent state is after-call work.
+    AfterCallWork,
 }
 
 impl ExpectedState {
@@ -44,6 +51,9 @@ impl ExpectedState {
             "held" => ExpectedState::Held,
             "muted" => ExpectedState::Muted,
             "unmuted" => ExpectedState::Unmuted,
+            "available" => ExpectedState::Available,
+            "away" => ExpectedState::Away,
+            "after_call_work" => ExpectedState::AfterCallWork,
             _ => return None,
         })
     }
@@ -69,6 +79,8 @@ pub enum Command {
     Unregister,
     /// `voice on|off`
     Voice(bool),
+    /// `status available` · `status away REASON` (S1)
+    Status(AgentStateRequest),
     /// `dial URI`
     Dial(String),
     /// `answer`
@@ -195,6 +207,15 @@ fn parse_command(name: &str, args: &[String]) -> Result<Command, String> {
         "resume" => no_args(Command::Resume),
         "quit" => no_args(Command::Quit),
         "voice" => Ok(Command::Voice(on_off(name, args)?)),
+        "status" => match args {
+            [word] if word == "available" => Ok(Command::Status(AgentStateRequest::Available)),
+            [word, reason @ ..] if word == "away" && !reason.is_empty() => {
+                Ok(Command::Status(AgentStateRequest::Away {
+                    reason: reason.join(" "),
+                }))
+            }
+            _ => Err("usage: status available | status away REASON".into()),
+        },
         "mute" => Ok(Command::Mute(on_off(name, args)?)),
         "dial" => match args {
             [uri] if uri.starts_with("sip:") || uri.starts_with("sips:") => {
@@ -435,6 +456,19 @@ mod tests {
         assert_eq!(one("unregister"), Command::Unregister);
         assert_eq!(one("voice on"), Command::Voice(true));
         assert_eq!(one("voice off"), Command::Voice(false));
+        assert_eq!(
+            one("status available"),
+            Command::Status(AgentStateRequest::Available)
+        );
+        assert_eq!(
+            one("status away missed call"),
+            Command::Status(AgentStateRequest::Away {
+                reason: "missed call".into()
+            })
+        );
+        for text in ["status", "status away", "status busy"] {
+            assert!(bad(text).contains("usage: status"), "{text}");
+        }
         assert_eq!(
             one("dial sip:support@127.0.0.1:5060"),
             Command::Dial("sip:support@127.0.0.1:5060".into())

@@ -1,6 +1,7 @@
 //! Commands into the Phone engine and the errors they can be refused with.
 
 use crate::audio::{SinkSpec, SourceSpec};
+use agentphone_protocol::AgentStateRequest;
 
 /// One thing the user asks the phone to do.
 #[derive(Clone, Debug, PartialEq)]
@@ -11,6 +12,8 @@ pub enum PhoneCommand {
     Unregister,
     /// PUBLISH presence open (true) or closed (false).
     SetVoice(bool),
+    /// PUBLISH my agent state: available (ends away and after-call work) or away (S1).
+    SetState(AgentStateRequest),
     /// Call a SIP URI (sent via the server when there is one).
     Dial(String),
     /// Answer the ringing incoming call.

@@ -104,6 +104,7 @@ impl Engine {
             version: state.version,
             agents: state.agents,
             teams: state.teams,
+            away_reasons: state.away_reasons,
         });
     }
 }

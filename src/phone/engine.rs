@@ -9,6 +9,7 @@ use std::time::Instant;
 use agentphone_sip::endpoint::{Peer, TransportKind, TxError};
 use agentphone_sip::{message, rsip};
 
+use super::agent_state::AgentStateLink;
 use super::call::Call;
 use super::command::{PhoneCommand, PhoneError};
 use super::config::{PhoneConfig, Transport};
@@ -35,6 +36,7 @@ pub struct Engine {
     pub(super) digest: DigestClient,
     pub(super) reg: Registration,
     pub(super) presence: Presence,
+    pub(super) agent_state: AgentStateLink,
     pub(super) call: Option<Call>,
     pub(super) muted: bool,
     pub(super) directory: DirectoryLink,
@@ -65,6 +67,7 @@ impl Engine {
             digest,
             reg: Registration::new(),
             presence: Presence::new(),
+            agent_state: AgentStateLink::new(),
             call: None,
             muted: false,
             directory: DirectoryLink::default(),
@@ -79,6 +82,7 @@ impl Engine {
             PhoneCommand::Register => self.register(),
             PhoneCommand::Unregister => self.unregister(),
             PhoneCommand::SetVoice(on) => self.set_voice(on),
+            PhoneCommand::SetState(state) => self.set_agent_state(state),
             PhoneCommand::Dial(uri) => self.dial(&uri),
             PhoneCommand::Answer => self.answer(),
             PhoneCommand::Decline => self.decline(),
@@ -150,6 +154,7 @@ impl Engine {
         match purpose {
             Purpose::Register { expires } => self.on_register_response(expires, request, result),
             Purpose::Publish { active } => self.on_publish_response(active, request, result),
+            Purpose::AgentState { state } => self.on_agent_state_response(state, result),
             Purpose::Invite { call } => self.on_invite_response(&call, request, result),
             Purpose::ReInvite { call, hold, cseq } => {
                 self.on_reinvite_response(&call, hold, cseq, result)

@@ -135,6 +135,9 @@ pub enum PhoneEvent {
         agents: Vec<DirectoryAgent>,
         /// Every team with its availability.
         teams: Vec<DirectoryTeam>,
+        /// The reasons an agent may give for being away (the server's list).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        away_reasons: Vec<String>,
     },
     /// The state of the server room my call is in, whole, after every change.
     Room {

@@ -335,6 +335,7 @@ mod tick_alloc_tests {
             codec: CodecKind::Opus,
             pt: 111,
             telephone_event_pt: Some(101),
+            rtcp_mux: true,
         };
         ours.configure(cfg(peer.local_addr())).unwrap();
         peer.configure(cfg(ours.local_addr())).unwrap();

@@ -17,6 +17,7 @@
 //! state once connected, and sends hold/resume/mute there as INFO room commands; a direct call
 //! keeps the re-INVITE hold of RFC 3264.
 
+mod agent_state;
 mod call;
 mod command;
 mod config;

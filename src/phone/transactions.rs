@@ -5,6 +5,8 @@ use agentphone_sip::endpoint::{ClientTransaction, Endpoint, TxError};
 use agentphone_sip::rsip;
 use tokio::sync::{mpsc::UnboundedSender, oneshot};
 
+use agentphone_protocol::AgentStateRequest;
+
 use super::machine::Input;
 use super::room_commands::RoomCommand;
 use super::subscription::SubKind;
@@ -21,6 +23,11 @@ pub enum Purpose {
     Publish {
         /// open (true) / closed (false).
         active: bool,
+    },
+    /// PUBLISH of the agent's state (S1).
+    AgentState {
+        /// What was asked for.
+        state: AgentStateRequest,
     },
     /// The initial INVITE of call `call`.
     Invite {

@@ -210,6 +210,8 @@ pub struct Directory {
     pub agents: Vec<DirectoryAgent>,
     /// Every team with availability.
     pub teams: Vec<DirectoryTeam>,
+    /// The reasons I may give for being away (the server's list).
+    pub away_reasons: Vec<String>,
 }
 
 impl Directory {
@@ -348,10 +350,16 @@ impl PhoneView {
                     });
                 }
             }
-            PhoneEvent::Directory { agents, teams, .. } => {
+            PhoneEvent::Directory {
+                agents,
+                teams,
+                away_reasons,
+                ..
+            } => {
                 self.directory = Directory {
                     agents: agents.clone(),
                     teams: teams.clone(),
+                    away_reasons: away_reasons.clone(),
                 }
             }
             PhoneEvent::Room { room } => self.room(room, now),
@@ -660,6 +668,14 @@ impl PhoneView {
                 to: target,
             },
         };
+    }
+
+    /// My own entry of the directory: my state (S1) as the server has it.
+    pub fn me(&self) -> Option<&DirectoryAgent> {
+        self.directory
+            .agents
+            .iter()
+            .find(|a| a.username == self.user)
     }
 
     /// Registered with the server now.

@@ -4,6 +4,8 @@
 //! change the screen (open a popup, close it) and the run loop forwards the rest to the engine
 //! ([`Action::is_for_engine`]).
 
+use crate::phone::protocol::AgentStateRequest;
+
 /// Who a transfer goes to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TransferTarget {
@@ -49,12 +51,19 @@ pub enum Action {
     Dtmf(char),
     /// Switch my voice channel on (true) or off.
     SetVoice(bool),
+    /// Open the agent-state menu (screen only).
+    OpenStateMenu,
+    /// Set my agent state: available (also ends after-call work) or away (S1).
+    SetState(AgentStateRequest),
     /// Show the help overlay (screen only).
     Help,
     /// Close the top popup (screen only).
     ClosePopup,
     /// Leave the program.
     Quit,
+    /// Something the user asked for that cannot work now: say why instead (a listener's Hold,
+    /// Transfer while another transfer is under way — issue 10 #6).
+    Explain(String),
 }
 
 impl Action {
@@ -62,7 +71,11 @@ impl Action {
     pub fn is_for_engine(&self) -> bool {
         !matches!(
             self,
-            Action::OpenTransfer | Action::OpenDial | Action::Help | Action::ClosePopup
+            Action::OpenTransfer
+                | Action::OpenDial
+                | Action::OpenStateMenu
+                | Action::Help
+                | Action::ClosePopup
         )
     }
 }

@@ -4,10 +4,11 @@
 //! so every mapping is unit-tested without sockets.
 
 use std::net::SocketAddr;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::action::{Action, TransferTarget};
 use super::model::{
-    AgentEntry, CallView, Connection, Directory, IncomingCall, Model, Participant,
+    AgentEntry, CallView, Connection, Directory, IncomingCall, Model, MyState, Participant,
     ParticipantState, Quality, Role, TeamEntry, TimeOfDay, TimelineEntry, TransferStatus,
 };
 use super::strings;
@@ -30,6 +31,23 @@ pub struct Adapter {
     levels: (f32, f32),
     /// When the call answered here was answered (wall clock, for its timeline line).
     answered_at: Option<(String, TimeOfDay)>,
+    /// The last wrap-up end seen (wall ms) and the instant it was taken as.
+    wrap_up_end: Option<(u64, Instant)>,
+}
+
+/// A wall-clock time (ms since the Unix epoch, as the server writes it) as an instant of this
+/// process's clock.
+fn instant_of_wall_ms(ms: u64) -> Instant {
+    let now = Instant::now();
+    let wall_now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    if ms >= wall_now {
+        now + Duration::from_millis(ms - wall_now)
+    } else {
+        now.checked_sub(Duration::from_millis(wall_now - ms))
+            .unwrap_or(now)
+    }
 }
 
 impl Adapter {
@@ -44,6 +62,7 @@ impl Adapter {
             shown_notice: 0,
             levels: (0.0, 0.0),
             answered_at: None,
+            wrap_up_end: None,
         }
     }
 
@@ -77,6 +96,28 @@ impl Adapter {
         self.model.notice = None;
     }
 
+    /// My state from my directory entry; the wrap-up's end (wall clock on the wire) as an
+    /// instant, converted once per value so the model does not change on every view.
+    fn my_state(&mut self, view: &PhoneView) -> MyState {
+        let me = view.me();
+        let wrap_up_until = me
+            .and_then(|m| m.wrap_up_until_ms)
+            .map(|ms| match self.wrap_up_end {
+                Some((seen, at)) if seen == ms => at,
+                _ => {
+                    let at = instant_of_wall_ms(ms);
+                    self.wrap_up_end = Some((ms, at));
+                    at
+                }
+            });
+        MyState {
+            status: me.map(|m| m.status),
+            away_reason: me.and_then(|m| m.away_reason.clone()),
+            wrap_up_until,
+            away_reasons: view.directory.away_reasons.clone(),
+        }
+    }
+
     /// Show the engine's view. Returns true when the model changed.
     pub fn show(&mut self, view: &PhoneView) -> bool {
         let before = self.model.clone();
@@ -93,6 +134,7 @@ impl Adapter {
         };
         self.model.voice_active = view.voice_active;
         self.model.directory = directory(&view.directory);
+        self.model.state = self.my_state(view);
         if self.display == view.user {
             // No display name given: take mine from the server's directory.
             if let Some(mine) = self
@@ -238,6 +280,7 @@ impl Adapter {
             Action::Decline => vec![PhoneCommand::Decline],
             Action::Hangup => vec![PhoneCommand::Hangup],
             Action::SetVoice(on) => vec![PhoneCommand::SetVoice(*on)],
+            Action::SetState(state) => vec![PhoneCommand::SetState(state.clone())],
             Action::Quit => {
                 let mut cmds = Vec::new();
                 if self.model.call.is_some() {
@@ -264,9 +307,12 @@ impl Adapter {
             }],
             Action::CancelTransfer => vec![PhoneCommand::CancelTransfer],
             Action::CompleteTransfer => vec![PhoneCommand::CompleteTransfer],
-            Action::OpenTransfer | Action::OpenDial | Action::Help | Action::ClosePopup => {
-                Vec::new()
-            }
+            Action::Explain(why) => return Err(why.clone()),
+            Action::OpenTransfer
+            | Action::OpenDial
+            | Action::OpenStateMenu
+            | Action::Help
+            | Action::ClosePopup => Vec::new(),
         })
     }
 }
@@ -339,6 +385,7 @@ fn directory(d: &phone::Directory) -> Directory {
                     a.display_name.clone()
                 },
                 status: a.status,
+                away_reason: a.away_reason.clone(),
             })
             .collect(),
         teams: d

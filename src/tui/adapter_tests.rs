@@ -172,6 +172,7 @@ fn dialing_an_agent_is_an_internal_call() {
             version: 1,
             agents,
             teams: Vec::new(),
+            away_reasons: Vec::new(),
         },
         t(),
     );
@@ -384,6 +385,7 @@ fn directory_event_fills_the_modal_lists() {
             version: 1,
             agents,
             teams,
+            away_reasons: Vec::new(),
         },
         t(),
     );

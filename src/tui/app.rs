@@ -21,6 +21,7 @@ use super::model::{AudioStatus, Connection, Model};
 use super::popups::dial::DialPrompt;
 use super::popups::help::HelpOverlay;
 use super::popups::incoming::IncomingPopup;
+use super::popups::state::StateMenu;
 use super::popups::transfer::TransferModal;
 use super::popups::Popup;
 use super::strings;
@@ -37,6 +38,8 @@ pub enum Modal {
     Transfer(TransferModal),
     /// The dial prompt / keypad.
     Dial(DialPrompt),
+    /// The agent-state menu.
+    State(StateMenu),
 }
 
 /// The whole TUI, minus the terminal.
@@ -126,7 +129,9 @@ impl App {
     /// True when something on screen changes with time alone (the call timer, the reconnect
     /// countdown), so the loop must tick; otherwise it sleeps until input or a model change.
     pub fn needs_tick(&self) -> bool {
-        self.model.call.is_some() || matches!(self.model.connection, Connection::Offline { .. })
+        self.model.call.is_some()
+            || self.model.state.wrap_up_until.is_some()
+            || matches!(self.model.connection, Connection::Offline { .. })
     }
 
     /// Show a new model. Popups that no longer make sense close: the transfer modal and keypad
@@ -139,6 +144,7 @@ impl App {
         let close = match &self.modal {
             Some(Modal::Transfer(_)) => !has_call,
             Some(Modal::Dial(_)) => had_call != has_call,
+            Some(Modal::State(_)) => false,
             None => false,
         };
         if close {
@@ -178,6 +184,7 @@ impl App {
             match modal {
                 Modal::Transfer(m) => m.handle_key(key, &ctx),
                 Modal::Dial(d) => d.handle_key(key, &ctx),
+                Modal::State(s) => s.handle_key(key, &ctx),
             }
         } else {
             self.call
@@ -204,6 +211,7 @@ impl App {
             match modal {
                 Modal::Transfer(m) => m.handle_mouse(mouse, &ctx),
                 Modal::Dial(d) => d.handle_mouse(mouse, &ctx),
+                Modal::State(s) => s.handle_mouse(mouse, &ctx),
             }
         } else {
             self.call
@@ -222,6 +230,12 @@ impl App {
                 self.modal = Some(Modal::Transfer(TransferModal::new()));
             }
             Action::OpenDial => self.modal = Some(Modal::Dial(DialPrompt::new())),
+            Action::OpenStateMenu => self.modal = Some(Modal::State(StateMenu::new(&self.model))),
+            Action::SetState(_) => {
+                if matches!(self.modal, Some(Modal::State(_))) {
+                    self.modal = None;
+                }
+            }
             Action::Help => self.help = Some(HelpOverlay),
             Action::ClosePopup => {
                 if self.help.is_some() {
@@ -249,6 +263,7 @@ impl App {
         match &self.modal {
             Some(Modal::Transfer(m)) => return m.hints(ctx),
             Some(Modal::Dial(d)) => return d.hints(ctx),
+            Some(Modal::State(s)) => return s.hints(ctx),
             None => {}
         }
         let mut hints = Vec::new();
@@ -259,6 +274,9 @@ impl App {
             hints.push(Hint::new(k.dial.label(), strings::HINT_DIAL));
         }
         hints.push(Hint::new(k.voice.label(), strings::HINT_VOICE));
+        if self.model.state.status.is_some() {
+            hints.push(Hint::new(k.state.label(), strings::HINT_STATE));
+        }
         hints.push(Hint::new(k.help.label(), strings::HINT_HELP));
         let quit = if self.model.call.is_some() {
             &k.force_quit
@@ -338,6 +356,7 @@ impl App {
         match &mut self.modal {
             Some(Modal::Transfer(m)) => m.draw(frame, area, &ctx),
             Some(Modal::Dial(d)) => d.draw(frame, area, &ctx),
+            Some(Modal::State(s)) => s.draw(frame, area, &ctx),
             None => {}
         }
         if self.model.incoming.is_some() {

@@ -33,6 +33,7 @@ fn agent(user: &str, display: &str, status: AgentStatus) -> AgentEntry {
         user: user.into(),
         display: display.into(),
         status,
+        away_reason: None,
     }
 }
 
@@ -259,5 +260,38 @@ pub fn no_audio() -> Model {
     m.audio = AudioStatus::NoDevice {
         message: "no capture device found".into(),
     };
+    m
+}
+
+/// The server's away reasons of the fixtures.
+fn away_reasons() -> Vec<String> {
+    ["break", "lunch", "training"].map(String::from).to_vec()
+}
+
+/// Idle and available (the directory lists me).
+pub fn available() -> Model {
+    let mut m = idle();
+    m.state = MyState {
+        status: Some(AgentStatus::Available),
+        away_reason: None,
+        wrap_up_until: None,
+        away_reasons: away_reasons(),
+    };
+    m
+}
+
+/// Away at lunch.
+pub fn away() -> Model {
+    let mut m = available();
+    m.state.status = Some(AgentStatus::Away);
+    m.state.away_reason = Some("lunch".into());
+    m
+}
+
+/// After-call work with 14 s left.
+pub fn wrap_up() -> Model {
+    let mut m = available();
+    m.state.status = Some(AgentStatus::AfterCallWork);
+    m.state.wrap_up_until = Some(t0() + CALL_AGE + Duration::from_secs(14));
     m
 }

@@ -13,7 +13,7 @@ use ratatui::Terminal;
 use super::action::{Action, TransferTarget};
 use super::app::App;
 use super::fixtures::{self, app};
-use super::model::{AgentStatus, Model};
+use super::model::{AgentStatus, Model, ParticipantState};
 use super::popups::transfer::{Field, Tab};
 use super::runner::{run_loop, UiEvent};
 
@@ -103,12 +103,34 @@ fn transfer_key_cancels_while_ringing_and_completes_once_joined() {
 
 #[test]
 fn only_the_transferring_agent_may_cancel_or_complete() {
-    // Bob's view of Alice's consultation: his Transfer key opens the modal like any other time.
+    // Bob's view of Alice's consultation: a second transfer cannot work while hers is under
+    // way, so his Transfer (key or click) says why instead of opening the modal (issue 10 #6).
     let mut m = fixtures::consulting();
     m.me.user = "bob".into();
     m.me.display = "Bob Baker".into();
     let mut a = app(m);
-    assert_eq!(ch(&mut a, 't'), Some(Action::OpenTransfer));
+    let why =
+        Action::Explain("A transfer to Bob Baker is under way: wait until it is over.".into());
+    assert_eq!(ch(&mut a, 't'), Some(why.clone()));
+    assert_eq!(click_text(&mut a, "Transfer"), Some(why));
+    assert!(a.modal().is_none());
+}
+
+#[test]
+fn a_listener_is_not_offered_hold() {
+    // Carol joined listen-only (issue 10 #1): Hold says why instead of holding the customer.
+    let mut m = fixtures::in_call();
+    m.me.user = "carol".into();
+    m.me.display = "Carol Diaz".into();
+    let call = m.call.as_mut().expect("a call");
+    call.participants[1].user = "carol".into();
+    call.participants[1].state = ParticipantState::ListenOnly;
+    let mut a = app(m);
+    let why = Action::Explain(
+        "You are only listening: the agents in the conversation put the customer on hold.".into(),
+    );
+    assert_eq!(ch(&mut a, 'h'), Some(why.clone()));
+    assert_eq!(click_text(&mut a, "Hold"), Some(why));
 }
 
 #[test]
@@ -664,4 +686,50 @@ fn consultation_status_says_when_the_customer_left() {
     let mut a = app(fixtures::consulting());
     let buffer = draw(&mut a);
     assert!(find(&buffer, "Transfer: Bob Baker joined, customer on hold").is_some());
+}
+
+// Agent states (S1).
+
+#[test]
+fn state_key_and_click_open_the_menu_and_a_row_sets_the_state() {
+    use crate::phone::protocol::AgentStateRequest as Set;
+    let mut a = app(fixtures::available());
+    assert_eq!(ch(&mut a, 's'), Some(Action::OpenStateMenu));
+    assert!(a.modal().is_some());
+    // Available is selected (current); down twice = Away — lunch.
+    key(&mut a, KeyCode::Down);
+    key(&mut a, KeyCode::Down);
+    let lunch = Action::SetState(Set::Away {
+        reason: "lunch".into(),
+    });
+    assert_eq!(key(&mut a, KeyCode::Enter), Some(lunch));
+    assert!(a.modal().is_none(), "setting the state closes the menu");
+
+    let mut a = app(fixtures::away());
+    assert_eq!(
+        click_text(&mut a, "Away: lunch"),
+        Some(Action::OpenStateMenu)
+    );
+    assert_eq!(
+        click_text(&mut a, "Available"),
+        Some(Action::SetState(Set::Available))
+    );
+    // Esc closes without a change.
+    assert_eq!(ch(&mut a, 's'), Some(Action::OpenStateMenu));
+    assert_eq!(key(&mut a, KeyCode::Esc), Some(Action::ClosePopup));
+    assert!(a.modal().is_none());
+}
+
+#[test]
+fn ready_ends_wrap_up_by_key_and_click_and_only_then() {
+    use crate::phone::protocol::AgentStateRequest as Set;
+    let ready = Some(Action::SetState(Set::Available));
+    let mut a = app(fixtures::wrap_up());
+    assert_eq!(ch(&mut a, 'r'), ready);
+    assert_eq!(click_text(&mut a, "r Ready"), ready);
+    let mut a = app(fixtures::available());
+    assert_eq!(ch(&mut a, 'r'), None);
+    // Before the directory lists me there is no state to set.
+    let mut a = app(fixtures::idle());
+    assert_eq!(ch(&mut a, 's'), None);
 }

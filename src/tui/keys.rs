@@ -90,6 +90,10 @@ pub struct KeyConfig {
     pub dial: KeyBinding,
     /// Voice channel switch.
     pub voice: KeyBinding,
+    /// The agent-state menu (available / away).
+    pub state: KeyBinding,
+    /// End after-call work: ready for calls.
+    pub ready: KeyBinding,
     /// Help overlay.
     pub help: KeyBinding,
     /// Quit.
@@ -129,6 +133,8 @@ impl Default for KeyConfig {
             decline: KeyBinding::char('d'),
             dial: KeyBinding::char('d'),
             voice: KeyBinding::char('v'),
+            state: KeyBinding::char('s'),
+            ready: KeyBinding::char('r'),
             help: KeyBinding::char('?'),
             quit: KeyBinding::char('q'),
             force_quit: KeyBinding::ctrl('c'),

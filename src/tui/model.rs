@@ -22,6 +22,8 @@ pub struct Model {
     pub incoming: Option<IncomingCall>,
     /// Agents and teams with live status (for the transfer modal).
     pub directory: Directory,
+    /// My agent state (S1) as the server has it, and the away reasons it offers.
+    pub state: MyState,
     /// Whether audio devices could be opened.
     pub audio: AudioStatus,
     /// The last thing worth telling the user that has no other place (an engine error, a refusal).
@@ -44,11 +46,25 @@ impl Model {
             call: None,
             incoming: None,
             directory: Directory::default(),
+            state: MyState::default(),
             audio: AudioStatus::Ready,
             notice: None,
             hint: None,
         }
     }
+}
+
+/// My agent state (S1), from my own entry of the directory.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct MyState {
+    /// My status; None until the directory listed me.
+    pub status: Option<AgentStatus>,
+    /// Why I am away.
+    pub away_reason: Option<String>,
+    /// When my after-call work ends.
+    pub wrap_up_until: Option<Instant>,
+    /// The reasons the server lets me give for being away.
+    pub away_reasons: Vec<String>,
 }
 
 /// My account.
@@ -290,6 +306,8 @@ pub struct AgentEntry {
     pub display: String,
     /// Derived status.
     pub status: AgentStatus,
+    /// Why they are away (status `Away`).
+    pub away_reason: Option<String>,
 }
 
 /// An agent's derived status (SPEC, Concepts): the wire's own type.
@@ -299,7 +317,11 @@ pub use crate::phone::AgentStatus;
 pub fn voice_active(status: AgentStatus) -> bool {
     matches!(
         status,
-        AgentStatus::Available | AgentStatus::Ringing | AgentStatus::OnCall
+        AgentStatus::Available
+            | AgentStatus::Ringing
+            | AgentStatus::OnCall
+            | AgentStatus::Away
+            | AgentStatus::AfterCallWork
     )
 }
 

@@ -28,6 +28,32 @@ fn type_text(app: &mut App, text: &str) {
 }
 
 #[test]
+fn agent_states_in_the_header_80x24() {
+    // Available, away with the reason, wrap-up counting down with Ready beside it.
+    let mut shots = String::new();
+    for model in [fixtures::available(), fixtures::away(), fixtures::wrap_up()] {
+        let mut a = app(model);
+        let t = render(&mut a, 80, 24);
+        let buffer = t.backend().buffer();
+        let header: String = (0..80)
+            .map(|x| buffer.cell((x, 0)).map_or(" ", |c| c.symbol()))
+            .collect();
+        let footer: String = (0..80)
+            .map(|x| buffer.cell((x, 23)).map_or(" ", |c| c.symbol()))
+            .collect();
+        shots.push_str(&format!("{}\n{}\n", header.trim_end(), footer.trim_end()));
+    }
+    assert_snapshot!(shots);
+}
+
+#[test]
+fn state_menu_80x24() {
+    let mut a = app(fixtures::away());
+    press(&mut a, KeyCode::Char('s'));
+    assert_snapshot!(render(&mut a, 80, 24).backend());
+}
+
+#[test]
 fn idle_80x24() {
     let mut a = app(fixtures::idle());
     assert_snapshot!(render(&mut a, 80, 24).backend());

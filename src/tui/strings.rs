@@ -214,14 +214,19 @@ pub const NO_AGENTS: &str = "No agent with an active voice channel matches.";
 pub const NO_TEAMS: &str = "No voice-active team matches.";
 
 /// An agent's status in the modal, with the reason when they cannot be picked.
-pub fn agent_status(s: AgentStatus) -> &'static str {
+pub fn agent_status(s: AgentStatus, away_reason: Option<&str>) -> String {
     match s {
-        AgentStatus::Offline => "offline",
-        AgentStatus::Inactive => "inactive",
-        AgentStatus::Available => "available",
-        AgentStatus::Ringing => "ringing — can't take it now",
-        AgentStatus::OnCall => "on a call — can't take it now",
-        AgentStatus::Unknown => "status unknown",
+        AgentStatus::Offline => "offline".into(),
+        AgentStatus::Inactive => "inactive".into(),
+        AgentStatus::Available => "available".into(),
+        AgentStatus::Ringing => "ringing — can't take it now".into(),
+        AgentStatus::OnCall => "on a call — can't take it now".into(),
+        AgentStatus::Away => match away_reason {
+            Some(r) => format!("away ({r}) — can't take it now"),
+            None => "away — can't take it now".into(),
+        },
+        AgentStatus::AfterCallWork => "wrapping up a call — can't take it now".into(),
+        AgentStatus::Unknown => "status unknown".into(),
     }
 }
 
@@ -329,6 +334,57 @@ pub fn call_not_connected(reason: &str) -> String {
 pub const TRANSFER_FAILED: &str = "failed";
 /// A transfer I cancelled.
 pub const TRANSFER_CANCELLED: &str = "cancelled";
+
+/// The header's state button: what I am now (S1).
+pub fn my_state(
+    status: Option<AgentStatus>,
+    away_reason: Option<&str>,
+    wrap_up_left: Option<Duration>,
+) -> Option<String> {
+    Some(match status? {
+        AgentStatus::Available => "Available".into(),
+        AgentStatus::Away => match away_reason {
+            Some(r) => format!("Away: {r}"),
+            None => "Away".into(),
+        },
+        AgentStatus::AfterCallWork => match wrap_up_left {
+            Some(left) => format!("Wrap-up {}", timer(left)),
+            None => "Wrap-up".into(),
+        },
+        AgentStatus::Ringing => "Ringing".into(),
+        AgentStatus::OnCall => "On a call".into(),
+        AgentStatus::Offline | AgentStatus::Inactive | AgentStatus::Unknown => return None,
+    })
+}
+/// The idle hint while away.
+pub const AWAY_HINT: &str = "Away: no calls are offered to you. s: change your state.";
+/// The idle hint during after-call work.
+pub const WRAP_UP_HINT: &str = "Wrapping up the last call: no calls until it ends. r: ready now.";
+/// The button that ends after-call work.
+pub const BTN_READY: &str = "Ready";
+/// The agent-state menu's title.
+pub const STATE_TITLE: &str = "My state";
+/// The menu row that makes me available.
+pub const STATE_AVAILABLE: &str = "Available";
+/// A menu row that makes me away for `reason`.
+pub fn state_away(reason: &str) -> String {
+    format!("Away — {reason}")
+}
+/// The menu's line when the server offers no away reason.
+pub const STATE_NO_REASONS: &str = "The server offers no away reason.";
+/// Footer: choose the state.
+pub const HINT_STATE: &str = "State";
+/// Footer: set the chosen state.
+pub const HINT_SET_STATE: &str = "Set";
+
+/// Why a listener has no Hold (issue 10 #1).
+pub const LISTENER_CANNOT_HOLD: &str =
+    "You are only listening: the agents in the conversation put the customer on hold.";
+
+/// Why Transfer does nothing while someone else's transfer is under way.
+pub fn transfer_under_way(target: &str) -> String {
+    format!("A transfer to {target} is under way: wait until it is over.")
+}
 
 /// The notice after I completed a transfer and left the call.
 pub fn transferred_to(target: &str) -> String {

@@ -69,6 +69,15 @@ impl Theme {
         }
     }
 
+    /// A button whose action cannot work now (pressing it says why).
+    pub fn button_disabled(&self) -> Style {
+        if self.color {
+            Style::new().fg(Color::Gray).bg(Color::Black)
+        } else {
+            Style::new().add_modifier(Modifier::DIM)
+        }
+    }
+
     /// The hang-up and decline buttons.
     pub fn button_danger(&self) -> Style {
         if self.color {

@@ -21,6 +21,7 @@ mod phone_directory;
 mod phone_engine;
 mod phone_headless;
 mod phone_room;
+mod phone_states;
 mod tui_audio_alloc;
 mod tui_audio_pulse;
 mod tui_cli;

@@ -67,6 +67,7 @@ async fn directory_is_subscribed_after_register_refreshed_notified_and_ended_on_
         version,
         agents,
         teams,
+        ..
     } = events
         .next(|e| matches!(e, PhoneEvent::Directory { .. }))
         .await

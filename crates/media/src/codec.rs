@@ -4,8 +4,12 @@ use crate::g711::{self, Law};
 use crate::resample::{Downsampler48to8, Upsampler8to48, FRAME_8K};
 use crate::{Frame, MediaError, FRAME, SAMPLE_RATE};
 
-/// Opus target bitrate: high enough that in-band FEC is actually produced.
+/// Opus bitrate on a clean path (wideband speech is transparent there).
 const OPUS_BITRATE: i32 = 32_000;
+/// Opus bitrate at [`OPUS_FULL_FEC_LOSS`] % loss and above: in-band FEC takes its share of the
+/// bits, so the bitrate rises with the reported loss to keep the primary encoding's quality.
+const OPUS_MAX_BITRATE: i32 = 64_000;
+const OPUS_FULL_FEC_LOSS: i32 = 10;
 const OPUS_COMPLEXITY: i32 = 5;
 /// G.711 concealment: gain applied per consecutive lost frame, and how many repeats before silence.
 const G711_PLC_DECAY: f32 = 0.7;
@@ -147,21 +151,49 @@ impl Encoder {
 
     /// The loss (percent, clamped to 0–100) the peer reports on our stream: Opus spends bits on
     /// in-band FEC only when it is above 0. No effect on G.711.
+    /// The bitrate follows ([`opus_bitrate_for_loss`]): 32 kb/s clean, up to 64 kb/s.
     pub fn set_loss_hint(&mut self, percent: u8) -> Result<(), MediaError> {
         match &mut self.inner {
             EncoderImpl::Opus(enc) => {
-                let percent = i32::from(percent.min(100));
+                let percent = percent.min(100);
                 enc.set_inband_fec(percent > 0).map_err(opus_err)?;
-                enc.set_packet_loss_perc(percent).map_err(opus_err)
+                enc.set_packet_loss_perc(i32::from(percent))
+                    .map_err(opus_err)?;
+                enc.set_bitrate(opus::Bitrate::Bits(opus_bitrate_for_loss(percent)))
+                    .map_err(opus_err)
             }
             EncoderImpl::G711 { .. } => Ok(()),
         }
+    }
+
+    /// What the Opus encoder is set to: (bitrate b/s, in-band FEC on, loss hint %). None for
+    /// G.711.
+    pub fn opus_settings(&mut self) -> Option<(i32, bool, i32)> {
+        let EncoderImpl::Opus(enc) = &mut self.inner else {
+            return None;
+        };
+        let bitrate = match enc.get_bitrate().ok()? {
+            opus::Bitrate::Bits(b) => b,
+            _ => return None,
+        };
+        Some((
+            bitrate,
+            enc.get_inband_fec().ok()?,
+            enc.get_packet_loss_perc().ok()?,
+        ))
     }
 
     /// RTP timestamp increment per frame (20 ms at the codec clock).
     pub fn timestamp_step(&self) -> u32 {
         self.kind.clock() / 50
     }
+}
+
+/// The Opus bitrate for a reported loss: 32 kb/s at 0 %, rising linearly to 64 kb/s at 10 %
+/// and above.
+pub fn opus_bitrate_for_loss(percent: u8) -> i32 {
+    let loss = i32::from(percent).min(OPUS_FULL_FEC_LOSS);
+    OPUS_BITRATE + (OPUS_MAX_BITRATE - OPUS_BITRATE) * loss / OPUS_FULL_FEC_LOSS
 }
 
 enum DecoderImpl {

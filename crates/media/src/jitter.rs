@@ -63,6 +63,19 @@ pub enum Playout<'a> {
     Empty,
 }
 
+/// A packet taken out of the buffer by [`JitterBuffer::take_stored`].
+#[derive(Debug, PartialEq, Eq)]
+pub struct StoredPacket<'a> {
+    /// Its sequence number.
+    pub seq: u16,
+    /// Its timestamp.
+    pub ts: u32,
+    /// Its duration in RTP clock units (as given to `push`).
+    pub duration: u32,
+    /// Its payload.
+    pub payload: &'a [u8],
+}
+
 /// What `push` did with a packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PushOutcome {
@@ -442,6 +455,44 @@ impl JitterBuffer {
             };
         }
         self.dry()
+    }
+
+    /// Where playout stands: the next sequence number and the playout timestamp. None before
+    /// playout started. A relay anchors its timestamp mapping here, so what was buffered is
+    /// sent on exactly where the decoded stream stopped.
+    pub fn position(&self) -> Option<(u16, u32)> {
+        (self.ssrc.is_some() && self.playing).then_some((self.next_seq, self.play_ts))
+    }
+
+    /// Take the next stored packet out (sequence, timestamp, payload), in order, whatever its
+    /// time: hands what is buffered to a relay when decoding stops.
+    pub fn take_stored(&mut self) -> Option<StoredPacket<'_>> {
+        let idx = self.first_stored()?;
+        self.slots[idx].filled = false;
+        self.count -= 1;
+        let s = &self.slots[idx];
+        self.next_seq = s.seq.wrapping_add(1);
+        self.play_ts = s.ts.wrapping_add(s.duration);
+        Some(StoredPacket {
+            seq: s.seq,
+            ts: s.ts,
+            duration: s.duration,
+            payload: &s.data[..s.len],
+        })
+    }
+
+    /// Continue the stream right after a packet that was played elsewhere (relayed): playout
+    /// is on, nothing is buffered, so the next pop conceals (PLC) until the following packet
+    /// arrives — one frame at most when packets keep flowing — and plays it at its time.
+    pub fn resume_after(&mut self, ssrc: u32, seq: u16, ts: u32, duration: u32) {
+        self.reset();
+        self.ssrc = Some(ssrc);
+        self.next_seq = seq.wrapping_add(1);
+        self.highest_seq = seq;
+        self.highest_ts = ts;
+        self.highest_dur = duration;
+        self.play_ts = ts.wrapping_add(duration);
+        self.playing = true;
     }
 
     /// Current target delay in ms (including the allowance for long packets).

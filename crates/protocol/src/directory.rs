@@ -26,6 +26,11 @@ pub enum AgentStatus {
     Ringing,
     /// In a call.
     OnCall,
+    /// Not taking calls, with a reason (`away_reason`): set by the agent, or `missed call` after
+    /// letting an offered call ring out.
+    Away,
+    /// Wrapping up the last call until `wrap_up_until_ms` (or until they say they are ready).
+    AfterCallWork,
     /// A status this reader does not know (a newer server's); never written.
     #[serde(other)]
     Unknown,
@@ -47,6 +52,12 @@ pub struct DirectoryAgent {
     /// Idle since (ms since the Unix epoch), when known.
     #[serde(default)]
     pub idle_since_ms: Option<u64>,
+    /// Why the agent is away (status `away`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub away_reason: Option<String>,
+    /// When after-call work ends (ms since the Unix epoch; status `after_call_work`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wrap_up_until_ms: Option<u64>,
 }
 
 /// One team.
@@ -83,6 +94,9 @@ pub struct DirectoryState {
     /// Every team, in configured order.
     #[serde(default)]
     pub teams: Vec<DirectoryTeam>,
+    /// The reasons an agent may give for being away (the server's configured list).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub away_reasons: Vec<String>,
 }
 
 impl DirectoryState {
@@ -93,6 +107,7 @@ impl DirectoryState {
             version,
             agents,
             teams,
+            away_reasons: Vec::new(),
         }
     }
 
@@ -109,23 +124,47 @@ mod tests {
     use serde_json::{json, Value};
 
     fn sample() -> DirectoryState {
-        DirectoryState::new(
+        let mut state = DirectoryState::new(
             12,
-            vec![DirectoryAgent {
-                username: "bob".into(),
-                display_name: "Bob Stone".into(),
-                status: AgentStatus::Available,
-                teams: vec!["support".into()],
-                idle_since_ms: Some(1795613338622),
-            }],
+            vec![
+                DirectoryAgent {
+                    username: "bob".into(),
+                    display_name: "Bob Stone".into(),
+                    status: AgentStatus::Available,
+                    teams: vec!["support".into()],
+                    idle_since_ms: Some(1795613338622),
+                    away_reason: None,
+                    wrap_up_until_ms: None,
+                },
+                DirectoryAgent {
+                    username: "carol".into(),
+                    display_name: "Carol Diaz".into(),
+                    status: AgentStatus::Away,
+                    teams: vec!["support".into()],
+                    idle_since_ms: Some(1795613301000),
+                    away_reason: Some("lunch".into()),
+                    wrap_up_until_ms: None,
+                },
+                DirectoryAgent {
+                    username: "dave".into(),
+                    display_name: "Dave Lee".into(),
+                    status: AgentStatus::AfterCallWork,
+                    teams: vec!["support".into()],
+                    idle_since_ms: Some(1795613330000),
+                    away_reason: None,
+                    wrap_up_until_ms: Some(1795613360000),
+                },
+            ],
             vec![DirectoryTeam {
                 name: "support".into(),
-                members: vec!["alice".into(), "bob".into()],
+                members: vec!["bob".into(), "carol".into(), "dave".into()],
                 available: 1,
-                active: 2,
+                active: 3,
                 inbound: Some("support".into()),
             }],
-        )
+        );
+        state.away_reasons = vec!["break".into(), "lunch".into(), "training".into()];
+        state
     }
 
     #[test]
@@ -150,6 +189,8 @@ mod tests {
             (AgentStatus::Available, "available"),
             (AgentStatus::Ringing, "ringing"),
             (AgentStatus::OnCall, "on_call"),
+            (AgentStatus::Away, "away"),
+            (AgentStatus::AfterCallWork, "after_call_work"),
         ] {
             assert_eq!(serde_json::to_value(status).unwrap(), json!(word));
             assert_eq!(
@@ -168,6 +209,8 @@ mod tests {
         assert_eq!(dir.schema, 1, "no schema = the first");
         assert_eq!(dir.agents[0].status, AgentStatus::Unknown);
         assert_eq!(dir.agents[0].display_name, "");
+        assert_eq!(dir.agents[0].away_reason, None, "an older server's agent");
+        assert_eq!(dir.agents[0].wrap_up_until_ms, None);
         assert_eq!(dir.teams[0].available, 0);
         assert_eq!(dir.teams[0].inbound, None);
     }

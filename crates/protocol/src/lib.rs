@@ -9,12 +9,14 @@
 //! [`decode`] with [`DecodeError::TooNew`] (an incompatible change), so a client can tell its user
 //! to update instead of showing a wrong state.
 
+pub mod agent_state;
 pub mod command;
 pub mod directory;
 pub mod ids;
 pub mod room;
 mod schema;
 
+pub use agent_state::AgentStateRequest;
 pub use command::{CommandError, RoomCommand};
 pub use directory::{AgentStatus, DirectoryAgent, DirectoryState, DirectoryTeam};
 pub use ids::{ParticipantId, RoomId, TransferId};

@@ -32,6 +32,7 @@ fn bench(c: &mut Criterion) {
             codec: CodecKind::Opus,
             pt: 111,
             telephone_event_pt: Some(101),
+            rtcp_mux: true,
         };
         if session.configure(cfg).is_err() {
             return;

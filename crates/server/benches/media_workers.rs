@@ -33,6 +33,7 @@ fn room() -> Option<(MediaRoom, Vec<UdpSocket>)> {
                 codec: CodecKind::Opus,
                 pt: 111,
                 telephone_event_pt: Some(101),
+                rtcp_mux: true,
             })
             .ok()?;
         room.add_leg(MediaLeg::new(

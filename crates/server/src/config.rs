@@ -44,10 +44,14 @@ pub struct Config {
     pub ringback: PathBuf,
     /// SQLite database for call records, or `:memory:`.
     pub database: PathBuf,
+    /// Media worker threads (`[media] workers`; default one per core).
+    pub media_workers: usize,
     /// Agent accounts.
     pub agents: Vec<AgentConfig>,
     /// Teams, with ordered members.
     pub teams: Vec<TeamConfig>,
+    /// The reasons an agent may give for being away (`[agent_states] away_reasons`).
+    pub away_reasons: Vec<String>,
 }
 
 /// One agent account.
@@ -70,6 +74,8 @@ pub struct TeamConfig {
     pub members: Vec<String>,
     /// User part of the inbound address (`sip:INBOUND@domain`) that customers call, if any.
     pub inbound: Option<String>,
+    /// After-call work after each call of a member (`wrap_up_s`; zero = none).
+    pub wrap_up: Duration,
 }
 
 impl Config {
@@ -99,6 +105,16 @@ impl Config {
         self.teams.iter().find(|t| t.name == name)
     }
 
+    /// How long `user` wraps up after a call: the longest `wrap_up_s` of their teams.
+    pub fn wrap_up_of(&self, user: &str) -> Duration {
+        self.teams
+            .iter()
+            .filter(|t| t.members.iter().any(|m| m == user))
+            .map(|t| t.wrap_up)
+            .max()
+            .unwrap_or_default()
+    }
+
     /// The team whose inbound address has this user part.
     pub fn team_by_inbound(&self, user: &str) -> Option<&TeamConfig> {
         self.teams
@@ -125,8 +141,10 @@ impl Config {
             music_on_hold: PathBuf::from("assets/music-on-hold.wav"),
             ringback: PathBuf::from("assets/ringback.wav"),
             database: PathBuf::from(":memory:"),
+            media_workers: crate::media_engine::default_workers(),
             agents: Vec::new(),
             teams: Vec::new(),
+            away_reasons: default_away_reasons(),
         }
     }
 }
@@ -144,6 +162,13 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 }
 
 const DEFAULT_REALM: &str = "agentphone";
+
+/// The away reasons when the file names none.
+fn default_away_reasons() -> Vec<String> {
+    ["break", "lunch", "training", "meeting"]
+        .map(String::from)
+        .to_vec()
+}
 /// RFC 8760 §2.4: the preferred (strongest) algorithm first.
 const DEFAULT_DIGEST_ALGORITHMS: [Algorithm; 2] = [Algorithm::Sha256, Algorithm::Md5];
 
@@ -166,6 +191,10 @@ struct RawFile {
     agents: Vec<RawAgent>,
     #[serde(default)]
     teams: Vec<RawTeam>,
+    #[serde(default)]
+    media: RawMedia,
+    #[serde(default)]
+    agent_states: RawAgentStates,
     /// The softphone's section: not ours to check.
     #[serde(default)]
     #[allow(dead_code)]
@@ -191,6 +220,18 @@ struct RawServer {
     database: Option<String>,
 }
 
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawMedia {
+    workers: Option<Spanned<u64>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawAgentStates {
+    away_reasons: Option<Spanned<Vec<Spanned<String>>>>,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawAgent {
@@ -206,6 +247,7 @@ struct RawTeam {
     #[serde(default)]
     members: Vec<Spanned<String>>,
     inbound: Option<Spanned<String>>,
+    wrap_up_s: Option<Spanned<u64>>,
 }
 
 struct Validator<'a> {
@@ -274,8 +316,14 @@ impl Validator<'_> {
             Some(v) => return self.err(v.span(), "max_participants", "must be between 2 and 16"),
         };
         let queue_timeout = self.seconds(&s.queue_timeout_s, "queue_timeout_s", 120)?;
+        let media_workers = match &raw.media.workers {
+            None => crate::media_engine::default_workers(),
+            Some(v) if (1..=256).contains(v.get_ref()) => *v.get_ref() as usize,
+            Some(v) => return self.err(v.span(), "workers", "must be between 1 and 256"),
+        };
         let agents = self.agents(raw.agents)?;
         let teams = self.teams(raw.teams, &agents)?;
+        let away_reasons = self.away_reasons(raw.agent_states.away_reasons)?;
         Ok(Config {
             listen,
             domain,
@@ -299,9 +347,43 @@ impl Validator<'_> {
                 Some(":memory:") => PathBuf::from(":memory:"),
                 other => resolve(base, other.unwrap_or("agentphone.db")),
             },
+            media_workers,
             agents,
             teams,
+            away_reasons,
         })
+    }
+
+    /// Non-empty, distinct, short words; the server's own `missed call` is not one to pick.
+    fn away_reasons(
+        &self,
+        raw: Option<Spanned<Vec<Spanned<String>>>>,
+    ) -> Result<Vec<String>, ConfigError> {
+        let Some(list) = raw else {
+            return Ok(default_away_reasons());
+        };
+        let mut out: Vec<String> = Vec::new();
+        for r in list.into_inner() {
+            let text = r.get_ref().trim();
+            if text.is_empty() || text.chars().count() > 40 || text.chars().any(char::is_control) {
+                return self.err(
+                    r.span(),
+                    "away_reasons",
+                    "a reason is 1 to 40 plain characters",
+                );
+            }
+            if out.iter().any(|o| o == text)
+                || text == agentphone_protocol::agent_state::MISSED_CALL
+            {
+                return self.err(
+                    r.span(),
+                    "away_reasons",
+                    format!("`{text}` is listed twice or is the server's own"),
+                );
+            }
+            out.push(text.to_string());
+        }
+        Ok(out)
     }
 
     fn seconds(
@@ -456,10 +538,18 @@ impl Validator<'_> {
                     Some(v.into_inner())
                 }
             };
+            let wrap_up = match &t.wrap_up_s {
+                None => Duration::ZERO,
+                Some(v) if *v.get_ref() <= 3600 => Duration::from_secs(*v.get_ref()),
+                Some(v) => {
+                    return self.err(v.span(), "wrap_up_s", "must be between 0 and 3600 seconds")
+                }
+            };
             out.push(TeamConfig {
                 name: t.name.into_inner(),
                 members,
                 inbound,
+                wrap_up,
             });
         }
         Ok(out)
@@ -524,5 +614,47 @@ mod tests {
             );
             assert!(e.message.contains(message), "{value}: {e}");
         }
+    }
+
+    #[test]
+    fn away_reasons_and_wrap_up_per_team() -> anyhow::Result<()> {
+        let text = "[agent_states]\naway_reasons = [\"break\", \"coaching\"]\n\
+            [[agents]]\nusername = \"a\"\npassword = \"p\"\n\
+            [[agents]]\nusername = \"b\"\npassword = \"p\"\n\
+            [[teams]]\nname = \"support\"\nmembers = [\"a\", \"b\"]\nwrap_up_s = 20\n\
+            [[teams]]\nname = \"sales\"\nmembers = [\"a\"]\nwrap_up_s = 45\n";
+        let c = Config::from_toml_str(text, "t.toml")?;
+        assert_eq!(c.away_reasons, ["break", "coaching"]);
+        assert_eq!(c.wrap_up_of("a"), Duration::from_secs(45), "the longest");
+        assert_eq!(c.wrap_up_of("b"), Duration::from_secs(20));
+        assert_eq!(c.wrap_up_of("nobody"), Duration::ZERO);
+        let default = Config::from_toml_str("[server]\n", "t.toml")?;
+        assert_eq!(
+            default.away_reasons,
+            ["break", "lunch", "training", "meeting"]
+        );
+        for (text, line, key) in [
+            (
+                "[agent_states]\naway_reasons = [\"lunch\", \"missed call\"]\n",
+                2,
+                "away_reasons",
+            ),
+            (
+                "[agent_states]\n\naway_reasons = [\" \"]\n",
+                3,
+                "away_reasons",
+            ),
+            (
+                "[[teams]]\nname = \"s\"\nwrap_up_s = 9999\n",
+                3,
+                "wrap_up_s",
+            ),
+        ] {
+            let Err(e) = Config::from_toml_str(text, "t.toml") else {
+                panic!("{text} accepted");
+            };
+            assert_eq!((e.line, e.key.as_deref()), (Some(line), Some(key)), "{e}");
+        }
+        Ok(())
     }
 }

@@ -51,11 +51,12 @@ impl Ctx {
             SocketAddr::new(contact_ip, sip_addr.port())
         ))
         .map_err(|e| anyhow::anyhow!("cannot build our Contact URI: {e}"))?;
-        let (media, _media_thread) = MediaHandle::start(
+        let (media, _media_thread) = MediaHandle::start_with_workers(
             &config.music_on_hold,
             &config.ringback,
             config.max_participants,
             config.rtp_timeout,
+            config.media_workers,
         )?;
         let (records, _records_thread) = RecordsHandle::open(&config.database).map_err(|e| {
             anyhow::anyhow!(

@@ -11,7 +11,7 @@ use super::button::{Button, HitMap};
 use super::meter::meter;
 use super::{Component, Ctx};
 use crate::tui::action::Action;
-use crate::tui::model::{CallView, Connection, Me, ParticipantState, TransferStatus};
+use crate::tui::model::{AgentStatus, CallView, Connection, Me, ParticipantState, TransferStatus};
 use crate::tui::strings;
 use crate::tui::theme::Theme;
 
@@ -54,7 +54,9 @@ impl CallComponent {
         } else {
             (strings::BTN_MUTE, t.button())
         };
-        let (hold_label, hold_style) = if held {
+        let (hold_label, hold_style) = if listening(call, me) {
+            (strings::BTN_HOLD, t.button_disabled())
+        } else if held {
             (strings::BTN_RESUME, t.button_active())
         } else {
             (strings::BTN_HOLD, t.button())
@@ -71,7 +73,7 @@ impl CallComponent {
                 keys.hold.label(),
                 hold_label,
                 hold_style,
-                Action::Hold(!held),
+                hold_action(call, me),
             ),
             Button::new(
                 keys.transfer.label(),
@@ -89,12 +91,17 @@ impl CallComponent {
     }
 
     fn draw_idle(&mut self, frame: &mut Frame, inner: Rect, ctx: &Ctx) {
+        let state = &ctx.model.state;
         let hint = if ctx.model.connection != Connection::Online {
             strings::OFFLINE_HINT
-        } else if ctx.model.voice_active {
-            strings::WAITING_HINT
-        } else {
+        } else if !ctx.model.voice_active {
             strings::VOICE_OFF_HINT
+        } else if state.status == Some(AgentStatus::Away) {
+            strings::AWAY_HINT
+        } else if state.status == Some(AgentStatus::AfterCallWork) {
+            strings::WRAP_UP_HINT
+        } else {
+            strings::WAITING_HINT
         };
         let lines = vec![
             Line::from(Span::styled(strings::NO_CALL, ctx.theme.title())),
@@ -220,8 +227,23 @@ fn transfer_line(call: &CallView) -> String {
     }
 }
 
+/// I only listen (a trainee): holding is not mine to do.
+fn listening(call: &CallView, me: &Me) -> bool {
+    call.me(me)
+        .is_some_and(|p| p.state == ParticipantState::ListenOnly)
+}
+
+/// Hold / resume, or why a listener cannot.
+fn hold_action(call: &CallView, me: &Me) -> Action {
+    if listening(call, me) {
+        Action::Explain(strings::LISTENER_CANNOT_HOLD.to_string())
+    } else {
+        Action::Hold(!call.held(me))
+    }
+}
+
 /// Transfer turns into Cancel while the target rings and into Complete once they joined — but
-/// only for the agent who asked for the transfer.
+/// only for the agent who asked for the transfer; the others' Transfer says why it cannot work.
 fn transfer_button(
     call: &CallView,
     me: &Me,
@@ -238,6 +260,11 @@ fn transfer_button(
             Action::CompleteTransfer,
             t.button_active(),
         ),
+        TransferStatus::Ringing { target, .. } | TransferStatus::Consulting { target, .. } => (
+            strings::BTN_TRANSFER,
+            Action::Explain(strings::transfer_under_way(target)),
+            t.button_disabled(),
+        ),
         _ => (strings::BTN_TRANSFER, Action::OpenTransfer, t.button()),
     }
 }
@@ -250,7 +277,7 @@ impl Component for CallComponent {
         if keys.mute.matches(&key) {
             Some(Action::Mute(!call.muted(me)))
         } else if keys.hold.matches(&key) {
-            Some(Action::Hold(!call.held(me)))
+            Some(hold_action(call, me))
         } else if keys.transfer.matches(&key) {
             Some(transfer_button(call, me, &ctx.theme).1)
         } else if keys.hangup.matches(&key) {

@@ -1,4 +1,5 @@
-//! The header line: who I am, the voice channel switch (clickable) and the connection state.
+//! The header line: who I am, the voice channel switch, my agent state (both clickable; in
+//! after-call work a Ready button ends it) and the connection state.
 
 use crossterm::event::{KeyEvent, MouseEvent};
 use ratatui::layout::Rect;
@@ -7,8 +8,9 @@ use ratatui::Frame;
 
 use super::button::{Button, HitMap};
 use super::{Component, Ctx};
+use crate::phone::protocol::AgentStateRequest;
 use crate::tui::action::Action;
-use crate::tui::model::Connection;
+use crate::tui::model::{AgentStatus, Connection};
 use crate::tui::strings;
 
 /// The header component.
@@ -36,14 +38,52 @@ impl Header {
         };
         Button::new(ctx.keys.voice.label(), label, style, Action::SetVoice(!on))
     }
+
+    /// My state (opens the state menu), when the server lists me.
+    fn state_button(ctx: &Ctx) -> Option<Button> {
+        let s = &ctx.model.state;
+        let left = s
+            .wrap_up_until
+            .map(|until| until.saturating_duration_since(ctx.now));
+        let label = strings::my_state(s.status, s.away_reason.as_deref(), left)?;
+        let style = match s.status {
+            Some(AgentStatus::Available) => ctx.theme.button_go(),
+            Some(AgentStatus::Away | AgentStatus::AfterCallWork) => ctx.theme.button_active(),
+            _ => ctx.theme.button(),
+        };
+        Some(Button::new(
+            ctx.keys.state.label(),
+            label,
+            style,
+            Action::OpenStateMenu,
+        ))
+    }
+
+    /// In after-call work: Ready ends it.
+    fn ready_button(ctx: &Ctx) -> Option<Button> {
+        (ctx.model.state.status == Some(AgentStatus::AfterCallWork)).then(|| {
+            Button::new(
+                ctx.keys.ready.label(),
+                strings::BTN_READY,
+                ctx.theme.button_go(),
+                Action::SetState(AgentStateRequest::Available),
+            )
+        })
+    }
 }
 
 impl Component for Header {
     fn handle_key(&mut self, key: KeyEvent, ctx: &Ctx) -> Option<Action> {
-        ctx.keys
-            .voice
-            .matches(&key)
-            .then_some(Action::SetVoice(!ctx.model.voice_active))
+        let k = ctx.keys;
+        if k.voice.matches(&key) {
+            Some(Action::SetVoice(!ctx.model.voice_active))
+        } else if k.state.matches(&key) {
+            Self::state_button(ctx).map(|b| b.action)
+        } else if k.ready.matches(&key) {
+            Self::ready_button(ctx).map(|b| b.action)
+        } else {
+            None
+        }
     }
 
     fn handle_mouse(&mut self, mouse: MouseEvent, _ctx: &Ctx) -> Option<Action> {
@@ -59,10 +99,17 @@ impl Component for Header {
         frame.render_widget(Line::from(who_span), area);
 
         let voice = Self::voice_button(ctx);
-        let x = area.x.saturating_add(who_w);
-        let w = self
+        let mut x = area.x.saturating_add(who_w);
+        let mut w = self
             .hits
             .button(frame, area, (x, area.y), &voice, &ctx.theme);
+        for b in [Self::state_button(ctx), Self::ready_button(ctx)]
+            .into_iter()
+            .flatten()
+        {
+            x = x.saturating_add(w + 2);
+            w = self.hits.button(frame, area, (x, area.y), &b, &ctx.theme);
+        }
 
         let conn = &ctx.model.connection;
         let style = match conn {

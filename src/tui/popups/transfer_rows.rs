@@ -40,7 +40,7 @@ pub fn agent_rows(model: &Model, filter: &str) -> Vec<Row> {
         .map(|a| Row {
             key: a.user.clone(),
             name: a.display.clone(),
-            status: strings::agent_status(a.status).to_string(),
+            status: strings::agent_status(a.status, a.away_reason.as_deref()),
             pickable: a.status == AgentStatus::Available,
         })
         .collect()

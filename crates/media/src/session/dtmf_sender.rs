@@ -41,6 +41,11 @@ impl DtmfSender {
     }
 
     /// Queue an event code; false when the queue is full.
+    /// Nothing queued and no event being sent.
+    pub fn is_idle(&self) -> bool {
+        self.current.is_none() && self.queue.is_empty()
+    }
+
     pub fn queue(&mut self, event: u8) -> bool {
         if self.queue.len() >= QUEUE_CAPACITY {
             return false;

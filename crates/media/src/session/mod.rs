@@ -9,8 +9,11 @@
 //! FIFO, and `next_frame` takes exactly one 20 ms frame out of it.
 
 mod dtmf_sender;
+#[cfg(test)]
+mod loss_feedback_test;
 mod pcm_fifo;
 mod playout;
+mod relay;
 
 use crate::codec::{CodecKind, Decoder, Encoder};
 use crate::jitter::{JitterBuffer, JitterStats, MAX_PAYLOAD};
@@ -19,6 +22,7 @@ use crate::rtp::{self, RtpHeader};
 use crate::{dtmf, Frame, MediaError};
 use dtmf_sender::DtmfSender;
 use pcm_fifo::PcmFifo;
+use relay::{LastRelayed, RelayMap, Relayed};
 use std::io::ErrorKind;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant, SystemTime};
@@ -41,6 +45,9 @@ pub struct SessionConfig {
     pub pt: u8,
     /// The negotiated telephone-event payload type, if any.
     pub telephone_event_pt: Option<u8>,
+    /// `a=rtcp-mux` negotiated: RTCP goes with the RTP. Without it, RTCP goes to the remote
+    /// RTP port + 1 (RFC 3550 §11; baresip drops RTCP arriving on its RTP port).
+    pub rtcp_mux: bool,
 }
 
 /// Receive-side quality figures (plus the peer-measured round trip).
@@ -123,6 +130,26 @@ pub struct RtpSession {
     epoch: Instant,
     epoch_ntp: u64,
     rtcp_buf: [u8; 256],
+
+    // Relay (no transcoding; see `relay`).
+    /// Received audio is relayed to another session, not buffered and decoded.
+    relaying: bool,
+    /// The last packet relayed from our peer (where decoding resumes).
+    last_relayed: Box<LastRelayed>,
+    /// Source → our sequence/timestamp while we send a relayed stream (None: set by the next
+    /// relayed packet).
+    relay_map: Option<RelayMap>,
+    /// When we last sent a relayed packet.
+    relay_sent_at: Option<Instant>,
+    /// Decode relayed audio as it arrives (levels, and a warm decoder for the switch back).
+    relay_decode: bool,
+    /// Sum of squares and sample count of what was decoded while relaying, since last taken.
+    relay_energy: (f64, u64),
+    /// The last 20 ms decoded from relayed audio (primes the other leg's encoder on the switch
+    /// back to mixing).
+    relay_tail: Box<Frame>,
+    /// The decoder decoded the last relayed packet (it is warm).
+    relay_decoded_last: bool,
 }
 
 fn would_block(e: &std::io::Error) -> bool {
@@ -165,7 +192,25 @@ impl RtpSession {
             epoch: Instant::now(),
             epoch_ntp: rtcp::ntp_from_system(SystemTime::now()),
             rtcp_buf: [0; 256],
+            relaying: false,
+            last_relayed: LastRelayed::new(),
+            relay_map: None,
+            relay_sent_at: None,
+            relay_decode: true,
+            relay_energy: (0.0, 0),
+            relay_tail: Box::new([0; crate::FRAME]),
+            relay_decoded_last: false,
         })
+    }
+
+    /// The negotiated codec (None before `configure`).
+    pub fn codec(&self) -> Option<CodecKind> {
+        self.active.as_ref().map(|a| a.cfg.codec)
+    }
+
+    /// Is a DTMF event queued or being sent in place of audio?
+    pub fn sending_dtmf(&self) -> bool {
+        !self.dtmf.is_idle()
     }
 
     /// The bound address.
@@ -198,6 +243,8 @@ impl RtpSession {
     /// receive path; the send stream (SSRC, sequence, timestamp) continues.
     pub fn configure(&mut self, cfg: SessionConfig) -> Result<(), MediaError> {
         self.remote = Some(cfg.remote);
+        self.rtcp_remote = (!cfg.rtcp_mux)
+            .then(|| SocketAddr::new(cfg.remote.ip(), cfg.remote.port().wrapping_add(1)));
         if let Some(active) = self.active.as_mut() {
             if active.cfg.codec == cfg.codec && active.cfg.pt == cfg.pt {
                 active.cfg = cfg;
@@ -228,6 +275,17 @@ impl RtpSession {
     /// returns the DTMF digits that ended since the last call (into `dtmf_out`).
     /// Garbage, unexpected payload types and anything before `configure` are ignored.
     pub fn poll_receive(&mut self, now: Instant, dtmf_out: &mut Vec<char>) {
+        self.poll(now, dtmf_out, None);
+    }
+
+    /// Like [`RtpSession::poll_receive`], but audio and telephone-event packets go straight
+    /// out on `to` (same codec; see [`RtpSession::start_relay_to`]) instead of being decoded.
+    /// DTMF digits are still reported.
+    pub fn poll_relay(&mut self, now: Instant, dtmf_out: &mut Vec<char>, to: &mut RtpSession) {
+        self.poll(now, dtmf_out, Some(to));
+    }
+
+    fn poll(&mut self, now: Instant, dtmf_out: &mut Vec<char>, mut to: Option<&mut RtpSession>) {
         for _ in 0..MAX_DATAGRAMS_PER_POLL {
             let (len, from) = match self.socket.recv_from(&mut self.recv_buf) {
                 Ok(r) => r,
@@ -243,12 +301,19 @@ impl RtpSession {
             if rtp::is_rtcp(datagram) {
                 self.handle_rtcp(len, now);
             } else {
-                self.handle_rtp(len, from, now, dtmf_out);
+                self.handle_rtp(len, from, now, dtmf_out, to.as_deref_mut());
             }
         }
     }
 
-    fn handle_rtp(&mut self, len: usize, from: SocketAddr, now: Instant, dtmf_out: &mut Vec<char>) {
+    fn handle_rtp(
+        &mut self,
+        len: usize,
+        from: SocketAddr,
+        now: Instant,
+        dtmf_out: &mut Vec<char>,
+        relay_to: Option<&mut RtpSession>,
+    ) {
         let Some(active) = self.active.as_ref() else {
             return;
         };
@@ -267,8 +332,22 @@ impl RtpSession {
             // A payload whose duration cannot be read is not played (its span is concealed
             // like a lost packet's).
             if let Some(samples) = active.decoder.payload_samples(payload) {
-                let duration = samples as u64 * u64::from(clock) / u64::from(crate::SAMPLE_RATE);
-                self.jitter.push(&h, payload, duration as u32, now);
+                let duration =
+                    (samples as u64 * u64::from(clock) / u64::from(crate::SAMPLE_RATE)) as u32;
+                match relay_to {
+                    Some(to) => {
+                        to.send_relayed(&h, payload, duration, Relayed::Audio, now);
+                        self.last_relayed.remember(&h, payload, duration);
+                        if self.relay_decode {
+                            self.decode_relayed(len);
+                        } else {
+                            self.relay_decoded_last = false;
+                        }
+                    }
+                    None => {
+                        self.jitter.push(&h, payload, duration, now);
+                    }
+                }
             }
         } else if Some(h.pt) == active.cfg.telephone_event_pt {
             let Ok(ev) = dtmf::parse(payload) else {
@@ -276,6 +355,9 @@ impl RtpSession {
             };
             if self.remote_ssrc == Some(h.ssrc) {
                 self.stats.count_sequence(h.seq);
+            }
+            if let Some(to) = relay_to {
+                to.send_relayed(&h, payload, 0, Relayed::Event, now);
             }
             if ev.end && self.last_dtmf_end != Some((h.ts, ev.event)) {
                 self.last_dtmf_end = Some((h.ts, ev.event));
@@ -329,6 +411,12 @@ impl RtpSession {
                 self.loss_hint = percent;
             }
         }
+    }
+
+    /// The Opus encoder's (bitrate b/s, in-band FEC, loss hint %); None for G.711 or before
+    /// `configure`.
+    pub fn encoder_settings(&mut self) -> Option<(i32, bool, i32)> {
+        self.active.as_mut()?.encoder.opus_settings()
     }
 
     /// The encoder's current loss hint (percent), from the peer's RTCP reports on our stream.

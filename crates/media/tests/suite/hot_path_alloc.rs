@@ -19,6 +19,7 @@ fn pair(codec: CodecKind) -> (RtpSession, RtpSession) {
         codec,
         pt: codec.default_pt(),
         telephone_event_pt: Some(101),
+        rtcp_mux: true,
     };
     a.configure(cfg(b.local_addr())).unwrap();
     b.configure(cfg(a.local_addr())).unwrap();
@@ -90,6 +91,7 @@ fn long_packet_receive_allocations(codec: CodecKind, ptime_ms: u32) -> (usize, u
             codec,
             pt: codec.default_pt(),
             telephone_event_pt: None,
+            rtcp_mux: true,
         })
         .unwrap();
     // The payloads, made before counting.

@@ -270,3 +270,62 @@ fn encoder_loss_hint_follows_the_peers_reports() {
         assert!((15..=25).contains(&hint), "20 % loss, hint {hint}");
     }
 }
+
+/// A peer that did not negotiate `a=rtcp-mux` gets RTP on its RTP port and RTCP on the next
+/// port up (issue 10 bug 6: baresip logged "drop incoming RTCP packet on RTP port"); with
+/// rtcp-mux both go to the one port. Real UDP sockets on consecutive ports.
+#[test]
+fn rtcp_goes_to_rtp_port_plus_one_unless_rtcp_mux_was_negotiated() {
+    // Two sockets on consecutive ports (retry: the next port may be taken).
+    let (rtp, rtcp) = (0..50)
+        .find_map(|_| {
+            let rtp = UdpSocket::bind((crate::common::LOCALHOST, 0)).ok()?;
+            let port = rtp.local_addr().ok()?.port().checked_add(1)?;
+            let rtcp = UdpSocket::bind((crate::common::LOCALHOST, port)).ok()?;
+            Some((rtp, rtcp))
+        })
+        .expect("two consecutive ports");
+    for s in [&rtp, &rtcp] {
+        s.set_nonblocking(true).unwrap();
+    }
+    let kinds = |s: &UdpSocket| {
+        let mut buf = [0u8; 2048];
+        let (mut rtp_n, mut rtcp_n) = (0, 0);
+        while let Ok(n) = s.recv(&mut buf) {
+            if agentphone_media::rtp::is_rtcp(&buf[..n]) {
+                rtcp_n += 1;
+            } else {
+                rtp_n += 1;
+            }
+        }
+        (rtp_n, rtcp_n)
+    };
+    for mux in [false, true] {
+        let mut side = Side::new(A_FREQ);
+        let mut cfg = config(rtp.local_addr().unwrap(), CodecKind::Pcmu);
+        cfg.rtcp_mux = mux;
+        side.session.configure(cfg).unwrap();
+        side.session.set_rtcp_interval(Duration::from_millis(20));
+        let start = Instant::now();
+        let mut frame = [0i16; FRAME];
+        for t in 0..10u64 {
+            side.session.send_frame(&frame).unwrap();
+            side.session
+                .maybe_send_rtcp(start + Duration::from_millis(25 * t));
+            frame[0] = frame[0].wrapping_add(1);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        let (on_rtp, on_rtcp) = (kinds(&rtp), kinds(&rtcp));
+        if mux {
+            assert_eq!(on_rtp.0, 10, "RTP on the RTP port");
+            assert!(on_rtp.1 > 0, "rtcp-mux: RTCP with the RTP {on_rtp:?}");
+            assert_eq!(on_rtcp, (0, 0), "rtcp-mux: nothing on port + 1");
+        } else {
+            assert_eq!(on_rtp, (10, 0), "no rtcp-mux: only RTP on the RTP port");
+            assert!(
+                on_rtcp.1 > 0 && on_rtcp.0 == 0,
+                "RTCP on port + 1: {on_rtcp:?}"
+            );
+        }
+    }
+}

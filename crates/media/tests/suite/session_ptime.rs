@@ -207,6 +207,7 @@ fn garbage_with_our_payload_type_is_survived() {
                 codec,
                 pt,
                 telephone_event_pt: None,
+                rtcp_mux: true,
             })
             .expect("configure");
         let mut frame = [0i16; FRAME];

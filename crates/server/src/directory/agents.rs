@@ -6,7 +6,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use agentphone_protocol::{AgentStatus, DirectoryAgent, DirectoryState, DirectoryTeam};
+use agentphone_protocol::agent_state::MISSED_CALL;
+use agentphone_protocol::{
+    AgentStateRequest, AgentStatus, DirectoryAgent, DirectoryState, DirectoryTeam,
+};
 use agentphone_sip::endpoint::Peer;
 
 use crate::config::Config;
@@ -36,8 +39,12 @@ pub enum AgentChange {
     Answered,
     /// The agent started a call themselves (dialled out).
     CallStarted,
-    /// A call of the agent ended: idle from now.
+    /// A call of the agent ended: idle from now, after-call work for their team's `wrap_up_s`.
     CallEnded,
+    /// The agent set their state (S1): available (ends away and after-call work) or away.
+    SetState(AgentStateRequest),
+    /// An offered call rang out (released separately): away, `missed call` (S2, RONA).
+    RangOut,
 }
 
 #[derive(Debug)]
@@ -47,14 +54,20 @@ struct AgentState {
     ringing: u32,
     calls: u32,
     idle_since: Instant,
+    /// Away, and why (set by the agent, or `missed call`).
+    away: Option<String>,
+    /// After-call work until then.
+    wrap_up_until: Option<Instant>,
 }
 
 impl AgentState {
     fn status(&mut self, now: Instant) -> AgentStatus {
         if self.binding.as_ref().is_some_and(|b| b.expires_at <= now) {
-            // Registration lapsed: offline, and the voice channel goes with it.
-            self.binding = None;
-            self.voice_active = false;
+            // Registration lapsed: offline, and the voice channel and chosen state go with it.
+            self.log_out();
+        }
+        if self.wrap_up_until.is_some_and(|at| at <= now) {
+            self.wrap_up_until = None;
         }
         if self.binding.is_none() {
             AgentStatus::Offline
@@ -64,9 +77,27 @@ impl AgentState {
             AgentStatus::Ringing
         } else if !self.voice_active {
             AgentStatus::Inactive
+        } else if self.away.is_some() {
+            AgentStatus::Away
+        } else if self.wrap_up_until.is_some() {
+            AgentStatus::AfterCallWork
         } else {
             AgentStatus::Available
         }
+    }
+
+    /// Offline: a new login starts available, with the voice channel off until published.
+    fn log_out(&mut self) {
+        self.binding = None;
+        self.voice_active = false;
+        self.away = None;
+        self.wrap_up_until = None;
+    }
+
+    /// The next instant its status changes by itself (registration lapse, wrap-up end).
+    fn next_change(&self) -> Option<Instant> {
+        let lapse = self.binding.as_ref().map(|b| b.expires_at);
+        lapse.into_iter().chain(self.wrap_up_until).min()
     }
 }
 
@@ -89,6 +120,8 @@ impl Agents {
                     ringing: 0,
                     calls: 0,
                     idle_since: now,
+                    away: None,
+                    wrap_up_until: None,
                 };
                 (a.username.clone(), state)
             })
@@ -102,12 +135,8 @@ impl Agents {
             return;
         };
         match change {
-            AgentChange::Register(binding) => {
-                if binding.is_none() {
-                    a.voice_active = false;
-                }
-                a.binding = binding.map(|b| *b);
-            }
+            AgentChange::Register(None) => a.log_out(),
+            AgentChange::Register(Some(binding)) => a.binding = Some(*binding),
             AgentChange::SetVoice(active) => a.voice_active = active,
             AgentChange::Release => a.ringing = a.ringing.saturating_sub(1),
             AgentChange::Answered => {
@@ -119,8 +148,19 @@ impl Agents {
                 a.calls = a.calls.saturating_sub(1);
                 if a.calls == 0 {
                     a.idle_since = now;
+                    let wrap_up = self.config.wrap_up_of(user);
+                    a.wrap_up_until = (!wrap_up.is_zero()).then(|| now + wrap_up);
                 }
             }
+            AgentChange::SetState(AgentStateRequest::Available) => {
+                a.away = None;
+                a.wrap_up_until = None;
+            }
+            AgentChange::SetState(AgentStateRequest::Away { reason }) => {
+                a.away = Some(reason);
+                a.wrap_up_until = None;
+            }
+            AgentChange::RangOut => a.away = Some(MISSED_CALL.to_string()),
         }
     }
 
@@ -178,11 +218,11 @@ impl Agents {
         self.table.get_mut(user).map(|a| a.status(now))
     }
 
-    /// When the next registration lapses.
+    /// When the next status changes by itself (a registration lapses, a wrap-up ends).
     pub fn next_lapse(&self) -> Option<Instant> {
         self.table
             .values()
-            .filter_map(|a| a.binding.as_ref().map(|b| b.expires_at))
+            .filter_map(AgentState::next_change)
             .min()
     }
 
@@ -209,6 +249,12 @@ impl Agents {
                     .map(|t| t.name.clone())
                     .collect(),
                 idle_since_ms: Some(wall_ms(state.idle_since)),
+                away_reason: (status == AgentStatus::Away)
+                    .then(|| state.away.clone())
+                    .flatten(),
+                wrap_up_until_ms: (status == AgentStatus::AfterCallWork)
+                    .then(|| state.wrap_up_until.map(wall_ms))
+                    .flatten(),
             });
         }
         let teams = config
@@ -233,7 +279,9 @@ impl Agents {
                 }
             })
             .collect();
-        DirectoryState::new(0, agents, teams)
+        let mut state = DirectoryState::new(0, agents, teams);
+        state.away_reasons = config.away_reasons.clone();
+        state
     }
 }
 

@@ -110,7 +110,8 @@ impl Directory {
         }
     }
 
-    /// When [`Event::Timer`] is due: a publication, a subscription or a registration lapsing.
+    /// When [`Event::Timer`] is due: a publication, a subscription or a registration lapsing, a
+    /// wrap-up ending.
     pub fn deadline(&self) -> Option<Instant> {
         [
             self.publish_at,
@@ -167,9 +168,10 @@ impl Directory {
                 for id in lapsed {
                     self.end(&id, &mut effects);
                 }
-                let registration_lapsed = self.agents.next_lapse().is_some_and(|at| at <= now);
+                // A registration lapsed or a wrap-up ended: the status changed by itself.
+                let lapsed = self.agents.next_lapse().is_some_and(|at| at <= now);
                 let due = self.publish_at.is_some_and(|at| at <= now);
-                if due || registration_lapsed {
+                if due || lapsed {
                     self.publish_at = None;
                     self.publish(now, &mut effects);
                 }

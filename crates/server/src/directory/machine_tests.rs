@@ -60,9 +60,13 @@ struct Sim {
 
 impl Sim {
     fn new() -> Sim {
+        Sim::with(config())
+    }
+
+    fn with(config: Arc<Config>) -> Sim {
         let start = Instant::now();
         Sim {
-            dir: Directory::new(config(), start),
+            dir: Directory::new(config, start),
             start,
             now: start,
             seen: HashMap::new(),
@@ -258,6 +262,195 @@ fn changes_of_one_burst_are_one_notify_and_no_change_is_none() {
         sim.run_to(10_000);
         for sub in ["s1", "s2"] {
             assert_eq!(sim.notifies[sub] - 1, expected, "{name}: {sub}");
+        }
+    }
+}
+
+/// What one step of the agent-state table does to bob.
+enum Do {
+    Change(AgentChange),
+    /// Reserve bob for a call: Ok (now ringing) or refused with this status.
+    Reserve(Result<(), AgentStatus>),
+    /// The team's next member to offer a call to.
+    TeamPicks(Option<&'static str>),
+}
+
+/// SPEC S1/S2 as a table in virtual time: what bob's status, away reason and wrap-up end become
+/// (as subscribers see them), and whether routing may offer him a call. His team wraps up 30 s.
+#[test]
+fn agent_states_away_wrap_up_and_missed_call() {
+    use agentphone_protocol::AgentStateRequest as Set;
+    use AgentStatus::*;
+    let text = "[[agents]]\nusername = \"bob\"\npassword = \"b\"\n\
+        [[teams]]\nname = \"support\"\nmembers = [\"bob\"]\nwrap_up_s = 30\n";
+    let config = Arc::new(Config::from_toml_str(text, "t.toml").unwrap_or_else(|e| panic!("{e}")));
+    let mut sim = Sim::with(config);
+    let away = |r: &str| Do::Change(AgentChange::SetState(Set::Away { reason: r.into() }));
+    let available = || Do::Change(AgentChange::SetState(Set::Available));
+    let change = Do::Change;
+    // (at ms, what happens, then: status, away reason, wrap-up ends at ms, team count available)
+    type Row = (u64, Do, AgentStatus, Option<&'static str>, Option<u64>, u32);
+    let rows: Vec<Row> = vec![
+        (
+            100,
+            change(AgentChange::SetVoice(true)),
+            Available,
+            None,
+            None,
+            1,
+        ),
+        (200, away("lunch"), Away, Some("lunch"), None, 0),
+        (210, Do::Reserve(Err(Away)), Away, Some("lunch"), None, 0),
+        (220, Do::TeamPicks(None), Away, Some("lunch"), None, 0),
+        (300, available(), Available, None, None, 1),
+        (400, change(AgentChange::CallStarted), OnCall, None, None, 0),
+        (
+            1_000,
+            change(AgentChange::CallEnded),
+            AfterCallWork,
+            None,
+            Some(31_000),
+            0,
+        ),
+        (
+            1_100,
+            Do::Reserve(Err(AfterCallWork)),
+            AfterCallWork,
+            None,
+            Some(31_000),
+            0,
+        ),
+        (
+            1_200,
+            Do::TeamPicks(None),
+            AfterCallWork,
+            None,
+            Some(31_000),
+            0,
+        ),
+        (
+            30_900,
+            Do::TeamPicks(None),
+            AfterCallWork,
+            None,
+            Some(31_000),
+            0,
+        ),
+        // The wrap-up ends by itself, published without any message.
+        (31_100, Do::TeamPicks(Some("bob")), Ringing, None, None, 0),
+        (31_200, change(AgentChange::Answered), OnCall, None, None, 0),
+        (
+            40_000,
+            change(AgentChange::CallEnded),
+            AfterCallWork,
+            None,
+            Some(70_000),
+            0,
+        ),
+        // Ready early (a key in the TUI).
+        (45_000, available(), Available, None, None, 1),
+        (46_000, Do::Reserve(Ok(())), Ringing, None, None, 0),
+        // RONA: the room releases him and says the call rang out.
+        (
+            61_000,
+            change(AgentChange::Release),
+            Available,
+            None,
+            None,
+            1,
+        ),
+        (
+            61_050,
+            change(AgentChange::RangOut),
+            Away,
+            Some("missed call"),
+            None,
+            0,
+        ),
+        (
+            61_200,
+            Do::TeamPicks(None),
+            Away,
+            Some("missed call"),
+            None,
+            0,
+        ),
+        (70_000, available(), Available, None, None, 1),
+        // Away while wrapping up: away wins; back: no wrap-up left.
+        (
+            70_100,
+            change(AgentChange::CallStarted),
+            OnCall,
+            None,
+            None,
+            0,
+        ),
+        (
+            70_200,
+            change(AgentChange::CallEnded),
+            AfterCallWork,
+            None,
+            Some(100_200),
+            0,
+        ),
+        (70_300, away("break"), Away, Some("break"), None, 0),
+        (70_400, available(), Available, None, None, 1),
+        // Logging out clears the chosen state: a new login starts available.
+        (80_000, away("training"), Away, Some("training"), None, 0),
+        (
+            80_100,
+            change(AgentChange::Register(None)),
+            Offline,
+            None,
+            None,
+            0,
+        ),
+    ];
+    sim.event(0, Sim::subscribe("s"));
+    let reg = binding(Sim::at(3_600_000, &sim));
+    sim.event(
+        50,
+        Sim::agent("bob", AgentChange::Register(Some(Box::new(reg)))),
+    );
+    let wall = |ms: u64, sim: &Sim| {
+        let doc = &sim.seen["s"];
+        let bob = doc.agents.iter().find(|a| a.username == "bob");
+        (ms, bob.and_then(|b| b.wrap_up_until_ms))
+    };
+    let mut wall_base: Option<u64> = None;
+    for (i, (ms, what, status, reason, wrap_up_ms, team_available)) in rows.into_iter().enumerate()
+    {
+        sim.run_to(ms);
+        let now = sim.now;
+        match what {
+            Do::Change(c) => sim.event(ms, Sim::agent("bob", c)),
+            Do::Reserve(want) => {
+                let got = sim.dir.reserve("bob", now).map(|_| ());
+                assert_eq!(got, want, "row {i}");
+            }
+            Do::TeamPicks(want) => {
+                let got = sim.dir.reserve_for_team("support", &[], now).map(|p| p.0);
+                assert_eq!(got.as_deref(), want, "row {i}");
+            }
+        }
+        sim.run_to(ms + 2 * COALESCE.as_millis() as u64);
+        let doc = &sim.seen["s"];
+        let bob = doc
+            .agents
+            .iter()
+            .find(|a| a.username == "bob")
+            .expect("bob");
+        assert_eq!(bob.status, status, "row {i} at {ms} ms");
+        assert_eq!(bob.away_reason.as_deref(), reason, "row {i}");
+        assert_eq!(doc.teams[0].available, team_available, "row {i}");
+        match (wrap_up_ms, wall(ms, &sim).1) {
+            (None, None) => {}
+            (Some(want), Some(got)) => {
+                // Wall-clock ms: the same offset from the start for every row.
+                let base = *wall_base.get_or_insert(got - want);
+                assert_eq!(got - want, base, "row {i}: wrap-up end");
+            }
+            other => panic!("row {i}: wrap-up end {other:?}"),
         }
     }
 }

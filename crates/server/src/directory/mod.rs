@@ -25,7 +25,7 @@ use agents::AgentChange;
 use machine::{Directory, Effect, Event};
 use notifier::Fanout;
 
-pub use agentphone_protocol::AgentStatus;
+pub use agentphone_protocol::{AgentStateRequest, AgentStatus};
 pub use agents::Binding;
 
 /// How long a registration may last at most, and what we grant when none is asked for.
@@ -186,9 +186,20 @@ impl DirectoryHandle {
         self.agent(user, AgentChange::CallStarted);
     }
 
-    /// An agent's call ended: idle from now.
+    /// An agent's call ended: idle from now, and after-call work (S1).
     pub fn call_ended(&self, user: &str) {
         self.agent(user, AgentChange::CallEnded);
+    }
+
+    /// The agent set their state (PUBLISH `agentphone-agent-state`).
+    pub fn set_state(&self, user: &str, state: AgentStateRequest) {
+        self.agent(user, AgentChange::SetState(state));
+    }
+
+    /// An offered call rang out at `user` (after [`release`](Self::release)): they are away,
+    /// `missed call`, until they say they are back (S2, RONA).
+    pub fn ring_timed_out(&self, user: &str) {
+        self.agent(user, AgentChange::RangOut);
     }
 }
 

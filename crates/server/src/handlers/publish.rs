@@ -1,8 +1,10 @@
 //! PUBLISH `Event: presence` (RFC 3903, PIDF RFC 3863): an agent switches the voice channel on
 //! (`open`) or off (`closed`). `Expires: 0` withdraws it (= off). A refresh without a body keeps it.
+//! PUBLISH `Event: agentphone-agent-state` (JSON): the agent sets their state (SPEC S1).
 
 use std::sync::Arc;
 
+use agentphone_protocol::agent_state::{self, AgentStateRequest};
 use agentphone_sip::endpoint::ServerTransaction;
 use agentphone_sip::message;
 
@@ -16,15 +18,15 @@ pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction) {
     };
     let msg = sip_reply::as_message(&tx.request);
     let event = message::header_value(&msg, "Event").unwrap_or_default();
-    if !event
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .eq_ignore_ascii_case("presence")
-    {
+    let package = event.split(';').next().unwrap_or_default().trim();
+    let is_state = package.eq_ignore_ascii_case(agent_state::EVENT);
+    if !is_state && !package.eq_ignore_ascii_case("presence") {
         let mut resp = sip_reply::build(&tx, 489, "Bad Event");
-        sip_reply::add_header(&mut resp, "Allow-Events", "presence");
+        sip_reply::add_header(
+            &mut resp,
+            "Allow-Events",
+            format!("presence, {}", agent_state::EVENT),
+        );
         sip_reply::send(&tx, resp).await;
         return;
     }
@@ -32,6 +34,9 @@ pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction) {
     if target.as_deref() != Some(user.as_str()) {
         sip_reply::reply(&tx, 403, "Forbidden (not your presence)").await;
         return;
+    }
+    if is_state {
+        return set_state(ctx, tx, &user).await;
     }
     let expires = match message::header_value(&msg, "Expires").map(|v| v.trim().parse::<u64>()) {
         None => 3600,
@@ -55,14 +60,45 @@ pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction) {
             }
         }
     }
-    let mut resp = sip_reply::build(&tx, 200, "OK");
+    accepted(&tx, expires).await;
+}
+
+/// 200 with a fresh entity tag and the granted lifetime.
+async fn accepted(tx: &ServerTransaction, expires: u64) {
+    let mut resp = sip_reply::build(tx, 200, "OK");
     sip_reply::add_header(
         &mut resp,
         "SIP-ETag",
         format!("{:x}", rand::random::<u64>()),
     );
     sip_reply::add_header(&mut resp, "Expires", expires.to_string());
-    sip_reply::send(&tx, resp).await;
+    sip_reply::send(tx, resp).await;
+}
+
+/// The agent sets their state: available, or away for one of the configured reasons. The state
+/// is the server's until changed (no refresh), so the lifetime granted is the longest.
+async fn set_state(ctx: &Arc<Ctx>, tx: ServerTransaction, user: &str) {
+    let state = match AgentStateRequest::parse(&tx.request.body) {
+        Ok(state) => state,
+        Err(why) => {
+            sip_reply::refuse(&tx, 400, "Bad Request", &why.to_string()).await;
+            return;
+        }
+    };
+    if let AgentStateRequest::Away { reason } = &state {
+        let reasons = &ctx.config.away_reasons;
+        if !reasons.iter().any(|r| r == reason) {
+            let why = format!(
+                "\"{reason}\" is not an away reason here: {}",
+                reasons.join(", ")
+            );
+            sip_reply::refuse(&tx, 488, "Not Acceptable Here", &why).await;
+            return;
+        }
+    }
+    tracing::info!(%user, ?state, "agent state");
+    ctx.directory.set_state(user, state);
+    accepted(&tx, 3600).await;
 }
 
 /// `<basic>open</basic>` → true, `closed` → false (namespace prefixes allowed); None otherwise.

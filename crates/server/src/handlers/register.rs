@@ -56,5 +56,10 @@ pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction) {
             }
         }
     }
-    sip_reply::send(&tx, resp).await;
+    // Stateless, like Kamailio's registrar (RFC 3261 §8.2.7): a REGISTER is idempotent and our
+    // nonces are stateless, so a retransmission (the 200 was lost) is simply handled again. A
+    // transaction would keep the 200 for Timer J (32 s): rate × 32 s of them, ≈ 1 KB each.
+    if let Err(e) = tx.respond_stateless(resp).await {
+        tracing::debug!(error = %e, peer = %tx.peer.addr, "could not answer a REGISTER");
+    }
 }

@@ -31,20 +31,24 @@ fn configure(s: &mut RtpSession, remote: std::net::SocketAddr) {
         codec: CodecKind::Opus,
         pt: 111,
         telephone_event_pt: None,
+        rtcp_mux: true,
     })
     .unwrap_or_else(|e| panic!("configure: {e}"));
 }
 
 /// What the agent's and the customer's phones hear while the customer sends a 1 kHz tone, the
 /// agent a 1.5 kHz tone, and the agent is put on hold at [`HOLD_AT`] (hears music, is no longer
-/// heard) and resumed at [`RESUME_AT`]. Virtual time: one tick per 20 ms step.
-fn both_hear(hard_cut: bool) -> (Vec<i16>, Vec<i16>) {
+/// heard) and resumed at [`RESUME_AT`]. Virtual time: one tick per 20 ms step. With `relay` the
+/// two-party room relays until the hold (relay → mix at the hold, mix → relay after the
+/// resume); without, it transcodes throughout.
+fn both_hear(hard_cut: bool, relay: bool) -> (Vec<i16>, Vec<i16>) {
     let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
     let (events, _events_rx) = tokio::sync::mpsc::unbounded_channel();
     let mut room = MediaRoom::new(2, Duration::from_secs(3600), events);
     if hard_cut {
         room.set_hard_cut();
     }
+    room.set_relay(relay);
     let (mut agent_leg, mut agent_phone) = (session(ip), session(ip));
     let (mut customer_leg, mut customer_phone) = (session(ip), session(ip));
     configure(&mut agent_leg, agent_phone.local_addr());
@@ -81,6 +85,12 @@ fn both_hear(hard_cut: bool) -> (Vec<i16>, Vec<i16>) {
         agent_tone.fill(&mut frame);
         let _ = agent_phone.send_frame(&frame);
         tick_room(&mut room, &sources, now);
+        if relay && (t == HOLD_AT - 1 || t == RESUME_AT + 2) {
+            assert!(room.is_relaying(), "two parties relay at tick {t}");
+        }
+        if t == HOLD_AT {
+            assert!(!room.is_relaying(), "hold mixes");
+        }
         agent_phone.poll_receive(now, &mut digits);
         customer_phone.poll_receive(now, &mut digits);
         agent_phone.next_frame(&mut heard);
@@ -142,8 +152,8 @@ fn click_db(hf: &[f64], at: usize) -> f64 {
 }
 
 /// The click figures (dB) at hold and resume, heard by the agent and by the customer.
-fn clicks(hard_cut: bool) -> [f64; 4] {
-    let (agent, customer) = both_hear(hard_cut);
+fn clicks(hard_cut: bool, relay: bool) -> [f64; 4] {
+    let (agent, customer) = both_hear(hard_cut, relay);
     let (agent, customer) = (hf_energy_db(&agent), hf_energy_db(&customer));
     [
         click_db(&agent, HOLD_AT),
@@ -155,7 +165,8 @@ fn clicks(hard_cut: bool) -> [f64; 4] {
 
 #[test]
 fn hold_and_resume_do_not_click() {
-    let (before, after) = (clicks(true), clicks(false));
+    let (before, after) = (clicks(true, false), clicks(false, false));
+    let relayed = clicks(false, true);
     for (who, i) in [
         ("agent (tone ↔ music)", 0),
         ("customer (agent fades out/in)", 2),
@@ -168,6 +179,12 @@ fn hold_and_resume_do_not_click() {
             after[i],
             after[i + 1]
         );
+        println!(
+            "{who}, relayed before the hold and after the resume: hold (relay → mix) {:.1} dB / \
+             resume (mix → relay) {:.1} dB",
+            relayed[i],
+            relayed[i + 1]
+        );
     }
     assert!(
         before.iter().all(|&db| db > 20.0),
@@ -176,5 +193,9 @@ fn hold_and_resume_do_not_click() {
     assert!(
         after.iter().all(|&db| db < 10.0),
         "crossfaded switches click: {after:?}"
+    );
+    assert!(
+        relayed.iter().all(|&db| db < 10.0),
+        "switches between relay and mix click: {relayed:?}"
     );
 }

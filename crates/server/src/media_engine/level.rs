@@ -5,7 +5,7 @@
 use agentphone_media::Frame;
 
 /// Frames per measuring window: 10 × 20 ms = 200 ms.
-const WINDOW_FRAMES: u32 = 10;
+pub const WINDOW_FRAMES: u32 = 10;
 
 /// Lower edges (dBFS) of levels 1..=4; below the first is 0 (silence, line noise).
 const STEPS_DBFS: [f64; 4] = [-50.0, -40.0, -28.0, -15.0];
@@ -28,11 +28,23 @@ impl LevelMeter {
     pub fn add(&mut self, frame: Option<&Frame>) -> Option<u8> {
         match frame {
             Some(f) => {
-                self.sum_squares += f.iter().map(|&s| f64::from(s) * f64::from(s)).sum::<f64>();
-                self.samples += f.len() as u64;
+                let sum = f.iter().map(|&s| f64::from(s) * f64::from(s)).sum::<f64>();
+                self.add_energy(sum, f.len() as u64)
             }
-            None => self.samples += agentphone_media::FRAME as u64,
+            None => self.add_energy(0.0, 0),
         }
+    }
+
+    /// Add one tick's audio as the sum of its squared samples over `samples` samples (a relayed
+    /// leg decodes whatever arrived this tick: 0, 1 or more packets); 0 samples count as a
+    /// frame of silence. Returns like [`LevelMeter::add`].
+    pub fn add_energy(&mut self, sum_squares: f64, samples: u64) -> Option<u8> {
+        self.sum_squares += sum_squares;
+        self.samples += if samples == 0 {
+            agentphone_media::FRAME as u64
+        } else {
+            samples
+        };
         self.frames += 1;
         if self.frames < WINDOW_FRAMES {
             return None;

@@ -261,6 +261,7 @@ mod tests {
                     codec: CodecKind::Pcmu,
                     pt: 0,
                     telephone_event_pt: None,
+                    rtcp_mux: true,
                 })
                 .unwrap_or_else(|e| panic!("{e}"));
             media.send(MediaCmd::AddLeg {

@@ -2,6 +2,10 @@
 //! relay DTMF, watch for silent legs, measure each leg's speaking level. Steady state allocates
 //! nothing: frames, the mixer and the DTMF buffers are sized when the room/leg is added.
 
+mod relay;
+#[cfg(test)]
+mod relay_test;
+
 use std::time::{Duration, Instant};
 
 use agentphone_media::mixer::Mixer;
@@ -80,6 +84,12 @@ impl MediaLeg {
         self.mode = mode;
     }
 
+    /// No switch under way: what the leg hears and whether it is heard are what its mode says
+    /// (the crossfade of the last change is done).
+    fn settled(&self) -> bool {
+        self.hearing == Hearing::from(self.mode) && self.was_heard == self.mode.is_heard()
+    }
+
     /// Start (again) measuring silence from now.
     pub fn rearm_timeout(&mut self, on: bool, now: Instant) {
         self.watch_timeout = on;
@@ -102,6 +112,15 @@ pub struct MediaRoom {
     crossfade: usize,
     events: UnboundedSender<MediaEvent>,
     rtp_timeout: Duration,
+    /// Relay two legs on the same codec instead of transcoding (on unless a bench or test
+    /// measures the transcoded path).
+    relay: bool,
+    /// The legs relay this tick (see [`relay`]).
+    relaying: bool,
+    /// While relaying, decode for the speaking level one window in this many (0: never).
+    relay_level_every: u32,
+    /// Ticks since relaying started.
+    relay_ticks: u32,
 }
 
 impl MediaRoom {
@@ -122,6 +141,10 @@ impl MediaRoom {
             crossfade: CROSSFADE,
             events,
             rtp_timeout,
+            relay: true,
+            relaying: false,
+            relay_level_every: relay::LEVEL_EVERY,
+            relay_ticks: 0,
         }
     }
 
@@ -140,6 +163,23 @@ impl MediaRoom {
         self.crossfade = 0;
     }
 
+    /// Allow (the default) or forbid relaying two legs on the same codec: a bench measures the
+    /// transcoded path against it.
+    pub fn set_relay(&mut self, on: bool) {
+        self.relay = on;
+    }
+
+    /// While relaying, decode for the speaking level one level window in `every` (1: all the
+    /// time, as when mixing; 0: never — levels stay 0).
+    pub fn set_relay_level_every(&mut self, every: u32) {
+        self.relay_level_every = every;
+    }
+
+    /// Are the legs relayed (not transcoded) right now?
+    pub fn is_relaying(&self) -> bool {
+        self.relaying
+    }
+
     /// The leg with this id.
     pub fn leg_mut(&mut self, id: LegId) -> Option<&mut MediaLeg> {
         self.legs.iter_mut().find(|l| l.id == id)
@@ -148,6 +188,14 @@ impl MediaRoom {
 
 /// One tick of one room. Public so a bench can drive it.
 pub fn tick_room(room: &mut MediaRoom, sources: &Sources, now: Instant) {
+    let relay = room.relay && relay::can_relay(&room.legs);
+    if relay != room.relaying {
+        relay::switch(room, relay, now);
+    }
+    if room.relaying {
+        relay::tick(room, now);
+        return;
+    }
     let n = room.legs.len().min(room.inputs.len());
     let mut has_input = [false; MAX_LEGS];
     let mut heard = [false; MAX_LEGS];

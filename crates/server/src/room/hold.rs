@@ -33,7 +33,8 @@ pub fn modes(
         .map(|l| l.id);
     let is_held = |id: LegId| {
         legs.iter()
-            .filter(|h| h.holding)
+            // A listener's hold holds nobody: it is not in the conversation (issue 10 #1).
+            .filter(|h| h.holding && !h.listen_only)
             .any(|holder| match customer {
                 Some(c) if c != holder.id => id == c,
                 _ => id != holder.id,
@@ -112,6 +113,24 @@ mod tests {
         assert_eq!(
             modes(&legs, false, None),
             vec![(1, LegMode::Mixed), (2, LegMode::ListenOnly)]
+        );
+    }
+
+    #[test]
+    fn a_listener_holding_holds_nobody() {
+        let (c, a, l) = (customer(), Role::Agent("a".into()), Role::Agent("l".into()));
+        let legs = [
+            leg(1, &c, false, false),
+            leg(2, &a, false, false),
+            leg(3, &l, true, true),
+        ];
+        assert_eq!(
+            modes(&legs, false, None),
+            vec![
+                (1, LegMode::Mixed),
+                (2, LegMode::Mixed),
+                (3, LegMode::ListenOnly)
+            ]
         );
     }
 

@@ -1,33 +1,37 @@
-//! Requests inside a room's dialogs: BYE (the party leaves), re-INVITE (hold / resume / media
-//! change, RFC 6337), INFO room commands (`commands.rs`), REFER (`transfer.rs`), and the harmless
-//! rest (OPTIONS, UPDATE → 200; others → 405). An agent's request from another address than
-//! that leg's peer is refused (T11: nobody controls a call they are not in).
+//! Requests inside a room's dialogs, as the driver sees them: the dialog checks (a leg we know,
+//! an agent's request from that leg's peer — T11: nobody controls a call they are not in — and
+//! the CSeq in order), then the request as a [`Request`] for the machine. A re-INVITE the
+//! machine lets through is answered here (RFC 6337 hold / resume / media change).
 
-use agentphone_protocol::TimelineKind;
+use agentphone_protocol::command::INFO_PACKAGE;
+use agentphone_protocol::RoomCommand;
 use agentphone_sip::endpoint::ServerTransaction;
 use agentphone_sip::message;
 use agentphone_sip::sdp::{Direction, Negotiated, Sdp};
 
-use agentphone_protocol::command::INFO_PACKAGE;
-
 use super::actor::Room;
 use super::leg::session_config;
+use super::machine::{Event, Request, TxId};
 use super::LegId;
 use crate::media_engine::MediaCmd;
 use crate::sip_reply;
 
 impl Room {
-    /// A request inside one of the room's dialogs.
-    pub(super) async fn in_dialog(&mut self, leg_id: LegId, tx: ServerTransaction) {
+    /// A request inside one of the room's dialogs: the event for the machine, if any.
+    pub(super) async fn in_dialog(
+        &mut self,
+        leg_id: LegId,
+        tx: ServerTransaction,
+    ) -> Option<Event> {
         let method = tx.request.method;
         if method == rsip::Method::Ack {
-            return; // ACK to our 2xx: the endpoint stopped retransmitting; nothing else to do.
+            return None; // ACK to our 2xx: the endpoint stopped retransmitting; nothing else to do.
         }
-        let Some(leg) = self.legs.iter_mut().find(|l| l.id == leg_id) else {
+        let Some(leg) = self.legs.get_mut(&leg_id) else {
             sip_reply::reply(&tx, 481, "Call/Transaction Does Not Exist").await;
-            return;
+            return None;
         };
-        if leg.role.agent().is_some() && tx.peer.addr != leg.dialog.peer.addr {
+        if leg.is_agent && tx.peer.addr != leg.dialog.peer.addr {
             sip_reply::refuse(
                 &tx,
                 403,
@@ -35,46 +39,56 @@ impl Room {
                 "This request is not from a party of the call",
             )
             .await;
-            return;
+            return None;
         }
-        let cseq = message::cseq(&sip_reply::as_message(&tx.request))
-            .map(|(n, _)| n)
-            .unwrap_or(0);
+        let msg = sip_reply::as_message(&tx.request);
+        let cseq = message::cseq(&msg).map(|(n, _)| n).unwrap_or(0);
         if !leg.dialog.accept_remote_cseq(cseq) {
             sip_reply::reply(&tx, 500, "CSeq Out Of Order").await;
-            return;
+            return None;
         }
-        match method {
-            rsip::Method::Bye => {
-                sip_reply::reply(&tx, 200, "OK").await;
-                self.party_left(leg_id, "hung up", false);
+        let req = match method {
+            rsip::Method::Bye => Request::Bye,
+            rsip::Method::Invite => Request::Reinvite,
+            rsip::Method::Info => {
+                let package = message::header_value(&msg, "Info-Package").unwrap_or_default();
+                Request::Info(if package.trim().eq_ignore_ascii_case(INFO_PACKAGE) {
+                    RoomCommand::parse(&tx.request.body)
+                        .map(Some)
+                        .map_err(|why| why.to_string())
+                } else {
+                    Ok(None)
+                })
             }
-            rsip::Method::Invite => self.reinvite(leg_id, tx).await,
-            rsip::Method::Info => self.info(leg_id, tx).await,
-            rsip::Method::Refer => self.refer(leg_id, tx).await,
-            rsip::Method::Options | rsip::Method::Update => {
-                sip_reply::reply(&tx, 200, "OK").await;
-            }
-            _ => {
-                let mut resp = sip_reply::build(&tx, 405, "Method Not Allowed");
-                sip_reply::add_header(&mut resp, "Allow", sip_reply::ALLOW);
-                sip_reply::send(&tx, resp).await;
-            }
-        }
+            rsip::Method::Refer => Request::Refer(message::header_value(&msg, "Refer-To")),
+            rsip::Method::Options | rsip::Method::Update => Request::Harmless,
+            _ => Request::Other,
+        };
+        let tx = self.keep_tx(tx, None);
+        Some(Event::Request {
+            tx,
+            leg: leg_id,
+            req,
+        })
     }
 
-    /// Hold / resume / media change (RFC 6337): answer the new offer, reconfigure the stream,
-    /// recompute who hears what.
-    async fn reinvite(&mut self, leg_id: LegId, tx: ServerTransaction) {
+    /// Answer a re-INVITE's offer and reconfigure the stream; the machine then decides who hears
+    /// what and sends the 200 (kept with the transaction). None: answered here (no offer: our
+    /// current SDP; an offer we cannot answer: 488).
+    pub(super) async fn answer_reinvite(&mut self, id: TxId, leg_id: LegId) -> Option<Event> {
         let media_ip = self.ctx.config.media_ip;
         let session_id = self.session_id;
         let room_uri = self.room_uri.to_string();
         let local_contact = self.ctx.local_contact.to_string();
-        let Some(leg) = self.legs.iter_mut().find(|l| l.id == leg_id) else {
-            return;
+        let pending = self.txs.get_mut(&id)?;
+        let Some(leg) = self.legs.get_mut(&leg_id) else {
+            let p = self.txs.remove(&id)?;
+            sip_reply::reply(&p.tx, 481, "Call/Transaction Does Not Exist").await;
+            return None;
         };
+        let tx = &pending.tx;
         let mut resp = message::response(&tx.request, 200, "OK", Some(&leg.dialog.local_tag));
-        if leg.role.agent().is_some() {
+        if leg.is_agent {
             sip_reply::add_header(&mut resp, "Contact", format!("<{room_uri}>;isfocus"));
             sip_reply::add_header(&mut resp, "Recv-Info", INFO_PACKAGE);
         } else {
@@ -83,68 +97,56 @@ impl Room {
         if tx.request.body.is_empty() {
             // Offer-less re-INVITE: our current SDP is the offer; the ACK's answer changes nothing we track.
             sip_reply::set_sdp(&mut resp, &leg.local_sdp);
-            sip_reply::send(&tx, resp).await;
-            return;
+            let p = self.txs.remove(&id)?;
+            sip_reply::send(&p.tx, resp).await;
+            return None;
         }
         let negotiated =
-            match parse_and_answer(&tx.request.body, media_ip, leg.local_sdp.port, session_id) {
-                Ok(n) => n,
-                Err(reason) => {
-                    sip_reply::reply(&tx, 488, &reason).await;
-                    return;
-                }
-            };
-        let Some(config) = session_config(&negotiated) else {
-            sip_reply::reply(&tx, 488, "Not Acceptable Here").await;
-            return;
+            parse_and_answer(&tx.request.body, media_ip, leg.local_sdp.port, session_id).and_then(
+                |n| {
+                    session_config(&n)
+                        .map(|c| (n, c))
+                        .ok_or_else(not_acceptable)
+                },
+            );
+        let (negotiated, config) = match negotiated {
+            Ok(v) => v,
+            Err(reason) => {
+                let p = self.txs.remove(&id)?;
+                sip_reply::reply(&p.tx, 488, &reason).await;
+                return None;
+            }
         };
         let mut answer = negotiated.answer;
         answer.session_id = session_id;
         answer.version = leg.local_sdp.version + 1;
         leg.local_sdp = answer.clone();
-        let was_holding = leg.is_holding();
         // RFC 2543 hold (c=0.0.0.0): the party holds and cannot receive; keep the old stream target.
         let hold_address = config.remote.ip().is_unspecified() || config.remote.port() == 0;
-        leg.remote_direction = if hold_address {
+        let direction = if hold_address {
             Direction::Inactive
         } else {
             negotiated.remote_direction
         };
-        let (holding, sends) = (leg.is_holding(), leg.sends_media());
-        let role = leg.role.clone();
         sip_reply::set_sdp(&mut resp, &answer);
-        // Switch the media first, so that when the party sees 200 the room already sounds held.
-        let room = self.handle.id();
+        pending.ok = Some(resp);
         if !hold_address {
             self.media(MediaCmd::Reconfigure {
-                room,
+                room: self.handle.id(),
                 leg: leg_id,
                 config,
             });
         }
-        self.media(MediaCmd::WatchTimeout {
-            room,
+        Some(Event::Reinvited {
+            tx: id,
             leg: leg_id,
-            on: sends,
-        });
-        self.apply_modes();
-        sip_reply::send(&tx, resp).await;
-        if holding != was_holding {
-            let name = self.name_of(&role);
-            let what = if role.is_customer() {
-                "put the agents on hold".to_string()
-            } else if self.legs.iter().any(|l| l.role.is_customer()) {
-                "put the customer on hold".to_string()
-            } else {
-                "put the call on hold".to_string()
-            };
-            if holding {
-                self.note(TimelineKind::Held, format!("{name} {what}"));
-            } else {
-                self.note(TimelineKind::Resumed, format!("{name} resumed"));
-            }
-        }
+            direction,
+        })
     }
+}
+
+fn not_acceptable() -> String {
+    "Not Acceptable Here".to_string()
 }
 
 /// Parse an SDP body and answer it (sendrecv; the answer mirrors a hold).

@@ -2,30 +2,35 @@
 //! ACK it, accept its SDP on the session we offered, and add its leg to the room and the media
 //! engine. One path for both, so a party joins the same way whoever rang it.
 
-use agentphone_media::session::RtpSession;
 use agentphone_sip::dialog::Dialog;
-use agentphone_sip::sdp::{self, Sdp};
+use agentphone_sip::sdp::{self, Direction, Sdp};
 
-use super::actor::Room;
+use super::actor::{LegIo, OfferIo, Room};
 use super::leg::session_config;
-use super::leg::{Leg, Role};
-use super::offer::Unusable;
-use super::outgoing::Outgoing;
+use super::machine::Unusable;
 use super::LegId;
+use crate::ids::OfferId;
 use crate::media_engine::{LegMode, MediaCmd};
 
 impl Room {
-    /// ACK the 2xx of `out`, configure `session` from its SDP answer to `sdp`, add the leg.
-    pub(super) async fn join_answered(
+    /// ACK the 2xx of `offer`, configure its session from the SDP answer, add leg `id`.
+    pub(super) async fn join(
         &mut self,
-        out: &Outgoing,
-        resp: &rsip::Response,
-        mut session: RtpSession,
-        sdp: Sdp,
-        role: Role,
+        offer: OfferId,
+        id: LegId,
         listen_only: bool,
-    ) -> Result<LegId, Unusable> {
-        let Some(mut dialog) = Dialog::from_uac(&out.request, resp, out.peer) else {
+    ) -> Result<Direction, Unusable> {
+        let Some(OfferIo {
+            to,
+            out,
+            session: Some(mut session),
+            sdp,
+            answer: Some(resp),
+        }) = self.offers.remove(&offer)
+        else {
+            return Err(Unusable::NoDialog);
+        };
+        let Some(mut dialog) = Dialog::from_uac(&out.request, &resp, out.peer) else {
             return Err(Unusable::NoDialog);
         };
         if let Err(e) = self
@@ -45,30 +50,21 @@ impl Room {
             session.configure(cfg).ok().map(|_| n.remote_direction)
         });
         let Some(remote_direction) = configured else {
-            tracing::warn!(party = %role.label(), "answer with unusable SDP: hanging up that leg");
-            let bye = dialog.request(rsip::Method::Bye, None);
-            let tx = self.ctx.endpoint.request(bye, dialog.peer);
-            tokio::spawn(async move {
-                let _ = tx.final_response().await;
-            });
+            tracing::warn!(party = %to.label(), "answer with unusable SDP: hanging up that leg");
+            self.bye(&mut dialog);
             return Err(Unusable::NoAudio);
         };
-        let id = self.new_leg_id();
         let room = self.handle.id();
         self.ctx.dialogs.bind(&dialog.call_id, room, id);
-        let leg = Leg {
+        let watch = matches!(remote_direction, Direction::SendRecv | Direction::SendOnly);
+        self.legs.insert(
             id,
-            role,
-            dialog,
-            local_sdp: sdp,
-            remote_direction,
-            listen_only,
-            muted: false,
-            level: 0,
-        };
-        let watch = leg.sends_media();
-        self.legs.push(leg);
-        self.confirmed.push(id);
+            LegIo {
+                dialog,
+                local_sdp: sdp,
+                is_agent: to.agent().is_some(),
+            },
+        );
         self.media(MediaCmd::AddLeg {
             room,
             leg: id,
@@ -80,6 +76,6 @@ impl Room {
             },
             watch_timeout: watch,
         });
-        Ok(id)
+        Ok(remote_direction)
     }
 }

@@ -1,11 +1,9 @@
-//! A room's leg: one party, its dialog with the server and its negotiated media.
+//! Who a room's party is, and how its negotiated media and identity are used.
 
 use agentphone_media::codec::CodecKind;
 use agentphone_media::session::SessionConfig;
-use agentphone_sip::dialog::Dialog;
-use agentphone_sip::sdp::{Direction, Negotiated, Sdp};
+use agentphone_sip::sdp::Negotiated;
 
-use super::LegId;
 use crate::context::Ctx;
 
 /// Who a party is.
@@ -41,43 +39,6 @@ impl Role {
     }
 }
 
-/// One party in a room.
-pub struct Leg {
-    /// Id within the room (media engine key).
-    pub id: LegId,
-    /// Who.
-    pub role: Role,
-    /// The SIP dialog between the server and this party.
-    pub dialog: Dialog,
-    /// Our current SDP towards this party (answer or offer); its version grows on every change.
-    pub local_sdp: Sdp,
-    /// The direction the party last asked for (sendonly/inactive = it holds the others).
-    pub remote_direction: Direction,
-    /// Hears everyone, heard by no one (SPEC M5: added by a listen-only transfer).
-    pub listen_only: bool,
-    /// Said it is muted (room command; the audio itself is gated by the client, C2).
-    pub muted: bool,
-    /// Speaking level 0..=4 as the media engine last measured it (coarse, 200 ms windows).
-    pub level: u8,
-}
-
-impl Leg {
-    /// Does this party currently hold the call (its last SDP was sendonly or inactive)?
-    pub fn is_holding(&self) -> bool {
-        matches!(
-            self.remote_direction,
-            Direction::SendOnly | Direction::Inactive
-        )
-    }
-    /// Does the party send RTP (so silence means it is gone)?
-    pub fn sends_media(&self) -> bool {
-        matches!(
-            self.remote_direction,
-            Direction::SendRecv | Direction::SendOnly
-        )
-    }
-}
-
 /// The RTP session settings for a negotiated stream; None for a codec the media crate lacks.
 pub(super) fn session_config(n: &Negotiated) -> Option<SessionConfig> {
     Some(SessionConfig {
@@ -85,6 +46,7 @@ pub(super) fn session_config(n: &Negotiated) -> Option<SessionConfig> {
         codec: CodecKind::from_name(&n.codec.name)?,
         pt: n.codec.pt,
         telephone_event_pt: n.telephone_event.as_ref().map(|f| f.pt),
+        rtcp_mux: n.answer.rtcp_mux,
     })
 }
 

@@ -1,32 +1,28 @@
-//! Call rooms. Every call is a room: one tokio task (the actor) that owns the dialogs of all its
-//! legs, talks to the media engine by commands, and moves through a small state machine:
-//! establishing (caller waits with ringback while candidates are rung one at a time) →
-//! connected (in-dialog requests, hold, room commands, transfers, media events) → ended (BYE to
-//! whoever is left, records). Parties subscribe to the room's state (`state.rs`).
+//! Call rooms. Every call is a room: the call logic is a sans-IO machine (`machine/`,
+//! `RoomMachine::handle(event, now) -> effects`: establishing → queued → connected → ending, with
+//! transfers) and one tokio task drives it (`actor.rs`, `effects.rs`): it owns the legs' dialogs,
+//! the transactions, the INVITEs and their RTP sessions, turns what happens into events and
+//! carries out the effects (SIP answers and requests, media commands, directory, call records,
+//! room state NOTIFYs). Parties subscribe to the room's state (`state.rs`).
 
 mod actor;
 mod call_rules;
-mod call_setup;
-mod commands;
-mod connect;
-mod establish;
+mod early;
+mod effects;
 mod hold;
 mod hunt;
 mod in_dialog;
 mod join;
 mod leg;
+pub mod machine;
 mod offer;
 mod offer_invite;
 mod outgoing;
-mod queue;
 mod refer_to;
-mod ring;
 mod room_sub;
 #[cfg(test)]
 mod rule_table;
 pub mod state;
-mod timeline;
-mod transfer;
 mod transfer_rules;
 mod transfer_state;
 

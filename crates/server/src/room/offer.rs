@@ -110,6 +110,11 @@ impl Miss {
         }
     }
 
+    /// The party let it ring until the ring timeout (not a refusal): RONA, SPEC S2.
+    pub fn rang_out(&self) -> bool {
+        self.kind == MissKind::NoAnswer && self.status.is_none()
+    }
+
     /// The call record state for it (`no answer`, `refused`, `unreachable`) and its detail.
     pub fn record(&self, label: &str) -> Option<(&'static str, String)> {
         match (self.kind, &self.status) {
@@ -125,14 +130,6 @@ impl Miss {
             (_, Some((code, _))) => Some(("refused", format!("{label}: {code}"))),
         }
     }
-}
-
-/// Why an answer could not be used.
-pub enum Unusable {
-    /// No dialog could be formed from it.
-    NoDialog,
-    /// No codec in common (the party was sent BYE).
-    NoAudio,
 }
 
 /// What the driver does after an input.

@@ -11,41 +11,36 @@ use agentphone_sip::sdp::Sdp;
 use agentphone_protocol::command::INFO_PACKAGE;
 
 use super::actor::Room;
-use super::call_setup::Candidate;
-use super::leg::{identity, Role};
+use super::leg::identity;
+use super::machine::InviteInfo;
+use crate::directory::Binding;
 
-/// What the INVITE of one offer says besides its target.
-pub(super) struct OfferInvite<'a> {
-    /// Who the offered party sees as calling (the customer, or the calling agent).
-    pub shown: &'a Role,
-    /// The team the call is for (`Call-Info;purpose=x-agentphone-team`, agents only).
-    pub team: Option<&'a str>,
-    /// A transfer: the requesting agent (`Referred-By`).
-    pub referred_by: Option<&'a str>,
-    /// A transfer: the reason typed by the requester (`Subject`).
-    pub subject: Option<&'a str>,
-    /// A transfer to listen only (`Call-Info;purpose=x-agentphone-listen-only`).
-    pub listen_only: bool,
+/// Where an offer's INVITE goes.
+pub(super) enum Reach {
+    /// An agent at their registered binding.
+    Agent { user: String, binding: Binding },
+    /// An outside URI.
+    External { uri: rsip::Uri, peer: Peer },
 }
 
 impl Room {
     /// The INVITE offering the call to `to` with our SDP `offer`, and where to send it.
     pub(super) fn offer_invite(
         &self,
-        to: &Candidate,
-        what: &OfferInvite<'_>,
+        to: &Reach,
+        what: &InviteInfo,
         offer: &Sdp,
     ) -> Result<(rsip::Request, Peer), String> {
         let cfg = &self.ctx.config;
-        let (from_display, from_uri) = identity(&self.ctx, what.shown);
+        let (from_display, from_uri) = identity(&self.ctx, &what.shown);
         let (uri, peer, to_display, to_uri) = match to {
-            Candidate::Agent { user, binding } => (
+            Reach::Agent { user, binding } => (
                 binding.contact.to_string(),
                 binding.peer,
                 cfg.agent(user).map(|a| a.display_name.clone()),
                 format!("sip:{user}@{}", cfg.domain),
             ),
-            Candidate::External { uri, peer } => (uri.to_string(), *peer, None, uri.to_string()),
+            Reach::External { uri, peer } => (uri.to_string(), *peer, None, uri.to_string()),
         };
         let mut b = RequestBuilder::new(rsip::Method::Invite, &uri)
             .map_err(|e| format!("bad target URI: {e}"))?
@@ -53,23 +48,23 @@ impl Room {
             .to(to_display.as_deref(), &to_uri, None)
             .call_id(&message::new_call_id())
             .cseq(1);
-        if let Candidate::External { .. } = to {
+        if let Reach::External { .. } = to {
             b = b.contact(&self.ctx.local_contact.to_string());
         } else {
             b = b
                 .contact_with_params(&self.room_uri.to_string(), "isfocus")
                 .header("Recv-Info", INFO_PACKAGE);
-            if let Some(by) = what.referred_by {
+            if let Some(by) = &what.referred_by {
                 b = b.header("Referred-By", &format!("<sip:{by}@{}>", cfg.domain));
             }
-            if let Some(subject) = what.subject {
+            if let Some(subject) = &what.subject {
                 b = b.header("Subject", subject);
             }
-            if let Some(team) = what.team {
+            if let Some(team) = &what.team {
                 let address = cfg
                     .team(team)
                     .and_then(|t| t.inbound.clone())
-                    .unwrap_or_else(|| team.to_string());
+                    .unwrap_or_else(|| team.clone());
                 b = b.header(
                     "Call-Info",
                     &format!("<sip:{address}@{}>;purpose=x-agentphone-team", cfg.domain),

@@ -10,8 +10,6 @@ use crate::room_handle::{OfferEvent, RoomHandle, RoomMsg};
 
 /// A running outgoing INVITE.
 pub struct Outgoing {
-    /// Which offer this is (its events carry it).
-    pub id: OfferId,
     /// The INVITE as built (before the endpoint's Via), for the dialog and the ACK.
     pub request: rsip::Request,
     /// Where it went.
@@ -60,7 +58,6 @@ impl Outgoing {
             }
         });
         Outgoing {
-            id,
             request,
             peer,
             cancel: Some(cancel_tx),

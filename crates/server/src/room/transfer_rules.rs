@@ -94,6 +94,8 @@ pub fn agent_refusal(config: &Config, user: &str, status: AgentStatus) -> Refusa
             (480, "Temporarily Unavailable", "is offline")
         }
         AgentStatus::Inactive => (480, "Temporarily Unavailable", "has the voice channel off"),
+        AgentStatus::Away => (480, "Temporarily Unavailable", "is away"),
+        AgentStatus::AfterCallWork => (480, "Temporarily Unavailable", "is wrapping up a call"),
         AgentStatus::Ringing => (486, "Busy Here", "is ringing for another call"),
         AgentStatus::OnCall | AgentStatus::Available => (486, "Busy Here", "is on a call"),
     };

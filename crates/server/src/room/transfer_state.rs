@@ -1,16 +1,15 @@
 //! The state of a transfer: what was asked ([`TransferRequest`]) and where it is
 //! ([`TransferPhase`]: ringing someone, or consulting someone who joined — nothing else can be
-//! written). `transfer.rs` moves it on.
+//! written). `machine/transfer.rs` moves it on.
 
-use agentphone_media::session::RtpSession;
-use agentphone_sip::sdp::Sdp;
+use std::time::Instant;
 
 use super::call_rules::TransferView;
 use super::offer::Offer;
-use super::outgoing::Outgoing;
 use super::LegId;
 
 /// What was asked, fixed for the whole transfer.
+#[derive(Debug)]
 pub struct TransferRequest {
     /// Number within the room (1, 2, …).
     pub id: u64,
@@ -30,29 +29,11 @@ pub struct TransferRequest {
     pub tried: Vec<String>,
 }
 
-/// The target being rung: the offer, its INVITE and the media it would join with.
-pub struct RingingTarget {
-    /// The offer machine.
-    pub offer: Offer,
-    /// The INVITE.
-    pub out: Outgoing,
-    /// The RTP session offered to the target.
-    pub session: RtpSession,
-    /// Our SDP offer.
-    pub sdp: Sdp,
-}
-
-impl RingingTarget {
-    /// The agent rung.
-    pub fn user(&self) -> &str {
-        self.offer.to.label()
-    }
-}
-
 /// Where a transfer is: ringing someone, or consulting someone who joined.
+#[derive(Debug)]
 pub enum TransferPhase {
-    /// The target (or a team member) is being rung.
-    Ringing(Box<RingingTarget>),
+    /// The target (or a team member) is being rung by this offer (answered: joining).
+    Ringing(Offer),
     /// The target joined; the agents talk, the customer waits.
     Consulting {
         /// The agent who joined.
@@ -63,6 +44,7 @@ pub enum TransferPhase {
 }
 
 /// The transfer under way (one per call).
+#[derive(Debug)]
 pub struct Transfer {
     /// What was asked.
     pub req: TransferRequest,
@@ -74,13 +56,20 @@ impl Transfer {
     /// The agent rung now, or who joined.
     pub fn target_user(&self) -> &str {
         match &self.phase {
-            TransferPhase::Ringing(r) => r.user(),
+            TransferPhase::Ringing(o) => o.to.label(),
             TransferPhase::Consulting { target, .. } => target,
         }
     }
     /// Is the target still ringing?
     pub fn is_ringing(&self) -> bool {
         matches!(self.phase, TransferPhase::Ringing(_))
+    }
+    /// When the target rings out (while it rings).
+    pub fn deadline(&self) -> Option<Instant> {
+        match &self.phase {
+            TransferPhase::Ringing(o) if o.is_pending() => Some(o.deadline),
+            _ => None,
+        }
     }
     /// The transfer as the call rules see it.
     pub fn view(&self) -> TransferView {

@@ -182,3 +182,22 @@ fn binary_prints_listening_line_when_bound() {
         .unwrap_or_else(|e| panic!("{e}: {line}"));
     assert_ne!(addr.port(), 0);
 }
+
+/// `[media] workers`: the media engine's thread count, default one per core, 1..256.
+#[test]
+fn media_workers_is_a_key_with_a_range() {
+    let ok = Config::from_toml_str("[media]\nworkers = 3\n", "conf/test.toml")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ok.media_workers, 3);
+    let default = Config::from_toml_str("", "conf/test.toml").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        default.media_workers,
+        agentphone_server::media_engine::default_workers()
+    );
+    let e = error_of("[media]\n\nworkers = 0\n");
+    assert_eq!(
+        (e.line, e.key.as_deref()),
+        (Some(3), Some("workers")),
+        "{e}"
+    );
+}

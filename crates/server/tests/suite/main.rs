@@ -10,7 +10,9 @@ static ALLOCATOR: agentphone_testkit::alloc::CountingAllocator =
 mod calls;
 mod config_errors;
 mod directory;
+mod directory_states;
 mod ipv6_from;
+mod listener_hold;
 mod malformed;
 mod media_tick_alloc;
 mod queue;

@@ -13,6 +13,29 @@ use agentphone_server::media_engine::moh::{fallback_music, fallback_ringback, Lo
 use agentphone_server::media_engine::tick::{tick_room, MediaLeg, MediaRoom, Sources};
 use agentphone_server::media_engine::{LegMode, MediaEventKind};
 use agentphone_testkit::alloc::{assert_installed, set_counting, take_count};
+/// One 20 ms step: every phone sends a frame of its tone, the room ticks, every phone receives
+/// and plays a frame and maybe reports (RTCP).
+fn phones_and_tick(
+    room: &mut MediaRoom,
+    sources: &Sources,
+    phones: &mut [(RtpSession, ToneGenerator)],
+    digits: &mut Vec<char>,
+) {
+    let (mut frame, mut heard): (Frame, Frame) = ([0; FRAME], [0; FRAME]);
+    let now = Instant::now();
+    for (phone, tone) in phones.iter_mut() {
+        tone.fill(&mut frame);
+        let _ = phone.send_frame(&frame);
+    }
+    tick_room(room, sources, now);
+    for (phone, _) in phones.iter_mut() {
+        digits.clear();
+        phone.poll_receive(now, digits);
+        phone.next_frame(&mut heard);
+        phone.maybe_send_rtcp(now);
+    }
+}
+
 #[test]
 fn room_tick_allocates_nothing_in_steady_state() {
     let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -30,6 +53,7 @@ fn room_tick_allocates_nothing_in_steady_state() {
             codec,
             pt: codec.default_pt(),
             telephone_event_pt: Some(101),
+            rtcp_mux: true,
         };
         leg.configure(cfg(phone.local_addr()))
             .unwrap_or_else(|e| panic!("{e}"));
@@ -49,25 +73,12 @@ fn room_tick_allocates_nothing_in_steady_state() {
         music_on_hold: LoopedAudio::new(fallback_music()),
         ringback: LoopedAudio::new(fallback_ringback()),
     };
-    let mut frame: Frame = [0; FRAME];
-    let mut heard: Frame = [0; FRAME];
     let mut digits = Vec::with_capacity(16);
     let mut run = |room: &mut MediaRoom, ticks: usize, count: bool| {
         let mut next = Instant::now();
         for _ in 0..ticks {
-            let now = Instant::now();
             set_counting(count);
-            for (phone, tone) in phones.iter_mut() {
-                tone.fill(&mut frame);
-                let _ = phone.send_frame(&frame);
-            }
-            tick_room(room, &sources, now);
-            for (phone, _) in phones.iter_mut() {
-                digits.clear();
-                phone.poll_receive(now, &mut digits);
-                phone.next_frame(&mut heard);
-                phone.maybe_send_rtcp(now);
-            }
+            phones_and_tick(room, &sources, &mut phones, &mut digits);
             set_counting(false);
             next += Duration::from_millis(20);
             if let Some(wait) = next.checked_duration_since(Instant::now()) {
@@ -103,4 +114,69 @@ fn room_tick_allocates_nothing_in_steady_state() {
         }
     }
     assert!(levels >= 3, "every sending leg reports its level");
+}
+
+/// A two-party Opus room relays (no transcoding) and allocates nothing doing it, nor when a
+/// hold switches it to mixing and the resume back to relaying.
+#[test]
+fn relayed_room_allocates_nothing_in_steady_state_or_switching() {
+    let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let (events, _events_rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut room = MediaRoom::new(2, Duration::from_secs(3600), events);
+    let mut phones = Vec::new();
+    for i in 0..2u32 {
+        let mut leg = RtpSession::bind(ip).unwrap_or_else(|e| panic!("{e}"));
+        let mut phone = RtpSession::bind(ip).unwrap_or_else(|e| panic!("{e}"));
+        let cfg = |remote| SessionConfig {
+            remote,
+            codec: CodecKind::Opus,
+            pt: 111,
+            telephone_event_pt: Some(101),
+            rtcp_mux: true,
+        };
+        leg.configure(cfg(phone.local_addr()))
+            .unwrap_or_else(|e| panic!("{e}"));
+        phone
+            .configure(cfg(leg.local_addr()))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(room.add_leg(MediaLeg::new(i, leg, LegMode::Mixed, true, Instant::now())));
+        phones.push((phone, ToneGenerator::new(400.0 + 300.0 * i as f32, -12.0)));
+    }
+    let sources = Sources {
+        music_on_hold: LoopedAudio::new(fallback_music()),
+        ringback: LoopedAudio::new(fallback_ringback()),
+    };
+    let mut digits = Vec::with_capacity(16);
+    let mut run = |room: &mut MediaRoom, ticks: usize, hold_at: Option<usize>| {
+        let mut next = Instant::now();
+        for t in 0..ticks {
+            if Some(t) == hold_at {
+                room.legs[0].mode = LegMode::Held;
+            }
+            if hold_at.is_some_and(|h| t == h + 20) {
+                room.legs[0].mode = LegMode::Mixed;
+            }
+            set_counting(true);
+            phones_and_tick(room, &sources, &mut phones, &mut digits);
+            set_counting(false);
+            next += Duration::from_millis(20);
+            if let Some(wait) = next.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+        }
+    };
+    run(&mut room, 30, None); // warm-up
+    assert!(room.is_relaying(), "two Opus parties relay");
+    take_count();
+    assert_installed();
+    run(&mut room, 100, None);
+    let relaying = take_count();
+    run(&mut room, 100, Some(20)); // hold at 20, resume at 40
+    let switching = take_count();
+    assert!(room.is_relaying(), "relaying again after the resume");
+    assert_eq!(
+        (relaying, switching),
+        (0, 0),
+        "allocations while relaying / switching"
+    );
 }

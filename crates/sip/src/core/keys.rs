@@ -40,6 +40,20 @@ pub fn branch_shard(branch: &str) -> Option<u16> {
     shard.parse().ok()
 }
 
+/// The shard (of `shards`) that owns every transaction of the call `call_id`: FNV-1a of the
+/// Call-ID. Requests, their retransmissions, the ACK and CANCEL, the responses to requests we sent
+/// and a retransmitted 2xx all carry the call's Call-ID, so they all land on one shard whichever
+/// socket or worker received them.
+pub fn call_id_shard(call_id: &str, shards: usize) -> usize {
+    let hash = call_id
+        .trim()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    usize::try_from(hash % (shards.max(1) as u64)).unwrap_or(0)
+}
+
 /// The method a server transaction is keyed by (an ACK belongs to its INVITE).
 pub(crate) fn tx_method(method: rsip::Method) -> rsip::Method {
     match method {
@@ -75,6 +89,22 @@ pub(crate) fn server_key(req: &rsip::Request) -> TxKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_call_id_always_maps_to_the_same_shard_in_range() {
+        for shards in [1usize, 2, 3, 8] {
+            let mut seen = vec![false; shards];
+            for n in 0..200 {
+                let id = format!("call-{n}@host");
+                let s = call_id_shard(&id, shards);
+                assert!(s < shards);
+                assert_eq!(call_id_shard(&format!(" {id} "), shards), s);
+                seen[s] = true;
+            }
+            assert!(seen.iter().all(|s| *s), "200 Call-IDs spread over {shards}");
+        }
+        assert_eq!(call_id_shard("x", 0), 0);
+    }
 
     #[test]
     fn own_branches_carry_their_shard() {

@@ -9,8 +9,9 @@
 //! sleeps until [`Core::poll_timeout`]. Every armed timer of the core lives in one ordered map;
 //! a retransmission re-sends the same `Bytes` (one allocation per message, shared by its copies).
 //!
-//! One `Core` is one shard: it owns the transactions of the requests that reached its socket and
-//! of the requests it sent (their branch carries its shard number, see [`shard_branch`]).
+//! One `Core` is one shard: it owns the transactions of the calls whose Call-ID hashes to it
+//! ([`call_id_shard`]): requests received, requests sent (their branch also carries its shard
+//! number, see [`shard_branch`]), their responses, retransmissions, ACKs and CANCELs.
 
 mod client_tx;
 mod keys;
@@ -23,8 +24,9 @@ pub(crate) mod via;
 mod tests;
 
 pub(crate) use client_tx::same_transaction_request;
-pub use keys::{branch_shard, shard_branch};
+pub use keys::{branch_shard, call_id_shard, shard_branch};
 pub(crate) use table::service_unavailable;
+pub use table::sheddable;
 pub use table::Core;
 
 use crate::endpoint::{Peer, Timers, TxError};
@@ -76,6 +78,12 @@ pub const DEFAULT_MAX_TRANSACTIONS: usize = 65_536;
 pub enum Input<'a> {
     /// A datagram or one framed stream message from `peer`.
     Received { peer: Peer, bytes: &'a [u8] },
+    /// A message the driver already parsed (to pick the shard by Call-ID, see
+    /// [`call_id_shard`], and to parse outside the shard's lock).
+    Parsed {
+        peer: Peer,
+        message: rsip::SipMessage,
+    },
     /// A response another shard received for one of this shard's client transactions.
     Routed {
         peer: Peer,

@@ -59,6 +59,7 @@ impl Core {
     pub fn handle_input(&mut self, input: Input<'_>, now: Instant) {
         match input {
             Input::Received { peer, bytes } => self.on_bytes(peer, bytes, now),
+            Input::Parsed { peer, message } => self.on_message(peer, message, now),
             Input::Routed { peer, response } => self.on_response(peer, response, now, true),
             Input::Timeout => self.on_timeout(now),
             Input::Respond { id, code, bytes } => self.server_respond(id.0, code, bytes, now),
@@ -100,9 +101,23 @@ impl Core {
         self.rejected
     }
 
+    /// Count a request the driver answered 503 itself (its TU queue was full); logs now and then.
+    pub fn count_rejected(&mut self) {
+        self.rejected += 1;
+        if self.rejected.is_power_of_two() {
+            tracing::warn!(rejected = self.rejected, "sip: overloaded, answering 503");
+        }
+    }
+
     /// This shard's configuration.
     pub fn config(&self) -> &CoreConfig {
         &self.cfg
+    }
+
+    /// Live transactions past which sheddable requests (see [`sheddable`]) are refused: 3/4 of
+    /// the cap, so that calls and in-dialog requests keep the last quarter during a flood.
+    fn shed_above(&self) -> usize {
+        self.cfg.max_transactions - self.cfg.max_transactions / 4
     }
 
     pub(super) fn full(&self) -> bool {
@@ -137,8 +152,14 @@ impl Core {
                     self.transmit(peer, Bytes::from(reply), None);
                 }
             }
-            Ok(rsip::SipMessage::Request(req)) => self.on_request(peer, req, now),
-            Ok(rsip::SipMessage::Response(resp)) => self.on_response(peer, resp, now, false),
+            Ok(message) => self.on_message(peer, message, now),
+        }
+    }
+
+    fn on_message(&mut self, peer: Peer, message: rsip::SipMessage, now: Instant) {
+        match message {
+            rsip::SipMessage::Request(req) => self.on_request(peer, req, now),
+            rsip::SipMessage::Response(resp) => self.on_response(peer, resp, now, false),
         }
     }
 
@@ -151,7 +172,7 @@ impl Core {
         if let Some(&id) = self.server_keys.get(&key) {
             return self.server_retransmission(id);
         }
-        if self.full() {
+        if self.full() || (sheddable(&req) && self.live_transactions() >= self.shed_above()) {
             return self.reject(peer, &req);
         }
         if req.method == rsip::Method::Cancel {
@@ -167,7 +188,7 @@ impl Core {
 
     /// RFC 3261 §21.5.4: past the cap, a stateless 503 with Retry-After instead of more state.
     fn reject(&mut self, peer: Peer, req: &rsip::Request) {
-        self.rejected += 1;
+        self.count_rejected();
         let busy = service_unavailable(req, self.cfg.retry_after_secs);
         self.transmit(peer, busy, None);
     }
@@ -342,6 +363,12 @@ impl Core {
             Target::Client(id, slot)
         }
     }
+}
+
+/// Requests refused first under load: new REGISTERs and OPTIONS (a flood of them must not keep
+/// calls and in-dialog requests out; their clients retry after the 503's Retry-After).
+pub fn sheddable(req: &rsip::Request) -> bool {
+    matches!(req.method, rsip::Method::Register | rsip::Method::Options)
 }
 
 /// `503 Service Unavailable` with `Retry-After` (and a To tag) for `req`.

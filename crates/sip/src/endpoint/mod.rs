@@ -1,20 +1,20 @@
 //! The SIP endpoint: the thin tokio driver around the sans-IO [`crate::core`]. UDP and TCP on one
-//! port; N shards (one task each) own a UDP socket on `SO_REUSEPORT`, a `Core` and its timers;
-//! TU handles talk to them through bounded queues.
+//! port. The transactions are split over N shards (one per core), each a `Core` behind its own
+//! lock; a call belongs to the shard its Call-ID hashes to ([`call_id_shard`]), so its requests,
+//! retransmissions, ACK, CANCEL and the responses to what we sent there all meet on one core.
 //!
-//! Responses to our client transactions must reach the shard that owns the transaction, but the
-//! kernel picks the receiving socket by the 4-tuple hash. Our branches carry the shard number
-//! (`z9hG4bK.<shard>.<random>`), so whichever shard receives a response hands it to the owner
-//! through the owner's queue: one hop for the responses that land on the wrong shard, no shared
-//! table and no lock. The shard of a request we send is chosen from its destination address, like
-//! the shard that reads a TCP connection: requests to one peer leave in the order the TU made
-//! them, TCP responses arrive on the owner directly, and the ACK for a 2xx (sent to the same peer)
-//! is remembered on the shard a retransmitted 2xx is routed to.
+//! Who feeds a shard: the UDP receive workers (several per socket, so that a single client socket
+//! still uses every core; the sockets share the port through `SO_REUSEPORT`), the TCP readers,
+//! the TU when it responds or starts a request (a direct call, no queue and no task hop: the
+//! response is on the wire when `respond` returns), and one timer task per shard. A worker parses
+//! a datagram before taking the lock; under the lock only the core's table work and non-blocking
+//! sends happen. New requests go to the TU through one bounded queue (past it: 503).
 
 mod bind;
 mod client_handle;
-pub(crate) mod command;
 mod config;
+mod receive;
+pub(crate) mod results;
 mod server_handle;
 mod shard;
 mod types;
@@ -26,29 +26,37 @@ pub use types::{Peer, Timers, TransportKind, TxError};
 
 use crate::core::via::push_own_via;
 use crate::core::{
-    branch_shard, same_transaction_request, shard_branch, ClientId, Core, CoreConfig,
+    call_id_shard, same_transaction_request, shard_branch, ClientId, Core, CoreConfig, Input,
 };
 use crate::message::{fields, new_branch, request_bytes};
 use crate::transport::tcp::TcpConnections;
-use crate::transport::udp::UdpOut;
 use bytes::Bytes;
-use command::{Command, RESULTS_QUEUE};
+use results::RESULTS_QUEUE;
 use rsip::prelude::*;
-use std::collections::HashMap;
+use shard::{Deferred, Shard, ShardState};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
+
+/// Longest a reader waits for the TU before it reads on (see `Endpoint::wait_for_tu`).
+const MAX_PAUSE_MS: u32 = 20;
 
 /// What all clones of an endpoint share (read-only after bind, except the TCP table).
 pub(crate) struct Shared {
     local_addr: SocketAddr,
     timers: Timers,
-    shards: Vec<mpsc::Sender<Command>>,
+    shards: Vec<Arc<Shard>>,
     pub(crate) tcp: TcpConnections,
     tasks: Mutex<Vec<AbortHandle>>,
     next_client: AtomicU64,
+    /// Set by `shutdown`: responses and requests fail from then on.
+    closed: AtomicBool,
+    /// Requests the TU holds (queued or being handled, i.e. live `ServerTransaction` handles).
+    pub(crate) backlog: AtomicUsize,
+    /// Above that backlog the readers pause.
+    max_backlog: usize,
 }
 
 /// UDP and TCP on one port; the RFC 3261 transaction layer (client + server, INVITE + non-INVITE,
@@ -89,40 +97,54 @@ impl Endpoint {
         let (udp, tcp) = bind::bind_sockets(addr, count)?;
         let local_addr = tcp.local_addr()?;
         let (incoming, incoming_rx) = mpsc::channel(config.incoming_queue.max(1));
-        let (senders, receivers): (Vec<_>, Vec<_>) = (0..count)
-            .map(|_| mpsc::channel(config.command_queue.max(1)))
-            .unzip();
+        let sockets = udp
+            .into_iter()
+            .map(|s| tokio::net::UdpSocket::from_std(s).map(Arc::new))
+            .collect::<std::io::Result<Vec<_>>>()?;
+        let shards = sockets
+            .iter()
+            .enumerate()
+            .map(|(index, socket)| {
+                let core = Core::new(CoreConfig {
+                    timers: config.timers,
+                    shard: u16::try_from(index).unwrap_or(u16::MAX),
+                    shards: u16::try_from(count).unwrap_or(u16::MAX),
+                    max_transactions: config.max_transactions,
+                    retry_after_secs: config.retry_after_secs,
+                });
+                let (socket, queue) = (socket.clone(), incoming.clone());
+                Arc::new(Shard::new(
+                    index,
+                    core,
+                    socket,
+                    queue,
+                    config.max_pending_sends,
+                ))
+            })
+            .collect();
         let endpoint = Endpoint {
             shared: Arc::new(Shared {
                 local_addr,
                 timers: config.timers,
-                shards: senders,
+                shards,
                 tcp: TcpConnections::default(),
                 tasks: Mutex::new(Vec::new()),
                 next_client: AtomicU64::new(1),
+                closed: AtomicBool::new(false),
+                backlog: AtomicUsize::new(0),
+                max_backlog: config.tu_backlog.max(1),
             }),
         };
-        let mut tasks = Vec::with_capacity(count + 1);
-        for (index, (socket, commands)) in udp.into_iter().zip(receivers).enumerate() {
-            let core = Core::new(CoreConfig {
-                timers: config.timers,
-                shard: u16::try_from(index).unwrap_or(u16::MAX),
-                shards: u16::try_from(count).unwrap_or(u16::MAX),
-                max_transactions: config.max_transactions,
-                retry_after_secs: config.retry_after_secs,
-            });
-            let shard = shard::Shard {
-                index,
-                core,
-                endpoint: endpoint.clone(),
-                socket: tokio::net::UdpSocket::from_std(socket)?,
-                commands,
-                incoming: incoming.clone(),
-                udp_out: UdpOut::new(config.max_pending_sends),
-                results: HashMap::new(),
-                cancels: HashMap::new(),
-            };
-            tasks.push(tokio::spawn(shard.run()).abort_handle());
+        let mut tasks = Vec::new();
+        for shard in &endpoint.shared.shards {
+            let timers = shard.clone().run_timers(endpoint.clone());
+            tasks.push(tokio::spawn(timers).abort_handle());
+        }
+        for socket in &sockets {
+            for _ in 0..config.receive_worker_count() {
+                let worker = receive::receive_loop(endpoint.clone(), socket.clone());
+                tasks.push(tokio::spawn(worker).abort_handle());
+            }
         }
         let listener = tokio::net::TcpListener::from_std(tcp)?;
         let accept = crate::transport::tcp::accept_loop(endpoint.clone(), listener);
@@ -150,34 +172,89 @@ impl Endpoint {
         self.shared.shards.len()
     }
 
-    /// Queue a command for a shard, waiting while its queue is full.
-    pub(crate) async fn command(&self, shard: usize, command: Command) -> Result<(), ()> {
-        let sender = self.shared.shards.get(shard).ok_or(())?;
-        sender.send(command).await.map_err(|_| ())
+    /// Feed `input` to shard `shard` (after `prepare` under the same lock), then do what had to
+    /// wait for the lock's release. False when the endpoint is shut down.
+    pub(crate) fn input(
+        &self,
+        shard: usize,
+        prepare: impl FnOnce(&mut ShardState),
+        input: Input<'_>,
+    ) -> bool {
+        if self.shared.closed.load(Ordering::Relaxed) {
+            return false;
+        }
+        let Some(owner) = self.shared.shards.get(shard) else {
+            return false;
+        };
+        let deferred = owner.handle(self, prepare, input);
+        self.after(deferred);
+        true
     }
 
-    /// Queue a command for a shard if there is room (never waits).
-    pub(crate) fn try_command(&self, shard: usize, command: Command) {
-        if let Some(sender) = self.shared.shards.get(shard) {
-            let _ = sender.try_send(command);
+    pub(crate) fn after(&self, deferred: Vec<Deferred>) {
+        for d in deferred {
+            match d {
+                Deferred::Route {
+                    shard,
+                    peer,
+                    response,
+                } => {
+                    self.input(shard, |_| {}, Input::Routed { peer, response });
+                }
+                Deferred::TransportError { shard, id, reason } => {
+                    self.transport_error(shard, id, reason);
+                }
+            }
         }
     }
 
-    /// The shard that sends requests to `addr` (and remembers ACKs sent there), and that reads a
-    /// TCP connection with `addr`.
-    pub(crate) fn shard_for_addr(&self, addr: SocketAddr) -> usize {
-        let ip = match addr.ip() {
-            std::net::IpAddr::V4(ip) => ip.to_ipv6_mapped().octets(),
-            std::net::IpAddr::V6(ip) => ip.octets(),
-        };
-        let key = ip.into_iter().chain(addr.port().to_be_bytes());
-        spread(key, self.shared.shards.len())
+    /// Readers call this before reading more: while the TU holds more than `tu_backlog` requests,
+    /// wait (1 ms steps) and leave new datagrams in the kernel's socket buffer — finishing the
+    /// requests we have comes first, as in a server whose workers handle one request to the end.
+    /// A sustained overload then fills that buffer and the kernel drops datagrams (retransmission
+    /// recovers them) instead of our queues growing.
+    /// The pause is bounded (`MAX_PAUSE_MS`): a TU that is stuck rather than busy still gets its
+    /// queue filled, and the requests past it are answered 503.
+    pub(crate) async fn wait_for_tu(&self) {
+        for _ in 0..MAX_PAUSE_MS {
+            if self.shared.backlog.load(Ordering::Relaxed) <= self.shared.max_backlog {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+    }
+
+    /// Client transaction `id` of `shard` could not be sent.
+    pub(crate) fn transport_error(&self, shard: usize, id: ClientId, reason: String) {
+        self.input(shard, |_| {}, Input::TransportError { id, reason });
+    }
+
+    /// A datagram or TCP frame from `peer`: parsed here, outside any lock, then handled by the
+    /// shard of its Call-ID. Unparseable input goes to shard 0, which answers 400/501 if it can.
+    pub(crate) fn receive(&self, peer: Peer, bytes: &[u8]) {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return; // keep-alive
+        }
+        match crate::message::parse(bytes) {
+            Ok(message) => {
+                let shard = self.shard_of(message_call_id(&message));
+                self.input(shard, |_| {}, Input::Parsed { peer, message });
+            }
+            Err(_) => {
+                self.input(0, |_| {}, Input::Received { peer, bytes });
+            }
+        }
+    }
+
+    /// The shard owning the call `call_id`.
+    fn shard_of(&self, call_id: &str) -> usize {
+        call_id_shard(call_id, self.shared.shards.len())
     }
 
     /// Start a client transaction. The endpoint puts its own Via on top (sent-by = local_addr, new
     /// branch, rport) and sets Content-Length.
     pub fn request(&self, mut req: rsip::Request, peer: Peer) -> ClientTransaction {
-        let shard = self.shard_for_addr(peer.addr);
+        let shard = self.shard_of(&fields::call_id(&req).unwrap_or_default());
         let branch = shard_branch(u16::try_from(shard).unwrap_or(0));
         push_own_via(&mut req, self.shared.local_addr, peer.transport, &branch);
         self.start(shard, branch, req, peer)
@@ -193,33 +270,23 @@ impl Endpoint {
         let bytes = Bytes::from(request_bytes(&req));
         let (results, results_rx) = mpsc::channel(RESULTS_QUEUE);
         let id = ClientId(self.shared.next_client.fetch_add(1, Ordering::Relaxed));
-        let command = Command::Request {
+        let input = Input::Request {
             id,
             branch,
             method: req.method,
             bytes,
             peer,
-            results,
         };
-        let refused = match self.shared.shards.get(shard) {
-            Some(sender) => sender.try_send(command).err().map(|e| {
-                let reason = match e {
-                    mpsc::error::TrySendError::Full(_) => "endpoint overloaded",
-                    mpsc::error::TrySendError::Closed(_) => "endpoint shut down",
-                };
-                (reason, e.into_inner())
-            }),
-            None => Some(("no such shard", command)),
-        };
-        if let Some((reason, Command::Request { results, .. })) = refused {
-            let _ = results.try_send(Err(TxError::Transport(reason.into())));
+        let keep = results.clone();
+        if !self.input(shard, |state| drop(state.results.insert(id, keep)), input) {
+            let reason = "endpoint shut down".to_string();
+            let _ = results.try_send(Err(TxError::Transport(reason)));
         }
         ClientTransaction::new(req, peer, results_rx)
     }
 
     /// ACK to a 2xx (outside any transaction); remembered so a retransmitted 2xx gets it again.
     pub async fn ack(&self, mut ack: rsip::Request, peer: Peer) -> std::io::Result<()> {
-        let shard = self.shard_for_addr(peer.addr);
         push_own_via(
             &mut ack,
             self.shared.local_addr,
@@ -227,33 +294,34 @@ impl Endpoint {
             &new_branch(),
         );
         let call_id = fields::call_id(&ack).unwrap_or_default();
+        let shard = self.shard_of(&call_id);
         let seq = fields::cseq(&ack).map_or(0, |(n, _)| n);
         let bytes = Bytes::from(request_bytes(&ack));
-        let command = Command::Ack {
+        let input = Input::Ack {
             call_id,
             seq,
             bytes,
             peer,
         };
-        self.command(shard, command).await.map_err(|_| {
-            std::io::Error::new(std::io::ErrorKind::NotConnected, "endpoint shut down")
-        })
+        if self.input(shard, |_| {}, input) {
+            Ok(())
+        } else {
+            Err(closed())
+        }
     }
 
     /// CANCEL for a pending INVITE client transaction (built from the INVITE per RFC 3261 §9.1);
-    /// it goes to the shard that owns the INVITE (same branch).
+    /// it goes to the shard that owns the INVITE (same Call-ID, same branch).
     pub fn cancel(&self, invite_tx: &ClientTransaction) -> ClientTransaction {
         let cancel = cancel_for(invite_tx.request());
         let branch = fields::top_branch(&cancel).unwrap_or_default();
-        let shard = branch_shard(&branch)
-            .map(usize::from)
-            .filter(|s| *s < self.shared.shards.len())
-            .unwrap_or(0);
+        let shard = self.shard_of(&fields::call_id(&cancel).unwrap_or_default());
         self.start(shard, branch, cancel, invite_tx.peer())
     }
 
     /// Stop the transports and all timers. Pending transactions end; sends fail afterwards.
     pub fn shutdown(&self) {
+        self.shared.closed.store(true, Ordering::Relaxed);
         for task in lock(&self.shared.tasks).drain(..) {
             task.abort();
         }
@@ -261,16 +329,27 @@ impl Endpoint {
     }
 }
 
+pub(crate) fn closed() -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::NotConnected, "endpoint shut down")
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// FNV-1a of `key`, reduced to `0..n`: a stable spread of peer addresses over shards.
-fn spread(key: impl Iterator<Item = u8>, n: usize) -> usize {
-    let hash = key.fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    usize::try_from(hash % (n.max(1) as u64)).unwrap_or(0)
+/// The Call-ID of a parsed message, borrowed ("" when it has none: such a request gets a 400).
+fn message_call_id(message: &rsip::SipMessage) -> &str {
+    let headers = match message {
+        rsip::SipMessage::Request(r) => &r.headers,
+        rsip::SipMessage::Response(r) => &r.headers,
+    };
+    headers
+        .iter()
+        .find_map(|h| match h {
+            rsip::Header::CallId(id) => Some(id.value()),
+            _ => None,
+        })
+        .unwrap_or_default()
 }
 
 /// RFC 3261 §9.1: same Request-URI, top Via (branch), From, To, Call-ID, CSeq number and Route.

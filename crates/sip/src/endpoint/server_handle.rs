@@ -1,13 +1,12 @@
 //! The TU's handle on a request it received: `respond`, `respond_stateless`, `cancelled`.
 
-use super::command::Command;
-use super::{Endpoint, Peer};
-use crate::core::ServerId;
+use super::{closed, Endpoint, Peer};
+use crate::core::{Input, ServerId};
 use crate::message::{response, response_bytes};
 use bytes::Bytes;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use tokio::sync::{oneshot, Notify};
+use tokio::sync::Notify;
 
 /// Set once by a CANCEL; awaited by `ServerTransaction::cancelled`.
 #[derive(Default)]
@@ -53,10 +52,6 @@ pub struct ServerTransaction {
     handle: Option<Handle>,
 }
 
-fn closed() -> std::io::Error {
-    std::io::Error::new(std::io::ErrorKind::NotConnected, "endpoint shut down")
-}
-
 impl ServerTransaction {
     pub(crate) fn new(
         request: rsip::Request,
@@ -64,6 +59,9 @@ impl ServerTransaction {
         endpoint: Endpoint,
         handle: Option<Handle>,
     ) -> Self {
+        if handle.is_some() {
+            endpoint.shared().backlog.fetch_add(1, Ordering::Relaxed);
+        }
         ServerTransaction {
             request,
             peer,
@@ -73,36 +71,30 @@ impl ServerTransaction {
     }
 
     /// Send a response (1xx any number of times, then one final). Retransmission is the layer's
-    /// job. A second final response is refused with an error. `Ok` means the endpoint took it.
+    /// job. A second final response is refused with an error. `Ok` means it went to the transport
+    /// (before this returns: what the TU sends next cannot overtake it).
     pub async fn respond(&self, resp: rsip::Response) -> std::io::Result<()> {
         let Some(h) = self.claim(&resp)? else {
             return Ok(());
         };
         let code = resp.status_code.code();
         let bytes = Bytes::from(response_bytes(&resp));
-        let (done, sent) = oneshot::channel();
-        let done = Some(done);
-        let command = Command::Respond {
-            id: h.id,
-            code,
-            bytes,
-            done,
-        };
-        self.send(h.shard, command, sent).await
+        self.feed(
+            h.shard,
+            Input::Respond {
+                id: h.id,
+                code,
+                bytes,
+            },
+        )
     }
 
-    /// Queue a response for the shard and wait until it went to the transport.
-    async fn send(
-        &self,
-        shard: usize,
-        command: Command,
-        sent: oneshot::Receiver<()>,
-    ) -> std::io::Result<()> {
-        self.endpoint
-            .command(shard, command)
-            .await
-            .map_err(|_| closed())?;
-        sent.await.map_err(|_| closed())
+    fn feed(&self, shard: usize, input: Input<'_>) -> std::io::Result<()> {
+        if self.endpoint.input(shard, |_| {}, input) {
+            Ok(())
+        } else {
+            Err(closed())
+        }
     }
 
     /// Send a final response without keeping transaction state (RFC 3261 §8.2.7): nothing is
@@ -113,14 +105,7 @@ impl ServerTransaction {
             return Ok(());
         };
         let bytes = Bytes::from(response_bytes(&resp));
-        let (done, sent) = oneshot::channel();
-        let done = Some(done);
-        let command = Command::RespondStateless {
-            id: h.id,
-            bytes,
-            done,
-        };
-        self.send(h.shard, command, sent).await
+        self.feed(h.shard, Input::RespondStateless { id: h.id, bytes })
     }
 
     /// The handle, if a response may still be sent (None for a detached ACK).
@@ -165,17 +150,20 @@ impl Drop for ServerTransaction {
     /// Dropped without a final response: 500, so the client is not left retransmitting.
     fn drop(&mut self) {
         let Some(h) = &self.handle else { return };
+        self.endpoint
+            .shared()
+            .backlog
+            .fetch_sub(1, Ordering::Relaxed);
         if h.answered.load(Ordering::SeqCst) {
             return;
         }
         let resp = response(&self.request, 500, "Server Internal Error", None);
         let bytes = Bytes::from(response_bytes(&resp));
-        let cmd = Command::Respond {
+        let input = Input::Respond {
             id: h.id,
             code: 500,
             bytes,
-            done: None,
         };
-        self.endpoint.try_command(h.shard, cmd);
+        self.endpoint.input(h.shard, |_| {}, input);
     }
 }

@@ -1,223 +1,234 @@
-//! The thin tokio driver of one shard: one task owns the shard's UDP socket, its `Core`, its
-//! timer sleep and its queue of commands, feeds the core and carries out what it outputs.
+//! One shard of the driver: a `Core` and what the driver keeps next to it, behind one lock.
+//!
+//! Whoever has an input for the shard — a receive worker with a parsed datagram, a TCP reader, a
+//! TU responding or starting a request, the shard's timer task — takes the lock, feeds the core,
+//! carries out its outputs (non-blocking sends and queue pushes only) and lets go. The lock is
+//! held for microseconds and never across an `.await`; no input waits in a queue for a shard task
+//! to wake up, which is what lets one client socket use every core (see the module docs).
 
-use super::command::{Command, ResultSender};
+use super::results::ResultSender;
 use super::server_handle::{CancelSignal, Handle};
 use super::{Endpoint, Peer, ServerTransaction, TransportKind};
-use crate::core::{service_unavailable, ClientId, Core, Event, Input, Output, ServerId};
+use crate::core::{service_unavailable, sheddable, ClientId, Core, Event, Input, Output, ServerId};
 use crate::transport::udp::UdpOut;
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 use tokio::net::UdpSocket;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 
-/// Inputs handled in one go before the shard looks at its other sources again.
-const BATCH: usize = 64;
+/// What a core's outputs ask of the world once the shard's lock is released (they lock another
+/// shard, or this one again).
+pub(crate) enum Deferred {
+    /// A response for a client transaction of another shard.
+    Route {
+        shard: usize,
+        peer: Peer,
+        response: rsip::Response,
+    },
+    /// A request of client transaction `id` of `shard` could not be handed to TCP.
+    TransportError {
+        shard: usize,
+        id: ClientId,
+        reason: String,
+    },
+}
 
-pub(crate) struct Shard {
-    pub index: usize,
+/// The state behind a shard's lock.
+pub(crate) struct ShardState {
     pub core: Core,
-    pub endpoint: Endpoint,
-    pub socket: UdpSocket,
-    pub commands: mpsc::Receiver<Command>,
-    pub incoming: mpsc::Sender<ServerTransaction>,
-    pub udp_out: UdpOut,
     /// Where each live client transaction's responses go.
     pub results: HashMap<ClientId, ResultSender>,
     /// INVITE server transactions' CANCEL signals.
-    pub cancels: HashMap<ServerId, Arc<CancelSignal>>,
+    cancels: HashMap<ServerId, Arc<CancelSignal>>,
+    udp_out: UdpOut,
+    /// The deadline the timer task sleeps until (None: no timer armed).
+    armed: Option<Instant>,
+}
+
+pub(crate) struct Shard {
+    pub index: usize,
+    state: Mutex<ShardState>,
+    /// Wakes the timer task: an earlier timer was armed, or datagrams wait for the socket.
+    wake: Notify,
+    /// The UDP socket this shard sends from (all sockets of the endpoint share its address).
+    socket: Arc<UdpSocket>,
+    incoming: mpsc::Sender<ServerTransaction>,
 }
 
 impl Shard {
-    pub(crate) async fn run(mut self) {
-        let mut buf = vec![0u8; 65_536];
-        let sleep = tokio::time::sleep(std::time::Duration::from_secs(3600));
-        tokio::pin!(sleep);
-        let mut armed: Option<Instant> = None;
+    pub(crate) fn new(
+        index: usize,
+        core: Core,
+        socket: Arc<UdpSocket>,
+        incoming: mpsc::Sender<ServerTransaction>,
+        max_pending_sends: usize,
+    ) -> Self {
+        Shard {
+            index,
+            state: Mutex::new(ShardState {
+                core,
+                results: HashMap::new(),
+                cancels: HashMap::new(),
+                udp_out: UdpOut::new(max_pending_sends),
+                armed: None,
+            }),
+            wake: Notify::new(),
+            socket,
+            incoming,
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, ShardState> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Feed one input (with `prepare` run first under the same lock) and carry out the outputs.
+    /// Returns what must happen after the lock is released.
+    pub(crate) fn handle(
+        &self,
+        endpoint: &Endpoint,
+        prepare: impl FnOnce(&mut ShardState),
+        input: Input<'_>,
+    ) -> Vec<Deferred> {
+        let mut deferred = Vec::new();
+        let mut state = self.lock();
+        prepare(&mut state);
+        state.core.handle_input(input, Instant::now());
+        self.drain(endpoint, &mut state, &mut deferred);
+        self.rearm(&mut state);
+        deferred
+    }
+
+    /// The timer task: sleeps until the core's next deadline (or until woken because an earlier
+    /// one was armed), fires the due timers, and flushes datagrams a full socket held back.
+    pub(crate) async fn run_timers(self: Arc<Self>, endpoint: Endpoint) {
         loop {
-            let next = self.core.poll_timeout();
-            if next != armed {
-                if let Some(at) = next {
-                    sleep.as_mut().reset(at.into());
+            let (deadline, pending) = {
+                let mut state = self.lock();
+                state.armed = state.core.poll_timeout();
+                (state.armed, state.udp_out.has_pending())
+            };
+            let sleep = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
                 }
-                armed = next;
-            }
+            };
             tokio::select! {
-                received = self.socket.recv_from(&mut buf) => match received {
-                    Ok((len, addr)) => {
-                        self.datagram(buf.get(..len).unwrap_or_default(), addr);
-                        for _ in 0..BATCH {
-                            match self.socket.try_recv_from(&mut buf) {
-                                Ok((len, addr)) => self.datagram(buf.get(..len).unwrap_or_default(), addr),
-                                Err(_) => break,
-                            }
-                        }
-                    }
-                    // ICMP port unreachable from an earlier send shows up here on some systems.
-                    Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
-                    Err(e) => {
-                        tracing::warn!(error = %e, "sip udp receive failed");
-                        return;
-                    }
-                },
-                command = self.commands.recv() => {
-                    let Some(command) = command else { return };
-                    self.command(command);
-                    for _ in 0..BATCH {
-                        match self.commands.try_recv() {
-                            Ok(command) => self.command(command),
-                            Err(_) => break,
-                        }
-                    }
+                () = sleep => {
+                    let deferred = self.handle(&endpoint, |_| {}, Input::Timeout);
+                    endpoint.after(deferred);
                 }
-                () = &mut sleep, if armed.is_some() => {
-                    armed = None;
-                    self.input(Input::Timeout);
-                }
-                writable = self.socket.writable(), if self.udp_out.has_pending() => {
+                () = self.wake.notified() => {}
+                writable = self.socket.writable(), if pending => {
                     if writable.is_ok() {
-                        self.udp_out.flush(&self.socket);
+                        self.lock().udp_out.flush(&self.socket);
                     }
                 }
             }
         }
     }
 
-    fn input(&mut self, input: Input<'_>) {
-        self.core.handle_input(input, Instant::now());
-        self.drain();
-    }
-
-    fn datagram(&mut self, bytes: &[u8], addr: SocketAddr) {
-        let peer = Peer {
-            addr,
-            transport: TransportKind::Udp,
+    /// Wake the timer task when the core now wants to be called earlier than it sleeps, or when
+    /// datagrams wait for the socket.
+    fn rearm(&self, state: &mut ShardState) {
+        let next = state.core.poll_timeout();
+        let earlier = match (next, state.armed) {
+            (Some(next), Some(armed)) => next < armed,
+            (Some(_), None) => true,
+            (None, _) => false,
         };
-        self.input(Input::Received { peer, bytes });
-    }
-
-    fn command(&mut self, command: Command) {
-        match command {
-            Command::Received { peer, bytes } => self.input(Input::Received {
-                peer,
-                bytes: &bytes,
-            }),
-            Command::Routed { peer, response } => self.input(Input::Routed { peer, response }),
-            Command::Respond {
-                id,
-                code,
-                bytes,
-                done,
-            } => {
-                self.input(Input::Respond { id, code, bytes });
-                done.map(|d| d.send(()));
-            }
-            Command::RespondStateless { id, bytes, done } => {
-                self.input(Input::RespondStateless { id, bytes });
-                done.map(|d| d.send(()));
-            }
-            Command::Request {
-                id,
-                branch,
-                method,
-                bytes,
-                peer,
-                results,
-            } => {
-                self.results.insert(id, results);
-                self.input(Input::Request {
-                    id,
-                    branch,
-                    method,
-                    bytes,
-                    peer,
-                });
-            }
-            Command::Ack {
-                call_id,
-                seq,
-                bytes,
-                peer,
-            } => self.input(Input::Ack {
-                call_id,
-                seq,
-                bytes,
-                peer,
-            }),
-            Command::TransportError { id, reason } => {
-                self.input(Input::TransportError { id, reason })
-            }
+        if earlier || state.udp_out.has_pending() {
+            state.armed = next;
+            self.wake.notify_one();
         }
     }
 
     /// Carry out everything the core asked for (which may feed it again, e.g. a send error).
-    fn drain(&mut self) {
-        while let Some(output) = self.core.poll_output() {
+    fn drain(&self, endpoint: &Endpoint, state: &mut ShardState, deferred: &mut Vec<Deferred>) {
+        while let Some(output) = state.core.poll_output() {
             match output {
                 Output::Transmit {
                     peer,
                     bytes,
                     client,
-                } => self.transmit(peer, bytes, client),
+                } => self.transmit(endpoint, state, peer, bytes, client, deferred),
                 Output::Route {
                     shard,
                     peer,
                     response,
-                } => {
-                    // Never wait on another shard (it may be waiting on us): drop if it is full.
-                    let command = Command::Routed { peer, response };
-                    self.endpoint.try_command(usize::from(shard), command);
-                }
-                Output::Event(event) => self.deliver(event),
+                } => deferred.push(Deferred::Route {
+                    shard: usize::from(shard),
+                    peer,
+                    response,
+                }),
+                Output::Event(event) => self.deliver(endpoint, state, event),
             }
         }
     }
 
-    fn transmit(&mut self, peer: Peer, bytes: Bytes, client: Option<ClientId>) {
+    fn transmit(
+        &self,
+        endpoint: &Endpoint,
+        state: &mut ShardState,
+        peer: Peer,
+        bytes: Bytes,
+        client: Option<ClientId>,
+        deferred: &mut Vec<Deferred>,
+    ) {
         match peer.transport {
             TransportKind::Udp => {
-                if let Err(e) = self.udp_out.send(&self.socket, peer.addr, bytes) {
+                if let Err(e) = state.udp_out.send(&self.socket, peer.addr, bytes) {
                     tracing::debug!(error = %e, ?peer, "sip udp send failed");
                     if let Some(id) = client {
-                        let reason = e.to_string();
-                        let now = Instant::now();
-                        self.core
-                            .handle_input(Input::TransportError { id, reason }, now);
+                        let input = Input::TransportError {
+                            id,
+                            reason: e.to_string(),
+                        };
+                        state.core.handle_input(input, Instant::now());
                     }
                 }
             }
             TransportKind::Tcp => {
                 let origin = client.map(|id| (self.index, id));
-                crate::transport::tcp::send(&self.endpoint, peer.addr, bytes, origin);
+                if let Err((shard, id, reason)) =
+                    crate::transport::tcp::send(endpoint, peer.addr, bytes, origin)
+                {
+                    deferred.push(Deferred::TransportError { shard, id, reason });
+                }
             }
         }
     }
 
-    fn deliver(&mut self, event: Event) {
+    fn deliver(&self, endpoint: &Endpoint, state: &mut ShardState, event: Event) {
         match event {
-            Event::Request { id, request, peer } => self.new_request(id, request, peer),
+            Event::Request { id, request, peer } => {
+                self.new_request(endpoint, state, id, request, peer)
+            }
             Event::Ack { request, peer } => {
-                let tx = ServerTransaction::new(request, peer, self.endpoint.clone(), None);
+                let tx = ServerTransaction::new(request, peer, endpoint.clone(), None);
                 let _ = self.incoming.try_send(tx);
             }
             Event::Cancelled { id } => {
-                if let Some(signal) = self.cancels.remove(&id) {
+                if let Some(signal) = state.cancels.remove(&id) {
                     signal.fire();
                 }
             }
             Event::InviteEnded { id } => {
-                self.cancels.remove(&id);
+                state.cancels.remove(&id);
             }
             Event::Response { id, response } => {
                 if response.status_code.code() >= 200 {
-                    if let Some(results) = self.results.remove(&id) {
+                    if let Some(results) = state.results.remove(&id) {
                         let _ = results.try_send(Ok(response));
                     }
-                } else if let Some(results) = self.results.get(&id) {
+                } else if let Some(results) = state.results.get(&id) {
                     // Keep one place free so that the final response always fits.
                     if results.capacity() > 1 {
                         let _ = results.try_send(Ok(response));
@@ -225,19 +236,27 @@ impl Shard {
                 }
             }
             Event::Failed { id, error } => {
-                if let Some(results) = self.results.remove(&id) {
+                if let Some(results) = state.results.remove(&id) {
                     let _ = results.try_send(Err(error));
                 }
             }
         }
     }
 
-    /// Hand a new request to the TU without ever blocking the shard: when the TU is that far
-    /// behind (or gone), the request is answered 503 statelessly.
-    fn new_request(&mut self, id: ServerId, request: rsip::Request, peer: Peer) {
+    /// Hand a new request to the TU without ever blocking: when the TU is that far behind (or
+    /// gone), the request is answered 503 statelessly. Sheddable requests (REGISTER, OPTIONS) get
+    /// only the first half of the TU's queue, so that calls still get through a REGISTER flood.
+    fn new_request(
+        &self,
+        endpoint: &Endpoint,
+        state: &mut ShardState,
+        id: ServerId,
+        request: rsip::Request,
+        peer: Peer,
+    ) {
         let cancel = (request.method == rsip::Method::Invite).then(|| {
             let signal = Arc::new(CancelSignal::default());
-            self.cancels.insert(id, signal.clone());
+            state.cancels.insert(id, signal.clone());
             signal
         });
         let handle = Handle {
@@ -246,18 +265,31 @@ impl Shard {
             answered: AtomicBool::new(false),
             cancel,
         };
-        let tx = ServerTransaction::new(request, peer, self.endpoint.clone(), Some(handle));
-        let tx = match self.incoming.try_send(tx) {
-            Ok(()) => return,
-            Err(mpsc::error::TrySendError::Full(tx)) => {
-                tracing::warn!("sip: TU queue full, answering 503");
-                tx
+        let shed =
+            sheddable(&request) && self.incoming.capacity() <= self.incoming.max_capacity() / 2;
+        let tx = ServerTransaction::new(request, peer, endpoint.clone(), Some(handle));
+        let tx = if shed {
+            tx
+        } else {
+            match self.incoming.try_send(tx) {
+                Ok(()) => return,
+                Err(mpsc::error::TrySendError::Full(tx)) => tx,
+                Err(mpsc::error::TrySendError::Closed(tx)) => tx,
             }
-            Err(mpsc::error::TrySendError::Closed(tx)) => tx,
         };
+        state.core.count_rejected();
         tx.disarm();
-        let bytes = service_unavailable(&tx.request, self.core.config().retry_after_secs);
-        self.core
-            .handle_input(Input::RespondStateless { id, bytes }, Instant::now());
+        let bytes = service_unavailable(&tx.request, state.core.config().retry_after_secs);
+        let input = Input::RespondStateless { id, bytes };
+        state.core.handle_input(input, Instant::now());
+        state.cancels.remove(&id);
+    }
+}
+
+/// Where a datagram goes: UDP peers are told apart by address only.
+pub(crate) fn udp_peer(addr: SocketAddr) -> Peer {
+    Peer {
+        addr,
+        transport: TransportKind::Udp,
     }
 }

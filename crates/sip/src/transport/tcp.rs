@@ -1,11 +1,10 @@
 //! TCP: Content-Length framing, one reader and one writer task per connection (not per
 //! transaction), connections kept in a table keyed by the peer address so that requests to a peer
 //! reuse the connection it opened (e.g. the server reaching an agent over its REGISTER
-//! connection). A connection's frames go to the shard its peer address hashes to.
+//! connection). Each frame is handled by the shard of its Call-ID, right in the reader task.
 
 use super::framing::{next_frame, Frame};
 use crate::core::ClientId;
-use crate::endpoint::command::Command;
 use crate::endpoint::{Endpoint, Peer, TransportKind};
 use bytes::Bytes;
 use std::collections::HashMap;
@@ -75,18 +74,22 @@ pub(crate) async fn accept_loop(endpoint: Endpoint, listener: TcpListener) {
 }
 
 /// Send over the connection to `addr`, opening one if needed. `origin`: the shard and client
-/// transaction to tell when this cannot be delivered.
+/// transaction to tell when this cannot be delivered: an error right away (the caller holds that
+/// shard's lock and tells it once released), or later from the task that connects.
 pub(crate) fn send(
     endpoint: &Endpoint,
     addr: SocketAddr,
     bytes: Bytes,
     origin: Option<(usize, ClientId)>,
-) {
+) -> Result<(), (usize, ClientId, String)> {
     let bytes = match endpoint.shared().tcp.writer(addr) {
         Some(writer) => match writer.try_send(bytes) {
-            Ok(()) => return,
+            Ok(()) => return Ok(()),
             Err(mpsc::error::TrySendError::Full(_)) => {
-                return report(endpoint, origin, "tcp send queue full".into());
+                return match origin {
+                    Some((shard, id)) => Err((shard, id, "tcp send queue full".into())),
+                    None => Ok(()),
+                };
             }
             Err(mpsc::error::TrySendError::Closed(bytes)) => bytes, // closed meanwhile: reconnect
         },
@@ -104,16 +107,11 @@ pub(crate) fn send(
             }
             Err(e) => Err(e.to_string()),
         };
-        if let Err(reason) = sent {
-            report(&endpoint, origin, reason);
+        if let (Err(reason), Some((shard, id))) = (sent, origin) {
+            endpoint.transport_error(shard, id, reason);
         }
     });
-}
-
-fn report(endpoint: &Endpoint, origin: Option<(usize, ClientId)>, reason: String) {
-    if let Some((shard, id)) = origin {
-        endpoint.try_command(shard, Command::TransportError { id, reason });
-    }
+    Ok(())
 }
 
 fn start_connection(
@@ -158,7 +156,6 @@ async fn read_loop(
         addr,
         transport: TransportKind::Tcp,
     };
-    let shard = endpoint.shard_for_addr(addr);
     let mut buf: Vec<u8> = Vec::with_capacity(4096);
     let mut chunk = vec![0u8; 16 * 1024];
     'read: loop {
@@ -173,15 +170,11 @@ async fn read_loop(
                     buf.drain(..n.min(buf.len()));
                 }
                 Frame::Message(len) => {
-                    let bytes: Vec<u8> = buf.drain(..len.min(buf.len())).collect();
-                    // Awaiting here is the backpressure: a busy shard slows this reader down.
-                    if endpoint
-                        .command(shard, Command::Received { peer, bytes })
-                        .await
-                        .is_err()
-                    {
-                        break 'read;
-                    }
+                    endpoint.wait_for_tu().await;
+                    let len = len.min(buf.len());
+                    // Handled before the next read: a busy shard slows this reader down.
+                    endpoint.receive(peer, buf.get(..len).unwrap_or_default());
+                    buf.drain(..len);
                 }
                 Frame::Broken { reason, len } => {
                     // The stream cannot be resynchronised: answer if possible, then close.

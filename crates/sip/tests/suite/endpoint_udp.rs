@@ -1,9 +1,10 @@
 //! The endpoint over real loopback UDP: transactions, retransmissions, timers, CANCEL, 400s.
 
 use crate::common::*;
-use agentphone_sip::endpoint::TxError;
+use agentphone_sip::endpoint::{Endpoint, EndpointConfig, ServerTransaction, TxError};
 use agentphone_sip::message::{self, response, to_bytes};
 use agentphone_sip::rsip;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 #[tokio::test]
@@ -413,36 +414,67 @@ async fn dropped_server_transaction_answers_500() {
     assert_eq!(as_response(msg).status_code.code(), 500);
 }
 
-#[tokio::test]
-async fn overloaded_tu_queue_answers_503() {
-    let (b, _b_in_not_read) = endpoint().await;
-    let raw = RawPeer::new().await;
-    // The TU never reads: after the queue (1024) is full, further requests get 503.
-    for i in 0..1100 {
+/// An endpoint whose TU queue holds 64 requests and whose readers pause above 16 held ones.
+async fn small_queue_endpoint() -> (Endpoint, tokio::sync::mpsc::Receiver<ServerTransaction>) {
+    let config = EndpointConfig {
+        timers: fast_timers(),
+        incoming_queue: 64,
+        tu_backlog: 16,
+        ..EndpointConfig::default()
+    };
+    Endpoint::bind_with("127.0.0.1:0".parse().expect("addr"), config)
+        .await
+        .expect("bind")
+}
+
+/// Send `count` requests `method` (new branches and Call-IDs) and count the 503s that come back.
+async fn flood(raw: &RawPeer, to: SocketAddr, method: &str, from: usize, count: usize) -> usize {
+    for i in from..from + count {
         let branch = format!("z9hG4bKflood{i}");
+        let call_id = format!("c-flood-{i}");
         raw.send(
-            &raw_request(
-                "OPTIONS",
-                b.local_addr(),
-                raw.addr(),
-                &branch,
-                &format!("c-flood-{i}"),
-                1,
-            ),
-            b.local_addr(),
+            &raw_request(method, to, raw.addr(), &branch, &call_id, 1),
+            to,
         )
         .await;
-        if i % 50 == 0 {
+        if i % 20 == 0 {
             tokio::task::yield_now().await;
         }
     }
+    // Readers pause up to 20 ms at a time while the TU holds too much: wait long enough.
     let mut busy = 0;
-    while let Some((bytes, _)) = raw.recv_within(Duration::from_millis(300)).await {
+    while let Some((bytes, _)) = raw.recv_within(Duration::from_millis(1000)).await {
         if String::from_utf8_lossy(&bytes).starts_with("SIP/2.0 503 ") {
             busy += 1;
         }
     }
-    assert!(busy > 0, "no 503 under overload");
+    busy
+}
+
+#[tokio::test]
+async fn overloaded_tu_queue_answers_503() {
+    let (b, _b_in_not_read) = small_queue_endpoint().await;
+    let raw = RawPeer::new().await;
+    // The TU never reads: the readers pause a moment, then go on; past the queue, 503.
+    let busy = flood(&raw, b.local_addr(), "INVITE", 0, 100).await;
+    assert_eq!(busy, 100 - 64, "answered 503 with a queue of 64");
+}
+
+#[tokio::test]
+async fn register_flood_is_shed_before_calls() {
+    let (b, mut b_in) = small_queue_endpoint().await;
+    let raw = RawPeer::new().await;
+    // REGISTERs may fill only half of the TU queue: 32 get in, the other 68 get 503 …
+    let busy = flood(&raw, b.local_addr(), "REGISTER", 0, 100).await;
+    assert_eq!(busy, 100 - 32, "REGISTERs past half the queue");
+    // … and an INVITE still gets into the other half.
+    assert_eq!(flood(&raw, b.local_addr(), "INVITE", 100, 1).await, 0);
+    let mut methods = Vec::new();
+    while let Ok(tx) = b_in.try_recv() {
+        methods.push(tx.request.method.to_string());
+    }
+    assert_eq!(methods.len(), 33, "{methods:?}");
+    assert_eq!(methods.last().map(String::as_str), Some("INVITE"));
 }
 
 #[tokio::test]

@@ -48,6 +48,7 @@ impl Unstarted {
             codec,
             pt: n.codec.pt,
             telephone_event_pt: n.telephone_event.as_ref().map(|f| f.pt),
+            rtcp_mux: n.answer.rtcp_mux,
         };
         self.session
             .configure(cfg)

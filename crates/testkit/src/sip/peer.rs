@@ -200,20 +200,41 @@ impl SipPeer {
         let body = format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"{aor}\">\n  <tuple id=\"voice\"><status><basic>{status}</basic></status></tuple>\n</presence>\n"
         );
+        self.publish(&call_id, "presence", "application/pidf+xml", &body)
+            .await
+    }
+
+    /// PUBLISH my agent state (`agentphone-agent-state`, JSON such as `{"state": "available"}`).
+    pub async fn set_state(&mut self, json: &str) -> rsip::Response {
+        let call_id = message::new_call_id();
+        let content_type = "application/vnd.agentphone.agent-state+json";
+        self.publish(&call_id, "agentphone-agent-state", content_type, json)
+            .await
+    }
+
+    /// PUBLISH `body` for my own address in event package `event`.
+    async fn publish(
+        &mut self,
+        call_id: &str,
+        event: &str,
+        content_type: &str,
+        body: &str,
+    ) -> rsip::Response {
+        let aor = self.aor();
         let uri = aor.clone();
         self.send_authenticated("PUBLISH", &uri, |cseq, auth| {
             let mut b = RequestBuilder::new(rsip::Method::Publish, &aor)
                 .unwrap_or_else(|e| panic!("{e}"))
                 .from(None, &aor, "pubtag")
                 .to(None, &aor, None)
-                .call_id(&call_id)
+                .call_id(call_id)
                 .cseq(cseq)
-                .header("Event", "presence")
+                .header("Event", event)
                 .header("Expires", "3600");
             if let Some(a) = auth {
                 b = b.header("Authorization", &a);
             }
-            b.body("application/pidf+xml", body.clone().into_bytes())
+            b.body(content_type, body.as_bytes().to_vec())
                 .build()
                 .unwrap_or_else(|e| panic!("{e}"))
         })

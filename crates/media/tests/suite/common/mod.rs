@@ -24,6 +24,7 @@ pub fn config(remote: SocketAddr, codec: CodecKind) -> SessionConfig {
         codec,
         pt: codec.default_pt(),
         telephone_event_pt: Some(TE_PT),
+        rtcp_mux: true,
     }
 }
 

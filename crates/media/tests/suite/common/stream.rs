@@ -123,6 +123,7 @@ pub fn play_through_session(
             codec,
             pt,
             telephone_event_pt: None,
+            rtcp_mux: true,
         })
         .expect("configure");
     let target = session.local_addr();

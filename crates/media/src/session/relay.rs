@@ -1,0 +1,282 @@
+//! Relay without transcoding (issue 9 point 1): two sessions on the same codec forward each
+//! other's payloads as they arrive instead of decoding, mixing and encoding them.
+//!
+//! Each sending session keeps its own SSRC and continues its own sequence numbers and timestamps
+//! through a fixed offset from the source's, anchored where the decoded stream stopped — so a
+//! phone sees one continuous stream across relay ↔ mix switches; loss and reordering on the way
+//! in stay visible (the offset keeps gaps). RTCP stays per leg: each session still reports on
+//! what it receives and sends its own SRs.
+//!
+//! Switching to relay sends what the jitter buffer held (in order, right away: the phone's own
+//! buffer absorbs the burst), so no audio is skipped. Switching back primes the jitter buffer
+//! right after the last relayed packet and warms the decoder on that packet: the first mixed
+//! frame is the decoder's concealment continuing the voice (one frame at most while packets
+//! keep flowing), never a gap.
+
+use std::time::Instant;
+
+use super::RtpSession;
+use crate::codec::Decoder;
+use crate::jitter::MAX_PAYLOAD;
+use crate::rtp::{self, RtpHeader};
+use crate::{Frame, FRAME};
+
+/// Source → relayed sequence/timestamp offsets of one sending session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct RelayMap {
+    /// The source stream mapped (a new SSRC re-anchors: our stream stays continuous).
+    ssrc: u32,
+    seq_offset: u16,
+    ts_offset: u32,
+}
+
+/// The last packet relayed from a session's peer: where the stream continues when decoding
+/// resumes, and what warms the decoder. Preallocated (switching allocates nothing).
+pub(super) struct LastRelayed {
+    valid: bool,
+    ssrc: u32,
+    seq: u16,
+    ts: u32,
+    duration: u32,
+    len: usize,
+    data: [u8; MAX_PAYLOAD],
+}
+
+impl LastRelayed {
+    pub(super) fn new() -> Box<Self> {
+        Box::new(LastRelayed {
+            valid: false,
+            ssrc: 0,
+            seq: 0,
+            ts: 0,
+            duration: 0,
+            len: 0,
+            data: [0; MAX_PAYLOAD],
+        })
+    }
+
+    /// Remember `h`/`payload` when it is the newest packet of the stream so far.
+    pub(super) fn remember(&mut self, h: &RtpHeader, payload: &[u8], duration: u32) {
+        let newer = !self.valid || self.ssrc != h.ssrc || (h.seq.wrapping_sub(self.seq) as i16) > 0;
+        let Some(dst) = self.data.get_mut(..payload.len()) else {
+            return;
+        };
+        if newer {
+            dst.copy_from_slice(payload);
+            (self.valid, self.ssrc, self.seq, self.ts) = (true, h.ssrc, h.seq, h.ts);
+            (self.duration, self.len) = (duration, payload.len());
+        }
+    }
+}
+
+/// What kind of packet is relayed (it decides the payload type it goes out with).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Relayed {
+    Audio,
+    Event,
+}
+
+impl RtpSession {
+    /// Is this session's received audio relayed (not decoded)?
+    pub fn is_relaying(&self) -> bool {
+        self.relaying
+    }
+
+    /// Whether relayed audio is decoded as it arrives (default on): the decoder stays warm
+    /// and [`RtpSession::take_relayed_energy`] gives its level, at the cost of one decode per
+    /// packet (no encode, no mix). The media engine turns it on for one level window now and
+    /// then; off, the last relayed packet is decoded when mixing resumes.
+    pub fn set_relay_decode(&mut self, on: bool) {
+        self.relay_decode = on;
+    }
+
+    /// Sum of squared samples and sample count decoded from relayed audio since the last call.
+    pub fn take_relayed_energy(&mut self) -> (f64, u64) {
+        std::mem::take(&mut self.relay_energy)
+    }
+
+    /// Decode the relayed packet in `recv_buf[..len]` for its level (output not played).
+    pub(super) fn decode_relayed(&mut self, len: usize) {
+        let (Some(active), Some(datagram)) = (self.active.as_mut(), self.recv_buf.get(..len))
+        else {
+            return;
+        };
+        let Ok((_, payload)) = rtp::parse(datagram) else {
+            return;
+        };
+        let decoded = decode_measured(
+            &mut active.decoder,
+            payload,
+            self.fifo.room(),
+            &mut self.relay_energy,
+            &mut self.relay_tail,
+        );
+        self.relay_decoded_last = decoded;
+    }
+
+    /// The last 20 ms decoded from relayed audio (zeros when relayed audio is not decoded).
+    pub fn relayed_tail(&self) -> &Frame {
+        &self.relay_tail
+    }
+
+    /// Run the encoder over `pcm` and drop the packet: after relaying, our encoder's history
+    /// (lookahead, overlap, predictors) is the audio the phone just heard, so the first frame
+    /// we encode continues it instead of starting from stale or silent state (a click).
+    pub fn prime_encoder(&mut self, pcm: &Frame) {
+        if let Some(active) = self.active.as_mut() {
+            let _ = active.encoder.encode(pcm, &mut self.payload_buf);
+        }
+    }
+
+    /// Start relaying what this session receives to `to` (same codec): what the jitter buffer
+    /// holds goes out now, in order, mapped onto `to`'s stream where its last encoded frame
+    /// ended; later packets go out as they arrive ([`RtpSession::poll_relay`]).
+    pub fn start_relay_to(&mut self, to: &mut RtpSession, now: Instant) {
+        let ssrc = self.remote_ssrc.unwrap_or(0);
+        to.relay_map = self.jitter.position().map(|(seq, ts)| RelayMap {
+            ssrc,
+            seq_offset: to.seq.wrapping_sub(seq),
+            ts_offset: to.ts.wrapping_sub(ts),
+        });
+        while let Some(p) = self.jitter.take_stored() {
+            let h = RtpHeader {
+                marker: false,
+                pt: 0,
+                seq: p.seq,
+                ts: p.ts,
+                ssrc,
+            };
+            to.send_relayed(&h, p.payload, p.duration, Relayed::Audio, now);
+            self.last_relayed.remember(&h, p.payload, p.duration);
+        }
+        self.fifo.clear();
+        self.relaying = true;
+    }
+
+    /// Stop relaying: decoding resumes right after the last relayed packet, the decoder warmed
+    /// on it (its output was already heard through the relay).
+    pub fn stop_relay(&mut self) {
+        self.relaying = false;
+        self.fifo.clear();
+        let last = &self.last_relayed;
+        if !last.valid {
+            return;
+        }
+        self.jitter
+            .resume_after(last.ssrc, last.seq, last.ts, last.duration);
+        if self.relay_decoded_last {
+            return; // Already warm: it decoded the last relayed packet.
+        }
+        if let (Some(active), Some(payload)) = (self.active.as_mut(), last.data.get(..last.len)) {
+            // Warm-up (and the tail that primes the other leg's encoder): the samples land in
+            // the FIFO's free space and are not committed.
+            let mut energy = (0.0, 0);
+            decode_measured(
+                &mut active.decoder,
+                payload,
+                self.fifo.room(),
+                &mut energy,
+                &mut self.relay_tail,
+            );
+        }
+    }
+
+    /// The send side leaves relay: our encoder continues the stream. When the relayed source
+    /// went quiet for a while, the timestamp catches up with the time that passed, as if the
+    /// frames in between had been sent (they were silence).
+    pub fn end_relay_from(&mut self, now: Instant) {
+        self.relay_map = None;
+        let (Some(at), Some(active)) = (self.relay_sent_at.take(), self.active.as_ref()) else {
+            return;
+        };
+        let step = active.encoder.timestamp_step();
+        let frames = (now.saturating_duration_since(at).as_millis() / 20) as u32;
+        if frames > 1 {
+            self.ts = self.ts.wrapping_add((frames - 1) * step);
+        }
+    }
+
+    /// Send one packet of the peer's stream on ours: our SSRC, the mapped sequence number and
+    /// timestamp, our payload type. The first packet without a mapping anchors it.
+    pub(super) fn send_relayed(
+        &mut self,
+        h: &RtpHeader,
+        payload: &[u8],
+        duration: u32,
+        kind: Relayed,
+        now: Instant,
+    ) {
+        let (Some(active), Some(remote)) = (self.active.as_ref(), self.remote) else {
+            return;
+        };
+        let pt = match kind {
+            Relayed::Audio => active.cfg.pt,
+            Relayed::Event => match active.cfg.telephone_event_pt {
+                Some(pt) => pt,
+                None => return,
+            },
+        };
+        let map = match self.relay_map {
+            Some(m) if m.ssrc == h.ssrc => m,
+            _ => {
+                let m = RelayMap {
+                    ssrc: h.ssrc,
+                    seq_offset: self.seq.wrapping_sub(h.seq),
+                    ts_offset: self.ts.wrapping_sub(h.ts),
+                };
+                self.relay_map = Some(m);
+                m
+            }
+        };
+        let out = RtpHeader {
+            marker: h.marker,
+            pt,
+            seq: h.seq.wrapping_add(map.seq_offset),
+            ts: h.ts.wrapping_add(map.ts_offset),
+            ssrc: self.ssrc,
+        };
+        let n = rtp::write(&out, payload, &mut self.send_buf);
+        let Some(datagram) = self.send_buf.get(..n) else {
+            return;
+        };
+        // Best effort, like an encoded frame: a full socket buffer drops the packet.
+        if self.socket.send_to(datagram, remote).is_ok() {
+            self.packets_sent += 1;
+            self.octets_sent += payload.len() as u64;
+        }
+        // Our stream continues after the newest packet relayed.
+        if (out.seq.wrapping_sub(self.seq) as i16) >= 0 {
+            self.seq = out.seq.wrapping_add(1);
+        }
+        let end = out.ts.wrapping_add(duration);
+        if kind == Relayed::Audio && (end.wrapping_sub(self.ts) as i32) > 0 {
+            self.ts = end;
+        }
+        self.relay_sent_at = Some(now);
+    }
+}
+
+/// Decode `payload` into `scratch` (not played); add its energy to `energy` and keep its newest
+/// 20 ms in `tail`. False when it does not decode.
+fn decode_measured(
+    decoder: &mut Decoder,
+    payload: &[u8],
+    scratch: &mut [i16],
+    energy: &mut (f64, u64),
+    tail: &mut Frame,
+) -> bool {
+    let Ok(n) = decoder.decode_into(payload, scratch) else {
+        return false;
+    };
+    let decoded = scratch.get(..n).unwrap_or_default();
+    energy.0 += decoded
+        .iter()
+        .map(|&s| f64::from(s) * f64::from(s))
+        .sum::<f64>();
+    energy.1 += n as u64;
+    // Keep the newest FRAME samples.
+    let keep = FRAME.saturating_sub(decoded.len());
+    tail.copy_within(FRAME - keep.., 0);
+    tail[keep..].copy_from_slice(&decoded[decoded.len().saturating_sub(FRAME)..]);
+    true
+}

@@ -1,0 +1,265 @@
+//! Relay vs transcoding, and mixing vs the bare codec, measured in the same run (issue 9):
+//!
+//! - two-party Opus calls: the room tick relaying (payload forwarding; relayed audio decoded
+//!   for the speaking level one window in 5, in every window, or never) and transcoding
+//!   (decode, mix, encode);
+//!   calls per core = calls × 20 ms / time of one tick of all of them;
+//! - three-party Opus rooms: the mixing tick vs the bare libopus bound for the same work
+//!   (decode one packet and encode one frame per participant, no sockets, no mixing).
+//!
+//! Only the server's work is timed: the phones' sending and draining happen outside the timed
+//! span (criterion `iter_custom`). Ratios are printed at the end.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use agentphone_media::codec::{CodecKind, Decoder, Encoder};
+use agentphone_media::rtp::{self, RtpHeader};
+use agentphone_media::session::{RtpSession, SessionConfig};
+use agentphone_media::tone::ToneGenerator;
+use agentphone_media::FRAME;
+use agentphone_server::media_engine::moh::{fallback_music, fallback_ringback, LoopedAudio};
+use agentphone_server::media_engine::tick::{tick_room, MediaLeg, MediaRoom, Sources};
+use agentphone_server::media_engine::LegMode;
+use criterion::{criterion_group, criterion_main, Criterion};
+
+const CALLS: usize = 24;
+const ROOMS3: usize = 16;
+/// Pre-encoded packets the phones cycle through.
+const PACKETS: usize = 50;
+
+/// Mean time per iteration of each measured variant.
+static MEANS: Mutex<BTreeMap<&'static str, (Duration, u64)>> = Mutex::new(BTreeMap::new());
+
+fn record(name: &'static str, total: Duration, iters: u64) {
+    if let Ok(mut m) = MEANS.lock() {
+        let e = m.entry(name).or_default();
+        e.0 += total;
+        e.1 += iters;
+    }
+}
+
+fn mean_us(name: &str) -> f64 {
+    MEANS
+        .lock()
+        .ok()
+        .and_then(|m| m.get(name).copied())
+        .map_or(f64::NAN, |(t, n)| t.as_secs_f64() * 1e6 / n.max(1) as f64)
+}
+
+/// Opus packets of a tone, as a phone would send them.
+fn packets(freq: f32) -> Vec<Vec<u8>> {
+    let mut tone = ToneGenerator::new(freq, -12.0);
+    let Ok(mut enc) = Encoder::new(CodecKind::Opus) else {
+        return Vec::new();
+    };
+    let mut pcm = [0i16; FRAME];
+    let mut buf = [0u8; 1500];
+    (0..PACKETS)
+        .filter_map(|_| {
+            tone.fill(&mut pcm);
+            let n = enc.encode(&pcm, &mut buf).ok()?;
+            Some(buf[..n].to_vec())
+        })
+        .collect()
+}
+
+/// A phone: its socket, where its leg listens, and its stream position.
+struct Phone {
+    socket: UdpSocket,
+    leg: SocketAddr,
+    seq: u16,
+}
+
+impl Phone {
+    fn send(&mut self, packets: &[Vec<u8>]) {
+        let Some(p) = packets.get(usize::from(self.seq) % packets.len().max(1)) else {
+            return;
+        };
+        let h = RtpHeader {
+            marker: false,
+            pt: 111,
+            seq: self.seq,
+            ts: u32::from(self.seq).wrapping_mul(960),
+            ssrc: 7,
+        };
+        let mut buf = [0u8; 1600];
+        let n = rtp::write(&h, p, &mut buf);
+        let _ = self.socket.send_to(&buf[..n], self.leg);
+        self.seq = self.seq.wrapping_add(1);
+    }
+
+    fn drain(&self) {
+        let mut buf = [0u8; 2048];
+        while self.socket.recv(&mut buf).is_ok() {}
+    }
+}
+
+/// A room of `legs` Opus legs, each with its phone.
+fn room(legs: usize) -> Option<(MediaRoom, Vec<Phone>)> {
+    let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let (events, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut room = MediaRoom::new(legs, Duration::from_secs(3600), events);
+    let mut phones = Vec::new();
+    for i in 0..legs {
+        let socket = UdpSocket::bind((ip, 0)).ok()?;
+        socket.set_nonblocking(true).ok()?;
+        let mut session = RtpSession::bind(ip).ok()?;
+        session
+            .configure(SessionConfig {
+                remote: socket.local_addr().ok()?,
+                codec: CodecKind::Opus,
+                pt: 111,
+                telephone_event_pt: Some(101),
+                rtcp_mux: true,
+            })
+            .ok()?;
+        let leg = session.local_addr();
+        room.add_leg(MediaLeg::new(
+            i as u32,
+            session,
+            LegMode::Mixed,
+            false,
+            Instant::now(),
+        ));
+        phones.push(Phone {
+            socket,
+            leg,
+            seq: 0,
+        });
+    }
+    Some((room, phones))
+}
+
+type Rooms = Vec<(MediaRoom, Vec<Phone>)>;
+
+/// Time `iters` ticks of every room (the phones send before and drain after each, untimed).
+fn timed_ticks(rooms: &mut Rooms, sources: &Sources, media: &[Vec<u8>], iters: u64) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        for (_, phones) in rooms.iter_mut() {
+            phones.iter_mut().for_each(|p| p.send(media));
+        }
+        let start = Instant::now();
+        for (room, _) in rooms.iter_mut() {
+            tick_room(room, sources, start);
+        }
+        total += start.elapsed();
+        for (_, phones) in rooms.iter() {
+            phones.iter().for_each(Phone::drain);
+        }
+    }
+    total
+}
+
+fn sources() -> Sources {
+    Sources {
+        music_on_hold: LoopedAudio::new(fallback_music()),
+        ringback: LoopedAudio::new(fallback_ringback()),
+    }
+}
+
+fn two_party(c: &mut Criterion) {
+    let sources = sources();
+    let media = packets(700.0);
+    let mut group = c.benchmark_group("two_party_opus_calls_x24");
+    group.sample_size(20);
+    group.measurement_time(Duration::from_secs(4));
+    for (name, relay, level_every) in [
+        ("relayed", true, 5),
+        ("relayed_decoding_all", true, 1),
+        ("relayed_no_decode", true, 0),
+        ("transcoded", false, 1),
+    ] {
+        let mut rooms: Rooms = (0..CALLS).filter_map(|_| room(2)).collect();
+        for (r, _) in rooms.iter_mut() {
+            r.set_relay(relay);
+            r.set_relay_level_every(level_every);
+        }
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let t = timed_ticks(&mut rooms, &sources, &media, iters);
+                record(name, t, iters);
+                t
+            })
+        });
+    }
+    group.finish();
+}
+
+fn three_party(c: &mut Criterion) {
+    let sources = sources();
+    let media = packets(700.0);
+    let mut group = c.benchmark_group("three_party_opus_rooms_x16");
+    group.sample_size(20);
+    group.measurement_time(Duration::from_secs(4));
+    let mut rooms: Rooms = (0..ROOMS3).filter_map(|_| room(3)).collect();
+    group.bench_function("mixed_tick", |b| {
+        b.iter_custom(|iters| {
+            let t = timed_ticks(&mut rooms, &sources, &media, iters);
+            record("mixed_tick", t, iters);
+            t
+        })
+    });
+    // The bound: per participant, decode one packet and encode one frame.
+    let mut codecs: Vec<(Decoder, Encoder)> = (0..ROOMS3 * 3)
+        .filter_map(|_| {
+            Some((
+                Decoder::new(CodecKind::Opus).ok()?,
+                Encoder::new(CodecKind::Opus).ok()?,
+            ))
+        })
+        .collect();
+    let mut pcm = [0i16; FRAME];
+    let mut out = [0u8; 1500];
+    let mut k = 0usize;
+    group.bench_function("bare_libopus_decode_encode", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                k += 1;
+                let Some(packet) = media.get(k % media.len().max(1)) else {
+                    continue;
+                };
+                for (dec, enc) in codecs.iter_mut() {
+                    let _ = dec.decode(packet, &mut pcm);
+                    let _ = enc.encode(&pcm, &mut out);
+                }
+            }
+            let t = start.elapsed();
+            record("bare_libopus", t, iters);
+            t
+        })
+    });
+    group.finish();
+}
+
+fn summary(_: &mut Criterion) {
+    let per_core = |name: &str, n: usize| n as f64 * 20_000.0 / mean_us(name);
+    let transcoded = per_core("transcoded", CALLS);
+    println!("\n== media relay summary (same run) ==");
+    println!("two-party calls per core, transcoded: {transcoded:.0}");
+    for (name, what) in [
+        ("relayed", "relayed (level decoded 1 window in 5)"),
+        ("relayed_decoding_all", "relayed, decoding every packet"),
+        ("relayed_no_decode", "relayed, never decoding"),
+    ] {
+        let calls = per_core(name, CALLS);
+        println!(
+            "two-party calls per core, {what}: {calls:.0} = {:.1}× transcoded",
+            calls / transcoded
+        );
+    }
+    let (mixed, bound) = (mean_us("mixed_tick"), mean_us("bare_libopus"));
+    println!(
+        "three-party rooms per core: mixed {:.0}, bare libopus bound {:.0} → {:.0} % of the bound",
+        ROOMS3 as f64 * 20_000.0 / mixed,
+        ROOMS3 as f64 * 20_000.0 / bound,
+        100.0 * bound / mixed
+    );
+}
+
+criterion_group!(benches, two_party, three_party, summary);
+criterion_main!(benches);

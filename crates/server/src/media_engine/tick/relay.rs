@@ -1,0 +1,117 @@
+//! Two-party relay (issue 9 point 1): a room with exactly two legs that hear each other on the
+//! same codec forwards payloads instead of decoding, mixing and encoding them (see
+//! `agentphone_media::session` for the rewriting). The room switches to mixing the moment that
+//! stops being true — a third leg, hold or ringback, listen-only, a codec change, a DTMF digit
+//! the server sends — and back once the switch has settled (crossfades done).
+//!
+//! Relayed audio is decoded only for the speaking level, one 200 ms level window in
+//! [`LEVEL_EVERY`] (a level update a second instead of five): decoding every packet would cost
+//! a sixth of transcoding (bench `media_relay`), and the switch back to mixing warms the decoder
+//! on the last relayed packet anyway.
+
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::{check_timeout, MediaLeg, MediaRoom};
+use crate::media_engine::level::WINDOW_FRAMES;
+use crate::media_engine::{LegMode, MediaEvent, MediaEventKind};
+
+/// While relaying, the speaking level is measured during one level window in this many.
+pub(super) const LEVEL_EVERY: u32 = 5;
+
+/// Can the room relay this tick?
+pub(super) fn can_relay(legs: &[MediaLeg]) -> bool {
+    let [a, b] = legs else {
+        return false;
+    };
+    let hears_other = |l: &MediaLeg| l.mode == LegMode::Mixed && l.settled();
+    hears_other(a)
+        && hears_other(b)
+        && a.session.codec().is_some()
+        && a.session.codec() == b.session.codec()
+        && !a.session.sending_dtmf()
+        && !b.session.sending_dtmf()
+}
+
+/// Start (`on`) or stop relaying between the room's two legs.
+pub(super) fn switch(room: &mut MediaRoom, on: bool, now: Instant) {
+    room.relaying = on;
+    room.relay_ticks = 0;
+    let [a, b] = room.legs.as_mut_slice() else {
+        // Not two legs: whatever relayed, decoding resumes.
+        for leg in room.legs.iter_mut() {
+            leg.session.stop_relay();
+            leg.session.end_relay_from(now);
+        }
+        return;
+    };
+    if on {
+        a.session.start_relay_to(&mut b.session, now);
+        b.session.start_relay_to(&mut a.session, now);
+    } else {
+        a.session.prime_encoder(b.session.relayed_tail());
+        b.session.prime_encoder(a.session.relayed_tail());
+        for leg in [a, b] {
+            leg.session.stop_relay();
+            leg.session.end_relay_from(now);
+        }
+    }
+}
+
+/// One relayed tick: forward what each leg received to the other; levels, DTMF reports, RTP
+/// timeouts and RTCP as in a mixed tick.
+pub(super) fn tick(room: &mut MediaRoom, now: Instant) {
+    let (events, timeout) = (&room.events, room.rtp_timeout);
+    let every = room.relay_level_every;
+    let measuring = every > 0 && room.relay_ticks % (WINDOW_FRAMES * every) < WINDOW_FRAMES;
+    room.relay_ticks = room.relay_ticks.wrapping_add(1);
+    let [a, b] = room.legs.as_mut_slice() else {
+        return;
+    };
+    let ctx = Ctx {
+        events,
+        timeout,
+        measuring,
+        now,
+    };
+    relay_leg(a, b, &ctx);
+    relay_leg(b, a, &ctx);
+}
+
+/// What relaying one leg needs from its room.
+struct Ctx<'a> {
+    events: &'a UnboundedSender<MediaEvent>,
+    timeout: Duration,
+    /// Decode this tick's relayed audio for the speaking level.
+    measuring: bool,
+    now: Instant,
+}
+
+fn relay_leg(from: &mut MediaLeg, to: &mut MediaLeg, ctx: &Ctx) {
+    let (events, now) = (ctx.events, ctx.now);
+    from.dtmf.clear();
+    from.session.set_relay_decode(ctx.measuring);
+    from.session
+        .poll_relay(now, &mut from.dtmf, &mut to.session);
+    let (sum_squares, samples) = from.session.take_relayed_energy();
+    let level = ctx
+        .measuring
+        .then(|| from.level.add_energy(sum_squares, samples))
+        .flatten();
+    if let Some(level) = level {
+        let _ = events.send(MediaEvent {
+            leg: from.id,
+            kind: MediaEventKind::Level(level),
+        });
+    }
+    // The event packets themselves were relayed; the room actor still hears of the digit.
+    for &digit in from.dtmf.iter() {
+        let _ = events.send(MediaEvent {
+            leg: from.id,
+            kind: MediaEventKind::Dtmf(digit),
+        });
+    }
+    check_timeout(from, now, ctx.timeout, events);
+    from.session.maybe_send_rtcp(now);
+}

@@ -1,0 +1,93 @@
+//! Agent states from the headless phone (SPEC S1): `status away REASON` and `status available`
+//! reach the server, the directory shows them to everyone, `expect away|available` checks them,
+//! and a customer's call skips the away agent.
+
+use agentphone_testkit::prelude::*;
+use serde_json::Value;
+use std::time::Duration;
+
+fn agent(server: &TestServer, dir: &std::path::Path, user: &str, hz: f32) -> Client {
+    let mut c = Client::spawn(
+        server.addr(),
+        dir,
+        ClientOptions::agent(user, &format!("{user}-secret"), hz),
+    );
+    c.register();
+    c.voice_on();
+    c
+}
+
+/// `user`'s entry in a `directory` event, when it has `status`.
+fn entry(v: &Value, user: &str, status: &str) -> Option<Value> {
+    if v["event"] != "directory" {
+        return None;
+    }
+    v["agents"]
+        .as_array()?
+        .iter()
+        .find(|a| a["username"] == user && a["status"] == status)
+        .cloned()
+}
+
+#[test]
+fn status_away_and_available_from_the_headless_phone() {
+    let dir = scratch_dir("phone_states");
+    let server = TestServer::standard(&dir);
+    let mut alice = agent(&server, &dir, "alice", ALICE_HZ);
+    let mut bob = agent(&server, &dir, "bob", BOB_HZ);
+
+    alice.cmd("status away lunch");
+    let seen = bob.wait_for("alice away", Duration::from_secs(10), |v| {
+        entry(v, "alice", "away").is_some()
+    });
+    let alice_entry = entry(&seen, "alice", "away").unwrap_or_default();
+    assert_eq!(alice_entry["away_reason"], "lunch", "{seen}");
+    assert!(
+        seen["away_reasons"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|x| x == "lunch")),
+        "the server's reasons reach the phone: {seen}"
+    );
+    alice.wait_for("her own state", Duration::from_secs(10), |v| {
+        entry(v, "alice", "away").is_some()
+    });
+    alice.cmd("expect away");
+
+    // A reason the server does not know: refused, in the server's words.
+    alice.cmd("status away nap");
+    let refused = alice.wait(
+        "command_failed",
+        &[("command", "status")],
+        Duration::from_secs(10),
+    );
+    assert!(
+        refused["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("not an away reason")),
+        "{refused}"
+    );
+
+    // alice is first in the team's order: away, she is skipped.
+    let mut customer = Client::spawn(
+        server.addr(),
+        &dir,
+        ClientOptions::customer("customer", CUSTOMER_HZ),
+    );
+    customer.cmd(&format!("dial {}", server.uri("support")));
+    bob.wait(
+        "incoming_call",
+        &[("team", "support")],
+        Duration::from_secs(10),
+    );
+    alice.assert_no_event("incoming_call", Duration::from_millis(300));
+    bob.cmd("decline");
+    customer.wait_state("ended");
+
+    alice.cmd("status available");
+    alice.wait_for("available again", Duration::from_secs(10), |v| {
+        entry(v, "alice", "available").is_some()
+    });
+    alice.cmd("expect available");
+    alice.cmd("sleep 0.2");
+    alice.assert_no_event("script_failed", Duration::from_millis(500));
+}
