@@ -32,7 +32,12 @@ fn main() -> ExitCode {
     match &cli.command {
         Some(Command::Devices) => return list_devices(),
         Some(Command::Demo { port }) => {
-            let _log = init_file_logging(&log_path(&cli));
+            // The demo's instances each log to their own file in the demo's directory.
+            let path = match &cli.log {
+                Some(p) => p.clone(),
+                None => tui::demo::log_path().unwrap_or_else(|| log_path(&cli)),
+            };
+            let _log = init_file_logging(&path);
             return exit(tui::demo::run(*port, &section));
         }
         None => {}

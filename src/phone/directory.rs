@@ -105,6 +105,7 @@ impl Engine {
             agents: state.agents,
             teams: state.teams,
             away_reasons: state.away_reasons,
+            ring_timeout_s: state.ring_timeout_s,
         });
     }
 }

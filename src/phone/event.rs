@@ -138,6 +138,9 @@ pub enum PhoneEvent {
         /// The reasons an agent may give for being away (the server's list).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         away_reasons: Vec<String>,
+        /// How long an offered call rings here before it is missed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ring_timeout_s: Option<u32>,
     },
     /// The state of the server room my call is in, whole, after every change.
     Room {

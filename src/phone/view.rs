@@ -74,6 +74,8 @@ pub struct IncomingOffer {
     pub listen_only: bool,
     /// The caller is a customer (a team call, or a caller who is no agent of the directory).
     pub customer: bool,
+    /// When it began to ring here.
+    pub since: Instant,
 }
 
 impl IncomingOffer {
@@ -212,6 +214,8 @@ pub struct Directory {
     pub teams: Vec<DirectoryTeam>,
     /// The reasons I may give for being away (the server's list).
     pub away_reasons: Vec<String>,
+    /// How long an offered call rings here before it is missed.
+    pub ring_timeout_s: Option<u32>,
 }
 
 impl Directory {
@@ -322,6 +326,7 @@ impl PhoneView {
                     transferred_by: transferred_by.clone(),
                     listen_only: *listen_only,
                     customer,
+                    since: now,
                 });
                 self.set_notice(None);
             }
@@ -354,21 +359,34 @@ impl PhoneView {
                 agents,
                 teams,
                 away_reasons,
+                ring_timeout_s,
                 ..
             } => {
                 self.directory = Directory {
                     agents: agents.clone(),
                     teams: teams.clone(),
                     away_reasons: away_reasons.clone(),
+                    ring_timeout_s: *ring_timeout_s,
                 }
             }
             PhoneEvent::Room { room } => self.room(room, now),
             PhoneEvent::Transfer {
                 state,
+                code,
                 reason,
                 target,
-                ..
-            } => self.transfer(*state, reason.as_deref(), target.as_deref()),
+            } => {
+                // The server's sipfrag carries SIP reason phrases: say what happened instead.
+                let name = target.as_deref().map(|t| self.name_of(t));
+                let words = match (state, code) {
+                    (TransferState::Failed, Some(code)) => Some(failure_words(
+                        *code,
+                        name.as_deref().unwrap_or("The target"),
+                    )),
+                    _ => reason.clone(),
+                };
+                self.transfer(*state, words.as_deref(), name.as_deref())
+            }
             PhoneEvent::CommandFailed {
                 command, reason, ..
             } => self.set_notice(Some(Notice::CommandFailed {
@@ -678,6 +696,15 @@ impl PhoneView {
             .find(|a| a.username == self.user)
     }
 
+    /// An agent's display name from the directory (else what was given: a team, a URI).
+    fn name_of(&self, user: &str) -> String {
+        self.directory
+            .agents
+            .iter()
+            .find(|a| a.username == user && !a.display_name.is_empty())
+            .map_or_else(|| user.to_string(), |a| a.display_name.clone())
+    }
+
     /// Registered with the server now.
     pub fn is_registered(&self) -> bool {
         self.registration == Registration::Online
@@ -716,6 +743,18 @@ impl PhoneView {
 
     fn current_state(&self) -> Option<CallState> {
         self.call.as_ref().map(|c| c.state)
+    }
+}
+
+/// A transfer's failure (its sipfrag status) in plain words (issue 10, plain words).
+fn failure_words(code: u16, name: &str) -> String {
+    match code {
+        408 | 480 => format!("{name} did not answer"),
+        486 | 600 => format!("{name} is busy"),
+        603 => format!("{name} declined"),
+        487 => "the transfer was cancelled".into(),
+        488 => format!("{name} has no usable audio"),
+        _ => format!("{name} could not be reached"),
     }
 }
 

@@ -166,3 +166,54 @@ fn holding_in_a_room_leaves_the_other_agents_as_the_room_says() {
     assert_eq!(state_of("sip:customer@127.0.0.1"), Some(PartyState::OnHold));
     assert!(v.is_held(), "my call shows held");
 }
+
+/// Issue 10, plain words: a failed transfer says what happened to whom, by display name, never
+/// the SIP reason phrase.
+#[test]
+fn transfer_failures_are_plain_words_with_display_names() {
+    let now = Instant::now();
+    let agents: Vec<DirectoryAgent> = serde_json::from_value(serde_json::json!([
+        {"username": "bob", "display_name": "Bob Stone", "status": "available"}
+    ]))
+    .unwrap_or_default();
+    let cases: [(u16, &str); 5] = [
+        (408, "Bob Stone did not answer"),
+        (480, "Bob Stone did not answer"),
+        (486, "Bob Stone is busy"),
+        (603, "Bob Stone declined"),
+        (503, "Bob Stone could not be reached"),
+    ];
+    for (code, words) in cases {
+        let mut v = PhoneView::new("alice");
+        v.apply(
+            &PhoneEvent::Directory {
+                version: 1,
+                agents: agents.clone(),
+                teams: Vec::new(),
+                away_reasons: Vec::new(),
+                ring_timeout_s: None,
+            },
+            now,
+        );
+        v.dialled("a", "sip:customer@h", now);
+        v.apply(&state("a", CallState::Connected), now);
+        v.apply(
+            &PhoneEvent::Transfer {
+                state: TransferState::Failed,
+                code: Some(code),
+                reason: Some("Request Timeout".into()),
+                target: Some("bob".into()),
+            },
+            now,
+        );
+        let transfer = v.call.as_ref().map(|c| c.transfer.clone());
+        assert_eq!(
+            transfer,
+            Some(TransferView::Failed {
+                target: "Bob Stone".into(),
+                reason: Some(words.into())
+            }),
+            "{code}"
+        );
+    }
+}

@@ -3,6 +3,7 @@
 //! [`PhoneCommand`]s. The phone's state is folded once, by the engine; here is presentation only,
 //! so every mapping is unit-tested without sockets.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -33,6 +34,10 @@ pub struct Adapter {
     answered_at: Option<(String, TimeOfDay)>,
     /// The last wrap-up end seen (wall ms) and the instant it was taken as.
     wrap_up_end: Option<(u64, Instant)>,
+    /// The call's first timeline entry (wall ms) and the instant it was taken as.
+    call_start: Option<(u64, Instant)>,
+    /// Held parties (by user) and since when.
+    held_since: HashMap<String, Instant>,
 }
 
 /// A wall-clock time (ms since the Unix epoch, as the server writes it) as an instant of this
@@ -63,6 +68,8 @@ impl Adapter {
             levels: (0.0, 0.0),
             answered_at: None,
             wrap_up_end: None,
+            call_start: None,
+            held_since: HashMap::new(),
         }
     }
 
@@ -118,6 +125,39 @@ impl Adapter {
         }
     }
 
+    /// When the conversation began: the room's first timeline entry (so the target of a transfer
+    /// sees the customer's whole call, not 00:01), else when it began here. Converted once.
+    fn call_start(&mut self, call: &phone::CallView) -> Instant {
+        let Some(first) = call.timeline.iter().map(|(at, _)| *at).min() else {
+            return call.started_at;
+        };
+        let at = match self.call_start {
+            Some((ms, at)) if ms == first => at,
+            _ => {
+                let at = instant_of_wall_ms(first);
+                self.call_start = Some((first, at));
+                at
+            }
+        };
+        at.min(call.started_at)
+    }
+
+    /// Since when each held party is held (seen here first), for the hold timer.
+    fn hold_timers(&mut self, participants: &mut [Participant]) {
+        let now = Instant::now();
+        self.held_since.retain(|user, _| {
+            participants
+                .iter()
+                .any(|p| &p.user == user && p.state == ParticipantState::OnHold)
+        });
+        for p in participants
+            .iter_mut()
+            .filter(|p| p.state == ParticipantState::OnHold)
+        {
+            p.held_since = Some(*self.held_since.entry(p.user.clone()).or_insert(now));
+        }
+    }
+
     /// Show the engine's view. Returns true when the model changed.
     pub fn show(&mut self, view: &PhoneView) -> bool {
         let before = self.model.clone();
@@ -151,7 +191,14 @@ impl Adapter {
             from: i.caller().to_string(),
             uri: i.uri.clone(),
             team: i.team.clone(),
-            transferred_by: i.transferred_by.clone(),
+            transferred_by: i
+                .transferred_by
+                .as_ref()
+                .map(|by| display_of(&view.directory, by)),
+            rings_out_at: view
+                .directory
+                .ring_timeout_s
+                .map(|s| i.since + Duration::from_secs(u64::from(s))),
             reason: if i.listen_only {
                 Some(strings::listen_only_reason(i.reason.as_deref()))
             } else {
@@ -191,8 +238,11 @@ impl Adapter {
                 },
                 muted: p.muted,
                 level: 0.0,
+                held_since: None,
             })
-            .collect();
+            .collect::<Vec<Participant>>();
+        let mut participants = participants;
+        self.hold_timers(&mut participants);
         let mut timeline: Vec<TimelineEntry> = call
             .timeline
             .iter()
@@ -218,7 +268,7 @@ impl Adapter {
         }
         let mut view = CallView {
             customer: call.customer.clone(),
-            started_at: call.started_at,
+            started_at: self.call_start(call),
             participants,
             transfer: transfer(&call.transfer),
             quality: Quality {
@@ -360,15 +410,22 @@ fn transfer(t: &TransferView) -> TransferStatus {
                 .clone()
                 .unwrap_or_else(|| strings::TRANSFER_FAILED.to_string()),
         },
-        TransferView::Cancelled { target } => TransferStatus::Failed {
+        TransferView::Cancelled { target } => TransferStatus::Cancelled {
             target: target.clone(),
-            reason: strings::TRANSFER_CANCELLED.to_string(),
         },
         TransferView::Completed { from, to } => TransferStatus::Completed {
             from: from.clone(),
             to: to.clone(),
         },
     }
+}
+
+/// An agent's display name (else the user name): messages name people, not accounts.
+fn display_of(d: &phone::Directory, user: &str) -> String {
+    d.agents
+        .iter()
+        .find(|a| a.username == user && !a.display_name.is_empty())
+        .map_or_else(|| user.to_string(), |a| a.display_name.clone())
 }
 
 /// The directory as the transfer modal shows it.

@@ -173,6 +173,7 @@ fn dialing_an_agent_is_an_internal_call() {
             agents,
             teams: Vec::new(),
             away_reasons: Vec::new(),
+            ring_timeout_s: None,
         },
         t(),
     );
@@ -386,6 +387,7 @@ fn directory_event_fills_the_modal_lists() {
             agents,
             teams,
             away_reasons: Vec::new(),
+            ring_timeout_s: None,
         },
         t(),
     );
@@ -514,4 +516,44 @@ fn notice_clears_on_the_next_action_and_a_repeat_shows_again() {
         Some("hold refused: not now"),
         "the same failure again must show again"
     );
+}
+
+/// Timers (issue 10 #3): the call timer counts from the room's first timeline entry — the target
+/// of a transfer sees the customer's whole call — and a held party gets a hold timer.
+#[test]
+fn call_timer_spans_a_transfer_and_the_held_party_has_a_hold_timer() {
+    let mut a = adapter();
+    incoming(&mut a);
+    state(&mut a, CallState::Connected, None);
+    let wall_now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let mut r = room(None, true, None);
+    r.timeline[0].at_ms = wall_now - 65_000;
+    let before = Instant::now();
+    a.apply(&PhoneEvent::Room { room: r.into() }, t());
+    let call = a.model().call.clone().unwrap();
+    let age = before.saturating_duration_since(call.started_at);
+    assert!(
+        (64..=66).contains(&age.as_secs()),
+        "the call began 65 s ago on the server: {age:?}"
+    );
+    let held = call
+        .participants
+        .iter()
+        .find(|p| p.state == ParticipantState::OnHold)
+        .expect("the customer is held");
+    let since = held.held_since.expect("a hold timer");
+    assert!(since >= before, "held from when it was seen");
+    // Still held in the next state: the timer keeps its start.
+    let mut r = room(None, true, None);
+    r.timeline[0].at_ms = wall_now - 65_000;
+    a.apply(&PhoneEvent::Room { room: r.into() }, t());
+    let call = a.model().call.clone().unwrap();
+    let again = call
+        .participants
+        .iter()
+        .find(|p| p.state == ParticipantState::OnHold)
+        .and_then(|p| p.held_since);
+    assert_eq!(again, Some(since));
 }

@@ -21,6 +21,7 @@ use super::model::{AudioStatus, Connection, Model};
 use super::popups::dial::DialPrompt;
 use super::popups::help::HelpOverlay;
 use super::popups::incoming::IncomingPopup;
+use super::popups::quit_confirm::QuitConfirm;
 use super::popups::state::StateMenu;
 use super::popups::transfer::TransferModal;
 use super::popups::Popup;
@@ -54,6 +55,8 @@ pub struct App {
     incoming: IncomingPopup,
     modal: Option<Modal>,
     help: Option<HelpOverlay>,
+    /// Quit was asked during a call: the question is on top of everything.
+    quit_confirm: Option<QuitConfirm>,
     quit: bool,
 }
 
@@ -71,6 +74,7 @@ impl App {
             incoming: IncomingPopup::default(),
             modal: None,
             help: None,
+            quit_confirm: None,
             quit: false,
         }
     }
@@ -130,6 +134,7 @@ impl App {
     /// countdown), so the loop must tick; otherwise it sleeps until input or a model change.
     pub fn needs_tick(&self) -> bool {
         self.model.call.is_some()
+            || self.model.incoming.is_some()
             || self.model.state.wrap_up_until.is_some()
             || matches!(self.model.connection, Connection::Offline { .. })
     }
@@ -167,15 +172,20 @@ impl App {
         if key.kind == KeyEventKind::Release {
             return None;
         }
-        if self.keys.force_quit.matches(&key) {
-            return self.apply(Action::Quit);
-        }
         let ctx = Ctx {
             model: &self.model,
             keys: &self.keys,
             theme: self.theme,
             now: self.now,
         };
+        if let Some(q) = &mut self.quit_confirm {
+            let action = q.handle_key(key, &ctx);
+            self.quit_confirm = None;
+            return action.and_then(|a| self.answer_quit(a));
+        }
+        if self.keys.force_quit.matches(&key) {
+            return self.apply(Action::Quit);
+        }
         let action = if let Some(help) = &mut self.help {
             help.handle_key(key, &ctx)
         } else if self.model.incoming.is_some() {
@@ -190,7 +200,7 @@ impl App {
             self.call
                 .handle_key(key, &ctx)
                 .or_else(|| self.header.handle_key(key, &ctx))
-                .or_else(|| global_key(&key, &self.keys, self.model.call.is_some()))
+                .or_else(|| global_key(&key, &self.keys))
         };
         action.and_then(|a| self.apply(a))
     }
@@ -203,6 +213,13 @@ impl App {
             theme: self.theme,
             now: self.now,
         };
+        if let Some(q) = &mut self.quit_confirm {
+            let action = q.handle_mouse(mouse, &ctx);
+            if action.is_some() {
+                self.quit_confirm = None;
+            }
+            return action.and_then(|a| self.answer_quit(a));
+        }
         let action = if let Some(help) = &mut self.help {
             help.handle_mouse(mouse, &ctx)
         } else if self.model.incoming.is_some() {
@@ -221,6 +238,17 @@ impl App {
         action.and_then(|a| self.apply(a))
     }
 
+    /// The answer to the quit question: Quit quits (the call is hung up on the way out).
+    fn answer_quit(&mut self, action: Action) -> Option<Action> {
+        match action {
+            Action::Quit => {
+                self.quit = true;
+                Some(Action::Quit)
+            }
+            _ => None,
+        }
+    }
+
     /// Apply the screen part of an action and hand it back.
     fn apply(&mut self, action: Action) -> Option<Action> {
         match &action {
@@ -237,6 +265,11 @@ impl App {
                 }
             }
             Action::Help => self.help = Some(HelpOverlay),
+            // During a call, quitting asks first (issue 10 #5); the question's own Quit quits.
+            Action::Quit if self.model.call.is_some() => {
+                self.quit_confirm = Some(QuitConfirm::default());
+                return None;
+            }
             Action::ClosePopup => {
                 if self.help.is_some() {
                     self.help = None;
@@ -254,6 +287,9 @@ impl App {
     /// The footer hints for what is on top now.
     fn hints(&self, ctx: &Ctx) -> Vec<Hint> {
         let k = &self.keys;
+        if let Some(q) = &self.quit_confirm {
+            return q.hints(ctx);
+        }
         if let Some(help) = &self.help {
             return help.hints(ctx);
         }
@@ -365,17 +401,20 @@ impl App {
         if let Some(help) = &mut self.help {
             help.draw(frame, area, &ctx);
         }
+        if let Some(q) = &mut self.quit_confirm {
+            q.draw(frame, area, &ctx);
+        }
     }
 }
 
-/// Keys of the main screen outside the call component. `q` only quits without a call, so one
-/// stray key cannot hang up on a customer (Ctrl-C still quits from anywhere).
-fn global_key(key: &KeyEvent, k: &KeyConfig, in_call: bool) -> Option<Action> {
+/// Keys of the main screen outside the call component. During a call `q` (like Ctrl-C) asks
+/// before quitting, so one stray key cannot hang up on a customer.
+fn global_key(key: &KeyEvent, k: &KeyConfig) -> Option<Action> {
     if k.dial.matches(key) {
         Some(Action::OpenDial)
     } else if k.help.matches(key) {
         Some(Action::Help)
-    } else if k.quit.matches(key) && !in_call {
+    } else if k.quit.matches(key) {
         Some(Action::Quit)
     } else {
         None

@@ -31,7 +31,7 @@ pub fn run(port: u16, section: &PhoneSection) -> anyhow::Result<()> {
     let work = demo_dir()?;
     let assets = assets_dir();
     let (server, addr) = rt.block_on(start_server(port, &work, &assets))?;
-    let bob = second_terminal_command(addr);
+    let bob = second_terminal_command(addr, &work);
     let mut config = PhoneConfig {
         server: Some(addr),
         user: "alice".into(),
@@ -56,7 +56,10 @@ pub fn run(port: u16, section: &PhoneSection) -> anyhow::Result<()> {
     println!(
         "  Here you are alice: answer (a), transfer (t) to bob, then press t again to complete."
     );
-    println!("  Logs and call records: {}", work.display());
+    println!(
+        "  Logs (alice.log, bob.log) and call records: {}",
+        work.display()
+    );
     wait_to_start();
 
     rt.spawn(simulated_customer(addr, assets.join("customer-speech.wav")));
@@ -84,9 +87,18 @@ fn wait_to_start() {
     }
 }
 
-/// What to type in terminal 2.
-pub fn second_terminal_command(addr: SocketAddr) -> String {
-    format!("cargo run --release -- --server {addr} --user bob --password bob-secret")
+/// What to type in terminal 2: bob's UI, logging to its own file beside the demo's (issue 10 #9).
+pub fn second_terminal_command(addr: SocketAddr, work: &Path) -> String {
+    format!(
+        "cargo run --release -- --server {addr} --user bob --password bob-secret --log {}",
+        work.join("bob.log").display()
+    )
+}
+
+/// The demo's own log (server, simulated customer and alice's UI): `alice.log` in the demo's
+/// directory, so that bob's UI (`bob.log`) never interleaves with it.
+pub fn log_path() -> Option<PathBuf> {
+    demo_dir().ok().map(|d| d.join("alice.log"))
 }
 
 /// Start the server on `port`, or on a free port when that one is taken.
@@ -117,7 +129,8 @@ async fn start_server(
     Err(last_error.unwrap_or_else(|| anyhow::anyhow!("the demo server did not start")))
 }
 
-/// The demo server's config: three agents, the Support team reachable at sip:support@….
+/// The demo server's config: three agents, the Support team reachable at sip:support@…, with
+/// after-call work.
 pub fn server_config(listen: SocketAddr, work: &Path, assets: &Path) -> String {
     let mut text = format!(
         r#"
@@ -138,7 +151,8 @@ database = "{db}"
         ));
     }
     text.push_str(
-        "\n[[teams]]\nname = \"Support\"\nmembers = [\"alice\", \"bob\"]\ninbound = \"support\"\n",
+        // 15 s of after-call work after each Support call (S1): the header counts it down, r ends it.
+        "\n[[teams]]\nname = \"Support\"\nmembers = [\"alice\", \"bob\"]\ninbound = \"support\"\nwrap_up_s = 15\n",
     );
     text.push_str("\n[[teams]]\nname = \"Sales\"\nmembers = [\"carol\"]\ninbound = \"sales\"\n");
     text
@@ -230,7 +244,11 @@ mod tests {
 
     #[test]
     fn second_terminal_command_names_the_real_port() {
-        let cmd = second_terminal_command("127.0.0.1:5071".parse().unwrap());
+        let cmd = second_terminal_command("127.0.0.1:5071".parse().unwrap(), Path::new("/d"));
         assert!(cmd.contains("--server 127.0.0.1:5071 --user bob --password bob-secret"));
+        assert!(
+            cmd.ends_with("--log /d/bob.log"),
+            "bob logs to his own file: {cmd}"
+        );
     }
 }

@@ -19,7 +19,8 @@ pub fn attach(config: &mut PhoneConfig, options: &mut TuiOptions, section: &Phon
         let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/ring-tone.wav");
         settings.ring_tone = bundled.is_file().then_some(bundled);
     }
-    match device::open(&settings) {
+    // ALSA's own complaints must not land on the terminal before the UI (issue 10 #9).
+    match super::quiet_stderr::run(|| device::open(&settings)) {
         Ok(link) => {
             tracing::info!("audio devices: {}", link.description());
             options.levels = Some(link.levels());

@@ -60,6 +60,7 @@ fn person(user: &str, name: &str, role: Role, state: ParticipantState, level: f3
         state,
         muted: false,
         level,
+        held_since: None,
     }
 }
 
@@ -102,6 +103,8 @@ pub fn incoming() -> Model {
         team: Some("Support".into()),
         transferred_by: Some("Bob Baker".into()),
         reason: Some("Billing question, wants a refund".into()),
+        // Rang 5 s of 15.
+        rings_out_at: Some(t0() + CALL_AGE + Duration::from_secs(10)),
     });
     m
 }
@@ -167,6 +170,8 @@ pub fn on_hold() -> Model {
     let call = call_mut(&mut m);
     call.participants[0].state = ParticipantState::OnHold;
     call.participants[0].level = 0.0;
+    // Held for the last 42 s of the call.
+    call.participants[0].held_since = Some(t0() + Duration::from_secs(41));
     call.timeline
         .push(at(14, 3, 1, "Alice Archer put the customer on hold"));
     m

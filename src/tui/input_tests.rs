@@ -56,6 +56,19 @@ fn find(buffer: &Buffer, text: &str) -> Option<(u16, u16)> {
     None
 }
 
+/// Everything drawn, row after row.
+fn draw_text(app: &mut App) -> String {
+    let buffer = draw(app);
+    let mut text = String::new();
+    for y in 0..buffer.area.height {
+        for x in 0..buffer.area.width {
+            text.push_str(buffer.cell((x, y)).map_or(" ", |c| c.symbol()));
+        }
+        text.push('\n');
+    }
+    text
+}
+
 /// Draw, then left-click on the middle of `text` where it was drawn.
 fn click_text(app: &mut App, text: &str) -> Option<Action> {
     let buffer = draw(app);
@@ -324,7 +337,13 @@ fn typing_filters_the_list() {
     assert_eq!(row_keys(&a).len(), 4);
     type_text(&mut a, "zz");
     assert!(row_keys(&a).is_empty());
-    assert_eq!(key(&mut a, KeyCode::Enter), None, "nothing to pick");
+    assert_eq!(
+        key(&mut a, KeyCode::Enter),
+        Some(Action::Explain(
+            "No agent to transfer to: nobody else has the voice channel on.".into()
+        )),
+        "nothing to pick: says so (issue 10 #6)"
+    );
     assert!(a.transfer_modal().is_some());
 }
 
@@ -351,17 +370,26 @@ fn clicking_an_unpickable_row_does_not_select_it() {
 }
 
 #[test]
-fn only_busy_agents_means_enter_does_nothing() {
+fn only_busy_or_away_agents_means_enter_says_why() {
     let mut m = fixtures::in_call();
     for agent in &mut m.directory.agents {
         if agent.status == AgentStatus::Available {
-            agent.status = AgentStatus::OnCall;
+            agent.status = AgentStatus::Away;
+            agent.away_reason = Some("lunch".into());
         }
     }
     let mut a = open_modal(m);
     assert!(row_keys(&a).iter().all(|(_, pickable)| !pickable));
-    assert_eq!(key(&mut a, KeyCode::Enter), None);
-    assert_eq!(click_text(&mut a, "[Enter Transfer]"), None);
+    assert!(
+        draw_text(&mut a).contains("away (lunch)"),
+        "the modal says why"
+    );
+    let why = Some(Action::Explain(
+        "No agent can take the call now: they are busy, away or wrapping up.".into(),
+    ));
+    assert_eq!(key(&mut a, KeyCode::Enter), why);
+    assert_eq!(click_text(&mut a, "[Enter Transfer]"), why);
+    assert!(a.transfer_modal().is_some());
 }
 
 #[test]
@@ -554,20 +582,45 @@ fn help_opens_with_question_mark_and_closes_with_esc_or_click() {
 }
 
 #[test]
-fn quit_by_q_and_by_ctrl_c_from_anywhere() {
+fn quit_by_q_and_by_ctrl_c_asks_first_during_a_call() {
+    let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
     let mut a = app(fixtures::idle());
     assert_eq!(ch(&mut a, 'q'), Some(Action::Quit));
     assert!(a.should_quit());
+    let mut a = app(fixtures::idle());
+    assert_eq!(a.handle_key(ctrl_c), Some(Action::Quit), "no call: at once");
 
+    // In a call (issue 10 #5): q asks; anything but y stays in the call.
     let mut a = app(fixtures::in_call());
     assert_eq!(ch(&mut a, 'q'), None, "q does not hang up on a customer");
+    let text = draw_text(&mut a);
+    assert!(
+        text.contains("quitting hangs up and drops") && text.contains("Carol Customer."),
+        "{text}"
+    );
+    assert_eq!(ch(&mut a, 'm'), None, "the question swallows other keys");
     assert!(!a.should_quit());
+    assert_eq!(
+        ch(&mut a, 'm'),
+        Some(Action::Mute(true)),
+        "back in the call"
+    );
 
+    // Ctrl-C asks too; Ctrl-C again (or y) quits.
+    assert_eq!(a.handle_key(ctrl_c), None);
+    assert_eq!(a.handle_key(ctrl_c), Some(Action::Quit));
+    assert!(a.should_quit());
     let mut a = open_modal(fixtures::in_call());
     type_text(&mut a, "q");
     assert!(!a.should_quit(), "q types into the filter");
-    let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
-    assert_eq!(a.handle_key(ctrl_c), Some(Action::Quit));
+    assert_eq!(a.handle_key(ctrl_c), None);
+    assert_eq!(ch(&mut a, 'y'), Some(Action::Quit));
+    assert!(a.should_quit());
+
+    // A click on the question's Quit quits.
+    let mut a = app(fixtures::in_call());
+    assert_eq!(a.handle_key(ctrl_c), None);
+    assert_eq!(click_text(&mut a, "y Quit"), Some(Action::Quit));
     assert!(a.should_quit());
 }
 
@@ -621,6 +674,10 @@ fn run_loop_with_a_fake_driver() {
         .send(UiEvent::Input(Event::Resize(100, 30)))
         .expect("send");
     let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+    events_tx
+        .send(UiEvent::Input(Event::Key(ctrl_c)))
+        .expect("send");
+    // In a call Ctrl-C asks first; a second one quits.
     events_tx
         .send(UiEvent::Input(Event::Key(ctrl_c)))
         .expect("send");

@@ -19,6 +19,7 @@ pub mod devices;
 pub mod keys;
 pub mod model;
 pub mod popups;
+mod quiet_stderr;
 pub mod runner;
 pub mod strings;
 pub mod terminal;

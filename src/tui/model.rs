@@ -171,6 +171,8 @@ pub struct Participant {
     pub muted: bool,
     /// Speaking level, 0.0 (silent) to 1.0.
     pub level: f32,
+    /// On hold since then (for the hold timer).
+    pub held_since: Option<Instant>,
 }
 
 /// A participant's role in the call.
@@ -221,6 +223,11 @@ pub enum TransferStatus {
         target: String,
         /// Why it failed.
         reason: String,
+    },
+    /// I cancelled the transfer; the call is back as before.
+    Cancelled {
+        /// Who was tried.
+        target: String,
     },
     /// The transfer completed: `from` left, `to` stays with the customer.
     Completed {
@@ -286,6 +293,8 @@ pub struct IncomingCall {
     pub transferred_by: Option<String>,
     /// The reason given for the transfer.
     pub reason: Option<String>,
+    /// When it stops ringing here and counts as missed (ring countdown), when known.
+    pub rings_out_at: Option<Instant>,
 }
 
 /// Agents and teams with live status.

@@ -144,7 +144,10 @@ fn no_audio_notice_and_demo_hint_stack_under_the_header_80x24() {
     let mut model = fixtures::no_audio();
     model.notice = Some(super::strings::transferred_to("Bob Stone"));
     model.hint = Some(super::strings::demo_hint(
-        &super::demo::second_terminal_command("127.0.0.1:5060".parse().expect("addr")),
+        &super::demo::second_terminal_command(
+            "127.0.0.1:5060".parse().expect("addr"),
+            std::path::Path::new("demo"),
+        ),
     ));
     let mut a = app(model);
     assert_snapshot!(render(&mut a, 80, 24).backend());

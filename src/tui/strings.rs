@@ -106,17 +106,17 @@ pub fn role(r: Role) -> &'static str {
 }
 
 /// State column.
-pub fn participant_state(s: ParticipantState) -> &'static str {
+/// One state per participant (issue 10: no "talking … muted"): muted replaces talking, and a
+/// held party is told to be hearing music (the server plays it).
+pub fn participant_state(s: ParticipantState, muted: bool) -> &'static str {
     match s {
+        ParticipantState::Talking if muted => "muted",
         ParticipantState::Talking => "talking",
         ParticipantState::Ringing => "ringing",
-        ParticipantState::OnHold => "on hold",
+        ParticipantState::OnHold => "on hold — hearing music",
         ParticipantState::ListenOnly => "listening",
     }
 }
-
-/// Shown after a muted participant.
-pub const MUTED: &str = "muted";
 
 /// The status line of a transfer; None when there is nothing to say.
 pub fn transfer_status(t: &TransferStatus) -> Option<String> {
@@ -126,9 +126,8 @@ pub fn transfer_status(t: &TransferStatus) -> Option<String> {
         TransferStatus::Consulting { target, .. } => {
             Some(format!("Transfer: {target} joined, customer on hold"))
         }
-        TransferStatus::Failed { target, reason } => {
-            Some(format!("Transfer to {target} failed: {reason}"))
-        }
+        TransferStatus::Failed { reason, .. } => Some(format!("Transfer not done: {reason}")),
+        TransferStatus::Cancelled { .. } => Some(TRANSFER_CANCELLED.to_string()),
         TransferStatus::Completed { from, to } => {
             Some(format!("Transfer completed: {from} → {to}"))
         }
@@ -270,10 +269,14 @@ pub const HELP_DECLINE: &str = "Decline an incoming call";
 pub const HELP_DIAL: &str = "Dial (idle) or keypad for DTMF (in a call)";
 /// Help: voice.
 pub const HELP_VOICE: &str = "Voice channel on / off";
+/// Help: agent state.
+pub const HELP_STATE: &str = "My state: Available or Away (with a reason)";
+/// Help: end wrap-up.
+pub const HELP_READY: &str = "Ready: end after-call work now";
 /// Help: help.
 pub const HELP_HELP: &str = "This help";
 /// Help: quit.
-pub const HELP_QUIT: &str = "Quit (q only when no call is up; Ctrl-C always)";
+pub const HELP_QUIT: &str = "Quit (q or Ctrl-C; during a call it asks first)";
 /// Help: transfer modal keys.
 pub const HELP_MODAL: &str = "In the transfer modal: type to filter, ↑/↓ pick, ←/→ Agent/Team,";
 /// Help: transfer modal keys, second line.
@@ -331,9 +334,9 @@ pub fn call_not_connected(reason: &str) -> String {
 }
 
 /// A transfer failed without a reason given.
-pub const TRANSFER_FAILED: &str = "failed";
-/// A transfer I cancelled.
-pub const TRANSFER_CANCELLED: &str = "cancelled";
+pub const TRANSFER_FAILED: &str = "the server gave no reason";
+/// A transfer I cancelled (my own choice: no failure).
+pub const TRANSFER_CANCELLED: &str = "Transfer cancelled";
 
 /// The header's state button: what I am now (S1).
 pub fn my_state(
@@ -376,6 +379,51 @@ pub const STATE_NO_REASONS: &str = "The server offers no away reason.";
 pub const HINT_STATE: &str = "State";
 /// Footer: set the chosen state.
 pub const HINT_SET_STATE: &str = "Set";
+
+/// Enter in the transfer modal with nothing to pick: why.
+pub fn nobody_to_transfer_to(teams: bool, listed: bool) -> &'static str {
+    match (teams, listed) {
+        (false, false) => "No agent to transfer to: nobody else has the voice channel on.",
+        (false, true) => "No agent can take the call now: they are busy, away or wrapping up.",
+        (true, false) => "No team to transfer to: no team has an agent with the voice channel on.",
+        (true, true) => "No team has an agent free now: they are busy, away or wrapping up.",
+    }
+}
+
+/// The quit question's title.
+pub const QUIT_TITLE: &str = "Quit?";
+/// What quitting now would do.
+pub fn quit_during_call(customer: Option<&str>) -> String {
+    match customer {
+        Some(c) => format!("You are in a call: quitting hangs up and drops {c}."),
+        None => "You are in a call: quitting hangs up.".into(),
+    }
+}
+/// Quit anyway.
+pub const BTN_QUIT: &str = "Quit";
+/// Stay in the call.
+pub const BTN_STAY: &str = "Stay";
+
+/// The incoming popup's ring countdown (RONA: a call that rings out makes me away).
+pub fn rings_out_in(left: Duration) -> String {
+    format!(
+        "Rings out in {} — then you are set Away (missed call)",
+        timer(left)
+    )
+}
+
+/// What hanging up does while my transfer is under way (issue 10 #5), after the status line:
+/// during the consultation it completes the transfer (T6); while the target rings the transfer
+/// goes on without me (blind).
+pub fn hangup_during_transfer(transfer: &TransferStatus, me: &str) -> Option<&'static str> {
+    match transfer {
+        TransferStatus::Consulting { by, .. } if by == me => Some(" · hang up = complete"),
+        TransferStatus::Ringing { by, .. } if by == me => {
+            Some(" · hang up: it goes on without you")
+        }
+        _ => None,
+    }
+}
 
 /// Why a listener has no Hold (issue 10 #1).
 pub const LISTENER_CANNOT_HOLD: &str =

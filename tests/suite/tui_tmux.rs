@@ -102,3 +102,88 @@ fn alice_answers_transfers_to_bob_and_completes_in_the_real_tui() {
     tui.wait_exit("q without a call", Duration::from_secs(10));
     drop(customer);
 }
+
+/// Agent states in the real TUI (S1): alice picks Away — lunch from the header's state menu and
+/// is offered no call; back to Available she takes one; when it ends she is in after-call work
+/// (her team wraps up 30 s) with a countdown, and `r` makes her ready at once.
+#[test]
+fn alice_sets_her_state_and_ends_wrap_up_in_the_real_tui() {
+    if !Tmux::available() {
+        eprintln!("SKIPPED: tmux is not installed (bash .ci/setup installs it)");
+        return;
+    }
+    let dir = scratch_dir("tui_tmux_states");
+    // alice is also in `desk`, which wraps up 30 s after each call.
+    let config = format!(
+        "{}\n[[teams]]\nname = \"desk\"\nmembers = [\"alice\"]\nwrap_up_s = 30\n",
+        standard_config(&dir, "")
+    );
+    let server = TestServer::blocking(&config);
+    let tui = Tmux::start("tui-tmux-states", &alice_command(&server, &dir), 100, 30);
+    tui.header_shows("start", "s Available", Duration::from_secs(10));
+
+    // The state menu: Available, then the server's reasons; Down Down Enter = Away — lunch.
+    tui.keys(&["s"]);
+    tui.wait_for("menu", &["My state", "Away — break", "Away — lunch"]);
+    tui.keys(&["Down", "Down", "Enter"]);
+    tui.header_shows("away", "Away: lunch", Duration::from_secs(5));
+    tui.wait_for("away hint", &["Away: no calls are offered to you."]);
+
+    // A customer calls support: alice is away, so nobody is offered it (it waits in the queue).
+    let mut customer = scenario::customer_calls(&server, &dir, "support");
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        !tui.screen().contains("Incoming call"),
+        "away: no call offered:\n{}",
+        tui.screen()
+    );
+
+    // Back to Available (Up Up from lunch): the queued customer is offered to her at once.
+    tui.keys(&["s"]);
+    tui.wait_for("menu again", &["My state"]);
+    tui.keys(&["Up", "Up", "Enter"]);
+    tui.wait_for(
+        "incoming after coming back",
+        &["Incoming call", "Sam Carter"],
+    );
+    tui.keys(&["a"]);
+    customer.wait_state("connected");
+    tui.wait_for("in call", &["Customer: Sam Carter", "Hang up"]);
+
+    // The customer hangs up: after-call work, counting down, with Ready beside it.
+    customer.cmd("hangup");
+    let header = tui.header_shows("wrap-up", "Wrap-up 00:", Duration::from_secs(10));
+    assert!(header.contains("r Ready"), "{header}");
+    tui.wait_for("wrap-up hint", &["Wrapping up the last call"]);
+    tui.keys(&["r"]);
+    tui.header_shows("ready", "s Available", Duration::from_secs(5));
+
+    tui.keys(&["q"]);
+    tui.wait_exit("q without a call", Duration::from_secs(10));
+}
+
+/// Issue 10 #9: with the audio devices opened (no sound file given), nothing the audio library
+/// prints reaches the terminal — neither before the UI nor after it (on a machine without a
+/// sound card ALSA complains "Unknown PCM default", "cannot find card '0'").
+#[test]
+fn the_audio_library_prints_nothing_on_the_terminal() {
+    if !Tmux::available() {
+        eprintln!("SKIPPED: tmux is not installed (bash .ci/setup installs it)");
+        return;
+    }
+    let dir = scratch_dir("tui_tmux_alsa");
+    let server = TestServer::standard(&dir);
+    let command = format!(
+        "sh -c '{bin} --server {addr} --user alice --password alice-secret --log {log}; \
+         echo exited $?; sleep 30'",
+        bin = env!("CARGO_BIN_EXE_agentphone"),
+        addr = server.addr(),
+        log = dir.join("alice-tui.log").display(),
+    );
+    let tui = Tmux::start("tui-tmux-alsa", &command, 100, 30);
+    tui.wait_for("start", &["Alice", "Online"]);
+    tui.keys(&["q"]);
+    // Back on the normal screen: what was printed before the UI is there, then our echo.
+    let screen = tui.wait_for("after quitting", &["exited 0"]);
+    assert!(!screen.contains("ALSA"), "the terminal shows:\n{screen}");
+}

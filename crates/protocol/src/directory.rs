@@ -97,6 +97,9 @@ pub struct DirectoryState {
     /// The reasons an agent may give for being away (the server's configured list).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub away_reasons: Vec<String>,
+    /// How long an offered call rings before it is missed (the agent then goes away).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ring_timeout_s: Option<u32>,
 }
 
 impl DirectoryState {
@@ -108,6 +111,7 @@ impl DirectoryState {
             agents,
             teams,
             away_reasons: Vec::new(),
+            ring_timeout_s: None,
         }
     }
 
@@ -164,6 +168,7 @@ mod tests {
             }],
         );
         state.away_reasons = vec!["break".into(), "lunch".into(), "training".into()];
+        state.ring_timeout_s = Some(15);
         state
     }
 

@@ -125,12 +125,22 @@ impl CallComponent {
         };
         lines.push(who);
 
+        // The state column is as wide as its longest word (at least 10).
+        let state_w = call
+            .participants
+            .iter()
+            .map(|p| strings::participant_state(p.state, p.muted).chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(9)
+            + 1;
         for p in &call.participants {
             let mut name = p.name.clone();
             if p.user == me.user {
                 name.push_str(strings::ME_SUFFIX);
             }
             let state_style = match p.state {
+                ParticipantState::Talking if p.muted => t.warn(),
                 ParticipantState::Talking => t.ok(),
                 ParticipantState::Ringing | ParticipantState::OnHold => t.warn(),
                 ParticipantState::ListenOnly => t.dim(),
@@ -138,9 +148,9 @@ impl CallComponent {
             let mut spans = vec![
                 Span::raw(format!(" {} ", if p.level > 0.05 { "◆" } else { "◇" })),
                 Span::raw(column(&name, NAME_COLUMN)),
-                Span::styled(format!("{:<10}", strings::role(p.role)), t.dim()),
+                Span::styled(format!("{:<9}", strings::role(p.role)), t.dim()),
                 Span::styled(
-                    format!("{:<10}", strings::participant_state(p.state)),
+                    format!("{:<state_w$}", strings::participant_state(p.state, p.muted)),
                     state_style,
                 ),
             ];
@@ -149,11 +159,15 @@ impl CallComponent {
                 ParticipantState::Talking | ParticipantState::ListenOnly
             ) {
                 spans.push(Span::styled(meter(p.level, PARTICIPANT_METER), t.meter()));
+            } else if let Some(since) = p.held_since {
+                // A held party has no level to show: how long they have been waiting instead.
+                let held = strings::timer(ctx.now.saturating_duration_since(since));
+                spans.push(Span::styled(
+                    format!("{held:<PARTICIPANT_METER$}"),
+                    t.warn(),
+                ));
             } else {
                 spans.push(Span::raw(" ".repeat(PARTICIPANT_METER)));
-            }
-            if p.muted {
-                spans.push(Span::styled(format!(" {}", strings::MUTED), t.warn()));
             }
             lines.push(Line::from(spans));
         }
@@ -166,7 +180,10 @@ impl CallComponent {
             TransferStatus::Completed { .. } => t.ok(),
             _ => t.warn(),
         };
-        let status = transfer_line(call);
+        let mut status = transfer_line(call);
+        if let Some(what) = strings::hangup_during_transfer(&call.transfer, &me.user) {
+            status.push_str(what);
+        }
         lines.push(Line::from(Span::styled(status, status_style)));
 
         let q = &call.quality;

@@ -31,6 +31,8 @@ fn key_lines(k: &KeyConfig) -> Vec<(String, &'static str)> {
         (k.decline.label(), strings::HELP_DECLINE),
         (k.dial.label(), strings::HELP_DIAL),
         (k.voice.label(), strings::HELP_VOICE),
+        (k.state.label(), strings::HELP_STATE),
+        (k.ready.label(), strings::HELP_READY),
         (k.help.label(), strings::HELP_HELP),
         (
             format!("{} / {}", k.quit.label(), k.force_quit.label()),

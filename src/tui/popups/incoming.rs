@@ -73,6 +73,13 @@ impl Component for IncomingPopup {
                 Span::styled(reason.clone(), t.warn()),
             ]));
         }
+        if let Some(at) = inc.rings_out_at {
+            let left = at.saturating_duration_since(ctx.now);
+            lines.push(Line::from(Span::styled(
+                strings::rings_out_in(left),
+                t.dim(),
+            )));
+        }
         let height = lines.len() as u16 + 4;
         let rect = centered(area, 62, height);
         frame.render_widget(Clear, rect);

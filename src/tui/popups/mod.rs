@@ -4,6 +4,7 @@
 pub mod dial;
 pub mod help;
 pub mod incoming;
+pub mod quit_confirm;
 pub mod state;
 pub mod transfer;
 pub mod transfer_rows;

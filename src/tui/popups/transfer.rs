@@ -170,9 +170,15 @@ impl TransferModal {
         }
     }
 
-    /// The transfer Enter asks for, when a pickable row is selected.
+    /// The transfer Enter asks for, when a pickable row is selected; else why there is none
+    /// (issue 10 #6: an empty list or nobody free says so).
     fn confirm(&self, model: &Model) -> Option<Action> {
-        let key = self.selected_key(model)?;
+        let Some(key) = self.selected_key(model) else {
+            let listed = !self.rows(model).is_empty();
+            return Some(Action::Explain(
+                strings::nobody_to_transfer_to(self.tab == Tab::Team, listed).to_string(),
+            ));
+        };
         let target = match self.tab {
             Tab::Agent => TransferTarget::Agent(key),
             Tab::Team => TransferTarget::Team(key),

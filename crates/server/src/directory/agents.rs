@@ -281,6 +281,7 @@ impl Agents {
             .collect();
         let mut state = DirectoryState::new(0, agents, teams);
         state.away_reasons = config.away_reasons.clone();
+        state.ring_timeout_s = u32::try_from(config.ring_timeout.as_secs()).ok();
         state
     }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use agentphone_sip::endpoint::ServerTransaction;
 use agentphone_sip::message;
+use agentphone_sip::message::fields;
 use agentphone_sip::sdp::Sdp;
 
 use crate::context::Ctx;
@@ -14,21 +15,21 @@ use crate::sip_reply;
 
 /// Handle an out-of-dialog INVITE.
 pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction) {
-    let msg = sip_reply::as_message(&tx.request);
+    let msg = &tx.request;
     let route = routing::classify(&ctx.config, ctx.endpoint.local_addr(), &tx.request.uri);
     let caller = match &route {
         Route::Inbound(_) => Role::Customer {
             // As on the wire (`[::1]`), not the parser's escaped form: agents and records see it.
-            uri: message::from_uri(&msg)
+            uri: fields::from_uri(msg)
                 .map(|u| message::uri_text(&u))
                 .unwrap_or_else(|| "sip:anonymous@invalid".into()),
-            display: message::from_display_name(&msg),
+            display: fields::from_display_name(msg),
         },
         _ => {
             let Some(user) = super::require_agent(ctx, &tx).await else {
                 return;
             };
-            let from_user = message::from_uri(&msg).and_then(|u| u.user().map(str::to_string));
+            let from_user = fields::from_uri(msg).and_then(|u| u.user().map(str::to_string));
             if from_user.as_deref() != Some(user.as_str()) {
                 sip_reply::reply(&tx, 403, "Forbidden (From is not your address)").await;
                 return;
@@ -79,8 +80,8 @@ fn read_offer(req: &rsip::Request) -> Result<Sdp, (u16, String)> {
     if req.body.is_empty() {
         return Err((488, "Not Acceptable Here (an SDP offer is required)".into()));
     }
-    let msg = sip_reply::as_message(req);
-    if let Some(ct) = message::header_value(&msg, "Content-Type") {
+    let msg = req;
+    if let Some(ct) = fields::header_value(msg, "Content-Type") {
         if !ct
             .trim()
             .to_ascii_lowercase()

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use agentphone_protocol::agent_state::{self, AgentStateRequest};
 use agentphone_sip::endpoint::ServerTransaction;
-use agentphone_sip::message;
+use agentphone_sip::message::fields;
 
 use crate::context::Ctx;
 use crate::sip_reply;
@@ -16,8 +16,8 @@ pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction) {
     let Some(user) = super::require_agent(ctx, &tx).await else {
         return;
     };
-    let msg = sip_reply::as_message(&tx.request);
-    let event = message::header_value(&msg, "Event").unwrap_or_default();
+    let msg = &tx.request;
+    let event = fields::header_value(msg, "Event").unwrap_or_default();
     let package = event.split(';').next().unwrap_or_default().trim();
     let is_state = package.eq_ignore_ascii_case(agent_state::EVENT);
     if !is_state && !package.eq_ignore_ascii_case("presence") {
@@ -30,7 +30,7 @@ pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction) {
         sip_reply::send(&tx, resp).await;
         return;
     }
-    let target = message::to_uri(&msg).and_then(|u| u.user().map(str::to_string));
+    let target = fields::to_uri(msg).and_then(|u| u.user().map(str::to_string));
     if target.as_deref() != Some(user.as_str()) {
         sip_reply::reply(&tx, 403, "Forbidden (not your presence)").await;
         return;
@@ -38,7 +38,7 @@ pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction) {
     if is_state {
         return set_state(ctx, tx, &user).await;
     }
-    let expires = match message::header_value(&msg, "Expires").map(|v| v.trim().parse::<u64>()) {
+    let expires = match fields::header_value(msg, "Expires").map(|v| v.trim().parse::<u64>()) {
         None => 3600,
         Some(Ok(v)) => v.min(3600),
         Some(Err(_)) => {

@@ -9,6 +9,7 @@ use agentphone_protocol::{directory, room as room_package};
 use agentphone_sip::dialog::Dialog;
 use agentphone_sip::endpoint::ServerTransaction;
 use agentphone_sip::message;
+use agentphone_sip::message::fields;
 
 use crate::context::Ctx;
 use crate::dialog_table::SubOwner;
@@ -26,8 +27,8 @@ fn allow_events() -> String {
 
 /// An out-of-dialog SUBSCRIBE.
 pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction) {
-    let msg = sip_reply::as_message(&tx.request);
-    let event = event_package(&msg);
+    let msg = &tx.request;
+    let event = event_package(msg);
     let is_directory = event == directory::EVENT;
     if !is_directory && event != room_package::EVENT {
         return bad_event(tx).await;
@@ -36,7 +37,7 @@ pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction) {
         return;
     };
     let default = if is_directory { 600 } else { MAX_EXPIRES };
-    let Some(expires) = read_expires(&msg, default) else {
+    let Some(expires) = read_expires(msg, default) else {
         sip_reply::reply(&tx, 400, "Bad Request (bad Expires header)").await;
         return;
     };
@@ -86,8 +87,8 @@ pub async fn in_dialog(ctx: &Arc<Ctx>, tx: ServerTransaction, call_id: &str, own
             return;
         }
     }
-    let msg = sip_reply::as_message(&tx.request);
-    let Some(expires) = read_expires(&msg, 600) else {
+    let msg = &tx.request;
+    let Some(expires) = read_expires(msg, 600) else {
         sip_reply::reply(&tx, 400, "Bad Request (bad Expires header)").await;
         return;
     };
@@ -126,8 +127,8 @@ pub async fn bad_event(tx: ServerTransaction) {
 }
 
 /// The `Event` header's package (without parameters), lower case.
-fn event_package(msg: &rsip::SipMessage) -> String {
-    message::header_value(msg, "Event")
+fn event_package(msg: &rsip::Request) -> String {
+    fields::header_value(msg, "Event")
         .unwrap_or_default()
         .split(';')
         .next()
@@ -137,8 +138,8 @@ fn event_package(msg: &rsip::SipMessage) -> String {
 }
 
 /// `Expires` (absent → `default`), at most an hour; None when garbled.
-fn read_expires(msg: &rsip::SipMessage, default: u64) -> Option<Duration> {
-    let secs = match message::header_value(msg, "Expires") {
+fn read_expires(msg: &rsip::Request, default: u64) -> Option<Duration> {
+    let secs = match fields::header_value(msg, "Expires") {
         None => default,
         Some(v) => v.trim().parse::<u64>().ok()?,
     };

@@ -150,7 +150,10 @@ impl Core {
             });
         }
         tx.state = ClientState::Completed;
-        let request = tx.bytes.clone();
+        // Completed only absorbs retransmitted finals: the request is never sent again, so its
+        // bytes go now rather than after Timer K/D (a NOTIFY to each subscriber on every
+        // directory change otherwise held its whole body for 5 s).
+        let request = std::mem::take(&mut tx.bytes);
         self.client_set(id, Slot::Resend, None);
         if invite && code < 300 {
             // 2xx: the transaction ends; the UAC core ACKs (and re-ACKs retransmissions).
