@@ -216,10 +216,11 @@ fn declined_transfer_restores_the_call_and_says_why() {
     let mut bob = agent(&server, &dir, "bob");
     alice.cmd("transfer agent bob");
     bob.wait("incoming_call", &[], Duration::from_secs(10));
+    let mark = alice.mark();
     bob.cmd("decline");
     let failed = alice.wait_transfer("failed");
     assert_eq!(failed["code"], 603, "{failed}");
-    alice.wait_timeline("transfer_failed");
+    alice.wait_timeline_since(mark, "transfer_failed");
     assert_back_to_customer_and_alice(&mut customer, &mut alice, "after-decline");
 }
 
@@ -246,10 +247,11 @@ fn cancel_while_ringing_restores_the_call() {
     let mut bob = agent(&server, &dir, "bob");
     alice.cmd("transfer agent bob");
     bob.wait("incoming_call", &[], Duration::from_secs(10));
+    let mark = alice.mark();
     alice.cmd("transfer cancel");
     alice.wait_transfer("cancelled");
     bob.wait_state("ended");
-    alice.wait_timeline("transfer_cancelled");
+    alice.wait_timeline_since(mark, "transfer_cancelled");
     assert_back_to_customer_and_alice(&mut customer, &mut alice, "after-cancel");
 }
 

@@ -263,6 +263,27 @@ impl Client {
     }
 
     /// Wait for a timeline entry of `kind`.
+    /// A mark in this phone's event log, for [`Client::wait_timeline_since`].
+    pub fn mark(&self) -> usize {
+        self.log.len()
+    }
+
+    /// Waits for timeline entry `kind`, counting entries that already arrived after `mark` while
+    /// the test waited for something else: the room's state NOTIFY and the REFER's progress NOTIFY
+    /// travel on two subscriptions, so their order on the wire is not defined.
+    pub fn wait_timeline_since(&mut self, mark: usize, kind: &str) -> Value {
+        let seen = self
+            .log
+            .get(mark..)
+            .unwrap_or_default()
+            .iter()
+            .find(|v| v["event"] == "timeline" && field_is(v, "kind", kind));
+        match seen {
+            Some(v) => v.clone(),
+            None => self.wait_timeline(kind),
+        }
+    }
+
     pub fn wait_timeline(&mut self, kind: &str) -> Value {
         self.wait("timeline", &[("kind", kind)], Duration::from_secs(15))
     }
