@@ -33,6 +33,9 @@ const MAX_TARGET_MS: f32 = 200.0;
 const START_TARGET_MS: f32 = 40.0;
 /// Packets before the target starts following the jitter estimate.
 const WARMUP_PACKETS: u32 = 50;
+/// How fast the memory of a stall fades, per 20 ms pop: 2 ms a second, so after a 60 ms stall
+/// the target stays above the jitter estimate for about half a minute.
+const STALL_DECAY_MS_PER_POP: f32 = 0.04;
 /// How far above target the buffer may grow before packets are skipped.
 const SHRINK_MARGIN_MS: f32 = 60.0;
 /// Consecutive dry pops (20 ms each) before playout stops and re-buffers.
@@ -139,6 +142,10 @@ pub struct JitterBuffer {
     /// Concealed while dry since the last packet was found (RTP clock units).
     dry_credit: u32,
     target_ms: f32,
+    /// Longest recent stall (ms of consecutive dry pops before late packets resumed), fading
+    /// slowly: the target never goes below it, so the delay a stall forced on playout is kept
+    /// against the next one.
+    stall_ms: f32,
     jitter_ms: f32,
     /// Arrival-time reference and base timestamp for the transit computation.
     epoch: Option<(Instant, u32)>,
@@ -182,6 +189,7 @@ impl JitterBuffer {
             underruns: 0,
             dry_credit: 0,
             target_ms: START_TARGET_MS,
+            stall_ms: 0.0,
             jitter_ms: 0.0,
             epoch: None,
             last_transit_ms: None,
@@ -319,7 +327,8 @@ impl JitterBuffer {
     /// The target plus what the packets are longer than a frame: with 60 ms packets, one
     /// buffered packet is no margin at all.
     fn effective_target_ms(&self) -> f32 {
-        self.target_ms + (self.to_ms(self.highest_dur) - FRAME_MS).max(0.0)
+        self.target_ms.max(self.stall_ms).min(MAX_TARGET_MS)
+            + (self.to_ms(self.highest_dur) - FRAME_MS).max(0.0)
     }
 
     /// Buffered span in ms, from the playout position (or the oldest stored packet when not
@@ -371,6 +380,7 @@ impl JitterBuffer {
         if self.ssrc.is_none() {
             return Playout::Empty;
         }
+        self.stall_ms = (self.stall_ms - STALL_DECAY_MS_PER_POP).max(0.0);
         if !self.playing {
             if self.count == 0 || self.span_ms() < self.effective_target_ms() {
                 return Playout::Empty;
@@ -394,6 +404,11 @@ impl JitterBuffer {
                 self.clear_slots();
                 return self.dry();
             };
+            if self.underruns > 0 {
+                // The stream resumed after a stall (late packets, not a pause: a pause stops
+                // playout): the target grows at once to what it would have needed.
+                self.stall_ms = self.stall_ms.max(self.underruns as f32 * FRAME_MS);
+            }
             self.underruns = 0;
             let (seq, ts, duration) = {
                 let s = &self.slots[idx];
@@ -894,5 +909,66 @@ mod tests {
                 assert!(jb.buffered() <= CAPACITY);
             }
         }
+    }
+
+    /// Adaptive playout in virtual time: packets every 20 ms arrive 5 ms after they are sent,
+    /// except during two 120 ms network stalls (at 2 s and 7 s) after which the held packets
+    /// arrive together; the player pops one 20 ms frame per tick. The first stall is concealed
+    /// and raises the target at once; the target then shrinks slowly (still ≥ 60 ms 5 s later,
+    /// back near the jitter estimate after a minute), so the second stall is absorbed by the
+    /// delay kept — nothing concealed.
+    #[test]
+    fn a_stall_raises_the_target_at_once_and_it_shrinks_slowly() {
+        let mut jb = JitterBuffer::new(48_000);
+        let t0 = Instant::now();
+        let ms = |v: u64| t0 + Duration::from_millis(v);
+        let arrival = |sent: u64| {
+            if (2000..2120).contains(&sent) {
+                2125
+            } else if (7000..7120).contains(&sent) {
+                7125
+            } else {
+                sent + 5
+            }
+        };
+        let mut pending: Vec<(u64, u16)> = Vec::new(); // (arrival ms, seq)
+        let mut concealed_at = Vec::new();
+        let mut target_at = std::collections::BTreeMap::new();
+        for tick in 0..(70_000 / 20) {
+            let now = tick * 20 + 10;
+            // The sender's packet of this tick.
+            let sent = tick * 20;
+            let seq = tick as u16;
+            pending.push((arrival(sent), seq));
+            pending.retain(|&(at, seq)| {
+                if at <= now {
+                    let ts = u32::from(seq) * 960;
+                    jb.push(&hdr(seq, ts), &payload(seq), 960, ms(at));
+                    false
+                } else {
+                    true
+                }
+            });
+            if let Playout::Missing { .. } = jb.pop() {
+                concealed_at.push(now);
+            }
+            target_at.insert(now, jb.target_delay_ms());
+        }
+        let concealed_in =
+            |a: u64, b: u64| concealed_at.iter().filter(|&&t| t >= a && t < b).count();
+        let target_near = |t: u64| target_at.range(t..).next().map_or(0.0, |(_, &v)| v);
+        let first = concealed_in(2000, 2300);
+        assert!(first >= 3, "the first stall is concealed: {concealed_at:?}");
+        // The 120 ms stall less the 40 ms buffered when it began: at least 80 ms ran dry.
+        let grown = target_near(2300);
+        assert!(grown >= 80.0, "grows at once: {grown} ({first} concealed)");
+        let later = target_near(7000);
+        assert!(later >= 68.0 && later < grown, "shrinks slowly: {later}");
+        assert_eq!(concealed_in(6900, 7400), 0, "the second stall is absorbed");
+        assert!(
+            target_near(69_000) < 45.0,
+            "back down after a minute: {}",
+            target_near(69_000)
+        );
     }
 }

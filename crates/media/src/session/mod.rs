@@ -150,6 +150,10 @@ pub struct RtpSession {
     relay_tail: Box<Frame>,
     /// The decoder decoded the last relayed packet (it is warm).
     relay_decoded_last: bool,
+    /// Fraction lost (/256) in the peer's last report on our stream.
+    peer_fraction_lost: u8,
+    /// Loss (/256) further down a relayed path, reported to our peer as at least this.
+    downstream_fraction_lost: u8,
 }
 
 fn would_block(e: &std::io::Error) -> bool {
@@ -200,6 +204,8 @@ impl RtpSession {
             relay_energy: (0.0, 0),
             relay_tail: Box::new([0; crate::FRAME]),
             relay_decoded_last: false,
+            peer_fraction_lost: 0,
+            downstream_fraction_lost: 0,
         })
     }
 
@@ -395,6 +401,7 @@ impl RtpSession {
             }
         }
         if let Some(fraction) = reported_loss {
+            self.peer_fraction_lost = fraction;
             self.follow_reported_loss(fraction);
         }
     }
@@ -543,7 +550,10 @@ impl RtpSession {
                 }
                 None => (0, 0),
             };
-            self.stats.report_block(peer, lsr, dlsr)
+            let mut block = self.stats.report_block(peer, lsr, dlsr);
+            // Relaying: the sender's encoder must also protect against loss after us.
+            block.fraction_lost = block.fraction_lost.max(self.downstream_fraction_lost);
+            block
         });
         let blocks = block.as_slice();
         let n = if self.packets_sent > 0 {

@@ -90,6 +90,19 @@ impl RtpSession {
         self.relay_decode = on;
     }
 
+    /// Fraction lost (/256) in the peer's last RTCP report on our stream.
+    pub fn peer_reported_fraction_lost(&self) -> u8 {
+        self.peer_fraction_lost
+    }
+
+    /// While our received audio is relayed to another leg, the loss that leg's phone reports
+    /// (`peer_reported_fraction_lost` of the other session): our reports to our peer say at
+    /// least that much was lost, so the sending phone's encoder turns FEC on for loss it cannot
+    /// otherwise see (RTCP is terminated per leg). 0 when not relaying.
+    pub fn set_downstream_loss(&mut self, fraction_lost: u8) {
+        self.downstream_fraction_lost = fraction_lost;
+    }
+
     /// Sum of squared samples and sample count decoded from relayed audio since the last call.
     pub fn take_relayed_energy(&mut self) -> (f64, u64) {
         std::mem::take(&mut self.relay_energy)

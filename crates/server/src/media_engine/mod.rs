@@ -5,6 +5,7 @@
 
 pub mod level;
 pub mod moh;
+pub mod realtime;
 pub mod tick;
 pub mod transition;
 mod worker;

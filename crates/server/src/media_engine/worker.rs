@@ -1,11 +1,12 @@
 //! One media worker: a std thread that owns a shard of the rooms (each room with all its legs)
 //! and ticks them every 20 ms, drift-free: deadlines advance by exactly 20 ms from the start,
-//! sleeping only the remainder.
+//! sleeping to each absolute deadline, at real-time priority where permitted (`realtime`).
 
 use std::collections::HashMap;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use super::realtime::{self, DeadlineClock};
 use super::tick::{tick_room, MediaLeg, MediaRoom, Sources};
 use super::{MediaCmd, TICK};
 use crate::ids::RoomId;
@@ -20,6 +21,9 @@ pub(super) struct Worker {
 
 impl Worker {
     pub(super) fn run(mut self, rx: mpsc::Receiver<MediaCmd>) {
+        let priority = realtime::raise();
+        tracing::debug!(?priority, "media worker scheduling");
+        let clock = DeadlineClock::new();
         let mut next = Instant::now() + TICK;
         loop {
             loop {
@@ -35,7 +39,7 @@ impl Worker {
             }
             let now = Instant::now();
             if next > now {
-                std::thread::sleep(next - now);
+                clock.sleep_until(next);
                 next += TICK;
             } else if now - next > TICK * 5 {
                 // Far behind (machine stalled): start again from now rather than bursting.

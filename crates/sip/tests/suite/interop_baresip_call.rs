@@ -1,7 +1,7 @@
 //! Interoperability: our endpoint calls a real baresip (auto-answer): INVITE with our SDP offer,
 //! 200 with baresip's answer, ACK and BYE through a Dialog. Skipped when baresip is not installed.
 
-use crate::common::{udp, within};
+use crate::common::{udp, udp_port_bound, within};
 use agentphone_sip::dialog::Dialog;
 use agentphone_sip::endpoint::{Endpoint, Timers};
 use agentphone_sip::message::{self, RequestBuilder};
@@ -65,7 +65,10 @@ async fn call_baresip_and_hang_up() {
         .kill_on_drop(true)
         .spawn()
         .expect("baresip starts");
-    tokio::time::sleep(Duration::from_millis(700)).await; // let it bind its port
+    assert!(
+        udp_port_bound(port).await,
+        "baresip did not bind 127.0.0.1:{port} within 10 s"
+    );
 
     let target: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
     let offer = Sdp::offer(

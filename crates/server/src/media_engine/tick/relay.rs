@@ -41,6 +41,7 @@ pub(super) fn switch(room: &mut MediaRoom, on: bool, now: Instant) {
     let [a, b] = room.legs.as_mut_slice() else {
         // Not two legs: whatever relayed, decoding resumes.
         for leg in room.legs.iter_mut() {
+            leg.session.set_downstream_loss(0);
             leg.session.stop_relay();
             leg.session.end_relay_from(now);
         }
@@ -53,6 +54,7 @@ pub(super) fn switch(room: &mut MediaRoom, on: bool, now: Instant) {
         a.session.prime_encoder(b.session.relayed_tail());
         b.session.prime_encoder(a.session.relayed_tail());
         for leg in [a, b] {
+            leg.session.set_downstream_loss(0);
             leg.session.stop_relay();
             leg.session.end_relay_from(now);
         }
@@ -113,5 +115,7 @@ fn relay_leg(from: &mut MediaLeg, to: &mut MediaLeg, ctx: &Ctx) {
         });
     }
     check_timeout(from, now, ctx.timeout, events);
+    from.session
+        .set_downstream_loss(to.session.peer_reported_fraction_lost());
     from.session.maybe_send_rtcp(now);
 }

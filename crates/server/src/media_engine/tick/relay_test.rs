@@ -186,3 +186,72 @@ fn two_parties_are_relayed_byte_for_byte_and_streams_stay_continuous() {
         );
     }
 }
+
+/// RTCP is terminated per leg, but loss after the relay still reaches the sender's encoder:
+/// bob's phone reports 10 % lost on bob's leg, and the reports alice's leg sends alice's phone
+/// about alice's stream carry at least that (so alice's encoder turns FEC on).
+#[test]
+fn loss_reported_downstream_reaches_the_relayed_sender() {
+    use agentphone_media::rtcp::{ReportBlock, RtcpPacket};
+    let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let (events, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut room = MediaRoom::new(2, Duration::from_secs(3600), events);
+    let (mut alice, mut bob) = (Phone::new(ip, 600.0), Phone::new(ip, 900.0));
+    let start = Instant::now();
+    let (mut a_leg, a_addr, _) = leg(ip, 0, &alice, start);
+    let (mut b_leg, b_addr, b_ssrc) = leg(ip, 1, &bob, start);
+    for l in [&mut a_leg, &mut b_leg] {
+        l.session.set_rtcp_interval(Duration::from_millis(100));
+    }
+    room.add_leg(a_leg);
+    room.add_leg(b_leg);
+    let sources = Sources {
+        music_on_hold: LoopedAudio::new(fallback_music()),
+        ringback: LoopedAudio::new(fallback_ringback()),
+    };
+    let mut reported_to_alice = Vec::new();
+    for t in 0..40u64 {
+        let now = start + Duration::from_millis(20 * t);
+        alice.send_to(a_addr);
+        bob.send_to(b_addr);
+        if t % 5 == 0 {
+            // Bob's phone: "26/256 lost of what bob's leg sends me".
+            let block = ReportBlock {
+                ssrc: b_ssrc,
+                fraction_lost: 26,
+                cumulative_lost: 0,
+                highest_seq: 0,
+                jitter: 0,
+                lsr: 0,
+                dlsr: 0,
+            };
+            let mut buf = [0u8; 128];
+            let n = agentphone_media::rtcp::write_rr(0xB0B, &[block], &mut buf);
+            let _ = bob.socket.send_to(&buf[..n], b_addr);
+        }
+        std::thread::sleep(Duration::from_millis(1));
+        tick_room(&mut room, &sources, now);
+        std::thread::sleep(Duration::from_millis(1));
+        let mut buf = [0u8; 2048];
+        while let Ok(n) = alice.socket.recv(&mut buf) {
+            if !rtp::is_rtcp(&buf[..n]) {
+                continue;
+            }
+            for p in agentphone_media::rtcp::packets(&buf[..n]).flatten() {
+                if let RtcpPacket::SenderReport { blocks, .. }
+                | RtcpPacket::ReceiverReport { blocks, .. } = p
+                {
+                    // Blocks about alice's phone's stream (SSRC 0xABCD).
+                    reported_to_alice
+                        .extend(blocks.filter(|b| b.ssrc == 0xABCD).map(|b| b.fraction_lost));
+                }
+            }
+        }
+        bob.receive();
+    }
+    assert!(room.is_relaying());
+    assert!(
+        reported_to_alice.iter().any(|&f| f >= 26),
+        "alice's phone is told of bob's loss: {reported_to_alice:?}"
+    );
+}
