@@ -13,6 +13,7 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
+use std::sync::atomic::{AtomicIsize, Ordering};
 
 /// Forwards every call to the system allocator; counts allocations (not frees) of threads with
 /// counting switched on.
@@ -24,8 +25,12 @@ thread_local! {
     static LIVE_BYTES: Cell<isize> = const { Cell::new(0) };
 }
 
+/// Live bytes of the whole process (every thread): what a server in the test binary holds.
+static PROCESS_LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
+
 fn add_live(bytes: isize) {
     let _ = LIVE_BYTES.try_with(|b| b.set(b.get() + bytes));
+    PROCESS_LIVE_BYTES.fetch_add(bytes, Ordering::Relaxed);
 }
 
 fn note() {
@@ -75,6 +80,12 @@ pub fn take_count() -> usize {
 /// are what the work in between kept).
 pub fn live_bytes() -> isize {
     LIVE_BYTES.with(Cell::get)
+}
+
+/// Bytes allocated minus bytes freed by every thread of the process since it started. Only
+/// meaningful in a test binary running one test at a time (see `tests/call_memory.rs`).
+pub fn process_live_bytes() -> isize {
+    PROCESS_LIVE_BYTES.load(Ordering::Relaxed)
 }
 
 /// Panics unless `CountingAllocator` is this binary's global allocator: without it every count
