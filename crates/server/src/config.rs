@@ -52,6 +52,8 @@ pub struct Config {
     pub teams: Vec<TeamConfig>,
     /// The reasons an agent may give for being away (`[agent_states] away_reasons`).
     pub away_reasons: Vec<String>,
+    /// Throttles and limits against attackers (`[security]`).
+    pub security: crate::security::SecurityConfig,
 }
 
 /// One agent account.
@@ -61,8 +63,10 @@ pub struct AgentConfig {
     pub username: String,
     /// Name shown to others.
     pub display_name: String,
-    /// Digest password.
-    pub password: String,
+    /// Digest password from the config, if still there: imported into the database as a hash at
+    /// start-up (with a warning). Agents without one log in with the secret stored by
+    /// `agentphone-server agent add`.
+    pub password: Option<String>,
 }
 
 /// One team.
@@ -145,6 +149,7 @@ impl Config {
             agents: Vec::new(),
             teams: Vec::new(),
             away_reasons: default_away_reasons(),
+            security: Default::default(),
         }
     }
 }
@@ -195,6 +200,8 @@ struct RawFile {
     media: RawMedia,
     #[serde(default)]
     agent_states: RawAgentStates,
+    #[serde(default)]
+    security: crate::security::config::RawSecurity,
     /// The softphone's section: not ours to check.
     #[serde(default)]
     #[allow(dead_code)]
@@ -237,7 +244,7 @@ struct RawAgentStates {
 struct RawAgent {
     username: Spanned<String>,
     display_name: Option<String>,
-    password: Spanned<String>,
+    password: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -256,6 +263,16 @@ struct Validator<'a> {
 }
 
 impl Validator<'_> {
+    fn error_at(&self, span: std::ops::Range<usize>, key: &str, message: String) -> ConfigError {
+        ConfigError::at_offset(
+            self.file,
+            self.text,
+            span.start,
+            Some(key.to_string()),
+            message,
+        )
+    }
+
     fn err<T>(
         &self,
         span: std::ops::Range<usize>,
@@ -324,6 +341,10 @@ impl Validator<'_> {
         let agents = self.agents(raw.agents)?;
         let teams = self.teams(raw.teams, &agents)?;
         let away_reasons = self.away_reasons(raw.agent_states.away_reasons)?;
+        let security = raw
+            .security
+            .validate()
+            .map_err(|(span, key, msg)| self.error_at(span, key, msg))?;
         Ok(Config {
             listen,
             domain,
@@ -351,6 +372,7 @@ impl Validator<'_> {
             agents,
             teams,
             away_reasons,
+            security,
         })
     }
 
@@ -456,13 +478,13 @@ impl Validator<'_> {
                     format!("agent `{name}` is defined twice"),
                 );
             }
-            if a.password.get_ref().is_empty() {
-                return self.err(a.password.span(), "password", "must not be empty");
+            if let Some(p) = a.password.as_ref().filter(|p| p.get_ref().is_empty()) {
+                return self.err(p.span(), "password", "must not be empty");
             }
             out.push(AgentConfig {
                 display_name: a.display_name.unwrap_or_else(|| name.clone()),
                 username: a.username.into_inner(),
-                password: a.password.into_inner(),
+                password: a.password.map(Spanned::into_inner),
             });
         }
         Ok(out)

@@ -24,7 +24,7 @@ mod request_headers;
 mod room;
 mod room_handle;
 mod routing;
-mod security;
+pub mod security;
 mod sip_reply;
 mod sip_router;
 

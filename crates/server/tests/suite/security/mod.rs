@@ -3,3 +3,4 @@
 //! host.
 
 mod dialog_forgery;
+mod digest;
