@@ -19,6 +19,7 @@ mod log_limit;
 pub mod media_engine;
 mod notify;
 pub mod records;
+mod records_recovery;
 mod registrar;
 mod request_headers;
 mod room;

@@ -31,6 +31,7 @@ impl RoomMachine {
             Event::Tick => self.transfer_tick(),
             Event::Media { leg, kind } => match kind {
                 MediaEventKind::RtpTimeout => {
+                    self.last_departure = Some(call_rules::MEDIA_TIMEOUT);
                     self.party_left(leg, true);
                 }
                 MediaEventKind::Level(level) => {
@@ -257,10 +258,17 @@ impl RoomMachine {
         }
     }
 
-    /// Why the room ends now, if it does (`call_rules::end_reason`).
+    /// Why the room ends now, if it does (`call_rules::end_reason`; a party lost to the media
+    /// timeout rather than a BYE says so).
     pub(super) fn end_reason(&self) -> Option<String> {
         let ringing = self.transfer.as_ref().is_some_and(|t| t.is_ringing());
-        call_rules::end_reason(&self.leg_views(), ringing).map(str::to_string)
+        call_rules::end_reason(&self.leg_views(), ringing).map(|r| {
+            match self.last_departure {
+                Some(why) if r == call_rules::REMOTE_HANGUP => why,
+                _ => r,
+            }
+            .to_string()
+        })
     }
 
     /// The room ends: a transfer under way fails, BYE to whoever is left, the record closes.

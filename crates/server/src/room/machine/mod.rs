@@ -121,6 +121,9 @@ pub struct RoomMachine {
     next_leg: LegId,
     next_offer: u64,
     next_transfer: u64,
+    /// Why the last party to go left when it was not a BYE (`media timeout`): the end reason
+    /// the record gets if its going ends the room (issue 11 §7).
+    last_departure: Option<&'static str>,
     out: Vec<Effect>,
 }
 
@@ -153,6 +156,7 @@ impl RoomMachine {
             next_leg: 1,
             next_offer: 0,
             next_transfer: 0,
+            last_departure: None,
             out: Vec::new(),
         }
     }
@@ -160,6 +164,7 @@ impl RoomMachine {
     /// Take one event at `now`; the effects to carry out, in order.
     pub fn handle(&mut self, event: Event, now: Instant) -> Vec<Effect> {
         self.now = now;
+        self.last_departure = None;
         match self.phase {
             // What was under way at the end is given back.
             Phase::Ending => match event {

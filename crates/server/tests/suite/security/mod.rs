@@ -4,3 +4,4 @@
 
 mod dialog_forgery;
 mod digest;
+mod records;
