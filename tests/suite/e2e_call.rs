@@ -63,11 +63,12 @@ fn customer_reaches_team_agent_and_they_hear_each_other_hold_and_mute() {
     alice.cmd("resume");
     alice.wait_state("connected");
     alice.cmd("mute on");
-    std::thread::sleep(Duration::from_millis(300));
+    customer.wait_hearing(&[], &[ALICE_HZ]);
+    alice.wait_hearing(&[CUSTOMER_HZ], &[]);
     let [c_mute, a_mute] = phase(&mut customer, &mut alice, "muted");
 
     alice.cmd("mute off");
-    std::thread::sleep(Duration::from_millis(300));
+    customer.wait_hearing(&[ALICE_HZ], &[]);
     let [c_back, _] = phase(&mut customer, &mut alice, "unmuted");
 
     alice.cmd("hangup");

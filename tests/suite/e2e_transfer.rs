@@ -9,7 +9,8 @@ const RINGBACK_HZ: f32 = 425.0;
 
 /// Customer and alice hear each other again (after a failed or cancelled transfer).
 fn assert_back_to_customer_and_alice(customer: &mut Client, alice: &mut Client, tag: &str) {
-    std::thread::sleep(Duration::from_millis(300));
+    customer.wait_hearing(&[ALICE_HZ], &[]);
+    alice.wait_hearing(&[CUSTOMER_HZ], &[]);
     let [c, a] = paths(record_phase(&mut [customer, alice], tag, PHASE));
     let heard = Heard::analyse(&c, &ALL_TONES);
     heard.assert_hears(ALICE_HZ, "alice, by the customer, after the transfer ended");
@@ -104,7 +105,9 @@ fn agent_transfer_full_path_is_heard_phase_by_phase() {
     // Resume: all three hear each other.
     alice.cmd("resume");
     alice.wait_timeline("resumed");
-    std::thread::sleep(Duration::from_millis(300));
+    customer.wait_hearing(&[ALICE_HZ, BOB_HZ], &[]);
+    alice.wait_hearing(&[CUSTOMER_HZ, BOB_HZ], &[]);
+    bob.wait_hearing(&[CUSTOMER_HZ, ALICE_HZ], &[]);
     let [c, a, b] = paths(record_phase(
         &mut [&mut customer, &mut alice, &mut bob],
         "three-way",
@@ -124,7 +127,8 @@ fn agent_transfer_full_path_is_heard_phase_by_phase() {
     alice.cmd("transfer complete");
     alice.wait_state("ended");
     bob.wait_timeline("transfer_completed");
-    std::thread::sleep(Duration::from_millis(300));
+    customer.wait_hearing(&[BOB_HZ], &[ALICE_HZ]);
+    bob.wait_hearing(&[CUSTOMER_HZ], &[ALICE_HZ]);
     let [c, b] = paths(record_phase(&mut [&mut customer, &mut bob], "after", PHASE));
     let heard = Heard::analyse(&c, &ALL_TONES);
     heard.assert_hears(BOB_HZ, "bob, by the customer after the transfer");
@@ -135,23 +139,27 @@ fn agent_transfer_full_path_is_heard_phase_by_phase() {
 
     customer.cmd("hangup");
     bob.wait_state("ended");
-    std::thread::sleep(Duration::from_millis(500));
 
-    // The call record holds every step.
-    let events = call_events(&server);
-    for kind in [
+    // The call record holds every step (its writer is asynchronous: wait until it has them).
+    let steps = [
         "answered",
         "transfer_requested",
         "transfer_ringing",
         "transfer_answered",
         "resumed",
         "transfer_completed",
-    ] {
-        assert!(
-            events.iter().any(|e| e == kind),
-            "call record has {kind}: {events:?}"
-        );
-    }
+    ];
+    wait_until(
+        &format!("a call record with {steps:?}"),
+        Duration::from_secs(5),
+        || {
+            let events = call_events(&server);
+            match steps.iter().find(|k| !events.iter().any(|e| e == *k)) {
+                None => Ok(()),
+                Some(missing) => Err(format!("no {missing} in {events:?}")),
+            }
+        },
+    );
 }
 
 #[test]
@@ -176,7 +184,8 @@ fn team_transfer_offers_members_in_order_until_one_answers() {
     alice.wait_transfer("answered");
     alice.cmd("transfer complete");
     alice.wait_state("ended");
-    std::thread::sleep(Duration::from_millis(300));
+    customer.wait_hearing(&[DAVE_HZ], &[]);
+    dave.wait_hearing(&[CUSTOMER_HZ], &[]);
     let [c, d] = paths(record_phase(
         &mut [&mut customer, &mut dave],
         "after",
@@ -285,7 +294,8 @@ fn customer_hanging_up_during_consultation_leaves_the_agents_connected() {
     customer.wait_state("ended");
     alice.wait_timeline("customer_left");
     bob.wait_timeline("customer_left");
-    std::thread::sleep(Duration::from_millis(300));
+    alice.wait_hearing(&[BOB_HZ], &[]);
+    bob.wait_hearing(&[ALICE_HZ], &[]);
     let [a, b] = paths(record_phase(&mut [&mut alice, &mut bob], "agents", PHASE));
     Heard::analyse(&a, &ALL_TONES).assert_hears(BOB_HZ, "bob, by alice after the customer left");
     Heard::analyse(&b, &ALL_TONES).assert_hears(ALICE_HZ, "alice, by bob after the customer left");
@@ -314,7 +324,7 @@ fn a_fourth_participant_is_refused_with_a_reason() {
     );
     alice.cmd("transfer complete");
     alice.wait_state("ended");
-    std::thread::sleep(Duration::from_millis(300));
+    customer.wait_hearing(&[BOB_HZ], &[]);
     let [c] = paths(record_phase(&mut [&mut customer], "after", PHASE));
     Heard::analyse(&c, &ALL_TONES).assert_hears(BOB_HZ, "bob, by the customer");
 }
@@ -330,7 +340,9 @@ fn listen_only_agent_hears_everyone_and_is_heard_by_no_one() {
     assert_eq!(inc["listen_only"], true, "{inc}");
     carol.cmd("answer");
     alice.wait_transfer("answered");
-    std::thread::sleep(Duration::from_millis(300));
+    carol.wait_hearing(&[CUSTOMER_HZ, ALICE_HZ], &[]);
+    customer.wait_hearing(&[ALICE_HZ], &[]);
+    alice.wait_hearing(&[CUSTOMER_HZ], &[]);
     let [c, a, t] = paths(record_phase(
         &mut [&mut customer, &mut alice, &mut carol],
         "listening",
@@ -373,7 +385,8 @@ fn a_transfer_after_a_transfer() {
     bob.wait_transfer("answered");
     bob.cmd("transfer complete");
     bob.wait_state("ended");
-    std::thread::sleep(Duration::from_millis(300));
+    customer.wait_hearing(&[CAROL_HZ], &[]);
+    carol.wait_hearing(&[CUSTOMER_HZ], &[]);
     let [c, k] = paths(record_phase(
         &mut [&mut customer, &mut carol],
         "after",

@@ -88,6 +88,6 @@ fn status_away_and_available_from_the_headless_phone() {
         entry(v, "alice", "available").is_some()
     });
     alice.cmd("expect available");
-    alice.cmd("sleep 0.2");
-    alice.assert_no_event("script_failed", Duration::from_millis(500));
+    // A failed expect prints script_failed before this answer, and every wait fails on it.
+    alice.set_voice(false);
 }

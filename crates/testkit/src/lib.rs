@@ -8,6 +8,7 @@
 pub mod alloc;
 pub mod tmux;
 pub mod tone;
+pub mod wait;
 
 #[cfg(feature = "server")]
 pub mod phone;
@@ -30,4 +31,5 @@ pub mod prelude {
     pub use crate::server::{standard_config, TestServer};
     pub use crate::tmux::Tmux;
     pub use crate::tone::{Heard, MOH_NOTES};
+    pub use crate::wait::wait_until;
 }

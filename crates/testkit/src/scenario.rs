@@ -70,6 +70,7 @@ pub fn paths<const N: usize>(v: Vec<PathBuf>) -> [PathBuf; N] {
 /// `length`, then stops, so the next change of state is not in this phase's file.
 pub fn record_phase(clients: &mut [&mut Client], phase: &str, length: Duration) -> Vec<PathBuf> {
     let paths: Vec<_> = clients.iter_mut().map(|c| c.record(phase)).collect();
+    // The phase's length: the scenario, not a settle (callers wait for the phase first).
     std::thread::sleep(length);
     for c in clients.iter_mut() {
         c.cmd("record off");

@@ -11,6 +11,7 @@ use agentphone_testkit::sip::call::{
     answer, dial, dial_authenticated, dial_with, expect_bye, expect_invite, invite_request, send,
 };
 use agentphone_testkit::sip::{code, SipPeer};
+use agentphone_testkit::wait::wait_until_async;
 
 const CUSTOMER_HZ: f32 = 440.0;
 const ALICE_HZ: f32 = 1000.0;
@@ -438,28 +439,24 @@ async fn unauthenticated_callers_reach_only_inbound_addresses() {
 
 /// (kind, state, answered_by) of the only call, once it has ended.
 async fn wait_for_ended_record(server: &TestServer) -> (String, String, Option<String>) {
-    for _ in 0..50 {
-        if let Ok(conn) = rusqlite::Connection::open(&server.db) {
-            let row = conn.query_row(
-                "SELECT kind, state, answered_by FROM calls ORDER BY started_at_ms DESC LIMIT 1",
-                [],
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, Option<String>>(2)?,
-                    ))
-                },
-            );
-            if let Ok(row) = row {
-                if row.1 == "ended" {
-                    return row;
-                }
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("no ended call record in {}", server.db.display());
+    let what = format!("an ended call record in {}", server.db.display());
+    wait_until_async(&what, Duration::from_secs(5), || {
+        std::future::ready(match last_call(server) {
+            Ok(row) if row.1 == "ended" => Ok(row),
+            Ok(row) => Err(format!("{row:?}")),
+            Err(e) => Err(e.to_string()),
+        })
+    })
+    .await
+}
+
+/// (kind, state, answered_by) of the latest call record.
+fn last_call(server: &TestServer) -> rusqlite::Result<(String, String, Option<String>)> {
+    rusqlite::Connection::open(&server.db)?.query_row(
+        "SELECT kind, state, answered_by FROM calls ORDER BY started_at_ms DESC LIMIT 1",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
 }
 
 fn record_states(server: &TestServer) -> Vec<String> {

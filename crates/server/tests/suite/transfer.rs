@@ -93,6 +93,7 @@ async fn stored_timeline(server: &TestServer, last: &str) -> Vec<(String, String
         if timeline.iter().any(|(k, _)| k == last) || Instant::now() >= until {
             return timeline;
         }
+        // The poll interval of this wait for the records writer, not a settle.
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -103,6 +104,7 @@ async fn time_until_heard(media: &MediaPeer, hz: f32, since: Instant) -> Duratio
         if media.hears(&[hz], 0.06) == vec![true] {
             return since.elapsed();
         }
+        // The poll interval (the resolution of the measured delay), not a settle.
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     panic!("{hz} Hz not heard within 3 s");
