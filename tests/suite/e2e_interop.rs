@@ -157,8 +157,7 @@ fn baresip_customer_is_transferred_from_alice_to_bob() {
     let a = record_phase(&mut [&mut alice], "talk", Duration::from_secs(2)).remove(0);
     Heard::analyse(&a, &[CUSTOMER_HZ]).assert_hears(CUSTOMER_HZ, "baresip, by alice");
 
-    alice.cmd("transfer agent bob needs a refund");
-    let inc = bob.wait("incoming_call", &[], Duration::from_secs(10));
+    let inc = transfer_rings(&mut alice, &mut bob, "transfer agent bob needs a refund");
     assert_eq!(inc["reason"], "needs a refund", "{inc}");
     assert!(
         inc["display"]
@@ -208,13 +207,7 @@ fn baresip_customer(codec_module: &str, rate: u32) {
     require("sox");
     let dir = scratch_dir(&format!("e2e_baresip_{codec_module}"));
     let server = TestServer::standard(&dir);
-    let mut alice = Client::spawn(
-        server.addr(),
-        &dir,
-        ClientOptions::agent("alice", "alice-secret", ALICE_HZ),
-    );
-    alice.register();
-    alice.voice_on();
+    let mut alice = scenario::agent(&server, &dir, "alice");
 
     let cfg = baresip_config(&dir, codec_module, rate);
     let mut baresip = start_baresip(&dir, &cfg, &server.uri("support"), 9);
@@ -259,13 +252,7 @@ fn sipp_customer_plays_g711a_pcap_and_dtmf_to_the_agent() {
     require("sipp");
     let dir = scratch_dir("e2e_sipp");
     let server = TestServer::standard(&dir);
-    let mut alice = Client::spawn(
-        server.addr(),
-        &dir,
-        ClientOptions::agent("alice", "alice-secret", ALICE_HZ),
-    );
-    alice.register();
-    alice.voice_on();
+    let mut alice = scenario::agent(&server, &dir, "alice");
 
     let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sipp_customer_pcap.xml");
     let (sip_port, media_port) = (free_udp_port(), free_udp_port_pair());

@@ -79,12 +79,7 @@ fn queued_customer_hears_music_and_is_offered_when_an_agent_frees_up() {
     let dir = scratch_dir("e2e_queue");
     let server = TestServer::blocking(&standard_config(&dir, "queue_timeout_s = 30"));
     // bob is logged in but his voice channel is off: nobody can take the call.
-    let mut bob = Client::spawn(
-        server.addr(),
-        &dir,
-        ClientOptions::agent("bob", "bob-secret", BOB_HZ),
-    );
-    bob.register();
+    let mut bob = agent_voice_off(&server, &dir, "bob");
     let mut customer = customer_calls(&server, &dir, "support");
     // Queued: music on hold plays.
     customer.wait_sound();

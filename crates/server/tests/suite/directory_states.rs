@@ -27,14 +27,8 @@ inbound = "desk"
 wrap_up_s = 2
 "#;
 
-async fn agent(server: &TestServer, user: &str) -> SipPeer {
-    let mut ua = SipPeer::new(server.addr(), user, &format!("{user}-secret")).await;
-    ua.login().await;
-    ua
-}
-
 async fn watcher(server: &TestServer) -> SipPeer {
-    let mut carol = agent(server, "carol").await;
+    let mut carol = SipPeer::agent(server.addr(), "carol").await;
     let directory = format!("sip:directory@{}", server.addr());
     assert_eq!(
         code(&subscribe(&mut carol, &directory, EVENT, 600).await),
@@ -81,8 +75,8 @@ async fn not_offered(ua: &mut SipPeer, secs: u64) -> bool {
 #[tokio::test]
 async fn routing_skips_away_and_wrapping_up_agents_and_wrap_up_ends_by_itself() {
     let server = TestServer::start_with("queue_timeout_s = 20", EXTRA).await;
-    let mut alice = agent(&server, "alice").await;
-    let mut bob = agent(&server, "bob").await;
+    let mut alice = SipPeer::agent(server.addr(), "alice").await;
+    let mut bob = SipPeer::agent(server.addr(), "bob").await;
     let mut carol = watcher(&server).await;
 
     // A reason the server does not know is refused with the list.
@@ -165,7 +159,7 @@ async fn routing_skips_away_and_wrapping_up_agents_and_wrap_up_ends_by_itself() 
 #[tokio::test]
 async fn letting_an_offered_call_ring_out_puts_the_agent_away_until_they_are_back() {
     let server = TestServer::start_with("ring_timeout_s = 1\nqueue_timeout_s = 1", EXTRA).await;
-    let mut alice = agent(&server, "alice").await;
+    let mut alice = SipPeer::agent(server.addr(), "alice").await;
     let mut carol = watcher(&server).await;
 
     let customer = SipPeer::new(server.addr(), "customer", "").await;
