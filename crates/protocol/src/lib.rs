@@ -13,6 +13,7 @@ pub mod agent_state;
 pub mod command;
 pub mod directory;
 pub mod ids;
+pub mod offer;
 pub mod room;
 mod schema;
 

@@ -190,6 +190,7 @@ impl RoomMachine {
             return;
         }
         let state = if !expires_zero && self.last_state.is_none() {
+            self.track_holds();
             let state = self.room_state();
             self.remember_state(state)
         } else {

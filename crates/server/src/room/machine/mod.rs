@@ -9,6 +9,7 @@
 //! offered the call by the same offer machine (`offer.rs`), whoever rings it.
 
 mod connected;
+mod hold_clock;
 pub mod io;
 mod setup;
 mod transfer;
@@ -93,6 +94,8 @@ struct Setup {
     reserved: Option<String>,
     /// The offer ringing now (answered: until it joined).
     ringing: Option<Offer>,
+    /// When the caller's INVITE arrived (the customer's wait counts from here).
+    started: Instant,
 }
 
 /// A room's call logic.
@@ -114,6 +117,8 @@ pub struct RoomMachine {
     /// Held by a `hold` command (C3): the customer, or (no customer) everyone but this leg.
     command_hold: Option<LegId>,
     timeline: Vec<TimelineEntry>,
+    /// Held legs and since when (wall ms), kept by `hold_clock.rs`.
+    held_since: Vec<(LegId, u64)>,
     last_state: Option<RoomState>,
     state_version: u64,
     /// Room subscriptions that came before the call was connected.
@@ -150,6 +155,7 @@ impl RoomMachine {
             joining: None,
             command_hold: None,
             timeline: Vec::new(),
+            held_since: Vec::new(),
             last_state: None,
             state_version: 0,
             early_subs: Vec::new(),
@@ -260,8 +266,7 @@ impl RoomMachine {
 
     /// Add a timeline entry the call record already has in another form (answered, ended).
     fn note_in_memory(&mut self, kind: TimelineKind, text: String) {
-        let since = self.now.saturating_duration_since(self.epoch.0).as_millis();
-        let at_ms = self.epoch.1 + u64::try_from(since).unwrap_or(u64::MAX);
+        let at_ms = self.wall_ms();
         self.timeline.push(TimelineEntry { at_ms, kind, text });
     }
 

@@ -209,6 +209,11 @@ impl Call {
         self.m.handle(event, self.now).iter().map(line).collect()
     }
 
+    /// Feed one event; its effects as they are.
+    pub fn raw(&mut self, event: Event) -> Vec<Effect> {
+        self.m.handle(event, self.now)
+    }
+
     /// Feed one event and check the lines.
     pub fn step(&mut self, event: Event, expect: &[&str]) -> Vec<String> {
         let name = format!("{event:?} at {:.1} s", self.secs());
