@@ -8,6 +8,7 @@
 mod connected_flows;
 mod harness;
 mod setup_flows;
+mod supervise_flows;
 mod transfer_faults;
 mod transfer_flows;
 mod whole_call;
