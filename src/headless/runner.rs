@@ -490,6 +490,7 @@ mod tests {
             reason: None,
             transferred_by: None,
             listen_only: false,
+            waited_ms: None,
         };
         assert!(matches(
             &inc,

@@ -97,6 +97,10 @@ pub enum PhoneEvent {
         transferred_by: Option<String>,
         /// I am added as a listener only (M5): I hear everyone, nobody hears me.
         listen_only: bool,
+        /// How long the customer had waited when the server offered the call here (ms; the
+        /// server's `X-Agentphone-Waited-Ms`), for a customer's call.
+        #[serde(default)]
+        waited_ms: Option<u64>,
     },
     /// A call changed state.
     CallState {
@@ -240,8 +244,10 @@ mod tests {
             reason: None,
             transferred_by: None,
             listen_only: false,
+            waited_ms: Some(83_250),
         };
         let v: serde_json::Value = serde_json::to_value(&ev).unwrap();
+        assert_eq!(v["waited_ms"], 83_250);
         assert_eq!(v["event"], "incoming_call");
         assert_eq!(v["team"], "support");
         assert!(v["reason"].is_null());

@@ -13,8 +13,10 @@ pub mod agent_state;
 pub mod command;
 pub mod directory;
 pub mod ids;
+pub mod offer;
 pub mod room;
 mod schema;
+pub mod supervisor;
 
 pub use agent_state::AgentStateRequest;
 pub use command::{CommandError, RoomCommand};
@@ -25,6 +27,7 @@ pub use room::{
     Transfer, TransferKind, TransferPhase,
 };
 pub use schema::{decode, DecodeError, SCHEMA};
+pub use supervisor::{SuperviseMode, SupervisorState};
 
 /// The first JSON sample under the docs/protocol.md heading that starts with `heading`.
 #[cfg(test)]

@@ -67,6 +67,8 @@ pub struct AgentConfig {
     /// start-up (with a warning). Agents without one log in with the secret stored by
     /// `agentphone-server agent add`.
     pub password: Option<String>,
+    /// `role = "supervisor"`: may watch the floor and listen, whisper or barge (SPEC V3).
+    pub supervisor: bool,
 }
 
 /// One team.
@@ -102,6 +104,11 @@ impl Config {
     /// The agent with this user name.
     pub fn agent(&self, username: &str) -> Option<&AgentConfig> {
         self.agents.iter().find(|a| a.username == username)
+    }
+
+    /// Does this account have the supervisor role (SPEC V3)?
+    pub fn is_supervisor(&self, username: &str) -> bool {
+        self.agent(username).is_some_and(|a| a.supervisor)
     }
 
     /// The team with this name.
@@ -245,6 +252,7 @@ struct RawAgent {
     username: Spanned<String>,
     display_name: Option<String>,
     password: Option<Spanned<String>>,
+    role: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -481,7 +489,20 @@ impl Validator<'_> {
             if let Some(p) = a.password.as_ref().filter(|p| p.get_ref().is_empty()) {
                 return self.err(p.span(), "password", "must not be empty");
             }
+            let supervisor = match a.role.as_ref().map(|r| r.get_ref().as_str()) {
+                None | Some("agent") => false,
+                Some("supervisor") => true,
+                Some(other) => {
+                    let span = a.role.as_ref().map(|r| r.span()).unwrap_or_default();
+                    return self.err(
+                        span,
+                        "role",
+                        format!("`{other}` is not a role: agent or supervisor"),
+                    );
+                }
+            };
             out.push(AgentConfig {
+                supervisor,
                 display_name: a.display_name.unwrap_or_else(|| name.clone()),
                 username: a.username.into_inner(),
                 password: a.password.map(Spanned::into_inner),
@@ -677,6 +698,23 @@ mod tests {
             };
             assert_eq!((e.line, e.key.as_deref()), (Some(line), Some(key)), "{e}");
         }
+        Ok(())
+    }
+
+    #[test]
+    fn the_supervisor_role_is_read_and_a_wrong_role_named_with_its_line() -> anyhow::Result<()> {
+        let text = "[[agents]]\nusername = \"sue\"\npassword = \"s\"\nrole = \"supervisor\"\n\
+            [[agents]]\nusername = \"bob\"\npassword = \"b\"\nrole = \"agent\"\n\
+            [[agents]]\nusername = \"al\"\npassword = \"a\"\n";
+        let c = Config::from_toml_str(text, "t.toml")?;
+        assert!(c.is_supervisor("sue"));
+        assert!(!c.is_supervisor("bob") && !c.is_supervisor("al") && !c.is_supervisor("x"));
+        let bad = "[[agents]]\nusername = \"sue\"\npassword = \"s\"\n\nrole = \"boss\"\n";
+        let Err(e) = Config::from_toml_str(bad, "t.toml") else {
+            panic!("role boss accepted");
+        };
+        assert_eq!((e.line, e.key.as_deref()), (Some(5), Some("role")), "{e}");
+        assert!(e.to_string().contains("agent or supervisor"), "{e}");
         Ok(())
     }
 }

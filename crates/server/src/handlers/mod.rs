@@ -8,6 +8,7 @@ pub mod options;
 pub mod publish;
 pub mod register;
 pub mod subscribe;
+pub mod supervise;
 pub mod unsupported;
 
 use std::sync::Arc;

@@ -19,5 +19,6 @@ mod queue;
 mod register;
 mod room_levels;
 mod security;
+mod supervise;
 mod t11_matrix;
 mod transfer;

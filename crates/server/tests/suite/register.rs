@@ -68,6 +68,7 @@ async fn expired_nonce_gets_401_stale() {
     let first = ua.register_request(&call_id, 300, None);
     let resp = ua.send(first).await;
     let ch = ua.pick_challenge(&resp);
+    // The nonce expiring is the scenario (1 s lifetime on the server's real clock), not a settle.
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let uri = format!("sip:{}", server.addr().ip());
     let auth = ua.answer(&ch, "REGISTER", &uri);

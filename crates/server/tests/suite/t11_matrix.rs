@@ -13,10 +13,9 @@ use agentphone_testkit::sip::{code, SipPeer};
 async fn forbidden_actions_are_refused() {
     let server = TestServer::start("").await;
     let ip = server.addr().ip();
-    let mut alice = SipPeer::new(server.addr(), "alice", "alice-secret").await;
-    alice.login().await;
+    let mut alice = SipPeer::agent(server.addr(), "alice").await;
     let customer = SipPeer::new(server.addr(), "customer", "").await;
-    let dialing = dial(&customer, &format!("sip:support@{}", server.addr()), 440.0);
+    let dialing = dial(&customer, &server.uri("support"), 440.0);
     let inv = expect_invite(&mut alice).await;
     let mut a = answer(&alice, &inv, 1000.0).await;
     let (_, cust) = dialing.finish(&customer).await;
@@ -77,8 +76,7 @@ async fn forbidden_actions_are_refused() {
     assert_eq!(code(&resp), 200, "alice's own INFO still works: {resp}");
 
     // bob subscribing to a room he is not in → 403; a room that does not exist → 404.
-    let mut bob = SipPeer::new(server.addr(), "bob", "bob-secret").await;
-    bob.login().await;
+    let mut bob = SipPeer::agent(server.addr(), "bob").await;
     let resp = subscribe(&mut bob, &room, "agentphone-room", 3600).await;
     assert_eq!(code(&resp), 403, "{resp}");
     assert!(

@@ -66,6 +66,14 @@ impl SipPeer {
         SipPeer::with_transport(server, user, password, TransportKind::Udp).await
     }
 
+    /// Agent `user` of the test directories (password `USER-secret`) over UDP, registered and
+    /// voice-active.
+    pub async fn agent(server: SocketAddr, user: &str) -> SipPeer {
+        let mut ua = SipPeer::new(server, user, &format!("{user}-secret")).await;
+        ua.login().await;
+        ua
+    }
+
     /// A UA that talks to the server over `transport`.
     pub async fn with_transport(
         server: SocketAddr,

@@ -29,6 +29,8 @@ impl RoomMachine {
                 expires_zero,
             } => self.subscribe(tx, user, expires_zero),
             Event::Tick => self.transfer_tick(),
+            Event::Supervise { tx, user, mode } => self.supervise_request(tx, user, mode),
+            Event::SupervisorJoined { leg, result } => self.supervisor_joined(leg, result),
             Event::Media { leg, kind } => match kind {
                 MediaEventKind::RtpTimeout => {
                     self.last_departure = Some(call_rules::MEDIA_TIMEOUT);
@@ -138,6 +140,7 @@ impl RoomMachine {
             }
             RoomCommand::CancelTransfer => self.cancel_transfer(),
             RoomCommand::CompleteTransfer => self.complete_transfer(leg_id),
+            RoomCommand::Supervise { mode } => self.supervise_switch(leg_id, mode),
         }
     }
 
@@ -190,6 +193,7 @@ impl RoomMachine {
             return;
         }
         let state = if !expires_zero && self.last_state.is_none() {
+            self.track_holds();
             let state = self.room_state();
             self.remember_state(state)
         } else {
@@ -225,6 +229,7 @@ impl RoomMachine {
             return;
         };
         let leg = self.legs.remove(pos);
+        self.supervisor_left(leg_id);
         self.emit(Effect::DropLeg {
             leg: leg_id,
             bye: send_bye && leg.confirmed,

@@ -177,6 +177,8 @@ impl RoomMachine {
             referred_by: Some(req.by.clone()),
             subject: req.reason.clone(),
             listen_only: req.listen_only,
+            // In a call already: the target's screen counts the call's time instead.
+            waited_ms: None,
         };
         let id = self.new_offer_id();
         let to = Offeree::Agent(user.clone());

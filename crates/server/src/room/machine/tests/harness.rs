@@ -138,6 +138,7 @@ pub fn line(e: &Effect) -> String {
             }
             s
         }
+        Effect::AcceptSupervisor { tx, leg } => format!("accept supervisor tx{} as {leg}", tx.0),
         Effect::Ended(reason) => format!("ended: {reason}"),
     }
 }
@@ -207,6 +208,11 @@ impl Call {
     /// Feed one event; its effects as lines.
     pub fn ev(&mut self, event: Event) -> Vec<String> {
         self.m.handle(event, self.now).iter().map(line).collect()
+    }
+
+    /// Feed one event; its effects as they are.
+    pub fn raw(&mut self, event: Event) -> Vec<Effect> {
+        self.m.handle(event, self.now)
     }
 
     /// Feed one event and check the lines.
