@@ -38,6 +38,8 @@ pub struct Ctx {
     pub bad_input_log: LogLimiter,
     /// Keepalive OPTIONS to registered agents.
     pub liveness: LivenessHandle,
+    /// Caps on customer calls in progress.
+    pub admission: Arc<crate::security::admission::Admission>,
 }
 
 impl Ctx {
@@ -83,6 +85,7 @@ impl Ctx {
         Ok(Arc::new(Ctx {
             directory,
             liveness,
+            admission: crate::security::admission::Admission::new(config.security.calls),
             auth: AuthGuard::new(config.clone(), secrets),
             config,
             endpoint,

@@ -72,10 +72,15 @@ impl ServerHandle {
 /// the media engine and the request router.
 pub async fn start(config: Config) -> anyhow::Result<ServerHandle> {
     let config = Arc::new(config);
-    let (endpoint, incoming) =
-        agentphone_sip::endpoint::Endpoint::bind(config.listen, Default::default())
-            .await
-            .with_context(|| format!("cannot bind SIP on {}", config.listen))?;
+    let (endpoint, incoming) = agentphone_sip::endpoint::Endpoint::bind_with(
+        config.listen,
+        agentphone_sip::endpoint::EndpointConfig {
+            tcp: config.security.tcp,
+            ..Default::default()
+        },
+    )
+    .await
+    .with_context(|| format!("cannot bind SIP on {}", config.listen))?;
     let sip_addr = endpoint.local_addr();
     let ctx = context::Ctx::start(config, endpoint).context("cannot start the server")?;
     let (stop, stop_rx) = watch::channel(false);

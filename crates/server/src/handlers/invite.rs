@@ -22,6 +22,14 @@ pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction) {
     }
     let msg = &tx.request;
     let route = routing::classify(&ctx.config, ctx.endpoint.local_addr(), &tx.request.uri);
+    // Customer calls are admitted under caps before anything is spent on them (issue 11 §4).
+    let slot = match &route {
+        Route::Inbound(_) => match ctx.admission.admit(tx.peer.addr.ip()) {
+            Ok(slot) => Some(slot),
+            Err(full) => return super::refuse_full(&tx, full).await,
+        },
+        _ => None,
+    };
     let caller = match &route {
         Route::Inbound(_) => Role::Customer {
             // As on the wire (`[::1]`), not the parser's escaped form: agents and records see it.
@@ -76,6 +84,7 @@ pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction) {
             offer,
             destination,
         },
+        slot,
     );
 }
 

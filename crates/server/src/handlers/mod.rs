@@ -19,6 +19,18 @@ use crate::auth_guard::AuthDecision;
 use crate::context::Ctx;
 use crate::sip_reply;
 
+/// `503 Service Unavailable` with `Retry-After` for a call past an admission cap.
+pub async fn refuse_full(tx: &ServerTransaction, full: crate::security::admission::Full) {
+    use crate::security::admission::Full;
+    let (reason, retry) = match full {
+        Full::Source => ("Service Unavailable (too many calls from your address)", 30),
+        Full::Server => ("Service Unavailable (too many calls)", 10),
+    };
+    let mut resp = sip_reply::build(tx, 503, reason);
+    sip_reply::add_header(&mut resp, "Retry-After", retry.to_string());
+    sip_reply::send(tx, resp).await;
+}
+
 /// Authenticate an agent's request, answering 401 (statelessly) / 403 when that fails. Some(user)
 /// when it passed.
 pub async fn require_agent(ctx: &Arc<Ctx>, tx: &ServerTransaction) -> Option<String> {

@@ -36,6 +36,7 @@ use agentphone_sip::sdp::Sdp;
 use crate::context::Ctx;
 pub use crate::ids::{LegId, RoomId};
 use crate::room_handle::RoomHandle;
+use crate::security::admission::CallSlot;
 pub use leg::Role;
 
 static NEXT_ROOM: AtomicU64 = AtomicU64::new(1);
@@ -64,9 +65,13 @@ pub struct RoomSetup {
 }
 
 /// Start a room actor for a new call. The caller's Call-ID is bound to the room at once.
-pub fn spawn(ctx: Arc<Ctx>, setup: RoomSetup) {
+/// `slot`: the admission slot the call holds until the room ends (customer calls).
+pub fn spawn(ctx: Arc<Ctx>, setup: RoomSetup, slot: Option<CallSlot>) {
     let id = RoomId(NEXT_ROOM.fetch_add(1, Ordering::Relaxed));
     let (handle, rx) = RoomHandle::new(id);
     ctx.dialogs.add_room(handle.clone());
-    tokio::spawn(actor::run(ctx, handle, rx, setup));
+    tokio::spawn(async move {
+        actor::run(ctx, handle, rx, setup).await;
+        drop(slot);
+    });
 }

@@ -12,6 +12,11 @@ pub struct SecurityConfig {
     pub throttle: ThrottleRules,
     /// OPTIONS keepalives to registered agents this often (None: off).
     pub keepalive_interval: Option<std::time::Duration>,
+    /// Caps on customer calls in progress.
+    pub calls: super::admission::CallCaps,
+    /// TCP: connections per source IP, and how long a partial message or an idle connection
+    /// may last.
+    pub tcp: agentphone_sip::endpoint::TcpLimits,
 }
 
 impl Default for SecurityConfig {
@@ -19,6 +24,8 @@ impl Default for SecurityConfig {
         SecurityConfig {
             throttle: ThrottleRules::default(),
             keepalive_interval: Some(std::time::Duration::from_secs(DEFAULT_KEEPALIVE_S)),
+            calls: Default::default(),
+            tcp: Default::default(),
         }
     }
 }
@@ -35,6 +42,11 @@ pub struct RawSecurity {
     account_checks_per_minute: Option<Spanned<u64>>,
     account_burst: Option<Spanned<u64>>,
     keepalive_interval_s: Option<Spanned<u64>>,
+    max_calls_per_source: Option<Spanned<u64>>,
+    max_calls: Option<Spanned<u64>>,
+    tcp_connections_per_source: Option<Spanned<u64>>,
+    tcp_header_timeout_s: Option<Spanned<u64>>,
+    tcp_idle_timeout_s: Option<Spanned<u64>>,
 }
 
 /// A rejected key: where, which, why.
@@ -94,9 +106,48 @@ impl RawSecurity {
             0..=3600,
             DEFAULT_KEEPALIVE_S,
         )?;
+        let dc = super::admission::CallCaps::default();
+        let calls = super::admission::CallCaps {
+            per_source: bounded(
+                &self.max_calls_per_source,
+                "max_calls_per_source",
+                1..=100_000,
+                u64::from(dc.per_source),
+            )? as u32,
+            total: bounded(
+                &self.max_calls,
+                "max_calls",
+                1..=1_000_000,
+                u64::from(dc.total),
+            )? as u32,
+        };
+        let dt = agentphone_sip::endpoint::TcpLimits::default();
+        let secs = std::time::Duration::from_secs;
+        let tcp = agentphone_sip::endpoint::TcpLimits {
+            per_source: bounded(
+                &self.tcp_connections_per_source,
+                "tcp_connections_per_source",
+                1..=100_000,
+                dt.per_source as u64,
+            )? as usize,
+            header_timeout: secs(bounded(
+                &self.tcp_header_timeout_s,
+                "tcp_header_timeout_s",
+                1..=3600,
+                dt.header_timeout.as_secs(),
+            )?),
+            idle_timeout: secs(bounded(
+                &self.tcp_idle_timeout_s,
+                "tcp_idle_timeout_s",
+                1..=86_400,
+                dt.idle_timeout.as_secs(),
+            )?),
+        };
         Ok(SecurityConfig {
             throttle,
             keepalive_interval: (keepalive > 0).then(|| std::time::Duration::from_secs(keepalive)),
+            calls,
+            tcp,
         })
     }
 }

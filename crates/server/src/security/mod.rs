@@ -9,4 +9,5 @@ pub mod secrets;
 pub mod throttle;
 
 pub use config::SecurityConfig;
+pub mod admission;
 pub mod events;

@@ -2,6 +2,7 @@
 
 use super::Timers;
 use crate::core::DEFAULT_MAX_TRANSACTIONS;
+use std::time::Duration;
 
 /// Everything `Endpoint::bind_with` can be told. `Default` = RFC timers, one shard per core.
 #[derive(Clone, Debug)]
@@ -28,6 +29,31 @@ pub struct EndpointConfig {
     /// Datagrams waiting for a full socket send buffer, per shard; past it they are dropped
     /// (retransmission recovers them).
     pub max_pending_sends: usize,
+    /// Limits on TCP connections (slowloris, connection floods).
+    pub tcp: TcpLimits,
+}
+
+/// Limits on TCP connections, against slowloris and connection floods.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TcpLimits {
+    /// Connections open at once from one IP address (accepted and opened); more are closed at
+    /// once.
+    pub per_source: usize,
+    /// How long a message may take to arrive once its first byte came (a slow sender is
+    /// closed).
+    pub header_timeout: Duration,
+    /// How long a connection may stay without receiving anything (CRLF keepalives count).
+    pub idle_timeout: Duration,
+}
+
+impl Default for TcpLimits {
+    fn default() -> Self {
+        TcpLimits {
+            per_source: 64,
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(600),
+        }
+    }
 }
 
 impl Default for EndpointConfig {
@@ -41,6 +67,7 @@ impl Default for EndpointConfig {
             tu_backlog: 512,
             receive_workers: 0,
             max_pending_sends: 4096,
+            tcp: TcpLimits::default(),
         }
     }
 }

@@ -20,7 +20,7 @@ mod shard;
 mod types;
 
 pub use client_handle::ClientTransaction;
-pub use config::EndpointConfig;
+pub use config::{EndpointConfig, TcpLimits};
 pub use server_handle::ServerTransaction;
 pub use types::{Peer, Timers, TransportKind, TxError};
 
@@ -127,7 +127,7 @@ impl Endpoint {
                 local_addr,
                 timers: config.timers,
                 shards,
-                tcp: TcpConnections::default(),
+                tcp: TcpConnections::new(config.tcp),
                 tasks: Mutex::new(Vec::new()),
                 next_client: AtomicU64::new(1),
                 closed: AtomicBool::new(false),

@@ -5,10 +5,10 @@
 
 use super::framing::{next_frame, Frame};
 use crate::core::ClientId;
-use crate::endpoint::{Endpoint, Peer, TransportKind};
+use crate::endpoint::{Endpoint, Peer, TcpLimits, TransportKind};
 use bytes::Bytes;
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -25,11 +25,12 @@ struct Conn {
     tasks: [AbortHandle; 2],
 }
 
-/// Open connections by peer address.
-#[derive(Default)]
+/// Open connections by peer address, and how many per IP.
 pub(crate) struct TcpConnections {
     table: Mutex<HashMap<SocketAddr, Conn>>,
     next_id: AtomicU64,
+    limits: TcpLimits,
+    per_ip: Mutex<HashMap<IpAddr, usize>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -37,6 +38,36 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl TcpConnections {
+    pub(crate) fn new(limits: TcpLimits) -> Self {
+        TcpConnections {
+            table: Mutex::default(),
+            next_id: AtomicU64::new(0),
+            limits,
+            per_ip: Mutex::default(),
+        }
+    }
+
+    /// Count a new connection from/to `ip`; false (not counted) when it has too many.
+    fn open(&self, ip: IpAddr) -> bool {
+        let mut per_ip = lock(&self.per_ip);
+        let n = per_ip.entry(ip).or_insert(0);
+        if *n >= self.limits.per_source {
+            return false;
+        }
+        *n += 1;
+        true
+    }
+
+    fn closed(&self, ip: IpAddr) {
+        let mut per_ip = lock(&self.per_ip);
+        if let Some(n) = per_ip.get_mut(&ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                per_ip.remove(&ip);
+            }
+        }
+    }
+
     fn writer(&self, addr: SocketAddr) -> Option<mpsc::Sender<Bytes>> {
         lock(&self.table).get(&addr).map(|c| c.writer.clone())
     }
@@ -63,7 +94,12 @@ pub(crate) async fn accept_loop(endpoint: Endpoint, listener: TcpListener) {
     loop {
         match listener.accept().await {
             Ok((stream, addr)) => {
-                start_connection(&endpoint, stream, addr);
+                if endpoint.shared().tcp.open(addr.ip()) {
+                    start_connection(&endpoint, stream, addr);
+                } else {
+                    tracing::debug!(%addr, "too many tcp connections from this address: closed");
+                    drop(stream);
+                }
             }
             Err(e) => {
                 tracing::warn!(error = %e, "sip tcp accept failed");
@@ -97,7 +133,17 @@ pub(crate) fn send(
     };
     let endpoint = endpoint.clone();
     tokio::spawn(async move {
-        let sent = match TcpStream::connect(addr).await {
+        if !endpoint.shared().tcp.open(addr.ip()) {
+            if let Some((shard, id)) = origin {
+                endpoint.transport_error(shard, id, "too many tcp connections".into());
+            }
+            return;
+        }
+        let connected = TcpStream::connect(addr).await;
+        if connected.is_err() {
+            endpoint.shared().tcp.closed(addr.ip());
+        }
+        let sent = match connected {
             Ok(stream) => {
                 let writer = start_connection(&endpoint, stream, addr);
                 writer
@@ -159,14 +205,32 @@ async fn read_loop(
     let mut buf: Vec<u8> = Vec::with_capacity(4096);
     let mut chunk = vec![0u8; 16 * 1024];
     let mut pings = super::keepalive::PingDetector::default();
+    let limits = endpoint.shared().tcp.limits;
+    // When the message now in `buf` began: it must be whole within the header timeout.
+    let mut partial_since: Option<tokio::time::Instant> = None;
     'read: loop {
-        match reader.read(&mut chunk).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => buf.extend_from_slice(chunk.get(..n).unwrap_or_default()),
+        let deadline = match partial_since {
+            Some(since) => since + limits.header_timeout,
+            None => tokio::time::Instant::now() + limits.idle_timeout,
+        };
+        match tokio::time::timeout_at(deadline, reader.read(&mut chunk)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => buf.extend_from_slice(chunk.get(..n).unwrap_or_default()),
+            Err(_) => {
+                tracing::debug!(%addr, slow = partial_since.is_some(), "tcp connection timed out: closed");
+                break;
+            }
         }
         loop {
             match next_frame(&buf) {
-                Frame::Incomplete => break,
+                Frame::Incomplete => {
+                    if buf.is_empty() {
+                        partial_since = None;
+                    } else {
+                        partial_since.get_or_insert_with(tokio::time::Instant::now);
+                    }
+                    break;
+                }
                 Frame::KeepAlive(n) => {
                     let n = n.min(buf.len());
                     for _ in 0..pings.feed(buf.get(..n).unwrap_or_default()) {
@@ -176,6 +240,7 @@ async fn read_loop(
                 }
                 Frame::Message(len) => {
                     pings.reset();
+                    partial_since = None;
                     endpoint.wait_for_tu().await;
                     let len = len.min(buf.len());
                     // Handled before the next read: a busy shard slows this reader down.
@@ -194,4 +259,5 @@ async fn read_loop(
         }
     }
     endpoint.shared().tcp.remove(addr, id);
+    endpoint.shared().tcp.closed(addr.ip());
 }

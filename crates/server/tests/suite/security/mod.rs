@@ -2,6 +2,7 @@
 //! sockets, attackers on other loopback addresses (127.0.0.2 …) where the attack needs another
 //! host.
 
+mod admission;
 mod dialog_forgery;
 mod digest;
 mod liveness;
