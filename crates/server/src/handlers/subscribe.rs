@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use agentphone_protocol::{directory, room as room_package};
+use agentphone_protocol::{directory, history, room as room_package};
 use agentphone_sip::dialog::Dialog;
 use agentphone_sip::endpoint::ServerTransaction;
 use agentphone_sip::message;
@@ -22,7 +22,12 @@ const MAX_EXPIRES: u64 = 3600;
 
 /// The event packages we serve, for `Allow-Events`.
 fn allow_events() -> String {
-    format!("{}, {}, presence", directory::EVENT, room_package::EVENT)
+    format!(
+        "{}, {}, {}, presence",
+        directory::EVENT,
+        room_package::EVENT,
+        history::EVENT
+    )
 }
 
 /// An out-of-dialog SUBSCRIBE.
@@ -30,12 +35,16 @@ pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction) {
     let msg = &tx.request;
     let event = event_package(msg);
     let is_directory = event == directory::EVENT;
-    if !is_directory && event != room_package::EVENT {
+    let is_history = event == history::EVENT;
+    if !is_directory && !is_history && event != room_package::EVENT {
         return bad_event(tx).await;
     }
     let Some(user) = super::require_agent(ctx, &tx).await else {
         return;
     };
+    if is_history {
+        return super::history::fetch(ctx, tx, user).await;
+    }
     let default = if is_directory { 600 } else { MAX_EXPIRES };
     let Some(expires) = read_expires(msg, default) else {
         sip_reply::reply(&tx, 400, "Bad Request (bad Expires header)").await;
