@@ -136,7 +136,7 @@ fn in_a_room_call(rig: &mut Rig) -> (rsip::Request, String) {
 #[test]
 fn a_room_call_i_hang_up_is_fetched_once_the_server_answered_the_bye() {
     let mut rig = Rig::new();
-    let (inv, tag) = in_a_room_call(&mut rig);
+    in_a_room_call(&mut rig);
     rig.command(PhoneCommand::Hangup).unwrap();
     let bye = rig.sent_one(rsip::Method::Bye);
     assert_eq!(bye.purpose, Purpose::Hangup { in_room: true });
