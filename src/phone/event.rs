@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use agentphone_protocol::history::HistoryCall;
 use agentphone_protocol::{DirectoryAgent, DirectoryTeam, RoomState, TimelineKind};
 
 /// The state of a call, as shown to the user.
@@ -101,6 +102,14 @@ pub enum PhoneEvent {
         /// server's `X-Agentphone-Waited-Ms`), for a customer's call.
         #[serde(default)]
         waited_ms: Option<u64>,
+    },
+    /// My call history (the server's call records), newest first, and the disposition codes I
+    /// may set: after each fetch.
+    History {
+        /// The server's disposition codes.
+        codes: Vec<String>,
+        /// My calls, newest first.
+        calls: Vec<HistoryCall>,
     },
     /// A call changed state.
     CallState {
@@ -206,6 +215,7 @@ impl PhoneEvent {
             PhoneEvent::Dtmf { .. } => "dtmf",
             PhoneEvent::Quality { .. } => "quality",
             PhoneEvent::Directory { .. } => "directory",
+            PhoneEvent::History { .. } => "history",
             PhoneEvent::Room { .. } => "room",
             PhoneEvent::Timeline { .. } => "timeline",
             PhoneEvent::Transfer { .. } => "transfer",

@@ -6,6 +6,7 @@
 use std::time::{Duration, Instant};
 
 use super::event::{CallState, PhoneEvent, TransferState};
+use agentphone_protocol::history::HistoryCall;
 use agentphone_protocol::room::{ParticipantState, Role as WireRole, TransferPhase};
 use agentphone_protocol::{DirectoryAgent, DirectoryTeam, RoomState};
 
@@ -26,6 +27,8 @@ pub struct PhoneView {
     pub call: Option<CallView>,
     /// Agents and teams with live status.
     pub directory: Directory,
+    /// My call history as last fetched (None: not fetched yet).
+    pub history: Option<History>,
     /// The last thing worth telling the user that has no other place.
     pub notice: Option<Notice>,
     /// Counts notices set (or cleared) so far: the same notice happening again is news too.
@@ -233,6 +236,15 @@ impl Directory {
     }
 }
 
+/// My call history (the server's call records) and the disposition codes I may set.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct History {
+    /// The server's disposition codes, in its order.
+    pub codes: Vec<String>,
+    /// My calls, newest first.
+    pub calls: Vec<HistoryCall>,
+}
+
 /// Something to tell the user.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Notice {
@@ -279,6 +291,7 @@ impl PhoneView {
             incoming: None,
             call: None,
             directory: Directory::default(),
+            history: None,
             notice: None,
             notice_seq: 0,
             ended_transfer: None,
@@ -380,6 +393,12 @@ impl PhoneView {
                 }
             }
             PhoneEvent::Room { room } => self.room(room, now),
+            PhoneEvent::History { codes, calls } => {
+                self.history = Some(History {
+                    codes: codes.clone(),
+                    calls: calls.clone(),
+                })
+            }
             PhoneEvent::Transfer {
                 state,
                 code,

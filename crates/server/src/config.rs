@@ -54,6 +54,8 @@ pub struct Config {
     pub away_reasons: Vec<String>,
     /// Throttles and limits against attackers (`[security]`).
     pub security: crate::security::SecurityConfig,
+    /// The disposition codes an agent may set on a call (`[dispositions] codes`).
+    pub disposition_codes: Vec<String>,
 }
 
 /// One agent account.
@@ -157,6 +159,7 @@ impl Config {
             teams: Vec::new(),
             away_reasons: default_away_reasons(),
             security: Default::default(),
+            disposition_codes: default_disposition_codes(),
         }
     }
 }
@@ -181,6 +184,13 @@ fn default_away_reasons() -> Vec<String> {
         .map(String::from)
         .to_vec()
 }
+/// The disposition codes when the file names none.
+fn default_disposition_codes() -> Vec<String> {
+    ["resolved", "callback", "escalated", "wrong number"]
+        .map(String::from)
+        .to_vec()
+}
+
 /// RFC 8760 §2.4: the preferred (strongest) algorithm first.
 const DEFAULT_DIGEST_ALGORITHMS: [Algorithm; 2] = [Algorithm::Sha256, Algorithm::Md5];
 
@@ -209,6 +219,8 @@ struct RawFile {
     agent_states: RawAgentStates,
     #[serde(default)]
     security: crate::security::config::RawSecurity,
+    #[serde(default)]
+    dispositions: RawDispositions,
     /// The softphone's section: not ours to check.
     #[serde(default)]
     #[allow(dead_code)]
@@ -244,6 +256,12 @@ struct RawMedia {
 #[serde(deny_unknown_fields)]
 struct RawAgentStates {
     away_reasons: Option<Spanned<Vec<Spanned<String>>>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDispositions {
+    codes: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Deserialize)]
@@ -348,11 +366,23 @@ impl Validator<'_> {
         };
         let agents = self.agents(raw.agents)?;
         let teams = self.teams(raw.teams, &agents)?;
-        let away_reasons = self.away_reasons(raw.agent_states.away_reasons)?;
         let security = raw
             .security
             .validate()
             .map_err(|(span, key, msg)| self.error_at(span, key, msg))?;
+        let away_reasons = self.words(
+            raw.agent_states.away_reasons,
+            "away_reasons",
+            default_away_reasons(),
+            // The server's own reason is not one to pick.
+            Some(agentphone_protocol::agent_state::MISSED_CALL),
+        )?;
+        let disposition_codes = self.words(
+            raw.dispositions.codes,
+            "codes",
+            default_disposition_codes(),
+            None,
+        )?;
         Ok(Config {
             listen,
             domain,
@@ -381,33 +411,32 @@ impl Validator<'_> {
             teams,
             away_reasons,
             security,
+            disposition_codes,
         })
     }
 
-    /// Non-empty, distinct, short words; the server's own `missed call` is not one to pick.
-    fn away_reasons(
+    /// A list of words an agent picks from (away reasons, disposition codes): non-empty,
+    /// distinct, short, not `reserved`; `default` when the file names none.
+    fn words(
         &self,
         raw: Option<Spanned<Vec<Spanned<String>>>>,
+        key: &str,
+        default: Vec<String>,
+        reserved: Option<&str>,
     ) -> Result<Vec<String>, ConfigError> {
         let Some(list) = raw else {
-            return Ok(default_away_reasons());
+            return Ok(default);
         };
         let mut out: Vec<String> = Vec::new();
         for r in list.into_inner() {
             let text = r.get_ref().trim();
             if text.is_empty() || text.chars().count() > 40 || text.chars().any(char::is_control) {
-                return self.err(
-                    r.span(),
-                    "away_reasons",
-                    "a reason is 1 to 40 plain characters",
-                );
+                return self.err(r.span(), key, "each is 1 to 40 plain characters");
             }
-            if out.iter().any(|o| o == text)
-                || text == agentphone_protocol::agent_state::MISSED_CALL
-            {
+            if out.iter().any(|o| o == text) || Some(text) == reserved {
                 return self.err(
                     r.span(),
-                    "away_reasons",
+                    key,
                     format!("`{text}` is listed twice or is the server's own"),
                 );
             }
@@ -676,7 +705,18 @@ mod tests {
             default.away_reasons,
             ["break", "lunch", "training", "meeting"]
         );
+        assert_eq!(
+            default.disposition_codes,
+            ["resolved", "callback", "escalated", "wrong number"]
+        );
+        let c = Config::from_toml_str(
+            "[dispositions]\ncodes = [\"sale\", \"no sale\"]\n",
+            "t.toml",
+        )?;
+        assert_eq!(c.disposition_codes, ["sale", "no sale"]);
         for (text, line, key) in [
+            ("[dispositions]\ncodes = [\"sale\", \"sale\"]\n", 2, "codes"),
+            ("[dispositions]\ncodes = [\"\"]\n", 2, "codes"),
             (
                 "[agent_states]\naway_reasons = [\"lunch\", \"missed call\"]\n",
                 2,

@@ -8,6 +8,7 @@
 //! (`directory`); all RTP sessions live in one media engine thread (`media_engine`).
 
 mod auth_guard;
+mod call_history;
 pub mod config;
 mod config_error;
 mod context;

@@ -61,11 +61,11 @@ struct AgentState {
     away: Option<String>,
     /// After-call work until then.
     wrap_up_until: Option<Instant>,
-    /// The phone answers keepalives (`liveness`); a new registration says it does.
-    reachable: bool,
     /// The status last published and since when (the time in state, V1). Taken when the
     /// document is built, so a flap within one coalescing window is no change.
     shown: (AgentStatus, Instant),
+    /// The phone answers keepalives (`liveness`); a new registration says it does.
+    reachable: bool,
 }
 
 impl AgentState {
@@ -130,8 +130,8 @@ impl Agents {
                     idle_since: now,
                     away: None,
                     wrap_up_until: None,
-                    reachable: true,
                     shown: (AgentStatus::Offline, now),
+                    reachable: true,
                 };
                 (a.username.clone(), state)
             })

@@ -2,6 +2,7 @@
 
 pub mod ack;
 pub mod cancel;
+pub mod history;
 pub mod in_dialog;
 pub mod invite;
 pub mod options;

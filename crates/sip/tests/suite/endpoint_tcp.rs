@@ -112,6 +112,7 @@ async fn frames_split_and_joined_messages() {
     let (head, tail) = all.split_at(30);
     stream.write_all(head).await.expect("write");
     stream.flush().await.expect("flush");
+    // The scenario: the two pieces arrive as separate reads (a message split across segments).
     tokio::time::sleep(Duration::from_millis(50)).await;
     stream.write_all(tail).await.expect("write");
     let first = within("first", b_in.recv()).await.expect("incoming");

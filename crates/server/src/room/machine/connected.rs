@@ -59,8 +59,9 @@ impl RoomMachine {
         let is_customer = leg.role.is_customer();
         match req {
             Request::Bye => {
-                self.respond(tx, Reply::Ok);
+                // Left (and its history written) before the 200 tells the party so.
                 self.party_left(leg_id, false);
+                self.respond(tx, Reply::Ok);
             }
             Request::Reinvite => self.emit(Effect::AnswerReinvite { tx, leg: leg_id }),
             Request::Info(_) if is_customer => self.respond(
@@ -230,6 +231,9 @@ impl RoomMachine {
         };
         let leg = self.legs.remove(pos);
         self.supervisor_left(leg_id);
+        if let Some(agent) = leg.role.agent() {
+            self.record_left(leg_id, agent);
+        }
         self.emit(Effect::DropLeg {
             leg: leg_id,
             bye: send_bye && leg.confirmed,

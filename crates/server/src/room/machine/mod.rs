@@ -9,6 +9,7 @@
 //! offered the call by the same offer machine (`offer.rs`), whoever rings it.
 
 mod connected;
+mod history;
 mod hold_clock;
 pub mod io;
 mod setup;
@@ -118,6 +119,8 @@ pub struct RoomMachine {
     /// Held by a `hold` command (C3): the customer, or (no customer) everyone but this leg.
     command_hold: Option<LegId>,
     timeline: Vec<TimelineEntry>,
+    /// The leg that completed the transfer just now (it leaves as `transferred`).
+    transferred_out: Option<LegId>,
     /// Held legs and since when (wall ms), kept by `hold_clock.rs`.
     held_since: Vec<(LegId, u64)>,
     last_state: Option<RoomState>,
@@ -165,6 +168,7 @@ impl RoomMachine {
             command_hold: None,
             timeline: Vec::new(),
             held_since: Vec::new(),
+            transferred_out: None,
             last_state: None,
             state_version: 0,
             early_subs: Vec::new(),

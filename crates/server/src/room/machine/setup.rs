@@ -401,6 +401,9 @@ impl RoomMachine {
         if let Some(a) = offer.to.agent() {
             self.directory(DirOp::Answered(a.to_string()));
         }
+        // Both parties' history: the caller (an agent calling) and the one who answered.
+        self.record_joined(s.caller_leg);
+        self.record_joined(leg);
         self.emit(Effect::AnswerCaller(CallerReply::Ok));
         self.emit(Effect::Record(RecordOp::Answered {
             call: self.record_id.clone(),

@@ -362,6 +362,7 @@ impl RoomMachine {
             confirmed: true,
         });
         self.directory(DirOp::Answered(user.clone()));
+        self.record_joined(leg_id);
         self.sipfrag(req.by_leg, "200 OK", true);
         let name = self.agent_name(&user);
         if req.listen_only {
@@ -400,6 +401,7 @@ impl RoomMachine {
             reason_suffix(t.req.reason.as_deref())
         );
         self.command_hold = None;
+        self.transferred_out = Some(t.req.by_leg);
         self.note(TimelineKind::TransferCompleted, text);
         self.apply_modes();
     }

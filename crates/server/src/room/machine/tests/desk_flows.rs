@@ -152,3 +152,57 @@ fn the_room_says_since_when_a_party_is_on_hold() {
     );
     t.finish();
 }
+
+#[test]
+fn each_agents_part_of_the_call_is_recorded_for_their_history() {
+    let mut t = Table::new("room flows: the agents' history records (issue 10)");
+    t.case(
+        "alice answers, hangs up: left before the 200 tells her",
+        || {
+            let mut c = Call::customer_calls_support();
+            c.reserved("alice", &["offer 1 alice*"]);
+            c.resp(1, 200, &["join offer 1 as 2"]);
+            c.joined(1, &["history alice joined, with Cust", "caller 200"]);
+            c.bye(
+                2,
+                &["history alice left", "drop 2", "tx* ok", "record ended*"],
+            );
+        },
+    );
+    t.case("the customer hangs up: alice left before her BYE", || {
+        let mut c = Call::customer_with_alice();
+        c.bye(1, &["tx* ok", "history alice left", "drop 2 bye"]);
+    });
+    t.case(
+        "a completed transfer: alice left transferred, bob joined",
+        || {
+            let mut c = Call::consulting_bob();
+            c.cmd(
+                2,
+                RoomCommand::CompleteTransfer,
+                &["history alice left transferred", "drop 2 bye", "tx* ok"],
+            );
+            c.bye(1, &["history bob left", "!history bob left transferred"]);
+        },
+    );
+    t.case("bob joins by transfer, with the customer", || {
+        let mut c = Call::bob_ringing();
+        c.resp(2, 200, &["join offer 2 as 3"]);
+        c.joined(2, &["history bob joined, with Cust"]);
+    });
+    t.case("an agent calling an agent: both have the call", || {
+        let mut c = Call::new();
+        c.start(agent("alice"), Dest::Agent("bob".into()), &["early 1"]);
+        c.step(Event::EarlyAnswered(Ok(Direction::SendRecv)), &["ask*"]);
+        c.reserved("bob", &["offer 1 bob*"]);
+        c.resp(1, 200, &["join offer 1 as 2"]);
+        c.joined(
+            1,
+            &[
+                "history alice joined, with Bob",
+                "history bob joined, with Alice",
+            ],
+        );
+    });
+    t.finish();
+}

@@ -121,6 +121,15 @@ pub fn line(e: &Effect) -> String {
         }
         Effect::Record(RecordOp::Answered { agent, .. }) => format!("record answered {agent}"),
         Effect::Record(RecordOp::Ended { reason, .. }) => format!("record ended: {reason}"),
+        Effect::Record(RecordOp::AgentJoined { agent, party, .. }) => {
+            format!("history {agent} joined, with {party}")
+        }
+        Effect::Record(RecordOp::AgentLeft {
+            agent, transferred, ..
+        }) => format!(
+            "history {agent} left{}",
+            if *transferred { " transferred" } else { "" }
+        ),
         Effect::Sipfrag { leg, status, last } => {
             format!("sipfrag {leg} {status}{}", if *last { " last" } else { "" })
         }
