@@ -9,6 +9,7 @@
 //! FIFO, and `next_frame` takes exactly one 20 ms frame out of it.
 
 mod dtmf_sender;
+mod latch;
 #[cfg(test)]
 mod loss_feedback_test;
 mod pcm_fifo;
@@ -93,6 +94,8 @@ pub struct RtpSession {
     remote: Option<SocketAddr>,
     /// Where RTCP goes when the peer does not multiplex (None = with the RTP).
     rtcp_remote: Option<SocketAddr>,
+    /// The source address and SSRC RTP is taken from (learned after each offer/answer).
+    latch: latch::Latch,
 
     // Sending.
     ssrc: u32,
@@ -172,6 +175,7 @@ impl RtpSession {
             active: None,
             remote: None,
             rtcp_remote: None,
+            latch: latch::Latch::default(),
             ssrc: rand::random(),
             seq: rand::random(),
             ts: rand::random(),
@@ -249,6 +253,7 @@ impl RtpSession {
     /// receive path; the send stream (SSRC, sequence, timestamp) continues.
     pub fn configure(&mut self, cfg: SessionConfig) -> Result<(), MediaError> {
         self.remote = Some(cfg.remote);
+        self.latch.reset();
         self.rtcp_remote = (!cfg.rtcp_mux)
             .then(|| SocketAddr::new(cfg.remote.ip(), cfg.remote.port().wrapping_add(1)));
         if let Some(active) = self.active.as_mut() {
@@ -305,7 +310,9 @@ impl RtpSession {
                 continue;
             };
             if rtp::is_rtcp(datagram) {
-                self.handle_rtcp(len, now);
+                if self.latch.admits_rtcp(from, self.remote) {
+                    self.handle_rtcp(len, now);
+                }
             } else {
                 self.handle_rtp(len, from, now, dtmf_out, to.as_deref_mut());
             }
@@ -326,6 +333,10 @@ impl RtpSession {
         let Ok((h, payload)) = rtp::parse(&self.recv_buf[..len]) else {
             return;
         };
+        let ours = h.pt == active.cfg.pt || Some(h.pt) == active.cfg.telephone_event_pt;
+        if !ours || !self.latch.admits_rtp(from, h.ssrc) {
+            return;
+        }
         let clock = active.cfg.codec.clock();
         if h.pt == active.cfg.pt {
             if self.remote_ssrc != Some(h.ssrc) {

@@ -7,4 +7,5 @@ mod dialog_forgery;
 mod digest;
 mod liveness;
 mod records;
+mod rtp_latch;
 mod tcp;
