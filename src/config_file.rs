@@ -1,5 +1,5 @@
 //! The softphone's section of a config file: the `[phone]` table. Other top-level tables of the
-//! same file (`server`, `agents`, `teams`, `agent_states`, `dispositions`, `media`) belong to the server and are accepted unread; any
+//! same file (`server`, `agents`, `teams`, `agent_states`, `dispositions`, `media`, `security`) belong to the server and are accepted unread; any
 //! other key is an error naming the file, line and key.
 
 use std::net::{IpAddr, SocketAddr};
@@ -99,6 +99,9 @@ struct RawFile {
     #[serde(default)]
     #[allow(dead_code)]
     dispositions: Option<toml::Value>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    security: Option<toml::Value>,
     #[serde(default)]
     #[allow(dead_code)]
     media: Option<toml::Value>,

@@ -159,6 +159,8 @@ pub enum PartyState {
     OnHold,
     /// Listen only.
     Listening,
+    /// A supervisor whispering: heard by the agents only.
+    Whispering,
 }
 
 /// Where a transfer stands, as the agents in the call see it.
@@ -628,6 +630,7 @@ impl PhoneView {
                         ParticipantState::Ringing => PartyState::Ringing,
                         ParticipantState::Held => PartyState::OnHold,
                         ParticipantState::Listening => PartyState::Listening,
+                        ParticipantState::Whispering => PartyState::Whispering,
                         ParticipantState::Connected | ParticipantState::Unknown => {
                             PartyState::Talking
                         }

@@ -238,6 +238,7 @@ impl Adapter {
                     PartyState::Ringing => ParticipantState::Ringing,
                     PartyState::OnHold => ParticipantState::OnHold,
                     PartyState::Listening => ParticipantState::ListenOnly,
+                    PartyState::Whispering => ParticipantState::Whispering,
                 },
                 muted: p.muted,
                 level: 0.0,

@@ -195,6 +195,8 @@ pub enum ParticipantState {
     OnHold,
     /// Listen only (training): hears everyone, heard by no one.
     ListenOnly,
+    /// A supervisor whispering: hears everyone, heard by the agents only.
+    Whispering,
 }
 
 /// Where a transfer stands (T2–T8).

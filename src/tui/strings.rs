@@ -115,6 +115,7 @@ pub fn participant_state(s: ParticipantState, muted: bool) -> &'static str {
         ParticipantState::Ringing => "ringing",
         ParticipantState::OnHold => "on hold — hearing music",
         ParticipantState::ListenOnly => "listening",
+        ParticipantState::Whispering => "whispering to the agent",
     }
 }
 

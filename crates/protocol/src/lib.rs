@@ -17,6 +17,7 @@ pub mod ids;
 pub mod offer;
 pub mod room;
 mod schema;
+pub mod supervisor;
 
 pub use agent_state::AgentStateRequest;
 pub use command::{CommandError, RoomCommand};
@@ -27,6 +28,7 @@ pub use room::{
     Transfer, TransferKind, TransferPhase,
 };
 pub use schema::{decode, DecodeError, SCHEMA};
+pub use supervisor::{SuperviseMode, SupervisorState};
 
 /// The docs/protocol.md section whose heading starts with `heading`.
 #[cfg(test)]

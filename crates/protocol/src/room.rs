@@ -112,6 +112,8 @@ pub enum ParticipantState {
     Held,
     /// Listen-only (hears the room, not heard).
     Listening,
+    /// A supervisor whispering: hears the room, heard by the agents only (not the customer).
+    Whispering,
     /// A state this reader does not know; never written.
     #[serde(other)]
     Unknown,
@@ -232,6 +234,8 @@ pub enum TimelineKind {
     CustomerLeft,
     /// The call ended.
     Ended,
+    /// A supervisor joined (listen, whisper, barge), switched or left (SPEC V2).
+    Supervisor,
     /// A kind this reader does not know; never written.
     #[serde(other)]
     Unknown,
@@ -253,6 +257,7 @@ impl TimelineKind {
             TimelineKind::Left => "left",
             TimelineKind::CustomerLeft => "customer_left",
             TimelineKind::Ended => "ended",
+            TimelineKind::Supervisor => "supervisor",
             TimelineKind::Unknown => "unknown",
         }
     }
@@ -364,6 +369,7 @@ mod tests {
             Left,
             CustomerLeft,
             Ended,
+            Supervisor,
         ] {
             let word = serde_json::to_value(kind).unwrap();
             assert_eq!(word, json!(kind.as_str()));
@@ -375,7 +381,7 @@ mod tests {
     fn an_older_server_and_unknown_words_still_parse() {
         // No schema, no level, a role, state, kind and timeline word from the future, extra fields.
         let text = r#"{"room": "9", "dial_plan": "x",
-            "participants": [{"id": "L1", "role": "supervisor", "name": "Zed", "state": "whispering",
+            "participants": [{"id": "L1", "role": "supervisor", "name": "Zed", "state": "levitating",
                               "muted": false, "badge": 3}],
             "transfer": {"id": 2, "state": "parked", "kind": "queue"},
             "timeline": [{"at_ms": 5, "kind": "recorded"}]}"#;

@@ -54,6 +54,8 @@ pub struct Config {
     pub away_reasons: Vec<String>,
     /// The disposition codes an agent may set on a call (`[dispositions] codes`).
     pub disposition_codes: Vec<String>,
+    /// Throttles and limits against attackers (`[security]`).
+    pub security: crate::security::SecurityConfig,
 }
 
 /// One agent account.
@@ -63,8 +65,12 @@ pub struct AgentConfig {
     pub username: String,
     /// Name shown to others.
     pub display_name: String,
-    /// Digest password.
-    pub password: String,
+    /// Digest password from the config, if still there: imported into the database as a hash at
+    /// start-up (with a warning). Agents without one log in with the secret stored by
+    /// `agentphone-server agent add`.
+    pub password: Option<String>,
+    /// `role = "supervisor"`: may watch the floor and listen, whisper or barge (SPEC V3).
+    pub supervisor: bool,
 }
 
 /// One team.
@@ -100,6 +106,11 @@ impl Config {
     /// The agent with this user name.
     pub fn agent(&self, username: &str) -> Option<&AgentConfig> {
         self.agents.iter().find(|a| a.username == username)
+    }
+
+    /// Does this account have the supervisor role (SPEC V3)?
+    pub fn is_supervisor(&self, username: &str) -> bool {
+        self.agent(username).is_some_and(|a| a.supervisor)
     }
 
     /// The team with this name.
@@ -148,6 +159,7 @@ impl Config {
             teams: Vec::new(),
             away_reasons: default_away_reasons(),
             disposition_codes: default_disposition_codes(),
+            security: Default::default(),
         }
     }
 }
@@ -207,6 +219,8 @@ struct RawFile {
     agent_states: RawAgentStates,
     #[serde(default)]
     dispositions: RawDispositions,
+    #[serde(default)]
+    security: crate::security::config::RawSecurity,
     /// The softphone's section: not ours to check.
     #[serde(default)]
     #[allow(dead_code)]
@@ -255,7 +269,8 @@ struct RawDispositions {
 struct RawAgent {
     username: Spanned<String>,
     display_name: Option<String>,
-    password: Spanned<String>,
+    password: Option<Spanned<String>>,
+    role: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -274,6 +289,16 @@ struct Validator<'a> {
 }
 
 impl Validator<'_> {
+    fn error_at(&self, span: std::ops::Range<usize>, key: &str, message: String) -> ConfigError {
+        ConfigError::at_offset(
+            self.file,
+            self.text,
+            span.start,
+            Some(key.to_string()),
+            message,
+        )
+    }
+
     fn err<T>(
         &self,
         span: std::ops::Range<usize>,
@@ -354,6 +379,10 @@ impl Validator<'_> {
             default_disposition_codes(),
             None,
         )?;
+        let security = raw
+            .security
+            .validate()
+            .map_err(|(span, key, msg)| self.error_at(span, key, msg))?;
         Ok(Config {
             listen,
             domain,
@@ -382,6 +411,7 @@ impl Validator<'_> {
             teams,
             away_reasons,
             disposition_codes,
+            security,
         })
     }
 
@@ -485,13 +515,26 @@ impl Validator<'_> {
                     format!("agent `{name}` is defined twice"),
                 );
             }
-            if a.password.get_ref().is_empty() {
-                return self.err(a.password.span(), "password", "must not be empty");
+            if let Some(p) = a.password.as_ref().filter(|p| p.get_ref().is_empty()) {
+                return self.err(p.span(), "password", "must not be empty");
             }
+            let supervisor = match a.role.as_ref().map(|r| r.get_ref().as_str()) {
+                None | Some("agent") => false,
+                Some("supervisor") => true,
+                Some(other) => {
+                    let span = a.role.as_ref().map(|r| r.span()).unwrap_or_default();
+                    return self.err(
+                        span,
+                        "role",
+                        format!("`{other}` is not a role: agent or supervisor"),
+                    );
+                }
+            };
             out.push(AgentConfig {
+                supervisor,
                 display_name: a.display_name.unwrap_or_else(|| name.clone()),
                 username: a.username.into_inner(),
-                password: a.password.into_inner(),
+                password: a.password.map(Spanned::into_inner),
             });
         }
         Ok(out)
@@ -695,6 +738,23 @@ mod tests {
             };
             assert_eq!((e.line, e.key.as_deref()), (Some(line), Some(key)), "{e}");
         }
+        Ok(())
+    }
+
+    #[test]
+    fn the_supervisor_role_is_read_and_a_wrong_role_named_with_its_line() -> anyhow::Result<()> {
+        let text = "[[agents]]\nusername = \"sue\"\npassword = \"s\"\nrole = \"supervisor\"\n\
+            [[agents]]\nusername = \"bob\"\npassword = \"b\"\nrole = \"agent\"\n\
+            [[agents]]\nusername = \"al\"\npassword = \"a\"\n";
+        let c = Config::from_toml_str(text, "t.toml")?;
+        assert!(c.is_supervisor("sue"));
+        assert!(!c.is_supervisor("bob") && !c.is_supervisor("al") && !c.is_supervisor("x"));
+        let bad = "[[agents]]\nusername = \"sue\"\npassword = \"s\"\n\nrole = \"boss\"\n";
+        let Err(e) = Config::from_toml_str(bad, "t.toml") else {
+            panic!("role boss accepted");
+        };
+        assert_eq!((e.line, e.key.as_deref()), (Some(5), Some("role")), "{e}");
+        assert!(e.to_string().contains("agent or supervisor"), "{e}");
         Ok(())
     }
 }

@@ -64,9 +64,15 @@ impl Ctx {
                 config.database.display()
             )
         })?;
+        let secrets = crate::security::secrets::load_for(&config).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot read the agents' secrets from {}: {e}",
+                config.database.display()
+            )
+        })?;
         Ok(Arc::new(Ctx {
             directory: DirectoryHandle::spawn(config.clone(), Some(endpoint.clone())),
-            auth: AuthGuard::new(config.clone()),
+            auth: AuthGuard::new(config.clone(), secrets),
             config,
             endpoint,
             media,

@@ -20,11 +20,13 @@ mod log_limit;
 pub mod media_engine;
 mod notify;
 pub mod records;
+mod records_recovery;
 mod registrar;
 mod request_headers;
 mod room;
 mod room_handle;
 mod routing;
+pub mod security;
 mod sip_reply;
 mod sip_router;
 

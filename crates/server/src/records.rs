@@ -127,11 +127,12 @@ CREATE INDEX IF NOT EXISTS call_events_by_call ON call_events(call_id);
 impl RecordsHandle {
     /// Open (or create) the database and start the writer thread.
     pub fn open(path: &Path) -> anyhow::Result<(RecordsHandle, JoinHandle<()>)> {
-        let conn = Connection::open(path)?;
+        let mut conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.execute_batch(SCHEMA)?;
         call_history::migrate(&conn)?;
+        crate::records_recovery::close_left_open(&mut conn)?;
         let (tx, rx) = mpsc::sync_channel(QUEUE_CAPACITY);
         let dropped = Arc::new(AtomicU64::new(0));
         let writer_dropped = dropped.clone();

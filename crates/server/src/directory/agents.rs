@@ -58,6 +58,9 @@ struct AgentState {
     away: Option<String>,
     /// After-call work until then.
     wrap_up_until: Option<Instant>,
+    /// The status last published and since when (the time in state, V1). Taken when the
+    /// document is built, so a flap within one coalescing window is no change.
+    shown: (AgentStatus, Instant),
 }
 
 impl AgentState {
@@ -122,6 +125,7 @@ impl Agents {
                     idle_since: now,
                     away: None,
                     wrap_up_until: None,
+                    shown: (AgentStatus::Offline, now),
                 };
                 (a.username.clone(), state)
             })
@@ -236,6 +240,9 @@ impl Agents {
                 continue;
             };
             let status = state.status(now);
+            if status != state.shown.0 {
+                state.shown = (status, now);
+            }
             let voice_active = state.binding.is_some() && state.voice_active;
             statuses.insert(a.username.as_str(), (status, voice_active));
             agents.push(DirectoryAgent {
@@ -255,6 +262,7 @@ impl Agents {
                 wrap_up_until_ms: (status == AgentStatus::AfterCallWork)
                     .then(|| state.wrap_up_until.map(wall_ms))
                     .flatten(),
+                status_since_ms: Some(wall_ms(state.shown.1)),
             });
         }
         let teams = config
@@ -288,7 +296,7 @@ impl Agents {
 
 /// An instant as milliseconds since the Unix epoch, from one fixed pairing of the two clocks (so
 /// the same instant always gives the same number and the snapshot does not flicker).
-fn wall_ms(at: Instant) -> u64 {
+pub fn wall_ms(at: Instant) -> u64 {
     static EPOCH: OnceLock<(Instant, u64)> = OnceLock::new();
     let (base, base_ms) = *EPOCH.get_or_init(|| {
         let ms = SystemTime::now()

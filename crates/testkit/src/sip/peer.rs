@@ -49,15 +49,27 @@ pub fn code(resp: &rsip::Response) -> u16 {
 }
 
 async fn bind(timers: Timers) -> (Endpoint, Receiver<ServerTransaction>) {
-    Endpoint::bind(SocketAddr::from(([127, 0, 0, 1], 0)), timers)
+    bind_at(std::net::Ipv4Addr::LOCALHOST.into(), timers).await
+}
+
+async fn bind_at(ip: std::net::IpAddr, timers: Timers) -> (Endpoint, Receiver<ServerTransaction>) {
+    Endpoint::bind(SocketAddr::new(ip, 0), timers)
         .await
-        .unwrap_or_else(|e| panic!("bind SIP peer: {e}"))
+        .unwrap_or_else(|e| panic!("bind SIP peer on {ip}: {e}"))
 }
 
 impl SipPeer {
     /// A user agent that talks to the server at `server` over UDP.
     pub async fn new(server: SocketAddr, user: &str, password: &str) -> SipPeer {
         SipPeer::with_transport(server, user, password, TransportKind::Udp).await
+    }
+
+    /// Agent `user` of the test directories (password `USER-secret`) over UDP, registered and
+    /// voice-active.
+    pub async fn agent(server: SocketAddr, user: &str) -> SipPeer {
+        let mut ua = SipPeer::new(server, user, &format!("{user}-secret")).await;
+        ua.login().await;
+        ua
     }
 
     /// A UA that talks to the server over `transport`.
@@ -68,6 +80,28 @@ impl SipPeer {
         transport: TransportKind,
     ) -> SipPeer {
         let (ep, incoming) = bind(Timers::default()).await;
+        SipPeer::around(ep, incoming, server, user, password, transport)
+    }
+
+    /// A UA on another loopback address (`127.0.0.2`, …: a different source host), over UDP.
+    pub async fn at(
+        ip: std::net::IpAddr,
+        server: SocketAddr,
+        user: &str,
+        password: &str,
+    ) -> SipPeer {
+        let (ep, incoming) = bind_at(ip, Timers::default()).await;
+        SipPeer::around(ep, incoming, server, user, password, TransportKind::Udp)
+    }
+
+    fn around(
+        ep: Endpoint,
+        incoming: Receiver<ServerTransaction>,
+        server: SocketAddr,
+        user: &str,
+        password: &str,
+        transport: TransportKind,
+    ) -> SipPeer {
         SipPeer {
             ep,
             incoming,

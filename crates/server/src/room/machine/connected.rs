@@ -29,8 +29,11 @@ impl RoomMachine {
                 expires_zero,
             } => self.subscribe(tx, user, expires_zero),
             Event::Tick => self.transfer_tick(),
+            Event::Supervise { tx, user, mode } => self.supervise_request(tx, user, mode),
+            Event::SupervisorJoined { leg, result } => self.supervisor_joined(leg, result),
             Event::Media { leg, kind } => match kind {
                 MediaEventKind::RtpTimeout => {
+                    self.last_departure = Some(call_rules::MEDIA_TIMEOUT);
                     self.party_left(leg, true);
                 }
                 MediaEventKind::Level(level) => {
@@ -138,6 +141,7 @@ impl RoomMachine {
             }
             RoomCommand::CancelTransfer => self.cancel_transfer(),
             RoomCommand::CompleteTransfer => self.complete_transfer(leg_id),
+            RoomCommand::Supervise { mode } => self.supervise_switch(leg_id, mode),
         }
     }
 
@@ -229,6 +233,7 @@ impl RoomMachine {
         if let Some(agent) = leg.role.agent() {
             self.record_left(leg_id, agent);
         }
+        self.supervisor_left(leg_id);
         self.emit(Effect::DropLeg {
             leg: leg_id,
             bye: send_bye && leg.confirmed,
@@ -262,10 +267,17 @@ impl RoomMachine {
         }
     }
 
-    /// Why the room ends now, if it does (`call_rules::end_reason`).
+    /// Why the room ends now, if it does (`call_rules::end_reason`; a party lost to the media
+    /// timeout rather than a BYE says so).
     pub(super) fn end_reason(&self) -> Option<String> {
         let ringing = self.transfer.as_ref().is_some_and(|t| t.is_ringing());
-        call_rules::end_reason(&self.leg_views(), ringing).map(str::to_string)
+        call_rules::end_reason(&self.leg_views(), ringing).map(|r| {
+            match self.last_departure {
+                Some(why) if r == call_rules::REMOTE_HANGUP => why,
+                _ => r,
+            }
+            .to_string()
+        })
     }
 
     /// The room ends: a transfer under way fails, BYE to whoever is left, the record closes.

@@ -7,12 +7,6 @@ use super::RoomMachine;
 use crate::media_engine::LegMode;
 
 impl RoomMachine {
-    /// The wall clock (ms since the Unix epoch) at the machine's `now`.
-    pub(super) fn wall_ms(&self) -> u64 {
-        let since = self.now.saturating_duration_since(self.epoch.0).as_millis();
-        self.epoch.1 + u64::try_from(since).unwrap_or(u64::MAX)
-    }
-
     /// Note when parties went on hold and forget those no longer held: run before every state
     /// is built, so a hold starts at the event that caused it.
     pub(super) fn track_holds(&mut self) {

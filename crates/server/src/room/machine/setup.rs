@@ -82,7 +82,7 @@ impl RoomMachine {
                 // Maybe the one answering right now: decided once the call is connected.
                 self.early_subs.push((tx, user, expires_zero));
             }
-            Event::Media { .. } => {}
+            Event::Media { .. } | Event::Supervise { .. } | Event::SupervisorJoined { .. } => {}
         }
         self.advance_hunt();
     }
@@ -412,6 +412,8 @@ impl RoomMachine {
         let answered_by = self.name_of(&role);
         self.note_in_memory(TimelineKind::Answered, format!("Answered by {answered_by}"));
         self.phase = Phase::Connected;
+        self.team = s.team.clone();
+        self.answered_ms = Some(self.wall_ms());
         // The caller's dialog is confirmed; everyone hears what they should; its RTP is watched.
         let mut sends = false;
         if let Some(c) = self.legs.iter_mut().find(|l| l.id == s.caller_leg) {

@@ -33,12 +33,14 @@ impl RoomMachine {
 
     /// What every leg hears now.
     pub(super) fn current_modes(&self) -> Vec<(LegId, LegMode)> {
-        call_rules::modes(
+        let mut modes = call_rules::modes(
             &self.leg_views(),
             self.command_hold,
             self.transfer_view(),
             self.config.hold_customer_on_transfer,
-        )
+        );
+        self.whisper_modes(&mut modes);
+        modes
     }
 
     /// Tell the media engine what every leg hears.
@@ -90,6 +92,7 @@ impl RoomMachine {
                 state: match mode {
                     LegMode::Held => ParticipantState::Held,
                     LegMode::ListenOnly => ParticipantState::Listening,
+                    LegMode::Whisper { .. } => ParticipantState::Whispering,
                     LegMode::Mixed | LegMode::Ringback => ParticipantState::Connected,
                 },
                 muted: leg.muted,

@@ -147,6 +147,7 @@ pub fn line(e: &Effect) -> String {
             }
             s
         }
+        Effect::AcceptSupervisor { tx, leg } => format!("accept supervisor tx{} as {leg}", tx.0),
         Effect::Ended(reason) => format!("ended: {reason}"),
     }
 }

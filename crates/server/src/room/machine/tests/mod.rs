@@ -9,6 +9,7 @@ mod connected_flows;
 mod desk_flows;
 mod harness;
 mod setup_flows;
+mod supervise_flows;
 mod transfer_faults;
 mod transfer_flows;
 mod whole_call;
