@@ -139,7 +139,7 @@ impl Component for HistoryPanel {
             }
         }
         let height = lines.len() as u16 + 2;
-        let rect = centered(area, 78, height);
+        let rect = centered(area, 100, height);
         frame.render_widget(Clear, rect);
         let block = Block::default()
             .borders(Borders::ALL)
