@@ -1,5 +1,6 @@
 //! The softphone's section of a config file: the `[phone]` table. Other top-level tables of the
-//! same file (`server`, `agents`, `teams`, `agent_states`, `dispositions`, `media`, `security`) belong to the server and are accepted unread; any
+//! same file (`server`, `agents`, `teams`, `agent_states`, `dispositions`, `media`, `security`)
+//! belong to the server and are accepted unread; any
 //! other key is an error naming the file, line and key.
 
 use std::net::{IpAddr, SocketAddr};

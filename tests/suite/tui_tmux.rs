@@ -205,6 +205,7 @@ fn the_audio_library_prints_nothing_on_the_terminal() {
     }
     let dir = scratch_dir("tui_tmux_alsa");
     let server = TestServer::standard(&dir);
+    // `sleep 30` keeps the pane (and what was printed) on screen after the program exits.
     let command = format!(
         "sh -c '{bin} --server {addr} --user alice --password alice-secret --log {log}; \
          echo exited $?; sleep 30'",

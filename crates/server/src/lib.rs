@@ -16,6 +16,7 @@ mod dialog_table;
 mod directory;
 mod handlers;
 mod ids;
+mod liveness;
 mod log_limit;
 pub mod media_engine;
 mod notify;

@@ -6,11 +6,25 @@ use toml::Spanned;
 use super::throttle::ThrottleRules;
 
 /// Validated `[security]` settings.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SecurityConfig {
     /// Failed-login throttling.
     pub throttle: ThrottleRules,
+    /// OPTIONS keepalives to registered agents this often (None: off).
+    pub keepalive_interval: Option<std::time::Duration>,
 }
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        SecurityConfig {
+            throttle: ThrottleRules::default(),
+            keepalive_interval: Some(std::time::Duration::from_secs(DEFAULT_KEEPALIVE_S)),
+        }
+    }
+}
+
+/// Default `keepalive_interval_s`.
+const DEFAULT_KEEPALIVE_S: u64 = 30;
 
 /// `[security]` as written.
 #[derive(Deserialize, Default)]
@@ -20,6 +34,7 @@ pub struct RawSecurity {
     auth_backoff_max_s: Option<Spanned<u64>>,
     account_checks_per_minute: Option<Spanned<u64>>,
     account_burst: Option<Spanned<u64>>,
+    keepalive_interval_s: Option<Spanned<u64>>,
 }
 
 /// A rejected key: where, which, why.
@@ -73,6 +88,15 @@ impl RawSecurity {
             )? as u32,
             ..d
         };
-        Ok(SecurityConfig { throttle })
+        let keepalive = bounded(
+            &self.keepalive_interval_s,
+            "keepalive_interval_s",
+            0..=3600,
+            DEFAULT_KEEPALIVE_S,
+        )?;
+        Ok(SecurityConfig {
+            throttle,
+            keepalive_interval: (keepalive > 0).then(|| std::time::Duration::from_secs(keepalive)),
+        })
     }
 }

@@ -38,6 +38,8 @@ pub struct SipPeer {
     /// Requests put aside by a wait for another one (served first by `next_request`).
     pub stash: std::collections::VecDeque<ServerTransaction>,
     cseq: u32,
+    /// Leave keepalive OPTIONS unanswered (a phone that hangs).
+    pub silent_to_options: bool,
     /// A scripted server without event packages: `expect` refuses SUBSCRIBEs it was not asked
     /// for with 489.
     refuse_subscribe: bool,
@@ -114,6 +116,7 @@ impl SipPeer {
             algorithm: Algorithm::Sha256,
             stash: Default::default(),
             cseq: 0,
+            silent_to_options: false,
             refuse_subscribe: false,
         }
     }
@@ -283,7 +286,8 @@ impl SipPeer {
         assert_eq!(code(&p), 200, "PUBLISH: {p}");
     }
 
-    /// The next incoming request other than ACK (within `secs`).
+    /// The next incoming request other than ACK and keepalive OPTIONS, which are answered 200
+    /// (within `secs`).
     pub async fn next_request(&mut self, secs: u64) -> Option<ServerTransaction> {
         if let Some(tx) = self.stash.pop_front() {
             return Some(tx);
@@ -294,8 +298,14 @@ impl SipPeer {
                 .await
                 .ok()
                 .flatten()?;
-            if tx.request.method != rsip::Method::Ack {
-                return Some(tx);
+            match tx.request.method {
+                rsip::Method::Ack => {}
+                // The server's keepalive: a phone answers it (issue 11 §6).
+                rsip::Method::Options if !self.silent_to_options => {
+                    let ok = message::response(&tx.request, 200, "OK", None);
+                    let _ = tx.respond(ok).await;
+                }
+                _ => return Some(tx),
             }
         }
     }
@@ -319,6 +329,7 @@ impl SipPeer {
             algorithm: Algorithm::Sha256,
             stash: Default::default(),
             cseq: 0,
+            silent_to_options: false,
             refuse_subscribe: false,
         }
     }

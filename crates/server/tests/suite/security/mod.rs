@@ -4,4 +4,6 @@
 
 mod dialog_forgery;
 mod digest;
+mod liveness;
 mod records;
+mod tcp;
