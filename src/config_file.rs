@@ -99,10 +99,10 @@ struct RawFile {
     agent_states: Option<toml::Value>,
     #[serde(default)]
     #[allow(dead_code)]
-    security: Option<toml::Value>,
+    dispositions: Option<toml::Value>,
     #[serde(default)]
     #[allow(dead_code)]
-    dispositions: Option<toml::Value>,
+    security: Option<toml::Value>,
     #[serde(default)]
     #[allow(dead_code)]
     media: Option<toml::Value>,

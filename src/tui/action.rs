@@ -55,6 +55,15 @@ pub enum Action {
     OpenStateMenu,
     /// Set my agent state: available (also ends after-call work) or away (S1).
     SetState(AgentStateRequest),
+    /// Open my call history, with the disposition of my last call (screen only).
+    OpenHistory,
+    /// Set the disposition (and note) of my last call.
+    SetDisposition {
+        /// One of the server's codes.
+        code: String,
+        /// Free text (empty: none).
+        note: String,
+    },
     /// Show the help overlay (screen only).
     Help,
     /// Close the top popup (screen only).
@@ -74,6 +83,7 @@ impl Action {
             Action::OpenTransfer
                 | Action::OpenDial
                 | Action::OpenStateMenu
+                | Action::OpenHistory
                 | Action::Help
                 | Action::ClosePopup
         )

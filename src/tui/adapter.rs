@@ -209,6 +209,7 @@ impl Adapter {
             },
         });
         self.model.call = view.call.as_ref().map(|c| self.call(c));
+        self.model.history = view.history.as_ref().map(super::history_rows::history_list);
         if view.notice_seq != self.shown_notice {
             self.shown_notice = view.notice_seq;
             self.model.notice = view.notice.as_ref().map(notice);
@@ -335,6 +336,10 @@ impl Adapter {
             Action::Hangup => vec![PhoneCommand::Hangup],
             Action::SetVoice(on) => vec![PhoneCommand::SetVoice(*on)],
             Action::SetState(state) => vec![PhoneCommand::SetState(state.clone())],
+            Action::SetDisposition { code, note } => vec![PhoneCommand::SetDisposition {
+                code: code.clone(),
+                note: Some(note.trim().to_string()).filter(|n| !n.is_empty()),
+            }],
             Action::Quit => {
                 let mut cmds = Vec::new();
                 if self.model.call.is_some() {
@@ -365,6 +370,7 @@ impl Adapter {
             Action::OpenTransfer
             | Action::OpenDial
             | Action::OpenStateMenu
+            | Action::OpenHistory
             | Action::Help
             | Action::ClosePopup => Vec::new(),
         })

@@ -20,6 +20,7 @@ use super::keys::KeyConfig;
 use super::model::{AudioStatus, Connection, Model};
 use super::popups::dial::DialPrompt;
 use super::popups::help::HelpOverlay;
+use super::popups::history::HistoryPanel;
 use super::popups::incoming::IncomingPopup;
 use super::popups::quit_confirm::QuitConfirm;
 use super::popups::state::StateMenu;
@@ -41,6 +42,8 @@ pub enum Modal {
     Dial(DialPrompt),
     /// The agent-state menu.
     State(StateMenu),
+    /// My call history and the disposition of my last call.
+    History(HistoryPanel),
 }
 
 /// The whole TUI, minus the terminal.
@@ -149,7 +152,7 @@ impl App {
         let close = match &self.modal {
             Some(Modal::Transfer(_)) => !has_call,
             Some(Modal::Dial(_)) => had_call != has_call,
-            Some(Modal::State(_)) => false,
+            Some(Modal::State(_)) | Some(Modal::History(_)) => false,
             None => false,
         };
         if close {
@@ -195,6 +198,7 @@ impl App {
                 Modal::Transfer(m) => m.handle_key(key, &ctx),
                 Modal::Dial(d) => d.handle_key(key, &ctx),
                 Modal::State(s) => s.handle_key(key, &ctx),
+                Modal::History(h) => h.handle_key(key, &ctx),
             }
         } else {
             self.call
@@ -229,6 +233,7 @@ impl App {
                 Modal::Transfer(m) => m.handle_mouse(mouse, &ctx),
                 Modal::Dial(d) => d.handle_mouse(mouse, &ctx),
                 Modal::State(s) => s.handle_mouse(mouse, &ctx),
+                Modal::History(h) => h.handle_mouse(mouse, &ctx),
             }
         } else {
             self.call
@@ -264,6 +269,7 @@ impl App {
                     self.modal = None;
                 }
             }
+            Action::OpenHistory => self.modal = Some(Modal::History(HistoryPanel::new())),
             Action::Help => self.help = Some(HelpOverlay),
             // During a call, quitting asks first (issue 10 #5); the question's own Quit quits.
             Action::Quit if self.model.call.is_some() => {
@@ -300,6 +306,7 @@ impl App {
             Some(Modal::Transfer(m)) => return m.hints(ctx),
             Some(Modal::Dial(d)) => return d.hints(ctx),
             Some(Modal::State(s)) => return s.hints(ctx),
+            Some(Modal::History(h)) => return h.hints(ctx),
             None => {}
         }
         let mut hints = Vec::new();
@@ -313,6 +320,7 @@ impl App {
         if self.model.state.status.is_some() {
             hints.push(Hint::new(k.state.label(), strings::HINT_STATE));
         }
+        hints.push(Hint::new(k.history.label(), strings::HINT_HISTORY));
         hints.push(Hint::new(k.help.label(), strings::HINT_HELP));
         let quit = if self.model.call.is_some() {
             &k.force_quit
@@ -393,6 +401,7 @@ impl App {
             Some(Modal::Transfer(m)) => m.draw(frame, area, &ctx),
             Some(Modal::Dial(d)) => d.draw(frame, area, &ctx),
             Some(Modal::State(s)) => s.draw(frame, area, &ctx),
+            Some(Modal::History(h)) => h.draw(frame, area, &ctx),
             None => {}
         }
         if self.model.incoming.is_some() {
@@ -414,6 +423,8 @@ fn global_key(key: &KeyEvent, k: &KeyConfig) -> Option<Action> {
         Some(Action::OpenDial)
     } else if k.help.matches(key) {
         Some(Action::Help)
+    } else if k.history.matches(key) {
+        Some(Action::OpenHistory)
     } else if k.quit.matches(key) {
         Some(Action::Quit)
     } else {

@@ -125,6 +125,37 @@ pub fn incoming_queued() -> Model {
     m
 }
 
+/// Alice wraps up after two calls, the newest transferred to her, the older one disposed.
+pub fn with_history() -> Model {
+    let mut m = wrap_up();
+    m.history = Some(HistoryList {
+        codes: vec!["resolved".into(), "callback".into(), "escalated".into()],
+        calls: vec![
+            HistoryRow {
+                at: TimeOfDay::hms(14, 2, 11),
+                customer: "Carol Customer".into(),
+                team: Some("Support".into()),
+                duration_s: 83,
+                transfers: 1,
+                outcome: "completed".into(),
+                disposition: None,
+                note: None,
+            },
+            HistoryRow {
+                at: TimeOfDay::hms(13, 40, 5),
+                customer: "sip:+15550111@customers.example".into(),
+                team: None,
+                duration_s: 12,
+                transfers: 0,
+                outcome: "transferred".into(),
+                disposition: Some("callback".into()),
+                note: Some("call back at 5".into()),
+            },
+        ],
+    });
+    m
+}
+
 /// Alice talks with Carol.
 pub fn in_call() -> Model {
     let mut m = idle();

@@ -790,3 +790,30 @@ fn ready_ends_wrap_up_by_key_and_click_and_only_then() {
     let mut a = app(fixtures::idle());
     assert_eq!(ch(&mut a, 's'), None);
 }
+
+/// Issue 10: `y` opens my history; the code is picked with Up/Down, letters (even `y`, `q`)
+/// type the note, Enter stores both, Esc closes without storing.
+#[test]
+fn the_history_panel_sets_the_disposition_of_the_last_call() {
+    let mut a = app(fixtures::with_history());
+    assert_eq!(ch(&mut a, 'y'), Some(Action::OpenHistory));
+    assert_eq!(key(&mut a, KeyCode::Down), None);
+    assert_eq!(key(&mut a, KeyCode::Down), None);
+    assert_eq!(key(&mut a, KeyCode::Down), None, "stays on the last code");
+    assert_eq!(key(&mut a, KeyCode::Up), None);
+    type_text(&mut a, "yq refundx");
+    assert_eq!(key(&mut a, KeyCode::Backspace), None);
+    assert_eq!(
+        key(&mut a, KeyCode::Enter),
+        Some(Action::SetDisposition {
+            code: "callback".into(),
+            note: "yq refund".into()
+        })
+    );
+    assert_eq!(key(&mut a, KeyCode::Esc), Some(Action::ClosePopup));
+    assert!(a.modal().is_none());
+    // With no call in the history there is nothing to set.
+    let mut a = app(fixtures::wrap_up());
+    ch(&mut a, 'y');
+    assert_eq!(key(&mut a, KeyCode::Enter), None);
+}

@@ -96,6 +96,8 @@ pub struct KeyConfig {
     pub ready: KeyBinding,
     /// Help overlay.
     pub help: KeyBinding,
+    /// Open my call history and disposition.
+    pub history: KeyBinding,
     /// Quit.
     pub quit: KeyBinding,
     /// Quit from anywhere (raw mode turns Ctrl-C into a key).
@@ -136,6 +138,7 @@ impl Default for KeyConfig {
             state: KeyBinding::char('s'),
             ready: KeyBinding::char('r'),
             help: KeyBinding::char('?'),
+            history: KeyBinding::char('y'),
             quit: KeyBinding::char('q'),
             force_quit: KeyBinding::ctrl('c'),
             confirm: KeyBinding::plain(KeyCode::Enter),

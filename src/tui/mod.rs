@@ -16,6 +16,7 @@ pub mod app;
 pub mod components;
 pub mod demo;
 pub mod devices;
+mod history_rows;
 pub mod keys;
 pub mod model;
 pub mod popups;

@@ -31,6 +31,38 @@ pub struct Model {
     /// A standing hint with no urgency (the demo's "in terminal 2 …"), shown when there is no
     /// notice.
     pub hint: Option<String>,
+    /// My call history from the server's records (None until fetched).
+    pub history: Option<HistoryList>,
+}
+
+/// My recent calls and the disposition codes I may set (issue 10).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct HistoryList {
+    /// The server's disposition codes.
+    pub codes: Vec<String>,
+    /// Newest first.
+    pub calls: Vec<HistoryRow>,
+}
+
+/// One call of my history, in words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryRow {
+    /// When I joined it (time of day, UTC like the timeline).
+    pub at: TimeOfDay,
+    /// The customer (or the other agent).
+    pub customer: String,
+    /// The team it came for.
+    pub team: Option<String>,
+    /// How long I was in it.
+    pub duration_s: u64,
+    /// Transfers completed in it.
+    pub transfers: u32,
+    /// How it ended for me, in words.
+    pub outcome: String,
+    /// The disposition code I set.
+    pub disposition: Option<String>,
+    /// My note.
+    pub note: Option<String>,
 }
 
 impl Model {
@@ -50,6 +82,7 @@ impl Model {
             audio: AudioStatus::Ready,
             notice: None,
             hint: None,
+            history: None,
         }
     }
 }

@@ -72,6 +72,16 @@ fn incoming_call_with_the_customers_queue_wait_80x24() {
 }
 
 #[test]
+fn history_panel_with_the_disposition_of_the_last_call_80x24() {
+    let mut a = app(fixtures::with_history());
+    press(&mut a, KeyCode::Char('y'));
+    // Pick the second code and type a note.
+    press(&mut a, KeyCode::Down);
+    type_text(&mut a, "refund sent");
+    assert_snapshot!(render(&mut a, 80, 24).backend());
+}
+
+#[test]
 fn in_call_80x24() {
     let mut a = app(fixtures::in_call());
     assert_snapshot!(render(&mut a, 80, 24).backend());

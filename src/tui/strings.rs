@@ -295,6 +295,24 @@ pub const HINT_KEYPAD: &str = "Keypad";
 pub const HINT_VOICE: &str = "Voice";
 /// Footer: help.
 pub const HINT_HELP: &str = "Help";
+/// Footer: open my call history.
+pub const HINT_HISTORY: &str = "History";
+/// The history panel's title.
+pub const HISTORY_TITLE: &str = "Call history";
+/// Before the server sent my history.
+pub const HISTORY_NOT_YET: &str = "No history from the server yet.";
+/// No calls yet.
+pub const HISTORY_EMPTY: &str = "No calls yet.";
+/// Above the disposition choice.
+pub const DISPOSITION_TITLE: &str = "Disposition of your last call";
+/// The code row's label.
+pub const DISPOSITION_CODE: &str = "Code";
+/// The note row's label.
+pub const DISPOSITION_NOTE: &str = "Note";
+/// Footer in the history panel: pick a code.
+pub const HINT_PICK_CODE: &str = "Code";
+/// Footer in the history panel: store it.
+pub const HINT_SET_DISPOSITION: &str = "Save";
 /// Footer: quit.
 pub const HINT_QUIT: &str = "Quit";
 /// Footer: close.

@@ -106,8 +106,9 @@ fn alice_answers_transfers_to_bob_and_completes_in_the_real_tui() {
 }
 
 /// Agent states in the real TUI (S1): alice picks Away — lunch from the header's state menu and
-/// is offered no call; back to Available she takes one; when it ends she is in after-call work
-/// (her team wraps up 30 s) with a countdown, and `r` makes her ready at once.
+/// is offered no call; back to Available she takes one, its popup saying how long the customer
+/// has waited; when it ends she is in after-call work (her team wraps up 30 s) with a countdown,
+/// sets the call's disposition and note in the history panel (`y`), and `r` makes her ready.
 #[test]
 fn alice_sets_her_state_and_ends_wrap_up_in_the_real_tui() {
     if !Tmux::available() {
@@ -147,7 +148,7 @@ fn alice_sets_her_state_and_ends_wrap_up_in_the_real_tui() {
     tui.keys(&["Up", "Up", "Enter"]);
     tui.wait_for(
         "incoming after coming back",
-        &["Incoming call", "Sam Carter"],
+        &["Incoming call", "Sam Carter", "Customer waiting 0:"],
     );
     tui.keys(&["a"]);
     customer.wait_state("connected");
@@ -158,6 +159,34 @@ fn alice_sets_her_state_and_ends_wrap_up_in_the_real_tui() {
     let header = tui.header_shows("wrap-up", "Wrap-up 00:", Duration::from_secs(10));
     assert!(header.contains("r Ready"), "{header}");
     tui.wait_for("wrap-up hint", &["Wrapping up the last call"]);
+
+    // The history lists the call; the disposition: second code, a note, Enter.
+    tui.keys(&["y"]);
+    tui.wait_for(
+        "history",
+        &[
+            "Call history",
+            "Sam Carter",
+            "completed",
+            "Disposition of your last call",
+        ],
+    );
+    tui.keys(&["Down"]);
+    for word in ["refund", "Space", "sent"] {
+        tui.keys(&[word]);
+    }
+    tui.keys(&["Enter"]);
+    tui.wait_for("disposition stored", &["[callback] refund sent"]);
+    tui.keys(&["Escape"]);
+    let db = rusqlite::Connection::open(&server.db).expect("open call records");
+    let stored: (String, String) = db
+        .query_row(
+            "SELECT disposition, note FROM call_agents WHERE agent = 'alice'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("alice's part of the call");
+    assert_eq!(stored, ("callback".into(), "refund sent".into()));
     tui.keys(&["r"]);
     tui.header_shows("ready", "s Available", Duration::from_secs(5));
 

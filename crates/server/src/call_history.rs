@@ -36,6 +36,17 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Agents' parts a crash left open end when their call was closed (`records_recovery.rs` closes
+/// the calls first); how many.
+pub fn close_left_open(conn: &Connection) -> rusqlite::Result<usize> {
+    conn.execute(
+        "UPDATE call_agents SET left_at_ms = MAX(joined_at_ms, COALESCE(
+             (SELECT ended_at_ms FROM calls WHERE calls.id = call_agents.call_id), joined_at_ms))
+         WHERE left_at_ms IS NULL",
+        [],
+    )
+}
+
 /// `agent` joined call `call`, talking with `party`.
 pub fn joined(
     conn: &Connection,
@@ -218,13 +229,27 @@ mod tests {
             call(&records, "new", &[("alice", false)]);
             records.flush_blocking();
         }
+        // A part a crash left open (joined, never left) ends with its call at the next start.
+        {
+            let (records, _thread) = RecordsHandle::open(&path)?;
+            records.write(RecordOp::AgentJoined {
+                call: "cut".into(),
+                agent: "bob".into(),
+                party: "Sam Carter".into(),
+            });
+            records.flush_blocking();
+            assert_eq!(history(&records, "bob")[0].outcome, Outcome::Ongoing);
+        }
+        let (records, _thread) = RecordsHandle::open(&path)?;
+        assert_eq!(history(&records, "bob")[0].outcome, Outcome::Completed);
+        drop(records);
         let conn = Connection::open(&path)?;
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         let old: i64 = conn.query_row("SELECT COUNT(*) FROM calls WHERE id = 'old'", [], |r| {
             r.get(0)
         })?;
         let parts: i64 = conn.query_row("SELECT COUNT(*) FROM call_agents", [], |r| r.get(0))?;
-        assert_eq!((version, old, parts), (SCHEMA_VERSION, 1, 2));
+        assert_eq!((version, old, parts), (SCHEMA_VERSION, 1, 3));
         Ok(())
     }
 

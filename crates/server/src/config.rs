@@ -52,10 +52,10 @@ pub struct Config {
     pub teams: Vec<TeamConfig>,
     /// The reasons an agent may give for being away (`[agent_states] away_reasons`).
     pub away_reasons: Vec<String>,
-    /// Throttles and limits against attackers (`[security]`).
-    pub security: crate::security::SecurityConfig,
     /// The disposition codes an agent may set on a call (`[dispositions] codes`).
     pub disposition_codes: Vec<String>,
+    /// Throttles and limits against attackers (`[security]`).
+    pub security: crate::security::SecurityConfig,
 }
 
 /// One agent account.
@@ -158,8 +158,8 @@ impl Config {
             agents: Vec::new(),
             teams: Vec::new(),
             away_reasons: default_away_reasons(),
-            security: Default::default(),
             disposition_codes: default_disposition_codes(),
+            security: Default::default(),
         }
     }
 }
@@ -218,9 +218,9 @@ struct RawFile {
     #[serde(default)]
     agent_states: RawAgentStates,
     #[serde(default)]
-    security: crate::security::config::RawSecurity,
-    #[serde(default)]
     dispositions: RawDispositions,
+    #[serde(default)]
+    security: crate::security::config::RawSecurity,
     /// The softphone's section: not ours to check.
     #[serde(default)]
     #[allow(dead_code)]
@@ -366,10 +366,6 @@ impl Validator<'_> {
         };
         let agents = self.agents(raw.agents)?;
         let teams = self.teams(raw.teams, &agents)?;
-        let security = raw
-            .security
-            .validate()
-            .map_err(|(span, key, msg)| self.error_at(span, key, msg))?;
         let away_reasons = self.words(
             raw.agent_states.away_reasons,
             "away_reasons",
@@ -383,6 +379,10 @@ impl Validator<'_> {
             default_disposition_codes(),
             None,
         )?;
+        let security = raw
+            .security
+            .validate()
+            .map_err(|(span, key, msg)| self.error_at(span, key, msg))?;
         Ok(Config {
             listen,
             domain,
@@ -410,8 +410,8 @@ impl Validator<'_> {
             agents,
             teams,
             away_reasons,
-            security,
             disposition_codes,
+            security,
         })
     }
 

@@ -131,8 +131,9 @@ impl RecordsHandle {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.execute_batch(SCHEMA)?;
-        crate::records_recovery::close_left_open(&mut conn)?;
         call_history::migrate(&conn)?;
+        crate::records_recovery::close_left_open(&mut conn)?;
+        call_history::close_left_open(&conn)?;
         let (tx, rx) = mpsc::sync_channel(QUEUE_CAPACITY);
         let dropped = Arc::new(AtomicU64::new(0));
         let writer_dropped = dropped.clone();

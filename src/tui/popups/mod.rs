@@ -3,6 +3,7 @@
 
 pub mod dial;
 pub mod help;
+pub mod history;
 pub mod incoming;
 pub mod quit_confirm;
 pub mod state;

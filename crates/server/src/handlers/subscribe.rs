@@ -26,8 +26,8 @@ fn allow_events() -> String {
         "{}, {}, {}, {}, presence",
         directory::EVENT,
         room_package::EVENT,
-        supervisor::EVENT,
-        history::EVENT
+        history::EVENT,
+        supervisor::EVENT
     )
 }
 
@@ -44,13 +44,13 @@ pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction) {
     let Some(user) = super::require_agent(ctx, &tx).await else {
         return;
     };
+    if is_history {
+        return super::history::fetch(ctx, tx, user).await;
+    }
     if is_supervisor && !ctx.config.is_supervisor(&user) {
         let why = "Only supervisors may watch the floor";
         sip_reply::refuse(&tx, 403, "Forbidden", why).await;
         return;
-    }
-    if is_history {
-        return super::history::fetch(ctx, tx, user).await;
     }
     let default = if is_directory { 600 } else { MAX_EXPIRES };
     let Some(expires) = read_expires(msg, default) else {

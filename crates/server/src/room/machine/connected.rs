@@ -230,10 +230,10 @@ impl RoomMachine {
             return;
         };
         let leg = self.legs.remove(pos);
-        self.supervisor_left(leg_id);
         if let Some(agent) = leg.role.agent() {
             self.record_left(leg_id, agent);
         }
+        self.supervisor_left(leg_id);
         self.emit(Effect::DropLeg {
             leg: leg_id,
             bye: send_bye && leg.confirmed,
