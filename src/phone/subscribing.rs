@@ -1,7 +1,7 @@
 //! Sending SUBSCRIBEs (with digest credentials, like every agent request), their responses, and
 //! the NOTIFYs that come back: directory, room state, and REFER progress in the call's dialog.
 
-use agentphone_protocol::{decode, DecodeError, DirectoryState, RoomState};
+use agentphone_protocol::{decode, DecodeError, DirectoryState, RoomState, SupervisorState};
 use agentphone_sip::endpoint::TxError;
 use agentphone_sip::rsip;
 
@@ -20,6 +20,7 @@ impl Engine {
     fn subscription_mut(&mut self, kind: SubKind) -> Option<&mut Subscription> {
         match kind {
             SubKind::Directory => self.directory.sub.as_mut(),
+            SubKind::Floor => self.floor.sub.as_mut(),
             SubKind::Room => self.call.as_mut().and_then(|c| c.room.sub.as_mut()),
         }
     }
@@ -30,7 +31,7 @@ impl Engine {
         let aor = self.cfg.aor();
         let display = self.cfg.display.clone();
         let peer = match kind {
-            SubKind::Directory => self.server_peer()?,
+            SubKind::Directory | SubKind::Floor => self.server_peer()?,
             SubKind::Room => self
                 .call
                 .as_ref()
@@ -142,7 +143,7 @@ impl Engine {
     /// The subscription is over; the directory's is made again later when `retry`.
     fn subscription_lost(&mut self, kind: SubKind, retry: bool) {
         match kind {
-            SubKind::Directory => self.directory_lost(retry),
+            SubKind::Directory | SubKind::Floor => self.directory_lost(kind, retry),
             SubKind::Room => {
                 if let Some(sub) = self.call.as_mut().and_then(|c| c.room.sub.take()) {
                     self.forget_subscription(&sub);
@@ -168,6 +169,8 @@ impl Engine {
         }
         let kind = if self.directory.sub.as_ref().is_some_and(|s| s.owns(&msg)) {
             SubKind::Directory
+        } else if self.floor.sub.as_ref().is_some_and(|s| s.owns(&msg)) {
+            SubKind::Floor
         } else if self
             .call
             .as_ref()
@@ -192,6 +195,9 @@ impl Engine {
                 decode::<DirectoryState>(body).map(|s| Some(Notified::Directory(s)))
             }
             SubKind::Room => decode::<RoomState>(body).map(|s| Some(Notified::Room(Box::new(s)))),
+            SubKind::Floor => {
+                decode::<SupervisorState>(body).map(|s| Some(Notified::Floor(Box::new(s))))
+            }
         };
         let state = match parsed {
             Ok(state) => state,
@@ -210,6 +216,7 @@ impl Engine {
         match state {
             Some(Notified::Directory(s)) => self.on_directory_state(s),
             Some(Notified::Room(s)) => self.on_room_state(*s),
+            Some(Notified::Floor(s)) => self.on_floor_state(*s),
             None => {}
         }
         if subscription_state(&msg) == SubState::Terminated {
@@ -238,6 +245,7 @@ impl Engine {
 enum Notified {
     Directory(DirectoryState),
     Room(Box<RoomState>),
+    Floor(Box<SupervisorState>),
 }
 
 impl Engine {

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use agentphone_protocol::{directory, room};
+use agentphone_protocol::{directory, room, supervisor};
 use agentphone_sip::message::{self, RequestBuilder};
 use agentphone_sip::rsip;
 use std::time::Instant;
@@ -15,6 +15,8 @@ pub enum SubKind {
     Directory,
     /// `agentphone-room` at the call's room URI.
     Room,
+    /// `agentphone-supervisor` at `sip:supervisor@HOST` (supervisors only, V1).
+    Floor,
 }
 
 impl SubKind {
@@ -23,6 +25,7 @@ impl SubKind {
         match self {
             SubKind::Directory => directory::EVENT,
             SubKind::Room => room::EVENT,
+            SubKind::Floor => supervisor::EVENT,
         }
     }
 
@@ -30,13 +33,14 @@ impl SubKind {
         match self {
             SubKind::Directory => directory::CONTENT_TYPE,
             SubKind::Room => room::CONTENT_TYPE,
+            SubKind::Floor => supervisor::CONTENT_TYPE,
         }
     }
 
     /// The lifetime asked for.
     pub fn expires(self) -> u32 {
         match self {
-            SubKind::Directory => 600,
+            SubKind::Directory | SubKind::Floor => 600,
             SubKind::Room => 3600,
         }
     }

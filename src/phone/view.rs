@@ -26,6 +26,8 @@ pub struct PhoneView {
     pub call: Option<CallView>,
     /// Agents and teams with live status.
     pub directory: Directory,
+    /// The floor, when this phone watches it (a supervisor, V1).
+    pub floor: Option<agentphone_protocol::SupervisorState>,
     /// The last thing worth telling the user that has no other place.
     pub notice: Option<Notice>,
     /// Counts notices set (or cleared) so far: the same notice happening again is news too.
@@ -274,6 +276,7 @@ impl PhoneView {
             incoming: None,
             call: None,
             directory: Directory::default(),
+            floor: None,
             notice: None,
             notice_seq: 0,
             ended_transfer: None,
@@ -371,6 +374,7 @@ impl PhoneView {
                     ring_timeout_s: *ring_timeout_s,
                 }
             }
+            PhoneEvent::Floor { floor } => self.floor = Some((**floor).clone()),
             PhoneEvent::Room { room } => self.room(room, now),
             PhoneEvent::Transfer {
                 state,
