@@ -790,3 +790,42 @@ fn ready_ends_wrap_up_by_key_and_click_and_only_then() {
     let mut a = app(fixtures::idle());
     assert_eq!(ch(&mut a, 's'), None);
 }
+
+#[test]
+fn supervisor_keys_pick_a_call_and_listen_whisper_or_barge() {
+    use super::supervisor::SuperviseMode;
+    let mut a = fixtures::app(fixtures::supervisor_floor());
+    let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+    assert_eq!(
+        a.handle_key(key('w')),
+        Some(Action::Supervise {
+            room: Some("7".into()),
+            mode: SuperviseMode::Whisper
+        }),
+        "the first call is picked"
+    );
+    let _ = a.handle_key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE));
+    let _ = a.handle_key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE));
+    assert_eq!(
+        a.handle_key(key('l')),
+        Some(Action::Supervise {
+            room: Some("8".into()),
+            mode: SuperviseMode::Listen
+        }),
+        "down past the last stays on the last"
+    );
+    // In a call: the keys switch how I am in it.
+    let mut m = fixtures::supervisor_floor();
+    m.call = fixtures::in_call().call;
+    a.update(m);
+    assert_eq!(
+        a.handle_key(key('b')),
+        Some(Action::Supervise {
+            room: None,
+            mode: SuperviseMode::Barge
+        })
+    );
+    // An agent (no floor) gets nothing from these keys.
+    let mut agent = fixtures::app(fixtures::idle());
+    assert_eq!(agent.handle_key(key('w')), None);
+}

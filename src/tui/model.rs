@@ -31,6 +31,8 @@ pub struct Model {
     /// A standing hint with no urgency (the demo's "in terminal 2 …"), shown when there is no
     /// notice.
     pub hint: Option<String>,
+    /// The floor, for a supervisor (`--supervisor`); None for an agent.
+    pub floor: Option<super::supervisor::Floor>,
 }
 
 impl Model {
@@ -50,6 +52,7 @@ impl Model {
             audio: AudioStatus::Ready,
             notice: None,
             hint: None,
+            floor: None,
         }
     }
 }
