@@ -41,7 +41,7 @@ impl Engine {
         match kind {
             SubKind::Directory => Some(&mut self.directory),
             SubKind::Floor => Some(&mut self.floor),
-            SubKind::Room => None,
+            SubKind::Room | SubKind::History => None,
         }
     }
 

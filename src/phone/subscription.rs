@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use agentphone_protocol::{directory, room, supervisor};
+use agentphone_protocol::{directory, history, room, supervisor};
 use agentphone_sip::message::{self, RequestBuilder};
 use agentphone_sip::rsip;
 use std::time::Instant;
@@ -17,6 +17,8 @@ pub enum SubKind {
     Room,
     /// `agentphone-supervisor` at `sip:supervisor@HOST` (supervisors only, V1).
     Floor,
+    /// `agentphone-history` at `sip:history@HOST`: fetched only (`Expires: 0`).
+    History,
 }
 
 impl SubKind {
@@ -26,6 +28,7 @@ impl SubKind {
             SubKind::Directory => directory::EVENT,
             SubKind::Room => room::EVENT,
             SubKind::Floor => supervisor::EVENT,
+            SubKind::History => history::EVENT,
         }
     }
 
@@ -34,6 +37,7 @@ impl SubKind {
             SubKind::Directory => directory::CONTENT_TYPE,
             SubKind::Room => room::CONTENT_TYPE,
             SubKind::Floor => supervisor::CONTENT_TYPE,
+            SubKind::History => history::CONTENT_TYPE,
         }
     }
 
@@ -42,6 +46,7 @@ impl SubKind {
         match self {
             SubKind::Directory | SubKind::Floor => 600,
             SubKind::Room => 3600,
+            SubKind::History => 0,
         }
     }
 }

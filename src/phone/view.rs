@@ -6,6 +6,7 @@
 use std::time::{Duration, Instant};
 
 use super::event::{CallState, PhoneEvent, TransferState};
+use agentphone_protocol::history::HistoryCall;
 use agentphone_protocol::room::{ParticipantState, Role as WireRole, TransferPhase};
 use agentphone_protocol::{DirectoryAgent, DirectoryTeam, RoomState};
 
@@ -28,6 +29,8 @@ pub struct PhoneView {
     pub directory: Directory,
     /// The floor, when this phone watches it (a supervisor, V1).
     pub floor: Option<agentphone_protocol::SupervisorState>,
+    /// My call history as last fetched (None: not fetched yet).
+    pub history: Option<History>,
     /// The last thing worth telling the user that has no other place.
     pub notice: Option<Notice>,
     /// Counts notices set (or cleared) so far: the same notice happening again is news too.
@@ -78,6 +81,8 @@ pub struct IncomingOffer {
     pub customer: bool,
     /// When it began to ring here.
     pub since: Instant,
+    /// Since when the customer waits (the server's figure taken back from when it rang here).
+    pub waiting_since: Option<Instant>,
 }
 
 impl IncomingOffer {
@@ -131,6 +136,9 @@ pub struct Party {
     pub muted: bool,
     /// Speaking level the room measured (0.0–1.0), when it does.
     pub level: Option<f32>,
+    /// On hold since then, by the server's figure (the room's `held_ms` counted back from when
+    /// its NOTIFY arrived); None when not held or the room does not say.
+    pub held_since: Option<Instant>,
 }
 
 /// A party's role.
@@ -230,6 +238,15 @@ impl Directory {
     }
 }
 
+/// My call history (the server's call records) and the disposition codes I may set.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct History {
+    /// The server's disposition codes, in its order.
+    pub codes: Vec<String>,
+    /// My calls, newest first.
+    pub calls: Vec<HistoryCall>,
+}
+
 /// Something to tell the user.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Notice {
@@ -277,6 +294,7 @@ impl PhoneView {
             call: None,
             directory: Directory::default(),
             floor: None,
+            history: None,
             notice: None,
             notice_seq: 0,
             ended_transfer: None,
@@ -320,6 +338,7 @@ impl PhoneView {
                 reason,
                 transferred_by,
                 listen_only,
+                waited_ms,
             } => {
                 let customer = team.is_some() || self.directory.agent_of(from).is_none();
                 self.incoming = Some(IncomingOffer {
@@ -332,6 +351,8 @@ impl PhoneView {
                     listen_only: *listen_only,
                     customer,
                     since: now,
+                    waiting_since: waited_ms
+                        .map(|ms| now.checked_sub(Duration::from_millis(ms)).unwrap_or(now)),
                 });
                 self.set_notice(None);
             }
@@ -376,6 +397,12 @@ impl PhoneView {
             }
             PhoneEvent::Floor { floor } => self.floor = Some((**floor).clone()),
             PhoneEvent::Room { room } => self.room(room, now),
+            PhoneEvent::History { codes, calls } => {
+                self.history = Some(History {
+                    codes: codes.clone(),
+                    calls: calls.clone(),
+                })
+            }
             PhoneEvent::Transfer {
                 state,
                 code,
@@ -516,6 +543,7 @@ impl PhoneView {
             state: PartyState::Talking,
             muted: self.muted,
             level: None,
+            held_since: None,
         };
         let other = Party {
             user: other_user,
@@ -528,6 +556,7 @@ impl PhoneView {
             state: PartyState::Ringing,
             muted: false,
             level: None,
+            held_since: None,
         };
         self.call = Some(CallView {
             id: id.to_string(),
@@ -612,6 +641,7 @@ impl PhoneView {
                     },
                     muted: p.muted,
                     level: p.level.map(|l| l.clamp(0.0, 1.0)),
+                    held_since: p.held_ms.map(|ms| held_since(&old, &user, ms, now)),
                     user,
                 }
             })
@@ -750,6 +780,22 @@ impl PhoneView {
 
     fn current_state(&self) -> Option<CallState> {
         self.call.as_ref().map(|c| c.state)
+    }
+}
+
+/// Since when a party is held: `held_ms` before `now`, or the instant already shown for it when
+/// that is within a second (a later NOTIFY's figure differs by its trip; the timer must not jump).
+fn held_since(old: &[Party], user: &str, held_ms: u64, now: Instant) -> Instant {
+    let since = now
+        .checked_sub(Duration::from_millis(held_ms))
+        .unwrap_or(now);
+    let shown = old
+        .iter()
+        .find(|p| p.user == user)
+        .and_then(|p| p.held_since);
+    match shown {
+        Some(at) if at.max(since) - at.min(since) < Duration::from_secs(1) => at,
+        _ => since,
     }
 }
 

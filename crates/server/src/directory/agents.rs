@@ -45,6 +45,9 @@ pub enum AgentChange {
     SetState(AgentStateRequest),
     /// An offered call rang out (released separately): away, `missed call` (S2, RONA).
     RangOut,
+    /// The phone stopped (false) or started again (true) answering keepalive OPTIONS (issue 11
+    /// §6): an unreachable agent counts as offline, keeping their voice channel and state.
+    Reachable(bool),
 }
 
 #[derive(Debug)]
@@ -61,6 +64,8 @@ struct AgentState {
     /// The status last published and since when (the time in state, V1). Taken when the
     /// document is built, so a flap within one coalescing window is no change.
     shown: (AgentStatus, Instant),
+    /// The phone answers keepalives (`liveness`); a new registration says it does.
+    reachable: bool,
 }
 
 impl AgentState {
@@ -72,7 +77,7 @@ impl AgentState {
         if self.wrap_up_until.is_some_and(|at| at <= now) {
             self.wrap_up_until = None;
         }
-        if self.binding.is_none() {
+        if self.binding.is_none() || !self.reachable {
             AgentStatus::Offline
         } else if self.calls > 0 {
             AgentStatus::OnCall
@@ -126,6 +131,7 @@ impl Agents {
                     away: None,
                     wrap_up_until: None,
                     shown: (AgentStatus::Offline, now),
+                    reachable: true,
                 };
                 (a.username.clone(), state)
             })
@@ -140,7 +146,11 @@ impl Agents {
         };
         match change {
             AgentChange::Register(None) => a.log_out(),
-            AgentChange::Register(Some(binding)) => a.binding = Some(*binding),
+            AgentChange::Register(Some(binding)) => {
+                a.binding = Some(*binding);
+                a.reachable = true;
+            }
+            AgentChange::Reachable(reachable) => a.reachable = reachable,
             AgentChange::SetVoice(active) => a.voice_active = active,
             AgentChange::Release => a.ringing = a.ringing.saturating_sub(1),
             AgentChange::Answered => {

@@ -144,6 +144,11 @@ impl DirectoryHandle {
         self.agent(user, AgentChange::Register(binding.map(Box::new)));
     }
 
+    /// The agent's phone stopped (false) or started again (true) answering keepalives.
+    pub fn set_reachable(&self, user: &str, reachable: bool) {
+        self.agent(user, AgentChange::Reachable(reachable));
+    }
+
     /// Voice channel on/off (PUBLISH presence).
     pub fn set_voice(&self, user: &str, active: bool) {
         self.agent(user, AgentChange::SetVoice(active));

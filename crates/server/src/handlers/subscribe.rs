@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use agentphone_protocol::{directory, room as room_package, supervisor};
+use agentphone_protocol::{directory, history, room as room_package, supervisor};
 use agentphone_sip::dialog::Dialog;
 use agentphone_sip::endpoint::ServerTransaction;
 use agentphone_sip::message;
@@ -23,10 +23,11 @@ const MAX_EXPIRES: u64 = 3600;
 /// The event packages we serve, for `Allow-Events`.
 fn allow_events() -> String {
     format!(
-        "{}, {}, {}, presence",
+        "{}, {}, {}, {}, presence",
         directory::EVENT,
         room_package::EVENT,
-        supervisor::EVENT
+        supervisor::EVENT,
+        history::EVENT
     )
 }
 
@@ -36,7 +37,8 @@ pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction) {
     let event = event_package(msg);
     let is_supervisor = event == supervisor::EVENT;
     let is_directory = event == directory::EVENT || is_supervisor;
-    if !is_directory && event != room_package::EVENT {
+    let is_history = event == history::EVENT;
+    if !is_directory && !is_history && event != room_package::EVENT {
         return bad_event(tx).await;
     }
     let Some(user) = super::require_agent(ctx, &tx).await else {
@@ -46,6 +48,9 @@ pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction) {
         let why = "Only supervisors may watch the floor";
         sip_reply::refuse(&tx, 403, "Forbidden", why).await;
         return;
+    }
+    if is_history {
+        return super::history::fetch(ctx, tx, user).await;
     }
     let default = if is_directory { 600 } else { MAX_EXPIRES };
     let Some(expires) = read_expires(msg, default) else {

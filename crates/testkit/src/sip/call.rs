@@ -227,6 +227,23 @@ pub async fn expect_invite(ua: &mut SipPeer) -> ServerTransaction {
     tx
 }
 
+/// `caller` dials `uri` sending `caller_tone`, the server offers the call to `callee`, who
+/// answers sending `callee_tone`: the caller's party and the callee's, media running on both.
+pub async fn connect(
+    caller: &SipPeer,
+    uri: &str,
+    caller_tone: f32,
+    callee: &mut SipPeer,
+    callee_tone: f32,
+) -> (Party, Party) {
+    let dialing = dial(caller, uri, caller_tone);
+    let offer = expect_invite(callee).await;
+    let answered = answer(callee, &offer, callee_tone).await;
+    let (_, result) = dialing.finish(caller).await;
+    let caller_party = result.unwrap_or_else(|r| panic!("{} calling {uri}: {r}", caller.user));
+    (caller_party, answered)
+}
+
 /// Answer an incoming INVITE with 180 then 200 + SDP; media sends `tone`.
 pub async fn answer(ua: &SipPeer, tx: &ServerTransaction, tone: f32) -> Party {
     let tag = message::new_tag();

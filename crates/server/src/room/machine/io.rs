@@ -190,6 +190,8 @@ pub struct InviteInfo {
     pub subject: Option<String>,
     /// A transfer to listen only.
     pub listen_only: bool,
+    /// A customer's call: how long the customer has waited so far (ms).
+    pub waited_ms: Option<u64>,
 }
 
 /// Which subscriptions end with a [`Effect::NotifyState`].

@@ -9,6 +9,8 @@
 //! offered the call by the same offer machine (`offer.rs`), whoever rings it.
 
 mod connected;
+mod history;
+mod hold_clock;
 pub mod io;
 mod setup;
 mod supervise;
@@ -94,6 +96,8 @@ struct Setup {
     reserved: Option<String>,
     /// The offer ringing now (answered: until it joined).
     ringing: Option<Offer>,
+    /// When the caller's INVITE arrived (the customer's wait counts from here).
+    started: Instant,
 }
 
 /// A room's call logic.
@@ -115,6 +119,10 @@ pub struct RoomMachine {
     /// Held by a `hold` command (C3): the customer, or (no customer) everyone but this leg.
     command_hold: Option<LegId>,
     timeline: Vec<TimelineEntry>,
+    /// The leg that completed the transfer just now (it leaves as `transferred`).
+    transferred_out: Option<LegId>,
+    /// Held legs and since when (wall ms), kept by `hold_clock.rs`.
+    held_since: Vec<(LegId, u64)>,
     last_state: Option<RoomState>,
     state_version: u64,
     /// Room subscriptions that came before the call was connected.
@@ -130,6 +138,9 @@ pub struct RoomMachine {
     next_leg: LegId,
     next_offer: u64,
     next_transfer: u64,
+    /// Why the last party to go left when it was not a BYE (`media timeout`): the end reason
+    /// the record gets if its going ends the room (issue 11 §7).
+    last_departure: Option<&'static str>,
     out: Vec<Effect>,
 }
 
@@ -156,6 +167,8 @@ impl RoomMachine {
             joining: None,
             command_hold: None,
             timeline: Vec::new(),
+            held_since: Vec::new(),
+            transferred_out: None,
             last_state: None,
             state_version: 0,
             early_subs: Vec::new(),
@@ -166,6 +179,7 @@ impl RoomMachine {
             next_leg: 1,
             next_offer: 0,
             next_transfer: 0,
+            last_departure: None,
             out: Vec::new(),
         }
     }
@@ -173,6 +187,7 @@ impl RoomMachine {
     /// Take one event at `now`; the effects to carry out, in order.
     pub fn handle(&mut self, event: Event, now: Instant) -> Vec<Effect> {
         self.now = now;
+        self.last_departure = None;
         let event = match event {
             // Only a connected call takes a supervisor; the others say why.
             Event::Supervise { tx, user, mode } if self.phase != Phase::Connected => {

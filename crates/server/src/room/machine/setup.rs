@@ -136,6 +136,7 @@ impl RoomMachine {
             tried,
             reserved: None,
             ringing: None,
+            started: self.now,
         });
         self.emit(Effect::AnswerEarly { leg: caller_leg });
     }
@@ -245,6 +246,11 @@ impl RoomMachine {
             referred_by: None,
             subject: None,
             listen_only: false,
+            // The offered agent's popup shows how long the customer has waited (issue 10).
+            waited_ms: s.caller.is_customer().then(|| {
+                let waited = self.now.saturating_duration_since(s.started).as_millis();
+                u64::try_from(waited).unwrap_or(u64::MAX)
+            }),
         };
         let caller_leg = s.caller_leg;
         if from_queue {
@@ -395,6 +401,9 @@ impl RoomMachine {
         if let Some(a) = offer.to.agent() {
             self.directory(DirOp::Answered(a.to_string()));
         }
+        // Both parties' history: the caller (an agent calling) and the one who answered.
+        self.record_joined(s.caller_leg);
+        self.record_joined(leg);
         self.emit(Effect::AnswerCaller(CallerReply::Ok));
         self.emit(Effect::Record(RecordOp::Answered {
             call: self.record_id.clone(),

@@ -97,6 +97,8 @@ impl RoomMachine {
                 },
                 muted: leg.muted,
                 level: Some(level),
+                held_since_ms: self.held_since_ms(leg.id),
+                held_ms: None,
             });
         }
         if let Some(t) = &self.transfer {
@@ -110,6 +112,8 @@ impl RoomMachine {
                     state: ParticipantState::Ringing,
                     muted: false,
                     level: Some(0.0),
+                    held_since_ms: None,
+                    held_ms: None,
                 });
             }
             state.transfer = Some(WireTransfer {
@@ -154,6 +158,7 @@ impl RoomMachine {
 
     /// Tell the subscribers when the state changed.
     pub(super) fn publish_state(&mut self) {
+        self.track_holds();
         let state = self.room_state();
         if let Some(state) = self.remember_state(state) {
             self.emit(Effect::NotifyState {
@@ -166,6 +171,7 @@ impl RoomMachine {
     /// End the subscriptions of an agent who left (or all): they get the state as it is now,
     /// and so do the others when it changed.
     pub(super) fn end_subscriptions(&mut self, ends: Ends) {
+        self.track_holds();
         let state = self.room_state();
         let state = self.remember_state(state);
         self.emit(Effect::NotifyState {

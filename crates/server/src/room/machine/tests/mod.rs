@@ -6,6 +6,7 @@
 #![allow(clippy::type_complexity)]
 
 mod connected_flows;
+mod desk_flows;
 mod harness;
 mod setup_flows;
 mod supervise_flows;
