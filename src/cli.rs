@@ -32,6 +32,10 @@ pub struct Cli {
     /// ~/.local/state/agentphone/agentphone.log, else /tmp/agentphone.log).
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
+    /// Open the supervisor view (accounts with the supervisor role): the floor, and listen,
+    /// whisper or barge on any call.
+    #[arg(long, conflicts_with = "headless")]
+    pub supervisor: bool,
     #[command(flatten)]
     pub phone: PhoneArgs,
 }

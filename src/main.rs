@@ -81,7 +81,10 @@ fn exit(result: anyhow::Result<()>) -> ExitCode {
 fn run_tui(cli: &Cli, section: &PhoneSection) -> anyhow::Result<()> {
     let mut config = cli.phone.to_config(section);
     let runtime = tui::wiring::runtime()?;
-    let mut options = TuiOptions::default();
+    let mut options = TuiOptions {
+        supervisor: cli.supervisor,
+        ..TuiOptions::default()
+    };
     if !cli.phone.sound_files_given(section) {
         tui::devices::attach(&mut config, &mut options, section);
     }

@@ -202,6 +202,11 @@ impl Runner {
                 reason: reason.clone(),
                 listen_only: *listen_only,
             },
+            Command::Floor(on) => PhoneCommand::WatchFloor(*on),
+            Command::Supervise { mode, room } => PhoneCommand::Supervise {
+                room: room.clone(),
+                mode: *mode,
+            },
             Command::CancelTransfer => PhoneCommand::CancelTransfer,
             Command::CompleteTransfer => PhoneCommand::CompleteTransfer,
             Command::Audio(choice) => PhoneCommand::SetAudioSource(match choice {

@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::phone::protocol::AgentStateRequest;
+use crate::phone::protocol::{AgentStateRequest, SuperviseMode};
 use crate::phone::TransferTarget;
 
 /// Default `wait` timeout.
@@ -114,6 +114,16 @@ pub enum Command {
         reason: Option<String>,
         /// `--listen` (agents only).
         listen_only: bool,
+    },
+    /// `floor on|off`: watch the floor (supervisors): `floor` events.
+    Floor(bool),
+    /// `supervise listen|whisper|barge [ROOM]`: join call ROOM as a supervisor, or switch how I
+    /// am in my call.
+    Supervise {
+        /// How.
+        mode: SuperviseMode,
+        /// The call's room id (empty: my call).
+        room: String,
     },
     /// `transfer cancel`
     CancelTransfer,
@@ -234,6 +244,17 @@ fn parse_command(name: &str, args: &[String]) -> Result<Command, String> {
         },
         "history" => no_args(Command::History),
         "mute" => Ok(Command::Mute(on_off(name, args)?)),
+        "floor" => Ok(Command::Floor(on_off(name, args)?)),
+        "supervise" => {
+            let usage = || "usage: supervise listen|whisper|barge [ROOM]".to_string();
+            let (mode, room) = match args {
+                [mode] => (mode, String::new()),
+                [mode, room] => (mode, room.clone()),
+                _ => return Err(usage()),
+            };
+            let mode = SuperviseMode::parse(mode).ok_or_else(usage)?;
+            Ok(Command::Supervise { mode, room })
+        }
         "dial" => match args {
             [uri] if uri.starts_with("sip:") || uri.starts_with("sips:") => {
                 Ok(Command::Dial(uri.clone()))
@@ -511,6 +532,24 @@ mod tests {
         assert_eq!(one("decline"), Command::Decline);
         assert_eq!(one("hangup"), Command::Hangup);
         assert_eq!(one("mute on"), Command::Mute(true));
+        assert_eq!(one("floor on"), Command::Floor(true));
+        assert_eq!(
+            one("supervise whisper 7"),
+            Command::Supervise {
+                mode: SuperviseMode::Whisper,
+                room: "7".into()
+            }
+        );
+        assert_eq!(
+            one("supervise barge"),
+            Command::Supervise {
+                mode: SuperviseMode::Barge,
+                room: String::new()
+            }
+        );
+        for bad in ["supervise", "supervise spy 7", "supervise listen 7 8"] {
+            assert!(parse_line(bad, 1).is_err(), "{bad}");
+        }
         assert_eq!(one("mute off"), Command::Mute(false));
         assert_eq!(one("hold"), Command::Hold);
         assert_eq!(one("resume"), Command::Resume);

@@ -1,7 +1,7 @@
 //! Commands into the Phone engine and the errors they can be refused with.
 
 use crate::audio::{SinkSpec, SourceSpec};
-use agentphone_protocol::AgentStateRequest;
+use agentphone_protocol::{AgentStateRequest, SuperviseMode};
 
 /// One thing the user asks the phone to do.
 #[derive(Clone, Debug, PartialEq)]
@@ -57,6 +57,15 @@ pub enum PhoneCommand {
     SetAudioSource(SourceSpec),
     /// Switch where what is heard goes (a new recording starts; the previous one is closed).
     SetAudioSink(SinkSpec),
+    /// Watch the floor (supervisors, V1): `Floor` events after every change.
+    WatchFloor(bool),
+    /// Join call `room` (its id) as a supervisor, or switch how I am in it (V2).
+    Supervise {
+        /// The room's id (as the floor lists it); empty: the room of my call.
+        room: String,
+        /// Listen, whisper or barge.
+        mode: SuperviseMode,
+    },
 }
 
 /// Whom a transfer goes to.

@@ -41,6 +41,12 @@ pub struct Engine {
     pub(super) call: Option<Call>,
     pub(super) muted: bool,
     pub(super) directory: DirectoryLink,
+    /// The floor, for a supervisor (V1).
+    pub(super) floor: DirectoryLink,
+    /// Watch the floor after each registration.
+    pub(super) floor_wanted: bool,
+    /// The room URI a supervisor's INVITE goes to, and how they join (V2).
+    pub(super) supervise: Option<(String, agentphone_protocol::SuperviseMode)>,
     pub(super) history: HistoryLink,
     /// Call-IDs of subscriptions we ended lately (their last NOTIFY is answered 200, not 481).
     pub(super) ended_subs: VecDeque<String>,
@@ -73,6 +79,9 @@ impl Engine {
             call: None,
             muted: false,
             directory: DirectoryLink::default(),
+            floor: DirectoryLink::default(),
+            floor_wanted: false,
+            supervise: None,
             history: HistoryLink::new(),
             ended_subs: VecDeque::new(),
             transfer_seq: 0,
@@ -118,6 +127,11 @@ impl Engine {
             PhoneCommand::CancelTransfer => self.send_room_command(RoomCommand::CancelTransfer),
             PhoneCommand::CompleteTransfer => self.send_room_command(RoomCommand::CompleteTransfer),
             PhoneCommand::Dtmf(digits) => self.send_dtmf(&digits),
+            PhoneCommand::WatchFloor(on) => {
+                self.watch_floor(on);
+                Ok(())
+            }
+            PhoneCommand::Supervise { room, mode } => self.supervise(&room, mode),
             PhoneCommand::FetchHistory => self.fetch_history(),
             PhoneCommand::SetDisposition { code, note } => self.set_disposition(code, note),
             // Opening a file or device is the driver's business; it never reaches the machine.
@@ -215,6 +229,7 @@ impl Engine {
             self.reg.deadline(),
             self.presence.deadline(),
             self.directory.deadline(),
+            self.floor.deadline(),
             self.room_deadline(),
             self.call_deadline(),
         ]
@@ -230,9 +245,7 @@ impl Engine {
         if self.presence.deadline().is_some_and(|d| d <= now) {
             self.on_publish_timer();
         }
-        if self.directory.deadline().is_some_and(|d| d <= now) {
-            self.on_directory_timer();
-        }
+        self.on_directory_timer(now);
         self.on_room_timer(now);
         self.on_call_timer(now);
     }

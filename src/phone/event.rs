@@ -4,7 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use agentphone_protocol::history::HistoryCall;
-use agentphone_protocol::{DirectoryAgent, DirectoryTeam, RoomState, TimelineKind};
+use agentphone_protocol::{
+    DirectoryAgent, DirectoryTeam, RoomState, SupervisorState, TimelineKind,
+};
 
 /// The state of a call, as shown to the user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -155,6 +157,12 @@ pub enum PhoneEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         ring_timeout_s: Option<u32>,
     },
+    /// The floor (supervisors, V1): teams' queues, agents' states, calls — whole, after every
+    /// change.
+    Floor {
+        /// The supervisor document (protocol.md "Supervisor").
+        floor: Box<SupervisorState>,
+    },
     /// The state of the server room my call is in, whole, after every change.
     Room {
         /// The room document (protocol.md "Room state"); boxed to keep events small.
@@ -215,6 +223,7 @@ impl PhoneEvent {
             PhoneEvent::Dtmf { .. } => "dtmf",
             PhoneEvent::Quality { .. } => "quality",
             PhoneEvent::Directory { .. } => "directory",
+            PhoneEvent::Floor { .. } => "floor",
             PhoneEvent::History { .. } => "history",
             PhoneEvent::Room { .. } => "room",
             PhoneEvent::Timeline { .. } => "timeline",

@@ -40,6 +40,7 @@ mod room_commands;
 mod sip_util;
 mod subscribing;
 mod subscription;
+mod supervise;
 mod transactions;
 mod transfer;
 mod view;

@@ -83,6 +83,10 @@ impl Engine {
         let contact = self.contact_uri();
         let aor = self.cfg.aor();
         let display = self.cfg.display.clone();
+        let supervise = self
+            .call
+            .as_ref()
+            .and_then(|c| self.supervise_header(&c.remote_uri));
         let Some(call) = self.call.as_mut() else {
             return Err(PhoneError::NoCall);
         };
@@ -95,7 +99,11 @@ impl Engine {
             .call_id(&call.id)
             .cseq(call.invite_cseq)
             .contact(&contact)
-            .header("Recv-Info", INFO_PACKAGE)
+            .header("Recv-Info", INFO_PACKAGE);
+        if let Some((name, value)) = supervise {
+            req = req.header(name, value);
+        }
+        let mut req = req
             .body(SDP_TYPE, offer.to_string().into_bytes())
             .build()
             .map_err(|e| PhoneError::Invalid(format!("INVITE: {e}")))?;
@@ -133,12 +141,14 @@ impl Engine {
             Err(TxError::Transport(e)) => return self.end_call(&format!("unreachable: {e}")),
         };
         let code = resp.status_code.code();
+        let rounds = call.auth_rounds;
+        let uri = call.remote_uri.clone();
+        let supervising = self.supervise_header(&uri).is_some();
         match code {
             100 => {}
             101..=199 => self.on_provisional(&resp),
             200..=299 => self.on_answered(request, &resp),
             401 | 407 => {
-                let rounds = call.auth_rounds;
                 if rounds < MAX_AUTH_ROUNDS
                     && self.digest.on_challenge(&resp)
                     && (rounds == 0 || self.digest.last_was_stale())
@@ -155,6 +165,8 @@ impl Engine {
             }
             487 => self.end_call("cancelled"),
             603 => self.end_call("declined"),
+            // A supervisor refused by a room: the room's reason ("The call is full: 3 of 3").
+            _ if supervising => self.end_call(&sip_util::refusal_reason(&resp)),
             _ => self.end_call(&sip_util::status_line(&resp)),
         }
     }

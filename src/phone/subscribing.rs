@@ -2,7 +2,7 @@
 //! the NOTIFYs that come back: directory, room state, and REFER progress in the call's dialog.
 
 use agentphone_protocol::history::HistoryState;
-use agentphone_protocol::{decode, DecodeError, DirectoryState, RoomState};
+use agentphone_protocol::{decode, DecodeError, DirectoryState, RoomState, SupervisorState};
 use agentphone_sip::endpoint::TxError;
 use agentphone_sip::rsip;
 
@@ -21,6 +21,7 @@ impl Engine {
     fn subscription_mut(&mut self, kind: SubKind) -> Option<&mut Subscription> {
         match kind {
             SubKind::Directory => self.directory.sub.as_mut(),
+            SubKind::Floor => self.floor.sub.as_mut(),
             SubKind::Room => self.call.as_mut().and_then(|c| c.room.sub.as_mut()),
             SubKind::History => self.history.sub.as_mut(),
         }
@@ -32,7 +33,7 @@ impl Engine {
         let aor = self.cfg.aor();
         let display = self.cfg.display.clone();
         let peer = match kind {
-            SubKind::Directory | SubKind::History => self.server_peer()?,
+            SubKind::Directory | SubKind::Floor | SubKind::History => self.server_peer()?,
             SubKind::Room => self
                 .call
                 .as_ref()
@@ -152,7 +153,7 @@ impl Engine {
     /// The subscription is over; the directory's is made again later when `retry`.
     fn subscription_lost(&mut self, kind: SubKind, retry: bool) {
         match kind {
-            SubKind::Directory => self.directory_lost(retry),
+            SubKind::Directory | SubKind::Floor => self.directory_lost(kind, retry),
             SubKind::Room => {
                 if let Some(sub) = self.call.as_mut().and_then(|c| c.room.sub.take()) {
                     self.forget_subscription(&sub);
@@ -179,6 +180,8 @@ impl Engine {
         }
         let kind = if self.directory.sub.as_ref().is_some_and(|s| s.owns(&msg)) {
             SubKind::Directory
+        } else if self.floor.sub.as_ref().is_some_and(|s| s.owns(&msg)) {
+            SubKind::Floor
         } else if self
             .call
             .as_ref()
@@ -205,6 +208,9 @@ impl Engine {
                 decode::<DirectoryState>(body).map(|s| Some(Notified::Directory(s)))
             }
             SubKind::Room => decode::<RoomState>(body).map(|s| Some(Notified::Room(Box::new(s)))),
+            SubKind::Floor => {
+                decode::<SupervisorState>(body).map(|s| Some(Notified::Floor(Box::new(s))))
+            }
             SubKind::History => decode::<HistoryState>(body).map(|s| Some(Notified::History(s))),
         };
         let state = match parsed {
@@ -224,6 +230,7 @@ impl Engine {
         match state {
             Some(Notified::Directory(s)) => self.on_directory_state(s),
             Some(Notified::Room(s)) => self.on_room_state(*s),
+            Some(Notified::Floor(s)) => self.on_floor_state(*s),
             Some(Notified::History(s)) => self.on_history_state(s),
             None => {}
         }
@@ -253,6 +260,7 @@ impl Engine {
 enum Notified {
     Directory(DirectoryState),
     Room(Box<RoomState>),
+    Floor(Box<SupervisorState>),
     History(HistoryState),
 }
 

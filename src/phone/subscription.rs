@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use agentphone_protocol::{directory, history, room};
+use agentphone_protocol::{directory, history, room, supervisor};
 use agentphone_sip::message::{self, RequestBuilder};
 use agentphone_sip::rsip;
 use std::time::Instant;
@@ -15,6 +15,8 @@ pub enum SubKind {
     Directory,
     /// `agentphone-room` at the call's room URI.
     Room,
+    /// `agentphone-supervisor` at `sip:supervisor@HOST` (supervisors only, V1).
+    Floor,
     /// `agentphone-history` at `sip:history@HOST`: fetched only (`Expires: 0`).
     History,
 }
@@ -25,6 +27,7 @@ impl SubKind {
         match self {
             SubKind::Directory => directory::EVENT,
             SubKind::Room => room::EVENT,
+            SubKind::Floor => supervisor::EVENT,
             SubKind::History => history::EVENT,
         }
     }
@@ -33,6 +36,7 @@ impl SubKind {
         match self {
             SubKind::Directory => directory::CONTENT_TYPE,
             SubKind::Room => room::CONTENT_TYPE,
+            SubKind::Floor => supervisor::CONTENT_TYPE,
             SubKind::History => history::CONTENT_TYPE,
         }
     }
@@ -40,7 +44,7 @@ impl SubKind {
     /// The lifetime asked for.
     pub fn expires(self) -> u32 {
         match self {
-            SubKind::Directory => 600,
+            SubKind::Directory | SubKind::Floor => 600,
             SubKind::Room => 3600,
             SubKind::History => 0,
         }

@@ -27,6 +27,8 @@ pub struct PhoneView {
     pub call: Option<CallView>,
     /// Agents and teams with live status.
     pub directory: Directory,
+    /// The floor, when this phone watches it (a supervisor, V1).
+    pub floor: Option<agentphone_protocol::SupervisorState>,
     /// My call history as last fetched (None: not fetched yet).
     pub history: Option<History>,
     /// The last thing worth telling the user that has no other place.
@@ -291,6 +293,7 @@ impl PhoneView {
             incoming: None,
             call: None,
             directory: Directory::default(),
+            floor: None,
             history: None,
             notice: None,
             notice_seq: 0,
@@ -392,6 +395,7 @@ impl PhoneView {
                     ring_timeout_s: *ring_timeout_s,
                 }
             }
+            PhoneEvent::Floor { floor } => self.floor = Some((**floor).clone()),
             PhoneEvent::Room { room } => self.room(room, now),
             PhoneEvent::History { codes, calls } => {
                 self.history = Some(History {

@@ -70,6 +70,13 @@ pub enum Action {
     ClosePopup,
     /// Leave the program.
     Quit,
+    /// Supervisor: join call `room` as `mode` (None: switch in my call) — V2.
+    Supervise {
+        /// The room's number.
+        room: Option<String>,
+        /// Listen, whisper or barge.
+        mode: super::supervisor::SuperviseMode,
+    },
     /// Something the user asked for that cannot work now: say why instead (a listener's Hold,
     /// Transfer while another transfer is under way — issue 10 #6).
     Explain(String),

@@ -42,7 +42,7 @@ pub struct Adapter {
 
 /// A wall-clock time (ms since the Unix epoch, as the server writes it) as an instant of this
 /// process's clock.
-fn instant_of_wall_ms(ms: u64) -> Instant {
+pub(super) fn instant_of_wall_ms(ms: u64) -> Instant {
     let now = Instant::now();
     let wall_now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -210,6 +210,7 @@ impl Adapter {
         });
         self.model.call = view.call.as_ref().map(|c| self.call(c));
         self.model.history = view.history.as_ref().map(super::history_rows::history_list);
+        self.model.floor = view.floor.as_ref().map(super::supervisor_adapter::floor);
         if view.notice_seq != self.shown_notice {
             self.shown_notice = view.notice_seq;
             self.model.notice = view.notice.as_ref().map(notice);
@@ -367,6 +368,9 @@ impl Adapter {
             Action::CancelTransfer => vec![PhoneCommand::CancelTransfer],
             Action::CompleteTransfer => vec![PhoneCommand::CompleteTransfer],
             Action::Explain(why) => return Err(why.clone()),
+            Action::Supervise { .. } => super::supervisor_adapter::command(action)
+                .into_iter()
+                .collect(),
             Action::OpenTransfer
             | Action::OpenDial
             | Action::OpenStateMenu

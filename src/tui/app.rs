@@ -27,6 +27,7 @@ use super::popups::state::StateMenu;
 use super::popups::transfer::TransferModal;
 use super::popups::Popup;
 use super::strings;
+use super::supervisor::SupervisorPanel;
 use super::theme::Theme;
 
 /// From this width on, the conversation pane goes beside the call component instead of below.
@@ -55,6 +56,8 @@ pub struct App {
     header: Header,
     call: CallComponent,
     conversation: Conversation,
+    /// The floor, for a supervisor.
+    supervisor: SupervisorPanel,
     incoming: IncomingPopup,
     modal: Option<Modal>,
     help: Option<HelpOverlay>,
@@ -74,6 +77,7 @@ impl App {
             header: Header::default(),
             call: CallComponent::default(),
             conversation: Conversation,
+            supervisor: SupervisorPanel::default(),
             incoming: IncomingPopup::default(),
             modal: None,
             help: None,
@@ -137,6 +141,7 @@ impl App {
     /// countdown), so the loop must tick; otherwise it sleeps until input or a model change.
     pub fn needs_tick(&self) -> bool {
         self.model.call.is_some()
+            || self.model.floor.is_some()
             || self.model.incoming.is_some()
             || self.model.state.wrap_up_until.is_some()
             || matches!(self.model.connection, Connection::Offline { .. })
@@ -201,8 +206,15 @@ impl App {
                 Modal::History(h) => h.handle_key(key, &ctx),
             }
         } else {
+            let supervisor = &mut self.supervisor;
             self.call
                 .handle_key(key, &ctx)
+                .or_else(|| {
+                    ctx.model
+                        .floor
+                        .as_ref()
+                        .and_then(|_| supervisor.handle_key(key, &ctx))
+                })
                 .or_else(|| self.header.handle_key(key, &ctx))
                 .or_else(|| global_key(&key, &self.keys))
         };
@@ -236,6 +248,9 @@ impl App {
                 Modal::History(h) => h.handle_mouse(mouse, &ctx),
             }
         } else {
+            if ctx.model.floor.is_some() {
+                self.supervisor.handle_mouse(mouse, &ctx);
+            }
             self.call
                 .handle_mouse(mouse, &ctx)
                 .or_else(|| self.header.handle_mouse(mouse, &ctx))
@@ -310,6 +325,9 @@ impl App {
             None => {}
         }
         let mut hints = Vec::new();
+        if self.model.floor.is_some() {
+            hints.extend(self.supervisor.hints(ctx));
+        }
         if self.model.call.is_some() {
             // The call's own keys are on its buttons; the footer lists the rest.
             hints.push(Hint::new(k.dial.label(), strings::HINT_KEYPAD));
@@ -385,9 +403,25 @@ impl App {
                 hint_area,
             );
         }
-        let (call_area, conversation_area) = split_body(body, CallComponent::wanted_height(&ctx));
-        self.call.draw(frame, call_area, &ctx);
-        self.conversation.draw(frame, conversation_area, &ctx);
+        if self.model.floor.is_some() {
+            // A supervisor: the call (when in one) above the floor.
+            let call_height = if self.model.call.is_some() {
+                CallComponent::wanted_height(&ctx)
+            } else {
+                0
+            };
+            let [call_area, floor_area] = Layout::default()
+                .direction(Direction::Vertical)
+                .constraints([Constraint::Length(call_height), Constraint::Min(0)])
+                .areas(body);
+            self.call.draw(frame, call_area, &ctx);
+            self.supervisor.draw(frame, floor_area, &ctx);
+        } else {
+            let (call_area, conversation_area) =
+                split_body(body, CallComponent::wanted_height(&ctx));
+            self.call.draw(frame, call_area, &ctx);
+            self.conversation.draw(frame, conversation_area, &ctx);
+        }
         let hints = self.hints(&ctx);
         frame.render_widget(
             Footer {

@@ -347,3 +347,62 @@ pub fn wrap_up() -> Model {
     m.state.wrap_up_until = Some(t0() + CALL_AGE + Duration::from_secs(14));
     m
 }
+
+/// Sue, a supervisor, watching the floor: one call talking with a whisperer, one waiting; agents
+/// in several states for some minutes.
+pub fn supervisor_floor() -> Model {
+    use super::supervisor::{ago, Floor, FloorAgent, FloorCall, FloorTeam};
+    let now = t0() + CALL_AGE;
+    let mut m = Model::new("sue", "Sue Park");
+    m.connection = Connection::Online;
+    m.voice_active = true;
+    m.directory = directory();
+    let agent = |name: &str, status, away: Option<&str>, secs| FloorAgent {
+        name: name.into(),
+        status,
+        away_reason: away.map(str::to_string),
+        since: Some(ago(now, secs)),
+    };
+    m.floor = Some(Floor {
+        teams: vec![
+            FloorTeam {
+                name: "Support".into(),
+                waiting: 1,
+                longest_since: Some(ago(now, 42)),
+                calls_today: 12,
+                abandoned_today: 2,
+            },
+            FloorTeam {
+                name: "Sales".into(),
+                waiting: 0,
+                longest_since: None,
+                calls_today: 3,
+                abandoned_today: 0,
+            },
+        ],
+        agents: vec![
+            agent("Alice Archer", AgentStatus::OnCall, None, 192),
+            agent("Bob Baker", AgentStatus::Away, Some("lunch"), 760),
+            agent("Dave Dunn", AgentStatus::AfterCallWork, None, 15),
+            agent("Erin Evans", AgentStatus::Available, None, 3725),
+        ],
+        calls: vec![
+            FloorCall {
+                room: "7".into(),
+                team: Some("Support".into()),
+                who: "Carol Customer · Alice Archer · Sue Park whispering".into(),
+                answered: true,
+                since: ago(now, 190),
+            },
+            FloorCall {
+                room: "8".into(),
+                team: Some("Support".into()),
+                who: "sip:+15550111@customers.example".into(),
+                answered: false,
+                since: ago(now, 42),
+            },
+        ],
+        more_calls: 0,
+    });
+    m
+}

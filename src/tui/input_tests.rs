@@ -817,3 +817,42 @@ fn the_history_panel_sets_the_disposition_of_the_last_call() {
     ch(&mut a, 'y');
     assert_eq!(key(&mut a, KeyCode::Enter), None);
 }
+
+#[test]
+fn supervisor_keys_pick_a_call_and_listen_whisper_or_barge() {
+    use super::supervisor::SuperviseMode;
+    let mut a = fixtures::app(fixtures::supervisor_floor());
+    let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+    assert_eq!(
+        a.handle_key(key('w')),
+        Some(Action::Supervise {
+            room: Some("7".into()),
+            mode: SuperviseMode::Whisper
+        }),
+        "the first call is picked"
+    );
+    let _ = a.handle_key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE));
+    let _ = a.handle_key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE));
+    assert_eq!(
+        a.handle_key(key('l')),
+        Some(Action::Supervise {
+            room: Some("8".into()),
+            mode: SuperviseMode::Listen
+        }),
+        "down past the last stays on the last"
+    );
+    // In a call: the keys switch how I am in it.
+    let mut m = fixtures::supervisor_floor();
+    m.call = fixtures::in_call().call;
+    a.update(m);
+    assert_eq!(
+        a.handle_key(key('b')),
+        Some(Action::Supervise {
+            room: None,
+            mode: SuperviseMode::Barge
+        })
+    );
+    // An agent (no floor) gets nothing from these keys.
+    let mut agent = fixtures::app(fixtures::idle());
+    assert_eq!(agent.handle_key(key('w')), None);
+}

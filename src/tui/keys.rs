@@ -122,6 +122,12 @@ pub struct KeyConfig {
     pub toggle: KeyBinding,
     /// Delete the last character typed.
     pub backspace: KeyBinding,
+    /// Supervisor view: listen to the picked call (or switch to listening).
+    pub listen: KeyBinding,
+    /// Supervisor view: whisper to the agent.
+    pub whisper: KeyBinding,
+    /// Supervisor view: barge in.
+    pub barge: KeyBinding,
 }
 
 impl Default for KeyConfig {
@@ -151,6 +157,9 @@ impl Default for KeyConfig {
             down: KeyBinding::plain(KeyCode::Down),
             toggle: KeyBinding::char(' '),
             backspace: KeyBinding::plain(KeyCode::Backspace),
+            listen: KeyBinding::char('l'),
+            whisper: KeyBinding::char('w'),
+            barge: KeyBinding::char('b'),
         }
     }
 }

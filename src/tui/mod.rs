@@ -23,6 +23,8 @@ pub mod popups;
 mod quiet_stderr;
 pub mod runner;
 pub mod strings;
+pub mod supervisor;
+mod supervisor_adapter;
 pub mod terminal;
 pub mod theme;
 pub mod wiring;

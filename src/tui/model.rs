@@ -31,6 +31,8 @@ pub struct Model {
     /// A standing hint with no urgency (the demo's "in terminal 2 …"), shown when there is no
     /// notice.
     pub hint: Option<String>,
+    /// The floor, for a supervisor (`--supervisor`); None for an agent.
+    pub floor: Option<super::supervisor::Floor>,
     /// My call history from the server's records (None until fetched).
     pub history: Option<HistoryList>,
 }
@@ -83,6 +85,7 @@ impl Model {
             notice: None,
             hint: None,
             history: None,
+            floor: None,
         }
     }
 }

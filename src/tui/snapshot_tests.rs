@@ -305,3 +305,9 @@ fn caller_uri_without_display_name_keeps_its_own_column_80x24() {
         }
     }
 }
+
+#[test]
+fn supervisor_floor_80x24() {
+    let mut a = app(fixtures::supervisor_floor());
+    assert_snapshot!(render(&mut a, 80, 24).backend());
+}

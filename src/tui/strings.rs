@@ -491,3 +491,55 @@ pub const DIAL_NO_SERVER: &str = "No server configured: dial a full SIP address 
 pub fn demo_hint(command: &str) -> String {
     format!("In terminal 2: {command}")
 }
+
+/// Supervisor view (V1): the panel's title.
+pub const SUPERVISOR_TITLE: &str = " Floor ";
+/// Before the first floor document.
+pub const SUPERVISOR_WAITING: &str = " Waiting for the floor…";
+/// The teams' column heads.
+pub const SUPERVISOR_TEAMS: &str = " Team             Waiting  Longest  Today  Abandoned";
+/// The agents' heading.
+pub const SUPERVISOR_AGENTS: &str = " Agent               State                   In state";
+/// The calls' heading.
+pub const SUPERVISOR_CALLS: &str = "  Call  Team        Time  State    Who";
+/// No call under way.
+pub const SUPERVISOR_NO_CALLS: &str = "  No calls right now.";
+/// A call answered.
+pub const FLOOR_TALKING: &str = "talking";
+/// A call not answered yet.
+pub const FLOOR_WAITING: &str = "waiting";
+/// Footer: listen.
+pub const SUPERVISE_LISTEN: &str = "Listen";
+/// Footer: whisper.
+pub const SUPERVISE_WHISPER: &str = "Whisper";
+/// Footer: barge.
+pub const SUPERVISE_BARGE: &str = "Barge";
+/// Listen/whisper/barge with no call on the floor.
+pub const SUPERVISE_NO_CALL: &str = "There is no call to listen to.";
+
+/// Calls the server did not list.
+pub fn more_calls(n: u32) -> String {
+    format!("  … and {n} more calls")
+}
+
+/// An agent's state on the floor.
+pub fn floor_status(s: AgentStatus, away_reason: Option<&str>) -> String {
+    match s {
+        AgentStatus::Offline => "offline".into(),
+        AgentStatus::Inactive => "voice off".into(),
+        AgentStatus::Available => "available".into(),
+        AgentStatus::Ringing => "ringing".into(),
+        AgentStatus::OnCall => "on a call".into(),
+        AgentStatus::Away => match away_reason {
+            Some(r) => format!("away — {r}"),
+            None => "away".into(),
+        },
+        AgentStatus::AfterCallWork => "wrapping up".into(),
+        AgentStatus::Unknown => "unknown".into(),
+    }
+}
+
+/// A supervisor's mode in a party list ("Sue Park whispering").
+pub fn supervising(name: &str, state: &str) -> String {
+    format!("{name} {state}")
+}

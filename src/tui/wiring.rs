@@ -37,6 +37,8 @@ pub struct TuiOptions {
     pub hint: Option<String>,
     /// Switches the ring tone of the audio devices (on while a call rings here).
     pub ringing: Option<Arc<AtomicBool>>,
+    /// Show the supervisor view (watch the floor).
+    pub supervisor: bool,
 }
 
 /// The runtime the engine (and the demo's server) run on: two worker threads, so the UI thread
@@ -63,6 +65,10 @@ pub fn run_tui(runtime: &Runtime, config: PhoneConfig, options: TuiOptions) -> a
     adapter.model_mut().hint = options.hint;
 
     let (handle, events) = runtime.block_on(Phone::start(config))?;
+    if options.supervisor {
+        // Before REGISTER: the floor is subscribed with the directory once registered.
+        runtime.block_on(handle.command(PhoneCommand::WatchFloor(true)))?;
+    }
     // The TUI shows the engine's view; the event stream is for scripts.
     drop(events);
     let view = handle.view();

@@ -220,3 +220,69 @@ fn the_audio_library_prints_nothing_on_the_terminal() {
     let screen = tui.wait_for("after quitting", &["exited 0"]);
     assert!(!screen.contains("ALSA"), "the terminal shows:\n{screen}");
 }
+
+/// The supervisor view in the real TUI (V1, V2): sue (`--supervisor`) sees alice's call on the
+/// floor, whispers to it with `w` (alice hears her, the customer does not — tone detection),
+/// barges with `b`, listens with `l`, and leaves with `x`; each step read off her screen.
+#[test]
+fn a_supervisor_sees_the_call_and_listens_whispers_and_barges_in_the_real_tui() {
+    if !Tmux::available() {
+        eprintln!("SKIPPED: tmux is not installed (bash .ci/setup installs it)");
+        return;
+    }
+    const SUE_HZ: f32 = 3350.0;
+    let dir = scratch_dir("tui_tmux_supervisor");
+    let server = TestServer::blocking(&format!(
+        "{}{}",
+        standard_config(&dir, ""),
+        agentphone_testkit::server::SUPERVISOR_SUE
+    ));
+    let (mut customer, mut alice) = customer_with_alice(&server, &dir);
+    let command = format!(
+        "{bin} --server {addr} --user sue --password sue-secret --supervisor --tone {SUE_HZ} \
+         --log {log}",
+        bin = env!("CARGO_BIN_EXE_agentphone"),
+        addr = server.addr(),
+        log = dir.join("sue-tui.log").display(),
+    );
+    let tui = Tmux::start("tui-tmux-supervisor", &command, 100, 30);
+    tui.wait_for(
+        "the floor",
+        &[
+            "Floor",
+            "support",
+            "Alice Martin",
+            "on a call",
+            "talking",
+            "Sam Carter",
+        ],
+    );
+
+    tui.keys(&["w"]);
+    tui.wait_for("whispering", &["Hang up", "Sue Park whispering"]);
+    let [c, a] = paths(record_phase(
+        &mut [&mut customer, &mut alice],
+        "whisper",
+        Duration::from_millis(2500),
+    ));
+    Heard::analyse(&a, &[SUE_HZ]).assert_hears(SUE_HZ, "sue's whisper, by alice");
+    Heard::analyse(&c, &[SUE_HZ]).assert_not_hears(SUE_HZ, "sue's whisper, by the customer");
+
+    tui.keys(&["b"]);
+    tui.wait_until(
+        "barging",
+        Duration::from_secs(10),
+        "sue as a plain party",
+        |s| s.contains("Sue Park") && !s.contains("Sue Park whispering"),
+    );
+    tui.keys(&["l"]);
+    tui.wait_for("listening", &["Sue Park listening"]);
+
+    tui.keys(&["x"]);
+    tui.wait_until(
+        "left",
+        Duration::from_secs(10),
+        "the call without sue",
+        |s| s.contains("talking") && !s.contains("Sue Park listening") && !s.contains("Hang up"),
+    );
+}

@@ -21,7 +21,8 @@ pub const URI_USER: &str = "supervisor";
 /// The header of a supervisor's INVITE to a room (`sip:room-ID@HOST`) saying how they join.
 pub const SUPERVISE_HEADER: &str = "Supervise";
 /// At most this many calls in one document (the oldest first); `more_calls` counts the rest.
-pub const MAX_CALLS: usize = 200;
+/// Keeps a NOTIFY near 16 KB (a call is ≈ 300 bytes), well inside one UDP datagram.
+pub const MAX_CALLS: usize = 50;
 
 /// How a supervisor is in a call (V2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

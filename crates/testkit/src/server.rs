@@ -27,6 +27,15 @@ members = ["alice", "bob"]
 inbound = "support"
 "#;
 
+/// A supervisor account (SPEC V3) to append to a config: sue, `sue-secret`.
+pub const SUPERVISOR_SUE: &str = r#"
+[[agents]]
+username = "sue"
+display_name = "Sue Park"
+password = "sue-secret"
+role = "supervisor"
+"#;
+
 /// The tone in the generated music-on-hold file of `TestServer::start`.
 pub const MOH_HZ: f32 = 700.0;
 /// The tone in the generated ringback file of `TestServer::start`.

@@ -9,4 +9,5 @@ mod lost_popup;
 mod outgoing;
 mod registration;
 mod room;
+mod supervise;
 mod transfer;

@@ -74,6 +74,11 @@ impl SupervisorFeed {
         now: Instant,
         effects: &mut Vec<Effect>,
     ) {
+        if self.subs.is_empty() {
+            // Nobody watches: build nothing (a subscriber gets a fresh document at once).
+            self.last = None;
+            return;
+        }
         let mut doc = self.board.document(directory, wall_ms);
         if self.last.as_ref().is_some_and(|l| l.same_content(&doc)) {
             return;

@@ -129,6 +129,7 @@ fn the_example_config_is_valid() {
     let c = agentphone_server::config::load(&path).unwrap_or_else(|e| panic!("{e}"));
     assert!(c.team_by_inbound("support").is_some());
     assert!(c.agent("alice").is_some());
+    assert!(c.is_supervisor("sue") && !c.is_supervisor("alice"));
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! listen (neither does) — hearing both parties all along. A non-supervisor is refused, and so
 //! is a supervisor when the call is full. Customer 440 Hz, alice 1000, carol 2000, sue 3000.
 
-use agentphone_testkit::server::{TestServer, MOH_HZ};
+use agentphone_testkit::server::{TestServer, MOH_HZ, SUPERVISOR_SUE};
 use agentphone_testkit::sip::call::{answer, dial, dial_authenticated_with, expect_invite, Party};
 use agentphone_testkit::sip::media_peer::MediaPeer;
 use agentphone_testkit::sip::room::{command, notify_until, refer, room_uri, subscribe, warning};
@@ -17,17 +17,17 @@ const SUE_HZ: f32 = 3000.0;
 const SUPERVISOR: &str = "agentphone-supervisor";
 const ROOM: &str = "agentphone-room";
 
-const EXTRA: &str = r#"
+const CAROL: &str = r#"
 [[agents]]
 username = "carol"
 display_name = "Carol Diaz"
 password = "carol-secret"
-[[agents]]
-username = "sue"
-display_name = "Sue Park"
-password = "sue-secret"
-role = "supervisor"
 "#;
+
+/// carol and the supervisor sue.
+fn extra() -> String {
+    format!("{CAROL}{SUPERVISOR_SUE}")
+}
 
 async fn agent(server: &TestServer, user: &str) -> SipPeer {
     let mut ua = SipPeer::new(server.addr(), user, &format!("{user}-secret")).await;
@@ -70,7 +70,7 @@ async fn hears(who: &str, media: &MediaPeer, tones: &[(f32, bool)]) {
 
 #[tokio::test]
 async fn whisper_reaches_the_agent_only_barge_everyone_and_listen_nobody() {
-    let server = TestServer::start_with("", EXTRA).await;
+    let server = TestServer::start_with("", &extra()).await;
     let (_customer, cust, alice, mut a) = customer_with_alice(&server).await;
     let mut sue = agent(&server, "sue").await;
     // The floor: the call is listed, connected, with alice.
@@ -169,7 +169,7 @@ async fn whisper_reaches_the_agent_only_barge_everyone_and_listen_nobody() {
 
 #[tokio::test]
 async fn a_non_supervisor_is_refused_and_a_full_call_says_so() {
-    let server = TestServer::start_with("", EXTRA).await;
+    let server = TestServer::start_with("", &extra()).await;
     let (_customer, _cust, mut alice, mut a) = customer_with_alice(&server).await;
     let room = room_uri(&a.dialog);
     let mut bob = agent(&server, "bob").await;
