@@ -86,11 +86,18 @@ impl AuthGuard {
 
     /// Check the Authorization (or Proxy-Authorization) of `req`, sent from `source`.
     pub fn check(&self, req: &rsip::Request, source: IpAddr) -> AuthDecision {
+        let header = request_headers::authorization(req);
+        self.check_header(header, method_name(&req.method), source)
+    }
+
+    /// [`AuthGuard::check`] from the (Proxy-)Authorization value and the method token (the SIP
+    /// fast path has no rsip request).
+    pub fn check_header(&self, header: Option<&str>, method: &str, source: IpAddr) -> AuthDecision {
         let now = Instant::now();
         if self.is_blocked(source, now) {
             return AuthDecision::Forbidden("Too many failed attempts");
         }
-        let Some(header) = request_headers::authorization(req) else {
+        let Some(header) = header else {
             return AuthDecision::Challenge { stale: false };
         };
         let Some(creds) = Credentials::parse(header) else {
@@ -107,7 +114,7 @@ impl AuthGuard {
         let Some(password) = self.passwords.get(&creds.username) else {
             return self.fail(source, now, "Wrong user name or password");
         };
-        if !creds.verify(method_name(&req.method), password) {
+        if !creds.verify(method, password) {
             return self.fail(source, now, "Wrong user name or password");
         }
         self.forget_failures(source);
