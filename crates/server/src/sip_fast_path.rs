@@ -4,8 +4,8 @@
 //! answers — no full parse, no TU queue, no task. Requests it does not take (in-dialog, binding
 //! queries, anything the lite reader refuses) go the normal way to `handlers::register`.
 //!
-//! A 403 (wrong credentials) is answered here too: returning None after the guard counted a
-//! failure would count it twice. A retransmission of such a REGISTER (its 403 was lost) counts
+//! A 403 (wrong credentials) or 503 (account being guessed at) is answered here too: returning
+//! None after the guard counted a failure would count it twice. A retransmission of such a REGISTER (its 403 was lost) counts
 //! again, as a new attempt.
 
 use std::sync::{Arc, Weak};
@@ -51,12 +51,17 @@ impl FastPath for RegisterFastPath {
             .check_header(req.authorization, "REGISTER", peer.addr.ip())
         {
             AuthDecision::Challenge { stale } => {
-                let challenges = ctx.auth.challenges(stale);
+                let challenges = ctx.auth.challenges(stale, peer.addr.ip());
                 let headers: Vec<(&str, &str)> = challenges
                     .iter()
                     .map(|c| ("WWW-Authenticate", c.as_str()))
                     .collect();
                 Some(reply(401, "Unauthorized", &headers))
+            }
+            AuthDecision::Slowed(wait) => {
+                let secs = wait.as_secs().max(1).to_string();
+                let reason = "Service Unavailable (too many attempts)";
+                Some(reply(503, reason, &[("Retry-After", &secs)]))
             }
             AuthDecision::Forbidden(reason) => {
                 Some(reply(403, &format!("Forbidden ({reason})"), &[]))

@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use agentphone_protocol::supervisor;
 use agentphone_sip::dialog::Dialog;
 use agentphone_sip::endpoint::Endpoint;
 use tokio::sync::mpsc;
@@ -18,6 +19,14 @@ use tokio::sync::mpsc;
 use super::machine::{Effect, Event, SubState};
 use super::Cmd;
 use crate::notify;
+
+/// The directory package's `Event` and body type.
+const DIRECTORY: (&str, &str) = (super::machine::EVENT, super::machine::CONTENT_TYPE);
+/// The supervisor package's.
+const SUPERVISOR: (&str, &str) = (supervisor::EVENT, supervisor::CONTENT_TYPE);
+
+/// A NOTIFY's event package.
+type Package = (&'static str, &'static str);
 
 /// Work queued for the fan-out task (one message per directory step, not per subscriber).
 const QUEUE: usize = 256;
@@ -43,10 +52,13 @@ struct Subscriber {
     /// A NOTIFY waits for its response.
     in_flight: bool,
     /// The latest NOTIFY to send once it has one.
-    next: Option<(SubState, Arc<[u8]>)>,
+    next: Option<Pending>,
     /// The directory forgot it: drop it once nothing is in flight or queued.
     forgotten: bool,
 }
+
+/// A NOTIFY to send: its state, body and package.
+type Pending = (SubState, Arc<[u8]>, Package);
 
 /// A NOTIFY's outcome: its subscription and whether the subscriber is gone.
 type Done = (String, bool);
@@ -85,7 +97,7 @@ async fn run(
                 let Some(sub) = subs.get_mut(&id) else { continue };
                 sub.in_flight = false;
                 match sub.next.take() {
-                    Some((state, body)) if !gone => send(&endpoint, &done_tx, &id, sub, state, body),
+                    Some(next) if !gone => send(&endpoint, &done_tx, &id, sub, next),
                     _ if sub.forgotten || gone => drop(subs.remove(&id)),
                     _ => {}
                 }
@@ -102,14 +114,10 @@ fn apply(
 ) {
     match effect {
         Effect::Notify { id, state, body } => {
-            let Some(sub) = subs.get_mut(&id) else {
-                return;
-            };
-            if sub.in_flight {
-                sub.next = Some((state, body));
-            } else {
-                send(endpoint, done, &id, sub, state, body);
-            }
+            queue(endpoint, done, subs, id, (state, body, DIRECTORY))
+        }
+        Effect::NotifySupervisor { id, state, body } => {
+            queue(endpoint, done, subs, id, (state, body, SUPERVISOR))
         }
         Effect::Forget { id } => {
             let busy = subs.get(&id).is_some_and(|s| s.in_flight);
@@ -122,25 +130,36 @@ fn apply(
     }
 }
 
+/// Send `next` now, or after the NOTIFY in flight (replacing what waited).
+fn queue(
+    endpoint: &Endpoint,
+    done: &mpsc::UnboundedSender<Done>,
+    subs: &mut HashMap<String, Subscriber>,
+    id: String,
+    next: Pending,
+) {
+    let Some(sub) = subs.get_mut(&id) else {
+        return;
+    };
+    if sub.in_flight {
+        sub.next = Some(next);
+    } else {
+        send(endpoint, done, &id, sub, next);
+    }
+}
+
 fn send(
     endpoint: &Endpoint,
     done: &mpsc::UnboundedSender<Done>,
     id: &str,
     sub: &mut Subscriber,
-    state: SubState,
-    body: Arc<[u8]>,
+    (state, body, (event, content_type)): Pending,
 ) {
     let state = match state {
         SubState::Active { expires } => notify::active(expires),
         SubState::Terminated => "terminated;reason=timeout".to_string(),
     };
-    let req = notify::request(
-        &mut sub.dialog,
-        super::machine::EVENT,
-        &state,
-        super::machine::CONTENT_TYPE,
-        body.to_vec(),
-    );
+    let req = notify::request(&mut sub.dialog, event, &state, content_type, body.to_vec());
     let tx = endpoint.request(req, sub.dialog.peer);
     sub.in_flight = true;
     let (done, id) = (done.clone(), id.to_string());

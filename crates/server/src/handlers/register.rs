@@ -60,12 +60,14 @@ pub fn registered(
                 ("Contact", format!("<{contact}>;expires={secs}")),
                 ("Expires", secs.to_string()),
             ];
+            ctx.liveness.registered(user, peer, contact.clone());
             ctx.directory
                 .register(user, Some(registrar::binding(contact, peer, expires)));
             headers
         }
         RegisterRequest::Unbind => {
             tracing::debug!(%user, "unregistered");
+            ctx.liveness.unregistered(user);
             ctx.directory.register(user, None);
             Vec::new()
         }
