@@ -28,16 +28,20 @@ pub struct Counters {
 pub struct AutoAnswer {
     local: SocketAddr,
     rtp_port: u16,
+    /// Encoding name answered (the offer's other codecs are ignored).
+    codec: String,
     tag: u64,
     pub counters: Counters,
 }
 
 impl AutoAnswer {
-    /// Agents reachable at `local` whose SDP announces `rtp_port` on the same IP.
-    pub fn new(local: SocketAddr, rtp_port: u16) -> AutoAnswer {
+    /// Agents reachable at `local` whose SDP announces `rtp_port` on the same IP and who answer
+    /// with `codec` only.
+    pub fn new(local: SocketAddr, rtp_port: u16, codec: String) -> AutoAnswer {
         AutoAnswer {
             local,
             rtp_port,
+            codec,
             tag: 0,
             counters: Counters::default(),
         }
@@ -81,9 +85,13 @@ impl AutoAnswer {
         let offer = std::str::from_utf8(&req.body)
             .ok()
             .and_then(|text| Sdp::parse(text).ok());
-        let Some(offer) = offer else {
+        let Some(mut offer) = offer else {
             return message::response(req, 488, "Not Acceptable Here", Some(&tag));
         };
+        let codec = &self.codec;
+        offer.formats.retain(|f| {
+            f.name.eq_ignore_ascii_case(codec) || f.name.eq_ignore_ascii_case("telephone-event")
+        });
         let ip: IpAddr = self.local.ip();
         let Ok(negotiated) = sdp::answer(&offer, ip, self.rtp_port, self.tag, Direction::SendRecv)
         else {
@@ -146,7 +154,11 @@ mod tests {
             "INVITE sip:agent001@127.0.0.1:7000 SIP/2.0\n{HEAD}CSeq: 1 INVITE\nContent-Type: application/sdp\nContent-Length: {}\n\n{body}",
             body.len()
         );
-        let mut aa = AutoAnswer::new(SocketAddr::from(([127, 0, 0, 1], 7000)), 7002);
+        let mut aa = AutoAnswer::new(
+            SocketAddr::from(([127, 0, 0, 1], 7000)),
+            7002,
+            "PCMU".into(),
+        );
         let resp = response_of(aa.handle(&received(&text)));
         assert_eq!(resp.status_code.code(), 200);
         let msg: rsip::SipMessage = resp.clone().into();
@@ -158,12 +170,31 @@ mod tests {
         let answer = Sdp::parse(std::str::from_utf8(&resp.body).unwrap_or_default())
             .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(answer.port, 7002);
+        let codecs: Vec<&str> = answer.formats.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(codecs.first().copied(), Some("PCMU"), "{codecs:?}");
         assert_eq!(aa.counters.invites, 1);
+
+        let mut opus = AutoAnswer::new(
+            SocketAddr::from(([127, 0, 0, 1], 7000)),
+            7002,
+            "opus".into(),
+        );
+        let resp = response_of(opus.handle(&received(&text)));
+        let answer = Sdp::parse(std::str::from_utf8(&resp.body).unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(answer
+            .formats
+            .iter()
+            .any(|f| f.name.eq_ignore_ascii_case("opus")));
     }
 
     #[test]
     fn bye_and_notify_get_200_ack_gets_nothing() {
-        let mut aa = AutoAnswer::new(SocketAddr::from(([127, 0, 0, 1], 7000)), 7002);
+        let mut aa = AutoAnswer::new(
+            SocketAddr::from(([127, 0, 0, 1], 7000)),
+            7002,
+            "PCMU".into(),
+        );
         for method in ["BYE", "NOTIFY"] {
             let text = format!("{method} sip:agent001@127.0.0.1:7000 SIP/2.0\n{HEAD}CSeq: 2 {method}\nContent-Length: 0\n\n");
             assert_eq!(

@@ -38,6 +38,11 @@ struct Cli {
     /// Do not subscribe to the directory.
     #[arg(long)]
     no_subscribe: bool,
+    /// The codec the agents answer with (an RTP encoding name of the server's offer). Default
+    /// G.711 µ-law: desk phones and SIP trunks of a contact center send it, and the bench then
+    /// measures signalling and mixing rather than Opus encoders; `opus` for the softphone's.
+    #[arg(long, default_value = "PCMU")]
+    codec: String,
     /// Stop after this many seconds.
     #[arg(long, default_value_t = 600)]
     duration_s: u64,
@@ -48,7 +53,7 @@ fn main() -> anyhow::Result<()> {
     let socket = UdpSocket::bind("127.0.0.1:0")?;
     let rtp_port = auto_answer::start_rtp_sink()?;
     let mut sip = SipSocket::new(socket, cli.server)?;
-    let mut answer = AutoAnswer::new(sip.local_addr(), rtp_port);
+    let mut answer = AutoAnswer::new(sip.local_addr(), rtp_port, cli.codec.clone());
     let users: Vec<String> = (cli.first..cli.first + cli.agents)
         .map(|i| format!("{}{i:03}", cli.prefix))
         .collect();

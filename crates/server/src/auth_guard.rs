@@ -87,7 +87,14 @@ impl AuthGuard {
 
     /// Check the Authorization (or Proxy-Authorization) of `req`, sent from `source`.
     pub fn check(&self, req: &rsip::Request, source: IpAddr) -> AuthDecision {
-        let Some(header) = request_headers::authorization(req) else {
+        let header = request_headers::authorization(req);
+        self.check_header(header, method_name(&req.method), source)
+    }
+
+    /// [`AuthGuard::check`] from the (Proxy-)Authorization value and the method token (the SIP
+    /// fast path has no rsip request).
+    pub fn check_header(&self, header: Option<&str>, method: &str, source: IpAddr) -> AuthDecision {
+        let Some(header) = header else {
             return AuthDecision::Challenge { stale: false };
         };
         let Some(creds) = Credentials::parse(header) else {
@@ -138,7 +145,6 @@ impl AuthGuard {
                 return AuthDecision::Slowed(wait);
             }
         }
-        let method = method_name(&req.method);
         let right =
             secret.is_some_and(|s| creds.verify_ha1(method, s.for_algorithm(creds.algorithm)));
         if !right {

@@ -28,6 +28,7 @@ mod room;
 mod room_handle;
 mod routing;
 pub mod security;
+mod sip_fast_path;
 mod sip_reply;
 mod sip_router;
 
@@ -83,7 +84,9 @@ pub async fn start(config: Config) -> anyhow::Result<ServerHandle> {
     .await
     .with_context(|| format!("cannot bind SIP on {}", config.listen))?;
     let sip_addr = endpoint.local_addr();
+    let fast = endpoint.clone();
     let ctx = context::Ctx::start(config, endpoint).context("cannot start the server")?;
+    fast.set_fast_path(Arc::new(sip_fast_path::RegisterFastPath::new(&ctx)));
     let (stop, stop_rx) = watch::channel(false);
     tokio::spawn(sip_router::run(ctx.clone(), incoming, stop_rx));
     tracing::info!(%sip_addr, "agentphone-server listening");

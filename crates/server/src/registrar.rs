@@ -3,9 +3,10 @@
 use std::time::{Duration, Instant};
 
 use agentphone_sip::endpoint::Peer;
+use agentphone_sip::message::lite::addr_uri;
+use agentphone_sip::message::parse_uri;
 
 use crate::directory::{Binding, MAX_REGISTRATION};
-use crate::request_headers;
 
 /// What a REGISTER asks for.
 #[derive(Debug)]
@@ -21,10 +22,13 @@ pub enum RegisterRequest {
     Query,
 }
 
-/// Read Contact and Expires (Contact's `expires` parameter wins over the header).
-pub fn read(req: &rsip::Request) -> Result<RegisterRequest, &'static str> {
-    let raw_contact = request_headers::contact(req);
-    let header_expires = match request_headers::expires(req) {
+/// Read the Contact and Expires values of a REGISTER (Contact's `expires` parameter wins over the
+/// header).
+pub fn read_values(
+    raw_contact: Option<&str>,
+    raw_expires: Option<&str>,
+) -> Result<RegisterRequest, &'static str> {
+    let header_expires = match raw_expires {
         None => None,
         Some(v) => Some(v.trim().parse::<u64>().map_err(|_| "Bad Expires header")?),
     };
@@ -38,7 +42,9 @@ pub fn read(req: &rsip::Request) -> Result<RegisterRequest, &'static str> {
             Err("Contact * needs Expires: 0")
         };
     }
-    let contact = request_headers::contact_uri(req).ok_or("Bad Contact header")?;
+    let contact = addr_uri(raw_contact)
+        .and_then(parse_uri)
+        .ok_or("Bad Contact header")?;
     let param_expires = contact_expires_param(raw_contact);
     let secs = param_expires
         .or(header_expires)
@@ -78,7 +84,42 @@ fn contact_expires_param(raw: &str) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-    use super::contact_expires_param;
+    use super::{contact_expires_param, read_values, RegisterRequest};
+    use std::time::Duration;
+
+    #[test]
+    fn values_give_the_binding_the_removal_or_the_query() {
+        let bind = read_values(
+            Some("\"Pat\" <sip:alice@127.0.0.1:5070>;expires=60"),
+            Some("30"),
+        );
+        match bind {
+            Ok(RegisterRequest::Bind { contact, expires }) => {
+                assert_eq!(contact.to_string(), "sip:alice@127.0.0.1:5070");
+                assert_eq!(expires, Duration::from_secs(60));
+            }
+            other => panic!("not a binding: {other:?}"),
+        }
+        let header_expires = read_values(Some("sip:alice@127.0.0.1"), Some("30"));
+        assert!(
+            matches!(header_expires, Ok(RegisterRequest::Bind { expires, .. }) if expires.as_secs() == 30)
+        );
+        assert!(matches!(
+            read_values(Some("*"), Some("0")),
+            Ok(RegisterRequest::Unbind)
+        ));
+        assert!(matches!(
+            read_values(Some("<sip:a@h>"), Some("0")),
+            Ok(RegisterRequest::Unbind)
+        ));
+        assert!(matches!(
+            read_values(None, None),
+            Ok(RegisterRequest::Query)
+        ));
+        assert!(read_values(Some("*"), None).is_err());
+        assert!(read_values(Some("<nonsense"), None).is_err());
+        assert!(read_values(Some("<sip:a@h>"), Some("soon")).is_err());
+    }
 
     #[test]
     fn expires_param_is_read_after_the_uri() {

@@ -57,14 +57,6 @@ pub fn to_user(req: &rsip::Request) -> Option<String> {
     to.uri.user().map(str::to_string)
 }
 
-/// The URI of the first Contact.
-pub fn contact_uri(req: &rsip::Request) -> Option<rsip::Uri> {
-    req.headers.iter().find_map(|h| match h {
-        rsip::Header::Contact(c) => c.typed().ok().map(|t| t.uri),
-        _ => None,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,8 +84,6 @@ mod tests {
         assert_eq!(authorization(&req), Some("Digest username=\"alice\""));
         assert_eq!(to_user(&req).as_deref(), Some("alice"));
         assert!(!has_to_tag(&req));
-        let uri = contact_uri(&req).map(|u| u.to_string());
-        assert_eq!(uri.as_deref(), Some("sip:alice@127.0.0.1:5070"));
     }
 
     #[test]

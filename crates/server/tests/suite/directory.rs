@@ -149,3 +149,42 @@ async fn directory_subscription_is_refreshed_and_ended_in_its_dialog() {
     assert_eq!(code(&alice.register().await), 200);
     assert!(next_notify(&mut bob, EVENT, 1).await.is_none());
 }
+
+/// A subscriber that has not answered its NOTIFY gets no other until it does, and then only the
+/// latest document (RFC 6665 §4.2.2): one request in flight per subscriber, whatever the change
+/// rate.
+#[tokio::test]
+async fn a_slow_subscriber_gets_the_latest_state_once_it_answers() {
+    let server = TestServer::start("").await;
+    let mut bob = SipPeer::new(server.addr(), "bob", "bob-secret").await;
+    bob.login().await;
+    let directory = format!("sip:directory@{}", server.addr());
+    assert_eq!(
+        code(&subscribe(&mut bob, &directory, EVENT, 600).await),
+        200
+    );
+    next_notify(&mut bob, EVENT, 5)
+        .await
+        .unwrap_or_else(|| panic!("no first NOTIFY"));
+
+    let mut alice = SipPeer::new(server.addr(), "alice", "alice-secret").await;
+    assert_eq!(code(&alice.register().await), 200);
+    let held = agentphone_testkit::sip::room::wait_request(&mut bob, 5, |r| {
+        r.method == agentphone_sip::rsip::Method::Notify
+    })
+    .await
+    .unwrap_or_else(|| panic!("no NOTIFY for alice's registration"));
+    // Changes while bob's NOTIFY waits for its answer: none of them is sent yet.
+    for active in [true, false, true] {
+        assert_eq!(code(&alice.set_voice(active).await), 200);
+    }
+    bob.expect_silence(Duration::from_millis(300)).await;
+
+    bob.reply(&held, 200, "OK", None).await;
+    let latest = next_notify(&mut bob, EVENT, 5)
+        .await
+        .unwrap_or_else(|| panic!("no NOTIFY after answering"));
+    assert_eq!(agent_status(&latest.json, "alice"), "available");
+    // The intermediate documents were skipped, not queued.
+    bob.expect_silence(Duration::from_millis(300)).await;
+}

@@ -100,6 +100,9 @@ pub enum Input<'a> {
     /// The TU answers without transaction state (RFC 3261 §8.2.7): the bytes go out once and the
     /// transaction is forgotten, so a retransmitted request reaches the TU again.
     RespondStateless { id: ServerId, bytes: Bytes },
+    /// A response to a request that never became a transaction (the driver's stateless fast
+    /// path answered it straight from its bytes): sent once, nothing kept.
+    Send { peer: Peer, bytes: Bytes },
     /// The TU starts a client transaction; `bytes` is the request with our Via (branch `branch`).
     /// A CANCEL also tells the INVITE with the same branch that it was cancelled (§9.1).
     Request {

@@ -64,6 +64,7 @@ impl Core {
             Input::Timeout => self.on_timeout(now),
             Input::Respond { id, code, bytes } => self.server_respond(id.0, code, bytes, now),
             Input::RespondStateless { id, bytes } => self.server_stateless(id.0, bytes),
+            Input::Send { peer, bytes } => self.transmit(peer, bytes, None),
             Input::Request {
                 id,
                 branch,

@@ -38,22 +38,6 @@ pub(crate) fn stamp_received(req: &mut rsip::Request, peer: Peer) {
     }) else {
         return;
     };
-    let value = via.value().to_string();
-    let mut parts = value.split(';');
-    let mut out = parts.next().unwrap_or_default().to_string();
-    let mut wants_rport = false;
-    for p in parts {
-        let key = p.split('=').next().unwrap_or_default().trim();
-        if key.eq_ignore_ascii_case("rport") {
-            wants_rport = true;
-        } else if !key.eq_ignore_ascii_case("received") {
-            out.push(';');
-            out.push_str(p);
-        }
-    }
-    out.push_str(&format!(";received={}", peer.addr.ip()));
-    if wants_rport {
-        out.push_str(&format!(";rport={}", peer.addr.port()));
-    }
-    via.replace(out);
+    let stamped = crate::message::lite::stamped_via(via.value(), peer.addr);
+    via.replace(stamped);
 }

@@ -13,6 +13,7 @@
 mod bind;
 mod client_handle;
 mod config;
+mod fast_path;
 mod receive;
 pub(crate) mod results;
 mod server_handle;
@@ -21,6 +22,7 @@ mod types;
 
 pub use client_handle::ClientTransaction;
 pub use config::{EndpointConfig, TcpLimits};
+pub use fast_path::FastPath;
 pub use server_handle::ServerTransaction;
 pub use types::{Peer, Timers, TransportKind, TxError};
 
@@ -36,7 +38,7 @@ use rsip::prelude::*;
 use shard::{Deferred, Shard, ShardState};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
@@ -57,6 +59,8 @@ pub(crate) struct Shared {
     pub(crate) backlog: AtomicUsize,
     /// Above that backlog the readers pause.
     max_backlog: usize,
+    /// Requests answered where they are read (see [`FastPath`]).
+    fast_path: OnceLock<Arc<dyn FastPath>>,
 }
 
 /// UDP and TCP on one port; the RFC 3261 transaction layer (client + server, INVITE + non-INVITE,
@@ -133,6 +137,7 @@ impl Endpoint {
                 closed: AtomicBool::new(false),
                 backlog: AtomicUsize::new(0),
                 max_backlog: config.tu_backlog.max(1),
+                fast_path: OnceLock::new(),
             }),
         };
         let mut tasks = Vec::new();
@@ -165,6 +170,12 @@ impl Endpoint {
     /// The timer values in use.
     pub fn timers(&self) -> Timers {
         self.shared.timers
+    }
+
+    /// Answer the requests `fast` wants right where they are read, before any full parse or
+    /// transaction (only the first call counts).
+    pub fn set_fast_path(&self, fast: Arc<dyn FastPath>) {
+        let _ = self.shared.fast_path.set(fast);
     }
 
     /// Number of receive shards.
@@ -234,6 +245,13 @@ impl Endpoint {
     pub(crate) fn receive(&self, peer: Peer, bytes: &[u8]) {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return; // keep-alive
+        }
+        if let Some(fast) = self.shared.fast_path.get() {
+            if let Some((call_id, answer)) = fast_path::try_answer(fast.as_ref(), bytes, peer) {
+                let bytes = Bytes::from(answer);
+                self.input(self.shard_of(call_id), |_| {}, Input::Send { peer, bytes });
+                return;
+            }
         }
         match crate::message::parse(bytes) {
             Ok(message) => {

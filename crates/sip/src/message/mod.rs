@@ -9,6 +9,7 @@ pub mod fields;
 mod helpers;
 mod ids;
 mod ipv6;
+pub mod lite;
 mod parse;
 mod reason;
 mod validate;
@@ -25,5 +26,7 @@ pub use helpers::{
 pub use ids::{new_branch, new_call_id, new_tag};
 pub use ipv6::uri_text;
 pub(crate) use parse::split_head as parse_split_head;
-pub use parse::{parse, request_bytes, response_bytes, to_bytes, ParseError, MAX_HEADER_BYTES};
+pub use parse::{
+    parse, parse_uri, request_bytes, response_bytes, to_bytes, ParseError, MAX_HEADER_BYTES,
+};
 pub use reason::reason_phrase;

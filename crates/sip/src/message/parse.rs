@@ -263,7 +263,7 @@ fn finish(mut out: String, headers: &rsip::Headers, body: &[u8]) -> Vec<u8> {
 
 /// A URI with a scheme (rsip alone accepts any word as a host name); an IPv6 reference is
 /// accepted and kept escaped (see [`ipv6`]).
-pub(crate) fn parse_uri(text: &str) -> Option<rsip::Uri> {
+pub fn parse_uri(text: &str) -> Option<rsip::Uri> {
     rsip::Uri::try_from(ipv6::escape(text).as_ref())
         .ok()
         .filter(|u| u.scheme.is_some())

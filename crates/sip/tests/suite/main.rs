@@ -15,6 +15,7 @@ mod digest;
 mod endpoint_fuzz;
 mod endpoint_tcp;
 mod endpoint_udp;
+mod fast_path;
 mod garbage;
 mod interop_baresip;
 mod interop_baresip_call;
