@@ -38,6 +38,13 @@ const WARMUP_PACKETS: u32 = 50;
 const STALL_DECAY_MS_PER_POP: f32 = 0.04;
 /// How far above target the buffer may grow before packets are skipped.
 const SHRINK_MARGIN_MS: f32 = 60.0;
+/// Packets played in a row with the buffer at least one packet above target before it shrinks
+/// by one (1 s of 20 ms packets): a start at 40 ms, a stall or jitter that went away is given
+/// back, so the delay settles at the target (mouth-to-ear, issue 9).
+const SHRINK_AFTER_PACKETS: u32 = 50;
+/// A packet at most this fraction of the average payload size is quiet (Opus spends few bytes on
+/// silence): the buffer shrinks by skipping a quiet packet, not speech.
+const QUIET_FRACTION: f32 = 0.5;
 /// Consecutive dry pops (20 ms each) before playout stops and re-buffers.
 const MAX_UNDERRUNS: u32 = 5;
 /// How long a loss keeps the FEC lookahead (see [`JitterBuffer::set_fec_lookahead`]), in
@@ -155,6 +162,10 @@ pub struct JitterBuffer {
     fec_lookahead: bool,
     /// Pops left before a loss is forgotten.
     loss_memory: u32,
+    /// Packets played in a row with at least one packet more than the target buffered.
+    above_target_run: u32,
+    /// Running average payload size (bytes), to tell quiet packets.
+    avg_payload: f32,
     /// Arrival-time reference and base timestamp for the transit computation.
     epoch: Option<(Instant, u32)>,
     last_transit_ms: Option<f64>,
@@ -201,6 +212,8 @@ impl JitterBuffer {
             jitter_ms: 0.0,
             fec_lookahead: false,
             loss_memory: 0,
+            above_target_run: 0,
+            avg_payload: 0.0,
             epoch: None,
             last_transit_ms: None,
             packets_seen: 0,
@@ -224,6 +237,7 @@ impl JitterBuffer {
         self.target_ms = START_TARGET_MS;
         self.jitter_ms = 0.0;
         self.loss_memory = 0;
+        self.above_target_run = 0;
         self.epoch = None;
         self.last_transit_ms = None;
         self.packets_seen = 0;
@@ -492,12 +506,14 @@ impl JitterBuffer {
                 };
             }
             // The packet is due (or overlaps what was played: it is played anyway).
-            let over = self.span_ms() > self.effective_target_ms() + SHRINK_MARGIN_MS;
+            let excess_ms = self.span_ms() - self.effective_target_ms();
+            let over = excess_ms > SHRINK_MARGIN_MS;
+            let shrink = self.settle(excess_ms, duration, self.slots[idx].len);
             self.slots[idx].filled = false;
             self.count -= 1;
             self.next_seq = seq.wrapping_add(1);
             self.play_ts = ts.wrapping_add(duration);
-            if over && self.count > 0 {
+            if (over || shrink) && self.count > 0 {
                 self.stats.skipped += 1;
                 continue;
             }
@@ -509,6 +525,28 @@ impl JitterBuffer {
             };
         }
         self.dry()
+    }
+
+    /// Whether to skip the due packet to bring the delay down to target: after
+    /// [`SHRINK_AFTER_PACKETS`] packets in a row at least one packet above target, at the next
+    /// quiet packet. `excess_ms`: buffered span minus target, with the due packet.
+    fn settle(&mut self, excess_ms: f32, duration: u32, len: usize) -> bool {
+        let len = len as f32;
+        self.avg_payload = if self.avg_payload == 0.0 {
+            len
+        } else {
+            self.avg_payload + (len - self.avg_payload) / 64.0
+        };
+        if excess_ms < self.to_ms(duration) {
+            self.above_target_run = 0;
+            return false;
+        }
+        self.above_target_run = self.above_target_run.saturating_add(1);
+        if self.above_target_run < SHRINK_AFTER_PACKETS || len > self.avg_payload * QUIET_FRACTION {
+            return false;
+        }
+        self.above_target_run = 0;
+        true
     }
 
     /// Where playout stands: the next sequence number and the playout timestamp. None before
@@ -931,6 +969,38 @@ mod tests {
             assert_eq!(drain(&mut jb, 2), expected, "fec {fec}");
             assert_eq!(played.len(), 8, "fec {fec}: 1–8 played before the loss");
         }
+    }
+
+    /// A delay above target is given back one packet at a time, only at quiet (small) packets:
+    /// the buffer starts at 40 ms, the target settles at 20 ms on a jitter-free stream; speech
+    /// is never skipped, the first silence after a second above target is.
+    #[test]
+    fn delay_above_target_shrinks_at_a_quiet_packet() {
+        let mut jb = JitterBuffer::new(8000);
+        let t = Instant::now();
+        let speech = [7u8; 100];
+        let quiet = [7u8; 3];
+        let mut seq = 1u16;
+        let mut send = |jb: &mut JitterBuffer, body: &[u8], n: usize| {
+            let mut held = Vec::new();
+            for _ in 0..n {
+                let at = t + Duration::from_millis(u64::from(seq) * 20);
+                jb.push(&hdr(seq, u32::from(seq) * 160), body, 160, at);
+                seq += 1;
+                let _ = jb.pop();
+                held.push(jb.buffered());
+            }
+            held
+        };
+        // Speech: two packets' delay (one held after each pop), nothing skipped.
+        let held = send(&mut jb, &speech, 200);
+        assert!(held[10..].iter().all(|&h| h == 1), "{held:?}");
+        assert_eq!(jb.stats().skipped, 0);
+        assert_eq!(jb.target_delay_ms(), 20.0);
+        // Silence: one packet skipped, then the delay is one packet.
+        let held = send(&mut jb, &quiet, 20);
+        assert_eq!(jb.stats().skipped, 1);
+        assert!(held[2..].iter().all(|&h| h == 0), "{held:?}");
     }
 
     /// Random sequence numbers, timestamps, durations and pop timing never panic (overflow
