@@ -215,7 +215,7 @@ def main():
     ap.add_argument("--seconds", type=int, default=25)
     ap.add_argument("--server-bin", required=True)
     ap.add_argument("--phone-bin", required=True)
-    ap.add_argument("--conditions", default="0%,1%,5%,10%,jitter")
+    ap.add_argument("--conditions", default="0%,1%,5%,10%,jitter,hold")
     ap.add_argument("--no-baresip", action="store_true")
     a = ap.parse_args()
 
