@@ -21,20 +21,9 @@ fn customer_reaches_team_agent_and_they_hear_each_other_hold_and_mute() {
     let dir = scratch_dir("e2e_call");
     let server = TestServer::standard(&dir);
 
-    let mut alice = Client::spawn(
-        server.addr(),
-        &dir,
-        ClientOptions::agent("alice", "alice-secret", ALICE_HZ),
-    );
-    alice.register();
-    alice.voice_on();
+    let mut alice = scenario::agent(&server, &dir, "alice");
 
-    let mut customer = Client::spawn(
-        server.addr(),
-        &dir,
-        ClientOptions::customer("customer", CUSTOMER_HZ),
-    );
-    customer.cmd(&format!("dial {}", server.uri("support")));
+    let mut customer = customer_calls(&server, &dir, "support");
 
     let incoming = alice.wait(
         "incoming_call",
@@ -63,11 +52,12 @@ fn customer_reaches_team_agent_and_they_hear_each_other_hold_and_mute() {
     alice.cmd("resume");
     alice.wait_state("connected");
     alice.cmd("mute on");
-    std::thread::sleep(Duration::from_millis(300));
+    customer.wait_hearing(&[], &[ALICE_HZ]);
+    alice.wait_hearing(&[CUSTOMER_HZ], &[]);
     let [c_mute, a_mute] = phase(&mut customer, &mut alice, "muted");
 
     alice.cmd("mute off");
-    std::thread::sleep(Duration::from_millis(300));
+    customer.wait_hearing(&[ALICE_HZ], &[]);
     let [c_back, _] = phase(&mut customer, &mut alice, "unmuted");
 
     alice.cmd("hangup");

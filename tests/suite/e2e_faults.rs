@@ -9,7 +9,9 @@ fn killed_agent_is_noticed_and_the_customer_gets_bye_within_10_s() {
     let dir = scratch_dir("e2e_killed_agent");
     let server = TestServer::standard(&dir);
     let (mut customer, mut alice) = customer_with_alice(&server, &dir);
-    std::thread::sleep(Duration::from_secs(1));
+    // Media flows both ways before the fault.
+    customer.wait_hearing(&[ALICE_HZ], &[]);
+    alice.wait_hearing(&[CUSTOMER_HZ], &[]);
 
     let killed_at = Instant::now();
     alice.kill();
@@ -35,7 +37,9 @@ fn killed_customer_is_noticed_and_the_agent_gets_bye_within_10_s() {
     let dir = scratch_dir("e2e_killed_customer");
     let server = TestServer::standard(&dir);
     let (mut customer, mut alice) = customer_with_alice(&server, &dir);
-    std::thread::sleep(Duration::from_secs(1));
+    // Media flows both ways before the fault.
+    customer.wait_hearing(&[ALICE_HZ], &[]);
+    alice.wait_hearing(&[CUSTOMER_HZ], &[]);
 
     let killed_at = Instant::now();
     customer.kill();

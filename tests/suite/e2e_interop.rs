@@ -99,17 +99,38 @@ fn start_baresip(dir: &Path, cfg: &Path, uri: &str, seconds: u32) -> std::proces
 
 /// What baresip decoded (what the customer heard): its sndfile module's `dump-…-dec.wav`.
 fn baresip_heard(dir: &Path, cfg: &Path) -> std::path::PathBuf {
+    find_baresip_heard(cfg).unwrap_or_else(|| {
+        panic!(
+            "baresip recorded nothing; see {}",
+            dir.join("baresip.out").display()
+        )
+    })
+}
+
+fn find_baresip_heard(cfg: &Path) -> Option<std::path::PathBuf> {
     std::fs::read_dir(cfg.join("rec"))
-        .expect("baresip rec dir")
+        .ok()?
         .filter_map(Result::ok)
         .map(|e| e.path())
         .find(|p| p.to_string_lossy().ends_with("-dec.wav"))
-        .unwrap_or_else(|| {
-            panic!(
-                "baresip recorded nothing; see {}",
-                dir.join("baresip.out").display()
-            )
-        })
+}
+
+/// Ok once baresip closed its recording: libsndfile writes the WAV's RIFF size on close, so
+/// the size then matches the file.
+fn recording_closed(cfg: &Path) -> Result<(), String> {
+    let path = find_baresip_heard(cfg).ok_or("no recording yet")?;
+    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let riff = bytes
+        .get(4..8)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
+    match riff {
+        Some(size) if bytes.len() > 44 && size + 8 == bytes.len() => Ok(()),
+        other => Err(format!(
+            "{}: RIFF size {other:?}, {} bytes",
+            path.display(),
+            bytes.len()
+        )),
+    }
 }
 
 /// SPEC T2–T6 with a real SIP phone as the customer: alice answers, transfers to bob, bob answers,
@@ -136,8 +157,7 @@ fn baresip_customer_is_transferred_from_alice_to_bob() {
     let a = record_phase(&mut [&mut alice], "talk", Duration::from_secs(2)).remove(0);
     Heard::analyse(&a, &[CUSTOMER_HZ]).assert_hears(CUSTOMER_HZ, "baresip, by alice");
 
-    alice.cmd("transfer agent bob needs a refund");
-    let inc = bob.wait("incoming_call", &[], Duration::from_secs(10));
+    let inc = transfer_rings(&mut alice, &mut bob, "transfer agent bob needs a refund");
     assert_eq!(inc["reason"], "needs a refund", "{inc}");
     assert!(
         inc["display"]
@@ -154,14 +174,18 @@ fn baresip_customer_is_transferred_from_alice_to_bob() {
 
     alice.cmd("transfer complete");
     alice.wait_state("ended");
-    std::thread::sleep(Duration::from_millis(300));
+    bob.wait_hearing(&[CUSTOMER_HZ], &[ALICE_HZ]);
     let b = record_phase(&mut [&mut bob], "after", Duration::from_secs(3)).remove(0);
     Heard::analyse(&b, &[CUSTOMER_HZ, ALICE_HZ])
         .assert_hears(CUSTOMER_HZ, "baresip, by bob after the transfer");
     bob.cmd("hangup");
     bob.wait_state("ended");
     // baresip closes its recording when the server's BYE ends the call; then let it quit cleanly.
-    std::thread::sleep(Duration::from_secs(1));
+    wait_until(
+        "baresip to close its recording",
+        Duration::from_secs(10),
+        || recording_closed(&cfg),
+    );
     let _ = Command::new("kill")
         .args(["-TERM", &baresip.id().to_string()])
         .status();
@@ -183,13 +207,7 @@ fn baresip_customer(codec_module: &str, rate: u32) {
     require("sox");
     let dir = scratch_dir(&format!("e2e_baresip_{codec_module}"));
     let server = TestServer::standard(&dir);
-    let mut alice = Client::spawn(
-        server.addr(),
-        &dir,
-        ClientOptions::agent("alice", "alice-secret", ALICE_HZ),
-    );
-    alice.register();
-    alice.voice_on();
+    let mut alice = scenario::agent(&server, &dir, "alice");
 
     let cfg = baresip_config(&dir, codec_module, rate);
     let mut baresip = start_baresip(&dir, &cfg, &server.uri("support"), 9);
@@ -234,13 +252,7 @@ fn sipp_customer_plays_g711a_pcap_and_dtmf_to_the_agent() {
     require("sipp");
     let dir = scratch_dir("e2e_sipp");
     let server = TestServer::standard(&dir);
-    let mut alice = Client::spawn(
-        server.addr(),
-        &dir,
-        ClientOptions::agent("alice", "alice-secret", ALICE_HZ),
-    );
-    alice.register();
-    alice.voice_on();
+    let mut alice = scenario::agent(&server, &dir, "alice");
 
     let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sipp_customer_pcap.xml");
     let (sip_port, media_port) = (free_udp_port(), free_udp_port_pair());

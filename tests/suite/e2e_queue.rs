@@ -3,7 +3,20 @@
 //! someone frees up, or gets 480 after `queue_timeout_s`.
 
 use agentphone_testkit::prelude::*;
+use serde_json::Value;
 use std::time::Duration;
+
+/// When `user` became idle, if a `directory` event shows them available.
+fn available_since(v: &Value, user: &str) -> Option<u64> {
+    if v["event"] != "directory" {
+        return None;
+    }
+    let agent = v["agents"]
+        .as_array()?
+        .iter()
+        .find(|a| a["username"] == user)?;
+    (agent["status"] == "available").then(|| agent["idle_since_ms"].as_u64())?
+}
 
 #[test]
 fn inbound_calls_go_to_the_longest_idle_agent_first() {
@@ -28,13 +41,21 @@ fn inbound_calls_go_to_the_longest_idle_agent_first() {
     bob.cmd("answer");
     c2.wait_state("connected");
 
-    // bob's call ends first, then alice's: bob has been idle longest.
+    // bob's call ends first, then alice's: bob has been idle longest. Routing and the directory
+    // share one table of agent states: once the directory shows both idle, alice since later,
+    // the next call is routed on that.
     c2.cmd("hangup");
     bob.wait_state("ended");
-    std::thread::sleep(Duration::from_millis(500));
     c1.cmd("hangup");
     alice.wait_state("ended");
-    std::thread::sleep(Duration::from_millis(200));
+    alice.wait_for(
+        "a directory with both idle, alice since later than bob",
+        Duration::from_secs(10),
+        |v| {
+            let idle_since = |user| available_since(v, user);
+            matches!((idle_since("alice"), idle_since("bob")), (Some(a), Some(b)) if a > b)
+        },
+    );
 
     c1.cmd(&format!("dial {}", server.uri("support")));
     bob.wait("incoming_call", &[], Duration::from_secs(10));
@@ -58,14 +79,10 @@ fn queued_customer_hears_music_and_is_offered_when_an_agent_frees_up() {
     let dir = scratch_dir("e2e_queue");
     let server = TestServer::blocking(&standard_config(&dir, "queue_timeout_s = 30"));
     // bob is logged in but his voice channel is off: nobody can take the call.
-    let mut bob = Client::spawn(
-        server.addr(),
-        &dir,
-        ClientOptions::agent("bob", "bob-secret", BOB_HZ),
-    );
-    bob.register();
+    let mut bob = agent_voice_off(&server, &dir, "bob");
     let mut customer = customer_calls(&server, &dir, "support");
-    std::thread::sleep(Duration::from_millis(500));
+    // Queued: music on hold plays.
+    customer.wait_sound();
     let [waiting] = paths(record_phase(
         &mut [&mut customer],
         "queued",
@@ -76,10 +93,16 @@ fn queued_customer_hears_music_and_is_offered_when_an_agent_frees_up() {
 
     // bob switches his voice channel on: the waiting customer is offered to him.
     bob.voice_on();
-    bob.wait(
+    let offer = bob.wait(
         "incoming_call",
         &[("team", "support")],
         Duration::from_secs(5),
+    );
+    // Issue 10: the popup shows how long the customer has waited (the server's figure).
+    let waited = offer["waited_ms"].as_u64().expect("waited_ms on the offer");
+    assert!(
+        (3_500..20_000).contains(&waited),
+        "the customer waited 0.5 s + the 3 s recording and a little more: {offer}"
     );
     bob.cmd("answer");
     customer.wait_state("connected");

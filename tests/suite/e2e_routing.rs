@@ -12,26 +12,14 @@ fn two(paths: Vec<std::path::PathBuf>) -> [std::path::PathBuf; 2] {
     [it.next().unwrap_or_default(), it.next().unwrap_or_default()]
 }
 
-fn agent(server: &TestServer, dir: &std::path::Path, user: &str, pw: &str, hz: f32) -> Client {
-    let mut c = Client::spawn(server.addr(), dir, ClientOptions::agent(user, pw, hz));
-    c.register();
-    c.voice_on();
-    c
-}
-
 #[test]
 fn team_offer_goes_to_next_member_after_a_decline() {
     let dir = scratch_dir("e2e_decline");
     let server = TestServer::standard(&dir);
-    let mut alice = agent(&server, &dir, "alice", "alice-secret", ALICE_HZ);
-    let mut bob = agent(&server, &dir, "bob", "bob-secret", BOB_HZ);
+    let mut alice = agent(&server, &dir, "alice");
+    let mut bob = agent(&server, &dir, "bob");
 
-    let mut customer = Client::spawn(
-        server.addr(),
-        &dir,
-        ClientOptions::customer("customer", CUSTOMER_HZ),
-    );
-    customer.cmd(&format!("dial {}", server.uri("support")));
+    let mut customer = customer_calls(&server, &dir, "support");
 
     // Both idle since start: ties go by the team's member order, so alice is offered first.
     alice.wait(
@@ -62,21 +50,11 @@ fn team_offer_goes_to_next_member_after_a_decline() {
 fn nobody_answers_gives_480_and_inactive_agents_are_not_offered() {
     let dir = scratch_dir("e2e_480");
     let server = TestServer::standard(&dir);
-    let mut alice = agent(&server, &dir, "alice", "alice-secret", ALICE_HZ);
+    let mut alice = agent(&server, &dir, "alice");
     // bob is registered but his voice channel is off: he must not ring.
-    let mut bob = Client::spawn(
-        server.addr(),
-        &dir,
-        ClientOptions::agent("bob", "bob-secret", BOB_HZ),
-    );
-    bob.register();
+    let mut bob = agent_voice_off(&server, &dir, "bob");
 
-    let mut customer = Client::spawn(
-        server.addr(),
-        &dir,
-        ClientOptions::customer("customer", CUSTOMER_HZ),
-    );
-    customer.cmd(&format!("dial {}", server.uri("support")));
+    let mut customer = customer_calls(&server, &dir, "support");
     alice.wait("incoming_call", &[], Duration::from_secs(10));
     // alice lets it ring out (ring_timeout_s = 4 in the test config).
     let ended = customer.wait("call_state", &[("state", "ended")], Duration::from_secs(20));
@@ -84,12 +62,12 @@ fn nobody_answers_gives_480_and_inactive_agents_are_not_offered() {
         ended["reason"].as_str().is_some_and(|r| r.contains("480")),
         "the customer gets 480 when nobody answers: {ended}"
     );
+    // Every event bob printed up to now is in his log once his (unchanged) voice state is answered.
+    bob.set_voice(false);
     assert!(
         !bob.log.iter().any(|e| e["event"] == "incoming_call"),
         "bob (voice off) was not offered the call"
     );
-    bob.cmd("sleep 0.2");
-    std::thread::sleep(Duration::from_millis(300));
     alice.wait_state("ended");
 }
 
@@ -97,8 +75,8 @@ fn nobody_answers_gives_480_and_inactive_agents_are_not_offered() {
 fn agent_calls_agent_and_agent_calls_customer_with_dtmf() {
     let dir = scratch_dir("e2e_internal");
     let server = TestServer::standard(&dir);
-    let mut alice = agent(&server, &dir, "alice", "alice-secret", ALICE_HZ);
-    let mut bob = agent(&server, &dir, "bob", "bob-secret", BOB_HZ);
+    let mut alice = agent(&server, &dir, "alice");
+    let mut bob = agent(&server, &dir, "bob");
 
     // Internal call alice → bob.
     alice.cmd(&format!("dial {}", server.uri("bob")));

@@ -9,15 +9,7 @@ const RINGBACK_HZ: f32 = 425.0;
 
 /// Customer and alice hear each other again (after a failed or cancelled transfer).
 fn assert_back_to_customer_and_alice(customer: &mut Client, alice: &mut Client, tag: &str) {
-    std::thread::sleep(Duration::from_millis(300));
-    let [c, a] = paths(record_phase(&mut [customer, alice], tag, PHASE));
-    let heard = Heard::analyse(&c, &ALL_TONES);
-    heard.assert_hears(ALICE_HZ, "alice, by the customer, after the transfer ended");
-    let heard = Heard::analyse(&a, &ALL_TONES);
-    heard.assert_hears(
-        CUSTOMER_HZ,
-        "the customer, by alice, after the transfer ended",
-    );
+    assert_hear_each_other((customer, CUSTOMER_HZ), (alice, ALICE_HZ), tag, PHASE);
 }
 
 fn call_events(server: &TestServer) -> Vec<String> {
@@ -104,7 +96,9 @@ fn agent_transfer_full_path_is_heard_phase_by_phase() {
     // Resume: all three hear each other.
     alice.cmd("resume");
     alice.wait_timeline("resumed");
-    std::thread::sleep(Duration::from_millis(300));
+    customer.wait_hearing(&[ALICE_HZ, BOB_HZ], &[]);
+    alice.wait_hearing(&[CUSTOMER_HZ, BOB_HZ], &[]);
+    bob.wait_hearing(&[CUSTOMER_HZ, ALICE_HZ], &[]);
     let [c, a, b] = paths(record_phase(
         &mut [&mut customer, &mut alice, &mut bob],
         "three-way",
@@ -124,7 +118,8 @@ fn agent_transfer_full_path_is_heard_phase_by_phase() {
     alice.cmd("transfer complete");
     alice.wait_state("ended");
     bob.wait_timeline("transfer_completed");
-    std::thread::sleep(Duration::from_millis(300));
+    customer.wait_hearing(&[BOB_HZ], &[ALICE_HZ]);
+    bob.wait_hearing(&[CUSTOMER_HZ], &[ALICE_HZ]);
     let [c, b] = paths(record_phase(&mut [&mut customer, &mut bob], "after", PHASE));
     let heard = Heard::analyse(&c, &ALL_TONES);
     heard.assert_hears(BOB_HZ, "bob, by the customer after the transfer");
@@ -135,23 +130,27 @@ fn agent_transfer_full_path_is_heard_phase_by_phase() {
 
     customer.cmd("hangup");
     bob.wait_state("ended");
-    std::thread::sleep(Duration::from_millis(500));
 
-    // The call record holds every step.
-    let events = call_events(&server);
-    for kind in [
+    // The call record holds every step (its writer is asynchronous: wait until it has them).
+    let steps = [
         "answered",
         "transfer_requested",
         "transfer_ringing",
         "transfer_answered",
         "resumed",
         "transfer_completed",
-    ] {
-        assert!(
-            events.iter().any(|e| e == kind),
-            "call record has {kind}: {events:?}"
-        );
-    }
+    ];
+    wait_until(
+        &format!("a call record with {steps:?}"),
+        Duration::from_secs(5),
+        || {
+            let events = call_events(&server);
+            match steps.iter().find(|k| !events.iter().any(|e| e == *k)) {
+                None => Ok(()),
+                Some(missing) => Err(format!("no {missing} in {events:?}")),
+            }
+        },
+    );
 }
 
 #[test]
@@ -176,14 +175,12 @@ fn team_transfer_offers_members_in_order_until_one_answers() {
     alice.wait_transfer("answered");
     alice.cmd("transfer complete");
     alice.wait_state("ended");
-    std::thread::sleep(Duration::from_millis(300));
-    let [c, d] = paths(record_phase(
-        &mut [&mut customer, &mut dave],
+    assert_hear_each_other(
+        (&mut customer, CUSTOMER_HZ),
+        (&mut dave, DAVE_HZ),
         "after",
         PHASE,
-    ));
-    Heard::analyse(&c, &ALL_TONES).assert_hears(DAVE_HZ, "dave, by the customer");
-    Heard::analyse(&d, &ALL_TONES).assert_hears(CUSTOMER_HZ, "the customer, by dave");
+    );
     customer.cmd("hangup");
 }
 
@@ -193,12 +190,7 @@ fn team_with_everyone_busy_fails_at_once_with_a_reason() {
     let server = TestServer::standard(&dir);
     let (mut customer, mut alice) = customer_with_alice(&server, &dir);
     // sales: carol is logged in but voice off, dave is not logged in.
-    let mut carol = Client::spawn(
-        server.addr(),
-        &dir,
-        ClientOptions::agent("carol", "carol-secret", CAROL_HZ),
-    );
-    carol.register();
+    let _carol = agent_voice_off(&server, &dir, "carol");
     alice.cmd("transfer team sales");
     let refused = alice.wait_transfer("refused");
     assert!(
@@ -214,8 +206,7 @@ fn declined_transfer_restores_the_call_and_says_why() {
     let server = TestServer::standard(&dir);
     let (mut customer, mut alice) = customer_with_alice(&server, &dir);
     let mut bob = agent(&server, &dir, "bob");
-    alice.cmd("transfer agent bob");
-    bob.wait("incoming_call", &[], Duration::from_secs(10));
+    transfer_rings(&mut alice, &mut bob, "transfer agent bob");
     let mark = alice.mark();
     bob.cmd("decline");
     let failed = alice.wait_transfer("failed");
@@ -230,8 +221,7 @@ fn unanswered_transfer_times_out_and_restores_the_call() {
     let server = TestServer::standard(&dir);
     let (mut customer, mut alice) = customer_with_alice(&server, &dir);
     let mut bob = agent(&server, &dir, "bob");
-    alice.cmd("transfer agent bob");
-    bob.wait("incoming_call", &[], Duration::from_secs(10));
+    transfer_rings(&mut alice, &mut bob, "transfer agent bob");
     // ring_timeout_s = 4 in the test config.
     let failed = alice.wait_transfer("failed");
     assert_eq!(failed["code"], 408, "{failed}");
@@ -245,8 +235,7 @@ fn cancel_while_ringing_restores_the_call() {
     let server = TestServer::standard(&dir);
     let (mut customer, mut alice) = customer_with_alice(&server, &dir);
     let mut bob = agent(&server, &dir, "bob");
-    alice.cmd("transfer agent bob");
-    bob.wait("incoming_call", &[], Duration::from_secs(10));
+    transfer_rings(&mut alice, &mut bob, "transfer agent bob");
     let mark = alice.mark();
     alice.cmd("transfer cancel");
     alice.wait_transfer("cancelled");
@@ -261,10 +250,7 @@ fn target_hanging_up_during_consultation_returns_to_the_first_agent() {
     let server = TestServer::standard(&dir);
     let (mut customer, mut alice) = customer_with_alice(&server, &dir);
     let mut bob = agent(&server, &dir, "bob");
-    alice.cmd("transfer agent bob");
-    bob.wait("incoming_call", &[], Duration::from_secs(10));
-    bob.cmd("answer");
-    alice.wait_transfer("answered");
+    transfer_answered(&mut alice, &mut bob, "transfer agent bob");
     bob.cmd("hangup");
     bob.wait_state("ended");
     alice.wait_timeline("left");
@@ -277,18 +263,12 @@ fn customer_hanging_up_during_consultation_leaves_the_agents_connected() {
     let server = TestServer::standard(&dir);
     let (mut customer, mut alice) = customer_with_alice(&server, &dir);
     let mut bob = agent(&server, &dir, "bob");
-    alice.cmd("transfer agent bob");
-    bob.wait("incoming_call", &[], Duration::from_secs(10));
-    bob.cmd("answer");
-    alice.wait_transfer("answered");
+    transfer_answered(&mut alice, &mut bob, "transfer agent bob");
     customer.cmd("hangup");
     customer.wait_state("ended");
     alice.wait_timeline("customer_left");
     bob.wait_timeline("customer_left");
-    std::thread::sleep(Duration::from_millis(300));
-    let [a, b] = paths(record_phase(&mut [&mut alice, &mut bob], "agents", PHASE));
-    Heard::analyse(&a, &ALL_TONES).assert_hears(BOB_HZ, "bob, by alice after the customer left");
-    Heard::analyse(&b, &ALL_TONES).assert_hears(ALICE_HZ, "alice, by bob after the customer left");
+    assert_hear_each_other((&mut alice, ALICE_HZ), (&mut bob, BOB_HZ), "agents", PHASE);
     alice.cmd("hangup");
     bob.wait_state("ended");
 }
@@ -300,10 +280,7 @@ fn a_fourth_participant_is_refused_with_a_reason() {
     let (mut customer, mut alice) = customer_with_alice(&server, &dir);
     let mut bob = agent(&server, &dir, "bob");
     let _carol = agent(&server, &dir, "carol");
-    alice.cmd("transfer agent bob");
-    bob.wait("incoming_call", &[], Duration::from_secs(10));
-    bob.cmd("answer");
-    alice.wait_transfer("answered");
+    transfer_answered(&mut alice, &mut bob, "transfer agent bob");
     // Customer + alice + bob = 3 = max_participants: carol would be the 4th. Also: one transfer
     // at a time — after completing or cancelling, bob himself tries.
     bob.cmd("transfer agent carol");
@@ -314,7 +291,7 @@ fn a_fourth_participant_is_refused_with_a_reason() {
     );
     alice.cmd("transfer complete");
     alice.wait_state("ended");
-    std::thread::sleep(Duration::from_millis(300));
+    customer.wait_hearing(&[BOB_HZ], &[]);
     let [c] = paths(record_phase(&mut [&mut customer], "after", PHASE));
     Heard::analyse(&c, &ALL_TONES).assert_hears(BOB_HZ, "bob, by the customer");
 }
@@ -325,12 +302,15 @@ fn listen_only_agent_hears_everyone_and_is_heard_by_no_one() {
     let server = TestServer::standard(&dir);
     let (mut customer, mut alice) = customer_with_alice(&server, &dir);
     let mut carol = agent(&server, &dir, "carol");
-    alice.cmd("transfer agent carol --listen trainee");
-    let inc = carol.wait("incoming_call", &[], Duration::from_secs(10));
+    let inc = transfer_answered(
+        &mut alice,
+        &mut carol,
+        "transfer agent carol --listen trainee",
+    );
     assert_eq!(inc["listen_only"], true, "{inc}");
-    carol.cmd("answer");
-    alice.wait_transfer("answered");
-    std::thread::sleep(Duration::from_millis(300));
+    carol.wait_hearing(&[CUSTOMER_HZ, ALICE_HZ], &[]);
+    customer.wait_hearing(&[ALICE_HZ], &[]);
+    alice.wait_hearing(&[CUSTOMER_HZ], &[]);
     let [c, a, t] = paths(record_phase(
         &mut [&mut customer, &mut alice, &mut carol],
         "listening",
@@ -358,29 +338,21 @@ fn a_transfer_after_a_transfer() {
     let (mut customer, mut alice) = customer_with_alice(&server, &dir);
     let mut bob = agent(&server, &dir, "bob");
     let mut carol = agent(&server, &dir, "carol");
-    alice.cmd("transfer agent bob");
-    bob.wait("incoming_call", &[], Duration::from_secs(10));
-    bob.cmd("answer");
-    alice.wait_transfer("answered");
+    transfer_answered(&mut alice, &mut bob, "transfer agent bob");
     alice.cmd("transfer complete");
     alice.wait_state("ended");
     bob.wait("room", &[], Duration::from_secs(10));
 
-    bob.cmd("transfer agent carol second line");
-    let inc = carol.wait("incoming_call", &[], Duration::from_secs(10));
+    let inc = transfer_answered(&mut bob, &mut carol, "transfer agent carol second line");
     assert_eq!(inc["transferred_by"], "bob", "{inc}");
-    carol.cmd("answer");
-    bob.wait_transfer("answered");
     bob.cmd("transfer complete");
     bob.wait_state("ended");
-    std::thread::sleep(Duration::from_millis(300));
-    let [c, k] = paths(record_phase(
-        &mut [&mut customer, &mut carol],
+    assert_hear_each_other(
+        (&mut customer, CUSTOMER_HZ),
+        (&mut carol, CAROL_HZ),
         "after",
         PHASE,
-    ));
-    Heard::analyse(&c, &ALL_TONES).assert_hears(CAROL_HZ, "carol, by the customer");
-    Heard::analyse(&k, &ALL_TONES).assert_hears(CUSTOMER_HZ, "the customer, by carol");
+    );
     customer.cmd("hangup");
 }
 

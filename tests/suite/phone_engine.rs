@@ -174,21 +174,7 @@ async fn hold_and_resume_send_sendonly_then_sendrecv() {
     let mut server = SipPeer::scripted().await.refusing_subscribes();
     let (handle, mut events, _) = phone(server.addr(), None).await;
     let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
-    handle
-        .command(PhoneCommand::Dial("sip:bob@127.0.0.1".into()))
-        .await
-        .unwrap();
-    let invite = server.expect(rsip::Method::Invite).await;
-    let tag = message::new_tag();
-    let contact = format!("sip:bob@{}", server.addr());
-    let ok = with_sdp(
-        message::response(&invite.request, 200, "OK", Some(&tag)),
-        &contact,
-        &answer_for(&invite.request, &rtp, Direction::SendRecv),
-    );
-    invite.respond(ok).await.unwrap();
-    server.expect(rsip::Method::Ack).await;
-    events.state(CallState::Connected).await;
+    let (_invite, tag, contact) = connected_call(&mut server, &handle, &mut events, &rtp).await;
 
     for (cmd, attr, state) in [
         (PhoneCommand::Hold, "a=sendonly", CallState::Held),

@@ -50,6 +50,7 @@ fn two_headless_phones_hear_each_others_tone() {
         .expect("ready carries sip")
         .to_string();
 
+    // `sleep 3` is the talk time of the scenario, not a settle.
     let script = write(
         dir.path(),
         "alice.txt",
@@ -125,6 +126,7 @@ fn two_headless_phones_hear_each_others_tone() {
 #[test]
 fn bad_script_line_exits_2_naming_the_line() {
     let dir = tempfile::tempdir().unwrap();
+    // `sleep 0`: a valid line before the bad one (parsed, never waited on).
     let script = write(dir.path(), "bad.txt", "# ok\nsleep 0\nfrobnicate\n");
     let mut p = Client::spawn_args(dir.path(), "p", &["--script", &script]);
     assert_eq!(p.exit_code(Duration::from_secs(10)), 2);
@@ -185,6 +187,7 @@ fn a_bad_transfer_line_is_refused_before_anything_runs() {
 #[test]
 fn wait_timeout_fails_the_script_with_exit_1() {
     let dir = tempfile::tempdir().unwrap();
+    // The `sleep 5` after the failing wait must never run (the script stops at line 3).
     let script = write(
         dir.path(),
         "wait.txt",
@@ -265,6 +268,7 @@ fn without_a_server_the_tui_says_what_is_missing() {
 #[test]
 fn sigterm_quits_cleanly_with_exit_0() {
     let dir = tempfile::tempdir().unwrap();
+    // A script that would run for a minute: SIGTERM must end it at once.
     let script = write(dir.path(), "long.txt", "sleep 60\n");
     let mut p = Client::spawn_args(dir.path(), "p", &["--script", &script]);
     p.wait("ready", &[], Duration::from_secs(10));
@@ -289,6 +293,8 @@ fn hold_between_two_phones_silences_the_holder_and_resume_restores() {
     );
     let ready = bob.wait("ready", &[], Duration::from_secs(10));
     let bob_sip = ready["sip"].as_str().unwrap().to_string();
+    // Each `sleep 2` is the length of one phase (talk, hold, after) that bob records: the
+    // scenario, not a settle; bob switches recordings on the call-state events.
     let script = write(
         dir.path(),
         "alice.txt",

@@ -78,11 +78,14 @@ impl Pulse {
             server: format!("unix:{}", socket.display()),
             fifo,
         };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !(socket.exists() && pulse.fifo.exists()) {
-            assert!(Instant::now() < deadline, "pulseaudio did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_until(
+            "pulseaudio's socket and microphone pipe",
+            Duration::from_secs(10),
+            || match (socket.exists(), pulse.fifo.exists()) {
+                (true, true) => Ok(()),
+                seen => Err(format!("(socket, pipe) exist: {seen:?}")),
+            },
+        );
         for (what, name) in [
             ("set-default-source", "mic"),
             ("set-default-sink", "speaker"),
@@ -125,6 +128,7 @@ fn feed_tone(fifo: PathBuf, hz: f32, stop: Arc<AtomicBool>) -> std::thread::Join
             }
             let due = start + Duration::from_secs_f64(n as f64 / 48_000.0);
             if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                // Real-time pacing of the microphone feed, not a settle.
                 std::thread::sleep(wait);
             }
         }
@@ -145,6 +149,7 @@ fn record_monitor(pulse: &Pulse, length: Duration, path: &Path) {
         let _ = stdout.read_to_end(&mut raw);
         raw
     });
+    // The recording's length: the scenario, not a settle.
     std::thread::sleep(length);
     let _ = parec.kill();
     let _ = parec.wait();
@@ -232,14 +237,14 @@ fn tui_capture_reaches_the_far_end_and_playback_reaches_the_speaker() {
     tmux.keys(&["a"]);
     customer.wait_state("connected");
     tmux.wait_for("in call", &["Customer: Sam Carter"]);
-    // Let the echo canceller and the jitter buffers settle.
-    std::thread::sleep(Duration::from_secs(2));
+    // Audio flows both ways: the customer hears alice's microphone, alice's meters move.
+    customer.wait_hearing(&[ALICE_HZ], &[]);
+    tmux.wait_for("sound both ways", &["Mic █", "Spk █"]);
 
     let customer_heard = customer.record("from-alice-mic");
     let monitor = dir.join("speaker-monitor.wav");
     record_monitor(&pulse, Duration::from_secs(4), &monitor);
     customer.cmd("record off");
-    std::thread::sleep(Duration::from_millis(300));
 
     let screen = tmux.screen();
     let heard = Heard::analyse(&customer_heard, &[ALICE_HZ, CUSTOMER_HZ]);

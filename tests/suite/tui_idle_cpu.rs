@@ -53,10 +53,12 @@ fn idle_tui_cpu_over_ten_seconds() {
     let tui = Tmux::start("idle", &command, 100, 30);
     tui.wait_for("start", &["Online", "Voice: ON"]);
     let pid = tui.pane_pid();
-    // Let start-up work (directory NOTIFY, first draws) settle.
+    // Not a settle for correctness: the figure is of the steady idle state, so the first second
+    // (directory NOTIFY, first draws) is left out of the measurement.
     std::thread::sleep(Duration::from_secs(1));
     let before = cpu_ticks(pid).expect("read /proc stat");
     let started = Instant::now();
+    // The measurement window itself.
     std::thread::sleep(WINDOW);
     let after = cpu_ticks(pid).expect("the TUI is still running");
     let elapsed = started.elapsed().as_secs_f64();

@@ -89,10 +89,12 @@ fn alice_answers_transfers_to_bob_and_completes_in_the_real_tui() {
     tui.wait_for("completed", &["Call ended", "No call."]);
 
     // Bob hears the customer (taken off hold), and no longer alice.
-    let path = bob.record("after-transfer");
-    std::thread::sleep(Duration::from_secs(3));
-    bob.cmd("record off");
-    std::thread::sleep(Duration::from_millis(300));
+    bob.wait_hearing(&[CUSTOMER_HZ], &[ALICE_HZ]);
+    let [path] = paths(record_phase(
+        &mut [&mut bob],
+        "after-transfer",
+        Duration::from_secs(3),
+    ));
     let heard = Heard::analyse(&path, &[CUSTOMER_HZ, ALICE_HZ]);
     heard.assert_hears(CUSTOMER_HZ, "bob after the transfer");
     heard.assert_not_hears(ALICE_HZ, "bob after alice left");
@@ -131,7 +133,8 @@ fn alice_sets_her_state_and_ends_wrap_up_in_the_real_tui() {
 
     // A customer calls support: alice is away, so nobody is offered it (it waits in the queue).
     let mut customer = scenario::customer_calls(&server, &dir, "support");
-    std::thread::sleep(Duration::from_secs(1));
+    // Queued (music on hold plays), so routing has passed alice by.
+    customer.wait_sound();
     assert!(
         !tui.screen().contains("Incoming call"),
         "away: no call offered:\n{}",
@@ -173,6 +176,7 @@ fn the_audio_library_prints_nothing_on_the_terminal() {
     }
     let dir = scratch_dir("tui_tmux_alsa");
     let server = TestServer::standard(&dir);
+    // `sleep 30` keeps the pane (and what was printed) on screen after the program exits.
     let command = format!(
         "sh -c '{bin} --server {addr} --user alice --password alice-secret --log {log}; \
          echo exited $?; sleep 30'",

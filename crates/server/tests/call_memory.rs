@@ -79,6 +79,7 @@ async fn live_bytes_when(within: Duration, done: impl Fn(isize) -> bool) -> isiz
         if done(live) || tokio::time::Instant::now() >= deadline {
             return live;
         }
+        // The poll interval of this wait for the allocator's figure, not a settle.
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }

@@ -8,6 +8,7 @@
 pub mod alloc;
 pub mod tmux;
 pub mod tone;
+pub mod wait;
 
 #[cfg(feature = "server")]
 pub mod phone;
@@ -24,10 +25,12 @@ pub mod sip;
 pub mod prelude {
     pub use crate::phone::{agentphone_bin, scratch_dir, Client, ClientOptions};
     pub use crate::scenario::{
-        self, agent, customer_calls, customer_with_alice, paths, record_phase, ALICE_HZ, ALL_TONES,
-        BOB_HZ, CAROL_HZ, CUSTOMER_HZ, DAVE_HZ,
+        self, agent, agent_voice_off, assert_hear_each_other, customer_calls, customer_with_alice,
+        paths, record_phase, transfer_answered, transfer_rings, ALICE_HZ, ALL_TONES, BOB_HZ,
+        CAROL_HZ, CUSTOMER_HZ, DAVE_HZ,
     };
     pub use crate::server::{standard_config, TestServer};
     pub use crate::tmux::Tmux;
     pub use crate::tone::{Heard, MOH_NOTES};
+    pub use crate::wait::wait_until;
 }

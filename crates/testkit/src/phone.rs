@@ -1,6 +1,8 @@
 //! The headless-phone driver: `agentphone --headless` as a child process, commands on its stdin,
 //! JSON events from its stdout, waits with the event log in every failure message.
 
+use crate::tone::{describe_windows, last_windows, Window};
+use crate::wait::wait_until;
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
@@ -39,6 +41,11 @@ pub fn scratch_dir(test: &str) -> PathBuf {
     dir
 }
 
+/// How many 100 ms windows in a row `Client::wait_hearing` wants to see.
+const SETTLED_WINDOWS: usize = 4;
+/// How long `Client::wait_hearing` waits for them.
+const HEARING_WAIT: Duration = Duration::from_secs(10);
+
 pub struct Client {
     pub name: String,
     child: Child,
@@ -47,6 +54,8 @@ pub struct Client {
     /// Every event seen so far, for failure messages.
     pub log: Vec<Value>,
     dir: PathBuf,
+    /// Scratch recordings made by `wait_hearing`, numbered so a new wait never reads an old file.
+    settles: usize,
 }
 
 /// How a client is started.
@@ -137,6 +146,7 @@ impl Client {
             events,
             log: Vec::new(),
             dir: dir.to_path_buf(),
+            settles: 0,
         }
     }
 
@@ -157,6 +167,7 @@ impl Client {
             match self.child.try_wait() {
                 Ok(Some(status)) => return status.code().unwrap_or(-1),
                 Ok(None) if Instant::now() <= deadline => {
+                    // The poll interval of this wait for the exit, not a settle.
                     std::thread::sleep(Duration::from_millis(20))
                 }
                 other => {
@@ -304,8 +315,17 @@ impl Client {
     }
 
     pub fn voice_on(&mut self) {
-        self.cmd("voice on");
-        self.wait("voice", &[("active", "true")], Duration::from_secs(10));
+        self.set_voice(true);
+    }
+
+    /// Switch the voice channel on or off and wait until the server answered (the phone reports
+    /// a change only: to the other state, or the first one). The phone runs commands in order, so
+    /// afterwards every event it printed before is in `log`: also a fence after a command that
+    /// prints nothing when it succeeds (`expect`).
+    pub fn set_voice(&mut self, on: bool) {
+        self.cmd(if on { "voice on" } else { "voice off" });
+        let active = if on { "true" } else { "false" };
+        self.wait("voice", &[("active", active)], Duration::from_secs(10));
     }
 
     /// Start recording what this client hears into `NAME-PHASE.wav`; returns the path.
@@ -313,6 +333,43 @@ impl Client {
         let path = self.dir.join(format!("{}-{phase}.wav", self.name));
         self.cmd(&format!("record {}", path.display()));
         path
+    }
+
+    /// Wait until this phone hears each of `hears` and none of `not`, in `SETTLED_WINDOWS`
+    /// windows in a row of a scratch recording: the audio of a new phase has arrived. A phase
+    /// recording (`scenario::record_phase`) starts after it.
+    pub fn wait_hearing(&mut self, hears: &[f32], not: &[f32]) {
+        let freqs: Vec<f32> = hears.iter().chain(not).copied().collect();
+        let what = format!("{} to hear {hears:?} Hz and not {not:?} Hz", self.name);
+        self.wait_recording(&what, &freqs, |w| {
+            let (yes, no) = w.tones.split_at(hears.len());
+            yes.iter().all(|t| *t) && !no.iter().any(|t| *t)
+        });
+    }
+
+    /// Wait until this phone hears sound (louder than -45 dBFS, as `Heard::assert_sound`) in
+    /// `SETTLED_WINDOWS` windows in a row: music on hold, say, has started.
+    pub fn wait_sound(&mut self) {
+        let what = format!("{} to hear sound", self.name);
+        self.wait_recording(&what, &[], |w| w.dbfs > -45.0);
+    }
+
+    /// Record into a fresh scratch file until its last windows all satisfy `ok`.
+    fn wait_recording(&mut self, what: &str, freqs: &[f32], ok: impl Fn(&Window) -> bool) {
+        self.settles += 1;
+        let path = self
+            .dir
+            .join(format!("{}-settle-{}.wav", self.name, self.settles));
+        self.cmd(&format!("record {}", path.display()));
+        wait_until(what, HEARING_WAIT, || {
+            let windows = last_windows(&path, freqs, SETTLED_WINDOWS)?;
+            if windows.iter().all(&ok) {
+                Ok(())
+            } else {
+                Err(describe_windows(&windows, freqs))
+            }
+        });
+        self.cmd("record off");
     }
 
     /// Kill the process abruptly (SIGKILL): no BYE, no unregister.
@@ -334,6 +391,7 @@ impl Client {
                 self.kill();
                 panic!("[{}] did not exit after quit", self.name);
             }
+            // The poll interval of this wait for the exit, not a settle.
             std::thread::sleep(Duration::from_millis(50));
         }
     }

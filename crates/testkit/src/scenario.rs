@@ -4,6 +4,8 @@
 
 use crate::phone::{Client, ClientOptions};
 use crate::server::TestServer;
+use crate::tone::Heard;
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -19,6 +21,14 @@ pub const ALL_TONES: [f32; 5] = [CUSTOMER_HZ, ALICE_HZ, BOB_HZ, CAROL_HZ, DAVE_H
 
 /// An agent of the standard config, registered and voice-active, sending its own tone.
 pub fn agent(server: &TestServer, dir: &Path, user: &str) -> Client {
+    let mut c = agent_voice_off(server, dir, user);
+    c.voice_on();
+    c
+}
+
+/// An agent of the standard config, registered with the voice channel off (offered no call),
+/// sending its own tone.
+pub fn agent_voice_off(server: &TestServer, dir: &Path, user: &str) -> Client {
     let (pw, hz) = match user {
         "alice" => ("alice-secret", ALICE_HZ),
         "bob" => ("bob-secret", BOB_HZ),
@@ -28,7 +38,6 @@ pub fn agent(server: &TestServer, dir: &Path, user: &str) -> Client {
     };
     let mut c = Client::spawn(server.addr(), dir, ClientOptions::agent(user, pw, hz));
     c.register();
-    c.voice_on();
     c
 }
 
@@ -70,9 +79,43 @@ pub fn paths<const N: usize>(v: Vec<PathBuf>) -> [PathBuf; N] {
 /// `length`, then stops, so the next change of state is not in this phase's file.
 pub fn record_phase(clients: &mut [&mut Client], phase: &str, length: Duration) -> Vec<PathBuf> {
     let paths: Vec<_> = clients.iter_mut().map(|c| c.record(phase)).collect();
+    // The phase's length: the scenario, not a settle (callers wait for the phase first).
     std::thread::sleep(length);
     for c in clients.iter_mut() {
         c.cmd("record off");
     }
     paths
+}
+
+/// `a` and `b` (sending `a_hz` and `b_hz`) hear each other through a phase of `length`: each
+/// first waits until it hears the other, then both record `phase`, and each recording must hold
+/// the other's tone (`Heard::assert_hears`).
+pub fn assert_hear_each_other(
+    (a, a_hz): (&mut Client, f32),
+    (b, b_hz): (&mut Client, f32),
+    phase: &str,
+    length: Duration,
+) {
+    a.wait_hearing(&[b_hz], &[]);
+    b.wait_hearing(&[a_hz], &[]);
+    let [heard_by_a, heard_by_b] = paths(record_phase(&mut [&mut *a, &mut *b], phase, length));
+    Heard::analyse(&heard_by_a, &ALL_TONES)
+        .assert_hears(b_hz, &format!("{}, by {} ({phase})", b.name, a.name));
+    Heard::analyse(&heard_by_b, &ALL_TONES)
+        .assert_hears(a_hz, &format!("{}, by {} ({phase})", a.name, b.name));
+}
+
+/// `from` asks for a transfer with `command` (`transfer agent bob …`, `transfer team sales …`)
+/// and `to` is offered the call: its `incoming_call` event.
+pub fn transfer_rings(from: &mut Client, to: &mut Client, command: &str) -> Value {
+    from.cmd(command);
+    to.wait("incoming_call", &[], Duration::from_secs(10))
+}
+
+/// As `transfer_rings`, and `to` answers: `from` consults with `to` (transfer `answered`).
+pub fn transfer_answered(from: &mut Client, to: &mut Client, command: &str) -> Value {
+    let incoming = transfer_rings(from, to, command);
+    to.cmd("answer");
+    from.wait_transfer("answered");
+    incoming
 }

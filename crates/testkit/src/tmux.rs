@@ -111,6 +111,7 @@ impl Tmux {
                 Instant::now() < deadline,
                 "{step}: the screen never showed {what}; it shows:\n{screen}"
             );
+            // The poll interval of this wait for the screen, not a settle.
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -140,6 +141,7 @@ impl Tmux {
                 "{step}: the TUI did not exit:\n{}",
                 self.screen()
             );
+            // The poll interval of this wait for the exit, not a settle.
             std::thread::sleep(Duration::from_millis(100));
         }
     }

@@ -149,6 +149,69 @@ impl Heard {
     }
 }
 
+/// One window of a recording: which of the analysed tones it holds and how loud it is.
+#[derive(Clone, Debug)]
+pub struct Window {
+    pub tones: Vec<bool>,
+    pub dbfs: f32,
+}
+
+/// Bytes of the canonical PCM WAV header the phone writes before the samples.
+const WAV_HEADER_LEN: usize = 44;
+
+/// The last `n` windows of a 16-bit WAV recording that is still being written (the phone writes
+/// each frame as it plays it), analysed for `freqs`; the first channel only. `Err` says what is
+/// there instead (no file yet, too little recorded).
+pub fn last_windows(path: &Path, freqs: &[f32], n: usize) -> Result<Vec<Window>, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let field = |at: usize, len: usize| bytes.get(at..at + len).map(<[u8]>::to_vec);
+    let (Some(rate), Some(channels)) = (field(24, 4), field(22, 2)) else {
+        return Err(format!("{}: no WAV header yet", path.display()));
+    };
+    let rate = u32::from_le_bytes([rate[0], rate[1], rate[2], rate[3]]);
+    let channels = usize::from(u16::from_le_bytes([channels[0], channels[1]]).max(1));
+    let samples: Vec<i16> = bytes
+        .get(WAV_HEADER_LEN..)
+        .unwrap_or_default()
+        .chunks_exact(2 * channels)
+        .map(|s| i16::from_le_bytes([s[0], s[1]]))
+        .collect();
+    let window = (rate as usize / WINDOWS_PER_SECOND).max(1);
+    let have = samples.len() / window;
+    if have < n {
+        return Err(format!(
+            "{}: {:.1} s recorded so far",
+            path.display(),
+            samples.len() as f32 / rate.max(1) as f32
+        ));
+    }
+    Ok(samples[(have - n) * window..have * window]
+        .chunks_exact(window)
+        .map(|w| Window {
+            tones: tone::detect_tones(w, rate, freqs),
+            dbfs: tone::level_dbfs(w),
+        })
+        .collect())
+}
+
+/// What `windows` hold, for failure messages: per tone the windows that held it, and the levels.
+pub fn describe_windows(windows: &[Window], freqs: &[f32]) -> String {
+    let tones: Vec<String> = freqs
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let n = windows.iter().filter(|w| w.tones[i]).count();
+            format!("{f} Hz in {n}/{}", windows.len())
+        })
+        .collect();
+    let levels: Vec<String> = windows.iter().map(|w| format!("{:.0}", w.dbfs)).collect();
+    format!(
+        "last windows: {}; levels [{}] dBFS",
+        tones.join(", "),
+        levels.join(" ")
+    )
+}
+
 /// The samples of a 16-bit WAV file (every channel, interleaved) and its format. A recording cut
 /// short (its writer killed) yields the samples up to the cut.
 pub fn read_wav(path: &Path) -> (hound::WavSpec, Vec<i16>) {

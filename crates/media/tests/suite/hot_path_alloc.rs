@@ -40,6 +40,7 @@ fn tick_allocations(codec: CodecKind) -> (usize, u64) {
         gen.fill(&mut frame);
         a.send_frame(&frame).unwrap();
         b.send_frame(&frame).unwrap();
+        // Pacing of the simulated 20 ms tick (loopback delivery within it), not a settle.
         std::thread::sleep(Duration::from_millis(1));
         a.poll_receive(now, digits);
         b.poll_receive(now, digits);
@@ -157,6 +158,7 @@ fn long_packet_receive_allocations(codec: CodecKind, ptime_ms: u32) -> (usize, u
             }
             sent += 1;
         }
+        // Pacing of the simulated 20 ms tick (loopback delivery within it), not a settle.
         std::thread::sleep(Duration::from_millis(1));
         session.poll_receive(start + Duration::from_millis(u64::from(t_ms)), &mut digits);
         if session.next_frame(&mut out) == FrameStatus::Audio {

@@ -68,6 +68,7 @@ fn send_digit_through_the_middle(codec: CodecKind) -> (Seen, Vec<char>) {
         let deadline = Instant::now() + Duration::from_millis(200);
         while b.quality().packets_received <= tick && Instant::now() < deadline {
             b.poll_receive(now, &mut digits);
+            // The poll interval of this bounded wait for delivery, not a settle.
             std::thread::sleep(Duration::from_micros(200));
         }
         b.next_frame(&mut frame);

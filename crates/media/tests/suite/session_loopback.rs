@@ -197,6 +197,7 @@ fn garbage_and_foreign_payload_types_are_ignored() {
     for d in &datagrams {
         junk.send_to(d, target).unwrap();
     }
+    // Loopback delivery of the junk; nothing may come of it, so there is no event to wait for.
     std::thread::sleep(Duration::from_millis(20));
     let mut digits = Vec::new();
     b.session.poll_receive(Instant::now(), &mut digits);
@@ -314,6 +315,7 @@ fn rtcp_goes_to_rtp_port_plus_one_unless_rtcp_mux_was_negotiated() {
                 .maybe_send_rtcp(start + Duration::from_millis(25 * t));
             frame[0] = frame[0].wrapping_add(1);
         }
+        // Loopback delivery before counting exactly what reached each port (a count, not an event).
         std::thread::sleep(Duration::from_millis(20));
         let (on_rtp, on_rtcp) = (kinds(&rtp), kinds(&rtcp));
         if mux {

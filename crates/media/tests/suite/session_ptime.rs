@@ -228,6 +228,7 @@ fn garbage_with_our_payload_type_is_survived() {
                 let n = rtp::write(&h, &payload, &mut buf);
                 junk.send_to(&buf[..n], session.local_addr()).expect("send");
             }
+            // Pacing of the simulated 20 ms rounds (loopback delivery within one), not a settle.
             std::thread::sleep(std::time::Duration::from_millis(1));
             session.poll_receive(
                 now + std::time::Duration::from_millis(20 * round),
@@ -245,6 +246,7 @@ fn garbage_with_our_payload_type_is_survived() {
         for (i, p) in good.iter().enumerate() {
             junk.send_to(&p.datagram, session.local_addr())
                 .expect("send");
+            // Pacing of the simulated 20 ms rounds (loopback delivery within one), not a settle.
             std::thread::sleep(std::time::Duration::from_millis(1));
             let at = now + std::time::Duration::from_millis(20 * (300 + i as u64));
             session.poll_receive(at, &mut digits);

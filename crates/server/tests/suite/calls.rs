@@ -8,9 +8,11 @@ use agentphone_sip::message;
 use agentphone_sip::sdp::Direction;
 use agentphone_testkit::server::{TestServer, MOH_HZ, RINGBACK_HZ};
 use agentphone_testkit::sip::call::{
-    answer, dial, dial_authenticated, dial_with, expect_bye, expect_invite, invite_request, send,
+    answer, connect, dial, dial_authenticated, dial_with, expect_bye, expect_invite,
+    invite_request, send,
 };
 use agentphone_testkit::sip::{code, SipPeer};
+use agentphone_testkit::wait::wait_until_async;
 
 const CUSTOMER_HZ: f32 = 440.0;
 const ALICE_HZ: f32 = 1000.0;
@@ -19,15 +21,10 @@ const BOB_HZ: f32 = 1500.0;
 #[tokio::test]
 async fn inbound_call_to_team_is_mixed_held_relays_dtmf_and_is_recorded() {
     let server = TestServer::start("").await;
-    let mut alice = SipPeer::new(server.addr(), "alice", "alice-secret").await;
-    alice.login().await;
+    let mut alice = SipPeer::agent(server.addr(), "alice").await;
     let customer = SipPeer::new(server.addr(), "customer", "").await;
 
-    let dialing = dial(
-        &customer,
-        &format!("sip:support@{}", server.addr()),
-        CUSTOMER_HZ,
-    );
+    let dialing = dial(&customer, &server.uri("support"), CUSTOMER_HZ);
     let offer_tx = expect_invite(&mut alice).await;
     let msg = rsip::SipMessage::Request(offer_tx.request.clone());
     assert_eq!(
@@ -123,14 +120,9 @@ async fn inbound_call_to_team_is_mixed_held_relays_dtmf_and_is_recorded() {
 #[tokio::test]
 async fn caller_hears_ringback_while_the_agent_rings() {
     let server = TestServer::start("").await;
-    let mut alice = SipPeer::new(server.addr(), "alice", "alice-secret").await;
-    alice.login().await;
+    let mut alice = SipPeer::agent(server.addr(), "alice").await;
     let customer = SipPeer::new(server.addr(), "customer", "").await;
-    let mut dialing = dial(
-        &customer,
-        &format!("sip:support@{}", server.addr()),
-        CUSTOMER_HZ,
-    );
+    let mut dialing = dial(&customer, &server.uri("support"), CUSTOMER_HZ);
     let offer_tx = expect_invite(&mut alice).await;
     // Drive the dialling side until the 183 started its media, then listen.
     let early = loop {
@@ -167,13 +159,9 @@ async fn caller_hears_ringback_while_the_agent_rings() {
 async fn nobody_available_waits_in_the_queue_then_gets_480() {
     let server = TestServer::start("queue_timeout_s = 1").await;
     let customer = SipPeer::new(server.addr(), "customer", "").await;
-    let (_, result) = dial(
-        &customer,
-        &format!("sip:support@{}", server.addr()),
-        CUSTOMER_HZ,
-    )
-    .finish(&customer)
-    .await;
+    let (_, result) = dial(&customer, &server.uri("support"), CUSTOMER_HZ)
+        .finish(&customer)
+        .await;
     let resp = result.err().unwrap_or_else(|| panic!("must fail"));
     assert_eq!(code(&resp), 480, "{resp}");
     let row = wait_for_ended_record(&server).await;
@@ -186,13 +174,9 @@ async fn inactive_agent_is_not_offered_calls() {
     let mut alice = SipPeer::new(server.addr(), "alice", "alice-secret").await;
     assert_eq!(code(&alice.register().await), 200); // registered, voice channel off
     let customer = SipPeer::new(server.addr(), "customer", "").await;
-    let (_, result) = dial(
-        &customer,
-        &format!("sip:support@{}", server.addr()),
-        CUSTOMER_HZ,
-    )
-    .finish(&customer)
-    .await;
+    let (_, result) = dial(&customer, &server.uri("support"), CUSTOMER_HZ)
+        .finish(&customer)
+        .await;
     assert_eq!(result.err().map(|r| code(&r)), Some(480));
     assert!(
         alice.next_request(1).await.is_none(),
@@ -203,18 +187,12 @@ async fn inactive_agent_is_not_offered_calls() {
 #[tokio::test]
 async fn declined_offer_goes_to_the_next_member_and_ring_timeout_cancels() {
     let server = TestServer::start("ring_timeout_s = 2").await;
-    let mut alice = SipPeer::new(server.addr(), "alice", "alice-secret").await;
-    alice.login().await;
-    let mut bob = SipPeer::new(server.addr(), "bob", "bob-secret").await;
-    bob.login().await;
+    let mut alice = SipPeer::agent(server.addr(), "alice").await;
+    let mut bob = SipPeer::agent(server.addr(), "bob").await;
     let customer = SipPeer::new(server.addr(), "customer", "").await;
 
     // alice first (member order breaks the tie), she declines → bob.
-    let dialing = dial(
-        &customer,
-        &format!("sip:support@{}", server.addr()),
-        CUSTOMER_HZ,
-    );
+    let dialing = dial(&customer, &server.uri("support"), CUSTOMER_HZ);
     let to_alice = expect_invite(&mut alice).await;
     send(
         &to_alice,
@@ -243,34 +221,30 @@ async fn declined_offer_goes_to_the_next_member_and_ring_timeout_cancels() {
 #[tokio::test]
 async fn longest_idle_member_is_offered_first() {
     let server = TestServer::start("").await;
-    let mut alice = SipPeer::new(server.addr(), "alice", "alice-secret").await;
-    alice.login().await;
-    let mut bob = SipPeer::new(server.addr(), "bob", "bob-secret").await;
-    bob.login().await;
+    let mut alice = SipPeer::agent(server.addr(), "alice").await;
+    let mut bob = SipPeer::agent(server.addr(), "bob").await;
     let customer = SipPeer::new(server.addr(), "customer", "").await;
     // First call: alice (tie → member order) answers and hangs up; she is now the less idle one.
-    let dialing = dial(
+    let (_c, mut a) = connect(
         &customer,
-        &format!("sip:support@{}", server.addr()),
+        &server.uri("support"),
         CUSTOMER_HZ,
-    );
-    let tx = expect_invite(&mut alice).await;
-    let mut a = answer(&alice, &tx, ALICE_HZ).await;
-    let (_, r) = dialing.finish(&customer).await;
-    let _c = r.unwrap_or_else(|r| panic!("{r}"));
+        &mut alice,
+        ALICE_HZ,
+    )
+    .await;
     assert_eq!(a.bye(&alice, alice.server).await, 200);
     let mut customer = customer;
     assert!(expect_bye(&mut customer, 5).await);
     // Second call: bob has been idle longer.
-    let dialing = dial(
+    let (_c, _b) = connect(
         &customer,
-        &format!("sip:support@{}", server.addr()),
+        &server.uri("support"),
         CUSTOMER_HZ,
-    );
-    let tx = expect_invite(&mut bob).await;
-    let _b = answer(&bob, &tx, BOB_HZ).await;
-    let (_, r) = dialing.finish(&customer).await;
-    assert!(r.is_ok());
+        &mut bob,
+        BOB_HZ,
+    )
+    .await;
     let stray = alice.next_request(1).await.map(|tx| tx.request.to_string());
     assert!(stray.is_none(), "alice must not be rung: {stray:?}");
 }
@@ -278,18 +252,16 @@ async fn longest_idle_member_is_offered_first() {
 #[tokio::test]
 async fn silent_party_is_hung_up_and_the_room_cleaned() {
     let server = TestServer::start("rtp_timeout_s = 2").await;
-    let mut alice = SipPeer::new(server.addr(), "alice", "alice-secret").await;
-    alice.login().await;
+    let mut alice = SipPeer::agent(server.addr(), "alice").await;
     let mut customer = SipPeer::new(server.addr(), "customer", "").await;
-    let dialing = dial(
+    let (cust, _a) = connect(
         &customer,
-        &format!("sip:support@{}", server.addr()),
+        &server.uri("support"),
         CUSTOMER_HZ,
-    );
-    let tx = expect_invite(&mut alice).await;
-    let _a = answer(&alice, &tx, ALICE_HZ).await;
-    let (_, r) = dialing.finish(&customer).await;
-    let cust = r.unwrap_or_else(|r| panic!("{r}"));
+        &mut alice,
+        ALICE_HZ,
+    )
+    .await;
     cust.media
         .assert_hears("customer (connected)", &[(ALICE_HZ, true)])
         .await;
@@ -312,10 +284,8 @@ async fn silent_party_is_hung_up_and_the_room_cleaned() {
 #[tokio::test]
 async fn agent_calls_agent_with_audio_and_hold() {
     let server = TestServer::start("").await;
-    let mut alice = SipPeer::new(server.addr(), "alice", "alice-secret").await;
-    alice.login().await;
-    let mut bob = SipPeer::new(server.addr(), "bob", "bob-secret").await;
-    bob.login().await;
+    let mut alice = SipPeer::agent(server.addr(), "alice").await;
+    let mut bob = SipPeer::agent(server.addr(), "bob").await;
     let uri = format!("sip:bob@{}", server.addr().ip());
     let dialing = dial_authenticated(&mut alice, &uri, ALICE_HZ)
         .await
@@ -359,8 +329,7 @@ async fn agent_calls_agent_with_audio_and_hold() {
 #[tokio::test]
 async fn agent_calls_out_to_a_customer_uri() {
     let server = TestServer::start("").await;
-    let mut alice = SipPeer::new(server.addr(), "alice", "alice-secret").await;
-    alice.login().await;
+    let mut alice = SipPeer::agent(server.addr(), "alice").await;
     // The "customer" is any SIP UA at its own address.
     let mut customer = SipPeer::new(server.addr(), "customer", "").await;
     let uri = format!("sip:customer@{}", customer.ep.local_addr());
@@ -385,8 +354,7 @@ async fn agent_calls_out_to_a_customer_uri() {
 #[tokio::test]
 async fn unauthenticated_callers_reach_only_inbound_addresses() {
     let server = TestServer::start("").await;
-    let mut alice = SipPeer::new(server.addr(), "alice", "alice-secret").await;
-    alice.login().await;
+    let mut alice = SipPeer::agent(server.addr(), "alice").await;
     let mut stranger = SipPeer::new(server.addr(), "stranger", "guess").await;
     // To an agent address without credentials: challenged.
     let offer = agentphone_sip::sdp::Sdp::offer(
@@ -438,28 +406,24 @@ async fn unauthenticated_callers_reach_only_inbound_addresses() {
 
 /// (kind, state, answered_by) of the only call, once it has ended.
 async fn wait_for_ended_record(server: &TestServer) -> (String, String, Option<String>) {
-    for _ in 0..50 {
-        if let Ok(conn) = rusqlite::Connection::open(&server.db) {
-            let row = conn.query_row(
-                "SELECT kind, state, answered_by FROM calls ORDER BY started_at_ms DESC LIMIT 1",
-                [],
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, Option<String>>(2)?,
-                    ))
-                },
-            );
-            if let Ok(row) = row {
-                if row.1 == "ended" {
-                    return row;
-                }
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("no ended call record in {}", server.db.display());
+    let what = format!("an ended call record in {}", server.db.display());
+    wait_until_async(&what, Duration::from_secs(5), || {
+        std::future::ready(match last_call(server) {
+            Ok(row) if row.1 == "ended" => Ok(row),
+            Ok(row) => Err(format!("{row:?}")),
+            Err(e) => Err(e.to_string()),
+        })
+    })
+    .await
+}
+
+/// (kind, state, answered_by) of the latest call record.
+fn last_call(server: &TestServer) -> rusqlite::Result<(String, String, Option<String>)> {
+    rusqlite::Connection::open(&server.db)?.query_row(
+        "SELECT kind, state, answered_by FROM calls ORDER BY started_at_ms DESC LIMIT 1",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
 }
 
 fn record_states(server: &TestServer) -> Vec<String> {
@@ -476,20 +440,13 @@ fn record_states(server: &TestServer) -> Vec<String> {
 #[tokio::test]
 async fn g711_customer_and_opus_agent_are_transcoded() {
     let server = TestServer::start("").await;
-    let mut alice = SipPeer::new(server.addr(), "alice", "alice-secret").await;
-    alice.login().await;
+    let mut alice = SipPeer::agent(server.addr(), "alice").await;
     let customer = SipPeer::new(server.addr(), "customer", "").await;
-    let dialing = dial_with(
-        &customer,
-        &format!("sip:support@{}", server.addr()),
-        CUSTOMER_HZ,
-        |sdp| {
-            sdp.formats.retain(|f| {
-                f.name.eq_ignore_ascii_case("PCMU")
-                    || f.name.eq_ignore_ascii_case("telephone-event")
-            });
-        },
-    );
+    let dialing = dial_with(&customer, &server.uri("support"), CUSTOMER_HZ, |sdp| {
+        sdp.formats.retain(|f| {
+            f.name.eq_ignore_ascii_case("PCMU") || f.name.eq_ignore_ascii_case("telephone-event")
+        });
+    });
     let tx = expect_invite(&mut alice).await;
     let offer_to_agent = String::from_utf8_lossy(&tx.request.body).to_string();
     assert!(
@@ -519,11 +476,7 @@ async fn agent_registered_over_tcp_is_rung_over_tcp() {
     .await;
     alice.login().await;
     let customer = SipPeer::new(server.addr(), "customer", "").await;
-    let dialing = dial(
-        &customer,
-        &format!("sip:support@{}", server.addr()),
-        CUSTOMER_HZ,
-    );
+    let dialing = dial(&customer, &server.uri("support"), CUSTOMER_HZ);
     let tx = expect_invite(&mut alice).await;
     assert_eq!(
         tx.peer.transport,
@@ -541,18 +494,16 @@ async fn agent_registered_over_tcp_is_rung_over_tcp() {
 #[tokio::test]
 async fn server_shutdown_says_bye_to_everyone() {
     let server = TestServer::start("").await;
-    let mut alice = SipPeer::new(server.addr(), "alice", "alice-secret").await;
-    alice.login().await;
+    let mut alice = SipPeer::agent(server.addr(), "alice").await;
     let mut customer = SipPeer::new(server.addr(), "customer", "").await;
-    let dialing = dial(
+    let (_c, _a) = connect(
         &customer,
-        &format!("sip:support@{}", server.addr()),
+        &server.uri("support"),
         CUSTOMER_HZ,
-    );
-    let tx = expect_invite(&mut alice).await;
-    let _a = answer(&alice, &tx, ALICE_HZ).await;
-    let (_, r) = dialing.finish(&customer).await;
-    let _c = r.unwrap_or_else(|r| panic!("{r}"));
+        &mut alice,
+        ALICE_HZ,
+    )
+    .await;
     server.handle.shutdown();
     assert!(
         expect_bye(&mut customer, 3).await,
@@ -569,18 +520,16 @@ async fn server_shutdown_says_bye_to_everyone() {
 #[tokio::test]
 async fn garbage_on_the_rtp_port_does_not_disturb_the_call() {
     let server = TestServer::start("").await;
-    let mut alice = SipPeer::new(server.addr(), "alice", "alice-secret").await;
-    alice.login().await;
+    let mut alice = SipPeer::agent(server.addr(), "alice").await;
     let customer = SipPeer::new(server.addr(), "customer", "").await;
-    let dialing = dial(
+    let (c, a) = connect(
         &customer,
-        &format!("sip:support@{}", server.addr()),
+        &server.uri("support"),
         CUSTOMER_HZ,
-    );
-    let tx = expect_invite(&mut alice).await;
-    let a = answer(&alice, &tx, ALICE_HZ).await;
-    let (_, r) = dialing.finish(&customer).await;
-    let c = r.unwrap_or_else(|r| panic!("{r}"));
+        &mut alice,
+        ALICE_HZ,
+    )
+    .await;
     let junk = tokio::net::UdpSocket::bind("127.0.0.1:0")
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -615,18 +564,16 @@ async fn garbage_on_the_rtp_port_does_not_disturb_the_call() {
 #[tokio::test]
 async fn customer_phone_holding_plays_music_to_the_agent() {
     let server = TestServer::start("").await;
-    let mut alice = SipPeer::new(server.addr(), "alice", "alice-secret").await;
-    alice.login().await;
+    let mut alice = SipPeer::agent(server.addr(), "alice").await;
     let customer = SipPeer::new(server.addr(), "customer", "").await;
-    let dialing = dial(
+    let (mut c, a) = connect(
         &customer,
-        &format!("sip:support@{}", server.addr()),
+        &server.uri("support"),
         CUSTOMER_HZ,
-    );
-    let tx = expect_invite(&mut alice).await;
-    let a = answer(&alice, &tx, ALICE_HZ).await;
-    let (_, r) = dialing.finish(&customer).await;
-    let mut c = r.unwrap_or_else(|r| panic!("{r}"));
+        &mut alice,
+        ALICE_HZ,
+    )
+    .await;
     assert_eq!(
         c.reinvite(&customer, Direction::SendOnly, customer.server)
             .await,

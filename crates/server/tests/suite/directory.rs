@@ -27,8 +27,7 @@ async fn status_reached(
 #[tokio::test]
 async fn directory_changes_reach_subscribers_within_200_ms() {
     let server = TestServer::start("").await;
-    let mut bob = SipPeer::new(server.addr(), "bob", "bob-secret").await;
-    bob.login().await;
+    let mut bob = SipPeer::agent(server.addr(), "bob").await;
     let directory = format!("sip:directory@{}", server.addr());
     let resp = subscribe(&mut bob, &directory, EVENT, 600).await;
     assert_eq!(code(&resp), 200, "{resp}");
@@ -71,7 +70,7 @@ async fn directory_changes_reach_subscribers_within_200_ms() {
     // A customer call: alice (first in member order) rings, answers, hangs up.
     let customer = SipPeer::new(server.addr(), "customer", "").await;
     let t = Instant::now();
-    let dialing = dial(&customer, &format!("sip:support@{}", server.addr()), 440.0);
+    let dialing = dial(&customer, &server.uri("support"), 440.0);
     let offer = expect_invite(&mut alice).await;
     let (_, took) = status_reached(&mut bob, "alice", "ringing", t).await;
     latencies.push(("ringing", took));
@@ -114,8 +113,7 @@ async fn directory_subscription_refusals_and_first_state() {
         "wrong credentials after the challenge: {resp}"
     );
     // Another event package: 489.
-    let mut bob = SipPeer::new(server.addr(), "bob", "bob-secret").await;
-    bob.login().await;
+    let mut bob = SipPeer::agent(server.addr(), "bob").await;
     let resp = subscribe(&mut bob, &directory, "dialog", 600).await;
     assert_eq!(code(&resp), 489, "{resp}");
     let resp = subscribe(&mut bob, &directory, EVENT, 600).await;
@@ -130,8 +128,7 @@ async fn directory_subscription_refusals_and_first_state() {
 async fn directory_subscription_is_refreshed_and_ended_in_its_dialog() {
     let server = TestServer::start("").await;
     let directory = format!("sip:directory@{}", server.addr());
-    let mut bob = SipPeer::new(server.addr(), "bob", "bob-secret").await;
-    bob.login().await;
+    let mut bob = SipPeer::agent(server.addr(), "bob").await;
     let (resp, dialog) = subscribe_dialog(&mut bob, &directory, EVENT, 600).await;
     assert_eq!(code(&resp), 200, "{resp}");
     let mut dialog = dialog.unwrap_or_else(|| panic!("no subscription dialog"));

@@ -20,12 +20,6 @@ display_name = "Carol Diaz"
 password = "carol-secret"
 "#;
 
-async fn agent(server: &TestServer, user: &str) -> SipPeer {
-    let mut ua = SipPeer::new(server.addr(), user, &format!("{user}-secret")).await;
-    ua.login().await;
-    ua
-}
-
 /// The customer hears alice and no music: nobody holds them.
 async fn customer_not_held(media: &MediaPeer) {
     media
@@ -36,14 +30,10 @@ async fn customer_not_held(media: &MediaPeer) {
 #[tokio::test]
 async fn a_listener_cannot_put_the_customer_on_hold() {
     let server = TestServer::start_with("", EXTRA).await;
-    let mut alice = agent(&server, "alice").await;
-    let mut carol = agent(&server, "carol").await;
+    let mut alice = SipPeer::agent(server.addr(), "alice").await;
+    let mut carol = SipPeer::agent(server.addr(), "carol").await;
     let customer = SipPeer::new(server.addr(), "customer", "").await;
-    let dialing = dial(
-        &customer,
-        &format!("sip:support@{}", server.addr()),
-        CUSTOMER_HZ,
-    );
+    let dialing = dial(&customer, &server.uri("support"), CUSTOMER_HZ);
     let offer = expect_invite(&mut alice).await;
     let mut a = answer(&alice, &offer, ALICE_HZ).await;
     let (_, cust) = dialing.finish(&customer).await;

@@ -82,6 +82,7 @@ fn room_tick_allocates_nothing_in_steady_state() {
             set_counting(false);
             next += Duration::from_millis(20);
             if let Some(wait) = next.checked_duration_since(Instant::now()) {
+                // Real-time pacing of the 20 ms media tick, not a settle.
                 std::thread::sleep(wait);
             }
         }
@@ -161,6 +162,7 @@ fn relayed_room_allocates_nothing_in_steady_state_or_switching() {
             set_counting(false);
             next += Duration::from_millis(20);
             if let Some(wait) = next.checked_duration_since(Instant::now()) {
+                // Real-time pacing of the 20 ms media tick, not a settle.
                 std::thread::sleep(wait);
             }
         }

@@ -16,11 +16,10 @@ async fn customer_waits_with_music_until_an_agent_leaves_a_call() {
     let server = TestServer::start("queue_timeout_s = 30").await;
     let mut alice = SipPeer::new(server.addr(), "alice", "alice-secret").await;
     assert_eq!(code(&alice.register().await), 200); // voice channel off
-    let mut bob = SipPeer::new(server.addr(), "bob", "bob-secret").await;
-    bob.login().await;
+    let mut bob = SipPeer::agent(server.addr(), "bob").await;
     // bob takes a first customer's call.
     let first = SipPeer::new(server.addr(), "first", "").await;
-    let d1 = dial(&first, &format!("sip:support@{}", server.addr()), OTHER_HZ);
+    let d1 = dial(&first, &server.uri("support"), OTHER_HZ);
     let inv = expect_invite(&mut bob).await;
     let mut b1 = answer(&bob, &inv, BOB_HZ).await;
     let (_, c1) = d1.finish(&first).await;
@@ -28,11 +27,7 @@ async fn customer_waits_with_music_until_an_agent_leaves_a_call() {
 
     // A second customer: nobody available → 183 and music on hold.
     let customer = SipPeer::new(server.addr(), "customer", "").await;
-    let mut dialing = dial(
-        &customer,
-        &format!("sip:support@{}", server.addr()),
-        CUSTOMER_HZ,
-    );
+    let mut dialing = dial(&customer, &server.uri("support"), CUSTOMER_HZ);
     let early = loop {
         let r = tokio::time::timeout(Duration::from_secs(5), dialing.tx.next()).await;
         match r {

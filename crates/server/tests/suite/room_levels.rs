@@ -21,11 +21,10 @@ fn level(state: &Value, role: &str, user: Option<&str>) -> Option<f64> {
 #[tokio::test]
 async fn a_talking_party_has_a_level_a_silent_or_muted_one_none() {
     let server = TestServer::start("").await;
-    let mut alice = SipPeer::new(server.addr(), "alice", "alice-secret").await;
-    alice.login().await;
+    let mut alice = SipPeer::agent(server.addr(), "alice").await;
     let customer = SipPeer::new(server.addr(), "customer", "").await;
     // The customer sends RTP that is all silence (a 0 Hz "tone"); alice a -12 dBFS tone.
-    let dialing = dial(&customer, &format!("sip:support@{}", server.addr()), 0.0);
+    let dialing = dial(&customer, &server.uri("support"), 0.0);
     let offer = expect_invite(&mut alice).await;
     let mut a = answer(&alice, &offer, 1000.0).await;
     let (_, cust) = dialing.finish(&customer).await;

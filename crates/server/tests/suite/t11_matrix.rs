@@ -13,10 +13,9 @@ use agentphone_testkit::sip::{code, SipPeer};
 async fn forbidden_actions_are_refused() {
     let server = TestServer::start("").await;
     let ip = server.addr().ip();
-    let mut alice = SipPeer::new(server.addr(), "alice", "alice-secret").await;
-    alice.login().await;
+    let mut alice = SipPeer::agent(server.addr(), "alice").await;
     let customer = SipPeer::new(server.addr(), "customer", "").await;
-    let dialing = dial(&customer, &format!("sip:support@{}", server.addr()), 440.0);
+    let dialing = dial(&customer, &server.uri("support"), 440.0);
     let inv = expect_invite(&mut alice).await;
     let mut a = answer(&alice, &inv, 1000.0).await;
     let (_, cust) = dialing.finish(&customer).await;
@@ -66,19 +65,18 @@ async fn forbidden_actions_are_refused() {
     );
     assert_eq!(code(&customer.send(req).await), 401);
 
-    // An agent's dialog used from another address → 403 (and the call goes on).
+    // An agent's dialog used from another address → 481 (and the call goes on).
     let stranger = SipPeer::new(server.addr(), "alice", "alice-secret").await;
     for method in [rsip::Method::Info, rsip::Method::Bye, rsip::Method::Refer] {
         let req = a.dialog.request(method, None);
         let resp = stranger.send(req).await;
-        assert_eq!(code(&resp), 403, "{method} from a stranger: {resp}");
+        assert_eq!(code(&resp), 481, "{method} from a stranger: {resp}");
     }
     let resp = command(&alice, &mut a, r#"{"command":"mute","on":false}"#).await;
     assert_eq!(code(&resp), 200, "alice's own INFO still works: {resp}");
 
     // bob subscribing to a room he is not in → 403; a room that does not exist → 404.
-    let mut bob = SipPeer::new(server.addr(), "bob", "bob-secret").await;
-    bob.login().await;
+    let mut bob = SipPeer::agent(server.addr(), "bob").await;
     let resp = subscribe(&mut bob, &room, "agentphone-room", 3600).await;
     assert_eq!(code(&resp), 403, "{resp}");
     assert!(

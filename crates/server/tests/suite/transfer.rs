@@ -41,21 +41,11 @@ async fn hears(who: &str, media: &MediaPeer, tones: &[(f32, bool)]) {
     media.assert_hears(who, tones).await;
 }
 
-async fn agent(server: &TestServer, user: &str) -> SipPeer {
-    let mut ua = SipPeer::new(server.addr(), user, &format!("{user}-secret")).await;
-    ua.login().await;
-    ua
-}
-
 /// A customer calls support; alice (the only one logged in) answers.
 async fn customer_with_alice(server: &TestServer) -> (SipPeer, Party, SipPeer, Party) {
-    let mut alice = agent(server, "alice").await;
+    let mut alice = SipPeer::agent(server.addr(), "alice").await;
     let customer = SipPeer::new(server.addr(), "customer", "").await;
-    let dialing = dial(
-        &customer,
-        &format!("sip:support@{}", server.addr()),
-        CUSTOMER_HZ,
-    );
+    let dialing = dial(&customer, &server.uri("support"), CUSTOMER_HZ);
     let offer = expect_invite(&mut alice).await;
     assert!(
         header(&offer.request, "Recv-Info").contains("agentphone-room"),
@@ -93,6 +83,7 @@ async fn stored_timeline(server: &TestServer, last: &str) -> Vec<(String, String
         if timeline.iter().any(|(k, _)| k == last) || Instant::now() >= until {
             return timeline;
         }
+        // The poll interval of this wait for the records writer, not a settle.
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -103,6 +94,7 @@ async fn time_until_heard(media: &MediaPeer, hz: f32, since: Instant) -> Duratio
         if media.hears(&[hz], 0.06) == vec![true] {
             return since.elapsed();
         }
+        // The poll interval (the resolution of the measured delay), not a settle.
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     panic!("{hz} Hz not heard within 3 s");
@@ -112,7 +104,7 @@ async fn time_until_heard(media: &MediaPeer, hz: f32, since: Instant) -> Duratio
 async fn agent_transfer_full_path_hold_consult_resume_complete_then_transfer_again() {
     let server = TestServer::start_with("", EXTRA).await;
     let (customer, mut cust, mut alice, mut a) = customer_with_alice(&server).await;
-    let mut bob = agent(&server, "bob").await;
+    let mut bob = SipPeer::agent(server.addr(), "bob").await;
 
     // alice subscribes to the room.
     let room = room_uri(&a.dialog);
@@ -239,7 +231,7 @@ async fn agent_transfer_full_path_hold_consult_resume_complete_then_transfer_aga
     .await;
 
     // T10: bob transfers again; carol declines; the call is as before.
-    let mut carol = agent(&server, "carol").await;
+    let mut carol = SipPeer::agent(server.addr(), "carol").await;
     let resp = refer(&bob, &mut b, &agent_uri(&server, "carol")).await;
     assert_eq!(code(&resp), 202, "{resp}");
     let inv = incoming_invite(&mut carol).await;
@@ -290,8 +282,8 @@ async fn agent_transfer_full_path_hold_consult_resume_complete_then_transfer_aga
 async fn team_transfer_rings_the_next_member_when_the_first_does_not_answer() {
     let server = TestServer::start_with("ring_timeout_s = 2", EXTRA).await;
     let (_customer, cust, mut alice, mut a) = customer_with_alice(&server).await;
-    let mut carol = agent(&server, "carol").await;
-    let mut dave = agent(&server, "dave").await;
+    let mut carol = SipPeer::agent(server.addr(), "carol").await;
+    let mut dave = SipPeer::agent(server.addr(), "dave").await;
     let target = format!("sip:billing@{};agentphone-target=team", server.addr().ip());
     let resp = refer(&alice, &mut a, &target).await;
     assert_eq!(code(&resp), 202, "{resp}");
@@ -346,7 +338,7 @@ async fn refusals_come_at_once_with_a_reason() {
     let resp = command(&customer, &mut cust, r#"{"command":"resume"}"#).await;
     assert_eq!(code(&resp), 403, "{resp}");
     // One transfer at a time.
-    let mut bob = agent(&server, "bob").await;
+    let mut bob = SipPeer::agent(server.addr(), "bob").await;
     let resp = refer(&alice, &mut a, &agent_uri(&server, "bob")).await;
     assert_eq!(code(&resp), 202);
     let _ring = incoming_invite(&mut bob).await;
@@ -368,7 +360,7 @@ async fn refusals_come_at_once_with_a_reason() {
 async fn cancel_and_decline_put_the_call_back_as_it_was() {
     let server = TestServer::start_with("", EXTRA).await;
     let (_customer, cust, mut alice, mut a) = customer_with_alice(&server).await;
-    let mut bob = agent(&server, "bob").await;
+    let mut bob = SipPeer::agent(server.addr(), "bob").await;
     // Cancel while ringing.
     let resp = refer(&alice, &mut a, &agent_uri(&server, "bob")).await;
     assert_eq!(code(&resp), 202);
@@ -424,7 +416,7 @@ async fn cancel_and_decline_put_the_call_back_as_it_was() {
 async fn target_hanging_up_during_the_consultation_returns_to_the_customer() {
     let server = TestServer::start_with("", EXTRA).await;
     let (_customer, cust, alice, mut a) = customer_with_alice(&server).await;
-    let mut bob = agent(&server, "bob").await;
+    let mut bob = SipPeer::agent(server.addr(), "bob").await;
     assert_eq!(
         code(&refer(&alice, &mut a, &agent_uri(&server, "bob")).await),
         202
@@ -451,7 +443,7 @@ async fn target_hanging_up_during_the_consultation_returns_to_the_customer() {
 async fn customer_hanging_up_during_the_consultation_leaves_the_agents_connected() {
     let server = TestServer::start_with("", EXTRA).await;
     let (customer, mut cust, mut alice, mut a) = customer_with_alice(&server).await;
-    let mut bob = agent(&server, "bob").await;
+    let mut bob = SipPeer::agent(server.addr(), "bob").await;
     let resp = subscribe(&mut alice, &room_uri(&a.dialog), ROOM, 3600).await;
     assert_eq!(code(&resp), 200);
     assert_eq!(
@@ -488,8 +480,8 @@ async fn customer_hanging_up_during_the_consultation_leaves_the_agents_connected
 async fn listen_only_hears_everyone_is_heard_by_no_one_and_a_fourth_is_refused() {
     let server = TestServer::start_with("", EXTRA).await;
     let (_customer, cust, alice, mut a) = customer_with_alice(&server).await;
-    let mut carol = agent(&server, "carol").await;
-    let _bob = agent(&server, "bob").await;
+    let mut carol = SipPeer::agent(server.addr(), "carol").await;
+    let _bob = SipPeer::agent(server.addr(), "bob").await;
     let target = format!("{};agentphone-mode=listen", agent_uri(&server, "carol"));
     assert_eq!(code(&refer(&alice, &mut a, &target).await), 202);
     let inv = incoming_invite(&mut carol).await;
@@ -526,7 +518,7 @@ async fn listen_only_hears_everyone_is_heard_by_no_one_and_a_fourth_is_refused()
 async fn hanging_up_during_the_consultation_completes_and_hold_commands_work() {
     let server = TestServer::start_with("", EXTRA).await;
     let (_customer, cust, mut alice, mut a) = customer_with_alice(&server).await;
-    let mut bob = agent(&server, "bob").await;
+    let mut bob = SipPeer::agent(server.addr(), "bob").await;
     // Hold / resume by command (C3) and mute in the room state (C2).
     let resp = subscribe(&mut alice, &room_uri(&a.dialog), ROOM, 3600).await;
     assert_eq!(code(&resp), 200);
@@ -594,8 +586,8 @@ async fn a_target_on_a_call_is_busy() {
     let server = TestServer::start_with("", EXTRA).await;
     let (_customer, _cust, alice, mut a) = customer_with_alice(&server).await;
     // bob is on a call with carol.
-    let mut bob = agent(&server, "bob").await;
-    let mut carol = agent(&server, "carol").await;
+    let mut bob = SipPeer::agent(server.addr(), "bob").await;
+    let mut carol = SipPeer::agent(server.addr(), "carol").await;
     let dialing = agentphone_testkit::sip::call::dial_authenticated(
         &mut carol,
         &agent_uri(&server, "bob"),
@@ -617,7 +609,7 @@ async fn hanging_up_while_the_target_rings_transfers_blind_and_no_answer_ends_th
     // Long enough that bob still rings once the customer hears music, and answers in time.
     let server = TestServer::start_with("ring_timeout_s = 4", EXTRA).await;
     let (mut customer, cust, alice, mut a) = customer_with_alice(&server).await;
-    let mut bob = agent(&server, "bob").await;
+    let mut bob = SipPeer::agent(server.addr(), "bob").await;
     // Blind: alice hangs up while bob rings; bob answers and has the customer.
     assert_eq!(
         code(&refer(&alice, &mut a, &agent_uri(&server, "bob")).await),
@@ -635,7 +627,7 @@ async fn hanging_up_while_the_target_rings_transfers_blind_and_no_answer_ends_th
     .await;
     hears("bob (blind)", &b.media, &[(CUSTOMER_HZ, true)]).await;
     // No answer (408) with nobody else left: the customer gets BYE.
-    let mut carol = agent(&server, "carol").await;
+    let mut carol = SipPeer::agent(server.addr(), "carol").await;
     assert_eq!(
         code(&refer(&bob, &mut b, &agent_uri(&server, "carol")).await),
         202
@@ -664,7 +656,7 @@ async fn hanging_up_while_the_target_rings_transfers_blind_and_no_answer_ends_th
 async fn without_the_transfer_hold_the_customer_stays_in_the_conversation() {
     let server = TestServer::start_with("hold_customer_on_transfer = false", EXTRA).await;
     let (_customer, cust, alice, mut a) = customer_with_alice(&server).await;
-    let mut bob = agent(&server, "bob").await;
+    let mut bob = SipPeer::agent(server.addr(), "bob").await;
     assert_eq!(
         code(&refer(&alice, &mut a, &agent_uri(&server, "bob")).await),
         202

@@ -67,6 +67,7 @@ async fn udp_endpoint_survives_mutated_messages() {
     for (i, bytes) in mutated_samples(3, 400).iter().enumerate() {
         raw.send(bytes, b.local_addr()).await;
         if i % 25 == 0 {
+            // Pacing, so the burst does not overflow the socket's receive buffer; not a settle.
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
     }

@@ -114,6 +114,8 @@ async fn call_baresip_and_hang_up() {
         .ack(dialog.ack(1, None), dialog.peer)
         .await
         .expect("ack");
+    // The call lasts a moment before the BYE: the scenario (hang up an established call), not
+    // a settle; the ACK needs no answer to wait for.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let bye = endpoint.request(dialog.request(rsip::Method::Bye, None), dialog.peer);
     let bye_ok = within("BYE answered", bye.final_response())

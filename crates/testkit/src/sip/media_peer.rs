@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::wait::wait_until_async;
 use agentphone_media::codec::CodecKind;
 use agentphone_media::session::{RtpSession, SessionConfig};
 use agentphone_media::tone::{detect_tones, ToneGenerator};
@@ -101,6 +102,7 @@ impl MediaPeer {
                 }
                 next += Duration::from_millis(20);
                 if let Some(wait) = next.checked_duration_since(Instant::now()) {
+                    // Real-time pacing of the RTP stream (one frame per 20 ms), not a settle.
                     std::thread::sleep(wait);
                 }
             }
@@ -137,28 +139,30 @@ impl MediaPeer {
     pub async fn assert_hears(&self, who: &str, tones: &[(f32, bool)]) {
         let freqs: Vec<f32> = tones.iter().map(|t| t.0).collect();
         let want: Vec<bool> = tones.iter().map(|t| t.1).collect();
-        let until = Instant::now() + Duration::from_secs(8);
-        loop {
+        let what = format!("{who} to hear {freqs:?}: {want:?}");
+        wait_until_async(&what, Duration::from_secs(8), || {
             let got = self.hears(&freqs, 1.0);
-            if got == want {
-                return;
-            }
-            if Instant::now() >= until {
-                panic!("{who} hears {freqs:?}: {got:?}, expected {want:?}");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            std::future::ready(if got == want {
+                Ok(())
+            } else {
+                Err(format!("{got:?}"))
+            })
+        })
+        .await;
     }
 
     /// Wait until DTMF `digit` has arrived (up to 5 s); panics with what did.
     pub async fn assert_digit(&self, digit: char) {
-        let until = Instant::now() + Duration::from_secs(5);
-        while !self.digits().contains(&digit) {
-            if Instant::now() >= until {
-                panic!("digit {digit} not received: {:?}", self.digits());
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let what = format!("DTMF digit {digit}");
+        wait_until_async(&what, Duration::from_secs(5), || {
+            let digits = self.digits();
+            std::future::ready(if digits.contains(&digit) {
+                Ok(())
+            } else {
+                Err(format!("digits {digits:?}"))
+            })
+        })
+        .await;
     }
 
     /// Send one DTMF digit.

@@ -84,6 +84,7 @@ pub fn run_ticks(
             if (qa >= to_a && qb >= to_b) || Instant::now() > deadline {
                 break;
             }
+            // The poll interval of this bounded wait for delivery, not a settle.
             std::thread::sleep(Duration::from_micros(200));
         }
         for side in [&mut *a, &mut *b] {

@@ -140,6 +140,7 @@ pub fn play_through_session(
         let t_ms = tick * 20;
         let due = start + Duration::from_millis(t_ms);
         if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            // Real-time pacing of the stream (one tick per 20 ms), not a settle.
             std::thread::sleep(wait);
         }
         while let Some(p) = packets.get(next).filter(|p| p.send_at_ms <= t_ms) {
@@ -156,6 +157,7 @@ pub fn play_through_session(
             if session.quality().packets_received >= delivered || Instant::now() > deadline {
                 break;
             }
+            // The poll interval of this bounded wait for delivery, not a settle.
             std::thread::sleep(Duration::from_micros(200));
         }
         played.statuses.push(session.next_frame(&mut frame));

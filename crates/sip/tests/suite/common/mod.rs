@@ -130,20 +130,11 @@ pub fn raw_request(
 /// Waits until some process has a UDP socket bound to `port` on this host (a peer we started,
 /// such as baresip, is ready to receive), polling the kernel's socket tables; false after 10 s.
 pub async fn udp_port_bound(port: u16) -> bool {
-    let needle = format!(":{port:04X} ");
     for _ in 0..500 {
-        for table in ["/proc/net/udp", "/proc/net/udp6"] {
-            let text = std::fs::read_to_string(table).unwrap_or_default();
-            // Each row: "sl local_address rem_address ..." with local_address as HEXIP:HEXPORT.
-            if text
-                .lines()
-                .skip(1)
-                .filter_map(|l| l.split_whitespace().nth(1))
-                .any(|local| format!("{local} ").ends_with(&needle))
-            {
-                return true;
-            }
+        if agentphone_testkit::wait::udp_port_bound(port) {
+            return true;
         }
+        // The poll interval of this wait, not a settle.
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     false
