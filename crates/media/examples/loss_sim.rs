@@ -10,22 +10,25 @@ use rand::{Rng, SeedableRng};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-fn main() {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let a: Vec<String> = std::env::args().collect();
-    let pcm = read_mono_48k(Path::new(&a[1])).expect("input wav");
-    let loss: f64 = a[3].parse().expect("loss");
-    let hint: u8 = a[4].parse().expect("hint");
-    let seed: u64 = a[5].parse().expect("seed");
-    let phase_ms: u64 = a[6].parse().expect("phase");
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let mut enc = Encoder::new(CodecKind::Opus).unwrap();
-    enc.set_loss_hint(hint).unwrap();
-    if let Some(b) = a.get(7) {
-        enc.set_bitrate(b.parse().expect("bitrate")).unwrap();
+    if a.len() < 7 {
+        return Err("usage: loss_sim IN.wav OUT.wav LOSS% HINT% SEED PHASE_MS [BITRATE]".into());
     }
-    let mut dec = Decoder::new(CodecKind::Opus).unwrap();
+    let pcm = read_mono_48k(Path::new(&a[1]))?;
+    let loss: f64 = a[3].parse()?;
+    let hint: u8 = a[4].parse()?;
+    let seed: u64 = a[5].parse()?;
+    let phase_ms: u64 = a[6].parse()?;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut enc = Encoder::new(CodecKind::Opus)?;
+    enc.set_loss_hint(hint)?;
+    if let Some(b) = a.get(7) {
+        enc.set_bitrate(b.parse()?)?;
+    }
+    let mut dec = Decoder::new(CodecKind::Opus)?;
     let mut jb = JitterBuffer::new(48_000);
-    let mut out = WavSink::create(Path::new(&a[2])).unwrap();
+    let mut out = WavSink::create(Path::new(&a[2]))?;
     let t0 = Instant::now();
     let frames = pcm.len() / FRAME;
     let mut payload = [0u8; 1500];
@@ -36,7 +39,7 @@ fn main() {
         if k < frames {
             f.copy_from_slice(&pcm[k * FRAME..(k + 1) * FRAME]);
         }
-        let n = enc.encode(&f, &mut payload).unwrap();
+        let n = enc.encode(&f, &mut payload)?;
         let now = t0 + Duration::from_millis(k as u64 * 20 + phase_ms);
         if !rng.gen_bool(loss / 100.0) {
             let h = RtpHeader {
@@ -51,7 +54,7 @@ fn main() {
         let mut frame: Frame = [0; FRAME];
         match jb.pop() {
             Playout::Packet { payload, .. } => {
-                dec.decode(payload, &mut frame).unwrap();
+                dec.decode(payload, &mut frame)?;
             }
             Playout::Missing { next, .. } => {
                 if next.is_some() {
@@ -59,12 +62,13 @@ fn main() {
                 } else {
                     plc_used += 1
                 }
-                dec.conceal(next, &mut frame).unwrap();
+                dec.conceal(next, &mut frame)?;
             }
             Playout::Empty => {}
         }
-        out.write(&frame).unwrap();
+        out.write(&frame)?;
     }
-    out.finish().unwrap();
+    out.finish()?;
     eprintln!("fec {fec_used} plc {plc_used} stats {:?}", jb.stats());
+    Ok(())
 }
