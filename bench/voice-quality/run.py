@@ -15,7 +15,9 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from analyze import score  # noqa: E402
+from analyze import read_wav, score  # noqa: E402
+from capture import mouth_to_ear  # noqa: E402
+from clicks import LIMIT_DB, switch_clicks  # noqa: E402
 
 SRV_NS, AGENT_NS = "apvq-srv", "apvq-agent"
 SRV_IP, AGENT_IP = "10.77.0.1", "10.77.0.2"
@@ -34,6 +36,7 @@ class Proc:
 
     def __init__(self, cmd, log):
         self.events = []
+        self.wall = []
         self.log = open(log, "w")
         self.p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log, text=True)
         threading.Thread(target=self._read, daemon=True).start()
@@ -44,6 +47,7 @@ class Proc:
             self.log.write(line)
             try:
                 self.events.append((now, json.loads(line)))
+                self.wall.append(time.time())  # the packet captures' clock
             except json.JSONDecodeError:
                 pass
 
@@ -78,7 +82,10 @@ def impair(condition, delayer):
     return None
 
 
-def agentphone_run(a, work, tag):
+def agentphone_run(a, work, tag, hold=False):
+    """One call customer → server → agent. With `hold` the agent sends a steady 1.5 kHz tone
+    (nothing above 8 kHz: any energy there at a switch is the switch's), puts the customer on
+    hold for 5 s and resumes, and the customer records what it hears."""
     conf = os.path.join(work, "server.toml")
     with open(conf, "w") as f:
         f.write(f'[server]\nlisten = "{SRV_IP}:5060"\nmedia_ip = "{SRV_IP}"\n'
@@ -88,32 +95,53 @@ def agentphone_run(a, work, tag):
     agent_script = os.path.join(work, "agent.txt")
     with open(agent_script, "w") as f:
         f.write("register\nvoice on\nwait call_state state=connected timeout=30\n"
-                f"wait call_state state=ended timeout={a.seconds + 30}\nquit\n")
+                + ("sleep 7\nhold\nsleep 5\nresume\n" if hold else "")
+                + f"wait call_state state=ended timeout={a.seconds + 30}\nquit\n")
     cust_script = os.path.join(work, "customer.txt")
     with open(cust_script, "w") as f:
         f.write(f"sleep 1\ndial sip:support@{SRV_IP}:5060\n"
                 "wait call_state state=connected timeout=30\n"
                 f"sleep {a.seconds}\nhangup\nquit\n")
     rec = os.path.join(work, f"agentphone-{tag}.wav")
+    # RTP captures for mouth-to-ear: the customer ↔ server on lo, the agent's veth end.
+    pcaps = (os.path.join(work, f"srv-{tag}.pcap"), os.path.join(work, f"agent-{tag}.pcap"))
+    dumps = [subprocess.Popen(ns(n, "tcpdump", "-i", i, "-Z", "root", "-U", "-q", "-w", f,
+                                 "udp and not port 5060 and not port 5070"),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             for n, i, f in ((SRV_NS, "lo", pcaps[0]), (AGENT_NS, "apvq1", pcaps[1]))]
+    time.sleep(0.5)
     server = Proc(ns(SRV_NS, a.server_bin, "--config", conf), os.path.join(work, f"server-{tag}.log"))
     time.sleep(0.5)
     agent = Proc(ns(AGENT_NS, a.phone_bin, "--headless", "--server", f"{SRV_IP}:5060", "--user",
-                    "alice", "--password", "a", "--bind", AGENT_IP, "--auto-answer", "--silence",
+                    "alice", "--password", "a", "--bind", AGENT_IP, "--auto-answer",
+                    *(["--tone", "1500"] if hold else ["--silence"]),
                     "--record", rec, "--script", agent_script),
                  os.path.join(work, f"agent-{tag}.log"))
     time.sleep(1.0)
     cust = Proc(ns(SRV_NS, a.phone_bin, "--headless", "--server", f"{SRV_IP}:5060", "--user",
-                   "customer", "--bind", SRV_IP, "--wav", a.reference, "--script", cust_script),
+                   "customer", "--bind", SRV_IP, "--wav", a.reference, "--script", cust_script,
+                   *(["--record", os.path.join(work, f"customer-{tag}.wav")] if hold else [])),
                 os.path.join(work, f"customer-{tag}.log"))
     cust.p.wait(a.seconds + 60)
     agent.p.wait(30)
     for p in (cust, agent, server):
         p.stop()
+    for d in dumps:
+        d.terminate()
+        d.wait(5)
     # The customer's microphone (the WAV) and the agent's recording both start with the call:
     # their connected events put the two timelines on one clock.
     t_cust = cust.first(event="call_state", state="connected")
     t_agent = agent.first(event="call_state", state="connected")
-    return rec, (t_agent - t_cust) if t_cust and t_agent else None
+    if hold:
+        # The switches, on the capture clock: the agent's held event and the connected after it.
+        held = [w for (t, e), w in zip(agent.events, agent.wall)
+                if e.get("event") == "call_state" and e.get("state") == "held"]
+        back = [w for (t, e), w in zip(agent.events, agent.wall)
+                if e.get("event") == "call_state" and e.get("state") == "connected"
+                and held and w > held[0]]
+        return pcaps, [("hold", held[0])] * bool(held) + [("resume", back[0])] * bool(back)
+    return rec, pcaps, (t_agent - t_cust) if t_cust and t_agent else None
 
 
 def baresip_run(a, work, tag):
@@ -160,6 +188,20 @@ def baresip_run(a, work, tag):
     return os.path.join(dirs["callee"], dumps[0]) if dumps else None
 
 
+def hold_check(a):
+    """The customer's recording around the agent's hold and resume: no broadband click."""
+    pcaps, switches = agentphone_run(a, a.work, "hold", hold=True)
+    _rate, heard = read_wav(os.path.join(a.work, "customer-hold.wav"))
+    got = switch_clicks(heard, pcaps[0], SRV_IP, pcaps[1], switches)
+    if isinstance(got, str) or len(got) < 2:
+        print(f"hold: click check not done: {got} (switches seen: {switches})", flush=True)
+        return
+    verdict = "ok" if all(db < LIMIT_DB for db in got.values()) else "CLICK"
+    print("hold: energy above 8 kHz at the switch above its louder side, heard by the customer: "
+          + ", ".join(f"{k} {v:.1f} dB" for k, v in got.items())
+          + f" (limit {LIMIT_DB:.0f} dB): {verdict}", flush=True)
+
+
 def median_pesq(results):
     return statistics.median(r["pesq"] for r in results) if results else float("nan")
 
@@ -173,7 +215,7 @@ def main():
     ap.add_argument("--seconds", type=int, default=25)
     ap.add_argument("--server-bin", required=True)
     ap.add_argument("--phone-bin", required=True)
-    ap.add_argument("--conditions", default="0%,1%,5%,10%,jitter")
+    ap.add_argument("--conditions", default="0%,1%,5%,10%,jitter,hold")
     ap.add_argument("--no-baresip", action="store_true")
     a = ap.parse_args()
 
@@ -188,6 +230,9 @@ def main():
 
     rows = []
     for cond in a.conditions.split(","):
+        if cond == "hold":
+            hold_check(a)
+            continue
         tag = cond.replace("%", "pct")
         d = impair(cond, delayer)
         if isinstance(d, tuple):
@@ -195,7 +240,7 @@ def main():
             sh(*ns(AGENT_NS, "iptables", "-F", "INPUT"))
             continue
         try:
-            rec, conn_offset = agentphone_run(a, a.work, tag)
+            rec, pcaps, conn_offset = agentphone_run(a, a.work, tag)
             ours = score(a.reference, rec, a.loop_s, a.speech_s) if os.path.exists(rec) else []
             theirs = []
             if not a.no_baresip:
@@ -205,19 +250,35 @@ def main():
             if d is not None:
                 d.terminate()
             sh(*ns(AGENT_NS, "iptables", "-F", "INPUT"))
-        # Mouth-to-ear: where copy k starts in the recording vs where it started in the
-        # customer's microphone (k loops after its call start), on the one clock.
-        m2e = None
+        # Mouth-to-ear from the packet captures (capture.py); the phones' event timestamps
+        # (± one frame) beside it as a cross-check.
+        m2e, parts = None, None
+        if ours:
+            rate, ref = read_wav(a.reference)
+            speech = ref[: int(a.speech_s * rate)]
+            parts = mouth_to_ear(*pcaps, speech, int(round(a.loop_s * rate)),
+                                 [r["at_s"] for r in ours], AGENT_IP)
+            if isinstance(parts, dict):
+                m2e = parts["m2e_ms"]
+            else:
+                print(f"{cond}: mouth-to-ear not measured: {parts}", flush=True)
         if ours and conn_offset is not None:
             lags = [(r["at_s"] + conn_offset) % a.loop_s for r in ours]
             lags = [l if l < a.loop_s / 2 else l - a.loop_s for l in lags]
-            m2e = statistics.median(lags) * 1000.0
+            print(f"{cond}: mouth-to-ear from the phones' events {statistics.median(lags) * 1000:.0f} ms "
+                  f"(± 20 ms)", flush=True)
+        if isinstance(parts, dict):
+            print(f"{cond}: mouth-to-ear {parts['m2e_ms']:.1f} ms over {parts['copies']} copies = "
+                  f"codec lookahead {parts['codec_ms']:.1f} + server relay {parts['relay_ms']:.1f} + "
+                  f"wait for the agent's tick {parts['tick_wait_ms']:.1f} + jitter buffer "
+                  f"{parts['m2e_ms'] - parts['codec_ms'] - parts['relay_ms'] - parts['tick_wait_ms']:.1f} ms "
+                  f"({parts['agent_packets']} agent packets)", flush=True)
         rows.append((cond, median_pesq(ours), len(ours), median_pesq(theirs), len(theirs), m2e))
         print(f"{cond}: agentphone via server WB-PESQ {median_pesq(ours):.2f} ({len(ours)} copies), "
               f"baresip direct {median_pesq(theirs):.2f} ({len(theirs)} copies), "
               f"mouth-to-ear {m2e if m2e is None else round(m2e)} ms", flush=True)
 
-    print("\n| condition | agentphone via server (WB-PESQ, median of copies) | baresip ↔ baresip direct, same run | mouth-to-ear via server |")
+    print("\n| condition | agentphone via server (WB-PESQ, median of copies) | baresip ↔ baresip direct, same run | mouth-to-ear via server (captures) |")
     print("|---|---|---|---|")
     for cond, o, on, t, tn, m in rows:
         print(f"| {cond} | {o:.2f} (n={on}) | {t:.2f} (n={tn}) | {'–' if m is None else f'{m:.0f} ms'} |")

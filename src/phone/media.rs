@@ -11,6 +11,7 @@ use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use agentphone_media::realtime::{self, DeadlineClock};
 use agentphone_media::session::{FrameStatus, RtpSession, SessionConfig};
 use agentphone_media::{Frame, FRAME};
 use tokio::sync::mpsc::UnboundedSender;
@@ -161,6 +162,11 @@ impl MediaLoop {
     }
 
     fn run(mut self, rx: Receiver<MediaControl>) {
+        // Hard to starve (issue 9): real-time priority or a lower nice value where permitted,
+        // and sleeps to absolute deadlines, so a late wake-up never shifts the next ticks.
+        let priority = realtime::raise();
+        tracing::debug!(?priority, "media thread scheduling");
+        let clock = DeadlineClock::new();
         'outer: loop {
             // No call: block until there is something to do.
             if self.session.is_none() {
@@ -187,7 +193,7 @@ impl MediaLoop {
                 if after > next + MAX_LAG {
                     next = after;
                 } else if next > after {
-                    std::thread::sleep(next - after);
+                    clock.sleep_until(next);
                 }
             }
         }

@@ -38,8 +38,18 @@ const WARMUP_PACKETS: u32 = 50;
 const STALL_DECAY_MS_PER_POP: f32 = 0.04;
 /// How far above target the buffer may grow before packets are skipped.
 const SHRINK_MARGIN_MS: f32 = 60.0;
+/// Packets played in a row with the buffer at least one packet above target before it shrinks
+/// by one (1 s of 20 ms packets): a start at 40 ms, a stall or jitter that went away is given
+/// back, so the delay settles at the target (mouth-to-ear, issue 9).
+const SHRINK_AFTER_PACKETS: u32 = 50;
+/// A packet at most this fraction of the average payload size is quiet (Opus spends few bytes on
+/// silence): the buffer shrinks by skipping a quiet packet, not speech.
+const QUIET_FRACTION: f32 = 0.5;
 /// Consecutive dry pops (20 ms each) before playout stops and re-buffers.
 const MAX_UNDERRUNS: u32 = 5;
+/// How long a loss keeps the FEC lookahead (see [`JitterBuffer::set_fec_lookahead`]), in
+/// 20 ms pops: 30 s (loss on a path comes and goes; the extra packet of delay is cheap).
+const LOSS_MEMORY_POPS: u32 = 1_500;
 /// A timestamp that disagrees with the sequence number by more than this restarts the buffer.
 const TS_JUMP_SECONDS: u32 = 2;
 
@@ -147,6 +157,15 @@ pub struct JitterBuffer {
     /// against the next one.
     stall_ms: f32,
     jitter_ms: f32,
+    /// Keep one packet more while loss is recent, so the packet after a lost one is there in
+    /// time to decode the lost one from its in-band FEC.
+    fec_lookahead: bool,
+    /// Pops left before a loss is forgotten.
+    loss_memory: u32,
+    /// Packets played in a row with at least one packet more than the target buffered.
+    above_target_run: u32,
+    /// Running average payload size (bytes), to tell quiet packets.
+    avg_payload: f32,
     /// Arrival-time reference and base timestamp for the transit computation.
     epoch: Option<(Instant, u32)>,
     last_transit_ms: Option<f64>,
@@ -191,11 +210,21 @@ impl JitterBuffer {
             target_ms: START_TARGET_MS,
             stall_ms: 0.0,
             jitter_ms: 0.0,
+            fec_lookahead: false,
+            loss_memory: 0,
+            above_target_run: 0,
+            avg_payload: 0.0,
             epoch: None,
             last_transit_ms: None,
             packets_seen: 0,
             stats: JitterStats::default(),
         }
+    }
+
+    /// The stream carries in-band FEC (Opus): once a packet is lost, the target holds one
+    /// packet more, so a later loss is decoded from the next packet's FEC instead of PLC.
+    pub fn set_fec_lookahead(&mut self, on: bool) {
+        self.fec_lookahead = on;
     }
 
     /// Forget everything (e.g. the codec changed); keeps the counters.
@@ -207,6 +236,8 @@ impl JitterBuffer {
         self.dry_credit = 0;
         self.target_ms = START_TARGET_MS;
         self.jitter_ms = 0.0;
+        self.loss_memory = 0;
+        self.above_target_run = 0;
         self.epoch = None;
         self.last_transit_ms = None;
         self.packets_seen = 0;
@@ -229,11 +260,13 @@ impl JitterBuffer {
         let keep_target = self.target_ms;
         let keep_jitter = self.jitter_ms;
         let keep_seen = self.packets_seen;
+        let keep_loss = self.loss_memory;
         self.reset();
         // A restart is a new talkspurt/source, not new network conditions.
         self.target_ms = keep_target;
         self.jitter_ms = keep_jitter;
         self.packets_seen = keep_seen;
+        self.loss_memory = keep_loss;
         self.ssrc = Some(h.ssrc);
         self.next_seq = h.seq;
         self.highest_seq = h.seq;
@@ -294,6 +327,10 @@ impl JitterBuffer {
         slot.data[..payload.len()].copy_from_slice(payload);
         self.count += 1;
         if newer(h.seq, self.highest_seq) {
+            if outcome == PushOutcome::Queued && h.seq.wrapping_sub(self.highest_seq) > 1 {
+                // Sequence numbers skipped: lost (or reordered, which is rare enough).
+                self.loss_memory = LOSS_MEMORY_POPS;
+            }
             self.highest_seq = h.seq;
             self.highest_ts = h.ts;
             self.highest_dur = duration;
@@ -327,8 +364,15 @@ impl JitterBuffer {
     /// The target plus what the packets are longer than a frame: with 60 ms packets, one
     /// buffered packet is no margin at all.
     fn effective_target_ms(&self) -> f32 {
+        let packet_ms = self.to_ms(self.highest_dur);
+        let fec_ms = if self.fec_lookahead && self.loss_memory > 0 {
+            packet_ms
+        } else {
+            0.0
+        };
         self.target_ms.max(self.stall_ms).min(MAX_TARGET_MS)
-            + (self.to_ms(self.highest_dur) - FRAME_MS).max(0.0)
+            + (packet_ms - FRAME_MS).max(0.0)
+            + fec_ms
     }
 
     /// Buffered span in ms, from the playout position (or the oldest stored packet when not
@@ -381,6 +425,7 @@ impl JitterBuffer {
             return Playout::Empty;
         }
         self.stall_ms = (self.stall_ms - STALL_DECAY_MS_PER_POP).max(0.0);
+        self.loss_memory = self.loss_memory.saturating_sub(1);
         if !self.playing {
             if self.count == 0 || self.span_ms() < self.effective_target_ms() {
                 return Playout::Empty;
@@ -418,8 +463,16 @@ impl JitterBuffer {
             self.next_seq = seq;
             let mut gap = i64::from(ts.wrapping_sub(self.play_ts) as i32);
             if gap > 0 {
-                // What was concealed while dry already filled part of the gap.
-                let credit = gap.min(i64::from(self.dry_credit));
+                // What was concealed while dry already filled part of the gap. With FEC only
+                // as far as the buffer is above target: below it the gap is concealed again
+                // (from the next packet's FEC) and the delay grows by what was concealed dry.
+                let above_target = if self.fec_lookahead {
+                    let ms = (self.span_ms() - self.effective_target_ms()).max(0.0);
+                    (ms * self.clock as f32 / 1000.0) as i64
+                } else {
+                    i64::MAX
+                };
+                let credit = gap.min(i64::from(self.dry_credit)).min(above_target);
                 self.play_ts = self.play_ts.wrapping_add(credit as u32);
                 gap -= credit;
             }
@@ -453,12 +506,14 @@ impl JitterBuffer {
                 };
             }
             // The packet is due (or overlaps what was played: it is played anyway).
-            let over = self.span_ms() > self.effective_target_ms() + SHRINK_MARGIN_MS;
+            let excess_ms = self.span_ms() - self.effective_target_ms();
+            let over = excess_ms > SHRINK_MARGIN_MS;
+            let shrink = self.settle(excess_ms, duration, self.slots[idx].len);
             self.slots[idx].filled = false;
             self.count -= 1;
             self.next_seq = seq.wrapping_add(1);
             self.play_ts = ts.wrapping_add(duration);
-            if over && self.count > 0 {
+            if (over || shrink) && self.count > 0 {
                 self.stats.skipped += 1;
                 continue;
             }
@@ -470,6 +525,28 @@ impl JitterBuffer {
             };
         }
         self.dry()
+    }
+
+    /// Whether to skip the due packet to bring the delay down to target: after
+    /// [`SHRINK_AFTER_PACKETS`] packets in a row at least one packet above target, at the next
+    /// quiet packet. `excess_ms`: buffered span minus target, with the due packet.
+    fn settle(&mut self, excess_ms: f32, duration: u32, len: usize) -> bool {
+        let len = len as f32;
+        self.avg_payload = if self.avg_payload == 0.0 {
+            len
+        } else {
+            self.avg_payload + (len - self.avg_payload) / 64.0
+        };
+        if excess_ms < self.to_ms(duration) {
+            self.above_target_run = 0;
+            return false;
+        }
+        self.above_target_run = self.above_target_run.saturating_add(1);
+        if self.above_target_run < SHRINK_AFTER_PACKETS || len > self.avg_payload * QUIET_FRACTION {
+            return false;
+        }
+        self.above_target_run = 0;
+        true
     }
 
     /// Where playout stands: the next sequence number and the playout timestamp. None before
@@ -861,6 +938,69 @@ mod tests {
         jb.push(&hdr(7, 960), &payload(7), 160, t);
         jb.push(&hdr(8, 1120), &payload(8), 160, t);
         assert_eq!(drain(&mut jb, 2), vec![Ok((7, 160)), Ok((8, 160))]);
+    }
+
+    /// After a loss an Opus stream's buffer keeps one packet more (FEC lookahead): concealment
+    /// done while dry is not counted against the gap, so the delay grows by a packet and the
+    /// next loss finds the following packet (its FEC) already there. G.711 (no FEC) keeps
+    /// the old delay. 8 kHz clock, 20 ms packets, one pop per packet in step with the sender.
+    #[test]
+    fn loss_adds_a_packet_of_delay_for_fec_only_with_fec() {
+        // (FEC lookahead, pops after packet 12 arrives)
+        let cases = [
+            (true, vec![Err((320, true)), Ok((12, 160))]),
+            (false, vec![Err((160, true)), Ok((12, 160))]),
+        ];
+        for (fec, expected) in cases {
+            let mut jb = JitterBuffer::new(8000);
+            jb.set_fec_lookahead(fec);
+            let t = Instant::now();
+            let mut played = Vec::new();
+            for seq in 1..=9u16 {
+                jb.push(&hdr(seq, u32::from(seq) * 160), &payload(seq), 160, t);
+                played.extend(drain(&mut jb, 1));
+            }
+            // 9 plays; 10 and 11 are lost: the next pop finds nothing (dry), then 12 arrives.
+            // With the lookahead the 40 ms gap is concealed whole (from 12's FEC), without it
+            // only what the dry pop did not cover.
+            assert_eq!(drain(&mut jb, 1), vec![Ok((9, 160))], "fec {fec}");
+            assert_eq!(drain(&mut jb, 1), vec![Err((160, false))], "fec {fec}");
+            jb.push(&hdr(12, 12 * 160), &payload(12), 160, t);
+            assert_eq!(drain(&mut jb, 2), expected, "fec {fec}");
+            assert_eq!(played.len(), 8, "fec {fec}: 1–8 played before the loss");
+        }
+    }
+
+    /// A delay above target is given back one packet at a time, only at quiet (small) packets:
+    /// the buffer starts at 40 ms, the target settles at 20 ms on a jitter-free stream; speech
+    /// is never skipped, the first silence after a second above target is.
+    #[test]
+    fn delay_above_target_shrinks_at_a_quiet_packet() {
+        let mut jb = JitterBuffer::new(8000);
+        let t = Instant::now();
+        let speech = [7u8; 100];
+        let quiet = [7u8; 3];
+        let mut seq = 1u16;
+        let mut send = |jb: &mut JitterBuffer, body: &[u8], n: usize| {
+            let mut held = Vec::new();
+            for _ in 0..n {
+                let at = t + Duration::from_millis(u64::from(seq) * 20);
+                jb.push(&hdr(seq, u32::from(seq) * 160), body, 160, at);
+                seq += 1;
+                let _ = jb.pop();
+                held.push(jb.buffered());
+            }
+            held
+        };
+        // Speech: two packets' delay (one held after each pop), nothing skipped.
+        let held = send(&mut jb, &speech, 200);
+        assert!(held[10..].iter().all(|&h| h == 1), "{held:?}");
+        assert_eq!(jb.stats().skipped, 0);
+        assert_eq!(jb.target_delay_ms(), 20.0);
+        // Silence: one packet skipped, then the delay is one packet.
+        let held = send(&mut jb, &quiet, 20);
+        assert_eq!(jb.stats().skipped, 1);
+        assert!(held[2..].iter().all(|&h| h == 0), "{held:?}");
     }
 
     /// Random sequence numbers, timestamps, durations and pop timing never panic (overflow

@@ -11,6 +11,7 @@ mod error;
 pub mod g711;
 pub mod jitter;
 pub mod mixer;
+pub mod realtime;
 pub mod resample;
 pub mod rtcp;
 pub mod rtp;

@@ -52,6 +52,22 @@ pub struct ReportBlock {
     pub dlsr: u32,
 }
 
+impl ReportBlock {
+    /// A block about `ssrc` that reports only a fraction lost (/256): what a relay or a test
+    /// needs to move the sender's encoder.
+    pub fn loss_only(ssrc: u32, fraction_lost: u8) -> Self {
+        ReportBlock {
+            ssrc,
+            fraction_lost,
+            cumulative_lost: 0,
+            highest_seq: 0,
+            jitter: 0,
+            lsr: 0,
+            dlsr: 0,
+        }
+    }
+}
+
 /// Report blocks of an SR/RR, read lazily (no allocation).
 #[derive(Clone, Debug)]
 pub struct ReportBlocks<'a> {

@@ -5,7 +5,7 @@
 
 pub mod level;
 pub mod moh;
-pub mod realtime;
+pub use agentphone_media::realtime;
 pub mod tick;
 pub mod transition;
 mod worker;

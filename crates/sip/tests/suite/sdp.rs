@@ -67,7 +67,7 @@ fn our_offer_round_trips_and_matches_the_protocol() {
         "{text}"
     );
     assert!(text.contains("a=rtpmap:111 opus/48000/2\r\n"));
-    assert!(text.contains("a=fmtp:111 useinbandfec=1;maxaveragebitrate=32000"));
+    assert!(text.contains("a=fmtp:111 useinbandfec=1;maxaveragebitrate=64000"));
     assert!(text.contains("a=rtpmap:101 telephone-event/48000\r\na=fmtp:101 0-15\r\n"));
     assert!(text.contains("a=rtpmap:100 telephone-event/8000\r\na=fmtp:100 0-15\r\n"));
     assert!(

@@ -216,15 +216,7 @@ fn loss_reported_downstream_reaches_the_relayed_sender() {
         bob.send_to(b_addr);
         if t % 5 == 0 {
             // Bob's phone: "26/256 lost of what bob's leg sends me".
-            let block = ReportBlock {
-                ssrc: b_ssrc,
-                fraction_lost: 26,
-                cumulative_lost: 0,
-                highest_seq: 0,
-                jitter: 0,
-                lsr: 0,
-                dlsr: 0,
-            };
+            let block = ReportBlock::loss_only(b_ssrc, 26);
             let mut buf = [0u8; 128];
             let n = agentphone_media::rtcp::write_rr(0xB0B, &[block], &mut buf);
             let _ = bob.socket.send_to(&buf[..n], b_addr);

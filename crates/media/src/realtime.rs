@@ -1,7 +1,7 @@
-//! Making a media worker hard to starve (issue 9 point 3): `SCHED_FIFO` where permitted, else a
-//! lower nice value, else nothing (silently: containers and unprivileged users usually may not);
-//! and a sleep to an absolute deadline on `CLOCK_MONOTONIC`, so a late wake-up never shifts the
-//! following ticks.
+//! Making a media thread (the server's workers, the softphone's tick) hard to starve (issue 9
+//! point 3): `SCHED_FIFO` where permitted, else a lower nice value, else nothing (silently:
+//! containers and unprivileged users usually may not); and a sleep to an absolute deadline on
+//! `CLOCK_MONOTONIC`, so a late wake-up never shifts the following ticks.
 
 use std::time::Instant;
 
