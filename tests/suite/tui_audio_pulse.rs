@@ -169,6 +169,27 @@ fn record_monitor(pulse: &Pulse, length: Duration, path: &Path) {
     wav.finalize().expect("finish monitor wav");
 }
 
+/// Record the monitor for `length` into `STEM-N.wav`, N = 1, 2, … until `check` of a recording
+/// is Ok (for 20 s at most); its value.
+fn record_monitor_until<T>(
+    pulse: &Pulse,
+    stem: &Path,
+    length: Duration,
+    what: &str,
+    check: impl Fn(&Path) -> Result<T, String>,
+) -> T {
+    let mut tries = 0;
+    wait_until(what, Duration::from_secs(20), || {
+        tries += 1;
+        let path = stem.with_file_name(format!(
+            "{}-{tries}.wav",
+            stem.file_name().unwrap_or_default().to_string_lossy()
+        ));
+        record_monitor(pulse, length, &path);
+        check(&path)
+    })
+}
+
 #[test]
 fn tui_capture_reaches_the_far_end_and_playback_reaches_the_speaker() {
     let missing: Vec<&str> = ["pulseaudio", "pactl", "parec", "tmux"]
@@ -232,15 +253,13 @@ fn tui_capture_reaches_the_far_end_and_playback_reaches_the_speaker() {
     // (the first 0.5 s of a recording skipped) holds at least 0.3 s of it. Nothing else plays
     // before the answer. parec may deliver less than asked on a loaded machine: record again
     // until a recording is long enough to tell.
-    let mut tries = 0;
-    let rung = wait_until(
+    let rung = record_monitor_until(
+        &pulse,
+        &dir.join("speaker-ringing"),
+        Duration::from_secs(5),
         "a monitor recording of 2.5 s while the call rings",
-        Duration::from_secs(20),
-        || {
-            tries += 1;
-            let ringing = dir.join(format!("speaker-ringing-{tries}.wav"));
-            record_monitor(&pulse, Duration::from_secs(5), &ringing);
-            let heard = Heard::analyse(&ringing, &[CUSTOMER_HZ]);
+        |ringing| {
+            let heard = Heard::analyse(ringing, &[CUSTOMER_HZ]);
             if heard.seconds() >= 2.5 {
                 Ok(heard.share_louder_than(-45.0))
             } else {
@@ -260,15 +279,13 @@ fn tui_capture_reaches_the_far_end_and_playback_reaches_the_speaker() {
     tmux.wait_for("sound both ways", &["Mic █", "Spk █"]);
     // And the speaker plays the customer: the last windows of a short monitor recording hold the
     // tone (under load, playback may drop out for a while at the start of a call).
-    let mut tries = 0;
-    wait_until(
+    record_monitor_until(
+        &pulse,
+        &dir.join("speaker-settle"),
+        Duration::from_secs(2),
         "the speaker monitor to play the customer",
-        Duration::from_secs(20),
-        || {
-            tries += 1;
-            let path = dir.join(format!("speaker-settle-{tries}.wav"));
-            record_monitor(&pulse, Duration::from_secs(2), &path);
-            let windows = last_windows(&path, &[CUSTOMER_HZ], 4)?;
+        |path| {
+            let windows = last_windows(path, &[CUSTOMER_HZ], 4)?;
             if windows.iter().all(|w| w.tones[0]) {
                 Ok(())
             } else {
