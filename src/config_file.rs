@@ -1,5 +1,6 @@
 //! The softphone's section of a config file: the `[phone]` table. Other top-level tables of the
-//! same file (`server`, `agents`, `teams`, `agent_states`, `media`) belong to the server and are accepted unread; any
+//! same file (`server`, `agents`, `teams`, `agent_states`, `dispositions`, `media`, `security`)
+//! belong to the server and are accepted unread; any
 //! other key is an error naming the file, line and key.
 
 use std::net::{IpAddr, SocketAddr};
@@ -96,6 +97,12 @@ struct RawFile {
     #[serde(default)]
     #[allow(dead_code)]
     agent_states: Option<toml::Value>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    security: Option<toml::Value>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    dispositions: Option<toml::Value>,
     #[serde(default)]
     #[allow(dead_code)]
     media: Option<toml::Value>,

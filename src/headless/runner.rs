@@ -180,6 +180,11 @@ impl Runner {
             Command::Unregister => PhoneCommand::Unregister,
             Command::Voice(on) => PhoneCommand::SetVoice(*on),
             Command::Status(state) => PhoneCommand::SetState(state.clone()),
+            Command::Disposition { code, note } => PhoneCommand::SetDisposition {
+                code: code.clone(),
+                note: note.clone(),
+            },
+            Command::History => PhoneCommand::FetchHistory,
             Command::Dial(uri) => PhoneCommand::Dial(uri.clone()),
             Command::Answer => PhoneCommand::Answer,
             Command::Decline => PhoneCommand::Decline,
@@ -490,6 +495,7 @@ mod tests {
             reason: None,
             transferred_by: None,
             listen_only: false,
+            waited_ms: None,
         };
         assert!(matches(
             &inc,

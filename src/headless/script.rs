@@ -81,6 +81,15 @@ pub enum Command {
     Voice(bool),
     /// `status available` · `status away REASON` (S1)
     Status(AgentStateRequest),
+    /// `disposition CODE [NOTE …]`: on my most recent call (quote a code with spaces)
+    Disposition {
+        /// One of the server's codes.
+        code: String,
+        /// The words after the code, joined by single spaces.
+        note: Option<String>,
+    },
+    /// `history`: fetch my call history (a `history` event follows)
+    History,
     /// `dial URI`
     Dial(String),
     /// `answer`
@@ -216,6 +225,14 @@ fn parse_command(name: &str, args: &[String]) -> Result<Command, String> {
             }
             _ => Err("usage: status available | status away REASON".into()),
         },
+        "disposition" => match args {
+            [code, note @ ..] => Ok(Command::Disposition {
+                code: code.clone(),
+                note: (!note.is_empty()).then(|| note.join(" ")),
+            }),
+            [] => Err("usage: disposition CODE [NOTE …]".into()),
+        },
+        "history" => no_args(Command::History),
         "mute" => Ok(Command::Mute(on_off(name, args)?)),
         "dial" => match args {
             [uri] if uri.starts_with("sip:") || uri.starts_with("sips:") => {
@@ -469,6 +486,23 @@ mod tests {
         for text in ["status", "status away", "status busy"] {
             assert!(bad(text).contains("usage: status"), "{text}");
         }
+        assert_eq!(
+            one("disposition resolved"),
+            Command::Disposition {
+                code: "resolved".into(),
+                note: None
+            }
+        );
+        assert_eq!(
+            one("disposition \"wrong number\" asked for  sales"),
+            Command::Disposition {
+                code: "wrong number".into(),
+                note: Some("asked for sales".into())
+            }
+        );
+        assert!(bad("disposition").contains("usage: disposition"));
+        assert_eq!(one("history"), Command::History);
+        assert!(bad("history all").contains("history"));
         assert_eq!(
             one("dial sip:support@127.0.0.1:5060"),
             Command::Dial("sip:support@127.0.0.1:5060".into())

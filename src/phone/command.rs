@@ -44,6 +44,15 @@ pub enum PhoneCommand {
     CompleteTransfer,
     /// Send DTMF digits (RFC 4733).
     Dtmf(String),
+    /// Fetch my call history (a `History` event follows).
+    FetchHistory,
+    /// Set a disposition code (and note) on my most recent call (MESSAGE).
+    SetDisposition {
+        /// One of the server's codes (the history's `codes`).
+        code: String,
+        /// Free text.
+        note: Option<String>,
+    },
     /// Switch what the microphone sends.
     SetAudioSource(SourceSpec),
     /// Switch where what is heard goes (a new recording starts; the previous one is closed).

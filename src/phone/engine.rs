@@ -16,6 +16,7 @@ use super::config::{PhoneConfig, Transport};
 use super::digest::DigestClient;
 use super::directory::DirectoryLink;
 use super::event::PhoneEvent;
+use super::history::HistoryLink;
 use super::machine::{Effect, Incoming, MediaOrder, RtpPorts, Surroundings};
 use super::media::MediaEvent;
 use super::presence::Presence;
@@ -40,6 +41,7 @@ pub struct Engine {
     pub(super) call: Option<Call>,
     pub(super) muted: bool,
     pub(super) directory: DirectoryLink,
+    pub(super) history: HistoryLink,
     /// Call-IDs of subscriptions we ended lately (their last NOTIFY is answered 200, not 481).
     pub(super) ended_subs: VecDeque<String>,
     /// The number of the last transfer asked for.
@@ -71,6 +73,7 @@ impl Engine {
             call: None,
             muted: false,
             directory: DirectoryLink::default(),
+            history: HistoryLink::new(),
             ended_subs: VecDeque::new(),
             transfer_seq: 0,
             view: PhoneView::new(&cfg_user),
@@ -115,6 +118,8 @@ impl Engine {
             PhoneCommand::CancelTransfer => self.send_room_command(RoomCommand::CancelTransfer),
             PhoneCommand::CompleteTransfer => self.send_room_command(RoomCommand::CompleteTransfer),
             PhoneCommand::Dtmf(digits) => self.send_dtmf(&digits),
+            PhoneCommand::FetchHistory => self.fetch_history(),
+            PhoneCommand::SetDisposition { code, note } => self.set_disposition(code, note),
             // Opening a file or device is the driver's business; it never reaches the machine.
             PhoneCommand::SetAudioSource(_) | PhoneCommand::SetAudioSink(_) => Err(
                 PhoneError::Invalid("audio devices are switched by the driver".into()),
@@ -170,6 +175,13 @@ impl Engine {
                 command,
                 transfer,
             } => self.on_room_command_response(&call, command, transfer, result),
+            Purpose::Disposition { req } => self.on_disposition_response(req, result),
+            Purpose::Hangup { in_room } => {
+                // The server has taken note of my leaving once it answers: now the history has it.
+                if result.as_ref().is_ok_and(|r| r.status_code.code() >= 200) {
+                    self.fetch_history_after_call(in_room);
+                }
+            }
             Purpose::Fire => {}
         }
     }

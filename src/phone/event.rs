@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use agentphone_protocol::history::HistoryCall;
 use agentphone_protocol::{DirectoryAgent, DirectoryTeam, RoomState, TimelineKind};
 
 /// The state of a call, as shown to the user.
@@ -97,6 +98,18 @@ pub enum PhoneEvent {
         transferred_by: Option<String>,
         /// I am added as a listener only (M5): I hear everyone, nobody hears me.
         listen_only: bool,
+        /// How long the customer had waited when the server offered the call here (ms; the
+        /// server's `X-Agentphone-Waited-Ms`), for a customer's call.
+        #[serde(default)]
+        waited_ms: Option<u64>,
+    },
+    /// My call history (the server's call records), newest first, and the disposition codes I
+    /// may set: after each fetch.
+    History {
+        /// The server's disposition codes.
+        codes: Vec<String>,
+        /// My calls, newest first.
+        calls: Vec<HistoryCall>,
     },
     /// A call changed state.
     CallState {
@@ -202,6 +215,7 @@ impl PhoneEvent {
             PhoneEvent::Dtmf { .. } => "dtmf",
             PhoneEvent::Quality { .. } => "quality",
             PhoneEvent::Directory { .. } => "directory",
+            PhoneEvent::History { .. } => "history",
             PhoneEvent::Room { .. } => "room",
             PhoneEvent::Timeline { .. } => "timeline",
             PhoneEvent::Transfer { .. } => "transfer",
@@ -240,8 +254,10 @@ mod tests {
             reason: None,
             transferred_by: None,
             listen_only: false,
+            waited_ms: Some(83_250),
         };
         let v: serde_json::Value = serde_json::to_value(&ev).unwrap();
+        assert_eq!(v["waited_ms"], 83_250);
         assert_eq!(v["event"], "incoming_call");
         assert_eq!(v["team"], "support");
         assert!(v["reason"].is_null());

@@ -31,10 +31,11 @@ impl Engine {
 
     /// Send BYE for the connected call and end it with `reason`.
     pub(super) fn hangup_connected(&mut self, reason: &str) {
+        let in_room = self.in_server_room();
         if let Some(dialog) = self.call.as_mut().and_then(|c| c.dialog.as_mut()) {
             let bye = dialog.request(rsip::Method::Bye, None);
             let peer = dialog.peer;
-            self.send_request(bye, peer, Purpose::Fire);
+            self.send_request(bye, peer, Purpose::Hangup { in_room });
         }
         self.end_call(reason);
     }
@@ -64,7 +65,10 @@ impl Engine {
         if let Some(invite) = self.call.as_mut().and_then(|c| c.invite_tx.take()) {
             self.respond(&invite, 487, "Request Terminated", None);
         }
+        // The server noted my leaving before its BYE: the history has the call.
+        let in_room = self.in_server_room();
         self.end_call("remote hangup");
+        self.fetch_history_after_call(in_room);
     }
 
     /// An INFO: in the call's dialog it is the server using the room package towards us (we

@@ -1,6 +1,7 @@
 //! Incoming calls: INVITE → 180 Ringing; answer (200 with the SDP answer), decline (603), the
 //! caller's CANCEL (487); and re-INVITEs inside the call (hold by the far end, media changes).
 
+use agentphone_protocol::offer as offer_header;
 use agentphone_sip::dialog::Dialog;
 use agentphone_sip::message;
 use agentphone_sip::rsip;
@@ -79,6 +80,8 @@ impl Engine {
         let transferred_by =
             message::header_value(&msg, "Referred-By").and_then(|v| sip_util::name_addr_user(&v));
         let room = RoomLink::from_message(&msg, &self.cfg.domain());
+        let waited_ms = message::header_value(&msg, offer_header::WAITED_HEADER)
+            .and_then(|v| offer_header::parse_waited(&v));
 
         let mut ringing = message::response(&st.request, 180, "Ringing", Some(&local_tag));
         sip_util::push_contact(&mut ringing.headers, &contact);
@@ -110,6 +113,7 @@ impl Engine {
             reason,
             transferred_by,
             listen_only,
+            waited_ms,
         });
         self.emit(PhoneEvent::CallState {
             call: id,

@@ -27,6 +27,7 @@ mod driver;
 mod engine;
 mod event;
 mod handle;
+mod history;
 mod in_dialog;
 mod incoming;
 mod machine;
@@ -55,7 +56,7 @@ pub use event::{CallState, PhoneEvent, TransferState};
 pub use handle::{Phone, PhoneHandle};
 pub use sip_util::{dial_uri, DialError};
 pub use view::{
-    CallView, Directory, IncomingOffer, Notice, Party, PartyState, PhoneView, Quality,
+    CallView, Directory, History, IncomingOffer, Notice, Party, PartyState, PhoneView, Quality,
     Registration, Role, TransferView,
 };
 

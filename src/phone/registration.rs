@@ -222,6 +222,9 @@ impl Engine {
         }
         if announce || server_may_have_forgotten {
             self.subscribe_directory();
+            if let Err(e) = self.fetch_history() {
+                tracing::debug!("history fetch after registering: {e}");
+            }
         }
     }
 

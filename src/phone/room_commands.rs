@@ -85,7 +85,7 @@ impl Engine {
                 let state = self.connected_state();
                 self.set_call_state(state, None);
             }
-            RoomCommand::Mute { .. } => {}
+            RoomCommand::Mute { .. } | RoomCommand::Supervise { .. } => {}
             RoomCommand::CancelTransfer | RoomCommand::CompleteTransfer => {
                 // The call may already be over (completing makes the server hang up on me).
                 let progress = self.call_mut(call).and_then(|c| c.room.transfer.as_mut());

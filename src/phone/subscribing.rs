@@ -1,6 +1,7 @@
 //! Sending SUBSCRIBEs (with digest credentials, like every agent request), their responses, and
 //! the NOTIFYs that come back: directory, room state, and REFER progress in the call's dialog.
 
+use agentphone_protocol::history::HistoryState;
 use agentphone_protocol::{decode, DecodeError, DirectoryState, RoomState};
 use agentphone_sip::endpoint::TxError;
 use agentphone_sip::rsip;
@@ -21,6 +22,7 @@ impl Engine {
         match kind {
             SubKind::Directory => self.directory.sub.as_mut(),
             SubKind::Room => self.call.as_mut().and_then(|c| c.room.sub.as_mut()),
+            SubKind::History => self.history.sub.as_mut(),
         }
     }
 
@@ -30,7 +32,7 @@ impl Engine {
         let aor = self.cfg.aor();
         let display = self.cfg.display.clone();
         let peer = match kind {
-            SubKind::Directory => self.server_peer()?,
+            SubKind::Directory | SubKind::History => self.server_peer()?,
             SubKind::Room => self
                 .call
                 .as_ref()
@@ -68,7 +70,7 @@ impl Engine {
         expires: u32,
         result: Result<Box<rsip::Response>, TxError>,
     ) {
-        if expires == 0 {
+        if expires == 0 && kind != SubKind::History {
             return; // an unsubscribe: nothing more to do whatever the answer
         }
         let stale = self
@@ -82,6 +84,8 @@ impl Engine {
                 let code = resp.status_code.code();
                 match code {
                     100..=199 => return,
+                    // A fetch: its one NOTIFY is what counts; nothing to refresh.
+                    200..=299 if kind == SubKind::History => return,
                     200..=299 => {
                         let now = self.now;
                         if let Some(sub) = self.subscription_mut(kind) {
@@ -105,6 +109,12 @@ impl Engine {
                         } else {
                             sip_util::refusal_reason(&resp)
                         }
+                    }
+                    // A server without the history (or unable to read it now): no history shown,
+                    // nothing to tell the user.
+                    300..=699 if kind == SubKind::History => {
+                        tracing::info!("history not fetched: {}", sip_util::refusal_reason(&resp));
+                        return self.subscription_lost(kind, false);
                     }
                     403 | 404 if kind == SubKind::Room && self.room_subscription_refused(code) => {
                         return;
@@ -148,6 +158,7 @@ impl Engine {
                     self.forget_subscription(&sub);
                 }
             }
+            SubKind::History => self.history_fetched(),
         }
     }
 
@@ -175,6 +186,8 @@ impl Engine {
             .is_some_and(|s| s.owns(&msg))
         {
             SubKind::Room
+        } else if self.history.sub.as_ref().is_some_and(|s| s.owns(&msg)) {
+            SubKind::History
         } else {
             let call_id = agentphone_sip::message::call_id(&msg).unwrap_or_default();
             if self.ended_subs.contains(&call_id) {
@@ -192,6 +205,7 @@ impl Engine {
                 decode::<DirectoryState>(body).map(|s| Some(Notified::Directory(s)))
             }
             SubKind::Room => decode::<RoomState>(body).map(|s| Some(Notified::Room(Box::new(s)))),
+            SubKind::History => decode::<HistoryState>(body).map(|s| Some(Notified::History(s))),
         };
         let state = match parsed {
             Ok(state) => state,
@@ -210,6 +224,7 @@ impl Engine {
         match state {
             Some(Notified::Directory(s)) => self.on_directory_state(s),
             Some(Notified::Room(s)) => self.on_room_state(*s),
+            Some(Notified::History(s)) => self.on_history_state(s),
             None => {}
         }
         if subscription_state(&msg) == SubState::Terminated {
@@ -238,6 +253,7 @@ impl Engine {
 enum Notified {
     Directory(DirectoryState),
     Room(Box<RoomState>),
+    History(HistoryState),
 }
 
 impl Engine {

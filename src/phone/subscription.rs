@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use agentphone_protocol::{directory, room};
+use agentphone_protocol::{directory, history, room};
 use agentphone_sip::message::{self, RequestBuilder};
 use agentphone_sip::rsip;
 use std::time::Instant;
@@ -15,6 +15,8 @@ pub enum SubKind {
     Directory,
     /// `agentphone-room` at the call's room URI.
     Room,
+    /// `agentphone-history` at `sip:history@HOST`: fetched only (`Expires: 0`).
+    History,
 }
 
 impl SubKind {
@@ -23,6 +25,7 @@ impl SubKind {
         match self {
             SubKind::Directory => directory::EVENT,
             SubKind::Room => room::EVENT,
+            SubKind::History => history::EVENT,
         }
     }
 
@@ -30,6 +33,7 @@ impl SubKind {
         match self {
             SubKind::Directory => directory::CONTENT_TYPE,
             SubKind::Room => room::CONTENT_TYPE,
+            SubKind::History => history::CONTENT_TYPE,
         }
     }
 
@@ -38,6 +42,7 @@ impl SubKind {
         match self {
             SubKind::Directory => 600,
             SubKind::Room => 3600,
+            SubKind::History => 0,
         }
     }
 }

@@ -5,6 +5,7 @@ use agentphone_sip::endpoint::{ClientTransaction, Endpoint, TxError};
 use agentphone_sip::rsip;
 use tokio::sync::{mpsc::UnboundedSender, oneshot};
 
+use agentphone_protocol::history::DispositionRequest;
 use agentphone_protocol::AgentStateRequest;
 
 use super::machine::Input;
@@ -67,6 +68,16 @@ pub enum Purpose {
         command: RoomCommand,
         /// For cancel/complete: the number and target of my transfer it is about, if tracked.
         transfer: Option<(u64, String)>,
+    },
+    /// A disposition MESSAGE.
+    Disposition {
+        /// What was asked for.
+        req: DispositionRequest,
+    },
+    /// My BYE (the history is fetched once it is answered, when the call was in a room).
+    Hangup {
+        /// The call was in a server room.
+        in_room: bool,
     },
     /// BYE, CANCEL and other requests whose answer needs no action.
     Fire,

@@ -6,6 +6,7 @@
 use std::time::{Duration, Instant};
 
 use super::event::{CallState, PhoneEvent, TransferState};
+use agentphone_protocol::history::HistoryCall;
 use agentphone_protocol::room::{ParticipantState, Role as WireRole, TransferPhase};
 use agentphone_protocol::{DirectoryAgent, DirectoryTeam, RoomState};
 
@@ -26,6 +27,8 @@ pub struct PhoneView {
     pub call: Option<CallView>,
     /// Agents and teams with live status.
     pub directory: Directory,
+    /// My call history as last fetched (None: not fetched yet).
+    pub history: Option<History>,
     /// The last thing worth telling the user that has no other place.
     pub notice: Option<Notice>,
     /// Counts notices set (or cleared) so far: the same notice happening again is news too.
@@ -76,6 +79,8 @@ pub struct IncomingOffer {
     pub customer: bool,
     /// When it began to ring here.
     pub since: Instant,
+    /// Since when the customer waits (the server's figure taken back from when it rang here).
+    pub waiting_since: Option<Instant>,
 }
 
 impl IncomingOffer {
@@ -129,6 +134,9 @@ pub struct Party {
     pub muted: bool,
     /// Speaking level the room measured (0.0–1.0), when it does.
     pub level: Option<f32>,
+    /// On hold since then, by the server's figure (the room's `held_ms` counted back from when
+    /// its NOTIFY arrived); None when not held or the room does not say.
+    pub held_since: Option<Instant>,
 }
 
 /// A party's role.
@@ -151,6 +159,8 @@ pub enum PartyState {
     OnHold,
     /// Listen only.
     Listening,
+    /// A supervisor whispering: heard by the agents only.
+    Whispering,
 }
 
 /// Where a transfer stands, as the agents in the call see it.
@@ -226,6 +236,15 @@ impl Directory {
     }
 }
 
+/// My call history (the server's call records) and the disposition codes I may set.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct History {
+    /// The server's disposition codes, in its order.
+    pub codes: Vec<String>,
+    /// My calls, newest first.
+    pub calls: Vec<HistoryCall>,
+}
+
 /// Something to tell the user.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Notice {
@@ -272,6 +291,7 @@ impl PhoneView {
             incoming: None,
             call: None,
             directory: Directory::default(),
+            history: None,
             notice: None,
             notice_seq: 0,
             ended_transfer: None,
@@ -315,6 +335,7 @@ impl PhoneView {
                 reason,
                 transferred_by,
                 listen_only,
+                waited_ms,
             } => {
                 let customer = team.is_some() || self.directory.agent_of(from).is_none();
                 self.incoming = Some(IncomingOffer {
@@ -327,6 +348,8 @@ impl PhoneView {
                     listen_only: *listen_only,
                     customer,
                     since: now,
+                    waiting_since: waited_ms
+                        .map(|ms| now.checked_sub(Duration::from_millis(ms)).unwrap_or(now)),
                 });
                 self.set_notice(None);
             }
@@ -370,6 +393,12 @@ impl PhoneView {
                 }
             }
             PhoneEvent::Room { room } => self.room(room, now),
+            PhoneEvent::History { codes, calls } => {
+                self.history = Some(History {
+                    codes: codes.clone(),
+                    calls: calls.clone(),
+                })
+            }
             PhoneEvent::Transfer {
                 state,
                 code,
@@ -510,6 +539,7 @@ impl PhoneView {
             state: PartyState::Talking,
             muted: self.muted,
             level: None,
+            held_since: None,
         };
         let other = Party {
             user: other_user,
@@ -522,6 +552,7 @@ impl PhoneView {
             state: PartyState::Ringing,
             muted: false,
             level: None,
+            held_since: None,
         };
         self.call = Some(CallView {
             id: id.to_string(),
@@ -599,12 +630,14 @@ impl PhoneView {
                         ParticipantState::Ringing => PartyState::Ringing,
                         ParticipantState::Held => PartyState::OnHold,
                         ParticipantState::Listening => PartyState::Listening,
+                        ParticipantState::Whispering => PartyState::Whispering,
                         ParticipantState::Connected | ParticipantState::Unknown => {
                             PartyState::Talking
                         }
                     },
                     muted: p.muted,
                     level: p.level.map(|l| l.clamp(0.0, 1.0)),
+                    held_since: p.held_ms.map(|ms| held_since(&old, &user, ms, now)),
                     user,
                 }
             })
@@ -743,6 +776,22 @@ impl PhoneView {
 
     fn current_state(&self) -> Option<CallState> {
         self.call.as_ref().map(|c| c.state)
+    }
+}
+
+/// Since when a party is held: `held_ms` before `now`, or the instant already shown for it when
+/// that is within a second (a later NOTIFY's figure differs by its trip; the timer must not jump).
+fn held_since(old: &[Party], user: &str, held_ms: u64, now: Instant) -> Instant {
+    let since = now
+        .checked_sub(Duration::from_millis(held_ms))
+        .unwrap_or(now);
+    let shown = old
+        .iter()
+        .find(|p| p.user == user)
+        .and_then(|p| p.held_since);
+    match shown {
+        Some(at) if at.max(since) - at.min(since) < Duration::from_secs(1) => at,
+        _ => since,
     }
 }
 

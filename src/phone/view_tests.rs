@@ -21,6 +21,7 @@ fn incoming(call: &str) -> PhoneEvent {
         reason: None,
         transferred_by: None,
         listen_only: false,
+        waited_ms: None,
     }
 }
 
@@ -165,6 +166,54 @@ fn holding_in_a_room_leaves_the_other_agents_as_the_room_says() {
     assert_eq!(state_of("bob"), Some(PartyState::Talking));
     assert_eq!(state_of("sip:customer@127.0.0.1"), Some(PartyState::OnHold));
     assert!(v.is_held(), "my call shows held");
+}
+
+/// A room where the customer has been held `held_ms` (None: not held) as its NOTIFY left.
+fn room_with_customer_held(held_ms: Option<u64>) -> PhoneEvent {
+    let state = if held_ms.is_some() {
+        "held"
+    } else {
+        "connected"
+    };
+    let room: RoomState = serde_json::from_value(serde_json::json!({
+        "room": "7", "version": 4,
+        "customer": {"display": "Sam Carter", "uri": "sip:customer@127.0.0.1"},
+        "participants": [
+            {"id": "L1", "role": "customer", "name": "Sam Carter", "state": state,
+             "held_ms": held_ms},
+            {"id": "L2", "role": "agent", "username": "bob", "name": "Bob Stone", "state": "connected"}]
+    }))
+    .expect("room JSON");
+    PhoneEvent::Room {
+        room: Box::new(room),
+    }
+}
+
+#[test]
+fn the_hold_timer_counts_from_the_servers_figure_without_jumping() {
+    // bob took the call by transfer while the customer had been held 30 s already.
+    let now = Instant::now();
+    let mut v = PhoneView::new("bob");
+    v.apply(&incoming("c"), now);
+    v.apply(&state("c", CallState::Connected), now);
+    let customer_held = |v: &PhoneView| v.call.as_ref().expect("call").parties[0].held_since;
+    v.apply(&room_with_customer_held(Some(30_000)), now);
+    let since = now.checked_sub(Duration::from_secs(30));
+    assert_eq!(customer_held(&v), since);
+    // The next NOTIFY 5 s later took 300 ms longer on its way: the timer stays put.
+    v.apply(
+        &room_with_customer_held(Some(35_300)),
+        now + Duration::from_secs(5),
+    );
+    assert_eq!(customer_held(&v), since);
+    // Resumed, then held anew: a new start.
+    v.apply(&room_with_customer_held(None), now + Duration::from_secs(6));
+    assert_eq!(customer_held(&v), None);
+    v.apply(
+        &room_with_customer_held(Some(0)),
+        now + Duration::from_secs(8),
+    );
+    assert_eq!(customer_held(&v), Some(now + Duration::from_secs(8)));
 }
 
 /// Issue 10, plain words: a failed transfer says what happened to whom, by display name, never

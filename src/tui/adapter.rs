@@ -142,7 +142,8 @@ impl Adapter {
         at.min(call.started_at)
     }
 
-    /// Since when each held party is held (seen here first), for the hold timer.
+    /// Since when each held party is held, for the hold timer: the server's figure when the room
+    /// gives one (issue 10), else since this screen first saw the hold.
     fn hold_timers(&mut self, participants: &mut [Participant]) {
         let now = Instant::now();
         self.held_since.retain(|user, _| {
@@ -154,7 +155,8 @@ impl Adapter {
             .iter_mut()
             .filter(|p| p.state == ParticipantState::OnHold)
         {
-            p.held_since = Some(*self.held_since.entry(p.user.clone()).or_insert(now));
+            let guess = *self.held_since.entry(p.user.clone()).or_insert(now);
+            p.held_since = Some(p.held_since.unwrap_or(guess));
         }
     }
 
@@ -195,6 +197,7 @@ impl Adapter {
                 .transferred_by
                 .as_ref()
                 .map(|by| display_of(&view.directory, by)),
+            waiting_since: i.waiting_since,
             rings_out_at: view
                 .directory
                 .ring_timeout_s
@@ -235,10 +238,11 @@ impl Adapter {
                     PartyState::Ringing => ParticipantState::Ringing,
                     PartyState::OnHold => ParticipantState::OnHold,
                     PartyState::Listening => ParticipantState::ListenOnly,
+                    PartyState::Whispering => ParticipantState::Whispering,
                 },
                 muted: p.muted,
                 level: 0.0,
-                held_since: None,
+                held_since: p.held_since,
             })
             .collect::<Vec<Participant>>();
         let mut participants = participants;

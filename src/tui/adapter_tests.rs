@@ -29,6 +29,7 @@ fn incoming(a: &mut Adapter) {
             reason: None,
             transferred_by: None,
             listen_only: false,
+            waited_ms: Some(83_000),
         },
         t(),
     );
@@ -97,6 +98,14 @@ fn incoming_call_answered_becomes_the_call_with_the_customer() {
     let inc = a.model().incoming.clone().unwrap();
     assert_eq!(inc.from, "Sam Carter");
     assert_eq!(inc.team.as_deref(), Some("support"));
+    // The server's queue wait, taken back from when it rang here.
+    let waited = inc
+        .waiting_since
+        .map(|since| t().saturating_duration_since(since));
+    assert!(
+        waited.is_some_and(|w| w >= Duration::from_secs(83) && w < Duration::from_secs(84)),
+        "{waited:?}"
+    );
     // Ringing here does not create a call yet.
     state(&mut a, CallState::Ringing, None);
     assert!(a.model().call.is_none());
@@ -556,4 +565,29 @@ fn call_timer_spans_a_transfer_and_the_held_party_has_a_hold_timer() {
         .find(|p| p.state == ParticipantState::OnHold)
         .and_then(|p| p.held_since);
     assert_eq!(again, Some(since));
+}
+
+/// The server's hold figure wins over when this screen saw the hold (issue 10: a transfer
+/// target sees how long the customer has really been held).
+#[test]
+fn the_hold_timer_takes_the_servers_figure() {
+    let mut a = adapter();
+    incoming(&mut a);
+    state(&mut a, CallState::Connected, None);
+    let mut r = room(None, true, None);
+    r.participants[0].held_ms = Some(42_000);
+    let before = Instant::now();
+    a.apply(&PhoneEvent::Room { room: r.into() }, t());
+    let call = a.model().call.clone().unwrap();
+    let since = call
+        .participants
+        .iter()
+        .find(|p| p.state == ParticipantState::OnHold)
+        .and_then(|p| p.held_since)
+        .expect("a hold timer");
+    let held = before.saturating_duration_since(since);
+    assert!(
+        (41..=42).contains(&held.as_secs()),
+        "held 42 s on the server: {held:?}"
+    );
 }

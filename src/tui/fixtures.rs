@@ -105,6 +105,22 @@ pub fn incoming() -> Model {
         reason: Some("Billing question, wants a refund".into()),
         // Rang 5 s of 15.
         rings_out_at: Some(t0() + CALL_AGE + Duration::from_secs(10)),
+        waiting_since: None,
+    });
+    m
+}
+
+/// A customer calling Support rings here after 1:23 in the queue and other agents' phones.
+pub fn incoming_queued() -> Model {
+    let mut m = idle();
+    m.incoming = Some(IncomingCall {
+        from: "Carol Customer".into(),
+        uri: "sip:+15550100@customers.example".into(),
+        team: Some("Support".into()),
+        transferred_by: None,
+        reason: None,
+        rings_out_at: Some(t0() + CALL_AGE + Duration::from_secs(12)),
+        waiting_since: Some(t0()),
     });
     m
 }

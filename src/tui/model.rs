@@ -195,6 +195,8 @@ pub enum ParticipantState {
     OnHold,
     /// Listen only (training): hears everyone, heard by no one.
     ListenOnly,
+    /// A supervisor whispering: hears everyone, heard by the agents only.
+    Whispering,
 }
 
 /// Where a transfer stands (T2–T8).
@@ -295,6 +297,8 @@ pub struct IncomingCall {
     pub reason: Option<String>,
     /// When it stops ringing here and counts as missed (ring countdown), when known.
     pub rings_out_at: Option<Instant>,
+    /// Since when the customer waits (the server's queue wait), for a customer's call.
+    pub waiting_since: Option<Instant>,
 }
 
 /// Agents and teams with live status.

@@ -66,6 +66,12 @@ fn incoming_call_with_team_and_transfer_reason_80x24() {
 }
 
 #[test]
+fn incoming_call_with_the_customers_queue_wait_80x24() {
+    let mut a = app(fixtures::incoming_queued());
+    assert_snapshot!(render(&mut a, 80, 24).backend());
+}
+
+#[test]
 fn in_call_80x24() {
     let mut a = app(fixtures::in_call());
     assert_snapshot!(render(&mut a, 80, 24).backend());

@@ -115,6 +115,7 @@ pub fn participant_state(s: ParticipantState, muted: bool) -> &'static str {
         ParticipantState::Ringing => "ringing",
         ParticipantState::OnHold => "on hold — hearing music",
         ParticipantState::ListenOnly => "listening",
+        ParticipantState::Whispering => "whispering to the agent",
     }
 }
 
@@ -403,6 +404,18 @@ pub fn quit_during_call(customer: Option<&str>) -> String {
 pub const BTN_QUIT: &str = "Quit";
 /// Stay in the call.
 pub const BTN_STAY: &str = "Stay";
+
+/// The incoming popup's queue wait: how long the customer has waited so far (`1:23`, hours
+/// when it comes to that).
+pub fn waiting_for(waited: Duration) -> String {
+    let s = waited.as_secs();
+    let clock = if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    };
+    format!("Customer waiting {clock}")
+}
 
 /// The incoming popup's ring countdown (RONA: a call that rings out makes me away).
 pub fn rings_out_in(left: Duration) -> String {

@@ -93,10 +93,16 @@ fn queued_customer_hears_music_and_is_offered_when_an_agent_frees_up() {
 
     // bob switches his voice channel on: the waiting customer is offered to him.
     bob.voice_on();
-    bob.wait(
+    let offer = bob.wait(
         "incoming_call",
         &[("team", "support")],
         Duration::from_secs(5),
+    );
+    // Issue 10: the popup shows how long the customer has waited (the server's figure).
+    let waited = offer["waited_ms"].as_u64().expect("waited_ms on the offer");
+    assert!(
+        (3_500..20_000).contains(&waited),
+        "the customer waited 0.5 s + the 3 s recording and a little more: {offer}"
     );
     bob.cmd("answer");
     customer.wait_state("connected");

@@ -5,6 +5,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::supervisor::SuperviseMode;
+
 /// The Info-Package name (`Info-Package:` of the INFO, `Recv-Info:` of INVITEs and 2xx).
 pub const INFO_PACKAGE: &str = "agentphone-room";
 /// The INFO body type.
@@ -27,6 +29,11 @@ pub enum RoomCommand {
     CancelTransfer,
     /// Complete it: I leave, the customer is taken off hold (T6).
     CompleteTransfer,
+    /// A supervisor in the call switches between listen, whisper and barge (V2).
+    Supervise {
+        /// How to be in the call from now on.
+        mode: SuperviseMode,
+    },
 }
 
 /// Why an INFO body is not a command (the text goes into the refusal's `Warning`).
@@ -55,6 +62,7 @@ impl RoomCommand {
             RoomCommand::Mute { .. } => "mute",
             RoomCommand::CancelTransfer => "cancel_transfer",
             RoomCommand::CompleteTransfer => "complete_transfer",
+            RoomCommand::Supervise { .. } => "supervise",
         }
     }
 
@@ -72,12 +80,13 @@ impl RoomCommand {
             .and_then(Value::as_str)
             .ok_or(CommandError::NoCommand)?
             .to_string();
-        const KNOWN: [&str; 5] = [
+        const KNOWN: [&str; 6] = [
             "hold",
             "resume",
             "mute",
             "cancel_transfer",
             "complete_transfer",
+            "supervise",
         ];
         if !KNOWN.contains(&name.as_str()) {
             return Err(CommandError::Unknown(name));
@@ -85,6 +94,7 @@ impl RoomCommand {
         serde_json::from_value(value).map_err(|_| {
             CommandError::BadArguments(match name.as_str() {
                 "mute" => "mute needs \"on\": true or false".to_string(),
+                "supervise" => "supervise needs \"mode\": listen, whisper or barge".to_string(),
                 _ => format!("Bad arguments for {name}"),
             })
         })
@@ -118,6 +128,12 @@ mod tests {
                 RoomCommand::CompleteTransfer,
                 r#"{"command": "complete_transfer"}"#,
             ),
+            (
+                RoomCommand::Supervise {
+                    mode: SuperviseMode::Whisper,
+                },
+                r#"{"command": "supervise", "mode": "whisper"}"#,
+            ),
         ] {
             let written: Value = serde_json::from_slice(&cmd.to_body()).unwrap();
             assert_eq!(written, serde_json::from_str::<Value>(doc).unwrap());
@@ -139,6 +155,12 @@ mod tests {
             (
                 br#"{"command": "mute"}"#,
                 CommandError::BadArguments("mute needs \"on\": true or false".into()),
+            ),
+            (
+                br#"{"command": "supervise", "mode": "spy"}"#,
+                CommandError::BadArguments(
+                    "supervise needs \"mode\": listen, whisper or barge".into(),
+                ),
             ),
             (
                 br#"{"command": "mute", "on": "yes"}"#,

@@ -58,6 +58,9 @@ pub struct DirectoryAgent {
     /// When after-call work ends (ms since the Unix epoch; status `after_call_work`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wrap_up_until_ms: Option<u64>,
+    /// In this status since (ms since the Unix epoch): the time in state (V1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_since_ms: Option<u64>,
 }
 
 /// One team.
@@ -139,6 +142,7 @@ mod tests {
                     idle_since_ms: Some(1795613338622),
                     away_reason: None,
                     wrap_up_until_ms: None,
+                    status_since_ms: Some(1795613338622),
                 },
                 DirectoryAgent {
                     username: "carol".into(),
@@ -148,6 +152,7 @@ mod tests {
                     idle_since_ms: Some(1795613301000),
                     away_reason: Some("lunch".into()),
                     wrap_up_until_ms: None,
+                    status_since_ms: Some(1795613302000),
                 },
                 DirectoryAgent {
                     username: "dave".into(),
@@ -157,6 +162,7 @@ mod tests {
                     idle_since_ms: Some(1795613330000),
                     away_reason: None,
                     wrap_up_until_ms: Some(1795613360000),
+                    status_since_ms: Some(1795613330000),
                 },
             ],
             vec![DirectoryTeam {

@@ -12,9 +12,12 @@
 pub mod agent_state;
 pub mod command;
 pub mod directory;
+pub mod history;
 pub mod ids;
+pub mod offer;
 pub mod room;
 mod schema;
+pub mod supervisor;
 
 pub use agent_state::AgentStateRequest;
 pub use command::{CommandError, RoomCommand};
@@ -25,15 +28,21 @@ pub use room::{
     Transfer, TransferKind, TransferPhase,
 };
 pub use schema::{decode, DecodeError, SCHEMA};
+pub use supervisor::{SuperviseMode, SupervisorState};
+
+/// The docs/protocol.md section whose heading starts with `heading`.
+#[cfg(test)]
+pub(crate) fn doc_section(heading: &str) -> &'static str {
+    const DOC: &str = include_str!("../../../docs/protocol.md");
+    DOC.split("\n## ")
+        .find(|s| s.starts_with(heading))
+        .unwrap_or_else(|| panic!("docs/protocol.md has no section {heading}"))
+}
 
 /// The first JSON sample under the docs/protocol.md heading that starts with `heading`.
 #[cfg(test)]
 pub(crate) fn doc_sample(heading: &str) -> String {
-    const DOC: &str = include_str!("../../../docs/protocol.md");
-    let section = DOC
-        .split("\n## ")
-        .find(|s| s.starts_with(heading))
-        .unwrap_or_else(|| panic!("docs/protocol.md has no section {heading}"));
+    let section = doc_section(heading);
     let start = section.find("```json\n").expect("a JSON sample") + "```json\n".len();
     let len = section[start..].find("```").expect("the sample's end");
     section[start..start + len].to_string()

@@ -59,6 +59,14 @@ impl RoomState {
         }
     }
 
+    /// Fill in the elapsed figures (`held_ms`) as of `now_ms` (the writer's wall clock), just
+    /// before the document is sent.
+    pub fn stamp_elapsed(&mut self, now_ms: u64) {
+        for p in &mut self.participants {
+            p.held_ms = p.held_since_ms.map(|since| now_ms.saturating_sub(since));
+        }
+    }
+
     /// Same content, the version aside: nothing to tell subscribers.
     pub fn same_content(&self, other: &RoomState) -> bool {
         RoomState {
@@ -104,6 +112,8 @@ pub enum ParticipantState {
     Held,
     /// Listen-only (hears the room, not heard).
     Listening,
+    /// A supervisor whispering: hears the room, heard by the agents only (not the customer).
+    Whispering,
     /// A state this reader does not know; never written.
     #[serde(other)]
     Unknown,
@@ -131,6 +141,14 @@ pub struct Participant {
     /// while muted, held or listening; absent from servers that do not measure it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub level: Option<f32>,
+    /// On hold since then (ms since the Unix epoch, the server's clock); only while held.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_since_ms: Option<u64>,
+    /// How long the party had been on hold when this NOTIFY left the server (ms): a reader
+    /// counts on from when it got the NOTIFY, whatever its own clock says. Stamped per NOTIFY
+    /// ([`RoomState::stamp_elapsed`]); only while held.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_ms: Option<u64>,
 }
 
 /// The phase of a transfer under way.
@@ -216,6 +234,8 @@ pub enum TimelineKind {
     CustomerLeft,
     /// The call ended.
     Ended,
+    /// A supervisor joined (listen, whisper, barge), switched or left (SPEC V2).
+    Supervisor,
     /// A kind this reader does not know; never written.
     #[serde(other)]
     Unknown,
@@ -237,6 +257,7 @@ impl TimelineKind {
             TimelineKind::Left => "left",
             TimelineKind::CustomerLeft => "customer_left",
             TimelineKind::Ended => "ended",
+            TimelineKind::Supervisor => "supervisor",
             TimelineKind::Unknown => "unknown",
         }
     }
@@ -273,6 +294,8 @@ mod tests {
             state: ParticipantState::Connected,
             muted: false,
             level: Some(0.0),
+            held_since_ms: None,
+            held_ms: None,
         }
     }
 
@@ -286,6 +309,8 @@ mod tests {
         });
         let mut customer = participant(ParticipantId::Leg(1), None, "Sam Carter");
         customer.state = ParticipantState::Held;
+        customer.held_since_ms = Some(1795613340000);
+        customer.held_ms = Some(12000);
         let mut alice = participant(ParticipantId::Leg(2), Some("alice"), "Alice Martin");
         alice.level = Some(0.75);
         let mut bob = participant(
@@ -344,6 +369,7 @@ mod tests {
             Left,
             CustomerLeft,
             Ended,
+            Supervisor,
         ] {
             let word = serde_json::to_value(kind).unwrap();
             assert_eq!(word, json!(kind.as_str()));
@@ -355,7 +381,7 @@ mod tests {
     fn an_older_server_and_unknown_words_still_parse() {
         // No schema, no level, a role, state, kind and timeline word from the future, extra fields.
         let text = r#"{"room": "9", "dial_plan": "x",
-            "participants": [{"id": "L1", "role": "supervisor", "name": "Zed", "state": "whispering",
+            "participants": [{"id": "L1", "role": "supervisor", "name": "Zed", "state": "levitating",
                               "muted": false, "badge": 3}],
             "transfer": {"id": 2, "state": "parked", "kind": "queue"},
             "timeline": [{"at_ms": 5, "kind": "recorded"}]}"#;
@@ -382,6 +408,17 @@ mod tests {
             decode::<RoomState>(text.as_bytes()),
             Err(crate::DecodeError::TooNew { found: 3 })
         ));
+    }
+
+    #[test]
+    fn the_hold_figure_is_stamped_as_of_sending() {
+        let mut room = sample();
+        room.stamp_elapsed(1795613340000 + 65_000);
+        let held: Vec<Option<u64>> = room.participants.iter().map(|p| p.held_ms).collect();
+        assert_eq!(held, [Some(65_000), None, None]);
+        // A clock behind the hold's start says 0, not a wrap-around.
+        room.stamp_elapsed(5);
+        assert_eq!(room.participants[0].held_ms, Some(0));
     }
 
     #[test]

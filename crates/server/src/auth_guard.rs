@@ -1,72 +1,73 @@
-//! Digest authentication for agents (RFC 8760 SHA-256 and MD5, stateless nonces) and slowing down
-//! sources that keep failing (SPEC B2).
+//! Digest authentication for agents (RFC 8760 SHA-256 and MD5, qop=auth) against secrets stored
+//! as HA1, with nonces bound to the client's address, nonce counts checked against replays, and
+//! failures throttled per (account, source) and per account (SPEC B2, issue 11 §2–3).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use agentphone_sip::auth::{Challenge, Credentials, NonceCheck, NonceIssuer};
 
 use crate::config::Config;
 use crate::request_headers;
+use crate::security::events::{self, Kind};
+use crate::security::nonce_counts::NonceCounts;
+use crate::security::secrets::Ha1;
+use crate::security::throttle::{Gate, Throttle};
 
-/// Failed attempts from one IP within [`FAILURE_WINDOW`] before it is blocked.
-const MAX_FAILURES: u32 = 5;
-const FAILURE_WINDOW: Duration = Duration::from_secs(60);
-/// How long a source that failed too often gets 403 without its credentials being looked at.
-const BLOCK_FOR: Duration = Duration::from_secs(30);
-/// Bound on remembered sources, so a spoofing flood cannot grow the map without end.
-const MAX_TRACKED_SOURCES: usize = 10_000;
+/// Nonces remembered with their counts (only after a verified answer): ≈ 120 bytes each.
+const MAX_COUNTED_NONCES: usize = 100_000;
 
 /// What to do with a request that needs an authenticated agent.
 #[derive(Debug, PartialEq, Eq)]
 pub enum AuthDecision {
     /// The credentials are right: this agent sent it.
     Agent(String),
-    /// Answer 401 with fresh challenges (`stale` when the nonce had expired).
+    /// Answer 401 with fresh challenges (`stale` when the nonce had expired or was used up).
     Challenge { stale: bool },
     /// Answer 403 with this reason.
     Forbidden(&'static str),
+    /// Answer 503 with `Retry-After`: the account is being guessed at, answers from new sources
+    /// are checked at a slow rate only.
+    Slowed(Duration),
 }
 
-/// Checks digest credentials against the configured agents.
+/// Checks digest credentials against the agents' stored secrets.
 pub struct AuthGuard {
     config: Arc<Config>,
-    /// Agent user name → password, so a check does not scan the agent list.
-    passwords: HashMap<String, String>,
+    /// Agent user name → HA1s.
+    secrets: HashMap<String, Ha1>,
     nonces: NonceIssuer,
-    failures: Mutex<HashMap<IpAddr, Failures>>,
+    state: Mutex<State>,
 }
 
-#[derive(Clone, Copy)]
-struct Failures {
-    count: u32,
-    window_start: Instant,
-    blocked_until: Option<Instant>,
+struct State {
+    throttle: Throttle,
+    counts: NonceCounts,
 }
 
 impl AuthGuard {
-    /// A guard for the agents of `config`.
-    pub fn new(config: Arc<Config>) -> Self {
+    /// A guard for the agents of `config` with their `secrets`.
+    pub fn new(config: Arc<Config>, secrets: HashMap<String, Ha1>) -> Self {
         let nonces = NonceIssuer::new(config.nonce_lifetime);
-        let passwords = config
-            .agents
-            .iter()
-            .map(|a| (a.username.clone(), a.password.clone()))
-            .collect();
+        let lifetime_ms = u64::try_from(config.nonce_lifetime.as_millis()).unwrap_or(u64::MAX);
         AuthGuard {
+            state: Mutex::new(State {
+                throttle: Throttle::new(config.security.throttle.clone()),
+                counts: NonceCounts::new(MAX_COUNTED_NONCES, lifetime_ms),
+            }),
             config,
-            passwords,
+            secrets,
             nonces,
-            failures: Mutex::new(HashMap::new()),
         }
     }
 
-    /// The `WWW-Authenticate` values of a 401, one per configured algorithm in the configured
-    /// order (default SHA-256 first, then MD5: RFC 8760 §2.4).
-    pub fn challenges(&self, stale: bool) -> Vec<String> {
-        let nonce = self.nonces.issue();
+    /// The `WWW-Authenticate` values of a 401 to `client`, one per configured algorithm in the
+    /// configured order (default SHA-256 first, then MD5: RFC 8760 §2.4); the nonce is only valid
+    /// for answers from `client`.
+    pub fn challenges(&self, stale: bool, client: IpAddr) -> Vec<String> {
+        let nonce = self.nonces.issue_for(&ip_bytes(client));
         self.config
             .digest_algorithms
             .iter()
@@ -86,78 +87,102 @@ impl AuthGuard {
 
     /// Check the Authorization (or Proxy-Authorization) of `req`, sent from `source`.
     pub fn check(&self, req: &rsip::Request, source: IpAddr) -> AuthDecision {
-        let now = Instant::now();
-        if self.is_blocked(source, now) {
-            return AuthDecision::Forbidden("Too many failed attempts");
-        }
         let Some(header) = request_headers::authorization(req) else {
             return AuthDecision::Challenge { stale: false };
         };
         let Some(creds) = Credentials::parse(header) else {
-            return self.fail(source, now, "Malformed credentials");
+            return AuthDecision::Forbidden("Malformed credentials");
         };
         if creds.realm != self.config.realm {
             return AuthDecision::Challenge { stale: false };
         }
-        match self.nonces.check(&creds.nonce) {
+        // A nonce issued to another address (or not by us) is not counted as a failure: the
+        // source never received it, so it may be spoofing somebody else's address.
+        match self.nonces.check_for(&creds.nonce, &ip_bytes(source)) {
             NonceCheck::Valid => {}
             NonceCheck::Stale => return AuthDecision::Challenge { stale: true },
             NonceCheck::Invalid => return AuthDecision::Challenge { stale: false },
         }
-        let Some(password) = self.passwords.get(&creds.username) else {
-            return self.fail(source, now, "Wrong user name or password");
+        // qop=auth only: it is what makes a nonce count, and so replays, checkable.
+        let nc = match (&creds.qop, &creds.nc, &creds.cnonce) {
+            (Some(q), Some(nc), Some(_)) if q.eq_ignore_ascii_case("auth") => {
+                u32::from_str_radix(nc, 16).ok()
+            }
+            _ => None,
         };
-        if !creds.verify(method_name(&req.method), password) {
-            return self.fail(source, now, "Wrong user name or password");
+        let Some(nc) = nc else {
+            return AuthDecision::Challenge { stale: false };
+        };
+        let secret = self.secrets.get(&creds.username);
+        let account = secret.map(|_| creds.username.as_str());
+        let now = Instant::now();
+        let mut state = self.lock();
+        match state.throttle.gate(account, source, now) {
+            Gate::Check => {}
+            Gate::BackOff(left) => {
+                events::log(
+                    Kind::AuthBackoff,
+                    source,
+                    &creds.username,
+                    &format!("{}s left", left.as_secs().max(1)),
+                );
+                return AuthDecision::Forbidden("Too many failed attempts");
+            }
+            Gate::Slowed(wait) => {
+                events::log(
+                    Kind::AuthSlowed,
+                    source,
+                    &creds.username,
+                    "account guessed from many sources",
+                );
+                return AuthDecision::Slowed(wait);
+            }
         }
-        self.forget_failures(source);
+        let method = method_name(&req.method);
+        let right =
+            secret.is_some_and(|s| creds.verify_ha1(method, s.for_algorithm(creds.algorithm)));
+        if !right {
+            let backoff = state.throttle.failed(account, source, now);
+            drop(state);
+            let detail = match backoff {
+                Some(b) => format!("wrong password; back-off {}s", b.as_secs()),
+                None => "wrong password".to_string(),
+            };
+            events::log(Kind::AuthFailure, source, &creds.username, &detail);
+            return AuthDecision::Forbidden("Wrong user name or password");
+        }
+        let issued = NonceIssuer::issued_ms(&creds.nonce).unwrap_or(0);
+        if !state.counts.first_use(&creds.nonce, issued, nc, now_ms()) {
+            drop(state);
+            events::log(
+                Kind::AuthReplay,
+                source,
+                &creds.username,
+                "nonce count used before",
+            );
+            return AuthDecision::Challenge { stale: true };
+        }
+        state.throttle.succeeded(&creds.username, source, now);
         AuthDecision::Agent(creds.username)
     }
 
-    /// A source that authenticated starts afresh (no lock taken when it never failed).
-    fn forget_failures(&self, source: IpAddr) {
-        let mut map = self.lock();
-        if !map.is_empty() {
-            map.remove(&source);
-        }
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Poisoned only by a panic mid-update of plain counters: still usable.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, Failures>> {
-        self.failures.lock().unwrap_or_else(|e| e.into_inner())
+fn ip_bytes(ip: IpAddr) -> Vec<u8> {
+    match ip {
+        IpAddr::V4(v4) => v4.octets().to_vec(),
+        IpAddr::V6(v6) => v6.octets().to_vec(),
     }
+}
 
-    fn is_blocked(&self, source: IpAddr, now: Instant) -> bool {
-        // Never-failed sources are the common case: one lock, one hash look-up, no allocation.
-        self.lock()
-            .get(&source)
-            .and_then(|f| f.blocked_until)
-            .is_some_and(|until| until > now)
-    }
-
-    fn fail(&self, source: IpAddr, now: Instant, reason: &'static str) -> AuthDecision {
-        let mut map = self.lock();
-        if map.len() >= MAX_TRACKED_SOURCES && !map.contains_key(&source) {
-            map.retain(|_, f| now.duration_since(f.window_start) < FAILURE_WINDOW);
-        }
-        let f = map.entry(source).or_insert(Failures {
-            count: 0,
-            window_start: now,
-            blocked_until: None,
-        });
-        if now.duration_since(f.window_start) >= FAILURE_WINDOW {
-            *f = Failures {
-                count: 0,
-                window_start: now,
-                blocked_until: None,
-            };
-        }
-        f.count += 1;
-        if f.count >= MAX_FAILURES {
-            f.blocked_until = Some(now + BLOCK_FOR);
-            tracing::warn!(%source, failures = f.count, "authentication failures: source blocked for {}s", BLOCK_FOR.as_secs());
-        }
-        AuthDecision::Forbidden(reason)
-    }
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// The method token (digest A2 = METHOD:URI), without formatting it into a new String.
@@ -189,7 +214,7 @@ mod tests {
         let text =
             format!("[server]\n{extra}\n[[agents]]\nusername = \"alice\"\npassword = \"a\"\n");
         let config = Config::from_toml_str(&text, "t.toml").unwrap_or_else(|e| panic!("{e}"));
-        AuthGuard::new(Arc::new(config))
+        AuthGuard::new(Arc::new(config), HashMap::new())
     }
 
     fn algorithms(challenges: &[String]) -> Vec<String> {
@@ -202,11 +227,20 @@ mod tests {
 
     #[test]
     fn challenges_follow_the_configured_order() {
-        assert_eq!(algorithms(&guard("").challenges(false)), ["SHA-256", "MD5"]);
+        assert_eq!(
+            algorithms(&guard("").challenges(false, IpAddr::from([127, 0, 0, 1]))),
+            ["SHA-256", "MD5"]
+        );
         let md5_first = guard("digest_algorithms = [\"MD5\", \"SHA-256\"]");
-        assert_eq!(algorithms(&md5_first.challenges(false)), ["MD5", "SHA-256"]);
+        assert_eq!(
+            algorithms(&md5_first.challenges(false, IpAddr::from([127, 0, 0, 1]))),
+            ["MD5", "SHA-256"]
+        );
         let md5_only = guard("digest_algorithms = [\"MD5\"]");
-        assert_eq!(algorithms(&md5_only.challenges(true)), ["MD5"]);
+        assert_eq!(
+            algorithms(&md5_only.challenges(true, IpAddr::from([127, 0, 0, 1]))),
+            ["MD5"]
+        );
     }
 
     #[test]

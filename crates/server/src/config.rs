@@ -52,6 +52,10 @@ pub struct Config {
     pub teams: Vec<TeamConfig>,
     /// The reasons an agent may give for being away (`[agent_states] away_reasons`).
     pub away_reasons: Vec<String>,
+    /// Throttles and limits against attackers (`[security]`).
+    pub security: crate::security::SecurityConfig,
+    /// The disposition codes an agent may set on a call (`[dispositions] codes`).
+    pub disposition_codes: Vec<String>,
 }
 
 /// One agent account.
@@ -61,8 +65,12 @@ pub struct AgentConfig {
     pub username: String,
     /// Name shown to others.
     pub display_name: String,
-    /// Digest password.
-    pub password: String,
+    /// Digest password from the config, if still there: imported into the database as a hash at
+    /// start-up (with a warning). Agents without one log in with the secret stored by
+    /// `agentphone-server agent add`.
+    pub password: Option<String>,
+    /// `role = "supervisor"`: may watch the floor and listen, whisper or barge (SPEC V3).
+    pub supervisor: bool,
 }
 
 /// One team.
@@ -98,6 +106,11 @@ impl Config {
     /// The agent with this user name.
     pub fn agent(&self, username: &str) -> Option<&AgentConfig> {
         self.agents.iter().find(|a| a.username == username)
+    }
+
+    /// Does this account have the supervisor role (SPEC V3)?
+    pub fn is_supervisor(&self, username: &str) -> bool {
+        self.agent(username).is_some_and(|a| a.supervisor)
     }
 
     /// The team with this name.
@@ -145,6 +158,8 @@ impl Config {
             agents: Vec::new(),
             teams: Vec::new(),
             away_reasons: default_away_reasons(),
+            security: Default::default(),
+            disposition_codes: default_disposition_codes(),
         }
     }
 }
@@ -169,6 +184,13 @@ fn default_away_reasons() -> Vec<String> {
         .map(String::from)
         .to_vec()
 }
+/// The disposition codes when the file names none.
+fn default_disposition_codes() -> Vec<String> {
+    ["resolved", "callback", "escalated", "wrong number"]
+        .map(String::from)
+        .to_vec()
+}
+
 /// RFC 8760 §2.4: the preferred (strongest) algorithm first.
 const DEFAULT_DIGEST_ALGORITHMS: [Algorithm; 2] = [Algorithm::Sha256, Algorithm::Md5];
 
@@ -195,6 +217,9 @@ struct RawFile {
     media: RawMedia,
     #[serde(default)]
     agent_states: RawAgentStates,
+    #[serde(default)]
+    security: crate::security::config::RawSecurity,
+    dispositions: RawDispositions,
     /// The softphone's section: not ours to check.
     #[serde(default)]
     #[allow(dead_code)]
@@ -232,12 +257,19 @@ struct RawAgentStates {
     away_reasons: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDispositions {
+    codes: Option<Spanned<Vec<Spanned<String>>>>,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawAgent {
     username: Spanned<String>,
     display_name: Option<String>,
-    password: Spanned<String>,
+    password: Option<Spanned<String>>,
+    role: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -256,6 +288,16 @@ struct Validator<'a> {
 }
 
 impl Validator<'_> {
+    fn error_at(&self, span: std::ops::Range<usize>, key: &str, message: String) -> ConfigError {
+        ConfigError::at_offset(
+            self.file,
+            self.text,
+            span.start,
+            Some(key.to_string()),
+            message,
+        )
+    }
+
     fn err<T>(
         &self,
         span: std::ops::Range<usize>,
@@ -323,7 +365,23 @@ impl Validator<'_> {
         };
         let agents = self.agents(raw.agents)?;
         let teams = self.teams(raw.teams, &agents)?;
-        let away_reasons = self.away_reasons(raw.agent_states.away_reasons)?;
+        let security = raw
+            .security
+            .validate()
+            .map_err(|(span, key, msg)| self.error_at(span, key, msg))?;
+        let away_reasons = self.words(
+            raw.agent_states.away_reasons,
+            "away_reasons",
+            default_away_reasons(),
+            // The server's own reason is not one to pick.
+            Some(agentphone_protocol::agent_state::MISSED_CALL),
+        )?;
+        let disposition_codes = self.words(
+            raw.dispositions.codes,
+            "codes",
+            default_disposition_codes(),
+            None,
+        )?;
         Ok(Config {
             listen,
             domain,
@@ -351,33 +409,33 @@ impl Validator<'_> {
             agents,
             teams,
             away_reasons,
+            security,
+            disposition_codes,
         })
     }
 
-    /// Non-empty, distinct, short words; the server's own `missed call` is not one to pick.
-    fn away_reasons(
+    /// A list of words an agent picks from (away reasons, disposition codes): non-empty,
+    /// distinct, short, not `reserved`; `default` when the file names none.
+    fn words(
         &self,
         raw: Option<Spanned<Vec<Spanned<String>>>>,
+        key: &str,
+        default: Vec<String>,
+        reserved: Option<&str>,
     ) -> Result<Vec<String>, ConfigError> {
         let Some(list) = raw else {
-            return Ok(default_away_reasons());
+            return Ok(default);
         };
         let mut out: Vec<String> = Vec::new();
         for r in list.into_inner() {
             let text = r.get_ref().trim();
             if text.is_empty() || text.chars().count() > 40 || text.chars().any(char::is_control) {
-                return self.err(
-                    r.span(),
-                    "away_reasons",
-                    "a reason is 1 to 40 plain characters",
-                );
+                return self.err(r.span(), key, "each is 1 to 40 plain characters");
             }
-            if out.iter().any(|o| o == text)
-                || text == agentphone_protocol::agent_state::MISSED_CALL
-            {
+            if out.iter().any(|o| o == text) || Some(text) == reserved {
                 return self.err(
                     r.span(),
-                    "away_reasons",
+                    key,
                     format!("`{text}` is listed twice or is the server's own"),
                 );
             }
@@ -456,13 +514,26 @@ impl Validator<'_> {
                     format!("agent `{name}` is defined twice"),
                 );
             }
-            if a.password.get_ref().is_empty() {
-                return self.err(a.password.span(), "password", "must not be empty");
+            if let Some(p) = a.password.as_ref().filter(|p| p.get_ref().is_empty()) {
+                return self.err(p.span(), "password", "must not be empty");
             }
+            let supervisor = match a.role.as_ref().map(|r| r.get_ref().as_str()) {
+                None | Some("agent") => false,
+                Some("supervisor") => true,
+                Some(other) => {
+                    let span = a.role.as_ref().map(|r| r.span()).unwrap_or_default();
+                    return self.err(
+                        span,
+                        "role",
+                        format!("`{other}` is not a role: agent or supervisor"),
+                    );
+                }
+            };
             out.push(AgentConfig {
+                supervisor,
                 display_name: a.display_name.unwrap_or_else(|| name.clone()),
                 username: a.username.into_inner(),
-                password: a.password.into_inner(),
+                password: a.password.map(Spanned::into_inner),
             });
         }
         Ok(out)
@@ -633,7 +704,18 @@ mod tests {
             default.away_reasons,
             ["break", "lunch", "training", "meeting"]
         );
+        assert_eq!(
+            default.disposition_codes,
+            ["resolved", "callback", "escalated", "wrong number"]
+        );
+        let c = Config::from_toml_str(
+            "[dispositions]\ncodes = [\"sale\", \"no sale\"]\n",
+            "t.toml",
+        )?;
+        assert_eq!(c.disposition_codes, ["sale", "no sale"]);
         for (text, line, key) in [
+            ("[dispositions]\ncodes = [\"sale\", \"sale\"]\n", 2, "codes"),
+            ("[dispositions]\ncodes = [\"\"]\n", 2, "codes"),
             (
                 "[agent_states]\naway_reasons = [\"lunch\", \"missed call\"]\n",
                 2,
@@ -655,6 +737,23 @@ mod tests {
             };
             assert_eq!((e.line, e.key.as_deref()), (Some(line), Some(key)), "{e}");
         }
+        Ok(())
+    }
+
+    #[test]
+    fn the_supervisor_role_is_read_and_a_wrong_role_named_with_its_line() -> anyhow::Result<()> {
+        let text = "[[agents]]\nusername = \"sue\"\npassword = \"s\"\nrole = \"supervisor\"\n\
+            [[agents]]\nusername = \"bob\"\npassword = \"b\"\nrole = \"agent\"\n\
+            [[agents]]\nusername = \"al\"\npassword = \"a\"\n";
+        let c = Config::from_toml_str(text, "t.toml")?;
+        assert!(c.is_supervisor("sue"));
+        assert!(!c.is_supervisor("bob") && !c.is_supervisor("al") && !c.is_supervisor("x"));
+        let bad = "[[agents]]\nusername = \"sue\"\npassword = \"s\"\n\nrole = \"boss\"\n";
+        let Err(e) = Config::from_toml_str(bad, "t.toml") else {
+            panic!("role boss accepted");
+        };
+        assert_eq!((e.line, e.key.as_deref()), (Some(5), Some("role")), "{e}");
+        assert!(e.to_string().contains("agent or supervisor"), "{e}");
         Ok(())
     }
 }

@@ -10,6 +10,7 @@ use crate::auth_guard::AuthGuard;
 use crate::config::Config;
 use crate::dialog_table::DialogTable;
 use crate::directory::DirectoryHandle;
+use crate::liveness::LivenessHandle;
 use crate::log_limit::LogLimiter;
 use crate::media_engine::{MediaCmd, MediaHandle};
 use crate::records::RecordsHandle;
@@ -35,6 +36,8 @@ pub struct Ctx {
     pub local_contact: rsip::Uri,
     /// Rate limit for warnings about bad input.
     pub bad_input_log: LogLimiter,
+    /// Keepalive OPTIONS to registered agents.
+    pub liveness: LivenessHandle,
 }
 
 impl Ctx {
@@ -64,9 +67,23 @@ impl Ctx {
                 config.database.display()
             )
         })?;
+        let secrets = crate::security::secrets::load_for(&config).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot read the agents' secrets from {}: {e}",
+                config.database.display()
+            )
+        })?;
+        let directory = DirectoryHandle::spawn(config.clone(), Some(endpoint.clone()));
+        let liveness = LivenessHandle::spawn(
+            config.security.keepalive_interval,
+            endpoint.clone(),
+            directory.clone(),
+            local_contact.clone(),
+        );
         Ok(Arc::new(Ctx {
-            directory: DirectoryHandle::spawn(config.clone(), Some(endpoint.clone())),
-            auth: AuthGuard::new(config.clone()),
+            directory,
+            liveness,
+            auth: AuthGuard::new(config.clone(), secrets),
             config,
             endpoint,
             media,

@@ -8,6 +8,7 @@
 //! (`directory`); all RTP sessions live in one media engine thread (`media_engine`).
 
 mod auth_guard;
+mod call_history;
 pub mod config;
 mod config_error;
 mod context;
@@ -15,15 +16,18 @@ mod dialog_table;
 mod directory;
 mod handlers;
 mod ids;
+mod liveness;
 mod log_limit;
 pub mod media_engine;
 mod notify;
 pub mod records;
+mod records_recovery;
 mod registrar;
 mod request_headers;
 mod room;
 mod room_handle;
 mod routing;
+pub mod security;
 mod sip_reply;
 mod sip_router;
 

@@ -1,5 +1,7 @@
 //! `agentphone-server --config FILE`: run the server. Prints `{"event":"listening","sip":"IP:PORT"}`
 //! on stdout once bound; logs go to stderr (RUST_LOG to filter). A bad config exits with code 2.
+//! `agentphone-server --config FILE agent add|passwd|remove NAME` manages an agent's stored
+//! secret (HA1) in the config's database; the password is read from the first line of stdin.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,6 +21,27 @@ struct Cli {
     /// Configuration file (TOML; see config.example.toml).
     #[arg(long, value_name = "FILE")]
     config: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Manage agents' passwords (stored as digest HA1 hashes in the database).
+    Agent {
+        #[command(subcommand)]
+        action: AgentAction,
+    },
+}
+
+#[derive(clap::Subcommand)]
+enum AgentAction {
+    /// Store a new agent's password (read from stdin).
+    Add { name: String },
+    /// Change an agent's password (read from stdin).
+    Passwd { name: String },
+    /// Remove an agent's password.
+    Remove { name: String },
 }
 
 fn main() -> ExitCode {
@@ -38,6 +61,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(Command::Agent { action }) = cli.command {
+        return manage_agent(&config, action);
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -64,6 +90,48 @@ async fn serve(config: agentphone_server::Config) -> ExitCode {
     tracing::info!("shutting down");
     server.shutdown_and_wait().await;
     ExitCode::SUCCESS
+}
+
+fn manage_agent(config: &agentphone_server::Config, action: AgentAction) -> ExitCode {
+    use agentphone_server::security::secrets::SecretStore;
+    let store = match SecretStore::open(&config.database) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{}: {e}", config.database.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let read_password = || -> Option<String> {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).ok()?;
+        let pw = line.trim_end_matches(['\r', '\n']).to_string();
+        (!pw.is_empty()).then_some(pw)
+    };
+    let realm = &config.realm;
+    let result = match &action {
+        AgentAction::Add { name } | AgentAction::Passwd { name } => {
+            if config.agent(name).is_none() {
+                eprintln!("warning: `{name}` is not an [[agents]] entry of the config: it cannot log in until it is");
+            }
+            let Some(pw) = read_password() else {
+                eprintln!("no password on stdin");
+                return ExitCode::from(2);
+            };
+            if matches!(action, AgentAction::Add { .. }) {
+                store.add(name, realm, &pw)
+            } else {
+                store.passwd(name, realm, &pw)
+            }
+        }
+        AgentAction::Remove { name } => store.remove(name),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 async fn wait_for_signal() {

@@ -23,7 +23,10 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use agentphone_protocol::history::{DispositionRequest, HistoryCall};
 use rusqlite::{params, Connection};
+
+use crate::call_history;
 
 /// Most ops waiting for the writer (≈ 150 bytes each): beyond it ops are dropped, counted.
 pub const QUEUE_CAPACITY: usize = 65_536;
@@ -53,12 +56,41 @@ pub enum RecordOp {
     Answered { call: String, agent: String },
     /// The call ended.
     Ended { call: String, reason: String },
+    /// An agent joined the call, talking with `party` (their history, `call_history.rs`).
+    AgentJoined {
+        call: String,
+        agent: String,
+        party: String,
+    },
+    /// An agent left the call (by completing a transfer when `transferred`).
+    AgentLeft {
+        call: String,
+        agent: String,
+        transferred: bool,
+    },
 }
 
 enum Msg {
     Op(RecordOp, i64),
     /// Answered once everything queued before it is committed.
     Flush(mpsc::Sender<()>),
+    /// A read, answered once everything queued before it is committed.
+    Read(Read),
+}
+
+/// A read of the records for an agent's desktop (answered on the writer thread, in order).
+pub enum Read {
+    /// An agent's history.
+    History {
+        agent: String,
+        reply: tokio::sync::oneshot::Sender<Option<Vec<HistoryCall>>>,
+    },
+    /// Set a disposition: Some(true) stored, Some(false) no such call, None database error.
+    Dispose {
+        agent: String,
+        req: DispositionRequest,
+        reply: tokio::sync::oneshot::Sender<Option<bool>>,
+    },
 }
 
 /// Sends record changes to the writer thread. Cheap to clone.
@@ -95,10 +127,12 @@ CREATE INDEX IF NOT EXISTS call_events_by_call ON call_events(call_id);
 impl RecordsHandle {
     /// Open (or create) the database and start the writer thread.
     pub fn open(path: &Path) -> anyhow::Result<(RecordsHandle, JoinHandle<()>)> {
-        let conn = Connection::open(path)?;
+        let mut conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.execute_batch(SCHEMA)?;
+        crate::records_recovery::close_left_open(&mut conn)?;
+        call_history::migrate(&conn)?;
         let (tx, rx) = mpsc::sync_channel(QUEUE_CAPACITY);
         let dropped = Arc::new(AtomicU64::new(0));
         let writer_dropped = dropped.clone();
@@ -117,6 +151,12 @@ impl RecordsHandle {
                 self.dropped.fetch_add(1, Ordering::Relaxed);
             }
         }
+    }
+
+    /// Ask the writer for a read; it is answered after everything queued before it is written.
+    /// False when the writer is gone or its queue is full (the caller answers 503).
+    pub fn read(&self, read: Read) -> bool {
+        self.tx.try_send(Msg::Read(read)).is_ok()
     }
 
     /// Wait until everything sent so far is committed (blocking; for shutdown and tests).
@@ -147,18 +187,19 @@ struct Report {
 fn writer(mut conn: Connection, rx: Receiver<Msg>, dropped: &AtomicU64) {
     let mut batch: Vec<(RecordOp, i64)> = Vec::with_capacity(BATCH_MAX);
     let mut flushes: Vec<mpsc::Sender<()>> = Vec::new();
+    let mut reads: Vec<Read> = Vec::new();
     let mut report = Report::default();
     let mut last_report = Instant::now();
     loop {
         // Wait for work (waking now and then to report), then take what else is queued.
         match rx.recv_timeout(REPORT_EVERY) {
-            Ok(msg) => take(msg, &mut batch, &mut flushes),
+            Ok(msg) => take(msg, &mut batch, &mut flushes, &mut reads),
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
         }
         while batch.len() < BATCH_MAX {
             match rx.try_recv() {
-                Ok(msg) => take(msg, &mut batch, &mut flushes),
+                Ok(msg) => take(msg, &mut batch, &mut flushes, &mut reads),
                 Err(_) => break,
             }
         }
@@ -177,6 +218,9 @@ fn writer(mut conn: Connection, rx: Receiver<Msg>, dropped: &AtomicU64) {
         for done in flushes.drain(..) {
             let _ = done.send(());
         }
+        for read in reads.drain(..) {
+            answer(&conn, read);
+        }
         if last_report.elapsed() >= REPORT_EVERY {
             log_report(
                 &std::mem::take(&mut report),
@@ -188,10 +232,34 @@ fn writer(mut conn: Connection, rx: Receiver<Msg>, dropped: &AtomicU64) {
     log_report(&report, dropped.swap(0, Ordering::Relaxed));
 }
 
-fn take(msg: Msg, batch: &mut Vec<(RecordOp, i64)>, flushes: &mut Vec<mpsc::Sender<()>>) {
+fn take(
+    msg: Msg,
+    batch: &mut Vec<(RecordOp, i64)>,
+    flushes: &mut Vec<mpsc::Sender<()>>,
+    reads: &mut Vec<Read>,
+) {
     match msg {
         Msg::Op(op, at) => batch.push((op, at)),
         Msg::Flush(done) => flushes.push(done),
+        Msg::Read(read) => reads.push(read),
+    }
+}
+
+/// Answer a read (a database error is logged and answered None).
+fn answer(conn: &Connection, read: Read) {
+    match read {
+        Read::History { agent, reply } => {
+            let calls = call_history::read(conn, &agent, now_ms())
+                .map_err(|e| tracing::error!(error = %e, %agent, "could not read the history"))
+                .ok();
+            let _ = reply.send(calls);
+        }
+        Read::Dispose { agent, req, reply } => {
+            let stored = call_history::set_disposition(conn, &agent, &req)
+                .map_err(|e| tracing::error!(error = %e, %agent, "could not store a disposition"))
+                .ok();
+            let _ = reply.send(stored);
+        }
     }
 }
 
@@ -273,6 +341,14 @@ fn apply(conn: &Connection, op: &RecordOp, at: i64) -> rusqlite::Result<()> {
             )?;
             event(conn, call, at, "ended", Some(reason))
         }
+        RecordOp::AgentJoined { call, agent, party } => {
+            call_history::joined(conn, call, agent, party, at)
+        }
+        RecordOp::AgentLeft {
+            call,
+            agent,
+            transferred,
+        } => call_history::left(conn, call, agent, *transferred, at),
     }
 }
 

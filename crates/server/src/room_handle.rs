@@ -35,6 +35,12 @@ pub enum RoomMsg {
         expires: Duration,
         tx: ServerTransaction,
     },
+    /// A supervisor's INVITE to the room (their role checked): join as `mode`.
+    Supervise {
+        user: String,
+        mode: agentphone_protocol::SuperviseMode,
+        tx: ServerTransaction,
+    },
     /// The server stops: say BYE to everyone.
     Shutdown,
 }
@@ -69,6 +75,19 @@ impl RoomHandle {
         match self.tx.send(RoomMsg::InDialog { leg, tx }) {
             Ok(()) => Ok(()),
             Err(mpsc::error::SendError(RoomMsg::InDialog { tx, .. })) => Err(Box::new(tx)),
+            Err(_) => Ok(()),
+        }
+    }
+    /// Forward a supervisor's INVITE; gives the transaction back when the room has ended.
+    pub fn send_supervise(
+        &self,
+        user: String,
+        mode: agentphone_protocol::SuperviseMode,
+        tx: ServerTransaction,
+    ) -> Result<(), Box<ServerTransaction>> {
+        match self.tx.send(RoomMsg::Supervise { user, mode, tx }) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::SendError(RoomMsg::Supervise { tx, .. })) => Err(Box::new(tx)),
             Err(_) => Ok(()),
         }
     }

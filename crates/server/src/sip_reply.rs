@@ -6,7 +6,7 @@ use agentphone_sip::sdp::Sdp;
 
 /// Methods the server understands, for `Allow`.
 pub const ALLOW: &str =
-    "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, PUBLISH, INFO, SUBSCRIBE, NOTIFY, REFER";
+    "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, PUBLISH, INFO, SUBSCRIBE, NOTIFY, REFER, MESSAGE";
 
 /// A response to `tx`'s request. Final responses to requests without a To tag get one.
 pub fn build(tx: &ServerTransaction, code: u16, reason: &str) -> rsip::Response {

@@ -53,6 +53,7 @@ async fn dispatch(ctx: &Arc<Ctx>, tx: ServerTransaction) {
         rsip::Method::Cancel => handlers::cancel::handle(tx).await,
         rsip::Method::Bye => sip_reply::reply(&tx, 481, "Call/Transaction Does Not Exist").await,
         rsip::Method::Subscribe => handlers::subscribe::handle(ctx, tx).await,
+        rsip::Method::Message => handlers::history::message(ctx, tx).await,
         _ => handlers::unsupported::not_allowed(tx).await,
     }
 }

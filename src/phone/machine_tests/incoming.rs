@@ -134,6 +134,7 @@ fn an_invite_rings_with_what_the_popup_shows_table() {
                 reason: r,
                 transferred_by,
                 listen_only,
+                ..
             }, PhoneEvent::CallState {
                 state: CallState::Ringing,
                 ..
@@ -148,6 +149,33 @@ fn an_invite_rings_with_what_the_popup_shows_table() {
             }
             other => panic!("row {i}: {other:?}"),
         }
+    }
+}
+
+#[test]
+fn the_customers_queue_wait_comes_from_the_servers_header_table() {
+    // (X-Agentphone-Waited-Ms, what the event says)
+    let table: &[(Option<&str>, Option<u64>)] = &[
+        (None, None),
+        (Some("83250"), Some(83_250)),
+        (Some("0"), Some(0)),
+        (Some(" 1500 "), Some(1_500)),
+        (Some("soon"), None),
+        (Some("-5"), None),
+    ];
+    for &(header, want) in table {
+        let mut rig = Rig::new();
+        rig.events();
+        let headers: Vec<(&str, &str)> = header
+            .map(|v| ("X-Agentphone-Waited-Ms", v))
+            .into_iter()
+            .collect();
+        ringing(&mut rig, &headers);
+        let waited = rig.events().iter().find_map(|e| match e {
+            PhoneEvent::IncomingCall { waited_ms, .. } => Some(*waited_ms),
+            _ => None,
+        });
+        assert_eq!(waited, Some(want), "header {header:?}");
     }
 }
 

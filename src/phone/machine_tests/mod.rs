@@ -2,6 +2,7 @@
 
 mod rig;
 
+mod history;
 mod hold;
 mod incoming;
 mod lost_popup;

@@ -143,7 +143,7 @@ impl CallComponent {
                 ParticipantState::Talking if p.muted => t.warn(),
                 ParticipantState::Talking => t.ok(),
                 ParticipantState::Ringing | ParticipantState::OnHold => t.warn(),
-                ParticipantState::ListenOnly => t.dim(),
+                ParticipantState::ListenOnly | ParticipantState::Whispering => t.dim(),
             };
             let mut spans = vec![
                 Span::raw(format!(" {} ", if p.level > 0.05 { "◆" } else { "◇" })),
@@ -156,7 +156,9 @@ impl CallComponent {
             ];
             if matches!(
                 p.state,
-                ParticipantState::Talking | ParticipantState::ListenOnly
+                ParticipantState::Talking
+                    | ParticipantState::ListenOnly
+                    | ParticipantState::Whispering
             ) {
                 spans.push(Span::styled(meter(p.level, PARTICIPANT_METER), t.meter()));
             } else if let Some(since) = p.held_since {
@@ -246,8 +248,12 @@ fn transfer_line(call: &CallView) -> String {
 
 /// I only listen (a trainee): holding is not mine to do.
 fn listening(call: &CallView, me: &Me) -> bool {
-    call.me(me)
-        .is_some_and(|p| p.state == ParticipantState::ListenOnly)
+    call.me(me).is_some_and(|p| {
+        matches!(
+            p.state,
+            ParticipantState::ListenOnly | ParticipantState::Whispering
+        )
+    })
 }
 
 /// Hold / resume, or why a listener cannot.

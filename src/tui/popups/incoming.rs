@@ -73,6 +73,13 @@ impl Component for IncomingPopup {
                 Span::styled(reason.clone(), t.warn()),
             ]));
         }
+        if let Some(since) = inc.waiting_since {
+            let waited = ctx.now.saturating_duration_since(since);
+            lines.push(Line::from(Span::styled(
+                strings::waiting_for(waited),
+                t.warn(),
+            )));
+        }
         if let Some(at) = inc.rings_out_at {
             let left = at.saturating_duration_since(ctx.now);
             lines.push(Line::from(Span::styled(

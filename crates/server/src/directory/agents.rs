@@ -45,6 +45,9 @@ pub enum AgentChange {
     SetState(AgentStateRequest),
     /// An offered call rang out (released separately): away, `missed call` (S2, RONA).
     RangOut,
+    /// The phone stopped (false) or started again (true) answering keepalive OPTIONS (issue 11
+    /// §6): an unreachable agent counts as offline, keeping their voice channel and state.
+    Reachable(bool),
 }
 
 #[derive(Debug)]
@@ -58,6 +61,11 @@ struct AgentState {
     away: Option<String>,
     /// After-call work until then.
     wrap_up_until: Option<Instant>,
+    /// The status last published and since when (the time in state, V1). Taken when the
+    /// document is built, so a flap within one coalescing window is no change.
+    shown: (AgentStatus, Instant),
+    /// The phone answers keepalives (`liveness`); a new registration says it does.
+    reachable: bool,
 }
 
 impl AgentState {
@@ -69,7 +77,7 @@ impl AgentState {
         if self.wrap_up_until.is_some_and(|at| at <= now) {
             self.wrap_up_until = None;
         }
-        if self.binding.is_none() {
+        if self.binding.is_none() || !self.reachable {
             AgentStatus::Offline
         } else if self.calls > 0 {
             AgentStatus::OnCall
@@ -122,6 +130,8 @@ impl Agents {
                     idle_since: now,
                     away: None,
                     wrap_up_until: None,
+                    shown: (AgentStatus::Offline, now),
+                    reachable: true,
                 };
                 (a.username.clone(), state)
             })
@@ -136,7 +146,11 @@ impl Agents {
         };
         match change {
             AgentChange::Register(None) => a.log_out(),
-            AgentChange::Register(Some(binding)) => a.binding = Some(*binding),
+            AgentChange::Register(Some(binding)) => {
+                a.binding = Some(*binding);
+                a.reachable = true;
+            }
+            AgentChange::Reachable(reachable) => a.reachable = reachable,
             AgentChange::SetVoice(active) => a.voice_active = active,
             AgentChange::Release => a.ringing = a.ringing.saturating_sub(1),
             AgentChange::Answered => {
@@ -236,6 +250,9 @@ impl Agents {
                 continue;
             };
             let status = state.status(now);
+            if status != state.shown.0 {
+                state.shown = (status, now);
+            }
             let voice_active = state.binding.is_some() && state.voice_active;
             statuses.insert(a.username.as_str(), (status, voice_active));
             agents.push(DirectoryAgent {
@@ -255,6 +272,7 @@ impl Agents {
                 wrap_up_until_ms: (status == AgentStatus::AfterCallWork)
                     .then(|| state.wrap_up_until.map(wall_ms))
                     .flatten(),
+                status_since_ms: Some(wall_ms(state.shown.1)),
             });
         }
         let teams = config
@@ -288,7 +306,7 @@ impl Agents {
 
 /// An instant as milliseconds since the Unix epoch, from one fixed pairing of the two clocks (so
 /// the same instant always gives the same number and the snapshot does not flicker).
-fn wall_ms(at: Instant) -> u64 {
+pub fn wall_ms(at: Instant) -> u64 {
     static EPOCH: OnceLock<(Instant, u64)> = OnceLock::new();
     let (base, base_ms) = *EPOCH.get_or_init(|| {
         let ms = SystemTime::now()

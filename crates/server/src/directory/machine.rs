@@ -8,9 +8,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use agentphone_protocol::{AgentStatus, DirectoryState};
+use agentphone_protocol::supervisor::SupervisorCall;
+use agentphone_protocol::{AgentStatus, DirectoryState, RoomId};
 
-use super::agents::{AgentChange, Agents, Binding};
+use super::agents::{wall_ms, AgentChange, Agents, Binding};
+use super::supervisor_feed::SupervisorFeed;
 
 use crate::config::Config;
 pub use agentphone_protocol::directory::{CONTENT_TYPE, EVENT};
@@ -35,7 +37,21 @@ pub enum Event {
         /// Granted lifetime.
         expires: Duration,
     },
-    /// Refresh (Some) or end (None) a subscription.
+    /// A new supervisor subscription (its 200 is sent), by Call-ID (V1).
+    SubscribeSupervisor {
+        /// The subscription dialog's Call-ID.
+        id: String,
+        /// Granted lifetime.
+        expires: Duration,
+    },
+    /// A room's call as the supervisor view shows it changed (None: the room ended).
+    Call {
+        /// Which room.
+        room: RoomId,
+        /// Its call now.
+        call: Option<Box<SupervisorCall>>,
+    },
+    /// Refresh (Some) or end (None) a subscription (either package).
     Resubscribe {
         /// The subscription dialog's Call-ID.
         id: String,
@@ -75,6 +91,15 @@ pub enum Effect {
         /// The directory document.
         body: Arc<[u8]>,
     },
+    /// Send a supervisor NOTIFY (`agentphone-supervisor`) in subscription `id`.
+    NotifySupervisor {
+        /// The subscription dialog's Call-ID.
+        id: String,
+        /// Its state.
+        state: SubState,
+        /// The supervisor document.
+        body: Arc<[u8]>,
+    },
     /// The subscription is over: forget its dialog (after any NOTIFY above).
     Forget {
         /// The subscription dialog's Call-ID.
@@ -95,6 +120,8 @@ pub struct Directory {
     version: u64,
     /// When the pending change is published.
     publish_at: Option<Instant>,
+    /// The supervisors' view (V1).
+    supervisors: SupervisorFeed,
 }
 
 impl Directory {
@@ -107,6 +134,7 @@ impl Directory {
             body: Arc::from(Vec::new()),
             version: 0,
             publish_at: None,
+            supervisors: SupervisorFeed::default(),
         }
     }
 
@@ -116,6 +144,7 @@ impl Directory {
         [
             self.publish_at,
             self.subs.values().min().copied(),
+            self.supervisors.next_lapse(),
             self.agents.next_lapse(),
         ]
         .into_iter()
@@ -145,6 +174,25 @@ impl Directory {
                     effects.push(self.notify(&id, now));
                 }
             }
+            Event::SubscribeSupervisor { id, expires } => {
+                self.supervisors.subscribe(id.clone(), expires, now);
+                self.publish(now, &mut effects);
+                if !effects
+                    .iter()
+                    .any(|e| matches!(e, Effect::NotifySupervisor { id: to, .. } if *to == id))
+                {
+                    effects.push(self.supervisors.notify(&id, now));
+                }
+            }
+            Event::Call { room, call } => {
+                self.supervisors
+                    .update_call(room, call.map(|c| *c), wall_ms(now));
+                self.changed(now);
+            }
+            Event::Resubscribe { id, expires } if self.supervisors.has(&id) => match expires {
+                Some(e) => self.supervisors.refresh(&id, e, now),
+                None => self.supervisors.end(&id, &mut effects),
+            },
             Event::Resubscribe { id, expires } => match expires {
                 Some(e) => {
                     if let Some(at) = self.subs.get_mut(&id) {
@@ -154,7 +202,7 @@ impl Directory {
                 None => self.end(&id, &mut effects),
             },
             Event::Gone { id } => {
-                if self.subs.remove(&id).is_some() {
+                if self.subs.remove(&id).is_some() || self.supervisors.remove(&id) {
                     effects.push(Effect::Forget { id });
                 }
             }
@@ -167,6 +215,9 @@ impl Directory {
                     .collect();
                 for id in lapsed {
                     self.end(&id, &mut effects);
+                }
+                for id in self.supervisors.lapsed(now) {
+                    self.supervisors.end(&id, &mut effects);
                 }
                 // A registration lapsed or a wrap-up ended: the status changed by itself.
                 let lapsed = self.agents.next_lapse().is_some_and(|at| at <= now);
@@ -223,6 +274,8 @@ impl Directory {
     /// Publish the current state to every subscriber if it differs from the last one.
     fn publish(&mut self, now: Instant, effects: &mut Vec<Effect>) {
         let snapshot = self.agents.snapshot(now);
+        self.supervisors
+            .publish(&snapshot, wall_ms(now), now, effects);
         if !self.remember(snapshot) {
             return;
         }

@@ -121,6 +121,9 @@ impl Sim {
                     *self.notifies.entry(id.clone()).or_default() += 1;
                     self.seen.insert(id, doc);
                 }
+                Effect::NotifySupervisor { id, .. } => {
+                    *self.notifies.entry(id).or_default() += 1;
+                }
                 Effect::Forget { id } => self.forgotten.push(id),
                 Effect::Changed => self.changed += 1,
             }

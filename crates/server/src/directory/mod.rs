@@ -8,10 +8,12 @@
 //! ([`notifier`]), so routing never waits for the fan-out to subscribers.
 
 mod agents;
+mod board;
 mod machine;
 #[cfg(test)]
 mod machine_tests;
 mod notifier;
+mod supervisor_feed;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,6 +23,8 @@ use agentphone_sip::endpoint::Endpoint;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::Config;
+use crate::ids::RoomId;
+use agentphone_protocol::supervisor::SupervisorCall;
 use agents::AgentChange;
 use machine::{Directory, Effect, Event};
 use notifier::Fanout;
@@ -65,6 +69,8 @@ enum Cmd {
     Subscribe {
         dialog: Box<Dialog>,
         expires: Duration,
+        /// The supervisor package rather than the directory.
+        supervisor: bool,
     },
     /// A subscription event by Call-ID (refresh, end, subscriber gone).
     Subscription(Event),
@@ -97,7 +103,25 @@ impl DirectoryHandle {
         let _ = self.tx.send(Cmd::Subscribe {
             dialog: Box::new(dialog),
             expires,
+            supervisor: false,
         });
+    }
+
+    /// A supervisor subscription was accepted (200 sent): NOTIFY it now and after every change.
+    pub fn subscribe_supervisor(&self, dialog: Dialog, expires: Duration) {
+        let _ = self.tx.send(Cmd::Subscribe {
+            dialog: Box::new(dialog),
+            expires,
+            supervisor: true,
+        });
+    }
+
+    /// A room's call changed (Some) or the room ended (None): the supervisor view.
+    pub fn call(&self, room: RoomId, call: Option<SupervisorCall>) {
+        let _ = self.tx.send(Cmd::Subscription(Event::Call {
+            room,
+            call: call.map(Box::new),
+        }));
     }
 
     /// Refresh (Some) or end (None, final NOTIFY `terminated`) a subscription.
@@ -118,6 +142,11 @@ impl DirectoryHandle {
     /// Set (Some) or remove (None) an agent's registration.
     pub fn register(&self, user: &str, binding: Option<Binding>) {
         self.agent(user, AgentChange::Register(binding.map(Box::new)));
+    }
+
+    /// The agent's phone stopped (false) or started again (true) answering keepalives.
+    pub fn set_reachable(&self, user: &str, reachable: bool) {
+        self.agent(user, AgentChange::Reachable(reachable));
     }
 
     /// Voice channel on/off (PUBLISH presence).
@@ -249,11 +278,20 @@ async fn run(
                 let _ = reply.send(dir.status(&user, now));
                 Vec::new()
             }
-            Some(Cmd::Subscribe { dialog, expires }) => {
+            Some(Cmd::Subscribe {
+                dialog,
+                expires,
+                supervisor,
+            }) => {
                 let id = dialog.call_id.clone();
                 // The dialog first: the fan-out task must know it before the first NOTIFY.
                 send(&fanout, Fanout::Add(dialog)).await;
-                dir.handle(Event::Subscribe { id, expires }, now)
+                let event = if supervisor {
+                    Event::SubscribeSupervisor { id, expires }
+                } else {
+                    Event::Subscribe { id, expires }
+                };
+                dir.handle(event, now)
             }
             Some(Cmd::Subscription(event)) => dir.handle(event, now),
         };

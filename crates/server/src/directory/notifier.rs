@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use agentphone_protocol::supervisor;
 use agentphone_sip::dialog::Dialog;
 use agentphone_sip::endpoint::Endpoint;
 use tokio::sync::mpsc;
@@ -11,6 +12,11 @@ use tokio::sync::mpsc;
 use super::machine::{Effect, Event, SubState};
 use super::Cmd;
 use crate::notify;
+
+/// The directory package's `Event` and body type.
+const DIRECTORY: (&str, &str) = (super::machine::EVENT, super::machine::CONTENT_TYPE);
+/// The supervisor package's.
+const SUPERVISOR: (&str, &str) = (supervisor::EVENT, supervisor::CONTENT_TYPE);
 
 /// Work queued for the fan-out task (one message per directory step, not per subscriber).
 const QUEUE: usize = 256;
@@ -45,39 +51,35 @@ async fn run(
             Fanout::Effects(effects) => effects,
         };
         for effect in effects {
-            match effect {
-                Effect::Notify { id, state, body } => {
-                    let Some(dialog) = dialogs.get_mut(&id) else {
-                        continue;
-                    };
-                    let state = match state {
-                        SubState::Active { expires } => notify::active(expires),
-                        SubState::Terminated => "terminated;reason=timeout".to_string(),
-                    };
-                    let req = notify::request(
-                        dialog,
-                        super::machine::EVENT,
-                        &state,
-                        super::machine::CONTENT_TYPE,
-                        body.to_vec(),
-                    );
-                    let tx = endpoint.request(req, dialog.peer);
-                    let directory = directory.clone();
-                    tokio::spawn(async move {
-                        let gone = match tx.final_response().await {
-                            Ok(resp) => matches!(u16::from(resp.status_code), 404 | 481),
-                            Err(_) => true,
-                        };
-                        if gone {
-                            let _ = directory.send(Cmd::Subscription(Event::Gone { id }));
-                        }
-                    });
-                }
+            let (id, state, body, package) = match effect {
+                Effect::Notify { id, state, body } => (id, state, body, DIRECTORY),
+                Effect::NotifySupervisor { id, state, body } => (id, state, body, SUPERVISOR),
                 Effect::Forget { id } => {
                     dialogs.remove(&id);
+                    continue;
                 }
-                Effect::Changed => {}
-            }
+                Effect::Changed => continue,
+            };
+            let Some(dialog) = dialogs.get_mut(&id) else {
+                continue;
+            };
+            let state = match state {
+                SubState::Active { expires } => notify::active(expires),
+                SubState::Terminated => "terminated;reason=timeout".to_string(),
+            };
+            let (event, content_type) = package;
+            let req = notify::request(dialog, event, &state, content_type, body.to_vec());
+            let tx = endpoint.request(req, dialog.peer);
+            let directory = directory.clone();
+            tokio::spawn(async move {
+                let gone = match tx.final_response().await {
+                    Ok(resp) => matches!(u16::from(resp.status_code), 404 | 481),
+                    Err(_) => true,
+                };
+                if gone {
+                    let _ = directory.send(Cmd::Subscription(Event::Gone { id }));
+                }
+            });
         }
     }
 }

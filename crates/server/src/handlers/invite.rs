@@ -9,12 +9,17 @@ use agentphone_sip::message::fields;
 use agentphone_sip::sdp::Sdp;
 
 use crate::context::Ctx;
+use crate::ids::RoomId;
 use crate::room::{self, Destination, Role, RoomSetup};
 use crate::routing::{self, Route};
 use crate::sip_reply;
 
 /// Handle an out-of-dialog INVITE.
 pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction) {
+    // A room's own URI: a supervisor joining that call.
+    if let Some(room) = tx.request.uri.user().and_then(RoomId::from_uri_user) {
+        return super::supervise::handle(ctx, tx, room).await;
+    }
     let msg = &tx.request;
     let route = routing::classify(&ctx.config, ctx.endpoint.local_addr(), &tx.request.uri);
     let caller = match &route {
@@ -76,7 +81,7 @@ pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction) {
 
 /// The SDP offer of an INVITE: 415 for another body type, 488 without a body (we need the offer),
 /// 400 when it does not parse.
-fn read_offer(req: &rsip::Request) -> Result<Sdp, (u16, String)> {
+pub(super) fn read_offer(req: &rsip::Request) -> Result<Sdp, (u16, String)> {
     if req.body.is_empty() {
         return Err((488, "Not Acceptable Here (an SDP offer is required)".into()));
     }

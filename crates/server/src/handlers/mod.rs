@@ -2,12 +2,14 @@
 
 pub mod ack;
 pub mod cancel;
+pub mod history;
 pub mod in_dialog;
 pub mod invite;
 pub mod options;
 pub mod publish;
 pub mod register;
 pub mod subscribe;
+pub mod supervise;
 pub mod unsupported;
 
 use std::sync::Arc;
@@ -25,7 +27,7 @@ pub async fn require_agent(ctx: &Arc<Ctx>, tx: &ServerTransaction) -> Option<Str
         AuthDecision::Agent(user) => Some(user),
         AuthDecision::Challenge { stale } => {
             let mut resp = sip_reply::build(tx, 401, "Unauthorized");
-            for value in ctx.auth.challenges(stale) {
+            for value in ctx.auth.challenges(stale, tx.peer.addr.ip()) {
                 sip_reply::add_header(&mut resp, "WWW-Authenticate", value);
             }
             // Stateless (RFC 3261 §8.2.7): nonces are stateless too, so a retransmitted request
@@ -33,6 +35,12 @@ pub async fn require_agent(ctx: &Arc<Ctx>, tx: &ServerTransaction) -> Option<Str
             if let Err(e) = tx.respond_stateless(resp).await {
                 tracing::debug!(error = %e, peer = %tx.peer.addr, "could not send a challenge");
             }
+            None
+        }
+        AuthDecision::Slowed(wait) => {
+            let mut resp = sip_reply::build(tx, 503, "Service Unavailable (too many attempts)");
+            sip_reply::add_header(&mut resp, "Retry-After", wait.as_secs().max(1).to_string());
+            sip_reply::send(tx, resp).await;
             None
         }
         AuthDecision::Forbidden(reason) => {

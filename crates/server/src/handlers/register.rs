@@ -35,11 +35,13 @@ pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction) {
             // Debug, not info: refreshes arrive at the registration rate (a log line each costs
             // more than the registration).
             tracing::debug!(%user, %contact, peer = %tx.peer.addr, secs, "registered");
+            ctx.liveness.registered(&user, tx.peer, contact.clone());
             ctx.directory
                 .register(&user, Some(registrar::binding(contact, tx.peer, expires)));
         }
         RegisterRequest::Unbind => {
             tracing::debug!(%user, "unregistered");
+            ctx.liveness.unregistered(&user);
             ctx.directory.register(&user, None);
         }
         RegisterRequest::Query => {

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use agentphone_protocol::{directory, room as room_package};
+use agentphone_protocol::{directory, history, room as room_package, supervisor};
 use agentphone_sip::dialog::Dialog;
 use agentphone_sip::endpoint::ServerTransaction;
 use agentphone_sip::message;
@@ -22,20 +22,36 @@ const MAX_EXPIRES: u64 = 3600;
 
 /// The event packages we serve, for `Allow-Events`.
 fn allow_events() -> String {
-    format!("{}, {}, presence", directory::EVENT, room_package::EVENT)
+    format!(
+        "{}, {}, {}, {}, presence",
+        directory::EVENT,
+        room_package::EVENT,
+        supervisor::EVENT,
+        history::EVENT
+    )
 }
 
 /// An out-of-dialog SUBSCRIBE.
 pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction) {
     let msg = &tx.request;
     let event = event_package(msg);
-    let is_directory = event == directory::EVENT;
-    if !is_directory && event != room_package::EVENT {
+    let is_supervisor = event == supervisor::EVENT;
+    let is_directory = event == directory::EVENT || is_supervisor;
+    let is_history = event == history::EVENT;
+    if !is_directory && !is_history && event != room_package::EVENT {
         return bad_event(tx).await;
     }
     let Some(user) = super::require_agent(ctx, &tx).await else {
         return;
     };
+    if is_supervisor && !ctx.config.is_supervisor(&user) {
+        let why = "Only supervisors may watch the floor";
+        sip_reply::refuse(&tx, 403, "Forbidden", why).await;
+        return;
+    }
+    if is_history {
+        return super::history::fetch(ctx, tx, user).await;
+    }
     let default = if is_directory { 600 } else { MAX_EXPIRES };
     let Some(expires) = read_expires(msg, default) else {
         sip_reply::reply(&tx, 400, "Bad Request (bad Expires header)").await;
@@ -69,10 +85,14 @@ pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction) {
     if expires.is_zero() {
         return; // a fetch that asks for nothing more
     }
-    tracing::info!(%user, "directory subscription");
+    tracing::info!(%user, supervisor = is_supervisor, "directory subscription");
     ctx.dialogs
         .bind_subscription(&dialog.call_id, SubOwner::Directory);
-    ctx.directory.subscribe(dialog, expires);
+    if is_supervisor {
+        ctx.directory.subscribe_supervisor(dialog, expires);
+    } else {
+        ctx.directory.subscribe(dialog, expires);
+    }
 }
 
 /// A request in a subscription dialog: SUBSCRIBE refreshes or ends it (`Expires: 0`).

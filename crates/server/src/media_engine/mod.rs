@@ -41,6 +41,11 @@ pub enum LegMode {
     ListenOnly,
     /// Waiting for an answer: hears ringback, is not heard.
     Ringback,
+    /// A supervisor whispering (SPEC V2): hears everyone, heard by leg `to` only.
+    Whisper {
+        /// The one leg that hears it (the agent).
+        to: LegId,
+    },
 }
 
 impl LegMode {
@@ -50,7 +55,10 @@ impl LegMode {
     }
     /// Does this leg hear the room (and so get relayed DTMF)?
     pub fn hears_room(self) -> bool {
-        matches!(self, LegMode::Mixed | LegMode::ListenOnly)
+        matches!(
+            self,
+            LegMode::Mixed | LegMode::ListenOnly | LegMode::Whisper { .. }
+        )
     }
 }
 

@@ -5,6 +5,7 @@
 mod relay;
 #[cfg(test)]
 mod relay_test;
+mod whisper;
 
 use std::time::{Duration, Instant};
 
@@ -244,6 +245,8 @@ pub fn tick_room(room: &mut MediaRoom, sources: &Sources, now: Instant) {
     {
         room.mixer.mix(ins, hrd, outs);
     }
+    // 2b. Whispers: each reaches the one leg it is for, on top of that leg's mix.
+    whisper::add(&room.legs, &inputs, &mut room.outputs);
 
     // 3. Send: the mix, or the looped source for held / ringback legs; crossfaded on a switch.
     for (leg, mix) in room.legs.iter_mut().zip(room.outputs.iter()).take(n) {

@@ -26,7 +26,7 @@ pub enum Hearing {
 impl From<LegMode> for Hearing {
     fn from(mode: LegMode) -> Self {
         match mode {
-            LegMode::Mixed | LegMode::ListenOnly => Hearing::Mix,
+            LegMode::Mixed | LegMode::ListenOnly | LegMode::Whisper { .. } => Hearing::Mix,
             LegMode::Held => Hearing::Music,
             LegMode::Ringback => Hearing::Ringback,
         }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use agentphone_media::session::RtpSession;
+use agentphone_protocol::supervisor::SupervisorCall;
 use agentphone_protocol::RoomState;
 use agentphone_sip::dialog::Dialog;
 use agentphone_sip::endpoint::{Peer, ServerTransaction};
@@ -110,6 +111,8 @@ pub(super) struct Room {
     /// Events the effects produced (the outcome of an early answer, a join, a directory ask).
     pub follow_ups: VecDeque<Event>,
     pub ended: bool,
+    /// The call as last shown to supervisors (V1).
+    shown_call: Option<SupervisorCall>,
 }
 
 /// Run a room from the caller's INVITE to the end.
@@ -177,6 +180,7 @@ pub(super) async fn run(
         last_state: None,
         follow_ups: VecDeque::new(),
         ended: false,
+        shown_call: None,
     };
     room.feed(Event::Start { caller, dest }).await;
     while !room.ended {
@@ -192,12 +196,26 @@ impl Room {
         self.follow_ups.push_back(event);
         while let Some(event) = self.follow_ups.pop_front() {
             if self.ended {
-                return;
+                break;
             }
             let effects = self.machine.handle(event, Instant::now());
             for effect in effects {
                 self.carry_out(effect).await;
             }
+        }
+        self.show_call();
+    }
+
+    /// Tell the supervisor view when this call looks different (gone once the room ended).
+    fn show_call(&mut self) {
+        let call = if self.ended {
+            None
+        } else {
+            self.machine.supervisor_call()
+        };
+        if call != self.shown_call {
+            self.shown_call = call.clone();
+            self.ctx.directory.call(self.handle.id(), call);
         }
     }
 
@@ -283,6 +301,10 @@ impl Room {
                     user,
                     expires_zero,
                 })
+            }
+            Some(RoomMsg::Supervise { user, mode, tx }) => {
+                let tx = self.keep_tx(tx, None);
+                Some(Event::Supervise { tx, user, mode })
             }
             Some(RoomMsg::Resubscribe {
                 call_id,

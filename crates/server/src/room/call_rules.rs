@@ -105,11 +105,16 @@ pub fn hold_after_leave(
 /// on while a transfer target rings for somebody (a blind transfer: the customer waits); else it
 /// needs two parties, one of them an agent who is not only listening (a trainee alone with the
 /// customer is not left as the only agent).
+/// The end reason when the last other party hung up (BYE).
+pub const REMOTE_HANGUP: &str = "the other party hung up";
+/// The end reason when the last other party went silent for `rtp_timeout_s` (B3).
+pub const MEDIA_TIMEOUT: &str = "media timeout";
+
 pub fn end_reason(legs: &[LegView<'_>], transfer_ringing: bool) -> Option<&'static str> {
     if transfer_ringing && !legs.is_empty() {
         None
     } else if legs.len() < 2 {
-        Some("the other party hung up")
+        Some(REMOTE_HANGUP)
     } else if !legs
         .iter()
         .any(|l| l.role.agent().is_some() && !l.listen_only)

@@ -71,6 +71,7 @@ fn show(modes: &[(LegId, LegMode)]) -> String {
                 LegMode::Ringback => 'R',
                 LegMode::Mixed => 'M',
                 LegMode::ListenOnly => 'L',
+                LegMode::Whisper { .. } => 'W',
             };
             format!("{id}{c}")
         })

@@ -4,7 +4,7 @@
 use agentphone_media::session::RtpSession;
 use agentphone_sip::dialog::Dialog;
 use agentphone_sip::message;
-use agentphone_sip::sdp::{self, Direction};
+use agentphone_sip::sdp::{self, Direction, Negotiated, Sdp};
 
 use super::actor::{LegIo, Room};
 use super::leg::session_config;
@@ -13,16 +13,17 @@ use crate::media_engine::{LegMode, MediaCmd};
 use crate::sip_reply;
 
 impl Room {
-    /// Answer the caller early as leg `id`: its media direction, or the status for it.
-    pub(super) async fn answer_early(&mut self, id: LegId) -> Result<Direction, (u16, String)> {
-        let (Some(invite), Some(offer)) = (&self.caller_invite, self.caller_offer.take()) else {
-            return Err((500, "Server Internal Error".into()));
-        };
+    /// An RTP session configured for an incoming SDP offer, and our answer to it; Err: the
+    /// status for the party.
+    pub(super) fn answer_offer(
+        &self,
+        offer: &Sdp,
+    ) -> Result<(RtpSession, Negotiated), (u16, String)> {
         let ip = self.ctx.config.media_ip;
         let mut session =
             RtpSession::bind(ip).map_err(|e| (500, format!("Server Internal Error (RTP: {e})")))?;
         let negotiated = sdp::answer(
-            &offer,
+            offer,
             ip,
             session.local_addr().port(),
             self.session_id,
@@ -33,6 +34,15 @@ impl Room {
         session
             .configure(config)
             .map_err(|e| (488, format!("Not Acceptable Here: {e}")))?;
+        Ok((session, negotiated))
+    }
+
+    /// Answer the caller early as leg `id`: its media direction, or the status for it.
+    pub(super) async fn answer_early(&mut self, id: LegId) -> Result<Direction, (u16, String)> {
+        let (Some(invite), Some(offer)) = (&self.caller_invite, self.caller_offer.take()) else {
+            return Err((500, "Server Internal Error".into()));
+        };
+        let (session, negotiated) = self.answer_offer(&offer)?;
         let tag = message::new_tag();
         // Agents talk to the room (its URI is our Contact); customers see a plain contact.
         let contact = if self.caller_is_agent {

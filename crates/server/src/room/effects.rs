@@ -78,6 +78,11 @@ impl Room {
                 self.accept_subscription(tx, user, state).await
             }
             Effect::NotifyState { state, end } => self.notify_state(state, end),
+            Effect::AcceptSupervisor { tx, leg } => {
+                let result = self.accept_supervisor(tx, leg).await;
+                self.follow_ups
+                    .push_back(Event::SupervisorJoined { leg, result });
+            }
             Effect::Ended(reason) => {
                 for o in self.offers.values_mut() {
                     o.out.cancel();

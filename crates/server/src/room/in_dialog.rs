@@ -31,14 +31,8 @@ impl Room {
             sip_reply::reply(&tx, 481, "Call/Transaction Does Not Exist").await;
             return None;
         };
-        if leg.is_agent && tx.peer.addr != leg.dialog.peer.addr {
-            sip_reply::refuse(
-                &tx,
-                403,
-                "Forbidden",
-                "This request is not from a party of the call",
-            )
-            .await;
+        if !crate::security::dialog_guard::admits(&self.ctx, &leg.dialog, leg.is_agent, &tx) {
+            sip_reply::reply(&tx, 481, "Call/Transaction Does Not Exist").await;
             return None;
         }
         let msg = sip_reply::as_message(&tx.request);

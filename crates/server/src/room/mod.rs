@@ -23,6 +23,7 @@ mod room_sub;
 #[cfg(test)]
 mod rule_table;
 pub mod state;
+mod supervise_io;
 mod transfer_rules;
 mod transfer_state;
 

@@ -9,6 +9,7 @@ use agentphone_sip::message::{self, RequestBuilder};
 use agentphone_sip::sdp::Sdp;
 
 use agentphone_protocol::command::INFO_PACKAGE;
+use agentphone_protocol::offer as offer_headers;
 
 use super::actor::Room;
 use super::leg::identity;
@@ -68,6 +69,12 @@ impl Room {
                 b = b.header(
                     "Call-Info",
                     &format!("<sip:{address}@{}>;purpose=x-agentphone-team", cfg.domain),
+                );
+            }
+            if let Some(ms) = what.waited_ms {
+                b = b.header(
+                    offer_headers::WAITED_HEADER,
+                    &offer_headers::waited_value(ms),
                 );
             }
             if what.listen_only {

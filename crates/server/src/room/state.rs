@@ -129,10 +129,15 @@ impl Room {
     }
 
     fn notify_sub(&mut self, i: usize, terminated: Option<&str>) {
+        // The elapsed figures (hold time) as of now, whenever this subscriber gets the state.
         let body = self
             .last_state
             .as_ref()
-            .and_then(|s| serde_json::to_vec(s).ok())
+            .and_then(|s| {
+                let mut s = s.clone();
+                s.stamp_elapsed(wall_now_ms());
+                serde_json::to_vec(&s).ok()
+            })
             .unwrap_or_default();
         let Some(sub) = self.subs.get_mut(i) else {
             return;
@@ -151,4 +156,11 @@ impl Room {
             let _ = tx.final_response().await;
         });
     }
+}
+
+/// The wall clock in ms since the Unix epoch (the room state's clock).
+fn wall_now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

@@ -18,5 +18,7 @@ mod media_tick_alloc;
 mod queue;
 mod register;
 mod room_levels;
+mod security;
+mod supervise;
 mod t11_matrix;
 mod transfer;

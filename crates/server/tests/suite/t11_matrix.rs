@@ -65,12 +65,12 @@ async fn forbidden_actions_are_refused() {
     );
     assert_eq!(code(&customer.send(req).await), 401);
 
-    // An agent's dialog used from another address → 403 (and the call goes on).
+    // An agent's dialog used from another address → 481 (and the call goes on).
     let stranger = SipPeer::new(server.addr(), "alice", "alice-secret").await;
     for method in [rsip::Method::Info, rsip::Method::Bye, rsip::Method::Refer] {
         let req = a.dialog.request(method, None);
         let resp = stranger.send(req).await;
-        assert_eq!(code(&resp), 403, "{method} from a stranger: {resp}");
+        assert_eq!(code(&resp), 481, "{method} from a stranger: {resp}");
     }
     let resp = command(&alice, &mut a, r#"{"command":"mute","on":false}"#).await;
     assert_eq!(code(&resp), 200, "alice's own INFO still works: {resp}");

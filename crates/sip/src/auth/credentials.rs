@@ -1,6 +1,6 @@
 //! `Authorization` credentials: answering challenges and verifying answers.
 
-use super::hash::{constant_time_eq, digest_response, DigestInput};
+use super::hash::{constant_time_eq, digest_response, response_from_ha1, DigestInput};
 use super::params::{digest_params, get, quote};
 use super::{Algorithm, Challenge};
 use rand::Rng;
@@ -84,12 +84,12 @@ impl Credentials {
         creds
     }
 
-    fn expected_response(&self, method: &str, password: &str) -> String {
+    fn input<'a>(&'a self, method: &'a str, password: &'a str) -> DigestInput<'a> {
         let qop = match (&self.qop, &self.nc, &self.cnonce) {
             (Some(q), Some(nc), Some(cnonce)) => Some((nc.as_str(), cnonce.as_str(), q.as_str())),
             _ => None,
         };
-        digest_response(&DigestInput {
+        DigestInput {
             algorithm: self.algorithm,
             username: &self.username,
             realm: &self.realm,
@@ -98,7 +98,31 @@ impl Credentials {
             uri: &self.uri,
             nonce: &self.nonce,
             qop,
-        })
+        }
+    }
+
+    fn expected_response(&self, method: &str, password: &str) -> String {
+        digest_response(&self.input(method, password))
+    }
+
+    /// As [`Credentials::verify`], against a stored HA1 (hex, of this credentials' algorithm)
+    /// instead of the password.
+    pub fn verify_ha1(&self, method: &str, ha1: &str) -> bool {
+        if !self.qop_ok() {
+            return false;
+        }
+        let expected = response_from_ha1(&self.input(method, ""), &ha1.to_ascii_lowercase());
+        constant_time_eq(
+            expected.as_bytes(),
+            self.response.to_ascii_lowercase().as_bytes(),
+        )
+    }
+
+    fn qop_ok(&self) -> bool {
+        match &self.qop {
+            None => true,
+            Some(q) => q.eq_ignore_ascii_case("auth") && self.nc.is_some() && self.cnonce.is_some(),
+        }
     }
 
     /// The header value (`Digest username="…", …`).
@@ -125,11 +149,7 @@ impl Credentials {
     /// Whether `response` is right for `method` and `password`. Only qop=auth or no qop are
     /// accepted; with qop, nc and cnonce must be present.
     pub fn verify(&self, method: &str, password: &str) -> bool {
-        let qop_ok = match &self.qop {
-            None => true,
-            Some(q) => q.eq_ignore_ascii_case("auth") && self.nc.is_some() && self.cnonce.is_some(),
-        };
-        if !qop_ok {
+        if !self.qop_ok() {
             return false;
         }
         let expected = self.expected_response(method, password);

@@ -45,11 +45,21 @@ pub(crate) struct DigestInput<'a> {
     pub qop: Option<(&'a str, &'a str, &'a str)>,
 }
 
+impl Algorithm {
+    /// HA1 = H(username:realm:password): what a server stores instead of the password.
+    pub fn ha1(self, username: &str, realm: &str, password: &str) -> String {
+        self.hex(&format!("{username}:{realm}:{password}"))
+    }
+}
+
 /// The `response` value.
 pub(crate) fn digest_response(i: &DigestInput<'_>) -> String {
-    let ha1 = i
-        .algorithm
-        .hex(&format!("{}:{}:{}", i.username, i.realm, i.password));
+    let ha1 = i.algorithm.ha1(i.username, i.realm, i.password);
+    response_from_ha1(i, &ha1)
+}
+
+/// The `response` value from a stored HA1 (`i.password` unused).
+pub(crate) fn response_from_ha1(i: &DigestInput<'_>, ha1: &str) -> String {
     let ha2 = i.algorithm.hex(&format!("{}:{}", i.method, i.uri));
     match i.qop {
         Some((nc, cnonce, qop)) => i

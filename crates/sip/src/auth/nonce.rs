@@ -44,33 +44,64 @@ impl NonceIssuer {
         }
     }
 
-    fn mac(&self, timestamp: u64) -> [u8; MAC_LEN] {
-        hmac_sha256(&self.secret, &timestamp.to_be_bytes())
+    fn mac(&self, timestamp: u64, salt: u32, client: &[u8]) -> [u8; MAC_LEN] {
+        let mut data = Vec::with_capacity(12 + client.len());
+        data.extend_from_slice(&timestamp.to_be_bytes());
+        data.extend_from_slice(&salt.to_be_bytes());
+        data.extend_from_slice(client);
+        hmac_sha256(&self.secret, &data)
     }
 
     /// A new nonce.
     pub fn issue(&self) -> String {
-        self.issue_at(now_ms())
+        self.issue_for(&[])
     }
 
-    fn issue_at(&self, timestamp_ms: u64) -> String {
-        format!("{timestamp_ms:016x}{}", hex::encode(self.mac(timestamp_ms)))
+    /// A new nonce only valid for `client` (e.g. the IP address it is sent to): an answer that
+    /// comes back from elsewhere carries a nonce that is not valid there.
+    pub fn issue_for(&self, client: &[u8]) -> String {
+        self.issue_at(now_ms(), client)
+    }
+
+    fn issue_at(&self, timestamp_ms: u64, client: &[u8]) -> String {
+        // The salt makes two nonces of the same millisecond differ (a nonce's counts are
+        // tracked by servers that refuse replays).
+        let salt: u32 = rand::thread_rng().gen();
+        format!(
+            "{timestamp_ms:016x}{salt:08x}{}",
+            hex::encode(self.mac(timestamp_ms, salt, client))
+        )
     }
 
     /// Check a nonce.
     pub fn check(&self, nonce: &str) -> NonceCheck {
-        self.check_at(nonce, now_ms())
+        self.check_for(nonce, &[])
     }
 
-    fn check_at(&self, nonce: &str, now: u64) -> NonceCheck {
-        let (Some(ts_hex), Some(mac_hex)) = (nonce.get(..16), nonce.get(16..)) else {
-            return NonceCheck::Invalid;
-        };
-        let (Ok(timestamp), Ok(mac)) = (u64::from_str_radix(ts_hex, 16), hex::decode(mac_hex))
+    /// Check a nonce issued with [`NonceIssuer::issue_for`] for `client`.
+    pub fn check_for(&self, nonce: &str, client: &[u8]) -> NonceCheck {
+        self.check_at(nonce, now_ms(), client)
+    }
+
+    /// When a nonce of this issuer's format was issued (ms since the Unix epoch), unchecked.
+    pub fn issued_ms(nonce: &str) -> Option<u64> {
+        u64::from_str_radix(nonce.get(..16)?, 16).ok()
+    }
+
+    fn check_at(&self, nonce: &str, now: u64, client: &[u8]) -> NonceCheck {
+        let (Some(ts_hex), Some(salt_hex), Some(mac_hex)) =
+            (nonce.get(..16), nonce.get(16..24), nonce.get(24..))
         else {
             return NonceCheck::Invalid;
         };
-        if !constant_time_eq(&mac, &self.mac(timestamp)) {
+        let (Ok(timestamp), Ok(salt), Ok(mac)) = (
+            u64::from_str_radix(ts_hex, 16),
+            u32::from_str_radix(salt_hex, 16),
+            hex::decode(mac_hex),
+        ) else {
+            return NonceCheck::Invalid;
+        };
+        if !constant_time_eq(&mac, &self.mac(timestamp, salt, client)) {
             return NonceCheck::Invalid;
         }
         if timestamp > now.saturating_add(MAX_CLOCK_SKEW_MS) {
@@ -115,27 +146,51 @@ mod tests {
     #[test]
     fn fresh_nonce_is_valid_and_expires() {
         let issuer = NonceIssuer::new(Duration::from_secs(30));
-        let nonce = issuer.issue_at(1_000_000);
-        assert_eq!(issuer.check_at(&nonce, 1_000_000), NonceCheck::Valid);
-        assert_eq!(issuer.check_at(&nonce, 1_029_999), NonceCheck::Valid);
-        assert_eq!(issuer.check_at(&nonce, 1_030_001), NonceCheck::Stale);
+        let nonce = issuer.issue_at(1_000_000, &[]);
+        assert_eq!(issuer.check_at(&nonce, 1_000_000, &[]), NonceCheck::Valid);
+        assert_eq!(issuer.check_at(&nonce, 1_029_999, &[]), NonceCheck::Valid);
+        assert_eq!(issuer.check_at(&nonce, 1_030_001, &[]), NonceCheck::Stale);
         assert_eq!(issuer.check(&issuer.issue()), NonceCheck::Valid);
     }
 
     #[test]
     fn tampered_or_foreign_nonces_are_invalid() {
         let issuer = NonceIssuer::new(Duration::from_secs(30));
-        let nonce = issuer.issue_at(5_000_000);
+        let nonce = issuer.issue_at(5_000_000, &[]);
         // Move the timestamp forward to extend the lifetime: the MAC no longer matches.
         let forged = format!("{:016x}{}", 5_000_000u64 + 20_000, &nonce[16..]);
-        assert_eq!(issuer.check_at(&forged, 5_040_000), NonceCheck::Invalid);
+        assert_eq!(
+            issuer.check_at(&forged, 5_040_000, &[]),
+            NonceCheck::Invalid
+        );
         let other = NonceIssuer::new(Duration::from_secs(30));
-        assert_eq!(other.check_at(&nonce, 5_000_000), NonceCheck::Invalid);
+        assert_eq!(other.check_at(&nonce, 5_000_000, &[]), NonceCheck::Invalid);
         for garbage in ["", "abc", "zzzzzzzzzzzzzzzzzz", "é", &nonce[..20]] {
             assert_eq!(issuer.check(garbage), NonceCheck::Invalid, "{garbage:?}");
         }
         // A nonce from the far future is not accepted either.
-        let future = issuer.issue_at(10_000_000);
-        assert_eq!(issuer.check_at(&future, 1_000), NonceCheck::Invalid);
+        let future = issuer.issue_at(10_000_000, &[]);
+        assert_eq!(issuer.check_at(&future, 1_000, &[]), NonceCheck::Invalid);
+    }
+
+    #[test]
+    fn a_bound_nonce_is_only_valid_for_its_client() {
+        let issuer = NonceIssuer::new(Duration::from_secs(30));
+        let nonce = issuer.issue_at(1_000_000, b"\x7f\x00\x00\x01");
+        assert_eq!(
+            issuer.check_at(&nonce, 1_000_001, b"\x7f\x00\x00\x01"),
+            NonceCheck::Valid
+        );
+        assert_eq!(
+            issuer.check_at(&nonce, 1_000_001, b"\x7f\x00\x00\x02"),
+            NonceCheck::Invalid
+        );
+        assert_eq!(issuer.check_at(&nonce, 1_000_001, &[]), NonceCheck::Invalid);
+        assert_eq!(NonceIssuer::issued_ms(&nonce), Some(1_000_000));
+        assert_ne!(
+            nonce,
+            issuer.issue_at(1_000_000, b"\x7f\x00\x00\x01"),
+            "unique"
+        );
     }
 }

@@ -158,6 +158,7 @@ async fn read_loop(
     };
     let mut buf: Vec<u8> = Vec::with_capacity(4096);
     let mut chunk = vec![0u8; 16 * 1024];
+    let mut pings = super::keepalive::PingDetector::default();
     'read: loop {
         match reader.read(&mut chunk).await {
             Ok(0) | Err(_) => break,
@@ -167,9 +168,14 @@ async fn read_loop(
             match next_frame(&buf) {
                 Frame::Incomplete => break,
                 Frame::KeepAlive(n) => {
-                    buf.drain(..n.min(buf.len()));
+                    let n = n.min(buf.len());
+                    for _ in 0..pings.feed(buf.get(..n).unwrap_or_default()) {
+                        let _ = reply.try_send(Bytes::from_static(b"\r\n"));
+                    }
+                    buf.drain(..n);
                 }
                 Frame::Message(len) => {
+                    pings.reset();
                     endpoint.wait_for_tu().await;
                     let len = len.min(buf.len());
                     // Handled before the next read: a busy shard slows this reader down.

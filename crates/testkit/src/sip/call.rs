@@ -44,6 +44,19 @@ pub fn invite_request(
     offer: &Sdp,
     auth: Option<String>,
 ) -> rsip::Request {
+    invite_request_with(ua, uri, call_id, cseq, offer, auth, &[])
+}
+
+/// [`invite_request`] with extra headers (e.g. `Supervise: whisper`).
+pub fn invite_request_with(
+    ua: &SipPeer,
+    uri: &str,
+    call_id: &str,
+    cseq: u32,
+    offer: &Sdp,
+    auth: Option<String>,
+    headers: &[(&str, &str)],
+) -> rsip::Request {
     let mut b = RequestBuilder::new(rsip::Method::Invite, uri)
         .unwrap_or_else(|e| panic!("{e}"))
         .from(Some("Test Caller"), &ua.aor(), &message::new_tag())
@@ -53,6 +66,9 @@ pub fn invite_request(
         .contact(&ua.contact());
     if let Some(a) = auth {
         b = b.header("Authorization", &a);
+    }
+    for (name, value) in headers {
+        b = b.header(name, value);
     }
     b.body("application/sdp", offer.to_string().into_bytes())
         .build()
@@ -88,13 +104,25 @@ pub async fn dial_authenticated(
     uri: &str,
     tone: f32,
 ) -> Result<Dialing, rsip::Response> {
+    dial_authenticated_with(ua, uri, tone, &[]).await
+}
+
+/// [`dial_authenticated`] with extra headers on both INVITEs.
+pub async fn dial_authenticated_with(
+    ua: &mut SipPeer,
+    uri: &str,
+    tone: f32,
+    headers: &[(&str, &str)],
+) -> Result<Dialing, rsip::Response> {
     let media = Unstarted::bind();
     let rtp_port = media.port();
     let offer = Sdp::offer(LOCAL, rtp_port, 1, Direction::SendRecv);
     let call_id = message::new_call_id();
     let c = ua.next_cseq();
     let first = ua
-        .send(invite_request(ua, uri, &call_id, c, &offer, None))
+        .send(invite_request_with(
+            ua, uri, &call_id, c, &offer, None, headers,
+        ))
         .await;
     if code(&first) != 401 {
         return Err(first);
@@ -102,7 +130,7 @@ pub async fn dial_authenticated(
     let ch = ua.pick_challenge(&first);
     let auth = ua.answer(&ch, "INVITE", uri);
     let c = ua.next_cseq();
-    let req = invite_request(ua, uri, &call_id, c, &offer, Some(auth));
+    let req = invite_request_with(ua, uri, &call_id, c, &offer, Some(auth), headers);
     let tx = ua.ep.request(req, ua.server);
     Ok(Dialing {
         tx,

@@ -38,6 +38,8 @@ pub struct SipPeer {
     /// Requests put aside by a wait for another one (served first by `next_request`).
     pub stash: std::collections::VecDeque<ServerTransaction>,
     cseq: u32,
+    /// Leave keepalive OPTIONS unanswered (a phone that hangs).
+    pub silent_to_options: bool,
     /// A scripted server without event packages: `expect` refuses SUBSCRIBEs it was not asked
     /// for with 489.
     refuse_subscribe: bool,
@@ -49,9 +51,13 @@ pub fn code(resp: &rsip::Response) -> u16 {
 }
 
 async fn bind(timers: Timers) -> (Endpoint, Receiver<ServerTransaction>) {
-    Endpoint::bind(SocketAddr::from(([127, 0, 0, 1], 0)), timers)
+    bind_at(std::net::Ipv4Addr::LOCALHOST.into(), timers).await
+}
+
+async fn bind_at(ip: std::net::IpAddr, timers: Timers) -> (Endpoint, Receiver<ServerTransaction>) {
+    Endpoint::bind(SocketAddr::new(ip, 0), timers)
         .await
-        .unwrap_or_else(|e| panic!("bind SIP peer: {e}"))
+        .unwrap_or_else(|e| panic!("bind SIP peer on {ip}: {e}"))
 }
 
 impl SipPeer {
@@ -76,6 +82,28 @@ impl SipPeer {
         transport: TransportKind,
     ) -> SipPeer {
         let (ep, incoming) = bind(Timers::default()).await;
+        SipPeer::around(ep, incoming, server, user, password, transport)
+    }
+
+    /// A UA on another loopback address (`127.0.0.2`, …: a different source host), over UDP.
+    pub async fn at(
+        ip: std::net::IpAddr,
+        server: SocketAddr,
+        user: &str,
+        password: &str,
+    ) -> SipPeer {
+        let (ep, incoming) = bind_at(ip, Timers::default()).await;
+        SipPeer::around(ep, incoming, server, user, password, TransportKind::Udp)
+    }
+
+    fn around(
+        ep: Endpoint,
+        incoming: Receiver<ServerTransaction>,
+        server: SocketAddr,
+        user: &str,
+        password: &str,
+        transport: TransportKind,
+    ) -> SipPeer {
         SipPeer {
             ep,
             incoming,
@@ -88,6 +116,7 @@ impl SipPeer {
             algorithm: Algorithm::Sha256,
             stash: Default::default(),
             cseq: 0,
+            silent_to_options: false,
             refuse_subscribe: false,
         }
     }
@@ -257,7 +286,8 @@ impl SipPeer {
         assert_eq!(code(&p), 200, "PUBLISH: {p}");
     }
 
-    /// The next incoming request other than ACK (within `secs`).
+    /// The next incoming request other than ACK and keepalive OPTIONS, which are answered 200
+    /// (within `secs`).
     pub async fn next_request(&mut self, secs: u64) -> Option<ServerTransaction> {
         if let Some(tx) = self.stash.pop_front() {
             return Some(tx);
@@ -268,8 +298,14 @@ impl SipPeer {
                 .await
                 .ok()
                 .flatten()?;
-            if tx.request.method != rsip::Method::Ack {
-                return Some(tx);
+            match tx.request.method {
+                rsip::Method::Ack => {}
+                // The server's keepalive: a phone answers it (issue 11 §6).
+                rsip::Method::Options if !self.silent_to_options => {
+                    let ok = message::response(&tx.request, 200, "OK", None);
+                    let _ = tx.respond(ok).await;
+                }
+                _ => return Some(tx),
             }
         }
     }
@@ -293,6 +329,7 @@ impl SipPeer {
             algorithm: Algorithm::Sha256,
             stash: Default::default(),
             cseq: 0,
+            silent_to_options: false,
             refuse_subscribe: false,
         }
     }
@@ -323,6 +360,9 @@ impl SipPeer {
                 self.reply(&st, 489, "Bad Event", None).await;
                 continue;
             }
+            if self.refused_history_fetch(&st).await {
+                continue;
+            }
             break st;
         };
         assert_eq!(
@@ -336,9 +376,24 @@ impl SipPeer {
 
     /// Nothing more arrives for a while.
     pub async fn expect_silence(&mut self, during: Duration) {
-        if let Ok(Some(st)) = tokio::time::timeout(during, self.incoming.recv()).await {
-            panic!("unexpected request: {}", st.request);
+        let deadline = tokio::time::Instant::now() + during;
+        while let Ok(Some(st)) = tokio::time::timeout_at(deadline, self.incoming.recv()).await {
+            if !self.refused_history_fetch(&st).await {
+                panic!("unexpected request: {}", st.request);
+            }
         }
+    }
+
+    /// The scripted server has no call history (a phone fetches it after registering and after
+    /// calls): its fetch is refused 489, as by a server without the package. True when `st` was one.
+    async fn refused_history_fetch(&self, st: &ServerTransaction) -> bool {
+        let is_fetch = st.request.method() == &rsip::Method::Subscribe
+            && message::header_value(&rsip::SipMessage::Request(st.request.clone()), "Event")
+                .is_some_and(|e| e.trim().eq_ignore_ascii_case("agentphone-history"));
+        if is_fetch {
+            self.reply(st, 489, "Bad Event", None).await;
+        }
+        is_fetch
     }
 
     /// Answer with a bare response.

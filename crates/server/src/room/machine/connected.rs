@@ -29,8 +29,11 @@ impl RoomMachine {
                 expires_zero,
             } => self.subscribe(tx, user, expires_zero),
             Event::Tick => self.transfer_tick(),
+            Event::Supervise { tx, user, mode } => self.supervise_request(tx, user, mode),
+            Event::SupervisorJoined { leg, result } => self.supervisor_joined(leg, result),
             Event::Media { leg, kind } => match kind {
                 MediaEventKind::RtpTimeout => {
+                    self.last_departure = Some(call_rules::MEDIA_TIMEOUT);
                     self.party_left(leg, true);
                 }
                 MediaEventKind::Level(level) => {
@@ -56,8 +59,9 @@ impl RoomMachine {
         let is_customer = leg.role.is_customer();
         match req {
             Request::Bye => {
-                self.respond(tx, Reply::Ok);
+                // Left (and its history written) before the 200 tells the party so.
                 self.party_left(leg_id, false);
+                self.respond(tx, Reply::Ok);
             }
             Request::Reinvite => self.emit(Effect::AnswerReinvite { tx, leg: leg_id }),
             Request::Info(_) if is_customer => self.respond(
@@ -137,6 +141,7 @@ impl RoomMachine {
             }
             RoomCommand::CancelTransfer => self.cancel_transfer(),
             RoomCommand::CompleteTransfer => self.complete_transfer(leg_id),
+            RoomCommand::Supervise { mode } => self.supervise_switch(leg_id, mode),
         }
     }
 
@@ -189,6 +194,7 @@ impl RoomMachine {
             return;
         }
         let state = if !expires_zero && self.last_state.is_none() {
+            self.track_holds();
             let state = self.room_state();
             self.remember_state(state)
         } else {
@@ -224,6 +230,10 @@ impl RoomMachine {
             return;
         };
         let leg = self.legs.remove(pos);
+        self.supervisor_left(leg_id);
+        if let Some(agent) = leg.role.agent() {
+            self.record_left(leg_id, agent);
+        }
         self.emit(Effect::DropLeg {
             leg: leg_id,
             bye: send_bye && leg.confirmed,
@@ -257,10 +267,17 @@ impl RoomMachine {
         }
     }
 
-    /// Why the room ends now, if it does (`call_rules::end_reason`).
+    /// Why the room ends now, if it does (`call_rules::end_reason`; a party lost to the media
+    /// timeout rather than a BYE says so).
     pub(super) fn end_reason(&self) -> Option<String> {
         let ringing = self.transfer.as_ref().is_some_and(|t| t.is_ringing());
-        call_rules::end_reason(&self.leg_views(), ringing).map(str::to_string)
+        call_rules::end_reason(&self.leg_views(), ringing).map(|r| {
+            match self.last_departure {
+                Some(why) if r == call_rules::REMOTE_HANGUP => why,
+                _ => r,
+            }
+            .to_string()
+        })
     }
 
     /// The room ends: a transfer under way fails, BYE to whoever is left, the record closes.

@@ -3,7 +3,7 @@
 //! to the machine by small ids ([`TxId`], [`LegId`], [`OfferId`]); it turns what happens into
 //! events and carries out the effects in order. Nothing here holds a socket or a clock.
 
-use agentphone_protocol::{AgentStatus, RoomCommand, RoomState};
+use agentphone_protocol::{AgentStatus, RoomCommand, RoomState, SuperviseMode};
 use agentphone_sip::sdp::Direction;
 
 use super::super::leg::Role;
@@ -105,6 +105,18 @@ pub enum Event {
     },
     /// A media event of a leg.
     Media { leg: LegId, kind: MediaEventKind },
+    /// A supervisor's INVITE to the room (their role already checked): join as `mode` (V2).
+    Supervise {
+        tx: TxId,
+        user: String,
+        mode: SuperviseMode,
+    },
+    /// The outcome of [`Effect::AcceptSupervisor`]: the leg's media direction, or Err when the
+    /// driver had to refuse the INVITE itself (bad SDP, no RTP port).
+    SupervisorJoined {
+        leg: LegId,
+        result: Result<Direction, ()>,
+    },
 }
 
 /// Why an answer could not be used.
@@ -178,6 +190,8 @@ pub struct InviteInfo {
     pub subject: Option<String>,
     /// A transfer to listen only.
     pub listen_only: bool,
+    /// A customer's call: how long the customer has waited so far (ms).
+    pub waited_ms: Option<u64>,
 }
 
 /// Which subscriptions end with a [`Effect::NotifyState`].
@@ -249,6 +263,9 @@ pub enum Effect {
         state: Option<Box<RoomState>>,
         end: Option<Ends>,
     },
+    /// Answer a supervisor's INVITE (SDP answer, 200 with the room as Contact), add its leg
+    /// `leg`; report [`Event::SupervisorJoined`].
+    AcceptSupervisor { tx: TxId, leg: LegId },
     /// The room is over: cancel what is pending, remove the room.
     Ended(String),
 }

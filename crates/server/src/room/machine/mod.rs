@@ -9,8 +9,11 @@
 //! offered the call by the same offer machine (`offer.rs`), whoever rings it.
 
 mod connected;
+mod history;
+mod hold_clock;
 pub mod io;
 mod setup;
+mod supervise;
 mod transfer;
 mod view;
 
@@ -93,6 +96,8 @@ struct Setup {
     reserved: Option<String>,
     /// The offer ringing now (answered: until it joined).
     ringing: Option<Offer>,
+    /// When the caller's INVITE arrived (the customer's wait counts from here).
+    started: Instant,
 }
 
 /// A room's call logic.
@@ -114,13 +119,28 @@ pub struct RoomMachine {
     /// Held by a `hold` command (C3): the customer, or (no customer) everyone but this leg.
     command_hold: Option<LegId>,
     timeline: Vec<TimelineEntry>,
+    /// The leg that completed the transfer just now (it leaves as `transferred`).
+    transferred_out: Option<LegId>,
+    /// Held legs and since when (wall ms), kept by `hold_clock.rs`.
+    held_since: Vec<(LegId, u64)>,
     last_state: Option<RoomState>,
     state_version: u64,
     /// Room subscriptions that came before the call was connected.
     early_subs: Vec<(TxId, String, bool)>,
+    /// Supervisors in the call (their legs) and how they are in it (V2).
+    supervisors: Vec<(LegId, agentphone_protocol::SuperviseMode)>,
+    /// A supervisor being answered as this leg (until [`Event::SupervisorJoined`]).
+    supervisor_joining: Option<(LegId, String, agentphone_protocol::SuperviseMode)>,
+    /// The team the call came for, once connected (the supervisor view).
+    team: Option<String>,
+    /// When the call was answered (ms since the Unix epoch).
+    answered_ms: Option<u64>,
     next_leg: LegId,
     next_offer: u64,
     next_transfer: u64,
+    /// Why the last party to go left when it was not a BYE (`media timeout`): the end reason
+    /// the record gets if its going ends the room (issue 11 §7).
+    last_departure: Option<&'static str>,
     out: Vec<Effect>,
 }
 
@@ -147,12 +167,19 @@ impl RoomMachine {
             joining: None,
             command_hold: None,
             timeline: Vec::new(),
+            held_since: Vec::new(),
+            transferred_out: None,
             last_state: None,
             state_version: 0,
             early_subs: Vec::new(),
+            supervisors: Vec::new(),
+            supervisor_joining: None,
+            team: None,
+            answered_ms: None,
             next_leg: 1,
             next_offer: 0,
             next_transfer: 0,
+            last_departure: None,
             out: Vec::new(),
         }
     }
@@ -160,6 +187,22 @@ impl RoomMachine {
     /// Take one event at `now`; the effects to carry out, in order.
     pub fn handle(&mut self, event: Event, now: Instant) -> Vec<Effect> {
         self.now = now;
+        self.last_departure = None;
+        let event = match event {
+            // Only a connected call takes a supervisor; the others say why.
+            Event::Supervise { tx, user, mode } if self.phase != Phase::Connected => {
+                self.supervise_request(tx, user, mode);
+                return std::mem::take(&mut self.out);
+            }
+            Event::SupervisorJoined { leg, result } if self.phase != Phase::Connected => {
+                self.supervisor_joining = None;
+                if result.is_ok() {
+                    self.emit(Effect::DropLeg { leg, bye: true });
+                }
+                return std::mem::take(&mut self.out);
+            }
+            other => other,
+        };
         match self.phase {
             // What was under way at the end is given back.
             Phase::Ending => match event {
@@ -255,9 +298,14 @@ impl RoomMachine {
 
     /// Add a timeline entry the call record already has in another form (answered, ended).
     fn note_in_memory(&mut self, kind: TimelineKind, text: String) {
-        let since = self.now.saturating_duration_since(self.epoch.0).as_millis();
-        let at_ms = self.epoch.1 + u64::try_from(since).unwrap_or(u64::MAX);
+        let at_ms = self.wall_ms();
         self.timeline.push(TimelineEntry { at_ms, kind, text });
+    }
+
+    /// Now, in ms since the Unix epoch.
+    fn wall_ms(&self) -> u64 {
+        let since = self.now.saturating_duration_since(self.epoch.0).as_millis();
+        self.epoch.1 + u64::try_from(since).unwrap_or(u64::MAX)
     }
 
     /// How a party is named in the timeline.

@@ -82,7 +82,7 @@ impl RoomMachine {
                 // Maybe the one answering right now: decided once the call is connected.
                 self.early_subs.push((tx, user, expires_zero));
             }
-            Event::Media { .. } => {}
+            Event::Media { .. } | Event::Supervise { .. } | Event::SupervisorJoined { .. } => {}
         }
         self.advance_hunt();
     }
@@ -136,6 +136,7 @@ impl RoomMachine {
             tried,
             reserved: None,
             ringing: None,
+            started: self.now,
         });
         self.emit(Effect::AnswerEarly { leg: caller_leg });
     }
@@ -245,6 +246,11 @@ impl RoomMachine {
             referred_by: None,
             subject: None,
             listen_only: false,
+            // The offered agent's popup shows how long the customer has waited (issue 10).
+            waited_ms: s.caller.is_customer().then(|| {
+                let waited = self.now.saturating_duration_since(s.started).as_millis();
+                u64::try_from(waited).unwrap_or(u64::MAX)
+            }),
         };
         let caller_leg = s.caller_leg;
         if from_queue {
@@ -395,6 +401,9 @@ impl RoomMachine {
         if let Some(a) = offer.to.agent() {
             self.directory(DirOp::Answered(a.to_string()));
         }
+        // Both parties' history: the caller (an agent calling) and the one who answered.
+        self.record_joined(s.caller_leg);
+        self.record_joined(leg);
         self.emit(Effect::AnswerCaller(CallerReply::Ok));
         self.emit(Effect::Record(RecordOp::Answered {
             call: self.record_id.clone(),
@@ -403,6 +412,8 @@ impl RoomMachine {
         let answered_by = self.name_of(&role);
         self.note_in_memory(TimelineKind::Answered, format!("Answered by {answered_by}"));
         self.phase = Phase::Connected;
+        self.team = s.team.clone();
+        self.answered_ms = Some(self.wall_ms());
         // The caller's dialog is confirmed; everyone hears what they should; its RTP is watched.
         let mut sends = false;
         if let Some(c) = self.legs.iter_mut().find(|l| l.id == s.caller_leg) {

@@ -177,6 +177,8 @@ impl RoomMachine {
             referred_by: Some(req.by.clone()),
             subject: req.reason.clone(),
             listen_only: req.listen_only,
+            // In a call already: the target's screen counts the call's time instead.
+            waited_ms: None,
         };
         let id = self.new_offer_id();
         let to = Offeree::Agent(user.clone());
@@ -360,6 +362,7 @@ impl RoomMachine {
             confirmed: true,
         });
         self.directory(DirOp::Answered(user.clone()));
+        self.record_joined(leg_id);
         self.sipfrag(req.by_leg, "200 OK", true);
         let name = self.agent_name(&user);
         if req.listen_only {
@@ -398,6 +401,7 @@ impl RoomMachine {
             reason_suffix(t.req.reason.as_deref())
         );
         self.command_hold = None;
+        self.transferred_out = Some(t.req.by_leg);
         self.note(TimelineKind::TransferCompleted, text);
         self.apply_modes();
     }

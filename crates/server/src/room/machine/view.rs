@@ -33,12 +33,14 @@ impl RoomMachine {
 
     /// What every leg hears now.
     pub(super) fn current_modes(&self) -> Vec<(LegId, LegMode)> {
-        call_rules::modes(
+        let mut modes = call_rules::modes(
             &self.leg_views(),
             self.command_hold,
             self.transfer_view(),
             self.config.hold_customer_on_transfer,
-        )
+        );
+        self.whisper_modes(&mut modes);
+        modes
     }
 
     /// Tell the media engine what every leg hears.
@@ -90,10 +92,13 @@ impl RoomMachine {
                 state: match mode {
                     LegMode::Held => ParticipantState::Held,
                     LegMode::ListenOnly => ParticipantState::Listening,
+                    LegMode::Whisper { .. } => ParticipantState::Whispering,
                     LegMode::Mixed | LegMode::Ringback => ParticipantState::Connected,
                 },
                 muted: leg.muted,
                 level: Some(level),
+                held_since_ms: self.held_since_ms(leg.id),
+                held_ms: None,
             });
         }
         if let Some(t) = &self.transfer {
@@ -107,6 +112,8 @@ impl RoomMachine {
                     state: ParticipantState::Ringing,
                     muted: false,
                     level: Some(0.0),
+                    held_since_ms: None,
+                    held_ms: None,
                 });
             }
             state.transfer = Some(WireTransfer {
@@ -151,6 +158,7 @@ impl RoomMachine {
 
     /// Tell the subscribers when the state changed.
     pub(super) fn publish_state(&mut self) {
+        self.track_holds();
         let state = self.room_state();
         if let Some(state) = self.remember_state(state) {
             self.emit(Effect::NotifyState {
@@ -163,6 +171,7 @@ impl RoomMachine {
     /// End the subscriptions of an agent who left (or all): they get the state as it is now,
     /// and so do the others when it changed.
     pub(super) fn end_subscriptions(&mut self, ends: Ends) {
+        self.track_holds();
         let state = self.room_state();
         let state = self.remember_state(state);
         self.emit(Effect::NotifyState {

@@ -121,6 +121,15 @@ pub fn line(e: &Effect) -> String {
         }
         Effect::Record(RecordOp::Answered { agent, .. }) => format!("record answered {agent}"),
         Effect::Record(RecordOp::Ended { reason, .. }) => format!("record ended: {reason}"),
+        Effect::Record(RecordOp::AgentJoined { agent, party, .. }) => {
+            format!("history {agent} joined, with {party}")
+        }
+        Effect::Record(RecordOp::AgentLeft {
+            agent, transferred, ..
+        }) => format!(
+            "history {agent} left{}",
+            if *transferred { " transferred" } else { "" }
+        ),
         Effect::Sipfrag { leg, status, last } => {
             format!("sipfrag {leg} {status}{}", if *last { " last" } else { "" })
         }
@@ -138,6 +147,7 @@ pub fn line(e: &Effect) -> String {
             }
             s
         }
+        Effect::AcceptSupervisor { tx, leg } => format!("accept supervisor tx{} as {leg}", tx.0),
         Effect::Ended(reason) => format!("ended: {reason}"),
     }
 }
@@ -207,6 +217,11 @@ impl Call {
     /// Feed one event; its effects as lines.
     pub fn ev(&mut self, event: Event) -> Vec<String> {
         self.m.handle(event, self.now).iter().map(line).collect()
+    }
+
+    /// Feed one event; its effects as they are.
+    pub fn raw(&mut self, event: Event) -> Vec<Effect> {
+        self.m.handle(event, self.now)
     }
 
     /// Feed one event and check the lines.

@@ -6,8 +6,10 @@
 #![allow(clippy::type_complexity)]
 
 mod connected_flows;
+mod desk_flows;
 mod harness;
 mod setup_flows;
+mod supervise_flows;
 mod transfer_faults;
 mod transfer_flows;
 mod whole_call;

@@ -120,10 +120,7 @@ fn a_party_vanishes_while_the_target_rings() {
             c.silent(2, &["!ended:"]);
             c.resp(2, 200, &[]);
             c.joined(2, &["record transfer_completed*", "!ended:"]);
-            c.silent(
-                3,
-                &["drop 3 bye", "drop 1 bye", "ended: the other party hung up"],
-            );
+            c.silent(3, &["drop 3 bye", "drop 1 bye", "ended: media timeout"]);
         },
     );
     t.case(
@@ -231,7 +228,12 @@ fn a_party_vanishes_after_the_transfer() {
                 );
                 let d = drop_line(leg, silent);
                 let o = format!("drop {other} bye");
-                c.vanish(leg, silent, &[&d, &o, "ended: the other party hung up"]);
+                let end = if silent {
+                    "ended: media timeout"
+                } else {
+                    "ended: the other party hung up"
+                };
+                c.vanish(leg, silent, &[&d, &o, end]);
             });
         }
     }

@@ -1,0 +1,9 @@
+//! Issue 11: each attack that once worked against the server, shown failing now — over real
+//! sockets, attackers on other loopback addresses (127.0.0.2 …) where the attack needs another
+//! host.
+
+mod dialog_forgery;
+mod digest;
+mod liveness;
+mod records;
+mod tcp;
