@@ -219,6 +219,7 @@ struct RawFile {
     agent_states: RawAgentStates,
     #[serde(default)]
     security: crate::security::config::RawSecurity,
+    #[serde(default)]
     dispositions: RawDispositions,
     /// The softphone's section: not ours to check.
     #[serde(default)]
