@@ -27,6 +27,8 @@ async fn a_killed_phone_is_skipped_and_the_customer_gets_a_live_agent() {
     // kill -9 of alice's phone: its socket is gone, nothing answers.
     alice.ep.shutdown();
     drop(alice);
+    // The claim under test: within two keepalive intervals (plus slack) the server knows; the
+    // time budget is the scenario, not a settle.
     tokio::time::sleep(Duration::from_millis(2500)).await;
 
     let customer = SipPeer::new(server.addr(), "customer", "").await;

@@ -11,6 +11,7 @@ use std::time::Duration;
 use agentphone_testkit::server::{standard_config, TestServer};
 use agentphone_testkit::sip::call::{answer, dial, expect_bye, expect_invite};
 use agentphone_testkit::sip::SipPeer;
+use agentphone_testkit::wait::wait_until_async;
 
 const CUSTOMER_HZ: f32 = 440.0;
 const ALICE_HZ: f32 = 1000.0;
@@ -39,15 +40,31 @@ fn spawn_server(config: &Path) -> (Child, SocketAddr) {
 }
 
 fn last_call(db: &Path) -> (String, Option<String>, Option<i64>, i64) {
-    let conn = rusqlite::Connection::open(db).unwrap_or_else(|e| panic!("{e}"));
-    conn.query_row(
+    try_last_call(db).unwrap_or_else(|e| panic!("no call record: {e}"))
+}
+
+type CallRow = (String, Option<String>, Option<i64>, i64);
+
+fn try_last_call(db: &Path) -> rusqlite::Result<CallRow> {
+    rusqlite::Connection::open(db)?.query_row(
         "SELECT state, end_reason, ended_at_ms,
                 (SELECT MAX(at_ms) FROM call_events WHERE call_id = calls.id AND state != 'ended')
          FROM calls ORDER BY started_at_ms DESC LIMIT 1",
         [],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
     )
-    .unwrap_or_else(|e| panic!("no call record: {e}"))
+}
+
+/// Wait until the last call record satisfies `done` (the records writer is asynchronous).
+async fn wait_record(db: &Path, what: &str, done: impl Fn(&CallRow) -> bool) -> CallRow {
+    wait_until_async(what, Duration::from_secs(5), || {
+        std::future::ready(match try_last_call(db) {
+            Ok(row) if done(&row) => Ok(row),
+            Ok(row) => Err(format!("{row:?}")),
+            Err(e) => Err(e.to_string()),
+        })
+    })
+    .await
 }
 
 #[tokio::test]
@@ -75,7 +92,10 @@ async fn a_call_cut_by_a_crash_is_closed_at_the_next_start() {
         .assert_hears("connected", &[(ALICE_HZ, true)])
         .await;
     // The connection is committed within milliseconds; then the server dies without a word.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_record(&db, "a record of the connected call", |row| {
+        row.0 == "connected"
+    })
+    .await;
     server.kill().unwrap_or_else(|e| panic!("kill: {e}"));
     let _ = server.wait();
     let (state, reason, ended, _) = last_call(&db);
@@ -126,13 +146,9 @@ async fn a_call_ended_by_the_rtp_timeout_says_so() {
         "silent customer gets BYE"
     );
     assert!(expect_bye(&mut alice, 3).await, "alice gets BYE");
-    let mut reason = None;
-    for _ in 0..50 {
-        reason = last_call(&server.db).1;
-        if reason.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(reason.as_deref(), Some("media timeout"));
+    let row = wait_record(&server.db, "an end reason in the record", |row| {
+        row.1.is_some()
+    })
+    .await;
+    assert_eq!(row.1.as_deref(), Some("media timeout"));
 }

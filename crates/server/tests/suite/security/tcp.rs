@@ -16,6 +16,7 @@ async fn a_double_crlf_ping_gets_a_crlf_pong() {
     for split in [&[b"\r\n\r\n".as_slice()][..], &[b"\r\n", b"\r\n"]] {
         for part in split {
             conn.write_all(part).await.unwrap_or_else(|e| panic!("{e}"));
+            // The scenario: each part arrives as its own read; not a settle.
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let mut pong = [0u8; 2];
