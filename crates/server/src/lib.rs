@@ -78,6 +78,7 @@ pub async fn start(config: Config) -> anyhow::Result<ServerHandle> {
         config.listen,
         agentphone_sip::endpoint::EndpointConfig {
             tcp: config.security.tcp,
+            allow: Some(sip_reply::ALLOW),
             ..Default::default()
         },
     )

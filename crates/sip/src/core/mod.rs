@@ -54,6 +54,8 @@ pub struct CoreConfig {
     pub max_transactions: usize,
     /// Seconds in the Retry-After of those 503s.
     pub retry_after_secs: u32,
+    /// `Allow` of the 501 answered to an unknown method (RFC 3261 §21.5.2); None: no Allow.
+    pub allow: Option<&'static str>,
 }
 
 impl CoreConfig {
@@ -65,6 +67,7 @@ impl CoreConfig {
             shards: 1,
             max_transactions: DEFAULT_MAX_TRANSACTIONS,
             retry_after_secs: 5,
+            allow: None,
         }
     }
 }

@@ -8,7 +8,7 @@ use super::timers::{Slot, Target, TimerKey, TimerQueue};
 use super::via::stamp_received;
 use super::{ClientId, CoreConfig, Event, Input, Output, ServerId};
 use crate::endpoint::{Peer, TxError};
-use crate::message::{self, error_reply, fields, parse, response, response_bytes};
+use crate::message::{self, error_reply_with, fields, parse, response, response_bytes};
 use bytes::Bytes;
 use rsip::headers::UntypedHeader;
 use std::collections::{HashMap, VecDeque};
@@ -145,7 +145,9 @@ impl Core {
             Err(e) => {
                 tracing::debug!(?peer, reason = %e, "sip: unparseable message");
                 let reply = if e.reason.starts_with("Unsupported method") {
-                    error_reply(bytes, 501, "Not Implemented")
+                    let allow: Vec<(&str, &str)> =
+                        self.cfg.allow.iter().map(|a| ("Allow", *a)).collect();
+                    error_reply_with(bytes, 501, "Not Implemented", &allow)
                 } else {
                     message::bad_request_reply(bytes, &e.reason)
                 };

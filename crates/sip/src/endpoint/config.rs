@@ -31,6 +31,9 @@ pub struct EndpointConfig {
     pub max_pending_sends: usize,
     /// Limits on TCP connections (slowloris, connection floods).
     pub tcp: TcpLimits,
+    /// `Allow` of the 501 answered to a request with an unknown method (the TU's methods); None:
+    /// the 501 has no Allow.
+    pub allow: Option<&'static str>,
 }
 
 /// Limits on TCP connections, against slowloris and connection floods.
@@ -68,6 +71,7 @@ impl Default for EndpointConfig {
             receive_workers: 0,
             max_pending_sends: 4096,
             tcp: TcpLimits::default(),
+            allow: None,
         }
     }
 }

@@ -115,6 +115,7 @@ impl Endpoint {
                     shards: u16::try_from(count).unwrap_or(u16::MAX),
                     max_transactions: config.max_transactions,
                     retry_after_secs: config.retry_after_secs,
+                    allow: config.allow,
                 });
                 let (socket, queue) = (socket.clone(), incoming.clone());
                 Arc::new(Shard::new(

@@ -1,7 +1,7 @@
 //! Building an error reply from a message that did not parse, from its raw header lines.
 
 use super::compact::{expand_name, is_list_header, split_list};
-use super::parse::{header_lines, split_head, MAX_HEADER_BYTES};
+use super::parse::{header_lines, is_token, split_head, MAX_HEADER_BYTES};
 use super::reason::reason_phrase;
 use std::fmt::Write as _;
 
@@ -14,6 +14,16 @@ pub fn bad_request_reply(bytes: &[u8], reason: &str) -> Option<Vec<u8>> {
 
 /// Like [`bad_request_reply`] with any status code (e.g. 501 for an unknown method).
 pub fn error_reply(bytes: &[u8], code: u16, reason: &str) -> Option<Vec<u8>> {
+    error_reply_with(bytes, code, reason, &[])
+}
+
+/// Like [`error_reply`], with `extra` headers (e.g. `Allow` in a 501, RFC 3261 §21.5.2).
+pub fn error_reply_with(
+    bytes: &[u8],
+    code: u16,
+    reason: &str,
+    extra: &[(&str, &str)],
+) -> Option<Vec<u8>> {
     let start = bytes.iter().position(|b| *b != b'\r' && *b != b'\n')?;
     let bytes = bytes.get(start..)?;
     let head_end = split_head(bytes).map_or(bytes.len(), |(end, _)| end);
@@ -49,6 +59,9 @@ pub fn error_reply(bytes: &[u8], code: u16, reason: &str) -> Option<Vec<u8>> {
     let phrase = sanitize_reason(reason, code);
     let mut reply = format!("SIP/2.0 {code} {phrase}\r\n");
     reply.push_str(&out);
+    for (name, value) in extra {
+        let _ = write!(reply, "{name}: {value}\r\n");
+    }
     reply.push_str("Content-Length: 0\r\n\r\n");
     Some(reply.into_bytes())
 }
@@ -59,9 +72,8 @@ fn looks_like_request_line(line: &str) -> bool {
     else {
         return false;
     };
-    method.bytes().all(|c| c.is_ascii_alphabetic())
-        && !method.eq_ignore_ascii_case("ACK")
-        && version.starts_with("SIP/")
+    // Any token (RFC 3261 §25.1 `extension-method`): an unknown method gets its 501.
+    is_token(method) && !method.eq_ignore_ascii_case("ACK") && version.starts_with("SIP/")
 }
 
 fn is_printable(value: &str) -> bool {

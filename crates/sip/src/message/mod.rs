@@ -14,7 +14,7 @@ mod parse;
 mod reason;
 mod validate;
 
-pub use bad_request::{bad_request_reply, error_reply};
+pub use bad_request::{bad_request_reply, error_reply, error_reply_with};
 pub(crate) use builder::name_addr;
 pub use builder::{response, RequestBuilder};
 pub use helpers::make_header;

@@ -74,7 +74,8 @@ pub(crate) fn header_lines(head: &str) -> Vec<(&str, Cow<'_, str>)> {
     out
 }
 
-fn is_token(name: &str) -> bool {
+/// An RFC 3261 §25.1 `token` (header names, methods).
+pub(crate) fn is_token(name: &str) -> bool {
     !name.is_empty()
         && name
             .bytes()

@@ -7,5 +7,6 @@ mod dialog_forgery;
 mod digest;
 mod liveness;
 mod records;
+mod rfc4475;
 mod rtp_latch;
 mod tcp;
