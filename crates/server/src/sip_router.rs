@@ -40,6 +40,10 @@ async fn dispatch(ctx: &Arc<Ctx>, tx: ServerTransaction) {
         return;
     };
     let method = tx.request.method;
+    let refusable = !matches!(method, rsip::Method::Ack | rsip::Method::Cancel);
+    if refusable && handlers::unsupported::bad_extension(&tx).await {
+        return;
+    }
     if request_headers::has_to_tag(&tx.request) && method != rsip::Method::Cancel {
         let call_id = call_id.to_string();
         return handlers::in_dialog::handle(ctx, tx, &call_id).await;

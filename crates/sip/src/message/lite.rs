@@ -6,7 +6,7 @@
 //! of a contact center's SIP server): rsip's parser builds every header as a `String` and its
 //! typed headers re-parse them, which was ≈ 40 % of the CPU of a REGISTER. The lite reader only
 //! accepts the plain form of a request — CRLF line ends, no folded lines, no IPv6 reference, no
-//! body, each of the headers above once (Via may repeat), well-formed From/To/Via/CSeq — and
+//! body, no Require, each of the headers above once (Via may repeat), well-formed From/To/Via/CSeq — and
 //! returns `None` for anything else, which then takes the full parser (and its 400s) as before.
 
 use super::compact::expand_name;
@@ -158,6 +158,7 @@ struct Fields<'a> {
     expires: Option<&'a str>,
     authorization: Option<&'a str>,
     proxy_authorization: Option<&'a str>,
+    content_length: bool,
 }
 
 /// Store `value` in an empty slot; None when the slot is taken (a repeated header).
@@ -196,9 +197,12 @@ impl<'a> Fields<'a> {
         } else if is("Proxy-Authorization") {
             once(&mut self.proxy_authorization, value)
         } else if is("Content-Length") {
-            (value == "0").then_some(())
-        } else if is("Record-Route") {
-            None // copied into 2xx responses: leave those to the full path
+            // Once, and 0 (a repeated one is refused by the full parser).
+            let first = !std::mem::replace(&mut self.content_length, true);
+            (first && value == "0").then_some(())
+        } else if is("Record-Route") || is("Require") {
+            // Copied into 2xx responses / answered 420 by the TU: leave those to the full path.
+            None
         } else {
             let token = !name.is_empty()
                 && name
@@ -401,6 +405,12 @@ mod tests {
             ),
             ("double space", "REGISTER sip:", "REGISTER  sip:"),
             ("bad header name", "Max-Forwards", "Max Forwards"),
+            ("Require", "l: 0", "Require: foo\r\nl: 0"),
+            (
+                "two Content-Lengths",
+                "l: 0\r\n",
+                "l: 0\r\nContent-Length: 0\r\n",
+            ),
         ];
         for (what, from, to) in cases {
             let text = PLAIN.replace(from, to);

@@ -116,6 +116,10 @@ fn normalize(bytes: &[u8]) -> Result<Vec<u8>, ParseError> {
         }
         let name = expand_name(name);
         if name.eq_ignore_ascii_case("Content-Length") {
+            if content_length.is_some() {
+                // RFC 4475 mcl01: no way to know where the message ends.
+                return Err(ParseError::new("Multiple Content-Length headers"));
+            }
             let len = value
                 .parse::<usize>()
                 .map_err(|_| ParseError::new("Malformed Content-Length header"))?;

@@ -43,15 +43,22 @@ pub(crate) fn next_frame(buf: &[u8]) -> Frame {
         };
     }
     let head = String::from_utf8_lossy(buf.get(..head_end).unwrap_or_default());
-    let mut length = 0usize;
+    let mut length: Option<usize> = None;
     for line in head.split('\n').skip(1) {
         let Some((name, value)) = line.split_once(':') else {
             continue;
         };
         let name = name.trim();
         if name.eq_ignore_ascii_case("Content-Length") || name.eq_ignore_ascii_case("l") {
+            if length.is_some() {
+                // RFC 4475 mcl01: where this message ends is anybody's guess.
+                return Frame::Broken {
+                    reason: "Multiple Content-Length headers",
+                    len: body_start,
+                };
+            }
             match value.trim().parse::<usize>() {
-                Ok(n) if n <= MAX_BODY_BYTES => length = n,
+                Ok(n) if n <= MAX_BODY_BYTES => length = Some(n),
                 Ok(_) => {
                     return Frame::Broken {
                         reason: "Content-Length too large",
@@ -67,7 +74,7 @@ pub(crate) fn next_frame(buf: &[u8]) -> Frame {
             }
         }
     }
-    let total = body_start.saturating_add(length);
+    let total = body_start.saturating_add(length.unwrap_or(0));
     if buf.len() < total {
         Frame::Incomplete
     } else {
@@ -96,6 +103,13 @@ mod tests {
         assert!(matches!(
             next_frame(b"OPTIONS sip:a SIP/2.0\r\nContent-Length: 99999999999\r\n\r\n"),
             Frame::Broken { .. }
+        ));
+        assert!(matches!(
+            next_frame(b"OPTIONS sip:a SIP/2.0\r\nContent-Length: 3\r\nl: 3\r\n\r\nabc"),
+            Frame::Broken {
+                reason: "Multiple Content-Length headers",
+                ..
+            }
         ));
         let huge = vec![b'a'; MAX_HEADER_BYTES + 10];
         assert!(matches!(next_frame(&huge), Frame::Broken { .. }));

@@ -163,6 +163,11 @@ fn rejects_missing_or_garbled_mandatory_headers() {
         parse(neg_cl.as_bytes()).expect_err("bad").reason,
         "Malformed Content-Length header"
     );
+    let two_cl = base.replace("Content-Length: 0", "Content-Length: 0\r\nl: 0");
+    assert_eq!(
+        parse(two_cl.as_bytes()).expect_err("bad").reason,
+        "Multiple Content-Length headers"
+    );
     let unknown = base.replace("OPTIONS sip", "FROB sip");
     assert_eq!(
         parse(unknown.as_bytes()).expect_err("bad").reason,

@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use agentphone_testkit::server::TestServer;
-use tokio::net::UdpSocket;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
 
 /// A raw UDP client.
 struct Raw {
@@ -114,4 +115,86 @@ async fn unknown_methods_get_501_with_allow() {
         assert!(header(&got, "CSeq")
             .is_some_and(|c| c.starts_with("29 ") || c.starts_with("139122385 ")));
     }
+}
+
+/// `bext01` (§3.3.5): Require options nobody supports; a UAS answers 420 listing them in
+/// Unsupported (Proxy-Require is for proxies: ignored).
+fn bext01(server: SocketAddr, method: &str) -> String {
+    format!(
+        "{method} sip:user@{server} SIP/2.0\r\n\
+         To: sip:j_user@{server}\r\n\
+         From: sip:caller@example.net;tag=242etr\r\n\
+         Max-Forwards: 6\r\n\
+         Call-ID: bext01-{method}.0ha0isndaksdj\r\n\
+         Require: nothingSupportsThis, nothingSupportsThisEither\r\n\
+         Proxy-Require: noProxiesSupportThis, norDoAnyProxiesSupportThis\r\n\
+         CSeq: 8 {method}\r\n\
+         Via: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bKkdjuw-{method}\r\n\
+         Content-Length: 0\r\n\r\n"
+    )
+}
+
+#[tokio::test]
+async fn an_unknown_require_gets_420_with_unsupported() {
+    let server = TestServer::start("").await;
+    let raw = Raw::new(server.addr()).await;
+    // OPTIONS as in the RFC; REGISTER would otherwise take the stateless fast path.
+    for method in ["OPTIONS", "REGISTER", "INVITE"] {
+        let got = raw.exchange(&bext01(server.addr(), method)).await;
+        let got = got.unwrap_or_else(|| panic!("{method}: no answer"));
+        assert_eq!(status(&got), 420, "{method}: {got}");
+        assert_eq!(
+            header(&got, "Unsupported"),
+            Some("nothingSupportsThis, nothingSupportsThisEither"),
+            "{got}"
+        );
+    }
+    // Without Require the same OPTIONS is served.
+    let plain = bext01(server.addr(), "OPTIONS")
+        .replace(
+            "Require: nothingSupportsThis, nothingSupportsThisEither\r\n",
+            "",
+        )
+        .replace("bext01-", "bext01-plain-")
+        .replace("kdjuw-", "kdjuw-plain-");
+    let got = raw.exchange(&plain).await.unwrap_or_default();
+    assert_eq!(status(&got), 200, "{got}");
+}
+
+/// `mcl01` (§3.3.9): two Content-Length headers with different values.
+fn mcl01(server: SocketAddr, transport: &str) -> String {
+    format!(
+        "OPTIONS sip:user@{server} SIP/2.0\r\n\
+         Via: SIP/2.0/{transport} 127.0.0.1;branch=z9hG4bK293423{transport}\r\n\
+         To: sip:user@{server}\r\n\
+         From: sip:other@example.net;tag=3923942\r\n\
+         Call-ID: mcl01.fhn2323orihawfdoa3o4r52o3irsdf{transport}\r\n\
+         CSeq: 15932 OPTIONS\r\n\
+         Content-Length: 13\r\n\
+         Max-Forwards: 60\r\n\
+         Content-Length: 5\r\n\
+         Content-Type: text/plain\r\n\r\n\
+         There's no way to know how long this message is\r\n"
+    )
+}
+
+#[tokio::test]
+async fn two_content_lengths_get_400_and_close_a_tcp_connection() {
+    let server = TestServer::start("").await;
+    let raw = Raw::new(server.addr()).await;
+    let got = raw.exchange(&mcl01(server.addr(), "UDP")).await;
+    let got = got.unwrap_or_else(|| panic!("UDP: no answer"));
+    assert_eq!(status(&got), 400, "{got}");
+
+    let mut conn = TcpStream::connect(server.addr())
+        .await
+        .unwrap_or_else(|e| panic!("connect: {e}"));
+    conn.write_all(mcl01(server.addr(), "TCP").as_bytes())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut received = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(3), conn.read_to_end(&mut received));
+    assert!(read.await.is_ok(), "the connection was not closed");
+    let text = String::from_utf8_lossy(&received);
+    assert_eq!(status(&text), 400, "TCP: {text}");
 }
