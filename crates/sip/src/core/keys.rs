@@ -4,7 +4,9 @@
 use crate::message::fields;
 
 /// Transactions are matched by top-Via branch + method (for a server transaction, ACK counts as
-/// INVITE; for a client transaction, the CSeq method of the response).
+/// INVITE; for a client transaction, the CSeq method of the response). A server transaction's
+/// `branch` also holds the top Via's sent-by (`<branch>|<sent-by>`, RFC 3261 §17.2.3): a request
+/// from another host reusing a branch is a new transaction, not a retransmission.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct TxKey {
     pub branch: Box<str>,
@@ -70,16 +72,18 @@ pub(crate) fn call_seq<M: rsip::message::HeadersExt>(msg: &M) -> CallSeq {
     )
 }
 
-/// Server transaction key of a request; RFC 2543 peers without a magic-cookie branch get one
-/// built from Call-ID, CSeq number and From tag.
+/// Server transaction key of a request: top-Via branch and sent-by (§17.2.3); RFC 2543 peers
+/// without a magic-cookie branch get one built from Call-ID, CSeq number and From tag.
 pub(crate) fn server_key(req: &rsip::Request) -> TxKey {
-    let branch = fields::top_branch(req)
-        .filter(|b| b.starts_with("z9hG4bK"))
-        .unwrap_or_else(|| {
+    let sent_by = fields::top_sent_by(req).unwrap_or_default();
+    let branch = match fields::top_branch(req).filter(|b| b.starts_with("z9hG4bK")) {
+        Some(branch) => format!("{branch}|{sent_by}"),
+        None => {
             let (call_id, seq) = call_seq(req);
             let tag = fields::from_tag(req).unwrap_or_default();
-            format!("rfc2543|{call_id}|{seq}|{tag}")
-        });
+            format!("rfc2543|{call_id}|{seq}|{tag}|{sent_by}")
+        }
+    };
     TxKey {
         branch: branch.into_boxed_str(),
         method: tx_method(req.method),

@@ -578,6 +578,27 @@ fn past_the_cap_requests_get_a_stateless_503_with_retry_after() {
 }
 
 #[test]
+fn a_reused_branch_from_another_sent_by_is_a_new_transaction() {
+    // RFC 3261 §17.2.3: branch + sent-by + method. Same sent-by (any spacing/case): absorbed.
+    let first = raw_request("OPTIONS", "z9hG4bKsame", "c-s", 1);
+    let text = String::from_utf8_lossy(&first).to_string();
+    let cases = [
+        (PEER_ADDR.to_string(), 1),
+        ("127.0.0.1 : 5070".to_string(), 1),
+        ("127.0.0.9:5070".to_string(), 2),
+        ("127.0.0.1:5071".to_string(), 2),
+    ];
+    for (sent_by, requests) in cases {
+        let mut h = Harness::new();
+        h.receive(udp(), &first);
+        let other = text.replace(&format!("UDP {PEER_ADDR};"), &format!("UDP {sent_by};"));
+        h.receive(udp(), other.as_bytes());
+        let got = h.count(|e| matches!(e, Event::Request { .. }));
+        assert_eq!(got, requests, "{sent_by}");
+    }
+}
+
+#[test]
 fn garbage_gets_400_or_501_and_noise_nothing() {
     let cases: [(&[u8], Option<&str>); 4] = [
         (

@@ -103,3 +103,16 @@ pub fn top_branch<M: HeadersExt>(msg: &M) -> Option<String> {
             .then(|| v.trim().to_string())
     })
 }
+
+/// `sent-by` of the top Via (`host[:port]`, lower case, white space removed), as RFC 3261
+/// §17.2.3 matches server transactions by it.
+pub fn top_sent_by<M: HeadersExt>(msg: &M) -> Option<String> {
+    let via = msg.via_header().ok()?;
+    let head = via.value().split(';').next()?;
+    // `SIP / 2.0 / UDP host : port`: the sent-by is what follows the last part with a `/`.
+    let mut parts: Vec<&str> = head.split_whitespace().collect();
+    let protocol_end = parts.iter().rposition(|p| p.contains('/'))?;
+    parts.drain(..=protocol_end);
+    let sent_by = parts.concat().to_ascii_lowercase();
+    (!sent_by.is_empty()).then_some(sent_by)
+}

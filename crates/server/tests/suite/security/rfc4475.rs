@@ -198,3 +198,33 @@ async fn two_content_lengths_get_400_and_close_a_tcp_connection() {
     let text = String::from_utf8_lossy(&received);
     assert_eq!(status(&text), 400, "TCP: {text}");
 }
+
+#[tokio::test]
+async fn a_branch_reused_by_another_sent_by_is_a_new_transaction() {
+    // RFC 3261 §17.2.3: branch + sent-by + method. The second OPTIONS (another host's Via, the
+    // same branch and Call-ID) must get its own answer, not the first one's again.
+    let server = TestServer::start("").await;
+    let raw = Raw::new(server.addr()).await;
+    let options = |sent_by: &str, seq: u32| {
+        format!(
+            "OPTIONS sip:ping@{addr} SIP/2.0\r\n\
+             Via: SIP/2.0/UDP {sent_by};branch=z9hG4bK-reused;rport\r\n\
+             From: <sip:tester@127.0.0.1>;tag=sb{seq}\r\n\
+             To: <sip:ping@{addr}>\r\n\
+             Call-ID: sent-by@test\r\n\
+             CSeq: {seq} OPTIONS\r\n\
+             Max-Forwards: 70\r\n\
+             Content-Length: 0\r\n\r\n",
+            addr = server.addr()
+        )
+    };
+    let first = raw.exchange(&options("127.0.0.1:5999", 1)).await;
+    assert_eq!(
+        first.as_deref().and_then(|t| header(t, "CSeq")),
+        Some("1 OPTIONS")
+    );
+    let second = raw.exchange(&options("192.0.2.7:5060", 2)).await;
+    let second = second.unwrap_or_else(|| panic!("no answer to the second request"));
+    assert_eq!(status(&second), 200, "{second}");
+    assert_eq!(header(&second, "CSeq"), Some("2 OPTIONS"), "{second}");
+}
