@@ -246,7 +246,7 @@ impl<'a> Fields<'a> {
 }
 
 /// `SIP/2.0/<transport> <sent-by>[;params]` with a non-empty sent-by.
-fn valid_via(value: &str) -> bool {
+pub(crate) fn valid_via(value: &str) -> bool {
     let Some(rest) = value.strip_prefix("SIP/2.0/") else {
         return false;
     };

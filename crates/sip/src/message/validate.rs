@@ -12,8 +12,15 @@ pub(crate) fn validate(msg: &rsip::SipMessage) -> Result<(), ParseError> {
     for h in msg.headers().iter() {
         if let rsip::Header::Via(via) = h {
             vias += 1;
-            let typed = via.typed().map_err(|_| bad("Via"))?;
-            if typed.uri.host_with_port.to_string().is_empty() {
+            // The top Via is ours to answer to; the others only travel back in the response, and
+            // may name transports rsip does not know (RFC 4475 `transports`: SCTP, UNKNOWN).
+            let ok = if vias == 1 {
+                via.typed()
+                    .is_ok_and(|t| !t.uri.host_with_port.to_string().is_empty())
+            } else {
+                super::lite::valid_via(via.value())
+            };
+            if !ok {
                 return Err(bad("Via"));
             }
         }

@@ -342,3 +342,27 @@ fn parses_baresip_answer_and_sipp_bye() {
     let bye = parse(&data("sipp_bye.sip")).expect("BYE parses");
     assert_eq!(message::cseq(&bye), Some((2, rsip::Method::Bye)));
 }
+
+#[test]
+fn rfc4475_transports_unknown_transports_below_the_top_via_are_valid() {
+    let text = "OPTIONS sip:user@example.com SIP/2.0\r\n\
+        To: sip:user@example.com\r\n\
+        From: <sip:caller@example.com>;tag=323\r\n\
+        Max-Forwards: 70\r\n\
+        Call-ID:  transports.kijh4akdnaqjkwendsasfdj\r\n\
+        Accept: application/sdp\r\n\
+        CSeq: 60 OPTIONS\r\n\
+        Via: SIP/2.0/UDP t1.example.com;branch=z9hG4bKkdjuw\r\n\
+        Via: SIP/2.0/SCTP t2.example.com;branch=z9hG4bKklasjdhf\r\n\
+        Via: SIP/2.0/TLS t3.example.com;branch=z9hG4bK2980unddj\r\n\
+        Via: SIP/2.0/UNKNOWN t4.example.com;branch=z9hG4bKasd0f3en\r\n\
+        Via: SIP/2.0/TCP t5.example.com;branch=z9hG4bK0a9idfnee\r\n\
+        l: 0\r\n\r\n";
+    let msg = parse(text.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(message::header_values(&msg, "Via").len(), 5);
+    let bad_lower = text.replace("SIP/2.0/UNKNOWN t4.example.com", "SIP/2.0/UNKNOWN");
+    assert!(
+        parse(bad_lower.as_bytes()).is_err(),
+        "a Via without sent-by"
+    );
+}
