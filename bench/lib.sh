@@ -57,7 +57,8 @@ write_users_csv() {
     for ((i = 0; i < AGENTS; i++)); do echo "$(user_name $i);[authentication username=$(user_name $i) password=secret-$(user_name $i)]" >>"$out"; done
 }
 
-# The server's config: bench/agentphone-bench.toml plus the users and a team `support` of all.
+# The server's config: bench/agentphone-bench.toml plus the users, a team `support` of all and
+# $SERVER_CONFIG_EXTRA.
 write_server_config() {
     local out="$1" port="$2" i members=""
     sed "s/@PORT@/$port/; s|@REPO@|$REPO_DIR|" "$BENCH_DIR/agentphone-bench.toml" >"$out"
@@ -66,6 +67,8 @@ write_server_config() {
         members+="\"$(user_name $i)\", "
     done
     printf '\n[[teams]]\nname = "support"\ninbound = "support"\nmembers = [%s]\n' "${members%, }" >>"$out"
+    # SERVER_CONFIG_EXTRA: more TOML for a script's own needs (another team, a [security] table).
+    if [[ -n "${SERVER_CONFIG_EXTRA:-}" ]]; then printf '\n%s\n' "$SERVER_CONFIG_EXTRA" >>"$out"; fi
 }
 
 # Build the release server (and loadgen) once. SKIP_BUILD=1: use what is there (or SERVER_BIN,

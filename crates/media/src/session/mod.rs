@@ -346,7 +346,7 @@ impl RtpSession {
             return;
         };
         let ours = h.pt == active.cfg.pt || Some(h.pt) == active.cfg.telephone_event_pt;
-        if !ours || !self.latch.admits_rtp(from, h.ssrc) {
+        if !ours || !self.latch.admits_rtp(from, h.ssrc, h.seq, self.remote) {
             return;
         }
         let clock = active.cfg.codec.clock();

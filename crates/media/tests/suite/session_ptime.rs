@@ -252,8 +252,10 @@ fn garbage_with_our_payload_type_is_survived() {
             session.poll_receive(at, &mut digits);
             statuses.push(session.next_frame(&mut frame));
         }
+        // Its first packet is on probation (a new SSRC takes over after two in sequence, see
+        // session/latch.rs), so it plays one frame later than a stream that latched at once.
         assert!(
-            statuses[10..].iter().all(|&s| s == FrameStatus::Audio),
+            statuses[11..].iter().all(|&s| s == FrameStatus::Audio),
             "{codec:?}: {statuses:?}"
         );
     }

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use agentphone_protocol::agent_state::MISSED_CALL;
 use agentphone_protocol::{
@@ -109,10 +109,18 @@ impl AgentState {
     }
 }
 
+/// How far apart two agents' idle times are at least, in the order their calls ended: the
+/// document shows milliseconds, and two ends the directory takes in within one millisecond would
+/// otherwise show the same `idle_since_ms` although routing (which compares instants) already
+/// prefers the first — subscribers must see the order routing uses (R1, T3).
+const IDLE_STEP: Duration = Duration::from_millis(1);
+
 /// Every configured agent's state.
 pub struct Agents {
     config: Arc<Config>,
     table: HashMap<String, AgentState>,
+    /// The latest idle time given to anyone (see [`IDLE_STEP`]).
+    last_idle: Option<Instant>,
 }
 
 impl Agents {
@@ -136,7 +144,11 @@ impl Agents {
                 (a.username.clone(), state)
             })
             .collect();
-        Agents { config, table }
+        Agents {
+            config,
+            table,
+            last_idle: None,
+        }
     }
 
     /// Apply one change (unknown users are ignored).
@@ -161,7 +173,9 @@ impl Agents {
             AgentChange::CallEnded => {
                 a.calls = a.calls.saturating_sub(1);
                 if a.calls == 0 {
-                    a.idle_since = now;
+                    let at = self.last_idle.map_or(now, |last| now.max(last + IDLE_STEP));
+                    self.last_idle = Some(at);
+                    a.idle_since = at;
                     let wrap_up = self.config.wrap_up_of(user);
                     a.wrap_up_until = (!wrap_up.is_zero()).then(|| now + wrap_up);
                 }
@@ -305,7 +319,8 @@ impl Agents {
 }
 
 /// An instant as milliseconds since the Unix epoch, from one fixed pairing of the two clocks (so
-/// the same instant always gives the same number and the snapshot does not flicker).
+/// the same instant always gives the same number and the snapshot does not flicker), rounded
+/// down on both sides of the pairing: instants 1 ms apart or more never give the same number.
 pub fn wall_ms(at: Instant) -> u64 {
     static EPOCH: OnceLock<(Instant, u64)> = OnceLock::new();
     let (base, base_ms) = *EPOCH.get_or_init(|| {
@@ -318,6 +333,8 @@ pub fn wall_ms(at: Instant) -> u64 {
     if at >= base {
         base_ms + at.duration_since(base).as_millis() as u64
     } else {
-        base_ms.saturating_sub(base.duration_since(at).as_millis() as u64)
+        let before = base.duration_since(at);
+        let ceil_ms = before.as_millis() as u64 + u64::from(before.subsec_nanos() % 1_000_000 != 0);
+        base_ms.saturating_sub(ceil_ms)
     }
 }

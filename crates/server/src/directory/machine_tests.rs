@@ -83,7 +83,10 @@ impl Sim {
 
     /// Let virtual time run to `ms`, firing every deadline on the way.
     fn run_to(&mut self, ms: u64) {
-        let end = Sim::at(ms, self);
+        self.run_until(Sim::at(ms, self));
+    }
+
+    fn run_until(&mut self, end: Instant) {
         while let Some(due) = self.dir.deadline().filter(|d| *d <= end) {
             self.now = due.max(self.now);
             let effects = self.dir.handle(Event::Timer, self.now);
@@ -94,7 +97,12 @@ impl Sim {
 
     /// At `ms`, feed one event.
     fn event(&mut self, ms: u64, event: Event) {
-        self.run_to(ms);
+        self.event_at(Sim::at(ms, self), event);
+    }
+
+    /// At `at` (finer than a millisecond), feed one event.
+    fn event_at(&mut self, at: Instant, event: Event) {
+        self.run_until(at);
         let effects = self.dir.handle(event, self.now);
         self.take(effects);
     }
@@ -213,6 +221,58 @@ fn bob_is_seen_available_by_everyone_whatever_the_order_and_spacing() {
         }
     }
     assert_eq!(cases, orders.len() * gaps_ms.len());
+}
+
+/// R1/T3 as subscribers see it: bob's call ends, then alice's, so close together that the
+/// directory takes both in within one millisecond (a loaded server: alice hung up the moment
+/// bob's phone showed his call ended). Every subscriber must see alice idle since later than
+/// bob — the order routing uses — and the team's next call goes to bob.
+#[test]
+fn calls_ending_within_a_millisecond_show_idle_times_in_their_order() {
+    for gap_us in [0, 1, 300, 999, 1000, 1500, 20_000] {
+        let mut sim = Sim::new();
+        let case = format!("alice's call ended {gap_us} µs after bob's");
+        for user in ["alice", "bob"] {
+            let reg = binding(Sim::at(3_600_000, &sim));
+            sim.event(
+                0,
+                Sim::agent(user, AgentChange::Register(Some(Box::new(reg)))),
+            );
+            sim.event(0, Sim::agent(user, AgentChange::SetVoice(true)));
+        }
+        sim.event(10, Sim::subscribe("carol-sub"));
+        for user in ["alice", "bob"] {
+            let now = sim.now;
+            assert!(sim.dir.reserve(user, now).is_ok(), "{case}: {user}");
+            sim.event(100, Sim::agent(user, AgentChange::Answered));
+        }
+        let bob_ends = Sim::at(1000, &sim) + Duration::from_micros(250);
+        sim.event_at(bob_ends, Sim::agent("bob", AgentChange::CallEnded));
+        let alice_ends = bob_ends + Duration::from_micros(gap_us);
+        sim.event_at(alice_ends, Sim::agent("alice", AgentChange::CallEnded));
+        sim.run_to(2000);
+        let idle_since = |user: &str| {
+            let agent = sim.seen["carol-sub"]
+                .agents
+                .iter()
+                .find(|a| a.username == user)
+                .cloned()
+                .unwrap_or_else(|| panic!("{case}: no {user}"));
+            assert_eq!(agent.status, AgentStatus::Available, "{case}: {user}");
+            agent
+                .idle_since_ms
+                .unwrap_or_else(|| panic!("{case}: {user}"))
+        };
+        let (alice, bob) = (idle_since("alice"), idle_since("bob"));
+        assert!(alice > bob, "{case}: alice idle since {alice}, bob {bob}");
+        assert!(
+            alice - bob <= 1 + gap_us / 1000,
+            "{case}: no later than needed"
+        );
+        let now = sim.now;
+        let next = sim.dir.reserve_for_team("support", &[], now);
+        assert_eq!(next.map(|n| n.0).as_deref(), Some("bob"), "{case}");
+    }
 }
 
 /// Table: changes at these times (ms) → NOTIFYs each subscriber gets after the first one.

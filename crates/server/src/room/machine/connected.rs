@@ -234,13 +234,16 @@ impl RoomMachine {
             self.record_left(leg_id, agent);
         }
         self.supervisor_left(leg_id);
+        // The directory first, the BYE after: whatever the agent does once their phone shows
+        // the call ended (or whatever a call ended after it does) reaches the directory after
+        // this end, so the order of idle times is the order the calls really ended (R1, T3).
+        if let Some(agent) = leg.role.agent() {
+            self.directory(DirOp::CallEnded(agent.to_string()));
+        }
         self.emit(Effect::DropLeg {
             leg: leg_id,
             bye: send_bye && leg.confirmed,
         });
-        if let Some(agent) = leg.role.agent() {
-            self.directory(DirOp::CallEnded(agent.to_string()));
-        }
         self.command_hold = call_rules::hold_after_leave(
             self.command_hold,
             leg_id,

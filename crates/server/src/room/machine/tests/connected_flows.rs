@@ -51,8 +51,8 @@ fn a_party_leaving_ends_a_two_party_call() {
                     &[
                         &first,
                         "record customer_left: Cust left (the customer)",
-                        "drop 2 bye",
                         "ended alice",
+                        "drop 2 bye",
                         &record_ended,
                         ended,
                     ],
@@ -69,8 +69,8 @@ fn a_party_leaving_ends_a_two_party_call() {
                     2,
                     *silent,
                     &[
-                        &first,
                         "ended alice",
+                        &first,
                         "record left: Alice left",
                         "state v2 end alice",
                         "drop 1 bye",
@@ -85,7 +85,7 @@ fn a_party_leaving_ends_a_two_party_call() {
             c.vanish(
                 2,
                 *silent,
-                &[&first, "ended bob", "drop 1 bye", "ended alice", ended],
+                &["ended bob", &first, "ended alice", "drop 1 bye", ended],
             );
         });
         t.case(&format!("agent to agent: the caller {how}"), || {
@@ -94,7 +94,7 @@ fn a_party_leaving_ends_a_two_party_call() {
             c.vanish(
                 1,
                 *silent,
-                &[&first, "ended alice", "drop 2 bye", "ended bob"],
+                &["ended alice", &first, "ended bob", "drop 2 bye"],
             );
         });
     }
@@ -105,8 +105,8 @@ fn a_party_leaving_ends_a_two_party_call() {
             &[
                 "state v2 end all",
                 "drop 1 bye",
-                "drop 2 bye",
                 "ended alice",
+                "drop 2 bye",
                 "ended: server shutting down",
             ],
         );

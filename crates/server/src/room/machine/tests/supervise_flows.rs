@@ -204,11 +204,11 @@ fn parties_leave_around_a_supervisor() {
                 c.bye(
                     2,
                     &[
-                        "drop 2",
                         "ended alice",
+                        "drop 2",
                         "drop 1 bye",
-                        "drop 3 bye",
                         "ended dave",
+                        "drop 3 bye",
                         "ended: no agent left",
                     ],
                 );
@@ -223,8 +223,8 @@ fn parties_leave_around_a_supervisor() {
             c.bye(
                 2,
                 &[
-                    "drop 2",
                     "ended alice",
+                    "drop 2",
                     "mode 1 Mixed",
                     "mode 3 Mixed",
                     "!ended:",
@@ -239,7 +239,7 @@ fn parties_leave_around_a_supervisor() {
             let mut c = Call::supervised(SuperviseMode::Whisper, &["started dave"]);
             c.bye(
                 3,
-                &["drop 3", "ended dave", "record left: Dave left", "!ended:"],
+                &["ended dave", "drop 3", "record left: Dave left", "!ended:"],
             );
             assert_eq!(c.phase(), Phase::Connected);
             // The slot is free again: another supervisor fits.

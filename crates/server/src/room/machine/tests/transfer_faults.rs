@@ -46,8 +46,8 @@ fn a_party_vanishes_while_the_target_rings() {
                     2,
                     silent,
                     &[
-                        &d,
                         "ended alice",
+                        &d,
                         "record left: Alice left",
                         "!ended:",
                         "!cancel",
@@ -178,8 +178,8 @@ fn a_party_vanishes_during_the_consultation() {
                     &[
                         "record transfer_completed: Alice transferred to Bob",
                         "mode 1 Mixed",
-                        &d,
                         "ended alice",
+                        &d,
                         "!ended:",
                     ],
                 );
@@ -189,7 +189,7 @@ fn a_party_vanishes_during_the_consultation() {
         t.case(&format!("the target {how}: back to the requester and the customer (T8)"), || {
             let mut c = Call::consulting_bob();
             let d = drop_line(3, silent);
-            c.vanish(3, silent, &[&d, "ended bob", "record left: Bob left", "record transfer_failed: Transfer to Bob failed: Bob hung up during the consultation", "mode 1 Mixed", "mode 2 Mixed", "!sipfrag", "!ended:"]);
+            c.vanish(3, silent, &["ended bob", &d, "record left: Bob left", "record transfer_failed: Transfer to Bob failed: Bob hung up during the consultation", "mode 1 Mixed", "mode 2 Mixed", "!sipfrag", "!ended:"]);
             assert!(c.m.room_state().transfer.is_none());
         });
     }

@@ -35,8 +35,8 @@ fn a_transfer_to_an_agent() {
                 &[
                     "record transfer_completed: Alice transferred to Bob",
                     "mode 1 Mixed",
-                    "drop 2 bye",
                     "ended alice",
+                    "drop 2 bye",
                     "record left: Alice left",
                     "tx* ok",
                     "!ended:",
@@ -180,8 +180,8 @@ fn a_transfer_to_an_agent() {
                 &[
                     "!sipfrag",
                     "record transfer_cancelled: Alice cancelled the transfer to Bob",
-                    "drop 3 bye",
                     "ended bob",
+                    "drop 3 bye",
                     "mode 1 Mixed",
                 ],
             );

@@ -73,7 +73,7 @@ fn a_customer_call_routed_transferred_and_completed() {
     c.cmd(
         2,
         RoomCommand::CompleteTransfer,
-        &["drop 2 bye", "ended bob"],
+        &["ended bob", "drop 2 bye"],
     );
     assert_eq!(
         shown(&c),
@@ -86,8 +86,8 @@ fn a_customer_call_routed_transferred_and_completed() {
         1,
         &[
             "drop 1",
-            "drop 3 bye",
             "ended carol",
+            "drop 3 bye",
             "ended: the other party hung up",
         ],
     );
