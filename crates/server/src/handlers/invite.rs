@@ -6,7 +6,6 @@ use std::sync::Arc;
 use agentphone_sip::endpoint::ServerTransaction;
 use agentphone_sip::message;
 use agentphone_sip::message::fields;
-use agentphone_sip::sdp::Sdp;
 
 use crate::context::Ctx;
 use crate::ids::RoomId;
@@ -50,7 +49,7 @@ pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction) {
             Role::Agent(user)
         }
     };
-    let offer = match read_offer(&tx.request) {
+    let offer = match super::sdp_offer::read_offer(&tx.request) {
         Ok(o) => o,
         Err((code, reason)) => {
             sip_reply::reply(&tx, code, &reason).await;
@@ -86,25 +85,4 @@ pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction) {
         },
         slot,
     );
-}
-
-/// The SDP offer of an INVITE: 415 for another body type, 488 without a body (we need the offer),
-/// 400 when it does not parse.
-pub(super) fn read_offer(req: &rsip::Request) -> Result<Sdp, (u16, String)> {
-    if req.body.is_empty() {
-        return Err((488, "Not Acceptable Here (an SDP offer is required)".into()));
-    }
-    let msg = req;
-    if let Some(ct) = fields::header_value(msg, "Content-Type") {
-        if !ct
-            .trim()
-            .to_ascii_lowercase()
-            .starts_with("application/sdp")
-        {
-            return Err((415, "Unsupported Media Type".into()));
-        }
-    }
-    let text = std::str::from_utf8(&req.body)
-        .map_err(|_| (400, "Bad Request (SDP is not UTF-8)".to_string()))?;
-    Sdp::parse(text).map_err(|e| (400, format!("Bad Request (bad SDP: {})", e.0)))
 }

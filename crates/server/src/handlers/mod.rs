@@ -8,6 +8,7 @@ pub mod invite;
 pub mod options;
 pub mod publish;
 pub mod register;
+mod sdp_offer;
 pub mod subscribe;
 pub mod supervise;
 pub mod unsupported;

@@ -33,7 +33,7 @@ pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction, room: RoomId) {
             }
         },
     };
-    if let Err((code, reason)) = super::invite::read_offer(&tx.request) {
+    if let Err((code, reason)) = super::sdp_offer::read_offer(&tx.request) {
         sip_reply::reply(&tx, code, &reason).await;
         return;
     }
