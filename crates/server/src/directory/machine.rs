@@ -12,6 +12,7 @@ use agentphone_protocol::supervisor::SupervisorCall;
 use agentphone_protocol::{AgentStatus, DirectoryState, RoomId};
 
 use super::agents::{wall_ms, AgentChange, Agents, Binding};
+pub use super::effect::{Effect, SubState};
 use super::supervisor_feed::SupervisorFeed;
 
 use crate::config::Config;
@@ -65,48 +66,6 @@ pub enum Event {
     },
     /// The deadline ([`Directory::deadline`]) passed.
     Timer,
-}
-
-/// The `Subscription-State` of a NOTIFY.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SubState {
-    /// `active;expires=N`.
-    Active {
-        /// Seconds left.
-        expires: u64,
-    },
-    /// `terminated;reason=timeout`: the last NOTIFY of the subscription.
-    Terminated,
-}
-
-/// What the driver must do.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Effect {
-    /// Send a NOTIFY in subscription `id` with this body (the same bytes for every subscriber).
-    Notify {
-        /// The subscription dialog's Call-ID.
-        id: String,
-        /// Its state.
-        state: SubState,
-        /// The directory document.
-        body: Arc<[u8]>,
-    },
-    /// Send a supervisor NOTIFY (`agentphone-supervisor`) in subscription `id`.
-    NotifySupervisor {
-        /// The subscription dialog's Call-ID.
-        id: String,
-        /// Its state.
-        state: SubState,
-        /// The supervisor document.
-        body: Arc<[u8]>,
-    },
-    /// The subscription is over: forget its dialog (after any NOTIFY above).
-    Forget {
-        /// The subscription dialog's Call-ID.
-        id: String,
-    },
-    /// Some agent's status changed (the queue looks for a member who became available).
-    Changed,
 }
 
 /// The directory machine.

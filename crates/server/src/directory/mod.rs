@@ -9,6 +9,7 @@
 
 mod agents;
 mod board;
+mod effect;
 mod machine;
 #[cfg(test)]
 mod machine_tests;

@@ -11,7 +11,7 @@ use agentphone_protocol::supervisor::SupervisorCall;
 use agentphone_protocol::{DirectoryState, RoomId, SupervisorState};
 
 use super::board::Board;
-use super::machine::{Effect, SubState};
+use super::effect::{Effect, SubState};
 
 /// The supervisors' subscriptions and the last document they got.
 #[derive(Default)]
