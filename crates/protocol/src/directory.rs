@@ -1,14 +1,20 @@
 //! The directory event package (`agentphone-directory`): every agent with a derived status and
-//! every team with counts, the whole state in each NOTIFY (docs/protocol.md "Directory").
+//! every team with counts. A subscriber gets the whole state first, then deltas (only the agents
+//! and teams that changed, with the version they apply to); a document too big for one UDP
+//! datagram goes in several parts (docs/protocol.md "Directory"; splitting and reassembly in
+//! [`crate::directory_parts`]).
 
 use serde::{Deserialize, Serialize};
 
-use crate::schema::{first, SCHEMA};
+use crate::schema::{first, DELTA_SCHEMA, SCHEMA};
 
 /// The event package (`Event:` of SUBSCRIBE and NOTIFY).
 pub const EVENT: &str = "agentphone-directory";
 /// The NOTIFY body type (`Accept:` of the SUBSCRIBE).
 pub const CONTENT_TYPE: &str = "application/vnd.agentphone.directory+json";
+/// The `Event` parameter of a subscription to one's own entry only
+/// (`Event: agentphone-directory;scope=self`).
+pub const SCOPE_SELF: &str = "scope=self";
 /// The user part of the directory's URI (`sip:directory@HOST`).
 pub const URI_USER: &str = "directory";
 
@@ -68,8 +74,9 @@ pub struct DirectoryAgent {
 pub struct DirectoryTeam {
     /// Team name (what a team transfer targets).
     pub name: String,
-    /// Members in configured order.
-    #[serde(default)]
+    /// Members in configured order. Left out of a delta's entries (members change only with the
+    /// configuration): an entry without them keeps the members known.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<String>,
     /// Members who can take a call now.
     #[serde(default)]
@@ -103,6 +110,35 @@ pub struct DirectoryState {
     /// How long an offered call rings before it is missed (the agent then goes away).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ring_timeout_s: Option<u32>,
+    /// A delta: only the agents and teams that changed since version `base` (the subscriber's
+    /// last), each replacing the entry of the same name. None: the whole state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<u64>,
+    /// This NOTIFY is part `part` (from 1) of the `parts` that carry this version.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub part: u32,
+    /// How many NOTIFYs carry this version (absent: 1).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub parts: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn is_one(n: &u32) -> bool {
+    *n == 1
+}
+
+/// A delta that does not follow the state it should be applied to: the reader must fetch the
+/// whole state again (a new subscription).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("directory delta from version {base} does not apply to version {have}")]
+pub struct Gap {
+    /// The version the reader has.
+    pub have: u64,
+    /// The version the delta applies to.
+    pub base: u64,
 }
 
 impl DirectoryState {
@@ -115,12 +151,83 @@ impl DirectoryState {
             teams,
             away_reasons: Vec::new(),
             ring_timeout_s: None,
+            base: None,
+            part: 1,
+            parts: 1,
         }
     }
 
     /// Same agents and teams (the version aside): nothing to tell subscribers.
     pub fn same_content(&self, other: &DirectoryState) -> bool {
         self.agents == other.agents && self.teams == other.teams
+    }
+
+    /// A delta from `base` to `version` with these changed entries (schema 2: an older reader
+    /// refuses it rather than take it for the whole state).
+    pub fn delta(
+        base: u64,
+        version: u64,
+        agents: Vec<DirectoryAgent>,
+        teams: Vec<DirectoryTeam>,
+    ) -> Self {
+        let mut d = DirectoryState::new(version, agents, teams);
+        d.schema = DELTA_SCHEMA;
+        d.base = Some(base);
+        d
+    }
+
+    /// Take in a whole state (replaces this one) or a delta that follows this version.
+    pub fn apply(&mut self, next: DirectoryState) -> Result<(), Gap> {
+        let Some(base) = next.base else {
+            *self = next;
+            self.schema = SCHEMA;
+            (self.part, self.parts) = (1, 1);
+            return Ok(());
+        };
+        if base != self.version {
+            return Err(Gap {
+                have: self.version,
+                base,
+            });
+        }
+        replace_by_name(&mut self.agents, next.agents, |a| &a.username);
+        let known: std::collections::HashMap<String, Vec<String>> = self
+            .teams
+            .iter_mut()
+            .map(|t| (t.name.clone(), std::mem::take(&mut t.members)))
+            .collect();
+        replace_by_name(&mut self.teams, next.teams, |t| &t.name);
+        for t in &mut self.teams {
+            if t.members.is_empty() {
+                t.members = known.get(&t.name).cloned().unwrap_or_default();
+            }
+        }
+        if !next.away_reasons.is_empty() {
+            self.away_reasons = next.away_reasons;
+        }
+        if next.ring_timeout_s.is_some() {
+            self.ring_timeout_s = next.ring_timeout_s;
+        }
+        self.version = next.version;
+        Ok(())
+    }
+}
+
+/// Each of `changed` replaces the entry of `list` with its name, or is added at the end.
+fn replace_by_name<T>(list: &mut Vec<T>, changed: Vec<T>, name: impl Fn(&T) -> &String) {
+    if changed.is_empty() {
+        return;
+    }
+    let index: std::collections::HashMap<String, usize> = list
+        .iter()
+        .enumerate()
+        .map(|(i, x)| (name(x).clone(), i))
+        .collect();
+    for entry in changed {
+        match index.get(name(&entry)) {
+            Some(&i) => list[i] = entry,
+            None => list.push(entry),
+        }
     }
 }
 
@@ -228,9 +335,9 @@ mod tests {
 
     #[test]
     fn a_newer_schema_is_refused_whatever_its_fields() {
-        let text = r#"{"schema": 2, "version": 3, "agents": {"bob": "available"}}"#;
+        let text = r#"{"schema": 3, "version": 3, "agents": {"bob": "available"}}"#;
         match decode::<DirectoryState>(text.as_bytes()) {
-            Err(crate::DecodeError::TooNew { found: 2 }) => {}
+            Err(crate::DecodeError::TooNew { found: 3 }) => {}
             other => panic!("{other:?}"),
         }
         assert!(matches!(
