@@ -52,7 +52,10 @@ struct Watcher {
 
 /// The subscribers' socket and what they got.
 struct Watchers {
+    /// Subscribers by their dialog's Call-ID.
     index: HashMap<String, usize>,
+    /// The subscriber whose SUBSCRIBE is under way (its Call-ID is learnt from its first NOTIFY).
+    subscribing: Option<usize>,
     subs: Vec<Watcher>,
     /// Per change: when each subscriber saw it.
     reached: Vec<Vec<Option<Instant>>>,
@@ -87,6 +90,9 @@ impl Watchers {
         let size = message::to_bytes(&got.msg).len();
         self.datagram_max = self.datagram_max.max(size);
         let call_id = message::call_id(&got.msg).unwrap_or_default();
+        if let (None, Some(i)) = (self.index.get(&call_id), self.subscribing.take()) {
+            self.index.insert(call_id.clone(), i);
+        }
         let (Some(&i), false) = (self.index.get(&call_id), req.body.is_empty()) else {
             return Some(reply);
         };
@@ -187,7 +193,13 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     let (changes_tx, changes_rx) = mpsc::channel::<Change>();
     let changer = {
         let go = go.clone();
-        let pool: Vec<String> = opts.users[opts.subscribers.min(opts.users.len())..].to_vec();
+        // Agents that do not subscribe change; when all subscribe, the subscribers do.
+        let rest = &opts.users[opts.subscribers.min(opts.users.len())..];
+        let pool: Vec<String> = if rest.is_empty() {
+            opts.users.clone()
+        } else {
+            rest.to_vec()
+        };
         let password_prefix = opts.password_prefix.clone();
         let (count, rate) = (opts.changes, opts.rate);
         std::thread::spawn(move || -> anyhow::Result<()> {
@@ -208,6 +220,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     let mut subs_sock = SipSocket::new(UdpSocket::bind("127.0.0.1:0")?, opts.server)?;
     let mut watchers = Watchers {
         index: HashMap::new(),
+        subscribing: None,
         subs: Vec::new(),
         reached: Vec::new(),
         pending: HashMap::new(),
@@ -226,8 +239,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
             password: &password,
         };
         let aor = format!("sip:{user}@{host}");
-        let call_id = message::new_call_id();
-        watchers.index.insert(call_id.clone(), watchers.subs.len());
+        watchers.subscribing = Some(watchers.subs.len());
         watchers.subs.push(Watcher {
             parts: Assembler::default(),
             state: DirectoryState::new(0, Vec::new(), Vec::new()),
@@ -235,7 +247,6 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         });
         let t = Instant::now();
         let subscribe = RequestBuilder::new(rsip::Method::Subscribe, &directory)?
-            .call_id(&call_id)
             .contact(&format!("sip:{user}@{}", subs_sock.local_addr()))
             .header("Event", "agentphone-directory")
             .header("Accept", "application/vnd.agentphone.directory+json")

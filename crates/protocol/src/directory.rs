@@ -299,6 +299,25 @@ mod tests {
         assert_eq!(decode::<DirectoryState>(&again).unwrap(), sample());
     }
 
+    /// The documented delta applies to the documented whole state.
+    #[test]
+    fn the_documented_delta_applies_to_the_documented_state() {
+        let section = crate::doc_section("Directory");
+        let second = section.split("```json\n").nth(2).expect("a delta sample");
+        let text = &second[..second.find("```").expect("the sample's end")];
+        let delta: DirectoryState = decode(text.as_bytes()).unwrap();
+        assert_eq!((delta.schema, delta.base, delta.version), (2, Some(12), 14));
+        let written: Value = serde_json::to_value(&delta).unwrap();
+        assert_eq!(written, serde_json::from_str::<Value>(text).unwrap());
+        let mut state = sample();
+        state.apply(delta).unwrap();
+        assert_eq!(state.version, 14);
+        assert_eq!(state.agents[0].status, AgentStatus::OnCall);
+        assert_eq!(state.agents[1], sample().agents[1]);
+        assert_eq!(state.teams[0].available, 0);
+        assert_eq!(state.teams[0].members, sample().teams[0].members);
+    }
+
     #[test]
     fn every_status_round_trips_by_its_wire_word() {
         for (status, word) in [
