@@ -145,6 +145,16 @@ impl Watchers {
     }
 }
 
+/// A UDP socket on 127.0.0.1 with a receive buffer of 4 MB: a hundred subscribers' NOTIFYs of one
+/// change arrive at once, and a reader descheduled for a while must not lose them (a lost NOTIFY
+/// waits 500 ms for its retransmission, and the subscriber with it).
+fn big_buffer_socket() -> std::io::Result<UdpSocket> {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None)?;
+    socket.set_recv_buffer_size(4 << 20)?;
+    socket.bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())?;
+    Ok(socket.into())
+}
+
 /// Server CPU time (s) and resident memory (MB) from /proc.
 fn server_usage(pid: Option<u32>) -> Option<(f64, f64, f64)> {
     let pid = pid?;
@@ -217,7 +227,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     };
 
     // The subscribers, one after the other, each with its whole state before the next.
-    let mut subs_sock = SipSocket::new(UdpSocket::bind("127.0.0.1:0")?, opts.server)?;
+    let mut subs_sock = SipSocket::new(big_buffer_socket()?, opts.server)?;
     let mut watchers = Watchers {
         index: HashMap::new(),
         subscribing: None,

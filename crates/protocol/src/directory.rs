@@ -190,16 +190,22 @@ impl DirectoryState {
                 base,
             });
         }
-        replace_by_name(&mut self.agents, next.agents, |a| &a.username);
-        let known: std::collections::HashMap<String, Vec<String>> = self
-            .teams
-            .iter_mut()
-            .map(|t| (t.name.clone(), std::mem::take(&mut t.members)))
-            .collect();
-        replace_by_name(&mut self.teams, next.teams, |t| &t.name);
-        for t in &mut self.teams {
-            if t.members.is_empty() {
-                t.members = known.get(&t.name).cloned().unwrap_or_default();
+        for (i, agent) in positions(&self.agents, &next.agents, |a| &a.username) {
+            match i {
+                Some(i) => self.agents[i] = agent,
+                None => self.agents.push(agent),
+            }
+        }
+        for (i, mut team) in positions(&self.teams, &next.teams, |t| &t.name) {
+            match i {
+                Some(i) => {
+                    if team.members.is_empty() {
+                        // A delta's entry leaves the members out: keep those known.
+                        team.members = std::mem::take(&mut self.teams[i].members);
+                    }
+                    self.teams[i] = team;
+                }
+                None => self.teams.push(team),
             }
         }
         if !next.away_reasons.is_empty() {
@@ -213,22 +219,30 @@ impl DirectoryState {
     }
 }
 
-/// Each of `changed` replaces the entry of `list` with its name, or is added at the end.
-fn replace_by_name<T>(list: &mut Vec<T>, changed: Vec<T>, name: impl Fn(&T) -> &String) {
-    if changed.is_empty() {
-        return;
-    }
-    let index: std::collections::HashMap<String, usize> = list
-        .iter()
-        .enumerate()
-        .map(|(i, x)| (name(x).clone(), i))
-        .collect();
-    for entry in changed {
-        match index.get(name(&entry)) {
-            Some(&i) => list[i] = entry,
-            None => list.push(entry),
-        }
-    }
+/// Where each of `changed` is in `list` (by name), paired with it. A delta names a few entries:
+/// they are looked for one by one; many are looked up in an index of borrowed names.
+fn positions<T: Clone>(
+    list: &[T],
+    changed: &[T],
+    name: impl Fn(&T) -> &String,
+) -> Vec<(Option<usize>, T)> {
+    let found: Vec<Option<usize>> = if changed.len() <= 8 {
+        changed
+            .iter()
+            .map(|c| list.iter().position(|x| name(x) == name(c)))
+            .collect()
+    } else {
+        let index: std::collections::HashMap<&str, usize> = list
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (name(x).as_str(), i))
+            .collect();
+        changed
+            .iter()
+            .map(|c| index.get(name(c).as_str()).copied())
+            .collect()
+    };
+    found.into_iter().zip(changed.iter().cloned()).collect()
 }
 
 #[cfg(test)]
