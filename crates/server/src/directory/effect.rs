@@ -6,7 +6,7 @@ use std::sync::Arc;
 use agentphone_protocol::{DirectoryAgent, DirectoryTeam};
 
 /// Directory entries that changed since the last publication: what the fan-out
-/// ([`super::fanout::Fanout`]) turns into deltas. Any source of agent state may produce them (the
+/// (`fanout::Fanout`) turns into deltas. Any source of agent state may produce them (the
 /// directory machine today; a shared store's change feed in a cluster).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Changes {

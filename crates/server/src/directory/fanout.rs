@@ -1,5 +1,5 @@
 //! The directory's subscribers as a plain machine (`handle(event, now) -> effects`, time a
-//! parameter), run by the fan-out task ([`super::notifier`]), never by the task routing waits on.
+//! parameter), run by the fan-out task (`notifier.rs`), never by the task routing waits on.
 //!
 //! Events in: [`FanoutEvent::Changes`] (entries that changed, from the directory machine — or,
 //! in a cluster, from a shared store's change feed), subscriptions coming, refreshed and going,

@@ -2,7 +2,7 @@
 //! supervisors come and go, and [`Directory::handle`] says what to publish
 //! (`handle(event, now) -> effects`). A change is published [`COALESCE`] after the first change
 //! of a burst, as the entries that differ from the last publication ([`Effect::Publish`]); the
-//! fan-out ([`super::fanout`], another task) turns them into NOTIFYs, so routing never waits for
+//! fan-out (`fanout.rs`, another task) turns them into NOTIFYs, so routing never waits for
 //! them. The tokio task (`super::run`) only feeds events and carries the effects out; time is a
 //! parameter.
 
