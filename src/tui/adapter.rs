@@ -178,15 +178,9 @@ impl Adapter {
         self.model.directory = directory(&view.directory);
         self.model.state = self.my_state(view);
         if self.display == view.user {
-            // No display name given: take mine from the server's directory.
-            if let Some(mine) = self
-                .model
-                .directory
-                .agents
-                .iter()
-                .find(|a| a.user == view.user)
-            {
-                self.model.me.display = mine.display.clone();
+            // No display name given: take mine from my entry of the server's directory.
+            if let Some(mine) = view.me().filter(|m| !m.display_name.is_empty()) {
+                self.model.me.display = mine.display_name.clone();
             }
         }
         self.model.incoming = view.incoming.as_ref().map(|i| IncomingCall {
@@ -367,6 +361,7 @@ impl Adapter {
             }],
             Action::CancelTransfer => vec![PhoneCommand::CancelTransfer],
             Action::CompleteTransfer => vec![PhoneCommand::CompleteTransfer],
+            Action::WatchDirectory(on) => vec![PhoneCommand::WatchDirectory(*on)],
             Action::Explain(why) => return Err(why.clone()),
             Action::Supervise { .. } => super::supervisor_adapter::command(action)
                 .into_iter()

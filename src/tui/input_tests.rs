@@ -691,11 +691,13 @@ fn run_loop_with_a_fake_driver() {
         sent,
         vec![
             Action::Answer,
+            Action::WatchDirectory(true), // the modal opened: the directory is watched
             Action::Transfer {
                 target: TransferTarget::Agent("bob".into()),
                 reason: None,
                 listen_only: false,
             },
+            Action::WatchDirectory(false), // … until it closed
             Action::Quit,
         ]
     );
@@ -704,6 +706,45 @@ fn run_loop_with_a_fake_driver() {
         find(&screen, "Carol Customer").is_some(),
         "last draw shows the call"
     );
+}
+
+/// Whatever closes the transfer modal (Esc, the call ending), the directory stops being watched;
+/// other popups never start it.
+#[test]
+fn the_directory_is_watched_exactly_while_the_transfer_modal_is_open() {
+    let key = |code: KeyCode| UiEvent::Input(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    let model = |m: Model| UiEvent::Model(Box::new(m));
+    // (what happens, then the actions sent)
+    let cases: Vec<(&str, Vec<UiEvent>, Vec<Action>)> = vec![
+        (
+            "opened, closed with Esc",
+            vec![key(KeyCode::Char('t')), key(KeyCode::Esc)],
+            vec![Action::WatchDirectory(true), Action::WatchDirectory(false)],
+        ),
+        (
+            "opened, the call ends",
+            vec![key(KeyCode::Char('t')), model(fixtures::idle())],
+            vec![Action::WatchDirectory(true), Action::WatchDirectory(false)],
+        ),
+        (
+            "help only",
+            vec![key(KeyCode::Char('?')), key(KeyCode::Esc)],
+            vec![],
+        ),
+    ];
+    for (name, events, want) in cases {
+        let (events_tx, events_rx) = mpsc::channel();
+        let (actions_tx, actions_rx) = mpsc::channel();
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("test backend");
+        let mut a = app(fixtures::in_call());
+        for e in events {
+            events_tx.send(e).expect("send");
+        }
+        drop(events_tx);
+        run_loop(&mut terminal, &mut a, &events_rx, &actions_tx).expect("loop");
+        let sent: Vec<Action> = actions_rx.try_iter().collect();
+        assert_eq!(sent, want, "{name}");
+    }
 }
 
 #[test]

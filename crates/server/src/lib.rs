@@ -55,6 +55,11 @@ impl ServerHandle {
         self.sip_addr
     }
 
+    /// The directory subscriptions the server holds now: (whole directory, own entry only).
+    pub fn directory_subscribers(&self) -> (usize, usize) {
+        self.ctx.directory.subscribers()
+    }
+
     /// Start stopping and return at once (callable from anywhere, also outside the runtime): every
     /// room says BYE to its parties, then the media engine and the endpoint stop and the call
     /// records are flushed — within about 2.5 s, provided the runtime keeps running that long.

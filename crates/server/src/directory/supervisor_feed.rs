@@ -25,9 +25,9 @@ pub struct SupervisorFeed {
 }
 
 impl SupervisorFeed {
-    /// Is `id` one of ours?
-    pub fn has(&self, id: &str) -> bool {
-        self.subs.contains_key(id)
+    /// Does anyone watch the floor?
+    pub fn watched(&self) -> bool {
+        !self.subs.is_empty()
     }
 
     /// A new subscriber (NOTIFY it with [`notify`](Self::notify) after publishing).
