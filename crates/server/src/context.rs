@@ -76,6 +76,7 @@ impl Ctx {
             )
         })?;
         let directory = DirectoryHandle::spawn(config.clone(), Some(endpoint.clone()));
+        seed_team_day(&config, &directory);
         let liveness = LivenessHandle::spawn(
             config.security.keepalive_interval,
             endpoint.clone(),
@@ -116,5 +117,19 @@ impl Ctx {
             ctx.endpoint.shutdown();
         })
         .await;
+    }
+}
+
+/// The supervisor view's counts of today start from the call records (a restart does not zero
+/// them). Read on a connection of its own before any call of this run exists (the router is not
+/// running yet), so the records' counts and the ones the directory makes from this run's calls
+/// add up without counting a call twice.
+fn seed_team_day(config: &Config, directory: &DirectoryHandle) {
+    let wall_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    match crate::records_day::read_file(&config.database, wall_ms) {
+        Ok(counts) => directory.team_day(counts),
+        Err(e) => tracing::error!(error = %e, "could not count today's calls in the records"),
     }
 }

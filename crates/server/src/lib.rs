@@ -21,6 +21,7 @@ mod log_limit;
 pub mod media_engine;
 mod notify;
 pub mod records;
+mod records_day;
 mod records_recovery;
 mod registrar;
 mod request_headers;

@@ -39,6 +39,7 @@ impl Room {
                 DirOp::Answered(user) => self.ctx.directory.answered(&user),
                 DirOp::CallStarted(user) => self.ctx.directory.call_started(&user),
                 DirOp::CallEnded(user) => self.ctx.directory.call_ended(&user),
+                DirOp::MonitorEnded(user) => self.ctx.directory.monitor_ended(&user),
             },
             Effect::StartOffer { offer, to, invite } => {
                 if let Err((code, why)) = self.start_offer(offer, to, &invite) {
