@@ -40,6 +40,8 @@ pub struct Ctx {
     pub liveness: LivenessHandle,
     /// Caps on customer calls in progress.
     pub admission: Arc<crate::security::admission::Admission>,
+    /// The ports RTP sockets bind.
+    pub rtp_ports: crate::rtp_ports::RtpPorts,
 }
 
 impl Ctx {
@@ -87,6 +89,7 @@ impl Ctx {
             directory,
             liveness,
             admission: crate::security::admission::Admission::new(config.security.calls),
+            rtp_ports: crate::rtp_ports::RtpPorts::new(config.rtp_ports.clone()),
             auth: AuthGuard::new(config.clone(), secrets),
             config,
             endpoint,

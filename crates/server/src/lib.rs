@@ -28,6 +28,7 @@ mod request_headers;
 mod room;
 mod room_handle;
 mod routing;
+mod rtp_ports;
 pub mod security;
 mod sip_fast_path;
 mod sip_reply;

@@ -1,7 +1,6 @@
 //! The driver carries out the machine's effects: answers, INVITEs and their CANCELs, joins,
 //! directory questions and changes, media commands, call records, NOTIFYs, the end of the room.
 
-use agentphone_media::session::RtpSession;
 use agentphone_protocol::command::INFO_PACKAGE;
 use agentphone_sip::dialog::Dialog;
 use agentphone_sip::message;
@@ -220,8 +219,7 @@ impl Room {
             }
         };
         let ip = self.ctx.config.media_ip;
-        let session =
-            RtpSession::bind(ip).map_err(|e| (500, format!("Server Internal Error (RTP: {e})")))?;
+        let session = self.ctx.rtp_ports.bind(ip).map_err(|e| e.reply())?;
         let sdp = Sdp::offer(
             ip,
             session.local_addr().port(),
