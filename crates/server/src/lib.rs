@@ -80,6 +80,7 @@ pub async fn start(config: Config) -> anyhow::Result<ServerHandle> {
         config.listen,
         agentphone_sip::endpoint::EndpointConfig {
             tcp: config.security.tcp,
+            max_transactions_per_source: config.security.transactions_per_source,
             allow: Some(sip_reply::ALLOW),
             ..Default::default()
         },

@@ -11,3 +11,4 @@ mod rfc4475;
 mod rtp_latch;
 mod rtp_ports;
 mod tcp;
+mod transactions;
