@@ -263,3 +263,50 @@ async fn tortuous_but_valid_requests_are_not_400() {
         .count();
     assert_eq!(vias, 3, "every Via comes back: {got}");
 }
+
+/// The first final response read from a TCP connection within 3 s (whole text).
+async fn tcp_final_response(conn: &mut TcpStream) -> Option<String> {
+    let mut received = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    loop {
+        let text = String::from_utf8_lossy(&received).to_string();
+        // Responses one after the other: the first final one, whole header section.
+        for message in text.split_inclusive("\r\n\r\n") {
+            if message.ends_with("\r\n\r\n") && status(message) >= 200 {
+                return Some(message.to_string());
+            }
+        }
+        let n = match tokio::time::timeout_at(deadline, conn.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => n,
+            _ => return None,
+        };
+        received.extend_from_slice(buf.get(..n).unwrap_or_default());
+    }
+}
+
+/// The same two valid messages over TCP (their top Via saying TCP): the same answers.
+#[tokio::test]
+async fn tortuous_but_valid_requests_over_tcp() {
+    let server = TestServer::start("").await;
+    let addr = server.addr().to_string();
+    let vias = ["127.0.0.1", "127.0.0.2", "127.0.0.3"];
+    let cases = [
+        ("semiuri", torture::semiuri(&addr, "127.0.0.1"), 200),
+        ("wsinv", torture::wsinv(&addr, vias), 481),
+    ];
+    for (name, text, want) in cases {
+        let text =
+            text.replacen("SIP/2.0/UDP", "SIP/2.0/TCP", 1)
+                .replacen(" /UDP\r\n", " /TCP\r\n", 1);
+        let mut conn = TcpStream::connect(server.addr())
+            .await
+            .unwrap_or_else(|e| panic!("connect: {e}"));
+        conn.write_all(text.as_bytes())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let got = tcp_final_response(&mut conn).await;
+        let got = got.unwrap_or_else(|| panic!("{name}: no answer over TCP"));
+        assert_eq!(status(&got), want, "{name}: {got}");
+    }
+}
