@@ -186,7 +186,7 @@ impl Adapter {
         self.model.incoming = view.incoming.as_ref().map(|i| IncomingCall {
             from: i.caller().to_string(),
             uri: i.uri.clone(),
-            team: i.team.clone(),
+            team: i.team.as_ref().map(|t| team_name(&view.directory, t)),
             transferred_by: i
                 .transferred_by
                 .as_ref()
@@ -435,6 +435,16 @@ fn display_of(d: &phone::Directory, user: &str) -> String {
         .iter()
         .find(|a| a.username == user && !a.display_name.is_empty())
         .map_or_else(|| user.to_string(), |a| a.display_name.clone())
+}
+
+/// A team's name as configured ("Support") for the address a call came in on (`support`, what
+/// the server's Call-Info names); the address itself when the directory does not know it.
+fn team_name(d: &phone::Directory, address: &str) -> String {
+    d.teams
+        .iter()
+        .find(|t| t.inbound.as_deref() == Some(address))
+        .or_else(|| d.teams.iter().find(|t| t.name == address))
+        .map_or_else(|| address.to_string(), |t| t.name.clone())
 }
 
 /// The directory as the transfer modal shows it.

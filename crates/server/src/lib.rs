@@ -21,12 +21,14 @@ mod log_limit;
 pub mod media_engine;
 mod notify;
 pub mod records;
+mod records_day;
 mod records_recovery;
 mod registrar;
 mod request_headers;
 mod room;
 mod room_handle;
 mod routing;
+mod rtp_ports;
 pub mod security;
 mod sip_fast_path;
 mod sip_reply;
@@ -83,6 +85,7 @@ pub async fn start(config: Config) -> anyhow::Result<ServerHandle> {
         config.listen,
         agentphone_sip::endpoint::EndpointConfig {
             tcp: config.security.tcp,
+            max_transactions_per_source: config.security.transactions_per_source,
             allow: Some(sip_reply::ALLOW),
             ..Default::default()
         },

@@ -44,6 +44,9 @@ pub enum AgentChange {
     CallStarted,
     /// A call of the agent ended: idle from now, after-call work for their team's `wrap_up_s`.
     CallEnded,
+    /// A supervisor left a call they listened to, whispered in or barged into (V2): off the
+    /// call, but it was not theirs to handle — no after-call work, the idle time stays.
+    MonitorEnded,
     /// The agent set their state (S1): available (ends away and after-call work) or away.
     SetState(AgentStateRequest),
     /// An offered call rang out (released separately): away, `missed call` (S2, RONA).
@@ -209,6 +212,7 @@ impl Agents {
                     a.wrap_up_until = (!wrap_up.is_zero()).then(|| now + wrap_up);
                 }
             }
+            AgentChange::MonitorEnded => a.calls = a.calls.saturating_sub(1),
             AgentChange::SetState(AgentStateRequest::Available) => {
                 a.away = None;
                 a.wrap_up_until = None;

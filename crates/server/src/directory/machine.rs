@@ -17,6 +17,7 @@ pub use super::effect::{Changes, Effect, SubState};
 use super::supervisor_feed::SupervisorFeed;
 
 use crate::config::Config;
+use crate::records::TeamDay;
 pub use agentphone_protocol::directory::{CONTENT_TYPE, EVENT};
 
 /// How long after the first change of a burst the state is published (protocol: within 200 ms).
@@ -46,6 +47,8 @@ pub enum Event {
         /// Its call now.
         call: Option<Box<SupervisorCall>>,
     },
+    /// Today's calls and abandoned calls per team from the call records (read at start-up).
+    TeamDay(TeamDay),
     /// Refresh (Some) or end (None) a supervisor subscription (unknown ids are ignored).
     Resubscribe {
         /// The subscription dialog's Call-ID.
@@ -122,6 +125,10 @@ impl Directory {
             Event::Call { room, call } => {
                 self.supervisors
                     .update_call(room, call.map(|c| *c), wall_ms(now));
+                self.changed(now);
+            }
+            Event::TeamDay(counts) => {
+                self.supervisors.seed_counts(&counts, wall_ms(now));
                 self.changed(now);
             }
             Event::Resubscribe { id, expires } => match expires {

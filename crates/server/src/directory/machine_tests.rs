@@ -568,6 +568,33 @@ fn agent_states_away_wrap_up_and_missed_call() {
         ),
         (70_300, away("break"), Away, Some("break"), None, 0),
         (70_400, available(), Available, None, None, 1),
+        // A supervisor's listen / whisper / barge session (V2): busy while in it, and after it
+        // no after-call work — it was the agent's call, not his.
+        (
+            75_000,
+            change(AgentChange::CallStarted),
+            OnCall,
+            None,
+            None,
+            0,
+        ),
+        (
+            76_000,
+            change(AgentChange::MonitorEnded),
+            Available,
+            None,
+            None,
+            1,
+        ),
+        (76_100, Do::TeamPicks(Some("bob")), Ringing, None, None, 0),
+        (
+            76_200,
+            change(AgentChange::Release),
+            Available,
+            None,
+            None,
+            1,
+        ),
         // Logging out clears the chosen state: a new login starts available.
         (80_000, away("training"), Away, Some("training"), None, 0),
         (

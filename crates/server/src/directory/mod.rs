@@ -146,6 +146,11 @@ impl DirectoryHandle {
         }));
     }
 
+    /// Today's counts per team from the call records: the supervisor view starts from them.
+    pub fn team_day(&self, counts: crate::records::TeamDay) {
+        let _ = self.tx.send(Cmd::Subscription(Event::TeamDay(counts)));
+    }
+
     /// Refresh (Some) or end (None, final NOTIFY `terminated`) a subscription (either package:
     /// the directory task hands it to the fan-out too, after any subscription before it).
     pub fn resubscribe(&self, call_id: &str, expires: Option<Duration>) {
@@ -241,6 +246,11 @@ impl DirectoryHandle {
     /// An agent's call ended: idle from now, and after-call work (S1).
     pub fn call_ended(&self, user: &str) {
         self.agent(user, AgentChange::CallEnded);
+    }
+
+    /// A supervisor left a call they monitored: free again, without after-call work (V2).
+    pub fn monitor_ended(&self, user: &str) {
+        self.agent(user, AgentChange::MonitorEnded);
     }
 
     /// The agent set their state (PUBLISH `agentphone-agent-state`).
