@@ -142,6 +142,7 @@ pub fn session_config(neg: &Negotiated) -> Option<SessionConfig> {
         pt: neg.codec.pt,
         telephone_event_pt: neg.telephone_event.as_ref().map(|f| f.pt),
         rtcp_mux: neg.answer.rtcp_mux,
+        srtp: None,
     })
 }
 

@@ -47,6 +47,7 @@ pub(super) fn session_config(n: &Negotiated) -> Option<SessionConfig> {
         pt: n.codec.pt,
         telephone_event_pt: n.telephone_event.as_ref().map(|f| f.pt),
         rtcp_mux: n.answer.rtcp_mux,
+        srtp: None,
     })
 }
 
