@@ -59,18 +59,26 @@ fn is_us(config: &Config, sip: SocketAddr, uri: &rsip::Uri) -> bool {
 }
 
 /// Where to send requests for an outside URI: its host (IP or name) and port (default 5060),
-/// over TCP when it says `transport=tcp`.
+/// over TCP when it says `transport=tcp`, over TLS (default port 5061) for `transport=tls` or sips:.
 pub async fn external_peer(uri: &rsip::Uri) -> Option<Peer> {
     let host = uri.host_with_port.host.to_string();
     let host = host
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_string();
-    let port = uri.port().map(|p| *p.value()).unwrap_or(5060);
+    let sips = matches!(uri.scheme, Some(rsip::Scheme::Sips));
     let transport = match uri.transport() {
+        Some(rsip::Transport::Tls) => TransportKind::Tls,
+        _ if sips => TransportKind::Tls,
         Some(rsip::Transport::Tcp) => TransportKind::Tcp,
         _ => TransportKind::Udp,
     };
+    let default_port = if transport == TransportKind::Tls {
+        5061
+    } else {
+        5060
+    };
+    let port = uri.port().map(|p| *p.value()).unwrap_or(default_port);
     let addr = match host.parse::<IpAddr>() {
         Ok(ip) => SocketAddr::new(ip, port),
         Err(_) => tokio::net::lookup_host((host.as_str(), port))

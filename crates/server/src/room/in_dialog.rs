@@ -95,10 +95,15 @@ impl Room {
             sip_reply::send(&p.tx, resp).await;
             return None;
         }
+        let ours = crate::security::srtp::local_key(&leg.local_sdp);
         let negotiated =
             parse_and_answer(&tx.request.body, media_ip, leg.local_sdp.port, session_id).and_then(
-                |n| {
-                    session_config(&n)
+                |(offer, mut n)| {
+                    let keys = leg
+                        .srtp
+                        .answer(&offer, &mut n.answer, ours)
+                        .map_err(|e| format!("Not Acceptable Here ({e})"))?;
+                    session_config(&n, keys)
                         .map(|c| (n, c))
                         .ok_or_else(not_acceptable)
                 },
@@ -149,15 +154,16 @@ pub(super) fn parse_and_answer(
     ip: std::net::IpAddr,
     port: u16,
     session_id: u64,
-) -> Result<Negotiated, String> {
+) -> Result<(Sdp, Negotiated), String> {
     let text = std::str::from_utf8(body).map_err(|_| "SDP is not UTF-8".to_string())?;
     let offer = Sdp::parse(text).map_err(|e| format!("Bad SDP: {}", e.0))?;
-    agentphone_sip::sdp::answer(
+    let n = agentphone_sip::sdp::answer(
         &offer,
         ip,
         port,
         session_id,
         agentphone_sip::sdp::Direction::SendRecv,
     )
-    .map_err(|e| format!("Not Acceptable Here: {}", e.0))
+    .map_err(|e| format!("Not Acceptable Here: {}", e.0))?;
+    Ok((offer, n))
 }
