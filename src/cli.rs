@@ -75,6 +75,10 @@ pub struct PhoneArgs {
     /// Transport to the server.
     #[arg(long, value_enum)]
     pub transport: Option<TransportArg>,
+    /// TLS: the CA certificate (PEM) the server's certificate must chain to (default: the
+    /// system's CAs).
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
     /// Local IP (ports are ephemeral).
     #[arg(long, value_name = "IP")]
     pub bind: Option<IpAddr>,
@@ -169,7 +173,7 @@ impl PhoneArgs {
                 .map_or(defaults.media_timeout, std::time::Duration::from_secs),
             sip_timers: defaults.sip_timers,
             sink,
-            tls_ca: file.ca.clone(),
+            tls_ca: self.ca.clone().or_else(|| file.ca.clone()),
             tls_server_name: file.tls_server_name.clone(),
             srtp,
         }

@@ -6,6 +6,7 @@
 //! message on failure: they are for tests only.
 
 pub mod alloc;
+pub mod capture;
 pub mod pki;
 pub mod tmux;
 pub mod tone;
