@@ -13,7 +13,7 @@ use std::path::Path;
 use std::time::Duration;
 
 /// The standard server with a `[tls]` listener and SRTP required for everyone.
-fn tls_server(dir: &Path) -> (TestServer, PkiFiles) {
+pub(crate) fn tls_server(dir: &Path) -> (TestServer, PkiFiles) {
     let pki = TestPki::new().write(&dir.join("pki"));
     let tls = format!(
         "\n[tls]\ncert = \"{}\"\nkey = \"{}\"\nsrtp = \"required\"\n",
@@ -24,7 +24,12 @@ fn tls_server(dir: &Path) -> (TestServer, PkiFiles) {
 }
 
 /// A phone over TLS trusting `ca`.
-fn tls_phone(server: &TestServer, dir: &Path, opts: ClientOptions<'_>, ca: &Path) -> Client {
+pub(crate) fn tls_phone(
+    server: &TestServer,
+    dir: &Path,
+    opts: ClientOptions<'_>,
+    ca: &Path,
+) -> Client {
     let ca = ca.display().to_string();
     let extra = ["--ca", ca.as_str()];
     Client::spawn(
@@ -39,7 +44,7 @@ fn tls_phone(server: &TestServer, dir: &Path, opts: ClientOptions<'_>, ca: &Path
 }
 
 /// `sip:USER@IP:TLSPORT;transport=tls`.
-fn tls_uri(server: &TestServer, user: &str) -> String {
+pub(crate) fn tls_uri(server: &TestServer, user: &str) -> String {
     format!("sip:{user}@{};transport=tls", server.tls_addr())
 }
 
@@ -57,6 +62,15 @@ fn decoded_as_plain_opus(rtp: &[&Packet]) -> Vec<i16> {
     pcm
 }
 
+/// alice over TLS, registered, voice on.
+pub(crate) fn tls_alice(server: &TestServer, dir: &Path, ca: &Path) -> Client {
+    let opts = ClientOptions::agent("alice", "alice-secret", ALICE_HZ);
+    let mut alice = tls_phone(server, dir, opts, ca);
+    alice.register();
+    alice.voice_on();
+    alice
+}
+
 #[test]
 fn call_over_tls_with_srtp_is_heard_and_nothing_readable_is_on_the_wire() {
     let dir = scratch_dir("e2e_tls_srtp");
@@ -64,14 +78,7 @@ fn call_over_tls_with_srtp_is_heard_and_nothing_readable_is_on_the_wire() {
     let tls_port = server.tls_addr().port();
     let sip_capture = Capture::start(&dir.join("sip.pcap"), &format!("tcp port {tls_port}"));
 
-    let mut alice = tls_phone(
-        &server,
-        &dir,
-        ClientOptions::agent("alice", "alice-secret", ALICE_HZ),
-        &pki.ca,
-    );
-    alice.register();
-    alice.voice_on();
+    let mut alice = tls_alice(&server, &dir, &pki.ca);
     let mut customer = tls_phone(
         &server,
         &dir,
@@ -143,14 +150,7 @@ fn call_over_tls_with_srtp_is_heard_and_nothing_readable_is_on_the_wire() {
 fn plain_customer_is_refused_488_when_srtp_is_required() {
     let dir = scratch_dir("e2e_tls_488");
     let (server, pki) = tls_server(&dir);
-    let mut alice = tls_phone(
-        &server,
-        &dir,
-        ClientOptions::agent("alice", "alice-secret", ALICE_HZ),
-        &pki.ca,
-    );
-    alice.register();
-    alice.voice_on();
+    let mut alice = tls_alice(&server, &dir, &pki.ca);
     let mut customer = customer_calls(&server, &dir, "support");
     let ended = customer.wait("call_state", &[("state", "ended")], Duration::from_secs(10));
     assert!(

@@ -54,7 +54,7 @@ impl Room {
         let contact = if self.caller_is_agent {
             self.room_uri.clone()
         } else {
-            self.ctx.local_contact.clone()
+            self.ctx.contact_for(invite.peer.transport)
         };
         let dialog = Dialog::from_uas(&invite.request, &tag, &contact, invite.peer)
             .ok_or((400, "Bad Request (cannot form a dialog)".to_string()))?;

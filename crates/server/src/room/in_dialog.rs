@@ -73,7 +73,13 @@ impl Room {
         let media_ip = self.ctx.config.media_ip;
         let session_id = self.session_id;
         let room_uri = self.room_uri.to_string();
-        let local_contact = self.ctx.local_contact.to_string();
+        let local_contact = self.ctx.contact_for(
+            self.legs
+                .get(&leg_id)
+                .map_or(agentphone_sip::endpoint::TransportKind::Udp, |l| {
+                    l.dialog.peer.transport
+                }),
+        );
         let pending = self.txs.get_mut(&id)?;
         let Some(leg) = self.legs.get_mut(&leg_id) else {
             let p = self.txs.remove(&id)?;
