@@ -366,7 +366,8 @@ fn srtp_tones_cross_and_a_wrong_key_hears_nothing() {
     assert_tones_crossed(&a, &b, 10);
 
     let (mut a, mut b) = srtp_pair(true);
-    run_ticks(&mut a, &mut b, 50, Instant::now(), &lossless, &no_jitter);
+    // Few ticks: each waits (up to 200 ms) for B's packets that never authenticate.
+    run_ticks(&mut a, &mut b, 15, Instant::now(), &lossless, &no_jitter);
     assert_eq!(
         b.session.quality().packets_received,
         0,
@@ -374,7 +375,7 @@ fn srtp_tones_cross_and_a_wrong_key_hears_nothing() {
     );
     assert_eq!(b.count(FrameStatus::Audio), 0);
     assert!(
-        a.session.quality().packets_received > 40,
+        a.session.quality().packets_received > 10,
         "B's own stream still reaches A"
     );
 }
