@@ -179,3 +179,43 @@ fn phone_refuses_a_server_certificate_from_another_ca() {
         "a clear reason: {failed}"
     );
 }
+
+/// The eavesdropper check above can fail: plain Opus RTP of the customer's tone, decoded the
+/// same way, does give the tone.
+#[test]
+fn plain_opus_payloads_decoded_give_the_tone() {
+    use agentphone_media::codec::Encoder;
+    use agentphone_media::rtp::{self, RtpHeader};
+    use agentphone_media::tone::ToneGenerator;
+    let mut encoder = Encoder::new(CodecKind::Opus).expect("opus encoder");
+    let mut tone = ToneGenerator::new(CUSTOMER_HZ, -12.0);
+    let mut frame = [0i16; agentphone_media::FRAME];
+    let packets: Vec<Packet> = (0..100u16)
+        .map(|seq| {
+            tone.fill(&mut frame);
+            let mut payload = [0u8; 1500];
+            let n = encoder.encode(&frame, &mut payload).expect("encode");
+            let h = RtpHeader {
+                marker: false,
+                pt: 111,
+                seq,
+                ts: u32::from(seq) * 960,
+                ssrc: 7,
+            };
+            let mut datagram = vec![0u8; 1600];
+            let len = rtp::write(&h, &payload[..n], &mut datagram);
+            datagram.truncate(len);
+            Packet {
+                udp: true,
+                src_port: 1,
+                dst_port: 2,
+                payload: datagram,
+            }
+        })
+        .collect();
+    let refs: Vec<&Packet> = packets.iter().collect();
+    assert_eq!(
+        detect_tones(&decoded_as_plain_opus(&refs), 48_000, &[CUSTOMER_HZ]),
+        vec![true]
+    );
+}
