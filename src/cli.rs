@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use agentphone::audio::{SinkSpec, SourceSpec};
-use agentphone::config_file::{PhoneSection, TransportName};
-use agentphone::phone::{PhoneConfig, Transport};
+use agentphone::config_file::{PhoneSection, SrtpName, TransportName};
+use agentphone::phone::{PhoneConfig, SrtpPolicy, Transport};
 
 /// agentphone — a softphone for contact-center agents.
 ///
@@ -75,6 +75,10 @@ pub struct PhoneArgs {
     /// Transport to the server.
     #[arg(long, value_enum)]
     pub transport: Option<TransportArg>,
+    /// TLS: the CA certificate (PEM) the server's certificate must chain to (default: the
+    /// system's CAs).
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
     /// Local IP (ports are ephemeral).
     #[arg(long, value_name = "IP")]
     pub bind: Option<IpAddr>,
@@ -102,6 +106,8 @@ pub enum TransportArg {
     Udp,
     /// TCP.
     Tcp,
+    /// TLS (verify the server's certificate; `ca` in the file for a custom CA).
+    Tls,
 }
 
 impl PhoneArgs {
@@ -122,7 +128,13 @@ impl PhoneArgs {
         let defaults = PhoneConfig::default();
         let transport = match (self.transport, file.transport) {
             (Some(TransportArg::Tcp), _) | (None, Some(TransportName::Tcp)) => Transport::Tcp,
+            (Some(TransportArg::Tls), _) | (None, Some(TransportName::Tls)) => Transport::Tls,
             _ => Transport::Udp,
+        };
+        let srtp = match file.srtp {
+            Some(SrtpName::Off) => SrtpPolicy::Off,
+            Some(SrtpName::Required) => SrtpPolicy::Required,
+            Some(SrtpName::Optional) | None => SrtpPolicy::Optional,
         };
         let source = if self.silence {
             SourceSpec::Silence
@@ -161,6 +173,9 @@ impl PhoneArgs {
                 .map_or(defaults.media_timeout, std::time::Duration::from_secs),
             sip_timers: defaults.sip_timers,
             sink,
+            tls_ca: self.ca.clone().or_else(|| file.ca.clone()),
+            tls_server_name: file.tls_server_name.clone(),
+            srtp,
         }
     }
 }

@@ -1,5 +1,5 @@
 //! The softphone's section of a config file: the `[phone]` table. Other top-level tables of the
-//! same file (`server`, `agents`, `teams`, `agent_states`, `dispositions`, `media`, `security`)
+//! same file (`server`, `agents`, `teams`, `agent_states`, `dispositions`, `media`, `security`, `tls`)
 //! belong to the server and are accepted unread; any
 //! other key is an error naming the file, line and key.
 
@@ -22,8 +22,16 @@ pub struct PhoneSection {
     pub display: Option<String>,
     /// SIP domain (default: the server's IP).
     pub domain: Option<String>,
-    /// "udp" or "tcp".
+    /// "udp", "tcp" or "tls".
     pub transport: Option<TransportName>,
+    /// TLS: the CA certificate (PEM) the server's certificate must chain to (default: the
+    /// system's CAs).
+    pub ca: Option<PathBuf>,
+    /// TLS: the name the server's certificate must carry (default: `domain`, else the server's
+    /// IP).
+    pub tls_server_name: Option<String>,
+    /// SRTP over TLS: "off", "optional" (default: offered, plain RTP accepted) or "required".
+    pub srtp: Option<SrtpName>,
     /// Local IP.
     pub bind: Option<IpAddr>,
     /// Registration lifetime in seconds.
@@ -77,6 +85,20 @@ pub enum TransportName {
     Udp,
     /// TCP.
     Tcp,
+    /// TLS (server port 5061 by default).
+    Tls,
+}
+
+/// `srtp` as written in the file.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SrtpName {
+    /// Plain RTP only.
+    Off,
+    /// Offer SRTP; accept plain RTP.
+    Optional,
+    /// SRTP or no call.
+    Required,
 }
 
 #[derive(Deserialize)]
@@ -106,6 +128,9 @@ struct RawFile {
     #[serde(default)]
     #[allow(dead_code)]
     media: Option<toml::Value>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    tls: Option<toml::Value>,
 }
 
 /// A config file that cannot be used: `FILE:LINE: key `K`: what is wrong`.

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use agentphone_media::codec::CodecKind;
 use agentphone_media::session::SessionConfig;
+use agentphone_media::srtp::{SrtpKey, SrtpKeys};
 use agentphone_sip::dialog::Dialog;
 use agentphone_sip::endpoint::Peer;
 use agentphone_sip::rsip;
@@ -49,7 +50,7 @@ pub struct Call {
     /// Incoming: the INVITE not yet answered.
     pub invite_tx: Option<Incoming>,
     /// Incoming: the negotiated answer for our 200.
-    pub pending_answer: Option<Negotiated>,
+    pub pending_answer: Option<(Negotiated, Option<SrtpKeys>)>,
     /// Media negotiation and the RTP session before it is handed to the media thread.
     pub media: CallMedia,
     /// An offer of ours is outstanding (initial INVITE or re-INVITE).
@@ -87,6 +88,8 @@ pub struct CallMedia {
     pub remote_hold: bool,
     /// The media thread watches this call for silence (RTP timeout).
     pub watched: bool,
+    /// Our SRTP key, put in every offer of ours (None: plain RTP offers).
+    pub offer_key: Option<SrtpKey>,
 }
 
 impl CallMedia {
@@ -102,6 +105,7 @@ impl CallMedia {
             local_hold: false,
             remote_hold: false,
             watched: false,
+            offer_key: None,
         }
     }
 
@@ -115,6 +119,9 @@ impl CallMedia {
             direction,
         );
         sdp.version = self.version;
+        if let Some(key) = &self.offer_key {
+            agentphone_server::security::srtp::secure_offer_with(&mut sdp, key);
+        }
         self.last_offer = Some(sdp.clone());
         sdp
     }
@@ -131,7 +138,7 @@ impl CallMedia {
 
 /// The RTP session settings of a negotiation; None when the codec is not one we speak or the
 /// remote address is a hold address (0.0.0.0 / port 0).
-pub fn session_config(neg: &Negotiated) -> Option<SessionConfig> {
+pub fn session_config(neg: &Negotiated, srtp: Option<SrtpKeys>) -> Option<SessionConfig> {
     if neg.remote_addr.ip().is_unspecified() || neg.remote_addr.port() == 0 {
         return None;
     }
@@ -142,6 +149,7 @@ pub fn session_config(neg: &Negotiated) -> Option<SessionConfig> {
         pt: neg.codec.pt,
         telephone_event_pt: neg.telephone_event.as_ref().map(|f| f.pt),
         rtcp_mux: neg.answer.rtcp_mux,
+        srtp,
     })
 }
 
@@ -179,11 +187,15 @@ impl Engine {
     }
 
     /// Start or update the call's media after an offer/answer.
-    pub(super) fn apply_negotiated(&mut self, neg: &Negotiated) {
+    pub(super) fn apply_negotiated(&mut self, neg: &Negotiated, srtp: Option<SrtpKeys>) {
         let Some(call) = self.call.as_mut() else {
             return;
         };
-        let Some(cfg) = session_config(neg) else {
+        if let Some(keys) = srtp {
+            // Later offers of ours (hold, resume) keep the key the stream uses.
+            call.media.offer_key = Some(keys.local);
+        }
+        let Some(cfg) = session_config(neg, srtp) else {
             // A hold address (or a codec we do not speak): keep what we have.
             return;
         };

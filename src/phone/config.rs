@@ -14,7 +14,11 @@ pub enum Transport {
     Udp,
     /// TCP (one connection to the server, re-used for requests to us).
     Tcp,
+    /// TLS over TCP (like TCP; the server's certificate is verified).
+    Tls,
 }
+
+pub use agentphone_server::security::srtp::SrtpPolicy;
 
 /// Configuration of one Phone engine.
 #[derive(Clone, Debug)]
@@ -46,6 +50,12 @@ pub struct PhoneConfig {
     pub sip_timers: Timers,
     /// Where everything heard goes (a recording gets one frame per 20 ms of call time).
     pub sink: SinkSpec,
+    /// TLS: the CA file the server's certificate must chain to (None: the system's CAs).
+    pub tls_ca: Option<std::path::PathBuf>,
+    /// TLS: the name the server's certificate must carry (None: `domain`, else the server's IP).
+    pub tls_server_name: Option<String>,
+    /// SRTP (SDES, only over TLS): off, optional (offered, plain accepted) or required.
+    pub srtp: SrtpPolicy,
 }
 
 impl Default for PhoneConfig {
@@ -64,6 +74,9 @@ impl Default for PhoneConfig {
             media_timeout: Duration::from_secs(20),
             sip_timers: Timers::default(),
             sink: SinkSpec::Null,
+            tls_ca: None,
+            tls_server_name: None,
+            srtp: SrtpPolicy::Optional,
         }
     }
 }

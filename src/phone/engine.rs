@@ -314,15 +314,19 @@ impl Engine {
         match self.cfg.transport {
             Transport::Udp => TransportKind::Udp,
             Transport::Tcp => TransportKind::Tcp,
+            Transport::Tls => TransportKind::Tls,
         }
     }
 
-    /// Our Contact URI: `sip:user@IP:PORT` (with `;transport=tcp` over TCP).
+    /// Our Contact URI: `sip:user@IP:PORT` (with `;transport=tcp` over TCP, `;transport=tls`
+    /// over TLS: the server reaches us over our own connection either way).
     pub(super) fn contact_uri(&self) -> String {
         let addr = std::net::SocketAddr::new(self.media_ip(), self.here.sip.port());
         let mut uri = format!("sip:{}@{}", self.cfg.user, addr);
-        if self.cfg.transport == Transport::Tcp {
-            uri.push_str(";transport=tcp");
+        match self.cfg.transport {
+            Transport::Tcp => uri.push_str(";transport=tcp"),
+            Transport::Tls => uri.push_str(";transport=tls"),
+            Transport::Udp => {}
         }
         uri
     }

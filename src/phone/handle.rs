@@ -3,7 +3,8 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Instant;
 
-use agentphone_sip::endpoint::Endpoint;
+use agentphone_sip::endpoint::{Endpoint, EndpointConfig};
+use agentphone_sip::tls::{TlsClient, TlsSettings};
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::sync::{oneshot, watch};
 
@@ -77,8 +78,13 @@ impl Phone {
             .sink
             .open()
             .map_err(|e| PhoneError::Audio(e.to_string()))?;
+        let endpoint_config = EndpointConfig {
+            timers: config.sip_timers,
+            tls: tls_settings(&config)?,
+            ..EndpointConfig::default()
+        };
         let (endpoint, incoming) =
-            Endpoint::bind(SocketAddr::new(config.bind, 0), config.sip_timers)
+            Endpoint::bind_with(SocketAddr::new(config.bind, 0), endpoint_config)
                 .await
                 .map_err(|e| PhoneError::Network(format!("binding SIP on {}: {e}", config.bind)))?;
         let (inputs_tx, inputs_rx) = mpsc::unbounded_channel();
@@ -104,6 +110,32 @@ impl Phone {
         };
         Ok((handle, events_rx))
     }
+}
+
+/// Over TLS: trust the configured CA (or the system's) and expect the server's certificate to
+/// name `tls_server_name`, else `domain`, else the server's IP.
+fn tls_settings(config: &PhoneConfig) -> Result<TlsSettings, PhoneError> {
+    if config.transport != super::config::Transport::Tls {
+        return Ok(TlsSettings::default());
+    }
+    let tls_error = |e: agentphone_sip::tls::TlsError| PhoneError::Network(format!("TLS: {e}"));
+    let roots = agentphone_sip::tls::client_config(config.tls_ca.as_deref()).map_err(tls_error)?;
+    let name = config
+        .tls_server_name
+        .clone()
+        .or_else(|| config.domain.clone())
+        .or_else(|| config.server.map(|s| s.ip().to_string()));
+    let server_name = match name {
+        Some(n) => Some(agentphone_sip::tls::server_name(&n).map_err(tls_error)?),
+        None => None,
+    };
+    Ok(TlsSettings {
+        listen: None,
+        client: Some(TlsClient {
+            config: roots,
+            server_name,
+        }),
+    })
 }
 
 /// The IP we announce (Contact, SDP) and bind RTP to: the bound IP, or — bound to a wildcard —

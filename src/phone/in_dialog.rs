@@ -196,8 +196,11 @@ impl Engine {
         }
         let offer = self.call.as_ref().and_then(|c| c.media.last_offer.clone());
         if let (Some(Ok(answer)), Some(offer)) = (response_sdp(&resp), offer) {
-            match sdp::accept_answer(&offer, &answer) {
-                Ok(neg) => self.apply_negotiated(&neg),
+            let accepted = sdp::accept_answer(&offer, &answer)
+                .map_err(|e| e.to_string())
+                .and_then(|neg| Ok((self.answer_keys(&offer, &answer)?, neg)));
+            match accepted {
+                Ok((keys, neg)) => self.apply_negotiated(&neg, keys),
                 Err(e) => tracing::warn!("re-INVITE answer refused: {e}"),
             }
         }

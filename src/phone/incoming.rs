@@ -37,14 +37,20 @@ impl Engine {
             }
         };
         let mut media = CallMedia::new(local);
-        let neg = match sdp::answer(
+        let answered = sdp::answer(
             &offer,
             media.local.ip(),
             media.local.port(),
             media.session_id,
             Direction::SendRecv,
-        ) {
-            Ok(neg) => neg,
+        )
+        .map_err(|e| e.to_string())
+        .and_then(|mut neg| {
+            let keys = self.secure_answer(&offer, &mut neg, None)?;
+            Ok((neg, keys))
+        });
+        let (neg, keys) = match answered {
+            Ok(v) => v,
             Err(e) => {
                 self.release_port(local);
                 return self.respond(&st, 488, &format!("Not Acceptable Here ({e})"), None);
@@ -98,7 +104,7 @@ impl Engine {
             dialog: Some(dialog),
             auth_rounds: 0,
             invite_tx: Some(st),
-            pending_answer: Some(neg),
+            pending_answer: Some((neg, keys)),
             media,
             reinvite_pending: false,
             room,
@@ -135,7 +141,8 @@ impl Engine {
         // RFC 3261 §13.3.1.4: 2xx retransmitted for 64·T1 without an ACK ends the session.
         let ack_until = self.now + self.cfg.sip_timers.t1 * 64;
         let call = self.ringing_call()?;
-        let (Some(st), Some(neg)) = (call.invite_tx.take(), call.pending_answer.take()) else {
+        let (Some(st), Some((neg, keys))) = (call.invite_tx.take(), call.pending_answer.take())
+        else {
             return Err(PhoneError::NotRinging);
         };
         call.ring_until = None;
@@ -146,7 +153,7 @@ impl Engine {
         let body = neg.answer.to_string().into_bytes();
         sip_util::set_body(&mut ok.headers, &mut ok.body, SDP_TYPE, body);
         self.send_response(&st, ok);
-        self.apply_negotiated(&neg);
+        self.apply_negotiated(&neg, keys);
         let state = self.connected_state();
         self.set_call_state(state, None);
         self.subscribe_room_soon();
@@ -230,6 +237,7 @@ impl Engine {
             None => return self.respond(st, 488, "Not Acceptable Here (SDP offer required)", None),
         };
         let local_direction = call.media.local_direction();
+        let current = call.media.config.and_then(|c| c.srtp);
         let mut neg = match sdp::answer(
             &offer,
             call.media.local.ip(),
@@ -240,6 +248,13 @@ impl Engine {
             Ok(neg) => neg,
             Err(e) => return self.respond(st, 488, &format!("Not Acceptable Here ({e})"), None),
         };
+        let keys = match self.secure_answer(&offer, &mut neg, current) {
+            Ok(keys) => keys,
+            Err(e) => return self.respond(st, 488, &format!("Not Acceptable Here ({e})"), None),
+        };
+        let Some(call) = self.call.as_mut() else {
+            return;
+        };
         call.media.version += 1;
         neg.answer.version = call.media.version;
         call.media.remote_hold = is_hold_direction(neg.remote_direction);
@@ -248,7 +263,7 @@ impl Engine {
         let body = neg.answer.to_string().into_bytes();
         sip_util::set_body(&mut ok.headers, &mut ok.body, SDP_TYPE, body);
         self.send_response(st, ok);
-        self.apply_negotiated(&neg);
+        self.apply_negotiated(&neg, keys);
         let state = self.connected_state();
         self.set_call_state(state, None);
     }

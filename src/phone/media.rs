@@ -342,6 +342,7 @@ mod tick_alloc_tests {
             pt: 111,
             telephone_event_pt: Some(101),
             rtcp_mux: true,
+            srtp: None,
         };
         ours.configure(cfg(peer.local_addr())).unwrap();
         peer.configure(cfg(ours.local_addr())).unwrap();

@@ -38,6 +38,7 @@ mod registration;
 mod room;
 mod room_commands;
 mod sip_util;
+mod srtp;
 mod subscribing;
 mod subscription;
 mod supervise;
@@ -52,7 +53,7 @@ pub use agentphone_protocol::{
     TimelineKind,
 };
 pub use command::{PhoneCommand, PhoneError, TransferTarget};
-pub use config::{PhoneConfig, Transport};
+pub use config::{PhoneConfig, SrtpPolicy, Transport};
 pub use event::{CallState, PhoneEvent, TransferState};
 pub use handle::{Phone, PhoneHandle};
 pub use sip_util::{dial_uri, DialError};

@@ -56,7 +56,10 @@ impl Engine {
             auth_rounds: 0,
             invite_tx: None,
             pending_answer: None,
-            media: CallMedia::new(local),
+            media: CallMedia {
+                offer_key: self.new_offer_key(),
+                ..CallMedia::new(local)
+            },
             reinvite_pending: false,
             room: RoomLink::default(),
             ring_until: None,
@@ -180,9 +183,12 @@ impl Engine {
                 let Some(offer) = call.media.last_offer.clone() else {
                     return;
                 };
-                match sdp::accept_answer(&offer, &answer) {
-                    Ok(neg) => {
-                        self.apply_negotiated(&neg);
+                let accepted = sdp::accept_answer(&offer, &answer)
+                    .map_err(|e| e.to_string())
+                    .and_then(|neg| Ok((self.answer_keys(&offer, &answer)?, neg)));
+                match accepted {
+                    Ok((keys, neg)) => {
+                        self.apply_negotiated(&neg, keys);
                         self.set_call_state(CallState::Early, None);
                     }
                     Err(e) => tracing::warn!("early media SDP refused: {e}"),
@@ -215,8 +221,11 @@ impl Engine {
         call.dialog = Some(dialog);
         call.room = RoomLink::from_message(&rsip::SipMessage::Response(resp.clone()), &domain);
         match (response_sdp(resp), call.media.last_offer.clone()) {
-            (Some(Ok(answer)), Some(offer)) => match sdp::accept_answer(&offer, &answer) {
-                Ok(neg) => self.apply_negotiated(&neg),
+            (Some(Ok(answer)), Some(offer)) => match sdp::accept_answer(&offer, &answer)
+                .map_err(|e| e.to_string())
+                .and_then(|neg| Ok((self.answer_keys(&offer, &answer)?, neg)))
+            {
+                Ok((keys, neg)) => self.apply_negotiated(&neg, keys),
                 Err(e) => {
                     self.emit(super::event::PhoneEvent::Error {
                         message: format!("answer SDP refused: {e}"),

@@ -223,17 +223,28 @@ fn baresip_customer(codec_module: &str, rate: u32) {
             .is_some_and(|d| d.contains("Sam Carter")),
         "the agent sees the baresip customer's name: {incoming}"
     );
+    answer_and_hear_each_other(&mut alice, &mut baresip, &dir, &cfg);
+}
+
+/// alice answers the baresip customer who rings her, talks 3 s and hangs up: each heard the
+/// other.
+fn answer_and_hear_each_other(
+    alice: &mut Client,
+    baresip: &mut std::process::Child,
+    dir: &Path,
+    cfg: &Path,
+) {
     alice.cmd("answer");
     alice.wait_state("connected");
     let heard_by_alice =
-        record_phase(&mut [&mut alice], "from-baresip", Duration::from_secs(3)).remove(0);
+        record_phase(&mut [alice], "from-baresip", Duration::from_secs(3)).remove(0);
     alice.cmd("hangup");
     alice.wait_state("ended");
     let _ = baresip.wait();
 
     Heard::analyse(&heard_by_alice, &[CUSTOMER_HZ, ALICE_HZ])
         .assert_hears(CUSTOMER_HZ, "the baresip customer, by alice");
-    let dec = baresip_heard(&dir, &cfg);
+    let dec = baresip_heard(dir, cfg);
     Heard::analyse(&dec, &[CUSTOMER_HZ, ALICE_HZ]).assert_hears(ALICE_HZ, "alice, by baresip");
 }
 
@@ -321,4 +332,38 @@ fn free_udp_port_pair() -> u16 {
         }
     }
     panic!("no free UDP port block for sipp media");
+}
+
+/// Issue 11 point 9: baresip as a TLS + SRTP customer (`transport=tls`, `mediaenc=srtp-mand`:
+/// RTP/SAVP with SDES keys) of a server that requires SRTP; alice (over TLS too) and baresip
+/// hear each other.
+#[test]
+fn baresip_customer_over_tls_with_srtp_reaches_the_agent() {
+    require("baresip");
+    require("sox");
+    let dir = scratch_dir("e2e_baresip_tls_srtp");
+    let (server, pki) = crate::e2e_tls::tls_server(&dir);
+    let mut alice = crate::e2e_tls::tls_alice(&server, &dir, &pki.ca);
+
+    let cfg = baresip_config(&dir, "opus", 48_000);
+    // srtp.so before account.so: the account's `mediaenc` must exist when it is read.
+    let mut config = std::fs::read_to_string(cfg.join("config"))
+        .expect("baresip config")
+        .replacen("module account.so", "module srtp.so\nmodule account.so", 1);
+    config.push_str(&format!("sip_cafile {}\n", pki.ca.display()));
+    std::fs::write(cfg.join("config"), config).expect("baresip config");
+    std::fs::write(
+        cfg.join("accounts"),
+        "\"Sam Carter\" <sip:customer@127.0.0.1;transport=tls>;regint=0;mediaenc=srtp-mand\n",
+    )
+    .expect("baresip accounts");
+    let uri = crate::e2e_tls::tls_uri(&server, "support");
+    let mut baresip = start_baresip(&dir, &cfg, &uri, 9);
+
+    alice.wait(
+        "incoming_call",
+        &[("team", "support")],
+        Duration::from_secs(10),
+    );
+    answer_and_hear_each_other(&mut alice, &mut baresip, &dir, &cfg);
 }

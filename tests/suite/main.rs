@@ -18,6 +18,7 @@ mod e2e_interop;
 mod e2e_queue;
 mod e2e_routing;
 mod e2e_supervise;
+mod e2e_tls;
 mod e2e_transfer;
 mod phone_directory;
 mod phone_engine;

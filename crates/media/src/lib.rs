@@ -16,6 +16,7 @@ pub mod resample;
 pub mod rtcp;
 pub mod rtp;
 pub mod session;
+pub mod srtp;
 pub mod tone;
 pub mod wav;
 

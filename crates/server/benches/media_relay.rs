@@ -114,6 +114,7 @@ fn room(legs: usize) -> Option<(MediaRoom, Vec<Phone>)> {
                 pt: 111,
                 telephone_event_pt: Some(101),
                 rtcp_mux: true,
+                srtp: None,
             })
             .ok()?;
         let leg = session.local_addr();

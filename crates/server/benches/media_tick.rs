@@ -33,6 +33,7 @@ fn bench(c: &mut Criterion) {
             pt: 111,
             telephone_event_pt: Some(101),
             rtcp_mux: true,
+            srtp: None,
         };
         if session.configure(cfg).is_err() {
             return;

@@ -34,6 +34,7 @@ fn room() -> Option<(MediaRoom, Vec<UdpSocket>)> {
                 pt: 111,
                 telephone_event_pt: Some(101),
                 rtcp_mux: true,
+                srtp: None,
             })
             .ok()?;
         room.add_leg(MediaLeg::new(

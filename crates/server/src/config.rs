@@ -7,6 +7,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::security::srtp::SrtpPolicy;
 use agentphone_sip::auth::Algorithm;
 use serde::Deserialize;
 use toml::Spanned;
@@ -58,6 +59,23 @@ pub struct Config {
     pub disposition_codes: Vec<String>,
     /// Throttles and limits against attackers (`[security]`).
     pub security: crate::security::SecurityConfig,
+    /// SIP over TLS (`[tls] cert`, `key`, `listen`); None: no TLS listener.
+    pub tls: Option<TlsFiles>,
+    /// SRTP for accounts and teams that say nothing (`[tls] srtp`).
+    pub srtp: SrtpPolicy,
+    /// Accept and send SDES keys over plain UDP/TCP SIP too (`[tls] sdes_over_plain`).
+    pub sdes_over_plain: bool,
+}
+
+/// Where SIP over TLS listens and with which certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// Default: the SIP listen IP, port 5061 (port 0 when SIP's port is 0).
+    pub listen: SocketAddr,
+    /// PEM certificate chain (resolved against the config file's directory).
+    pub cert: PathBuf,
+    /// PEM private key.
+    pub key: PathBuf,
 }
 
 /// One agent account.
@@ -73,6 +91,8 @@ pub struct AgentConfig {
     pub password: Option<String>,
     /// `role = "supervisor"`: may watch the floor and listen, whisper or barge (SPEC V3).
     pub supervisor: bool,
+    /// `srtp = "off" | "optional" | "required"` for this agent's legs (None: `[tls] srtp`).
+    pub srtp: Option<SrtpPolicy>,
 }
 
 /// One team.
@@ -86,6 +106,8 @@ pub struct TeamConfig {
     pub inbound: Option<String>,
     /// After-call work after each call of a member (`wrap_up_s`; zero = none).
     pub wrap_up: Duration,
+    /// `srtp` for the calls to this team (None: `[tls] srtp`).
+    pub srtp: Option<SrtpPolicy>,
 }
 
 impl Config {
@@ -113,6 +135,18 @@ impl Config {
     /// Does this account have the supervisor role (SPEC V3)?
     pub fn is_supervisor(&self, username: &str) -> bool {
         self.agent(username).is_some_and(|a| a.supervisor)
+    }
+
+    /// The SRTP policy of an agent's legs.
+    pub fn agent_srtp(&self, username: &str) -> SrtpPolicy {
+        self.agent(username)
+            .and_then(|a| a.srtp)
+            .unwrap_or(self.srtp)
+    }
+
+    /// The SRTP policy of the calls to a team.
+    pub fn team_srtp(&self, name: &str) -> SrtpPolicy {
+        self.team(name).and_then(|t| t.srtp).unwrap_or(self.srtp)
     }
 
     /// The team with this name.
@@ -163,6 +197,9 @@ impl Config {
             away_reasons: default_away_reasons(),
             disposition_codes: default_disposition_codes(),
             security: Default::default(),
+            tls: None,
+            srtp: SrtpPolicy::default(),
+            sdes_over_plain: false,
         }
     }
 }
@@ -224,6 +261,8 @@ struct RawFile {
     dispositions: RawDispositions,
     #[serde(default)]
     security: crate::security::config::RawSecurity,
+    #[serde(default)]
+    tls: RawTls,
     /// The softphone's section: not ours to check.
     #[serde(default)]
     #[allow(dead_code)]
@@ -247,6 +286,16 @@ struct RawServer {
     music_on_hold: Option<String>,
     ringback: Option<String>,
     database: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawTls {
+    listen: Option<Spanned<String>>,
+    cert: Option<Spanned<String>>,
+    key: Option<Spanned<String>>,
+    srtp: Option<Spanned<String>>,
+    sdes_over_plain: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -275,6 +324,7 @@ struct RawAgent {
     display_name: Option<String>,
     password: Option<Spanned<String>>,
     role: Option<Spanned<String>>,
+    srtp: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -285,6 +335,7 @@ struct RawTeam {
     members: Vec<Spanned<String>>,
     inbound: Option<Spanned<String>>,
     wrap_up_s: Option<Spanned<u64>>,
+    srtp: Option<Spanned<String>>,
 }
 
 struct Validator<'a> {
@@ -320,19 +371,7 @@ impl Validator<'_> {
 
     fn build(&self, raw: RawFile, base: &Path) -> Result<Config, ConfigError> {
         let s = raw.server;
-        let listen = match &s.listen {
-            None => SocketAddr::from(([127, 0, 0, 1], 5060)),
-            Some(v) => match v.get_ref().parse::<SocketAddr>() {
-                Ok(a) => a,
-                Err(_) => {
-                    return self.err(
-                        v.span(),
-                        "listen",
-                        format!("`{}` is not IP:PORT", v.get_ref()),
-                    )
-                }
-            },
-        };
+        let listen = self.socket_addr(&s.listen, SocketAddr::from(([127, 0, 0, 1], 5060)))?;
         let media_ip = match &s.media_ip {
             None => listen_ip_or_loopback(listen.ip()),
             Some(v) => match v.get_ref().parse::<IpAddr>() {
@@ -397,6 +436,8 @@ impl Validator<'_> {
             .security
             .validate()
             .map_err(|(span, key, msg)| self.error_at(span, key, msg))?;
+        let tls = self.tls_files(&raw.tls, listen, base)?;
+        let srtp = self.srtp(&raw.tls.srtp)?.unwrap_or_default();
         Ok(Config {
             listen,
             domain,
@@ -427,7 +468,71 @@ impl Validator<'_> {
             away_reasons,
             disposition_codes,
             security,
+            tls,
+            srtp,
+            sdes_over_plain: raw.tls.sdes_over_plain.unwrap_or(false),
         })
+    }
+
+    /// A `listen = "IP:PORT"` key (any section), or `default`.
+    fn socket_addr(
+        &self,
+        v: &Option<Spanned<String>>,
+        default: SocketAddr,
+    ) -> Result<SocketAddr, ConfigError> {
+        match v {
+            None => Ok(default),
+            Some(v) => match v.get_ref().parse::<SocketAddr>() {
+                Ok(a) => Ok(a),
+                Err(_) => self.err(
+                    v.span(),
+                    "listen",
+                    format!("`{}` is not IP:PORT", v.get_ref()),
+                ),
+            },
+        }
+    }
+
+    /// `srtp = "off" | "optional" | "required"` (any section).
+    fn srtp(&self, v: &Option<Spanned<String>>) -> Result<Option<SrtpPolicy>, ConfigError> {
+        match v {
+            None => Ok(None),
+            Some(v) => match SrtpPolicy::parse(v.get_ref()) {
+                Some(p) => Ok(Some(p)),
+                None => self.err(
+                    v.span(),
+                    "srtp",
+                    "must be \"off\", \"optional\" or \"required\"",
+                ),
+            },
+        }
+    }
+
+    /// `[tls]`: both `cert` and `key`, or neither (no TLS listener).
+    fn tls_files(
+        &self,
+        t: &RawTls,
+        sip: SocketAddr,
+        base: &Path,
+    ) -> Result<Option<TlsFiles>, ConfigError> {
+        let (cert, key) = match (&t.cert, &t.key) {
+            (None, None) => {
+                if let Some(l) = &t.listen {
+                    return self.err(l.span(), "listen", "TLS needs `cert` and `key`");
+                }
+                return Ok(None);
+            }
+            (Some(c), Some(k)) => (c, k),
+            (Some(c), None) => return self.err(c.span(), "cert", "`key` is missing"),
+            (None, Some(k)) => return self.err(k.span(), "key", "`cert` is missing"),
+        };
+        let default = SocketAddr::new(sip.ip(), if sip.port() == 0 { 0 } else { 5061 });
+        let listen = self.socket_addr(&t.listen, default)?;
+        Ok(Some(TlsFiles {
+            listen,
+            cert: resolve(base, cert.get_ref()),
+            key: resolve(base, key.get_ref()),
+        }))
     }
 
     /// A list of words an agent picks from (away reasons, disposition codes): non-empty,
@@ -547,6 +652,7 @@ impl Validator<'_> {
             };
             out.push(AgentConfig {
                 supervisor,
+                srtp: self.srtp(&a.srtp)?,
                 display_name: a.display_name.unwrap_or_else(|| name.clone()),
                 username: a.username.into_inner(),
                 password: a.password.map(Spanned::into_inner),
@@ -633,6 +739,7 @@ impl Validator<'_> {
                 }
             };
             out.push(TeamConfig {
+                srtp: self.srtp(&t.srtp)?,
                 name: t.name.into_inner(),
                 members,
                 inbound,

@@ -45,6 +45,26 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// Our Contact towards a party whose SIP comes over `transport`: over TLS our TLS port with
+    /// `transport=tls` (so that its in-dialog requests, e.g. the ACK, stay on TLS), else
+    /// `local_contact`.
+    pub fn contact_for(&self, transport: agentphone_sip::endpoint::TransportKind) -> rsip::Uri {
+        let tls = self.endpoint.tls_local_addr();
+        match (transport, tls) {
+            (agentphone_sip::endpoint::TransportKind::Tls, Some(tls)) => {
+                let ip = self.local_contact.host_with_port.host.to_string();
+                let ip = ip.trim_matches(['[', ']']);
+                let addr = ip
+                    .parse()
+                    .map(|ip| SocketAddr::new(ip, tls.port()).to_string())
+                    .unwrap_or_else(|_| format!("{ip}:{}", tls.port()));
+                rsip::Uri::try_from(format!("sip:agentphone@{addr};transport=tls"))
+                    .unwrap_or_else(|_| self.local_contact.clone())
+            }
+            _ => self.local_contact.clone(),
+        }
+    }
+
     /// Start the directory, the media engine and the records writer around a bound endpoint.
     pub fn start(config: Arc<Config>, endpoint: Endpoint) -> anyhow::Result<Arc<Ctx>> {
         let sip_addr = endpoint.local_addr();

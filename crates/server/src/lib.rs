@@ -46,6 +46,7 @@ pub use config::{Config, ConfigError};
 /// [`ServerHandle::shutdown_and_wait`].
 pub struct ServerHandle {
     sip_addr: SocketAddr,
+    tls_addr: Option<SocketAddr>,
     stop: watch::Sender<bool>,
     ctx: Arc<context::Ctx>,
     runtime: tokio::runtime::Handle,
@@ -60,6 +61,11 @@ impl ServerHandle {
     /// The directory subscriptions the server holds now: (whole directory, own entry only).
     pub fn directory_subscribers(&self) -> (usize, usize) {
         self.ctx.directory.subscribers()
+    }
+
+    /// Where SIP over TLS listens (`[tls]`), with the real port when 0 was asked for.
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.tls_addr
     }
 
     /// Start stopping and return at once (callable from anywhere, also outside the runtime): every
@@ -81,27 +87,41 @@ impl ServerHandle {
 /// the media engine and the request router.
 pub async fn start(config: Config) -> anyhow::Result<ServerHandle> {
     let config = Arc::new(config);
+    let tls = match &config.tls {
+        Some(files) => agentphone_sip::tls::TlsSettings {
+            listen: Some((
+                files.listen,
+                agentphone_sip::tls::server_config(&files.cert, &files.key)
+                    .context("cannot load the TLS certificate")?,
+            )),
+            client: None,
+        },
+        None => Default::default(),
+    };
     let (endpoint, incoming) = agentphone_sip::endpoint::Endpoint::bind_with(
         config.listen,
         agentphone_sip::endpoint::EndpointConfig {
             tcp: config.security.tcp,
             max_transactions_per_source: config.security.transactions_per_source,
             allow: Some(sip_reply::ALLOW),
+            tls,
             ..Default::default()
         },
     )
     .await
     .with_context(|| format!("cannot bind SIP on {}", config.listen))?;
     let sip_addr = endpoint.local_addr();
+    let tls_addr = endpoint.tls_local_addr();
     let fast = endpoint.clone();
     let ctx = context::Ctx::start(config, endpoint).context("cannot start the server")?;
     fast.set_fast_path(Arc::new(sip_fast_path::RegisterFastPath::new(&ctx)));
     let (stop, stop_rx) = watch::channel(false);
     tokio::spawn(sip_router::run(ctx.clone(), incoming, stop_rx));
-    tracing::info!(%sip_addr, "agentphone-server listening");
+    tracing::info!(%sip_addr, tls = ?tls_addr, "agentphone-server listening");
     let runtime = tokio::runtime::Handle::current();
     Ok(ServerHandle {
         sip_addr,
+        tls_addr,
         stop,
         ctx,
         runtime,

@@ -24,9 +24,10 @@ pub enum Route {
     External,
 }
 
-/// Classify a request-URI (`sip`: the address our SIP listens on).
-pub fn classify(config: &Config, sip: SocketAddr, uri: &rsip::Uri) -> Route {
-    if !is_us(config, sip, uri) {
+/// Classify a request-URI (`sip`: the address our SIP listens on; `tls_port`: our SIP over TLS
+/// port, if any).
+pub fn classify(config: &Config, sip: SocketAddr, tls_port: Option<u16>, uri: &rsip::Uri) -> Route {
+    if !is_us(config, sip, tls_port, uri) {
         return Route::External;
     }
     let user = uri.user().unwrap_or_default().to_string();
@@ -42,8 +43,9 @@ pub fn classify(config: &Config, sip: SocketAddr, uri: &rsip::Uri) -> Route {
 }
 
 /// Is this request-URI ours? Our domain name with any port, or one of our IPs with our SIP
-/// port or none (another port on our IP is another user agent on this machine: outbound).
-fn is_us(config: &Config, sip: SocketAddr, uri: &rsip::Uri) -> bool {
+/// port, our TLS port or none (another port on our IP is another user agent on this machine:
+/// outbound).
+fn is_us(config: &Config, sip: SocketAddr, tls_port: Option<u16>, uri: &rsip::Uri) -> bool {
     let host = uri.host_with_port.host.to_string();
     let host = host.trim_start_matches('[').trim_end_matches(']');
     let port = uri.port().map(|p| *p.value());
@@ -52,25 +54,33 @@ fn is_us(config: &Config, sip: SocketAddr, uri: &rsip::Uri) -> bool {
             let our_ip = ip == config.media_ip
                 || ip == sip.ip()
                 || config.domain.parse::<IpAddr>().is_ok_and(|d| d == ip);
-            our_ip && port.is_none_or(|p| p == sip.port())
+            our_ip && port.is_none_or(|p| p == sip.port() || Some(p) == tls_port)
         }
         Err(_) => host.eq_ignore_ascii_case(&config.domain),
     }
 }
 
 /// Where to send requests for an outside URI: its host (IP or name) and port (default 5060),
-/// over TCP when it says `transport=tcp`.
+/// over TCP when it says `transport=tcp`, over TLS (default port 5061) for `transport=tls` or sips:.
 pub async fn external_peer(uri: &rsip::Uri) -> Option<Peer> {
     let host = uri.host_with_port.host.to_string();
     let host = host
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_string();
-    let port = uri.port().map(|p| *p.value()).unwrap_or(5060);
+    let sips = matches!(uri.scheme, Some(rsip::Scheme::Sips));
     let transport = match uri.transport() {
+        Some(rsip::Transport::Tls) => TransportKind::Tls,
+        _ if sips => TransportKind::Tls,
         Some(rsip::Transport::Tcp) => TransportKind::Tcp,
         _ => TransportKind::Udp,
     };
+    let default_port = if transport == TransportKind::Tls {
+        5061
+    } else {
+        5060
+    };
+    let port = uri.port().map(|p| *p.value()).unwrap_or(default_port);
     let addr = match host.parse::<IpAddr>() {
         Ok(ip) => SocketAddr::new(ip, port),
         Err(_) => tokio::net::lookup_host((host.as_str(), port))

@@ -10,6 +10,7 @@
 //! - [`endpoint`]: the tokio driver: one UDP + TCP port, N shards on `SO_REUSEPORT`, each one task
 //!   owning a socket and a `core::Core`.
 //! - [`dialog`]: dialog state for in-dialog requests (BYE, re-INVITE, ...).
+//! - [`tls`]: TLS settings (rustls, PEM files) for SIP over TLS on its own port.
 //! - [`auth`]: digest challenges/credentials (MD5, SHA-256, qop=auth) and stateless nonces.
 //! - [`sdp`]: one audio stream, our offer, offer/answer.
 //!
@@ -24,4 +25,5 @@ pub mod dialog;
 pub mod endpoint;
 pub mod message;
 pub mod sdp;
+pub mod tls;
 mod transport;

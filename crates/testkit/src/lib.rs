@@ -6,6 +6,8 @@
 //! message on failure: they are for tests only.
 
 pub mod alloc;
+pub mod capture;
+pub mod pki;
 pub mod tmux;
 pub mod tone;
 pub mod torture;

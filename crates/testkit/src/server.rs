@@ -165,6 +165,13 @@ impl TestServer {
         self.handle.sip_addr()
     }
 
+    /// `IP:PORT` of the server's SIP over TLS (a `[tls]` section is needed).
+    pub fn tls_addr(&self) -> SocketAddr {
+        self.handle
+            .tls_addr()
+            .unwrap_or_else(|| panic!("this test server has no [tls] section"))
+    }
+
     /// `sip:USER@IP:PORT` of this server.
     pub fn uri(&self, user: &str) -> String {
         format!("sip:{user}@{}", self.addr())

@@ -22,6 +22,7 @@ fn receiver_reports_drive_loss_hint_fec_and_bitrate() {
             pt: 111,
             telephone_event_pt: None,
             rtcp_mux: true,
+            srtp: None,
         })
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(

@@ -20,6 +20,7 @@ use crate::codec::{CodecKind, Decoder, Encoder};
 use crate::jitter::{JitterBuffer, JitterStats, MAX_PAYLOAD};
 use crate::rtcp::{self, ReceptionStats, RtcpPacket, SenderInfo};
 use crate::rtp::{self, RtpHeader};
+use crate::srtp::SrtpSession;
 use crate::{dtmf, Frame, MediaError};
 use dtmf_sender::DtmfSender;
 use pcm_fifo::PcmFifo;
@@ -40,6 +41,25 @@ const MAX_DATAGRAMS_PER_POLL: usize = 256;
 /// Largest datagram we read (bigger ones are truncated by the kernel and then fail to parse).
 const RECV_BUF: usize = 2048;
 
+/// Send one datagram, SRTP-protected first when `srtp` is set (into `wire`). Best effort like
+/// any RTP send: a packet that cannot be protected is not sent in the clear.
+fn send_datagram(
+    socket: &UdpSocket,
+    srtp: Option<&mut SrtpSession>,
+    wire: &mut [u8],
+    datagram: &[u8],
+    rtcp: bool,
+    remote: SocketAddr,
+) -> std::io::Result<usize> {
+    match srtp {
+        None => socket.send_to(datagram, remote),
+        Some(srtp) => match srtp.protect(datagram, rtcp, wire) {
+            Some(n) => socket.send_to(wire.get(..n).unwrap_or_default(), remote),
+            None => Err(std::io::Error::other("srtp protect failed")),
+        },
+    }
+}
+
 /// What the session negotiated with the peer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SessionConfig {
@@ -54,6 +74,8 @@ pub struct SessionConfig {
     /// `a=rtcp-mux` negotiated: RTCP goes with the RTP. Without it, RTCP goes to the remote
     /// RTP port + 1 (RFC 3550 §11; baresip drops RTCP arriving on its RTP port).
     pub rtcp_mux: bool,
+    /// SDES keys (RFC 4568): every datagram is SRTP/SRTCP on the wire; None: plain RTP.
+    pub srtp: Option<crate::srtp::SrtpKeys>,
 }
 
 /// Receive-side quality figures (plus the peer-measured round trip).
@@ -101,6 +123,10 @@ pub struct RtpSession {
     rtcp_remote: Option<SocketAddr>,
     /// The source address and SSRC RTP is taken from (learned after each offer/answer).
     latch: latch::Latch,
+    /// SRTP state when the offer/answer carried SDES keys: applied at the socket edge only.
+    srtp: Option<SrtpSession>,
+    /// A protected datagram on its way out.
+    wire_buf: Box<[u8; RECV_BUF]>,
 
     // Sending.
     ssrc: u32,
@@ -189,6 +215,8 @@ impl RtpSession {
             remote: None,
             rtcp_remote: None,
             latch: latch::Latch::default(),
+            srtp: None,
+            wire_buf: Box::new([0; RECV_BUF]),
             ssrc: rand::random(),
             seq: rand::random(),
             ts: rand::random(),
@@ -270,6 +298,15 @@ impl RtpSession {
         self.latch.reset();
         self.rtcp_remote = (!cfg.rtcp_mux)
             .then(|| SocketAddr::new(cfg.remote.ip(), cfg.remote.port().wrapping_add(1)));
+        // New keys (or none) take effect at once; the same keys keep their rollover state.
+        if cfg.srtp != self.srtp.as_ref().map(SrtpSession::keys) {
+            self.srtp = match cfg.srtp {
+                Some(keys) => Some(
+                    SrtpSession::new(keys).map_err(|e| MediaError::Unsupported(e.to_string()))?,
+                ),
+                None => None,
+            };
+        }
         if let Some(active) = self.active.as_mut() {
             if active.cfg.codec == cfg.codec && active.cfg.pt == cfg.pt {
                 active.cfg = cfg;
@@ -326,7 +363,16 @@ impl RtpSession {
             let Some(datagram) = self.recv_buf.get(..len) else {
                 continue;
             };
-            if rtp::is_rtcp(datagram) {
+            let rtcp = rtp::is_rtcp(datagram);
+            let len = match self.srtp.as_mut() {
+                // Forged, replayed or plain packets do not authenticate: dropped here.
+                Some(srtp) => match srtp.unprotect(&mut self.recv_buf, len, rtcp) {
+                    Some(n) => n,
+                    None => continue,
+                },
+                None => len,
+            };
+            if rtcp {
                 if self.latch.admits_rtcp(from, self.remote) {
                     self.handle_rtcp(len, now);
                 }
@@ -531,7 +577,15 @@ impl RtpSession {
             return Ok(());
         };
         let n = rtp::write(&header, payload, &mut self.send_buf);
-        match self.socket.send_to(&self.send_buf[..n], remote) {
+        let sent = send_datagram(
+            &self.socket,
+            self.srtp.as_mut(),
+            &mut self.wire_buf[..],
+            &self.send_buf[..n],
+            false,
+            remote,
+        );
+        match sent {
             Ok(_) => {
                 self.packets_sent += 1;
                 self.octets_sent += payload_len as u64;
@@ -608,15 +662,32 @@ impl RtpSession {
             rtcp::write_rr(self.ssrc, blocks, &mut self.rtcp_buf)
         };
         // Best effort: a lost report is replaced by the next one.
-        let _ = self.socket.send_to(&self.rtcp_buf[..n], remote);
+        self.send_rtcp(n, remote);
     }
 
     /// Send an RTCP BYE (call ending).
     pub fn send_bye(&mut self) {
         if let Some(remote) = self.rtcp_remote.or(self.remote) {
             let n = rtcp::write_bye(self.ssrc, &mut self.rtcp_buf);
-            let _ = self.socket.send_to(&self.rtcp_buf[..n], remote);
+            self.send_rtcp(n, remote);
         }
+    }
+
+    /// Send the first `n` bytes of `rtcp_buf` (best effort).
+    fn send_rtcp(&mut self, n: usize, remote: SocketAddr) {
+        let _ = send_datagram(
+            &self.socket,
+            self.srtp.as_mut(),
+            &mut self.wire_buf[..],
+            self.rtcp_buf.get(..n).unwrap_or_default(),
+            true,
+            remote,
+        );
+    }
+
+    /// Is the stream SRTP-protected?
+    pub fn is_srtp(&self) -> bool {
+        self.srtp.is_some()
     }
 
     /// Current quality figures.

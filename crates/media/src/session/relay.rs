@@ -253,7 +253,15 @@ impl RtpSession {
             return;
         };
         // Best effort, like an encoded frame: a full socket buffer drops the packet.
-        if self.socket.send_to(datagram, remote).is_ok() {
+        let sent = super::send_datagram(
+            &self.socket,
+            self.srtp.as_mut(),
+            &mut self.wire_buf[..],
+            datagram,
+            false,
+            remote,
+        );
+        if sent.is_ok() {
             self.packets_sent += 1;
             self.octets_sent += payload.len() as u64;
         }

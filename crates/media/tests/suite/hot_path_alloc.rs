@@ -20,6 +20,7 @@ fn pair(codec: CodecKind) -> (RtpSession, RtpSession) {
         pt: codec.default_pt(),
         telephone_event_pt: Some(101),
         rtcp_mux: true,
+        srtp: None,
     };
     a.configure(cfg(b.local_addr())).unwrap();
     b.configure(cfg(a.local_addr())).unwrap();
@@ -93,6 +94,7 @@ fn long_packet_receive_allocations(codec: CodecKind, ptime_ms: u32) -> (usize, u
             pt: codec.default_pt(),
             telephone_event_pt: None,
             rtcp_mux: true,
+            srtp: None,
         })
         .unwrap();
     // The payloads, made before counting.

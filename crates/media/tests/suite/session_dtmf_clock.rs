@@ -34,6 +34,7 @@ fn send_digit_through_the_middle(codec: CodecKind) -> (Seen, Vec<char>) {
         pt: codec.default_pt(),
         telephone_event_pt: Some(TE_PT),
         rtcp_mux: true,
+        srtp: None,
     };
     a.configure(cfg(middle.local_addr().expect("addr")))
         .expect("configure a");

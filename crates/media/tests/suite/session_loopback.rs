@@ -331,3 +331,51 @@ fn rtcp_goes_to_rtp_port_plus_one_unless_rtcp_mux_was_negotiated() {
         }
     }
 }
+
+/// Two sessions with SDES keys; with `b_has_wrong_key` B decrypts with a key A does not use.
+fn srtp_pair(b_has_wrong_key: bool) -> (Side, Side) {
+    use agentphone_media::srtp::{SrtpKey, SrtpKeys};
+    let (ka, kb) = (SrtpKey::generate(), SrtpKey::generate());
+    let mut a = Side::new(A_FREQ);
+    let mut b = Side::new(B_FREQ);
+    let (aa, ba) = (a.session.local_addr(), b.session.local_addr());
+    let mut ca = config(ba, CodecKind::Pcmu);
+    ca.srtp = Some(SrtpKeys {
+        local: ka,
+        remote: kb,
+    });
+    let mut cb = config(aa, CodecKind::Pcmu);
+    cb.srtp = Some(SrtpKeys {
+        local: kb,
+        remote: if b_has_wrong_key {
+            SrtpKey::generate()
+        } else {
+            ka
+        },
+    });
+    a.session.configure(ca).unwrap();
+    b.session.configure(cb).unwrap();
+    assert!(a.session.is_srtp() && b.session.is_srtp());
+    (a, b)
+}
+
+#[test]
+fn srtp_tones_cross_and_a_wrong_key_hears_nothing() {
+    let (mut a, mut b) = srtp_pair(false);
+    run_ticks(&mut a, &mut b, 100, Instant::now(), &lossless, &no_jitter);
+    assert_tones_crossed(&a, &b, 10);
+
+    let (mut a, mut b) = srtp_pair(true);
+    // Few ticks: each waits (up to 200 ms) for B's packets that never authenticate.
+    run_ticks(&mut a, &mut b, 15, Instant::now(), &lossless, &no_jitter);
+    assert_eq!(
+        b.session.quality().packets_received,
+        0,
+        "nothing authenticates"
+    );
+    assert_eq!(b.count(FrameStatus::Audio), 0);
+    assert!(
+        a.session.quality().packets_received > 10,
+        "B's own stream still reaches A"
+    );
+}

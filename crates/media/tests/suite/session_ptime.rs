@@ -208,6 +208,7 @@ fn garbage_with_our_payload_type_is_survived() {
                 pt,
                 telephone_event_pt: None,
                 rtcp_mux: true,
+                srtp: None,
             })
             .expect("configure");
         let mut frame = [0i16; FRAME];

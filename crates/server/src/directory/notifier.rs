@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use agentphone_protocol::supervisor;
 use agentphone_sip::dialog::Dialog;
-use agentphone_sip::endpoint::{Endpoint, TransportKind};
+use agentphone_sip::endpoint::Endpoint;
 use tokio::sync::{mpsc, watch};
 
 use super::fanout::{Carrier, Fanout, FanoutEvent, Scope};
@@ -137,9 +137,10 @@ impl Task {
                 expires,
             } => {
                 let id = dialog.call_id.clone();
-                let carrier = match dialog.peer.transport {
-                    TransportKind::Udp => Carrier::Datagram,
-                    TransportKind::Tcp => Carrier::Stream,
+                let carrier = if dialog.peer.transport.is_stream() {
+                    Carrier::Stream
+                } else {
+                    Carrier::Datagram
                 };
                 self.add(*dialog);
                 let event = FanoutEvent::Subscribe {

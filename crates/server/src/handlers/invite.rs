@@ -20,7 +20,13 @@ pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction) {
         return super::supervise::handle(ctx, tx, room).await;
     }
     let msg = &tx.request;
-    let route = routing::classify(&ctx.config, ctx.endpoint.local_addr(), &tx.request.uri);
+    let tls_port = ctx.endpoint.tls_local_addr().map(|a| a.port());
+    let route = routing::classify(
+        &ctx.config,
+        ctx.endpoint.local_addr(),
+        tls_port,
+        &tx.request.uri,
+    );
     // Customer calls are admitted under caps before anything is spent on them (issue 11 §4).
     let slot = match &route {
         Route::Inbound(_) => match ctx.admission.admit(tx.peer.addr.ip()) {

@@ -32,6 +32,7 @@ fn configure(s: &mut RtpSession, remote: std::net::SocketAddr) {
         pt: 111,
         telephone_event_pt: None,
         rtcp_mux: true,
+        srtp: None,
     })
     .unwrap_or_else(|e| panic!("configure: {e}"));
 }

@@ -271,6 +271,7 @@ mod tests {
                     pt: 0,
                     telephone_event_pt: None,
                     rtcp_mux: true,
+                    srtp: None,
                 })
                 .unwrap_or_else(|e| panic!("{e}"));
             media.send(MediaCmd::AddLeg {

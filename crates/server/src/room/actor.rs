@@ -27,6 +27,7 @@ use crate::directory::Binding;
 use crate::ids::OfferId;
 use crate::media_engine::{MediaCmd, MediaEvent, MediaEventKind};
 use crate::room_handle::{OfferEvent, RoomHandle, RoomMsg};
+use crate::security::srtp::SrtpRules;
 
 /// Resolves when the caller CANCELs `invite`; never without one.
 async fn caller_cancelled(invite: Option<&ServerTransaction>) {
@@ -49,6 +50,8 @@ pub(super) struct LegIo {
     pub dialog: Dialog,
     /// Our current SDP towards this party; its version grows on every change.
     pub local_sdp: Sdp,
+    /// What decides SRTP on this leg (re-INVITEs are answered by the same rules).
+    pub srtp: SrtpRules,
     /// An agent (sees the room as a focus) rather than a customer.
     pub is_agent: bool,
 }
@@ -60,6 +63,8 @@ pub(super) struct OfferIo {
     /// The RTP session offered (None once cancelled).
     pub session: Option<RtpSession>,
     pub sdp: Sdp,
+    /// What decides SRTP for the answer.
+    pub srtp: SrtpRules,
     /// The 2xx, kept for the machine's `Join` or `HangUpLate`.
     pub answer: Option<rsip::Response>,
 }
@@ -91,6 +96,8 @@ pub(super) struct Room {
     pub caller_tag: String,
     pub caller_leg: LegId,
     pub caller_is_agent: bool,
+    /// What decides SRTP on the caller's leg (its account's or its team's policy).
+    pub caller_srtp: SrtpRules,
     /// The outbound call's target.
     pub external: Option<(rsip::Uri, Peer)>,
     pub legs: HashMap<LegId, LegIo>,
@@ -150,6 +157,13 @@ pub(super) async fn run(
         offer,
         destination,
     } = setup;
+    let policy = match (caller.agent(), &destination) {
+        (Some(agent), _) => ctx.config.agent_srtp(agent),
+        (None, Destination::Agent(agent)) => ctx.config.agent_srtp(agent),
+        (None, Destination::Team(team)) => ctx.config.team_srtp(team),
+        (None, Destination::External { .. }) => ctx.config.srtp,
+    };
+    let caller_srtp = super::leg::srtp_rules(&ctx, policy, invite.peer);
     let (dest, external) = match destination {
         Destination::Team(t) => (Dest::Team(t), None),
         Destination::Agent(a) => (Dest::Agent(a), None),
@@ -168,6 +182,7 @@ pub(super) async fn run(
         caller_tag: String::new(),
         caller_leg: 0,
         caller_is_agent: caller.agent().is_some(),
+        caller_srtp,
         external,
         legs: HashMap::new(),
         txs: HashMap::new(),

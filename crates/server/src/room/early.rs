@@ -10,6 +10,7 @@ use super::actor::{LegIo, Room};
 use super::leg::session_config;
 use super::LegId;
 use crate::media_engine::{LegMode, MediaCmd};
+use crate::security::srtp::SrtpRules;
 use crate::sip_reply;
 
 impl Room {
@@ -18,10 +19,11 @@ impl Room {
     pub(super) fn answer_offer(
         &self,
         offer: &Sdp,
+        srtp: &SrtpRules,
     ) -> Result<(RtpSession, Negotiated), (u16, String)> {
         let ip = self.ctx.config.media_ip;
         let mut session = self.ctx.rtp_ports.bind(ip).map_err(|e| e.reply())?;
-        let negotiated = sdp::answer(
+        let mut negotiated = sdp::answer(
             offer,
             ip,
             session.local_addr().port(),
@@ -29,7 +31,11 @@ impl Room {
             Direction::SendRecv,
         )
         .map_err(|e| (488, format!("Not Acceptable Here: {}", e.0)))?;
-        let config = session_config(&negotiated).ok_or((488, "Not Acceptable Here".to_string()))?;
+        let keys = srtp
+            .answer(offer, &mut negotiated.answer, None)
+            .map_err(|e| (488, format!("Not Acceptable Here ({e})")))?;
+        let config =
+            session_config(&negotiated, keys).ok_or((488, "Not Acceptable Here".to_string()))?;
         session
             .configure(config)
             .map_err(|e| (488, format!("Not Acceptable Here: {e}")))?;
@@ -41,13 +47,13 @@ impl Room {
         let (Some(invite), Some(offer)) = (&self.caller_invite, self.caller_offer.take()) else {
             return Err((500, "Server Internal Error".into()));
         };
-        let (session, negotiated) = self.answer_offer(&offer)?;
+        let (session, negotiated) = self.answer_offer(&offer, &self.caller_srtp)?;
         let tag = message::new_tag();
         // Agents talk to the room (its URI is our Contact); customers see a plain contact.
         let contact = if self.caller_is_agent {
             self.room_uri.clone()
         } else {
-            self.ctx.local_contact.clone()
+            self.ctx.contact_for(invite.peer.transport)
         };
         let dialog = Dialog::from_uas(&invite.request, &tag, &contact, invite.peer)
             .ok_or((400, "Bad Request (cannot form a dialog)".to_string()))?;
@@ -77,6 +83,7 @@ impl Room {
             LegIo {
                 dialog,
                 local_sdp: answer,
+                srtp: self.caller_srtp,
                 is_agent: self.caller_is_agent,
             },
         );

@@ -220,12 +220,23 @@ impl Room {
         };
         let ip = self.ctx.config.media_ip;
         let session = self.ctx.rtp_ports.bind(ip).map_err(|e| e.reply())?;
-        let sdp = Sdp::offer(
+        let mut sdp = Sdp::offer(
             ip,
             session.local_addr().port(),
             self.session_id,
             Direction::SendRecv,
         );
+        let srtp = match &reach {
+            Reach::Agent { user, binding } => {
+                super::leg::srtp_rules(&self.ctx, self.ctx.config.agent_srtp(user), binding.peer)
+            }
+            Reach::External { peer, .. } => {
+                super::leg::srtp_rules(&self.ctx, self.ctx.config.srtp, *peer)
+            }
+        };
+        if srtp.offer_key() {
+            crate::security::srtp::secure_offer(&mut sdp);
+        }
         let (request, peer) = self
             .offer_invite(&reach, invite, &sdp)
             .map_err(|why| (480, why))?;
@@ -237,6 +248,7 @@ impl Room {
                 out,
                 session: Some(session),
                 sdp,
+                srtp,
                 answer: None,
             },
         );

@@ -73,7 +73,13 @@ impl Room {
         let media_ip = self.ctx.config.media_ip;
         let session_id = self.session_id;
         let room_uri = self.room_uri.to_string();
-        let local_contact = self.ctx.local_contact.to_string();
+        let local_contact = self.ctx.contact_for(
+            self.legs
+                .get(&leg_id)
+                .map_or(agentphone_sip::endpoint::TransportKind::Udp, |l| {
+                    l.dialog.peer.transport
+                }),
+        );
         let pending = self.txs.get_mut(&id)?;
         let Some(leg) = self.legs.get_mut(&leg_id) else {
             let p = self.txs.remove(&id)?;
@@ -95,10 +101,15 @@ impl Room {
             sip_reply::send(&p.tx, resp).await;
             return None;
         }
+        let ours = crate::security::srtp::local_key(&leg.local_sdp);
         let negotiated =
             parse_and_answer(&tx.request.body, media_ip, leg.local_sdp.port, session_id).and_then(
-                |n| {
-                    session_config(&n)
+                |(offer, mut n)| {
+                    let keys = leg
+                        .srtp
+                        .answer(&offer, &mut n.answer, ours)
+                        .map_err(|e| format!("Not Acceptable Here ({e})"))?;
+                    session_config(&n, keys)
                         .map(|c| (n, c))
                         .ok_or_else(not_acceptable)
                 },
@@ -149,15 +160,16 @@ pub(super) fn parse_and_answer(
     ip: std::net::IpAddr,
     port: u16,
     session_id: u64,
-) -> Result<Negotiated, String> {
+) -> Result<(Sdp, Negotiated), String> {
     let text = std::str::from_utf8(body).map_err(|_| "SDP is not UTF-8".to_string())?;
     let offer = Sdp::parse(text).map_err(|e| format!("Bad SDP: {}", e.0))?;
-    agentphone_sip::sdp::answer(
+    let n = agentphone_sip::sdp::answer(
         &offer,
         ip,
         port,
         session_id,
         agentphone_sip::sdp::Direction::SendRecv,
     )
-    .map_err(|e| format!("Not Acceptable Here: {}", e.0))
+    .map_err(|e| format!("Not Acceptable Here: {}", e.0))?;
+    Ok((offer, n))
 }

@@ -25,6 +25,7 @@ impl Room {
             out,
             session: Some(mut session),
             sdp,
+            srtp,
             answer: Some(resp),
         }) = self.offers.remove(&offer)
         else {
@@ -44,9 +45,12 @@ impl Room {
         let negotiated = std::str::from_utf8(&resp.body)
             .map_err(|_| "SDP is not UTF-8".to_string())
             .and_then(|t| Sdp::parse(t).map_err(|e| e.0))
-            .and_then(|answer| sdp::accept_answer(&sdp, &answer).map_err(|e| e.0));
-        let configured = negotiated.as_ref().ok().and_then(|n| {
-            let cfg = session_config(n)?;
+            .and_then(|answer| {
+                let n = sdp::accept_answer(&sdp, &answer).map_err(|e| e.0)?;
+                Ok((srtp.accept_answer(&sdp, &answer)?, n))
+            });
+        let configured = negotiated.as_ref().ok().and_then(|(keys, n)| {
+            let cfg = session_config(n, *keys)?;
             session.configure(cfg).ok().map(|_| n.remote_direction)
         });
         let Some(remote_direction) = configured else {
@@ -62,6 +66,7 @@ impl Room {
             LegIo {
                 dialog,
                 local_sdp: sdp,
+                srtp,
                 is_agent: to.agent().is_some(),
             },
         );

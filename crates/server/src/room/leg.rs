@@ -2,6 +2,10 @@
 
 use agentphone_media::codec::CodecKind;
 use agentphone_media::session::SessionConfig;
+use agentphone_media::srtp::SrtpKeys;
+use agentphone_sip::endpoint::{Peer, TransportKind};
+
+use crate::security::srtp::{SrtpPolicy, SrtpRules};
 use agentphone_sip::sdp::Negotiated;
 
 use crate::context::Ctx;
@@ -40,14 +44,24 @@ impl Role {
 }
 
 /// The RTP session settings for a negotiated stream; None for a codec the media crate lacks.
-pub(super) fn session_config(n: &Negotiated) -> Option<SessionConfig> {
+pub(super) fn session_config(n: &Negotiated, srtp: Option<SrtpKeys>) -> Option<SessionConfig> {
     Some(SessionConfig {
         remote: n.remote_addr,
         codec: CodecKind::from_name(&n.codec.name)?,
         pt: n.codec.pt,
         telephone_event_pt: n.telephone_event.as_ref().map(|f| f.pt),
         rtcp_mux: n.answer.rtcp_mux,
+        srtp,
     })
+}
+
+/// The SRTP rules of a leg whose SIP comes from/goes to `peer` under `policy`.
+pub(super) fn srtp_rules(ctx: &Ctx, policy: SrtpPolicy, peer: Peer) -> SrtpRules {
+    SrtpRules {
+        policy,
+        signalling_secure: peer.transport == TransportKind::Tls,
+        sdes_over_plain: ctx.config.sdes_over_plain,
+    }
 }
 
 /// How a role is shown in the From of the INVITEs the room sends for it.

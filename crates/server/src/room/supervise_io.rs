@@ -44,7 +44,12 @@ impl Room {
             .ok()
             .and_then(|t| Sdp::parse(t).ok())
             .ok_or((400, "Bad Request (bad SDP)".to_string()))?;
-        let (session, negotiated) = self.answer_offer(&offer)?;
+        let supervisor = message::from_uri(&rsip::SipMessage::Request(tx.request.clone()))
+            .and_then(|u| u.user().map(str::to_string))
+            .unwrap_or_default();
+        let srtp =
+            super::leg::srtp_rules(&self.ctx, self.ctx.config.agent_srtp(&supervisor), tx.peer);
+        let (session, negotiated) = self.answer_offer(&offer, &srtp)?;
         let tag = message::new_tag();
         let dialog = Dialog::from_uas(&tx.request, &tag, &self.room_uri, tx.peer)
             .ok_or((400, "Bad Request (cannot form a dialog)".to_string()))?;
@@ -75,6 +80,7 @@ impl Room {
             LegIo {
                 dialog,
                 local_sdp: answer,
+                srtp,
                 is_agent: true,
             },
         );

@@ -7,7 +7,7 @@
 use std::net::SocketAddr;
 
 use agentphone_sip::dialog::Dialog;
-use agentphone_sip::endpoint::{Peer, ServerTransaction, TransportKind};
+use agentphone_sip::endpoint::{Peer, ServerTransaction};
 use agentphone_sip::message::fields;
 
 use crate::auth_guard::AuthDecision;
@@ -62,8 +62,8 @@ fn from_flow(dialog: &Dialog, source: Peer) -> bool {
     if source.addr == dialog.peer.addr || Some(source.addr) == literal_addr(&dialog.remote_target) {
         return true;
     }
-    source.transport == TransportKind::Tcp
-        && dialog.peer.transport == TransportKind::Tcp
+    source.transport.is_stream()
+        && source.transport == dialog.peer.transport
         && source.addr.ip() == dialog.peer.addr.ip()
 }
 
@@ -84,6 +84,7 @@ fn literal_addr(uri: &rsip::Uri) -> Option<SocketAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use agentphone_sip::endpoint::TransportKind;
     use agentphone_sip::message::RequestBuilder;
 
     fn peer(addr: &str, transport: TransportKind) -> Peer {

@@ -6,6 +6,7 @@ pub mod config;
 pub mod dialog_guard;
 pub mod nonce_counts;
 pub mod secrets;
+pub mod srtp;
 pub mod throttle;
 
 pub use config::SecurityConfig;

@@ -219,3 +219,31 @@ fn rtp_ports_is_a_first_dash_last_range() {
         );
     }
 }
+
+#[test]
+fn tls_section_is_checked_and_resolved() {
+    let e = error_of("[tls]\ncert = \"c.pem\"\n");
+    assert_eq!((e.line, e.key.as_deref()), (Some(2), Some("cert")), "{e}");
+    let e = error_of("[tls]\nlisten = \"127.0.0.1:5061\"\n");
+    assert_eq!(e.key.as_deref(), Some("listen"), "{e}");
+    let e = error_of("[tls]\nsrtp = \"always\"\n");
+    assert_eq!((e.line, e.key.as_deref()), (Some(2), Some("srtp")), "{e}");
+    let e = error_of("[[teams]]\nname = \"t\"\nsrtp = \"yes\"\n");
+    assert_eq!((e.line, e.key.as_deref()), (Some(3), Some("srtp")), "{e}");
+
+    let text = "[server]\nlisten = \"127.0.0.1:5060\"\n[tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\nsrtp = \"required\"\n\
+                [[agents]]\nusername = \"a\"\npassword = \"p\"\nsrtp = \"off\"\n\
+                [[teams]]\nname = \"t\"\nmembers = [\"a\"]\n";
+    let c = Config::from_toml_str(text, "conf/test.toml").expect("valid");
+    let tls = c.tls.as_ref().expect("tls");
+    assert_eq!(tls.listen, "127.0.0.1:5061".parse().expect("addr"));
+    assert_eq!(tls.cert, std::path::Path::new("conf/c.pem"));
+    use agentphone_server::security::srtp::SrtpPolicy;
+    assert_eq!(c.agent_srtp("a"), SrtpPolicy::Off);
+    assert_eq!(c.team_srtp("t"), SrtpPolicy::Required);
+    assert!(!c.sdes_over_plain);
+    assert!(Config::from_toml_str("[server]\n", "x.toml")
+        .expect("ok")
+        .tls
+        .is_none());
+}

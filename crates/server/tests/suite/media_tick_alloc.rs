@@ -54,6 +54,7 @@ fn room_tick_allocates_nothing_in_steady_state() {
             pt: codec.default_pt(),
             telephone_event_pt: Some(101),
             rtcp_mux: true,
+            srtp: None,
         };
         leg.configure(cfg(phone.local_addr()))
             .unwrap_or_else(|e| panic!("{e}"));
@@ -134,6 +135,7 @@ fn relayed_room_allocates_nothing_in_steady_state_or_switching() {
             pt: 111,
             telephone_event_pt: Some(101),
             rtcp_mux: true,
+            srtp: None,
         };
         leg.configure(cfg(phone.local_addr()))
             .unwrap_or_else(|e| panic!("{e}"));

@@ -26,7 +26,7 @@ impl Timers {
     pub(crate) fn timer_d(&self, kind: TransportKind) -> Duration {
         match kind {
             TransportKind::Udp => self.timeout(),
-            TransportKind::Tcp => Duration::ZERO,
+            TransportKind::Tcp | TransportKind::Tls => Duration::ZERO,
         }
     }
 
@@ -34,7 +34,7 @@ impl Timers {
     pub(crate) fn timer_k(&self, kind: TransportKind) -> Duration {
         match kind {
             TransportKind::Udp => self.t4,
-            TransportKind::Tcp => Duration::ZERO,
+            TransportKind::Tcp | TransportKind::Tls => Duration::ZERO,
         }
     }
 
@@ -42,7 +42,7 @@ impl Timers {
     pub(crate) fn timer_j(&self, kind: TransportKind) -> Duration {
         match kind {
             TransportKind::Udp => self.timeout(),
-            TransportKind::Tcp => Duration::ZERO,
+            TransportKind::Tcp | TransportKind::Tls => Duration::ZERO,
         }
     }
 }

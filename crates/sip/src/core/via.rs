@@ -9,6 +9,7 @@ pub(crate) fn transport_token(kind: TransportKind) -> &'static str {
     match kind {
         TransportKind::Udp => "UDP",
         TransportKind::Tcp => "TCP",
+        TransportKind::Tls => "TLS",
     }
 }
 

@@ -28,7 +28,7 @@ pub(crate) fn bind_sockets(
     Err(last_err.unwrap_or_else(|| std::io::Error::other("no free port for UDP and TCP")))
 }
 
-fn tcp_listener(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+pub(crate) fn tcp_listener(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_reuse_address(true)?;
     socket.bind(&addr.into())?;

@@ -34,6 +34,8 @@ pub struct EndpointConfig {
     pub max_pending_sends: usize,
     /// Limits on TCP connections (slowloris, connection floods).
     pub tcp: TcpLimits,
+    /// SIP over TLS: a listener on its own port and/or a client config (default: none).
+    pub tls: crate::tls::TlsSettings,
     /// `Allow` of the 501 answered to a request with an unknown method (the TU's methods); None:
     /// the 501 has no Allow.
     pub allow: Option<&'static str>,
@@ -75,6 +77,7 @@ impl Default for EndpointConfig {
             receive_workers: 0,
             max_pending_sends: 4096,
             tcp: TcpLimits::default(),
+            tls: crate::tls::TlsSettings::default(),
             allow: None,
         }
     }

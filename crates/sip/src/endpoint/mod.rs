@@ -51,6 +51,10 @@ pub(crate) struct Shared {
     timers: Timers,
     shards: Vec<Arc<Shard>>,
     pub(crate) tcp: TcpConnections,
+    /// Where SIP over TLS is accepted, if it is.
+    tls_local_addr: Option<SocketAddr>,
+    /// How TLS connections are opened (None: only accepted ones are used).
+    pub(crate) tls_client: Option<crate::tls::TlsClient>,
     tasks: Mutex<Vec<AbortHandle>>,
     next_client: AtomicU64,
     /// Set by `shutdown`: responses and requests fail from then on.
@@ -100,6 +104,13 @@ impl Endpoint {
         let count = config.shard_count();
         let (udp, tcp) = bind::bind_sockets(addr, count)?;
         let local_addr = tcp.local_addr()?;
+        let tls_listener = match &config.tls.listen {
+            Some((tls_addr, server)) => {
+                let listener = bind::tcp_listener(*tls_addr)?;
+                Some((listener.local_addr()?, listener, server.clone()))
+            }
+            None => None,
+        };
         let (incoming, incoming_rx) = mpsc::channel(config.incoming_queue.max(1));
         let sockets = udp
             .into_iter()
@@ -135,6 +146,8 @@ impl Endpoint {
                 timers: config.timers,
                 shards,
                 tcp: TcpConnections::new(config.tcp),
+                tls_local_addr: tls_listener.as_ref().map(|(addr, _, _)| *addr),
+                tls_client: config.tls.client.clone(),
                 tasks: Mutex::new(Vec::new()),
                 next_client: AtomicU64::new(1),
                 closed: AtomicBool::new(false),
@@ -157,6 +170,12 @@ impl Endpoint {
         let listener = tokio::net::TcpListener::from_std(tcp)?;
         let accept = crate::transport::tcp::accept_loop(endpoint.clone(), listener);
         tasks.push(tokio::spawn(accept).abort_handle());
+        if let Some((_, listener, server)) = tls_listener {
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            let accept =
+                crate::transport::tls_stream::accept_loop(endpoint.clone(), listener, server);
+            tasks.push(tokio::spawn(accept).abort_handle());
+        }
         *lock(&endpoint.shared.tasks) = tasks;
         Ok((endpoint, incoming_rx))
     }
@@ -168,6 +187,19 @@ impl Endpoint {
     /// The address both transports are bound to.
     pub fn local_addr(&self) -> SocketAddr {
         self.shared.local_addr
+    }
+
+    /// Where SIP over TLS is accepted (None: no TLS listener).
+    pub fn tls_local_addr(&self) -> Option<SocketAddr> {
+        self.shared.tls_local_addr
+    }
+
+    /// The sent-by of our Via over `transport`: the TLS port over TLS, else the UDP/TCP one.
+    fn via_addr(&self, transport: TransportKind) -> SocketAddr {
+        match (transport, self.shared.tls_local_addr) {
+            (TransportKind::Tls, Some(tls)) => tls,
+            _ => self.shared.local_addr,
+        }
     }
 
     /// The timer values in use.
@@ -277,7 +309,12 @@ impl Endpoint {
     pub fn request(&self, mut req: rsip::Request, peer: Peer) -> ClientTransaction {
         let shard = self.shard_of(&fields::call_id(&req).unwrap_or_default());
         let branch = shard_branch(u16::try_from(shard).unwrap_or(0));
-        push_own_via(&mut req, self.shared.local_addr, peer.transport, &branch);
+        push_own_via(
+            &mut req,
+            self.via_addr(peer.transport),
+            peer.transport,
+            &branch,
+        );
         self.start(shard, branch, req, peer)
     }
 
@@ -310,7 +347,7 @@ impl Endpoint {
     pub async fn ack(&self, mut ack: rsip::Request, peer: Peer) -> std::io::Result<()> {
         push_own_via(
             &mut ack,
-            self.shared.local_addr,
+            self.via_addr(peer.transport),
             peer.transport,
             &new_branch(),
         );

@@ -195,10 +195,10 @@ impl Shard {
                     }
                 }
             }
-            TransportKind::Tcp => {
+            TransportKind::Tcp | TransportKind::Tls => {
                 let origin = client.map(|id| (self.index, id));
                 if let Err((shard, id, reason)) =
-                    crate::transport::tcp::send(endpoint, peer.addr, bytes, origin)
+                    crate::transport::tcp::send(endpoint, peer, bytes, origin)
                 {
                     deferred.push(Deferred::TransportError { shard, id, reason });
                 }

@@ -10,6 +10,16 @@ pub enum TransportKind {
     Udp,
     /// TCP stream (Content-Length framing).
     Tcp,
+    /// TLS over TCP (RFC 3261 §26.2; same framing as TCP, its own port, 5061 by default).
+    Tls,
+}
+
+impl TransportKind {
+    /// A connection-oriented transport (TCP or TLS): reliable, no retransmissions, a new
+    /// connection may come from a new source port.
+    pub fn is_stream(self) -> bool {
+        self != TransportKind::Udp
+    }
 }
 
 /// The remote side of a message: address and transport.

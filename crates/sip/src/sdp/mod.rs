@@ -6,4 +6,4 @@ mod types;
 mod write;
 
 pub use negotiate::{accept_answer, answer, Negotiated};
-pub use types::{Direction, Format, Sdp, SdpError};
+pub use types::{Crypto, Direction, Format, Sdp, SdpError, RTP_AVP, RTP_SAVP};

@@ -111,6 +111,9 @@ pub fn answer(
         direction,
         rtcp_mux: offer.rtcp_mux,
         ptime: Some(20),
+        // Plain until the caller adds its key (`Sdp::set_crypto`) for an offer it secures.
+        profile: super::RTP_AVP.into(),
+        crypto: Vec::new(),
     };
     Ok(Negotiated {
         answer,

@@ -63,6 +63,8 @@ struct Audio {
     direction: Option<Direction>,
     rtcp_mux: bool,
     ptime: Option<u32>,
+    profile: String,
+    crypto: Vec<super::Crypto>,
 }
 
 /// Which part of the description the current line belongs to.
@@ -126,7 +128,7 @@ impl Reader {
             .and_then(|p| p.split('/').next())
             .and_then(|p| p.parse::<u16>().ok())
             .ok_or_else(|| err("malformed audio port"))?;
-        let _proto = parts.next().ok_or_else(|| err("missing media protocol"))?;
+        let profile = parts.next().ok_or_else(|| err("missing media protocol"))?;
         let pts = parts
             .map(|p| {
                 p.parse::<u8>()
@@ -143,6 +145,8 @@ impl Reader {
             direction: None,
             rtcp_mux: false,
             ptime: None,
+            profile: profile.to_string(),
+            crypto: Vec::new(),
         });
         Ok(())
     }
@@ -165,6 +169,8 @@ impl Reader {
                 .unwrap_or(Direction::SendRecv),
             rtcp_mux: a.rtcp_mux,
             ptime: a.ptime,
+            profile: a.profile,
+            crypto: a.crypto,
         })
     }
 }
@@ -187,6 +193,19 @@ impl Audio {
             }
             "ptime" => self.ptime = arg.trim().parse().ok(),
             "rtcp-mux" => self.rtcp_mux = true,
+            "crypto" => {
+                let mut parts = arg.split_whitespace();
+                let line = (parts.next(), parts.next(), parts.next());
+                if let (Some(tag), Some(suite), Some(key_params)) = line {
+                    if let Ok(tag) = tag.parse() {
+                        self.crypto.push(super::Crypto {
+                            tag,
+                            suite: suite.to_string(),
+                            key_params: key_params.to_string(),
+                        });
+                    }
+                }
+            }
             other => {
                 if let Some(d) = Direction::from_attr(other) {
                     self.direction = Some(d);

@@ -49,6 +49,53 @@ pub struct Sdp {
     pub rtcp_mux: bool,
     /// a=ptime.
     pub ptime: Option<u32>,
+    /// The m-line's transport protocol: `RTP/AVP`, or `RTP/SAVP` when SRTP is mandatory.
+    pub profile: String,
+    /// a=crypto lines (SDES, RFC 4568), in order.
+    pub crypto: Vec<Crypto>,
+}
+
+/// One `a=crypto:<tag> <suite> <key params>` line (session parameters dropped).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Crypto {
+    /// Its tag (the answer echoes the tag of the line it accepts).
+    pub tag: u32,
+    /// Crypto suite, e.g. `AES_CM_128_HMAC_SHA1_80`.
+    pub suite: String,
+    /// Key params, e.g. `inline:BASE64`.
+    pub key_params: String,
+}
+
+/// The plain RTP profile.
+pub const RTP_AVP: &str = "RTP/AVP";
+/// The SRTP profile (RFC 3711 §12).
+pub const RTP_SAVP: &str = "RTP/SAVP";
+
+impl Sdp {
+    /// The first a=crypto line of `suite`.
+    pub fn crypto_of(&self, suite: &str) -> Option<&Crypto> {
+        self.crypto.iter().find(|c| c.suite == suite)
+    }
+
+    /// Does the m-line demand SRTP (`RTP/SAVP`, `RTP/SAVPF`)?
+    pub fn requires_srtp(&self) -> bool {
+        self.profile.contains("SAVP")
+    }
+
+    /// Carry one crypto line (SRTP on) or none (plain RTP, `RTP/AVP`). With a line, the profile
+    /// is `profile` (an answer keeps the offer's: `RTP/AVP` with a=crypto is "best-effort" SRTP).
+    pub fn set_crypto(&mut self, crypto: Option<Crypto>, profile: &str) {
+        match crypto {
+            Some(c) => {
+                self.profile = profile.to_string();
+                self.crypto = vec![c];
+            }
+            None => {
+                self.profile = RTP_AVP.to_string();
+                self.crypto.clear();
+            }
+        }
+    }
 }
 
 /// An SDP that cannot be parsed or negotiated.

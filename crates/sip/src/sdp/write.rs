@@ -31,6 +31,8 @@ impl Sdp {
             direction,
             rtcp_mux: true,
             ptime: Some(20),
+            profile: super::RTP_AVP.into(),
+            crypto: Vec::new(),
         }
     }
 }
@@ -81,7 +83,13 @@ impl std::fmt::Display for Sdp {
         );
         let _ = write!(out, "c=IN {ip} {}\r\nt=0 0\r\n", self.address);
         let pts: Vec<String> = self.formats.iter().map(|f| f.pt.to_string()).collect();
-        let _ = write!(out, "m=audio {} RTP/AVP {}\r\n", self.port, pts.join(" "));
+        let _ = write!(
+            out,
+            "m=audio {} {} {}\r\n",
+            self.port,
+            self.profile,
+            pts.join(" ")
+        );
         for fmt in &self.formats {
             if fmt.channels > 1 {
                 let _ = write!(
@@ -101,6 +109,9 @@ impl std::fmt::Display for Sdp {
         }
         if self.rtcp_mux {
             out.push_str("a=rtcp-mux\r\n");
+        }
+        for c in &self.crypto {
+            let _ = write!(out, "a=crypto:{} {} {}\r\n", c.tag, c.suite, c.key_params);
         }
         let _ = write!(out, "a={}\r\n", self.direction.as_str());
         f.write_str(&out)

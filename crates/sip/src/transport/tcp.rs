@@ -1,7 +1,8 @@
-//! TCP: Content-Length framing, one reader and one writer task per connection (not per
-//! transaction), connections kept in a table keyed by the peer address so that requests to a peer
-//! reuse the connection it opened (e.g. the server reaching an agent over its REGISTER
-//! connection). Each frame is handled by the shard of its Call-ID, right in the reader task.
+//! TCP and TLS: Content-Length framing, one reader and one writer task per connection (not per
+//! transaction), connections kept in a table keyed by the peer (address + transport) so that
+//! requests to a peer reuse the connection it opened (e.g. the server reaching an agent over its
+//! REGISTER connection). Each frame is handled by the shard of its Call-ID, right in the reader
+//! task. TLS is the same code over a `tokio_rustls` stream (see `super::tls_stream`).
 
 use super::framing::{next_frame, Frame};
 use crate::core::ClientId;
@@ -11,7 +12,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
@@ -25,11 +26,11 @@ struct Conn {
     tasks: [AbortHandle; 2],
 }
 
-/// Open connections by peer address, and how many per IP.
+/// Open connections by peer, and how many per IP (TCP and TLS together).
 pub(crate) struct TcpConnections {
-    table: Mutex<HashMap<SocketAddr, Conn>>,
+    table: Mutex<HashMap<Peer, Conn>>,
     next_id: AtomicU64,
-    limits: TcpLimits,
+    pub(crate) limits: TcpLimits,
     per_ip: Mutex<HashMap<IpAddr, usize>>,
 }
 
@@ -48,7 +49,7 @@ impl TcpConnections {
     }
 
     /// Count a new connection from/to `ip`; false (not counted) when it has too many.
-    fn open(&self, ip: IpAddr) -> bool {
+    pub(crate) fn open(&self, ip: IpAddr) -> bool {
         let mut per_ip = lock(&self.per_ip);
         let n = per_ip.entry(ip).or_insert(0);
         if *n >= self.limits.per_source {
@@ -58,7 +59,7 @@ impl TcpConnections {
         true
     }
 
-    fn closed(&self, ip: IpAddr) {
+    pub(crate) fn closed(&self, ip: IpAddr) {
         let mut per_ip = lock(&self.per_ip);
         if let Some(n) = per_ip.get_mut(&ip) {
             *n = n.saturating_sub(1);
@@ -68,14 +69,14 @@ impl TcpConnections {
         }
     }
 
-    fn writer(&self, addr: SocketAddr) -> Option<mpsc::Sender<Bytes>> {
-        lock(&self.table).get(&addr).map(|c| c.writer.clone())
+    fn writer(&self, peer: Peer) -> Option<mpsc::Sender<Bytes>> {
+        lock(&self.table).get(&peer).map(|c| c.writer.clone())
     }
 
-    fn remove(&self, addr: SocketAddr, id: u64) {
+    fn remove(&self, peer: Peer, id: u64) {
         let mut table = lock(&self.table);
-        if table.get(&addr).is_some_and(|c| c.id == id) {
-            table.remove(&addr);
+        if table.get(&peer).is_some_and(|c| c.id == id) {
+            table.remove(&peer);
         }
     }
 
@@ -95,7 +96,8 @@ pub(crate) async fn accept_loop(endpoint: Endpoint, listener: TcpListener) {
         match listener.accept().await {
             Ok((stream, addr)) => {
                 if endpoint.shared().tcp.open(addr.ip()) {
-                    start_connection(&endpoint, stream, addr);
+                    let _ = stream.set_nodelay(true);
+                    start_connection(&endpoint, stream, tcp_peer(addr));
                 } else {
                     tracing::debug!(%addr, "too many tcp connections from this address: closed");
                     drop(stream);
@@ -109,16 +111,24 @@ pub(crate) async fn accept_loop(endpoint: Endpoint, listener: TcpListener) {
     }
 }
 
-/// Send over the connection to `addr`, opening one if needed. `origin`: the shard and client
-/// transaction to tell when this cannot be delivered: an error right away (the caller holds that
-/// shard's lock and tells it once released), or later from the task that connects.
+fn tcp_peer(addr: SocketAddr) -> Peer {
+    Peer {
+        addr,
+        transport: TransportKind::Tcp,
+    }
+}
+
+/// Send over the connection to `peer` (TCP or TLS), opening one if needed. `origin`: the shard
+/// and client transaction to tell when this cannot be delivered: an error right away (the caller
+/// holds that shard's lock and tells it once released), or later from the task that connects.
 pub(crate) fn send(
     endpoint: &Endpoint,
-    addr: SocketAddr,
+    peer: Peer,
     bytes: Bytes,
     origin: Option<(usize, ClientId)>,
 ) -> Result<(), (usize, ClientId, String)> {
-    let bytes = match endpoint.shared().tcp.writer(addr) {
+    let addr = peer.addr;
+    let bytes = match endpoint.shared().tcp.writer(peer) {
         Some(writer) => match writer.try_send(bytes) {
             Ok(()) => return Ok(()),
             Err(mpsc::error::TrySendError::Full(_)) => {
@@ -139,19 +149,15 @@ pub(crate) fn send(
             }
             return;
         }
-        let connected = TcpStream::connect(addr).await;
-        if connected.is_err() {
-            endpoint.shared().tcp.closed(addr.ip());
-        }
-        let sent = match connected {
-            Ok(stream) => {
-                let writer = start_connection(&endpoint, stream, addr);
-                writer
-                    .send(bytes)
-                    .await
-                    .map_err(|_| "tcp connection closed".to_string())
+        let sent = match connect(&endpoint, peer).await {
+            Ok(writer) => writer
+                .send(bytes)
+                .await
+                .map_err(|_| "connection closed".to_string()),
+            Err(e) => {
+                endpoint.shared().tcp.closed(addr.ip());
+                Err(e)
             }
-            Err(e) => Err(e.to_string()),
         };
         if let (Err(reason), Some((shard, id))) = (sent, origin) {
             endpoint.transport_error(shard, id, reason);
@@ -160,13 +166,30 @@ pub(crate) fn send(
     Ok(())
 }
 
-fn start_connection(
-    endpoint: &Endpoint,
-    stream: TcpStream,
-    addr: SocketAddr,
-) -> mpsc::Sender<Bytes> {
+/// Open a connection to `peer` (TLS: with the handshake, the server's certificate verified)
+/// and start its tasks.
+async fn connect(endpoint: &Endpoint, peer: Peer) -> Result<mpsc::Sender<Bytes>, String> {
+    let stream = TcpStream::connect(peer.addr)
+        .await
+        .map_err(|e| e.to_string())?;
     let _ = stream.set_nodelay(true);
-    let (reader, mut writer) = stream.into_split();
+    match peer.transport {
+        TransportKind::Tls => {
+            let timeout = endpoint.shared().tcp.limits.header_timeout;
+            let tls = super::tls_stream::connect(endpoint, stream, peer.addr, timeout).await?;
+            Ok(start_connection(endpoint, tls, peer))
+        }
+        _ => Ok(start_connection(endpoint, stream, peer)),
+    }
+}
+
+/// Start the reader and writer tasks of a connection (plain or TLS) to `peer`; returns the
+/// writer's queue.
+pub(crate) fn start_connection<S>(endpoint: &Endpoint, stream: S, peer: Peer) -> mpsc::Sender<Bytes>
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let (reader, mut writer) = tokio::io::split(stream);
     let (tx, mut rx) = mpsc::channel::<Bytes>(WRITE_QUEUE);
     let table = &endpoint.shared().tcp;
     let id = table.next_id.fetch_add(1, Ordering::Relaxed);
@@ -178,30 +201,27 @@ fn start_connection(
         }
         let _ = writer.shutdown().await;
     });
-    let read_task = tokio::spawn(read_loop(endpoint.clone(), reader, addr, id, tx.clone()));
+    let read_task = tokio::spawn(read_loop(endpoint.clone(), reader, peer, id, tx.clone()));
     let conn = Conn {
         id,
         writer: tx.clone(),
         tasks: [write_task.abort_handle(), read_task.abort_handle()],
     };
-    if let Some(old) = lock(&table.table).insert(addr, conn) {
+    if let Some(old) = lock(&table.table).insert(peer, conn) {
         // A second connection to the same address: the old one keeps its tasks until it closes.
         drop(old.writer);
     }
     tx
 }
 
-async fn read_loop(
+async fn read_loop<R: AsyncRead + Unpin>(
     endpoint: Endpoint,
-    mut reader: tokio::net::tcp::OwnedReadHalf,
-    addr: SocketAddr,
+    mut reader: R,
+    peer: Peer,
     id: u64,
     reply: mpsc::Sender<Bytes>,
 ) {
-    let peer = Peer {
-        addr,
-        transport: TransportKind::Tcp,
-    };
+    let addr = peer.addr;
     let mut buf: Vec<u8> = Vec::with_capacity(4096);
     let mut chunk = vec![0u8; 16 * 1024];
     let mut pings = super::keepalive::PingDetector::default();
@@ -258,6 +278,6 @@ async fn read_loop(
             }
         }
     }
-    endpoint.shared().tcp.remove(addr, id);
+    endpoint.shared().tcp.remove(peer, id);
     endpoint.shared().tcp.closed(addr.ip());
 }

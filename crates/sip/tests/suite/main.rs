@@ -14,6 +14,7 @@ mod dialog;
 mod digest;
 mod endpoint_fuzz;
 mod endpoint_tcp;
+mod endpoint_tls;
 mod endpoint_udp;
 mod fast_path;
 mod garbage;

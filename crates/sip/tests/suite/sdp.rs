@@ -369,3 +369,45 @@ fn accepting_answers_picks_the_telephone_event_at_the_codec_clock() {
         .telephone_event
         .is_none());
 }
+
+#[test]
+fn crypto_lines_and_the_savp_profile_round_trip() {
+    let text = offer_text(
+        "4000 RTP/SAVP 0",
+        &[
+            "crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^20|1:4",
+            "crypto:2 AES_CM_128_HMAC_SHA1_32 inline:NzB4d1BINUAvLEw6UzF3WSJ+PSdFcGdUJShpX1Zj",
+        ],
+    );
+    let offer = Sdp::parse(&text).expect("parse");
+    assert!(offer.requires_srtp());
+    assert_eq!(offer.crypto.len(), 2);
+    let c = offer.crypto_of("AES_CM_128_HMAC_SHA1_80").expect("80");
+    assert_eq!(c.tag, 1);
+    assert!(c.key_params.starts_with("inline:WVNf") && c.key_params.ends_with("|1:4"));
+    assert!(offer.crypto_of("AES_256_CM_HMAC_SHA1_80").is_none());
+
+    // An answer starts plain; the answerer adds its key under the offer's tag and profile.
+    let mut neg =
+        agentphone_sip::sdp::answer(&offer, ip("127.0.0.1"), 5000, 7, Direction::SendRecv)
+            .expect("answer");
+    assert!(!neg.answer.requires_srtp() && neg.answer.crypto.is_empty());
+    neg.answer.set_crypto(
+        Some(agentphone_sip::sdp::Crypto {
+            tag: 1,
+            suite: "AES_CM_128_HMAC_SHA1_80".into(),
+            key_params: "inline:KEY".into(),
+        }),
+        &offer.profile,
+    );
+    let written = neg.answer.to_string();
+    assert!(written.contains("m=audio 5000 RTP/SAVP 0"), "{written}");
+    assert!(
+        written.contains("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:KEY\r\n"),
+        "{written}"
+    );
+    let back = Sdp::parse(&written).expect("reparse");
+    assert_eq!(back.crypto, neg.answer.crypto);
+    neg.answer.set_crypto(None, "");
+    assert!(neg.answer.to_string().contains("m=audio 5000 RTP/AVP 0"));
+}

@@ -50,6 +50,7 @@ impl Unstarted {
             pt: n.codec.pt,
             telephone_event_pt: n.telephone_event.as_ref().map(|f| f.pt),
             rtcp_mux: n.answer.rtcp_mux,
+            srtp: None,
         };
         self.session
             .configure(cfg)

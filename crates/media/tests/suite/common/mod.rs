@@ -25,6 +25,7 @@ pub fn config(remote: SocketAddr, codec: CodecKind) -> SessionConfig {
         pt: codec.default_pt(),
         telephone_event_pt: Some(TE_PT),
         rtcp_mux: true,
+        srtp: None,
     }
 }
 

@@ -124,6 +124,7 @@ pub fn play_through_session(
             pt,
             telephone_event_pt: None,
             rtcp_mux: true,
+            srtp: None,
         })
         .expect("configure");
     let target = session.local_addr();

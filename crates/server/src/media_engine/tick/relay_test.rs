@@ -94,6 +94,7 @@ fn leg(ip: IpAddr, id: u32, phone: &Phone, now: Instant) -> (MediaLeg, SocketAdd
             pt: 111,
             telephone_event_pt: Some(101),
             rtcp_mux: true,
+            srtp: None,
         })
         .unwrap_or_else(|e| panic!("{e}"));
     let (addr, ssrc) = (session.local_addr(), session.ssrc());
