@@ -167,6 +167,14 @@ pub struct RtpSession {
     downstream_fraction_lost: u8,
 }
 
+/// The socket, for a media thread that waits for it to become readable
+/// (`crate::arrival::ArrivalWait`).
+impl std::os::fd::AsRawFd for RtpSession {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.socket.as_raw_fd()
+    }
+}
+
 fn would_block(e: &std::io::Error) -> bool {
     e.kind() == ErrorKind::WouldBlock
 }
