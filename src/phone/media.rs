@@ -292,9 +292,11 @@ impl MediaLoop {
         let Some(session) = self.session.as_mut() else {
             return;
         };
-        if session.next_frame(&mut self.inbound) == FrameStatus::Silence {
+        let status = session.next_frame(&mut self.inbound);
+        if status == FrameStatus::Silence {
             self.inbound.fill(0);
         }
+        tracing::trace!(?status, buffered_ms = session.buffered_ms(), "played");
         if let Some(sink) = self.sink.as_mut() {
             if let Err(e) = sink.write(&self.inbound) {
                 if !self.sink_failed {
@@ -339,6 +341,8 @@ impl MediaLoop {
         if self.ticks_since_quality >= QUALITY_EVERY_TICKS {
             self.ticks_since_quality = 0;
             let q = session.quality();
+            let (jb, target_ms) = session.jitter_buffer_stats();
+            tracing::debug!(?jb, target_ms, jitter_ms = q.jitter_ms, "jitter buffer");
             let _ = self.events.send(MediaEvent::Quality {
                 jitter_ms: q.jitter_ms,
                 loss_pct: q.loss_pct,

@@ -116,6 +116,8 @@ pub struct RtpSession {
     jitter: JitterBuffer,
     /// Decoded audio not played yet.
     fifo: PcmFifo,
+    /// Pauses in what is decoded (where the jitter buffer may give back delay).
+    quietness: playout::Quietness,
     stats: ReceptionStats,
     remote_ssrc: Option<u32>,
     packets_received: u64,
@@ -202,6 +204,7 @@ impl RtpSession {
             send_buf: [0; MAX_PAYLOAD + rtp::HEADER_LEN],
             jitter: JitterBuffer::new(48_000),
             fifo: PcmFifo::new(),
+            quietness: playout::Quietness::default(),
             stats: ReceptionStats::new(),
             remote_ssrc: None,
             packets_received: 0,
@@ -485,6 +488,7 @@ impl RtpSession {
             &mut active.decoder,
             active.cfg.codec.clock(),
             &mut self.fifo,
+            &mut self.quietness,
             out,
         )
     }
@@ -637,6 +641,11 @@ impl RtpSession {
     /// Jitter-buffer counters and current target delay (ms).
     pub fn jitter_buffer_stats(&self) -> (JitterStats, f32) {
         (self.jitter.stats(), self.jitter.target_delay_ms())
+    }
+
+    /// Audio waiting in the jitter buffer, ms (diagnostics).
+    pub fn buffered_ms(&self) -> f32 {
+        self.jitter.buffered_ms()
     }
 
     /// When the last valid RTP packet arrived.
