@@ -991,64 +991,42 @@ mod tests {
         }
     }
 
-    /// A delay above target is given back one packet at a time, only at quiet (small) packets:
-    /// the buffer starts at 40 ms, the target settles at 20 ms on a jitter-free stream; speech
-    /// is never skipped, the first silence after a second above target is.
+    /// A delay above target is given back one packet at a time, only in a pause: the buffer
+    /// starts at 40 ms, the target settles at 20 ms on a jitter-free stream; speech is never
+    /// skipped, the first quiet packet after a second above target is — told by its small size,
+    /// or by the player's word that what it decoded last was quiet (Opus spends nearly as many
+    /// bytes on a pause as on speech).
     #[test]
-    fn delay_above_target_shrinks_at_a_quiet_packet() {
-        let mut jb = JitterBuffer::new(8000);
-        let t = Instant::now();
+    fn delay_above_target_shrinks_in_a_pause() {
         let speech = [7u8; 100];
-        let quiet = [7u8; 3];
-        let mut seq = 1u16;
-        let mut send = |jb: &mut JitterBuffer, body: &[u8], n: usize| {
-            let mut held = Vec::new();
-            for _ in 0..n {
-                let at = t + Duration::from_millis(u64::from(seq) * 20);
-                jb.push(&hdr(seq, u32::from(seq) * 160), body, 160, at);
-                seq += 1;
-                let _ = jb.pop();
-                held.push(jb.buffered());
-            }
-            held
-        };
-        // Speech: two packets' delay (one held after each pop), nothing skipped.
-        let held = send(&mut jb, &speech, 200);
-        assert!(held[10..].iter().all(|&h| h == 1), "{held:?}");
-        assert_eq!(jb.stats().skipped, 0);
-        assert_eq!(jb.target_delay_ms(), 20.0);
-        // Silence: one packet skipped, then the delay is one packet.
-        let held = send(&mut jb, &quiet, 20);
-        assert_eq!(jb.stats().skipped, 1);
-        assert!(held[2..].iter().all(|&h| h == 0), "{held:?}");
-    }
-
-    /// Opus spends nearly as many bytes on a pause as on speech: the player's word that what it
-    /// decoded was quiet lets the surplus go there, and only there.
-    #[test]
-    fn delay_above_target_shrinks_where_the_player_heard_a_pause() {
-        let mut jb = JitterBuffer::new(8000);
-        let t = Instant::now();
-        let body = [7u8; 100];
-        let mut seq = 1u16;
-        let mut send = |jb: &mut JitterBuffer, quiet: bool, n: usize| {
-            let mut held = Vec::new();
-            for _ in 0..n {
-                let at = t + Duration::from_millis(u64::from(seq) * 20);
-                jb.push(&hdr(seq, u32::from(seq) * 160), &body, 160, at);
-                seq += 1;
-                jb.set_quiet(quiet);
-                let _ = jb.pop();
-                held.push(jb.buffered());
-            }
-            held
-        };
-        let held = send(&mut jb, false, 200);
-        assert!(held[10..].iter().all(|&h| h == 1), "{held:?}");
-        assert_eq!(jb.stats().skipped, 0, "speech is never skipped");
-        let held = send(&mut jb, true, 20);
-        assert_eq!(jb.stats().skipped, 1);
-        assert!(held[2..].iter().all(|&h| h == 0), "{held:?}");
+        let small = [7u8; 3];
+        // (pause: its payload, the player's quiet hint)
+        for (pause, hint) in [(&small[..], false), (&speech[..], true)] {
+            let mut jb = JitterBuffer::new(8000);
+            let t = Instant::now();
+            let mut seq = 1u16;
+            let mut send = |jb: &mut JitterBuffer, body: &[u8], quiet: bool, n: usize| {
+                let mut held = Vec::new();
+                for _ in 0..n {
+                    let at = t + Duration::from_millis(u64::from(seq) * 20);
+                    jb.push(&hdr(seq, u32::from(seq) * 160), body, 160, at);
+                    seq += 1;
+                    jb.set_quiet(quiet);
+                    let _ = jb.pop();
+                    held.push(jb.buffered());
+                }
+                held
+            };
+            // Speech: two packets' delay (one held after each pop), nothing skipped.
+            let held = send(&mut jb, &speech, false, 200);
+            assert!(held[10..].iter().all(|&h| h == 1), "hint {hint}: {held:?}");
+            assert_eq!(jb.stats().skipped, 0, "hint {hint}");
+            assert_eq!(jb.target_delay_ms(), 20.0);
+            // The pause: one packet skipped, then the delay is one packet.
+            let held = send(&mut jb, pause, hint, 20);
+            assert_eq!(jb.stats().skipped, 1, "hint {hint}");
+            assert!(held[2..].iter().all(|&h| h == 0), "hint {hint}: {held:?}");
+        }
     }
 
     /// One pop run dry (a packet a little late) leaves one packet more in the buffer for a
