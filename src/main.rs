@@ -95,7 +95,7 @@ fn run_tui(cli: &Cli, section: &PhoneSection) -> anyhow::Result<()> {
 
 /// `agentphone devices`.
 fn list_devices() -> ExitCode {
-    match agentphone::audio::device::list() {
+    match agentphone::tui::devices::list() {
         Ok(list) => {
             print!("{list}");
             ExitCode::SUCCESS

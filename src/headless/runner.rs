@@ -72,6 +72,15 @@ pub async fn run(
     };
     // `ready` (and anything else already there) goes out before the first command.
     runner.drain_ready();
+    // A script reads the directory (`expect`, `directory` events) unless it says
+    // `directory off`: watched from the first registration on.
+    if let Err(e) = runner
+        .handle
+        .command(PhoneCommand::WatchDirectory(true))
+        .await
+    {
+        tracing::warn!("directory: {e}");
+    }
     let outcome = match input {
         Input::Script(lines) => runner.run_script(lines).await,
         Input::Stdin => runner.run_stdin().await,
@@ -203,6 +212,7 @@ impl Runner {
                 listen_only: *listen_only,
             },
             Command::Floor(on) => PhoneCommand::WatchFloor(*on),
+            Command::Directory(on) => PhoneCommand::WatchDirectory(*on),
             Command::Supervise { mode, room } => PhoneCommand::Supervise {
                 room: room.clone(),
                 mode: *mode,

@@ -117,6 +117,8 @@ pub enum Command {
     },
     /// `floor on|off`: watch the floor (supervisors): `floor` events.
     Floor(bool),
+    /// `directory on|off`: watch the whole directory (`directory` events; on from the start).
+    Directory(bool),
     /// `supervise listen|whisper|barge [ROOM]`: join call ROOM as a supervisor, or switch how I
     /// am in my call.
     Supervise {
@@ -245,6 +247,7 @@ fn parse_command(name: &str, args: &[String]) -> Result<Command, String> {
         "history" => no_args(Command::History),
         "mute" => Ok(Command::Mute(on_off(name, args)?)),
         "floor" => Ok(Command::Floor(on_off(name, args)?)),
+        "directory" => Ok(Command::Directory(on_off(name, args)?)),
         "supervise" => {
             let usage = || "usage: supervise listen|whisper|barge [ROOM]".to_string();
             let (mode, room) = match args {
@@ -533,6 +536,7 @@ mod tests {
         assert_eq!(one("hangup"), Command::Hangup);
         assert_eq!(one("mute on"), Command::Mute(true));
         assert_eq!(one("floor on"), Command::Floor(true));
+        assert_eq!(one("directory off"), Command::Directory(false));
         assert_eq!(
             one("supervise whisper 7"),
             Command::Supervise {

@@ -59,6 +59,9 @@ pub enum PhoneCommand {
     SetAudioSink(SinkSpec),
     /// Watch the floor (supervisors, V1): `Floor` events after every change.
     WatchFloor(bool),
+    /// Watch the whole directory (while a transfer modal is open): `Directory` events after
+    /// every change; off ends the subscription (`Expires: 0`). My own state comes regardless.
+    WatchDirectory(bool),
     /// Join call `room` (its id) as a supervisor, or switch how I am in it (V2).
     Supervise {
         /// The room's id (as the floor lists it); empty: the room of my call.

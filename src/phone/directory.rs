@@ -1,7 +1,14 @@
-//! The live directory, and for a supervisor the floor (SPEC V1): subscribed after every
-//! successful registration, refreshed before they lapse, re-made after the server lost them,
-//! ended on unregister. Each directory NOTIFY's whole state goes out as a `Directory` event, each
-//! floor NOTIFY's as a `Floor` event.
+//! The server's registration-long subscriptions: my own entry of the directory (my agent state,
+//! always), the whole directory (only while watched: a transfer modal is open) and for a
+//! supervisor the floor (SPEC V1, while watched). Each is subscribed after every successful
+//! registration (or when watching starts), refreshed before it lapses, re-made after the server
+//! lost it, ended (`Expires: 0`) when no longer watched and on unregister.
+//!
+//! The directory comes whole first, then as deltas, a big document in parts: the parts are put
+//! together, each version applied to the state kept here, and a delta that does not follow it
+//! (a gap) makes a new subscription — a fresh whole state. Each directory version goes out as a
+//! `Directory` event (the whole state), each change of my own entry as a `Me` event, each floor
+//! NOTIFY as a `Floor` event.
 
 use std::time::Duration;
 
@@ -10,6 +17,7 @@ use std::time::Instant;
 use super::engine::Engine;
 use super::event::PhoneEvent;
 use super::subscription::{SubKind, Subscription};
+use agentphone_protocol::directory_parts::Assembler;
 use agentphone_protocol::supervisor::URI_USER as FLOOR_USER;
 use agentphone_protocol::{DirectoryState, SupervisorState};
 
@@ -17,12 +25,27 @@ use agentphone_protocol::{DirectoryState, SupervisorState};
 const RETRY: Duration = Duration::from_secs(5);
 
 /// One of the engine's registration-long subscriptions (the directory, the floor).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct DirectoryLink {
     /// The subscription, while there is one.
     pub sub: Option<Subscription>,
     /// When to try again (after a failure).
     pub retry_at: Option<Instant>,
+    /// The directory as put together from this subscription's NOTIFYs.
+    pub state: DirectoryState,
+    /// Parts of the version under way.
+    pub parts: Assembler,
+}
+
+impl Default for DirectoryLink {
+    fn default() -> Self {
+        DirectoryLink {
+            sub: None,
+            retry_at: None,
+            state: DirectoryState::new(0, Vec::new(), Vec::new()),
+            parts: Assembler::default(),
+        }
+    }
 }
 
 impl DirectoryLink {
@@ -40,6 +63,7 @@ impl Engine {
     pub(super) fn link_mut(&mut self, kind: SubKind) -> Option<&mut DirectoryLink> {
         match kind {
             SubKind::Directory => Some(&mut self.directory),
+            SubKind::Own => Some(&mut self.own),
             SubKind::Floor => Some(&mut self.floor),
             SubKind::Room | SubKind::History => None,
         }
@@ -47,11 +71,35 @@ impl Engine {
 
     /// After a registration: subscribe anew (a server that made us register again may have lost
     /// the subscription; a fresh one costs one NOTIFY). An old subscription is ended first, in
-    /// case the server still has it. The floor too, when this phone watches it.
+    /// case the server still has it. My own entry always; the directory and the floor when this
+    /// phone watches them.
     pub(super) fn subscribe_directory(&mut self) {
-        self.subscribe_link(SubKind::Directory);
-        if self.floor_wanted {
-            self.subscribe_link(SubKind::Floor);
+        for kind in [SubKind::Own, SubKind::Directory, SubKind::Floor] {
+            if self.wanted(kind) {
+                self.subscribe_link(kind);
+            }
+        }
+    }
+
+    /// Is this registration-long subscription wanted now?
+    fn wanted(&self, kind: SubKind) -> bool {
+        match kind {
+            SubKind::Own => true,
+            SubKind::Directory => self.directory_wanted,
+            SubKind::Floor => self.floor_wanted,
+            SubKind::Room | SubKind::History => false,
+        }
+    }
+
+    /// Start watching the whole directory (a transfer modal opens) or stop (`Expires: 0`).
+    pub(super) fn watch_directory(&mut self, on: bool) {
+        if std::mem::replace(&mut self.directory_wanted, on) == on {
+            return;
+        }
+        if !on {
+            self.unsubscribe_link(SubKind::Directory);
+        } else if self.is_registered() {
+            self.subscribe_link(SubKind::Directory);
         }
     }
 
@@ -74,6 +122,8 @@ impl Engine {
         let uri = format!("sip:{user}@{}", self.cfg.domain());
         if let Some(link) = self.link_mut(kind) {
             link.sub = Some(Subscription::new(kind, uri));
+            link.parts = Assembler::default();
+            link.state = DirectoryState::new(0, Vec::new(), Vec::new());
         }
         if let Err(e) = self.send_subscribe(kind, kind.expires()) {
             if let Some(link) = self.link_mut(kind) {
@@ -87,6 +137,7 @@ impl Engine {
 
     /// On unregister: end the subscriptions (`Expires: 0`).
     pub(super) fn unsubscribe_directory(&mut self) {
+        self.unsubscribe_link(SubKind::Own);
         self.unsubscribe_link(SubKind::Directory);
         self.unsubscribe_link(SubKind::Floor);
     }
@@ -120,7 +171,7 @@ impl Engine {
 
     /// Refresh or retry time of either link.
     pub(super) fn on_directory_timer(&mut self, now: Instant) {
-        for kind in [SubKind::Directory, SubKind::Floor] {
+        for kind in [SubKind::Own, SubKind::Directory, SubKind::Floor] {
             let due = self
                 .link_mut(kind)
                 .and_then(|l| l.deadline())
@@ -144,25 +195,47 @@ impl Engine {
                 });
                 self.directory_lost(kind, true);
             }
-        } else if self.is_registered() && (kind == SubKind::Directory || self.floor_wanted) {
+        } else if self.is_registered() && self.wanted(kind) {
             self.subscribe_link(kind);
         } else if let Some(link) = self.link_mut(kind) {
             link.retry_at = None;
         }
     }
 
-    /// A directory NOTIFY's state (already answered).
-    pub(super) fn on_directory_state(&mut self, state: DirectoryState) {
-        if !self.newer(SubKind::Directory, state.version) {
+    /// A directory NOTIFY's document (already answered): a whole state, a delta or a part.
+    pub(super) fn on_directory_state(&mut self, kind: SubKind, doc: DirectoryState) {
+        let me = self.cfg.user.clone();
+        let Some(link) = self.link_mut(kind) else {
             return;
+        };
+        let Some(whole) = link.parts.add(doc) else {
+            return; // more parts to come
+        };
+        if whole.base.is_none() && whole.version > 0 && whole.version <= link.state.version {
+            return; // an older state overtaken on the way
         }
-        self.emit(PhoneEvent::Directory {
-            version: state.version,
-            agents: state.agents,
-            teams: state.teams,
-            away_reasons: state.away_reasons,
-            ring_timeout_s: state.ring_timeout_s,
-        });
+        if let Err(gap) = link.state.apply(whole) {
+            // A delta we cannot apply: ask for the whole state again.
+            tracing::info!("{}: {gap}: subscribing again", kind.event());
+            return self.subscribe_link(kind);
+        }
+        let state = &link.state;
+        let event = match kind {
+            SubKind::Own => PhoneEvent::Me {
+                version: state.version,
+                me: state.agents.iter().find(|a| a.username == me).cloned(),
+                away_reasons: state.away_reasons.clone(),
+                ring_timeout_s: state.ring_timeout_s,
+            },
+            _ => PhoneEvent::Directory {
+                version: state.version,
+                agents: state.agents.clone(),
+                teams: state.teams.clone(),
+                away_reasons: state.away_reasons.clone(),
+                ring_timeout_s: state.ring_timeout_s,
+            },
+        };
+        self.emit(event);
     }
 
     /// A floor NOTIFY's state (already answered).

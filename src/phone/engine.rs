@@ -40,7 +40,12 @@ pub struct Engine {
     pub(super) agent_state: AgentStateLink,
     pub(super) call: Option<Call>,
     pub(super) muted: bool,
+    /// The whole directory: subscribed only while wanted (the transfer modal is open).
     pub(super) directory: DirectoryLink,
+    /// Subscribe to the whole directory after each registration.
+    pub(super) directory_wanted: bool,
+    /// My own entry of the directory (scope `self`): held while registered.
+    pub(super) own: DirectoryLink,
     /// The floor, for a supervisor (V1).
     pub(super) floor: DirectoryLink,
     /// Watch the floor after each registration.
@@ -79,6 +84,8 @@ impl Engine {
             call: None,
             muted: false,
             directory: DirectoryLink::default(),
+            directory_wanted: false,
+            own: DirectoryLink::default(),
             floor: DirectoryLink::default(),
             floor_wanted: false,
             supervise: None,
@@ -129,6 +136,10 @@ impl Engine {
             PhoneCommand::Dtmf(digits) => self.send_dtmf(&digits),
             PhoneCommand::WatchFloor(on) => {
                 self.watch_floor(on);
+                Ok(())
+            }
+            PhoneCommand::WatchDirectory(on) => {
+                self.watch_directory(on);
                 Ok(())
             }
             PhoneCommand::Supervise { room, mode } => self.supervise(&room, mode),
@@ -229,6 +240,7 @@ impl Engine {
             self.reg.deadline(),
             self.presence.deadline(),
             self.directory.deadline(),
+            self.own.deadline(),
             self.floor.deadline(),
             self.room_deadline(),
             self.call_deadline(),
@@ -254,7 +266,22 @@ impl Engine {
 
     /// An event for the UI.
     pub(super) fn emit(&mut self, ev: PhoneEvent) {
-        tracing::info!(?ev, "event");
+        match &ev {
+            // Whole documents: a line, not the document (5 000 agents at every change).
+            PhoneEvent::Directory {
+                version,
+                agents,
+                teams,
+                ..
+            } => tracing::debug!(
+                version,
+                agents = agents.len(),
+                teams = teams.len(),
+                "directory"
+            ),
+            PhoneEvent::Floor { floor } => tracing::debug!(version = floor.version, "floor"),
+            _ => tracing::info!(?ev, "event"),
+        }
         self.view.apply(&ev, self.now);
         self.effects.push(Effect::Emit(ev));
     }

@@ -142,7 +142,23 @@ pub enum PhoneEvent {
         /// Round trip from RTCP, when known.
         rtt_ms: Option<f32>,
     },
-    /// The directory of agents and teams, whole, after every change (subscribed after register).
+    /// My own entry of the directory (my agent state as the server has it), with the server's
+    /// away reasons and ring timeout: after registering and after every change of it.
+    Me {
+        /// The directory version it is of (the whole directory's numbering).
+        version: u64,
+        /// My entry (None: the server does not know me as an agent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        me: Option<DirectoryAgent>,
+        /// The reasons an agent may give for being away (the server's list).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        away_reasons: Vec<String>,
+        /// How long an offered call rings here before it is missed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ring_timeout_s: Option<u32>,
+    },
+    /// The directory of agents and teams, whole, after every change (while it is watched:
+    /// `PhoneCommand::WatchDirectory`).
     Directory {
         /// Increases with every change.
         version: u64,
@@ -223,6 +239,7 @@ impl PhoneEvent {
             PhoneEvent::Dtmf { .. } => "dtmf",
             PhoneEvent::Quality { .. } => "quality",
             PhoneEvent::Directory { .. } => "directory",
+            PhoneEvent::Me { .. } => "me",
             PhoneEvent::Floor { .. } => "floor",
             PhoneEvent::History { .. } => "history",
             PhoneEvent::Room { .. } => "room",

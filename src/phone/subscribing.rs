@@ -21,6 +21,7 @@ impl Engine {
     fn subscription_mut(&mut self, kind: SubKind) -> Option<&mut Subscription> {
         match kind {
             SubKind::Directory => self.directory.sub.as_mut(),
+            SubKind::Own => self.own.sub.as_mut(),
             SubKind::Floor => self.floor.sub.as_mut(),
             SubKind::Room => self.call.as_mut().and_then(|c| c.room.sub.as_mut()),
             SubKind::History => self.history.sub.as_mut(),
@@ -33,7 +34,9 @@ impl Engine {
         let aor = self.cfg.aor();
         let display = self.cfg.display.clone();
         let peer = match kind {
-            SubKind::Directory | SubKind::Floor | SubKind::History => self.server_peer()?,
+            SubKind::Directory | SubKind::Own | SubKind::Floor | SubKind::History => {
+                self.server_peer()?
+            }
             SubKind::Room => self
                 .call
                 .as_ref()
@@ -153,7 +156,7 @@ impl Engine {
     /// The subscription is over; the directory's is made again later when `retry`.
     fn subscription_lost(&mut self, kind: SubKind, retry: bool) {
         match kind {
-            SubKind::Directory | SubKind::Floor => self.directory_lost(kind, retry),
+            SubKind::Directory | SubKind::Own | SubKind::Floor => self.directory_lost(kind, retry),
             SubKind::Room => {
                 if let Some(sub) = self.call.as_mut().and_then(|c| c.room.sub.take()) {
                     self.forget_subscription(&sub);
@@ -180,6 +183,8 @@ impl Engine {
         }
         let kind = if self.directory.sub.as_ref().is_some_and(|s| s.owns(&msg)) {
             SubKind::Directory
+        } else if self.own.sub.as_ref().is_some_and(|s| s.owns(&msg)) {
+            SubKind::Own
         } else if self.floor.sub.as_ref().is_some_and(|s| s.owns(&msg)) {
             SubKind::Floor
         } else if self
@@ -204,7 +209,7 @@ impl Engine {
         let body = &st.request.body;
         let parsed = match kind {
             _ if body.is_empty() => Ok(None),
-            SubKind::Directory => {
+            SubKind::Directory | SubKind::Own => {
                 decode::<DirectoryState>(body).map(|s| Some(Notified::Directory(s)))
             }
             SubKind::Room => decode::<RoomState>(body).map(|s| Some(Notified::Room(Box::new(s)))),
@@ -228,7 +233,7 @@ impl Engine {
             sub.learn_dialog(&msg);
         }
         match state {
-            Some(Notified::Directory(s)) => self.on_directory_state(s),
+            Some(Notified::Directory(s)) => self.on_directory_state(kind, s),
             Some(Notified::Room(s)) => self.on_room_state(*s),
             Some(Notified::Floor(s)) => self.on_floor_state(*s),
             Some(Notified::History(s)) => self.on_history_state(s),

@@ -13,6 +13,8 @@ use std::time::Instant;
 pub enum SubKind {
     /// `agentphone-directory` at `sip:directory@HOST`.
     Directory,
+    /// `agentphone-directory;scope=self` at `sip:directory@HOST`: my own entry only.
+    Own,
     /// `agentphone-room` at the call's room URI.
     Room,
     /// `agentphone-supervisor` at `sip:supervisor@HOST` (supervisors only, V1).
@@ -25,16 +27,24 @@ impl SubKind {
     /// The `Event` package.
     pub fn event(self) -> &'static str {
         match self {
-            SubKind::Directory => directory::EVENT,
+            SubKind::Directory | SubKind::Own => directory::EVENT,
             SubKind::Room => room::EVENT,
             SubKind::Floor => supervisor::EVENT,
             SubKind::History => history::EVENT,
         }
     }
 
+    /// The `Event` header of its SUBSCRIBEs (the package and its parameters).
+    pub fn event_header(self) -> String {
+        match self {
+            SubKind::Own => format!("{};{}", directory::EVENT, directory::SCOPE_SELF),
+            _ => self.event().to_string(),
+        }
+    }
+
     fn accept(self) -> &'static str {
         match self {
-            SubKind::Directory => directory::CONTENT_TYPE,
+            SubKind::Directory | SubKind::Own => directory::CONTENT_TYPE,
             SubKind::Room => room::CONTENT_TYPE,
             SubKind::Floor => supervisor::CONTENT_TYPE,
             SubKind::History => history::CONTENT_TYPE,
@@ -44,7 +54,7 @@ impl SubKind {
     /// The lifetime asked for.
     pub fn expires(self) -> u32 {
         match self {
-            SubKind::Directory | SubKind::Floor => 600,
+            SubKind::Directory | SubKind::Own | SubKind::Floor => 600,
             SubKind::Room => 3600,
             SubKind::History => 0,
         }
@@ -109,7 +119,7 @@ impl Subscription {
             .call_id(&self.call_id)
             .cseq(self.cseq)
             .contact(contact)
-            .header("Event", self.kind.event())
+            .header("Event", &self.kind.event_header())
             .header("Accept", self.kind.accept())
             .header("Expires", &expires.to_string())
             .build()

@@ -25,8 +25,13 @@ pub struct PhoneView {
     pub incoming: Option<IncomingOffer>,
     /// The call I am in (or dialling), with everyone in it.
     pub call: Option<CallView>,
-    /// Agents and teams with live status.
+    /// Agents and teams with live status (while the directory is watched; the last one seen
+    /// otherwise).
     pub directory: Directory,
+    /// My own entry as the server last told it (my agent state), and the directory version it
+    /// is of: the own subscription's or the whole directory's, whichever is newer.
+    pub own: Option<DirectoryAgent>,
+    own_version: u64,
     /// The floor, when this phone watches it (a supervisor, V1).
     pub floor: Option<agentphone_protocol::SupervisorState>,
     /// My call history as last fetched (None: not fetched yet).
@@ -293,6 +298,8 @@ impl PhoneView {
             incoming: None,
             call: None,
             directory: Directory::default(),
+            own: None,
+            own_version: 0,
             floor: None,
             history: None,
             notice: None,
@@ -312,7 +319,11 @@ impl PhoneView {
     pub fn apply(&mut self, event: &PhoneEvent, now: Instant) {
         match event {
             PhoneEvent::Ready { .. } | PhoneEvent::Dtmf { .. } | PhoneEvent::Timeline { .. } => {}
-            PhoneEvent::Registered { .. } => self.registration = Registration::Online,
+            PhoneEvent::Registered { .. } => {
+                self.registration = Registration::Online;
+                // A restarted server numbers from 1 again: the next entry counts whatever it says.
+                self.own_version = 0;
+            }
             // 408/503 mean nobody answered: an Offline event with the retry follows.
             PhoneEvent::RegistrationFailed {
                 code: 408 | 503, ..
@@ -382,18 +393,38 @@ impl PhoneView {
                 }
             }
             PhoneEvent::Directory {
+                version,
                 agents,
                 teams,
                 away_reasons,
                 ring_timeout_s,
-                ..
             } => {
+                // Both subscriptions number by the same sequence: the newer says who I am.
+                if *version > self.own_version {
+                    if let Some(mine) = agents.iter().find(|a| a.username == self.user) {
+                        self.own = Some(mine.clone());
+                        self.own_version = *version;
+                    }
+                }
                 self.directory = Directory {
                     agents: agents.clone(),
                     teams: teams.clone(),
                     away_reasons: away_reasons.clone(),
                     ring_timeout_s: *ring_timeout_s,
                 }
+            }
+            PhoneEvent::Me {
+                version,
+                me,
+                away_reasons,
+                ring_timeout_s,
+            } => {
+                if *version >= self.own_version {
+                    self.own = me.clone();
+                    self.own_version = *version;
+                }
+                self.directory.away_reasons = away_reasons.clone();
+                self.directory.ring_timeout_s = *ring_timeout_s;
             }
             PhoneEvent::Floor { floor } => self.floor = Some((**floor).clone()),
             PhoneEvent::Room { room } => self.room(room, now),
@@ -727,10 +758,12 @@ impl PhoneView {
 
     /// My own entry of the directory: my state (S1) as the server has it.
     pub fn me(&self) -> Option<&DirectoryAgent> {
-        self.directory
-            .agents
-            .iter()
-            .find(|a| a.username == self.user)
+        self.own.as_ref().or_else(|| {
+            self.directory
+                .agents
+                .iter()
+                .find(|a| a.username == self.user)
+        })
     }
 
     /// An agent's display name from the directory (else what was given: a team, a URI).

@@ -77,6 +77,9 @@ pub enum Action {
         /// Listen, whisper or barge.
         mode: super::supervisor::SuperviseMode,
     },
+    /// The transfer modal opened (true) or closed: the whole directory is subscribed only
+    /// meanwhile (sent by the run loop when the modal's presence changes, whatever closed it).
+    WatchDirectory(bool),
     /// Something the user asked for that cannot work now: say why instead (a listener's Hold,
     /// Transfer while another transfer is under way — issue 10 #6).
     Explain(String),

@@ -178,21 +178,15 @@ impl Adapter {
         self.model.directory = directory(&view.directory);
         self.model.state = self.my_state(view);
         if self.display == view.user {
-            // No display name given: take mine from the server's directory.
-            if let Some(mine) = self
-                .model
-                .directory
-                .agents
-                .iter()
-                .find(|a| a.user == view.user)
-            {
-                self.model.me.display = mine.display.clone();
+            // No display name given: take mine from my entry of the server's directory.
+            if let Some(mine) = view.me().filter(|m| !m.display_name.is_empty()) {
+                self.model.me.display = mine.display_name.clone();
             }
         }
         self.model.incoming = view.incoming.as_ref().map(|i| IncomingCall {
             from: i.caller().to_string(),
             uri: i.uri.clone(),
-            team: i.team.clone(),
+            team: i.team.as_ref().map(|t| team_name(&view.directory, t)),
             transferred_by: i
                 .transferred_by
                 .as_ref()
@@ -367,6 +361,7 @@ impl Adapter {
             }],
             Action::CancelTransfer => vec![PhoneCommand::CancelTransfer],
             Action::CompleteTransfer => vec![PhoneCommand::CompleteTransfer],
+            Action::WatchDirectory(on) => vec![PhoneCommand::WatchDirectory(*on)],
             Action::Explain(why) => return Err(why.clone()),
             Action::Supervise { .. } => super::supervisor_adapter::command(action)
                 .into_iter()
@@ -440,6 +435,16 @@ fn display_of(d: &phone::Directory, user: &str) -> String {
         .iter()
         .find(|a| a.username == user && !a.display_name.is_empty())
         .map_or_else(|| user.to_string(), |a| a.display_name.clone())
+}
+
+/// A team's name as configured ("Support") for the address a call came in on (`support`, what
+/// the server's Call-Info names); the address itself when the directory does not know it.
+fn team_name(d: &phone::Directory, address: &str) -> String {
+    d.teams
+        .iter()
+        .find(|t| t.inbound.as_deref() == Some(address))
+        .or_else(|| d.teams.iter().find(|t| t.name == address))
+        .map_or_else(|| address.to_string(), |t| t.name.clone())
 }
 
 /// The directory as the transfer modal shows it.

@@ -416,6 +416,30 @@ fn directory_event_fills_the_modal_lists() {
     );
 }
 
+/// Plain words (issue 10): the popup names the team as configured ("Support"), not the address
+/// the call came in on (`support`, the server's Call-Info).
+#[test]
+fn the_popup_names_the_team_not_its_address() {
+    let mut a = adapter();
+    let teams: Vec<crate::phone::DirectoryTeam> = serde_json::from_value(serde_json::json!([
+        {"name": "Support", "inbound": "support", "available": 1, "active": 2}
+    ]))
+    .unwrap();
+    a.apply(
+        &PhoneEvent::Directory {
+            version: 1,
+            agents: Vec::new(),
+            teams,
+            away_reasons: Vec::new(),
+            ring_timeout_s: None,
+        },
+        t(),
+    );
+    incoming(&mut a);
+    let inc = a.model().incoming.clone().unwrap();
+    assert_eq!(inc.team.as_deref(), Some("Support"));
+}
+
 #[test]
 fn transfer_actions_become_transfer_commands() {
     let a = adapter();

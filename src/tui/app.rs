@@ -11,9 +11,10 @@ use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::action::Action;
+use super::components::button::HitMap;
 use super::components::call::CallComponent;
 use super::components::conversation::Conversation;
-use super::components::footer::{Footer, Hint};
+use super::components::footer::{hint_spots, Footer, Hint};
 use super::components::header::Header;
 use super::components::{Component, Ctx};
 use super::keys::KeyConfig;
@@ -64,6 +65,8 @@ pub struct App {
     /// Quit was asked during a call: the question is on top of everything.
     quit_confirm: Option<QuitConfirm>,
     quit: bool,
+    /// The footer's clickable hints, where they were drawn last.
+    footer: HitMap,
 }
 
 impl App {
@@ -83,6 +86,7 @@ impl App {
             help: None,
             quit_confirm: None,
             quit: false,
+            footer: HitMap::default(),
         }
     }
 
@@ -236,6 +240,10 @@ impl App {
             }
             return action.and_then(|a| self.answer_quit(a));
         }
+        // The footer's hints do what their keys do, whatever is open.
+        if let Some(action) = self.footer.hit(&mouse) {
+            return self.apply(action);
+        }
         let action = if let Some(help) = &mut self.help {
             help.handle_mouse(mouse, &ctx)
         } else if self.model.incoming.is_some() {
@@ -248,11 +256,12 @@ impl App {
                 Modal::History(h) => h.handle_mouse(mouse, &ctx),
             }
         } else {
-            if ctx.model.floor.is_some() {
-                self.supervisor.handle_mouse(mouse, &ctx);
-            }
-            self.call
-                .handle_mouse(mouse, &ctx)
+            let supervisor = match ctx.model.floor {
+                Some(_) => self.supervisor.handle_mouse(mouse, &ctx),
+                None => None,
+            };
+            supervisor
+                .or_else(|| self.call.handle_mouse(mouse, &ctx))
                 .or_else(|| self.header.handle_mouse(mouse, &ctx))
         };
         action.and_then(|a| self.apply(a))
@@ -328,24 +337,29 @@ impl App {
         if self.model.floor.is_some() {
             hints.extend(self.supervisor.hints(ctx));
         }
-        if self.model.call.is_some() {
+        // Each hint of the main screen can be clicked: it does what its key does.
+        let dial = if self.model.call.is_some() {
             // The call's own keys are on its buttons; the footer lists the rest.
-            hints.push(Hint::new(k.dial.label(), strings::HINT_KEYPAD));
+            strings::HINT_KEYPAD
         } else {
-            hints.push(Hint::new(k.dial.label(), strings::HINT_DIAL));
-        }
-        hints.push(Hint::new(k.voice.label(), strings::HINT_VOICE));
+            strings::HINT_DIAL
+        };
+        hints.push(Hint::new(k.dial.label(), dial).on_click(Some(Action::OpenDial)));
+        let voice = Action::SetVoice(!self.model.voice_active);
+        hints.push(Hint::new(k.voice.label(), strings::HINT_VOICE).on_click(Some(voice)));
         if self.model.state.status.is_some() {
-            hints.push(Hint::new(k.state.label(), strings::HINT_STATE));
+            let open = Some(Action::OpenStateMenu);
+            hints.push(Hint::new(k.state.label(), strings::HINT_STATE).on_click(open));
         }
-        hints.push(Hint::new(k.history.label(), strings::HINT_HISTORY));
-        hints.push(Hint::new(k.help.label(), strings::HINT_HELP));
+        let history = Some(Action::OpenHistory);
+        hints.push(Hint::new(k.history.label(), strings::HINT_HISTORY).on_click(history));
+        hints.push(Hint::new(k.help.label(), strings::HINT_HELP).on_click(Some(Action::Help)));
         let quit = if self.model.call.is_some() {
             &k.force_quit
         } else {
             &k.quit
         };
-        hints.push(Hint::new(quit.label(), strings::HINT_QUIT));
+        hints.push(Hint::new(quit.label(), strings::HINT_QUIT).on_click(Some(Action::Quit)));
         hints
     }
 
@@ -423,6 +437,14 @@ impl App {
             self.conversation.draw(frame, conversation_area, &ctx);
         }
         let hints = self.hints(&ctx);
+        self.footer.clear();
+        if self.quit_confirm.is_none() {
+            for (rect, i) in hint_spots(&hints, footer) {
+                if let Some(action) = hints.get(i).and_then(|h| h.action.clone()) {
+                    self.footer.add(rect, action);
+                }
+            }
+        }
         frame.render_widget(
             Footer {
                 hints: &hints,

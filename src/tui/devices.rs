@@ -11,6 +11,13 @@ use crate::audio::{SinkSpec, SourceSpec};
 use crate::config_file::PhoneSection;
 use crate::phone::PhoneConfig;
 
+/// The audio devices as `agentphone devices` lists them, without what the audio library prints
+/// on stderr while it probes ("ALSA lib … Cannot get card index", JACK's complaints): that goes
+/// to the log (issue 10 #9).
+pub fn list() -> Result<String, String> {
+    super::quiet_stderr::run(device::list).map_err(|e| e.to_string())
+}
+
 /// Open the devices `section` asks for and point `config` at them; record the outcome in
 /// `options`.
 pub fn attach(config: &mut PhoneConfig, options: &mut TuiOptions, section: &PhoneSection) {

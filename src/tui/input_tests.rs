@@ -691,11 +691,13 @@ fn run_loop_with_a_fake_driver() {
         sent,
         vec![
             Action::Answer,
+            Action::WatchDirectory(true), // the modal opened: the directory is watched
             Action::Transfer {
                 target: TransferTarget::Agent("bob".into()),
                 reason: None,
                 listen_only: false,
             },
+            Action::WatchDirectory(false), // … until it closed
             Action::Quit,
         ]
     );
@@ -704,6 +706,45 @@ fn run_loop_with_a_fake_driver() {
         find(&screen, "Carol Customer").is_some(),
         "last draw shows the call"
     );
+}
+
+/// Whatever closes the transfer modal (Esc, the call ending), the directory stops being watched;
+/// other popups never start it.
+#[test]
+fn the_directory_is_watched_exactly_while_the_transfer_modal_is_open() {
+    let key = |code: KeyCode| UiEvent::Input(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    let model = |m: Model| UiEvent::Model(Box::new(m));
+    // (what happens, then the actions sent)
+    let cases: Vec<(&str, Vec<UiEvent>, Vec<Action>)> = vec![
+        (
+            "opened, closed with Esc",
+            vec![key(KeyCode::Char('t')), key(KeyCode::Esc)],
+            vec![Action::WatchDirectory(true), Action::WatchDirectory(false)],
+        ),
+        (
+            "opened, the call ends",
+            vec![key(KeyCode::Char('t')), model(fixtures::idle())],
+            vec![Action::WatchDirectory(true), Action::WatchDirectory(false)],
+        ),
+        (
+            "help only",
+            vec![key(KeyCode::Char('?')), key(KeyCode::Esc)],
+            vec![],
+        ),
+    ];
+    for (name, events, want) in cases {
+        let (events_tx, events_rx) = mpsc::channel();
+        let (actions_tx, actions_rx) = mpsc::channel();
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("test backend");
+        let mut a = app(fixtures::in_call());
+        for e in events {
+            events_tx.send(e).expect("send");
+        }
+        drop(events_tx);
+        run_loop(&mut terminal, &mut a, &events_rx, &actions_tx).expect("loop");
+        let sent: Vec<Action> = actions_rx.try_iter().collect();
+        assert_eq!(sent, want, "{name}");
+    }
 }
 
 #[test]
@@ -855,4 +896,105 @@ fn supervisor_keys_pick_a_call_and_listen_whisper_or_barge() {
     // An agent (no floor) gets nothing from these keys.
     let mut agent = fixtures::app(fixtures::idle());
     assert_eq!(agent.handle_key(key('w')), None);
+}
+
+/// Issue 10: the history panel with the mouse — the footer's `y History` opens it, a click on a
+/// code picks it, `[Enter Save]` stores code and note, `[Esc Close]` closes. Without a call in
+/// the history there is no Save button.
+#[test]
+fn the_history_panel_works_with_the_mouse() {
+    let mut a = app(fixtures::with_history());
+    assert_eq!(click_text(&mut a, "y History"), Some(Action::OpenHistory));
+    assert!(draw_text(&mut a).contains("Disposition of your last call: 14:02:11 Carol Customer"));
+    assert_eq!(click_text(&mut a, "escalated"), None);
+    type_text(&mut a, "call back");
+    assert_eq!(
+        click_text(&mut a, "Enter Save"),
+        Some(Action::SetDisposition {
+            code: "escalated".into(),
+            note: "call back".into()
+        })
+    );
+    assert_eq!(click_text(&mut a, "[Esc Close]"), Some(Action::ClosePopup));
+    assert!(a.modal().is_none());
+    // The footer's Esc Close does the same.
+    ch(&mut a, 'y');
+    assert_eq!(click_text(&mut a, "Esc Close "), Some(Action::ClosePopup));
+    assert!(a.modal().is_none());
+
+    let mut a = app(fixtures::wrap_up());
+    ch(&mut a, 'y');
+    assert!(
+        !draw_text(&mut a).contains("Enter Save]"),
+        "nothing to save"
+    );
+}
+
+/// Issue 10: the supervisor's Listen / Whisper / Barge by mouse — a click on a call row picks it,
+/// the buttons under the calls (and the footer's hints) join it; in a call they switch; with no
+/// call there are no buttons and the hint says why.
+#[test]
+fn supervisor_buttons_and_hints_join_the_picked_call_by_click() {
+    use super::supervisor::SuperviseMode;
+    let join = |room: Option<&str>, mode| {
+        Some(Action::Supervise {
+            room: room.map(str::to_string),
+            mode,
+        })
+    };
+    let mut a = app(fixtures::supervisor_floor());
+    assert_eq!(
+        click_text(&mut a, "[w Whisper]"),
+        join(Some("7"), SuperviseMode::Whisper)
+    );
+    assert_eq!(click_text(&mut a, "sip:+15550111"), None, "picks call 8");
+    assert_eq!(
+        click_text(&mut a, "[l Listen]"),
+        join(Some("8"), SuperviseMode::Listen)
+    );
+    assert_eq!(
+        click_text(&mut a, "b Barge ·"),
+        join(Some("8"), SuperviseMode::Barge),
+        "the footer's hint"
+    );
+    // In a call: switch how I am in it.
+    let mut m = fixtures::supervisor_floor();
+    m.call = fixtures::in_call().call;
+    a.update(m);
+    assert_eq!(
+        click_text(&mut a, "[b Barge]"),
+        join(None, SuperviseMode::Barge)
+    );
+    // No call on the floor: no buttons; the hint explains.
+    let mut m = fixtures::supervisor_floor();
+    if let Some(f) = m.floor.as_mut() {
+        f.calls.clear();
+    }
+    let mut a = app(m);
+    assert!(!draw_text(&mut a).contains("[l Listen]"));
+    assert!(matches!(
+        click_text(&mut a, "l Listen"),
+        Some(Action::Explain(_))
+    ));
+}
+
+/// Issue 10: every hint of the main screen's footer can be clicked and does what its key does;
+/// during a call the footer's Quit asks first, like the key.
+#[test]
+fn footer_hints_are_clickable_like_their_keys() {
+    let mut a = app(fixtures::idle());
+    assert_eq!(click_text(&mut a, "? Help"), Some(Action::Help));
+    assert!(a.help_open());
+    assert_eq!(click_text(&mut a, "Esc Close"), Some(Action::ClosePopup));
+    assert_eq!(click_text(&mut a, "d Dial"), Some(Action::OpenDial));
+    assert!(a.dial_prompt().is_some());
+    assert_eq!(click_text(&mut a, "Esc Close"), Some(Action::ClosePopup));
+    assert_eq!(
+        click_text(&mut a, "v Voice ·"),
+        Some(Action::SetVoice(false))
+    );
+    let mut a = app(fixtures::in_call());
+    assert_eq!(click_text(&mut a, "Quit"), None, "asks first");
+    assert!(!a.should_quit());
+    assert!(draw_text(&mut a).contains("You are in a call: quitting hangs up"));
 }

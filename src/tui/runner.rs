@@ -87,6 +87,8 @@ pub fn run_loop<B: Backend>(
     events: &Receiver<UiEvent>,
     actions: &impl ActionSink,
 ) -> io::Result<()> {
+    // The transfer modal is open: the directory is watched.
+    let mut watching = false;
     loop {
         app.set_now(Instant::now());
         terminal
@@ -120,6 +122,13 @@ pub fn run_loop<B: Backend>(
             Some(UiEvent::Model(model)) => app.update(*model),
             Some(UiEvent::EngineGone) => return Ok(()),
             Some(UiEvent::InputError(e)) => return Err(e),
+        }
+        let open = app.transfer_modal().is_some();
+        if open != watching {
+            watching = open;
+            if !actions.send_action(Action::WatchDirectory(open)) {
+                return Ok(());
+            }
         }
     }
 }

@@ -305,6 +305,14 @@ pub const HISTORY_NOT_YET: &str = "No history from the server yet.";
 pub const HISTORY_EMPTY: &str = "No calls yet.";
 /// Above the disposition choice.
 pub const DISPOSITION_TITLE: &str = "Disposition of your last call";
+/// Under it: why only that call.
+pub const DISPOSITION_LAST_ONLY: &str =
+    "Set it for each call while you wrap up; earlier calls keep theirs.";
+
+/// The disposition title naming the last call: its time and who it was with.
+pub fn disposition_of(at: &impl std::fmt::Display, customer: &str) -> String {
+    format!("{DISPOSITION_TITLE}: {at} {customer}")
+}
 /// The code row's label.
 pub const DISPOSITION_CODE: &str = "Code";
 /// The note row's label.

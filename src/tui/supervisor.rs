@@ -13,6 +13,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
 use super::action::Action;
+use super::components::button::{Button, HitMap};
 use super::components::footer::Hint;
 use super::components::{Component, Ctx};
 use super::model::AgentStatus;
@@ -85,12 +86,20 @@ pub struct FloorCall {
     pub since: Instant,
 }
 
-/// The supervisor panel: which call is picked, where the call rows were drawn.
+/// The supervisor panel: which call is picked, where the call rows and the buttons were drawn.
 #[derive(Debug, Default)]
 pub struct SupervisorPanel {
     selected: usize,
     rows: Vec<(Rect, usize)>,
+    buttons: HitMap,
 }
+
+/// The three ways to be in a call, in button order.
+const MODES: [SuperviseMode; 3] = [
+    SuperviseMode::Listen,
+    SuperviseMode::Whisper,
+    SuperviseMode::Barge,
+];
 
 impl SupervisorPanel {
     /// The call picked now, if there is one.
@@ -100,14 +109,30 @@ impl SupervisorPanel {
             .get(self.selected.min(floor.calls.len().saturating_sub(1)))
     }
 
-    /// The footer's hints.
+    /// The footer's hints (clickable, like the buttons).
     pub fn hints(&self, ctx: &Ctx) -> Vec<Hint> {
-        let k = ctx.keys;
-        vec![
-            Hint::new(k.listen.label(), strings::SUPERVISE_LISTEN),
-            Hint::new(k.whisper.label(), strings::SUPERVISE_WHISPER),
-            Hint::new(k.barge.label(), strings::SUPERVISE_BARGE),
-        ]
+        MODES
+            .iter()
+            .map(|&mode| {
+                let (key, label) = key_and_label(mode, ctx);
+                Hint::new(key, label).on_click(self.supervise(mode, ctx))
+            })
+            .collect()
+    }
+
+    /// The buttons under the calls: on the picked call, or, once in a call, how I am in it.
+    fn buttons(&self, ctx: &Ctx) -> Vec<Button> {
+        MODES
+            .iter()
+            .filter_map(|&mode| {
+                // No call to join: no buttons (the keys say why).
+                let action = self
+                    .supervise(mode, ctx)
+                    .filter(|a| !matches!(a, Action::Explain(_)))?;
+                let (key, label) = key_and_label(mode, ctx);
+                Some(Button::new(key, label, ctx.theme.button(), action))
+            })
+            .collect()
     }
 
     /// The action of `mode` now: in my call, switch; else join the picked call.
@@ -154,13 +179,15 @@ impl Component for SupervisorPanel {
             });
             if let Some((_, i)) = hit {
                 self.selected = *i;
+                return None;
             }
         }
-        None
+        self.buttons.hit(&mouse)
     }
 
     fn draw(&mut self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
         self.rows.clear();
+        self.buttons.clear();
         let t = ctx.theme;
         let block = Block::default()
             .borders(Borders::TOP)
@@ -247,7 +274,26 @@ impl Component for SupervisorPanel {
                 self.rows.push((Rect::new(inner.x, y, inner.width, 1), i));
             }
         }
+        // The buttons go on the line after the calls.
+        let buttons_y = inner
+            .y
+            .saturating_add(u16::try_from(lines.len()).unwrap_or(u16::MAX));
         frame.render_widget(Paragraph::new(lines), inner);
+        let buttons = self.buttons(ctx);
+        if buttons_y < inner.bottom() {
+            let row = Rect::new(inner.x + 1, buttons_y, inner.width.saturating_sub(1), 1);
+            self.buttons.row(frame, row, &buttons, &ctx.theme);
+        }
+    }
+}
+
+/// The key and the word of a mode.
+fn key_and_label(mode: SuperviseMode, ctx: &Ctx) -> (String, &'static str) {
+    let k = ctx.keys;
+    match mode {
+        SuperviseMode::Listen => (k.listen.label(), strings::SUPERVISE_LISTEN),
+        SuperviseMode::Whisper => (k.whisper.label(), strings::SUPERVISE_WHISPER),
+        SuperviseMode::Barge => (k.barge.label(), strings::SUPERVISE_BARGE),
     }
 }
 

@@ -1,6 +1,7 @@
-//! The directory subscription of the Phone engine against a scripted server: subscribed after
-//! registering (with credentials), refreshed in its dialog, NOTIFYs reported in version order,
-//! ended on unregister, made again when the server made us register again.
+//! The directory subscriptions of the Phone engine against a scripted server: my own entry and
+//! (while watched) the whole directory subscribed after registering (with credentials), refreshed
+//! in their dialog, NOTIFYs reported in version order, ended on unregister, made again when the
+//! server made us register again.
 
 use std::time::Duration;
 
@@ -18,6 +19,11 @@ async fn directory_is_subscribed_after_register_refreshed_notified_and_ended_on_
     let (handle, mut events, _) = phone(server.addr(), Some("secret")).await;
     let issuer = NonceIssuer::new(Duration::from_secs(60));
 
+    // Watched (a transfer modal open) before registering: subscribed once registered.
+    handle
+        .command(PhoneCommand::WatchDirectory(true))
+        .await
+        .unwrap();
     handle.command(PhoneCommand::Register).await.unwrap();
     let reg = server.expect(rsip::Method::Register).await;
     reg.respond(with_challenge(&reg.request, &issuer))
@@ -29,6 +35,13 @@ async fn directory_is_subscribed_after_register_refreshed_notified_and_ended_on_
         .next(|e| matches!(e, PhoneEvent::Registered { .. }))
         .await;
 
+    // My own entry first (held while registered), then the whole directory.
+    let own = server.expect(rsip::Method::Subscribe).await;
+    assert_eq!(
+        header(&own.request, "Event").as_deref(),
+        Some("agentphone-directory;scope=self")
+    );
+    let own = accept_subscribe(&server, &own, 600).await;
     let sub = server.expect(rsip::Method::Subscribe).await;
     assert_eq!(sub.request.uri.to_string(), "sip:directory@127.0.0.1");
     assert_eq!(
@@ -106,7 +119,7 @@ async fn directory_is_subscribed_after_register_refreshed_notified_and_ended_on_
     // A document of a newer schema: answered 200 (the subscription is fine), not reported as
     // state; the user is told to update.
     let mut too_new: serde_json::Value = serde_json::from_str(&directory(4, "offline")).unwrap();
-    too_new["schema"] = json!(2);
+    too_new["schema"] = json!(3);
     let req = notify(
         &mut notifier,
         "agentphone-directory",
@@ -135,7 +148,7 @@ async fn directory_is_subscribed_after_register_refreshed_notified_and_ended_on_
     else {
         unreachable!()
     };
-    assert_eq!(version, 5, "the schema-2 document was not reported");
+    assert_eq!(version, 5, "the schema-3 document was not reported");
 
     let refresh = server.expect(rsip::Method::Subscribe).await;
     assert_eq!(
@@ -146,10 +159,12 @@ async fn directory_is_subscribed_after_register_refreshed_notified_and_ended_on_
     server.reply(&refresh, 200, "OK", None).await;
 
     handle.command(PhoneCommand::Unregister).await.unwrap();
-    let unsub = server.expect(rsip::Method::Subscribe).await;
-    assert_eq!(header(&unsub.request, "Expires").as_deref(), Some("0"));
-    assert_eq!(to_tag(&unsub.request), Some(notifier.local_tag.clone()));
-    server.reply(&unsub, 200, "OK", None).await;
+    for dialog in [&own, &notifier] {
+        let unsub = server.expect(rsip::Method::Subscribe).await;
+        assert_eq!(header(&unsub.request, "Expires").as_deref(), Some("0"));
+        assert_eq!(to_tag(&unsub.request), Some(dialog.local_tag.clone()));
+        server.reply(&unsub, 200, "OK", None).await;
+    }
     let reg = server.expect(rsip::Method::Register).await;
     assert_eq!(header(&reg.request, "Expires").as_deref(), Some("0"));
     server.reply(&reg, 200, "OK", Some("srv")).await;
@@ -182,7 +197,12 @@ async fn directory_is_subscribed_again_when_the_server_made_us_register_again() 
     events
         .next(|e| matches!(e, PhoneEvent::Registered { .. }))
         .await;
+    // My own entry (the whole directory is not watched).
     let first = server.expect(rsip::Method::Subscribe).await;
+    assert_eq!(
+        header(&first.request, "Event").as_deref(),
+        Some("agentphone-directory;scope=self")
+    );
     let old = accept_subscribe(&server, &first, 600).await;
 
     // The refresh meets a server that no longer knows our nonce (it restarted).

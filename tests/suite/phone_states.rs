@@ -75,3 +75,43 @@ fn status_away_and_available_from_the_headless_phone() {
     // A failed expect prints script_failed before this answer, and every wait fails on it.
     alice.set_voice(false);
 }
+
+/// Subscribe only while needed (issue 12): the server holds a phone's whole-directory
+/// subscription only while the phone watches it (`directory on|off`, the TUI's transfer modal),
+/// its own-entry subscription while it is registered.
+#[test]
+fn the_server_holds_the_whole_directory_only_while_the_phone_watches_it() {
+    let dir = scratch_dir("directory_watch");
+    let server = TestServer::standard(&dir);
+    let held = |want: (usize, usize), what: &str| {
+        let until = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let now = server.handle.directory_subscribers();
+            if now == want {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < until,
+                "{what}: {now:?}, not {want:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    // A headless phone watches the directory from the start.
+    let mut alice = agent(&server, &dir, "alice");
+    held((1, 1), "registered, watching");
+    alice.cmd("directory off");
+    held((0, 1), "not watching");
+    let mut bob = agent(&server, &dir, "bob");
+    bob.cmd("directory off");
+    held((0, 2), "nobody watching");
+    // My own state still comes: bob sees his away state without the directory.
+    bob.cmd("status away lunch");
+    bob.wait_for("his own state", Duration::from_secs(10), |v| {
+        v["event"] == "me" && v["me"]["status"] == "away"
+    });
+    alice.cmd("directory on");
+    held((1, 2), "alice watching again");
+    alice.cmd("unregister");
+    held((0, 1), "alice gone");
+}

@@ -38,6 +38,12 @@ fn tui_with_a_bad_config_key_names_file_line_and_key() {
 fn devices_lists_inputs_and_outputs_or_says_why_not() {
     let out = agentphone(&["devices"]);
     let text = String::from_utf8_lossy(&out.stdout);
+    // Issue 10 #9: what ALSA (or JACK) prints while probing stays off the terminal.
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !err.contains("ALSA lib") && !err.contains("jack server"),
+        "{err}"
+    );
     if out.status.success() {
         assert!(text.contains("Input devices:"), "{text}");
         assert!(text.contains("Output devices:"), "{text}");

@@ -36,14 +36,14 @@ pub fn set_up(
     let register = RequestBuilder::new(rsip::Method::Register, &format!("sip:{server}"))?
         .contact(&contact)
         .header("Expires", "3600");
-    authenticated(sip, answer, agent, register, &aor, &aor)?;
+    authenticated(sip, |got| answer.handle(got), agent, register, &aor, &aor)?;
 
     let pidf = PIDF_OPEN.replace("USER", agent.user).replace("HOST", &host);
     let publish = RequestBuilder::new(rsip::Method::Publish, &aor)?
         .header("Event", "presence")
         .header("Expires", "3600")
         .body("application/pidf+xml", pidf.into_bytes());
-    authenticated(sip, answer, agent, publish, &aor, &aor)?;
+    authenticated(sip, |got| answer.handle(got), agent, publish, &aor, &aor)?;
 
     if subscribe {
         let directory = format!("sip:directory@{host}");
@@ -52,15 +52,23 @@ pub fn set_up(
             .header("Event", "agentphone-directory")
             .header("Accept", "application/vnd.agentphone.directory+json")
             .header("Expires", "3600");
-        authenticated(sip, answer, agent, subscribe, &aor, &directory)?;
+        authenticated(
+            sip,
+            |got| answer.handle(got),
+            agent,
+            subscribe,
+            &aor,
+            &directory,
+        )?;
     }
     Ok(())
 }
 
-/// Send the request; on 401 send it again (CSeq + 1) with credentials. 2xx expected.
-fn authenticated(
+/// Send the request; on 401 send it again (CSeq + 1) with credentials. 2xx expected. Requests
+/// arriving meanwhile go to `other`.
+pub fn authenticated(
     sip: &mut SipSocket,
-    answer: &mut AutoAnswer,
+    mut other: impl FnMut(&crate::sip_socket::Received) -> Option<crate::auto_answer::Reply>,
     agent: &Agent<'_>,
     builder: RequestBuilder,
     from: &str,
@@ -73,7 +81,7 @@ fn authenticated(
         .to(None, to, None)
         .call_id(&call_id);
     let first = with_via(base.clone().cseq(1).build()?, sip);
-    let resp = sip.transact(&first, |got| answer.handle(got))?;
+    let resp = sip.transact(&first, &mut other)?;
     let resp = if resp.status_code.code() == 401 {
         let challenge = resp
             .headers
@@ -91,7 +99,7 @@ fn authenticated(
             .cseq(2)
             .header("Authorization", &creds.to_header_value())
             .build()?;
-        sip.transact(&with_via(second, sip), |got| answer.handle(got))?
+        sip.transact(&with_via(second, sip), &mut other)?
     } else {
         resp
     };

@@ -3,9 +3,12 @@
 //! directory; then every agent answers every INVITE at once with 200 and SDP, and answers BYE,
 //! NOTIFY, CANCEL, OPTIONS with 200. Prints `{"event":"ready",…}` when all are set up, and a
 //! `{"event":"stats",…}` line every second; stops after `--duration-s`.
+//!
+//! `--directory-bench`: the directory fan-out bench instead ([`directory_bench`]).
 
 mod agent_setup;
 mod auto_answer;
+mod directory_bench;
 mod sip_socket;
 
 use std::net::{SocketAddr, UdpSocket};
@@ -46,10 +49,38 @@ struct Cli {
     /// Stop after this many seconds.
     #[arg(long, default_value_t = 600)]
     duration_s: u64,
+    /// Run the directory fan-out bench (issue 12) instead of answering calls.
+    #[arg(long)]
+    directory_bench: bool,
+    /// Directory bench: how many of the agents subscribe (the first ones).
+    #[arg(long, default_value_t = 100)]
+    subscribers: usize,
+    /// Directory bench: how many status changes.
+    #[arg(long, default_value_t = 200)]
+    changes: usize,
+    /// Directory bench: status changes per second.
+    #[arg(long, default_value_t = 20.0)]
+    rate: f64,
+    /// Directory bench: the server's process id (its CPU time and memory are read from /proc).
+    #[arg(long)]
+    server_pid: Option<u32>,
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if cli.directory_bench {
+        return directory_bench::run(directory_bench::Options {
+            server: cli.server,
+            users: (cli.first..cli.first + cli.agents)
+                .map(|i| format!("{}{i:03}", cli.prefix))
+                .collect(),
+            password_prefix: cli.password_prefix,
+            subscribers: cli.subscribers,
+            changes: cli.changes,
+            rate: cli.rate,
+            server_pid: cli.server_pid,
+        });
+    }
     let socket = UdpSocket::bind("127.0.0.1:0")?;
     let rtp_port = auto_answer::start_rtp_sink()?;
     let mut sip = SipSocket::new(socket, cli.server)?;

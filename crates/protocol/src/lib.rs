@@ -12,6 +12,7 @@
 pub mod agent_state;
 pub mod command;
 pub mod directory;
+pub mod directory_parts;
 pub mod history;
 pub mod ids;
 pub mod offer;
@@ -27,7 +28,7 @@ pub use room::{
     Customer, Participant, ParticipantState, Role, RoomState, TimelineEntry, TimelineKind,
     Transfer, TransferKind, TransferPhase,
 };
-pub use schema::{decode, DecodeError, SCHEMA};
+pub use schema::{decode, DecodeError, DELTA_SCHEMA, READS, SCHEMA};
 pub use supervisor::{SuperviseMode, SupervisorState};
 
 /// The docs/protocol.md section whose heading starts with `heading`.

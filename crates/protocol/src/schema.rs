@@ -3,9 +3,16 @@
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-/// The document format this crate reads and writes. Raised only for changes an older reader
-/// would misread; added fields and enum words do not raise it.
+/// The document format this crate writes for whole documents. Raised only for changes an older
+/// reader would misread; added fields and enum words do not raise it.
 pub const SCHEMA: u32 = 1;
+
+/// The format of a directory delta or part (`base`, `part`): a schema-1 reader would take it for
+/// the whole state, so it refuses it instead ("update").
+pub const DELTA_SCHEMA: u32 = 2;
+
+/// The newest format this crate reads.
+pub const READS: u32 = DELTA_SCHEMA;
 
 /// The schema of a document that does not say (servers from before the field): 1.
 pub(crate) fn first() -> u32 {
@@ -16,7 +23,7 @@ pub(crate) fn first() -> u32 {
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
     /// Written in a newer format than this reader knows.
-    #[error("the document's format {found} is newer than this program's ({SCHEMA}): update it")]
+    #[error("the document's format {found} is newer than this program's ({READS}): update it")]
     TooNew {
         /// The document's `schema`.
         found: u32,
@@ -36,7 +43,7 @@ struct Peek {
 /// fields may not mean what this reader thinks.
 pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, DecodeError> {
     let peek: Peek = serde_json::from_slice(body)?;
-    if peek.schema > SCHEMA {
+    if peek.schema > READS {
         return Err(DecodeError::TooNew { found: peek.schema });
     }
     Ok(serde_json::from_slice(body)?)

@@ -46,6 +46,8 @@ pub struct Config {
     pub database: PathBuf,
     /// Media worker threads (`[media] workers`; default one per core).
     pub media_workers: usize,
+    /// UDP ports RTP sockets bind (`[media] rtp_ports = "FIRST-LAST"`); None: ephemeral ports.
+    pub rtp_ports: Option<std::ops::RangeInclusive<u16>>,
     /// Agent accounts.
     pub agents: Vec<AgentConfig>,
     /// Teams, with ordered members.
@@ -155,6 +157,7 @@ impl Config {
             ringback: PathBuf::from("assets/ringback.wav"),
             database: PathBuf::from(":memory:"),
             media_workers: crate::media_engine::default_workers(),
+            rtp_ports: None,
             agents: Vec::new(),
             teams: Vec::new(),
             away_reasons: default_away_reasons(),
@@ -250,6 +253,7 @@ struct RawServer {
 #[serde(deny_unknown_fields)]
 struct RawMedia {
     workers: Option<Spanned<u64>>,
+    rtp_ports: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -364,6 +368,16 @@ impl Validator<'_> {
             Some(v) if (1..=256).contains(v.get_ref()) => *v.get_ref() as usize,
             Some(v) => return self.err(v.span(), "workers", "must be between 1 and 256"),
         };
+        let rtp_ports = match &raw.media.rtp_ports {
+            None => None,
+            Some(v) => match crate::rtp_ports::parse_range(v.get_ref()) {
+                Some(range) => Some(range),
+                None => {
+                    let why = "must be \"FIRST-LAST\" with 1024 <= FIRST <= LAST <= 65535";
+                    return self.err(v.span(), "rtp_ports", why);
+                }
+            },
+        };
         let agents = self.agents(raw.agents)?;
         let teams = self.teams(raw.teams, &agents)?;
         let away_reasons = self.words(
@@ -407,6 +421,7 @@ impl Validator<'_> {
                 other => resolve(base, other.unwrap_or("agentphone.db")),
             },
             media_workers,
+            rtp_ports,
             agents,
             teams,
             away_reasons,

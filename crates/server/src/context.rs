@@ -40,6 +40,8 @@ pub struct Ctx {
     pub liveness: LivenessHandle,
     /// Caps on customer calls in progress.
     pub admission: Arc<crate::security::admission::Admission>,
+    /// The ports RTP sockets bind.
+    pub rtp_ports: crate::rtp_ports::RtpPorts,
 }
 
 impl Ctx {
@@ -76,6 +78,7 @@ impl Ctx {
             )
         })?;
         let directory = DirectoryHandle::spawn(config.clone(), Some(endpoint.clone()));
+        seed_team_day(&config, &directory);
         let liveness = LivenessHandle::spawn(
             config.security.keepalive_interval,
             endpoint.clone(),
@@ -86,6 +89,7 @@ impl Ctx {
             directory,
             liveness,
             admission: crate::security::admission::Admission::new(config.security.calls),
+            rtp_ports: crate::rtp_ports::RtpPorts::new(config.rtp_ports.clone()),
             auth: AuthGuard::new(config.clone(), secrets),
             config,
             endpoint,
@@ -116,5 +120,22 @@ impl Ctx {
             ctx.endpoint.shutdown();
         })
         .await;
+    }
+}
+
+/// The supervisor view's counts of today start from the call records (a restart does not zero
+/// them). Read on a connection of its own before any call of this run exists (the router is not
+/// running yet), so the records' counts and the ones the directory makes from this run's calls
+/// add up without counting a call twice.
+fn seed_team_day(config: &Config, directory: &DirectoryHandle) {
+    if config.database.as_os_str() == ":memory:" {
+        return; // a database of this run only: nothing from before
+    }
+    let wall_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    match crate::records_day::read_file(&config.database, wall_ms) {
+        Ok(counts) => directory.team_day(counts),
+        Err(e) => tracing::error!(error = %e, "could not count today's calls in the records"),
     }
 }

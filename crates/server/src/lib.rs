@@ -21,12 +21,14 @@ mod log_limit;
 pub mod media_engine;
 mod notify;
 pub mod records;
+mod records_day;
 mod records_recovery;
 mod registrar;
 mod request_headers;
 mod room;
 mod room_handle;
 mod routing;
+mod rtp_ports;
 pub mod security;
 mod sip_fast_path;
 mod sip_reply;
@@ -55,6 +57,11 @@ impl ServerHandle {
         self.sip_addr
     }
 
+    /// The directory subscriptions the server holds now: (whole directory, own entry only).
+    pub fn directory_subscribers(&self) -> (usize, usize) {
+        self.ctx.directory.subscribers()
+    }
+
     /// Start stopping and return at once (callable from anywhere, also outside the runtime): every
     /// room says BYE to its parties, then the media engine and the endpoint stop and the call
     /// records are flushed — within about 2.5 s, provided the runtime keeps running that long.
@@ -78,6 +85,7 @@ pub async fn start(config: Config) -> anyhow::Result<ServerHandle> {
         config.listen,
         agentphone_sip::endpoint::EndpointConfig {
             tcp: config.security.tcp,
+            max_transactions_per_source: config.security.transactions_per_source,
             allow: Some(sip_reply::ALLOW),
             ..Default::default()
         },

@@ -27,6 +27,7 @@ use agentphone_protocol::history::{DispositionRequest, HistoryCall};
 use rusqlite::{params, Connection};
 
 use crate::call_history;
+pub use crate::records_day::TeamDay;
 
 /// Most ops waiting for the writer (≈ 150 bytes each): beyond it ops are dropped, counted.
 pub const QUEUE_CAPACITY: usize = 65_536;
@@ -122,6 +123,7 @@ CREATE TABLE IF NOT EXISTS call_events (
     detail TEXT
 );
 CREATE INDEX IF NOT EXISTS call_events_by_call ON call_events(call_id);
+CREATE INDEX IF NOT EXISTS calls_by_start ON calls(started_at_ms);
 ";
 
 impl RecordsHandle {

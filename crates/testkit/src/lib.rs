@@ -8,6 +8,7 @@
 pub mod alloc;
 pub mod tmux;
 pub mod tone;
+pub mod torture;
 pub mod wait;
 
 #[cfg(feature = "server")]

@@ -2,6 +2,7 @@
 
 mod rig;
 
+mod directory;
 mod history;
 mod hold;
 mod incoming;

@@ -220,9 +220,9 @@ fn a_room_state_of_a_newer_schema_is_answered_kept_out_and_told_once_table() {
     let table: &[(u32, u64, &[&str])] = &[
         (1, 1, &["room", "timeline"]),
         // Answered 200 (the subscription is fine); the last state stays; the user is told.
-        (2, 2, &["error"]),
+        (3, 2, &["error"]),
         // Told once per subscription.
-        (2, 3, &[]),
+        (3, 3, &[]),
         (1, 4, &["room"]),
     ];
     let mut rig = Rig::new();

@@ -203,12 +203,12 @@ impl Popup for DialPrompt {
         if ctx.model.call.is_some() {
             vec![
                 Hint::new(strings::HINT_DIGIT_KEYS, strings::HINT_DIGITS),
-                Hint::new(k.close.label(), strings::HINT_CLOSE),
+                Hint::new(k.close.label(), strings::HINT_CLOSE).on_click(Some(Action::ClosePopup)),
             ]
         } else {
             vec![
                 Hint::new(k.confirm.label(), strings::HINT_CALL),
-                Hint::new(k.close.label(), strings::HINT_CLOSE),
+                Hint::new(k.close.label(), strings::HINT_CLOSE).on_click(Some(Action::ClosePopup)),
             ]
         }
     }

@@ -89,6 +89,7 @@ impl Component for HelpOverlay {
 
 impl Popup for HelpOverlay {
     fn hints(&self, ctx: &Ctx) -> Vec<Hint> {
-        vec![Hint::new(ctx.keys.close.label(), strings::HINT_CLOSE)]
+        vec![Hint::new(ctx.keys.close.label(), strings::HINT_CLOSE)
+            .on_click(Some(Action::ClosePopup))]
     }
 }

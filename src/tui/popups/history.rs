@@ -10,6 +10,7 @@ use ratatui::Frame;
 
 use super::{centered, Popup};
 use crate::tui::action::Action;
+use crate::tui::components::button::{Button, HitMap};
 use crate::tui::components::footer::Hint;
 use crate::tui::components::{Component, Ctx};
 use crate::tui::keys::typed_char;
@@ -19,11 +20,24 @@ use crate::tui::strings;
 /// Most characters of a note (the server's limit is 500).
 const NOTE_MAX: usize = 200;
 
-/// The panel: the code picked and the note typed for my last call.
+/// The panel: the code picked and the note typed for my last call, and where the clickable
+/// codes and buttons were drawn.
 #[derive(Debug, Default)]
 pub struct HistoryPanel {
     code: usize,
     note: String,
+    hits: HitMap<Spot>,
+}
+
+/// What a click on the panel can hit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Spot {
+    /// A disposition code, by index.
+    Code(usize),
+    /// Store the code and note.
+    Save,
+    /// Close the panel.
+    Close,
 }
 
 impl HistoryPanel {
@@ -35,6 +49,18 @@ impl HistoryPanel {
     /// The code index picked and the note typed.
     pub fn choice(&self) -> (usize, &str) {
         (self.code, &self.note)
+    }
+
+    /// Store the picked code and the note on my last call (nothing without a call).
+    fn save(&self, ctx: &Ctx) -> Option<Action> {
+        let h = ctx.model.history.as_ref()?;
+        if h.calls.is_empty() {
+            return None;
+        }
+        Some(Action::SetDisposition {
+            code: h.codes.get(self.code)?.clone(),
+            note: self.note.clone(),
+        })
     }
 }
 
@@ -71,16 +97,7 @@ impl Component for HistoryPanel {
         if k.close.matches(&key) {
             Some(Action::ClosePopup)
         } else if k.confirm.matches(&key) {
-            let has_call = ctx
-                .model
-                .history
-                .as_ref()
-                .is_some_and(|h| !h.calls.is_empty());
-            let code = codes.get(self.code).filter(|_| has_call)?;
-            Some(Action::SetDisposition {
-                code: code.clone(),
-                note: self.note.clone(),
-            })
+            self.save(ctx)
         } else if k.up.matches(&key) || k.tab_left.matches(&key) {
             self.code = self.code.saturating_sub(1);
             None
@@ -100,13 +117,23 @@ impl Component for HistoryPanel {
         }
     }
 
-    fn handle_mouse(&mut self, _mouse: MouseEvent, _ctx: &Ctx) -> Option<Action> {
-        None
+    fn handle_mouse(&mut self, mouse: MouseEvent, ctx: &Ctx) -> Option<Action> {
+        match self.hits.hit(&mouse)? {
+            Spot::Code(i) => {
+                self.code = i;
+                None
+            }
+            Spot::Save => self.save(ctx),
+            Spot::Close => Some(Action::ClosePopup),
+        }
     }
 
     fn draw(&mut self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
+        self.hits.clear();
         let t = ctx.theme;
         let mut lines: Vec<Line> = Vec::new();
+        // Where the codes go (line index, then each code's column and width), drawn clickable.
+        let mut code_spots: Option<(usize, Vec<(u16, u16)>)> = None;
         match &ctx.model.history {
             None => lines.push(Line::from(Span::styled(strings::HISTORY_NOT_YET, t.dim()))),
             Some(h) if h.calls.is_empty() => {
@@ -117,20 +144,34 @@ impl Component for HistoryPanel {
                     lines.push(Line::from(row_text(r)));
                 }
                 lines.push(Line::from(""));
+                // Only the last call takes a disposition (the call being wrapped up): say which.
+                let title = match h.calls.first() {
+                    Some(last) => strings::disposition_of(&last.at, &last.customer),
+                    None => strings::DISPOSITION_TITLE.to_string(),
+                };
+                lines.push(Line::from(Span::styled(title, t.title())));
                 lines.push(Line::from(Span::styled(
-                    strings::DISPOSITION_TITLE,
-                    t.title(),
+                    strings::DISPOSITION_LAST_ONLY,
+                    t.dim(),
                 )));
-                let mut codes = vec![Span::raw(format!("{}: ", strings::DISPOSITION_CODE))];
+                let lead = format!("{}: ", strings::DISPOSITION_CODE);
+                let mut x = Span::raw(lead.as_str()).width() as u16;
+                let mut spots = Vec::with_capacity(h.codes.len());
+                let mut codes = vec![Span::raw(lead.clone())];
                 for (i, c) in h.codes.iter().enumerate() {
                     let style = if i == self.code {
                         t.selected()
                     } else {
                         t.normal()
                     };
-                    codes.push(Span::styled(format!(" {c} "), style));
+                    let code = Span::styled(format!(" {c} "), style);
+                    let w = code.width() as u16;
+                    spots.push((x, w));
+                    x = x.saturating_add(w + 1);
+                    codes.push(code);
                     codes.push(Span::raw(" "));
                 }
+                code_spots = Some((lines.len(), spots));
                 lines.push(Line::from(codes));
                 lines.push(Line::from(vec![
                     Span::raw(format!("{}: ", strings::DISPOSITION_NOTE)),
@@ -138,6 +179,9 @@ impl Component for HistoryPanel {
                 ]));
             }
         }
+        // The buttons' line.
+        let buttons_line = lines.len();
+        lines.push(Line::from(""));
         let height = lines.len() as u16 + 2;
         let rect = centered(area, 100, height);
         frame.render_widget(Clear, rect);
@@ -151,6 +195,34 @@ impl Component for HistoryPanel {
         let inner = block.inner(rect);
         frame.render_widget(block, rect);
         frame.render_widget(Paragraph::new(lines), inner);
+        let line_y = |i: usize| inner.y.saturating_add(u16::try_from(i).unwrap_or(u16::MAX));
+        if let Some((line, spots)) = code_spots {
+            for (i, (x, w)) in spots.into_iter().enumerate() {
+                let r = Rect::new(inner.x.saturating_add(x), line_y(line), w, 1);
+                self.hits.add(r.intersection(inner), Spot::Code(i));
+            }
+        }
+        let k = ctx.keys;
+        let mut buttons = Vec::new();
+        if self.save(ctx).is_some() {
+            let save = strings::HINT_SET_DISPOSITION;
+            buttons.push((
+                Spot::Save,
+                Button::new(k.confirm.label(), save, t.button_go(), Action::ClosePopup),
+            ));
+        }
+        let close = strings::HINT_CLOSE;
+        buttons.push((
+            Spot::Close,
+            Button::new(k.close.label(), close, t.button(), Action::ClosePopup),
+        ));
+        let mut x = inner.x;
+        for (spot, b) in buttons {
+            let w = self
+                .hits
+                .button_as(frame, inner, (x, line_y(buttons_line)), &b, &t, spot);
+            x = x.saturating_add(w + 2);
+        }
     }
 }
 
@@ -160,7 +232,7 @@ impl Popup for HistoryPanel {
         vec![
             Hint::new(k.up.label(), strings::HINT_PICK_CODE),
             Hint::new(k.confirm.label(), strings::HINT_SET_DISPOSITION),
-            Hint::new(k.close.label(), strings::HINT_CLOSE),
+            Hint::new(k.close.label(), strings::HINT_CLOSE).on_click(Some(Action::ClosePopup)),
         ]
     }
 }

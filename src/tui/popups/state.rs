@@ -150,7 +150,7 @@ impl Popup for StateMenu {
         let k = ctx.keys;
         vec![
             Hint::new(k.confirm.label(), strings::HINT_SET_STATE),
-            Hint::new(k.close.label(), strings::HINT_CLOSE),
+            Hint::new(k.close.label(), strings::HINT_CLOSE).on_click(Some(Action::ClosePopup)),
         ]
     }
 }

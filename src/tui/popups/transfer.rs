@@ -447,7 +447,7 @@ impl Popup for TransferModal {
         let k = ctx.keys;
         let mut hints = vec![
             Hint::new(k.confirm.label(), strings::HINT_CONFIRM_TRANSFER),
-            Hint::new(k.close.label(), strings::HINT_CLOSE),
+            Hint::new(k.close.label(), strings::HINT_CLOSE).on_click(Some(Action::ClosePopup)),
         ];
         // Only the keys of the focused field, so the line fits 80 columns.
         match self.field {

@@ -191,7 +191,12 @@ fn would_block(e: &std::io::Error) -> bool {
 impl RtpSession {
     /// Bind an ephemeral UDP port on `ip` (non-blocking).
     pub fn bind(ip: IpAddr) -> std::io::Result<RtpSession> {
-        let socket = UdpSocket::bind(SocketAddr::new(ip, 0))?;
+        RtpSession::bind_addr(SocketAddr::new(ip, 0))
+    }
+
+    /// Bind `addr` (a given port, or 0 for an ephemeral one; non-blocking).
+    pub fn bind_addr(addr: SocketAddr) -> std::io::Result<RtpSession> {
+        let socket = UdpSocket::bind(addr)?;
         socket.set_nonblocking(true)?;
         let local = socket.local_addr()?;
         Ok(RtpSession {

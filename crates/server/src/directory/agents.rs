@@ -1,8 +1,10 @@
 //! The agents' live state (registration, voice channel, ringing, on a call, idle since) and what
 //! follows from it: each agent's derived status, the next team member to offer a call to, and the
-//! directory document subscribers see. Plain data: time is a parameter.
+//! directory entries subscribers see — rebuilt only for the agents touched since the last
+//! publication (and their teams), so a change costs the same with 10 agents or 5 000. Plain
+//! data: time is a parameter.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -12,6 +14,7 @@ use agentphone_protocol::{
 };
 use agentphone_sip::endpoint::Peer;
 
+use super::effect::Changes;
 use crate::config::Config;
 use crate::routing::{next_to_offer, MemberView};
 
@@ -41,6 +44,9 @@ pub enum AgentChange {
     CallStarted,
     /// A call of the agent ended: idle from now, after-call work for their team's `wrap_up_s`.
     CallEnded,
+    /// A supervisor left a call they listened to, whispered in or barged into (V2): off the
+    /// call, but it was not theirs to handle — no after-call work, the idle time stays.
+    MonitorEnded,
     /// The agent set their state (S1): available (ends away and after-call work) or away.
     SetState(AgentStateRequest),
     /// An offered call rang out (released separately): away, `missed call` (S2, RONA).
@@ -66,6 +72,12 @@ struct AgentState {
     shown: (AgentStatus, Instant),
     /// The phone answers keepalives (`liveness`); a new registration says it does.
     reachable: bool,
+    /// Its place in the configured order.
+    position: usize,
+    /// Its teams (indices into the configured teams).
+    teams: Vec<usize>,
+    /// Its directory entry as last published.
+    entry: Option<DirectoryAgent>,
 }
 
 impl AgentState {
@@ -121,6 +133,10 @@ pub struct Agents {
     table: HashMap<String, AgentState>,
     /// The latest idle time given to anyone (see [`IDLE_STEP`]).
     last_idle: Option<Instant>,
+    /// Agents touched since the last [`refresh`](Agents::refresh) (their entry may differ).
+    dirty: BTreeSet<String>,
+    /// Each team's entry as last published, in configured order.
+    team_entries: Vec<Option<DirectoryTeam>>,
 }
 
 impl Agents {
@@ -129,7 +145,15 @@ impl Agents {
         let table = config
             .agents
             .iter()
-            .map(|a| {
+            .enumerate()
+            .map(|(position, a)| {
+                let teams = config
+                    .teams
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, t)| t.members.contains(&a.username))
+                    .map(|(i, _)| i)
+                    .collect();
                 let state = AgentState {
                     binding: None,
                     voice_active: false,
@@ -140,14 +164,21 @@ impl Agents {
                     wrap_up_until: None,
                     shown: (AgentStatus::Offline, now),
                     reachable: true,
+                    position,
+                    teams,
+                    entry: None,
                 };
                 (a.username.clone(), state)
             })
             .collect();
+        let dirty = config.agents.iter().map(|a| a.username.clone()).collect();
+        let team_entries = vec![None; config.teams.len()];
         Agents {
             config,
             table,
             last_idle: None,
+            dirty,
+            team_entries,
         }
     }
 
@@ -156,6 +187,7 @@ impl Agents {
         let Some(a) = self.table.get_mut(user) else {
             return;
         };
+        self.dirty.insert(user.to_string());
         match change {
             AgentChange::Register(None) => a.log_out(),
             AgentChange::Register(Some(binding)) => {
@@ -180,6 +212,7 @@ impl Agents {
                     a.wrap_up_until = (!wrap_up.is_zero()).then(|| now + wrap_up);
                 }
             }
+            AgentChange::MonitorEnded => a.calls = a.calls.saturating_sub(1),
             AgentChange::SetState(AgentStateRequest::Available) => {
                 a.away = None;
                 a.wrap_up_until = None;
@@ -200,6 +233,7 @@ impl Agents {
         match (a.status(now), &a.binding) {
             (AgentStatus::Available, Some(b)) => {
                 a.ringing += 1;
+                self.dirty.insert(user.to_string());
                 Ok(b.clone())
             }
             (status, _) => Err(status),
@@ -231,6 +265,7 @@ impl Agents {
         let name = next_to_offer(views)?;
         let a = self.table.get_mut(name)?;
         a.ringing += 1;
+        self.dirty.insert(name.to_string());
         Some((name.to_string(), a.binding.clone()?))
     }
 
@@ -254,66 +289,144 @@ impl Agents {
             .min()
     }
 
-    /// The directory document (version 0): agents and teams in config order.
-    pub fn snapshot(&mut self, now: Instant) -> DirectoryState {
-        let config = self.config.clone();
-        let mut statuses: HashMap<&str, (AgentStatus, bool)> = HashMap::new();
-        let mut agents = Vec::with_capacity(config.agents.len());
-        for a in &config.agents {
-            let Some(state) = self.table.get_mut(&a.username) else {
+    /// Bring the published entries up to date: those of the agents touched since the last call
+    /// and of agents whose status changed by itself (a registration lapsed, a wrap-up ended), and
+    /// of their teams. Returns the entries that differ from what was published before.
+    pub fn refresh(&mut self, now: Instant) -> Changes {
+        let mut users = std::mem::take(&mut self.dirty);
+        users.extend(
+            self.table
+                .iter()
+                .filter(|(_, a)| a.next_change().is_some_and(|at| at <= now))
+                .map(|(name, _)| name.clone()),
+        );
+        let mut touched: Vec<(usize, &String)> = users
+            .iter()
+            .filter_map(|u| self.table.get(u).map(|a| (a.position, u)))
+            .collect();
+        touched.sort_unstable();
+        let mut changes = Changes::default();
+        let mut teams = BTreeSet::new();
+        for (position, user) in touched {
+            let entry = self.entry(position, user, now);
+            let Some(a) = self.table.get_mut(user) else {
                 continue;
             };
-            let status = state.status(now);
-            if status != state.shown.0 {
-                state.shown = (status, now);
+            if a.entry.as_ref() != Some(&entry) {
+                teams.extend(a.teams.iter().copied());
+                a.entry = Some(entry.clone());
+                changes.agents.push(entry);
             }
-            let voice_active = state.binding.is_some() && state.voice_active;
-            statuses.insert(a.username.as_str(), (status, voice_active));
-            agents.push(DirectoryAgent {
-                username: a.username.clone(),
-                display_name: a.display_name.clone(),
-                status,
-                teams: config
-                    .teams
-                    .iter()
-                    .filter(|t| t.members.contains(&a.username))
-                    .map(|t| t.name.clone())
-                    .collect(),
-                idle_since_ms: Some(wall_ms(state.idle_since)),
-                away_reason: (status == AgentStatus::Away)
-                    .then(|| state.away.clone())
-                    .flatten(),
-                wrap_up_until_ms: (status == AgentStatus::AfterCallWork)
-                    .then(|| state.wrap_up_until.map(wall_ms))
-                    .flatten(),
-                status_since_ms: Some(wall_ms(state.shown.1)),
-            });
         }
-        let teams = config
-            .teams
-            .iter()
-            .map(|t| {
-                let count = |wanted: &dyn Fn((AgentStatus, bool)) -> bool| {
-                    let n = t
-                        .members
+        for t in teams {
+            let entry = self.team_entry(t, now);
+            if self.team_entries[t].as_ref() != Some(&entry) {
+                self.team_entries[t] = Some(entry.clone());
+                changes.teams.push(entry);
+            }
+        }
+        // Before the first refresh nothing was published: every team.
+        for t in 0..self.team_entries.len() {
+            if self.team_entries[t].is_none() {
+                let entry = self.team_entry(t, now);
+                self.team_entries[t] = Some(entry.clone());
+                changes.teams.push(entry);
+            }
+        }
+        changes
+    }
+
+    /// One agent's entry now (the time in state starts when its status is first seen changed).
+    fn entry(&mut self, position: usize, user: &str, now: Instant) -> DirectoryAgent {
+        let config = self.config.clone();
+        let (display_name, teams) = config.agents.get(position).map_or_else(
+            || (String::new(), Vec::new()),
+            |a| {
+                let teams = self.table.get(user).map_or_else(Vec::new, |s| {
+                    s.teams
                         .iter()
-                        .filter_map(|m| statuses.get(m.as_str()).copied())
-                        .filter(|s| wanted(*s))
-                        .count();
-                    u32::try_from(n).unwrap_or(u32::MAX)
-                };
-                DirectoryTeam {
-                    name: t.name.clone(),
-                    members: t.members.clone(),
-                    available: count(&|(s, _)| s == AgentStatus::Available),
-                    active: count(&|(_, voice)| voice),
-                    inbound: t.inbound.clone(),
+                        .filter_map(|&t| config.teams.get(t).map(|t| t.name.clone()))
+                        .collect()
+                });
+                (a.display_name.clone(), teams)
+            },
+        );
+        let Some(state) = self.table.get_mut(user) else {
+            return DirectoryAgent {
+                username: user.to_string(),
+                display_name,
+                status: AgentStatus::Offline,
+                teams,
+                idle_since_ms: None,
+                away_reason: None,
+                wrap_up_until_ms: None,
+                status_since_ms: None,
+            };
+        };
+        let status = state.status(now);
+        if status != state.shown.0 {
+            state.shown = (status, now);
+        }
+        DirectoryAgent {
+            username: user.to_string(),
+            display_name,
+            status,
+            teams,
+            idle_since_ms: Some(wall_ms(state.idle_since)),
+            away_reason: (status == AgentStatus::Away)
+                .then(|| state.away.clone())
+                .flatten(),
+            wrap_up_until_ms: (status == AgentStatus::AfterCallWork)
+                .then(|| state.wrap_up_until.map(wall_ms))
+                .flatten(),
+            status_since_ms: Some(wall_ms(state.shown.1)),
+        }
+    }
+
+    /// One team's entry now: its members who are available, and who are voice-active.
+    fn team_entry(&mut self, t: usize, now: Instant) -> DirectoryTeam {
+        let config = self.config.clone();
+        let Some(team) = config.teams.get(t) else {
+            return DirectoryTeam {
+                name: String::new(),
+                members: Vec::new(),
+                available: 0,
+                active: 0,
+                inbound: None,
+            };
+        };
+        let (mut available, mut active) = (0u32, 0u32);
+        for m in &team.members {
+            if let Some(a) = self.table.get_mut(m) {
+                if a.status(now) == AgentStatus::Available {
+                    available = available.saturating_add(1);
                 }
-            })
+                if a.binding.is_some() && a.voice_active {
+                    active = active.saturating_add(1);
+                }
+            }
+        }
+        DirectoryTeam {
+            name: team.name.clone(),
+            members: team.members.clone(),
+            available,
+            active,
+            inbound: team.inbound.clone(),
+        }
+    }
+
+    /// The whole document as last refreshed (version 0): agents and teams in config order.
+    pub fn document(&self) -> DirectoryState {
+        let mut agents: Vec<(usize, DirectoryAgent)> = self
+            .table
+            .values()
+            .filter_map(|a| a.entry.clone().map(|e| (a.position, e)))
             .collect();
-        let mut state = DirectoryState::new(0, agents, teams);
-        state.away_reasons = config.away_reasons.clone();
-        state.ring_timeout_s = u32::try_from(config.ring_timeout.as_secs()).ok();
+        agents.sort_unstable_by_key(|(p, _)| *p);
+        let teams = self.team_entries.iter().flatten().cloned().collect();
+        let mut state = DirectoryState::new(0, agents.into_iter().map(|(_, a)| a).collect(), teams);
+        state.away_reasons = self.config.away_reasons.clone();
+        state.ring_timeout_s = u32::try_from(self.config.ring_timeout.as_secs()).ok();
         state
     }
 }

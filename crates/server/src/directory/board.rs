@@ -10,8 +10,8 @@ use agentphone_protocol::supervisor::{
 };
 use agentphone_protocol::{DirectoryState, RoomId, SupervisorState};
 
-/// A day in ms.
-const DAY_MS: u64 = 86_400_000;
+use crate::records::TeamDay;
+use crate::records_day::DAY_MS;
 
 /// Calls under way and today's counts.
 #[derive(Default)]
@@ -48,6 +48,20 @@ impl Board {
                     c.1 = c.1.saturating_add(1);
                 }
             }
+        }
+    }
+
+    /// Add the counts the call records hold for a day (read at start-up, before this run saw
+    /// any call of it: the two add up); a day other than today's is ignored.
+    pub fn seed(&mut self, counts: &TeamDay, wall_ms: u64) {
+        self.roll(wall_ms);
+        if counts.day != self.day {
+            return;
+        }
+        for (team, calls, abandoned) in &counts.teams {
+            let c = self.counts.entry(team.clone()).or_default();
+            c.0 = c.0.saturating_add(*calls);
+            c.1 = c.1.saturating_add(*abandoned);
         }
     }
 
@@ -184,6 +198,37 @@ mod tests {
                 "room {room} {phase:?} at {at}"
             );
         }
+    }
+
+    /// The records' counts of today add to what this run counts; another day's are ignored.
+    #[test]
+    fn counts_from_the_records_add_up_with_this_runs_calls() {
+        let t0 = 10 * DAY_MS + 1_000;
+        let row = |board: &mut Board, at| {
+            let doc = board.document(&directory(), at);
+            (doc.teams[0].calls_today, doc.teams[0].abandoned_today)
+        };
+        let mut board = Board::default();
+        board.update(RoomId(1), Some(call(1, CallPhase::Waiting, t0)), t0);
+        board.seed(
+            &TeamDay {
+                day: 10,
+                teams: vec![("support".into(), 7, 2), ("gone".into(), 1, 1)],
+            },
+            t0 + 1,
+        );
+        assert_eq!(row(&mut board, t0 + 2), (8, 2));
+        board.update(RoomId(1), None, t0 + 3);
+        assert_eq!(row(&mut board, t0 + 4), (8, 3));
+        board.seed(
+            &TeamDay {
+                day: 9,
+                teams: vec![("support".into(), 5, 5)],
+            },
+            t0 + 5,
+        );
+        assert_eq!(row(&mut board, t0 + 6), (8, 3), "yesterday's counts");
+        assert_eq!(row(&mut board, t0 + DAY_MS), (0, 0), "the next day");
     }
 
     #[test]

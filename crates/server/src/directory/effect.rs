@@ -3,6 +3,26 @@
 
 use std::sync::Arc;
 
+use agentphone_protocol::{DirectoryAgent, DirectoryTeam};
+
+/// Directory entries that changed since the last publication: what the fan-out
+/// (`fanout::Fanout`) turns into deltas. Any source of agent state may produce them (the
+/// directory machine today; a shared store's change feed in a cluster).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Agents whose entry changed (whole entries).
+    pub agents: Vec<DirectoryAgent>,
+    /// Teams whose entry changed (whole entries).
+    pub teams: Vec<DirectoryTeam>,
+}
+
+impl Changes {
+    /// Nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.agents.is_empty() && self.teams.is_empty()
+    }
+}
+
 /// The `Subscription-State` of a NOTIFY.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SubState {
@@ -43,4 +63,6 @@ pub enum Effect {
     },
     /// Some agent's status changed (the queue looks for a member who became available).
     Changed,
+    /// Entries changed: hand them to the fan-out (directory subscribers).
+    Publish(Box<Changes>),
 }

@@ -4,12 +4,14 @@
 //! mark them ringing" is atomic and two rooms never ring the same agent.
 //!
 //! The decisions are a plain machine ([`machine::Directory`], tested in virtual time); this task
-//! only feeds it and carries its effects out. NOTIFYs go out from a separate task
-//! ([`notifier`]), so routing never waits for the fan-out to subscribers.
+//! only feeds it and carries its effects out. Subscribers are another machine
+//! ([`fanout::Fanout`]: deltas, parts, serialised once) in another task ([`notifier`]), so
+//! routing never waits for the fan-out to subscribers.
 
 mod agents;
 mod board;
 mod effect;
+mod fanout;
 mod machine;
 #[cfg(test)]
 mod machine_tests;
@@ -27,8 +29,9 @@ use crate::config::Config;
 use crate::ids::RoomId;
 use agentphone_protocol::supervisor::SupervisorCall;
 use agents::AgentChange;
+use fanout::{Fanout, Scope};
 use machine::{Directory, Effect, Event};
-use notifier::Fanout;
+use notifier::ToFanout;
 
 pub use agentphone_protocol::{AgentStateRequest, AgentStatus};
 pub use agents::Binding;
@@ -66,12 +69,17 @@ enum Cmd {
         user: String,
         reply: oneshot::Sender<Option<AgentStatus>>,
     },
-    /// A new directory subscription (its 200 is sent): NOTIFY it at once.
+    /// A new directory subscription (its 200 is sent): the fan-out NOTIFYs it at once, after
+    /// any change still being coalesced (so the newcomer's first state is the latest).
     Subscribe {
         dialog: Box<Dialog>,
+        scope: Scope,
         expires: Duration,
-        /// The supervisor package rather than the directory.
-        supervisor: bool,
+    },
+    /// A new supervisor subscription (its 200 is sent): NOTIFY it at once.
+    SubscribeSupervisor {
+        dialog: Box<Dialog>,
+        expires: Duration,
     },
     /// A subscription event by Call-ID (refresh, end, subscriber gone).
     Subscription(Event),
@@ -82,6 +90,7 @@ enum Cmd {
 pub struct DirectoryHandle {
     tx: mpsc::UnboundedSender<Cmd>,
     changes: watch::Receiver<u64>,
+    subscribers: watch::Receiver<(usize, usize)>,
 }
 
 impl DirectoryHandle {
@@ -89,9 +98,16 @@ impl DirectoryHandle {
     pub fn spawn(config: Arc<Config>, endpoint: Option<Endpoint>) -> DirectoryHandle {
         let (tx, rx) = mpsc::unbounded_channel();
         let (changed, changes) = watch::channel(0);
-        let fanout = endpoint.map(|e| notifier::spawn(e, tx.clone()));
-        tokio::spawn(run(config, rx, fanout, changed));
-        DirectoryHandle { tx, changes }
+        let (counts, subscribers) = watch::channel((0, 0));
+        let dir = Directory::new(config, Instant::now());
+        let fanout =
+            endpoint.map(|e| notifier::spawn(e, Fanout::new(dir.document()), tx.clone(), counts));
+        tokio::spawn(run(dir, rx, fanout, changed));
+        DirectoryHandle {
+            tx,
+            changes,
+            subscribers,
+        }
     }
 
     /// A receiver that sees a new value after every change of any agent's status (for the queue).
@@ -99,21 +115,26 @@ impl DirectoryHandle {
         self.changes.clone()
     }
 
-    /// A directory subscription was accepted (200 sent): NOTIFY it now and after every change.
-    pub fn subscribe(&self, dialog: Dialog, expires: Duration) {
+    /// How many directory subscriptions there are: (whole directory, own entry only).
+    pub fn subscribers(&self) -> (usize, usize) {
+        *self.subscribers.borrow()
+    }
+
+    /// A directory subscription was accepted (200 sent): NOTIFY it now and after every change
+    /// (`own`: only that agent's entry).
+    pub fn subscribe(&self, dialog: Dialog, expires: Duration, own: Option<String>) {
         let _ = self.tx.send(Cmd::Subscribe {
             dialog: Box::new(dialog),
+            scope: own.map_or(Scope::All, Scope::Own),
             expires,
-            supervisor: false,
         });
     }
 
     /// A supervisor subscription was accepted (200 sent): NOTIFY it now and after every change.
     pub fn subscribe_supervisor(&self, dialog: Dialog, expires: Duration) {
-        let _ = self.tx.send(Cmd::Subscribe {
+        let _ = self.tx.send(Cmd::SubscribeSupervisor {
             dialog: Box::new(dialog),
             expires,
-            supervisor: true,
         });
     }
 
@@ -125,7 +146,13 @@ impl DirectoryHandle {
         }));
     }
 
-    /// Refresh (Some) or end (None, final NOTIFY `terminated`) a subscription.
+    /// Today's counts per team from the call records: the supervisor view starts from them.
+    pub fn team_day(&self, counts: crate::records::TeamDay) {
+        let _ = self.tx.send(Cmd::Subscription(Event::TeamDay(counts)));
+    }
+
+    /// Refresh (Some) or end (None, final NOTIFY `terminated`) a subscription (either package:
+    /// the directory task hands it to the fan-out too, after any subscription before it).
     pub fn resubscribe(&self, call_id: &str, expires: Option<Duration>) {
         let _ = self.tx.send(Cmd::Subscription(Event::Resubscribe {
             id: call_id.into(),
@@ -221,6 +248,11 @@ impl DirectoryHandle {
         self.agent(user, AgentChange::CallEnded);
     }
 
+    /// A supervisor left a call they monitored: free again, without after-call work (V2).
+    pub fn monitor_ended(&self, user: &str) {
+        self.agent(user, AgentChange::MonitorEnded);
+    }
+
     /// The agent set their state (PUBLISH `agentphone-agent-state`).
     pub fn set_state(&self, user: &str, state: AgentStateRequest) {
         self.agent(user, AgentChange::SetState(state));
@@ -233,14 +265,13 @@ impl DirectoryHandle {
     }
 }
 
-/// The owner task: feeds the machine, answers queries, hands NOTIFYs to the fan-out task.
+/// The owner task: feeds the machine, answers queries, hands changes to the fan-out task.
 async fn run(
-    config: Arc<Config>,
+    mut dir: Directory,
     mut rx: mpsc::UnboundedReceiver<Cmd>,
-    fanout: Option<mpsc::Sender<Fanout>>,
+    fanout: Option<mpsc::Sender<ToFanout>>,
     changed: watch::Sender<u64>,
 ) {
-    let mut dir = Directory::new(config, Instant::now());
     loop {
         let deadline = dir.deadline();
         let cmd = tokio::select! {
@@ -281,37 +312,62 @@ async fn run(
             }
             Some(Cmd::Subscribe {
                 dialog,
+                scope,
                 expires,
-                supervisor,
             }) => {
+                let pending = dir.flush(now);
+                carry_out(pending, &fanout, &changed).await;
+                let msg = ToFanout::Subscribe {
+                    dialog,
+                    scope,
+                    expires,
+                };
+                send(&fanout, msg).await;
+                Vec::new()
+            }
+            Some(Cmd::Subscription(Event::Resubscribe { id, expires })) => {
+                let msg = ToFanout::Resubscribe {
+                    id: id.clone(),
+                    expires,
+                };
+                send(&fanout, msg).await;
+                dir.handle(Event::Resubscribe { id, expires }, now)
+            }
+            Some(Cmd::SubscribeSupervisor { dialog, expires }) => {
                 let id = dialog.call_id.clone();
                 // The dialog first: the fan-out task must know it before the first NOTIFY.
-                send(&fanout, Fanout::Add(dialog)).await;
-                let event = if supervisor {
-                    Event::SubscribeSupervisor { id, expires }
-                } else {
-                    Event::Subscribe { id, expires }
-                };
-                dir.handle(event, now)
+                send(&fanout, ToFanout::AddSupervisor(dialog)).await;
+                dir.handle(Event::SubscribeSupervisor { id, expires }, now)
             }
             Some(Cmd::Subscription(event)) => dir.handle(event, now),
         };
-        let mut notifies = Vec::with_capacity(effects.len());
-        for effect in effects {
-            match effect {
-                Effect::Changed => changed.send_modify(|v| *v += 1),
-                other => notifies.push(other),
-            }
+        carry_out(effects, &fanout, &changed).await;
+    }
+}
+
+/// The machine's effects: the queue's signal, changes and supervisor NOTIFYs to the fan-out.
+async fn carry_out(
+    effects: Vec<Effect>,
+    fanout: &Option<mpsc::Sender<ToFanout>>,
+    changed: &watch::Sender<u64>,
+) {
+    let mut notifies = Vec::with_capacity(effects.len());
+    for effect in effects {
+        match effect {
+            Effect::Changed => changed.send_modify(|v| *v += 1),
+            Effect::Publish(changes) => send(fanout, ToFanout::Changes(changes)).await,
+            other => notifies.push(other),
         }
-        if !notifies.is_empty() {
-            send(&fanout, Fanout::Effects(notifies)).await;
-        }
+    }
+    if !notifies.is_empty() {
+        send(fanout, ToFanout::Effects(notifies)).await;
     }
 }
 
 /// Hand work to the fan-out task. Its queue is bounded; it is only full when the fan-out falls
-/// far behind, and then the directory waits (back-pressure) rather than grow or drop a NOTIFY.
-async fn send(fanout: &Option<mpsc::Sender<Fanout>>, msg: Fanout) {
+/// far behind (it takes one message per 20 ms publication), and then the directory waits
+/// (back-pressure) rather than grow or drop a change.
+async fn send(fanout: &Option<mpsc::Sender<ToFanout>>, msg: ToFanout) {
     if let Some(tx) = fanout {
         let _ = tx.send(msg).await;
     }

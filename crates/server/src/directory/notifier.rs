@@ -1,22 +1,23 @@
-//! The fan-out task: sends the directory's NOTIFYs, so the directory task (which routing waits
-//! on) never does. It owns the subscription dialogs (their CSeq) by Call-ID; a subscriber whose
-//! NOTIFY is refused (404/481) or never answered is reported back as gone.
+//! The fan-out task: runs the [`Fanout`] machine (directory subscribers: deltas, parts,
+//! serialised once per version) and sends every NOTIFY, so the directory task (which routing
+//! waits on) never builds or sends one. It owns the subscription dialogs (their CSeq) by
+//! Call-ID; a subscriber whose NOTIFY is refused (404/481) or never answered is gone.
 //!
-//! At most one NOTIFY per subscriber is in flight: while one waits for its response, newer
-//! documents replace each other and only the latest follows (RFC 6665 §4.2.2 lets a notifier
-//! skip intermediate states). A subscriber slower than the change rate then costs one request
-//! of memory, not one per change — at 300 calls/s a NOTIFY of the whole directory every 20 ms
-//! to each of 100 agents held hundreds of MB while the agents caught up.
+//! Supervisor NOTIFYs come ready-made from the directory task; for them at most one is in
+//! flight per subscriber, newer documents replacing each other while it waits (RFC 6665
+//! §4.2.2). Directory NOTIFYs go as the machine says (it keeps its own window).
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use agentphone_protocol::supervisor;
 use agentphone_sip::dialog::Dialog;
-use agentphone_sip::endpoint::Endpoint;
-use tokio::sync::mpsc;
+use agentphone_sip::endpoint::{Endpoint, TransportKind};
+use tokio::sync::{mpsc, watch};
 
-use super::machine::{Effect, Event, SubState};
+use super::fanout::{Carrier, Fanout, FanoutEvent, Scope};
+use super::machine::{Changes, Effect, Event, SubState};
 use super::Cmd;
 use crate::notify;
 
@@ -28,32 +29,63 @@ const SUPERVISOR: (&str, &str) = (supervisor::EVENT, supervisor::CONTENT_TYPE);
 /// A NOTIFY's event package.
 type Package = (&'static str, &'static str);
 
-/// Work queued for the fan-out task (one message per directory step, not per subscriber).
-const QUEUE: usize = 256;
+/// Work queued for the fan-out task (one message per directory step or subscription request).
+const QUEUE: usize = 1024;
 
-/// What the directory hands over.
-pub enum Fanout {
-    /// A new subscription's dialog (before its first NOTIFY).
-    Add(Box<Dialog>),
-    /// NOTIFYs to send and dialogs to forget, in order.
+/// What the directory task and the SUBSCRIBE handler hand over.
+pub enum ToFanout {
+    /// A new directory subscription (its 200 is sent).
+    Subscribe {
+        /// Its dialog.
+        dialog: Box<Dialog>,
+        /// What it shows.
+        scope: Scope,
+        /// Granted lifetime.
+        expires: Duration,
+    },
+    /// A new supervisor subscription's dialog (before its first NOTIFY).
+    AddSupervisor(Box<Dialog>),
+    /// Refresh (Some) or end (None) a directory subscription (other ids are ignored).
+    Resubscribe {
+        /// The subscription dialog's Call-ID.
+        id: String,
+        /// New lifetime.
+        expires: Option<Duration>,
+    },
+    /// Directory entries that changed.
+    Changes(Box<Changes>),
+    /// Supervisor NOTIFYs to send and dialogs to forget, in order.
     Effects(Vec<Effect>),
 }
 
-/// Start the task; NOTIFY failures go back to the directory through `directory`.
-pub fn spawn(endpoint: Endpoint, directory: mpsc::UnboundedSender<Cmd>) -> mpsc::Sender<Fanout> {
+/// Start the task from the directory's first document; supervisor NOTIFY failures go back to
+/// the directory through `directory`. `counts` shows the subscriptions (all, own).
+pub fn spawn(
+    endpoint: Endpoint,
+    fanout: Fanout,
+    directory: mpsc::UnboundedSender<Cmd>,
+    counts: watch::Sender<(usize, usize)>,
+) -> mpsc::Sender<ToFanout> {
     let (tx, rx) = mpsc::channel(QUEUE);
-    tokio::spawn(run(endpoint, rx, directory));
+    let task = Task {
+        endpoint,
+        fanout,
+        directory,
+        counts,
+        dialogs: HashMap::new(),
+    };
+    tokio::spawn(task.run(rx));
     tx
 }
 
-/// One subscription as the fan-out task keeps it.
+/// One subscription's dialog as the task keeps it.
 struct Subscriber {
     dialog: Dialog,
-    /// A NOTIFY waits for its response.
-    in_flight: bool,
-    /// The latest NOTIFY to send once it has one.
+    /// NOTIFYs waiting for their response.
+    in_flight: usize,
+    /// Supervisors: the latest NOTIFY to send once the one in flight is answered.
     next: Option<Pending>,
-    /// The directory forgot it: drop it once nothing is in flight or queued.
+    /// Forgotten: drop it once nothing is in flight.
     forgotten: bool,
 }
 
@@ -63,88 +95,148 @@ type Pending = (SubState, Arc<[u8]>, Package);
 /// A NOTIFY's outcome: its subscription and whether the subscriber is gone.
 type Done = (String, bool);
 
-async fn run(
+struct Task {
     endpoint: Endpoint,
-    mut rx: mpsc::Receiver<Fanout>,
+    fanout: Fanout,
     directory: mpsc::UnboundedSender<Cmd>,
-) {
-    let mut subs: HashMap<String, Subscriber> = HashMap::new();
-    // Bounded by the subscriptions: each has at most one NOTIFY in flight.
-    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
-    loop {
-        tokio::select! {
-            msg = rx.recv() => match msg {
-                Some(Fanout::Add(dialog)) => {
-                    let sub = Subscriber {
-                        dialog: *dialog,
-                        in_flight: false,
-                        next: None,
-                        forgotten: false,
-                    };
-                    subs.insert(sub.dialog.call_id.clone(), sub);
+    counts: watch::Sender<(usize, usize)>,
+    dialogs: HashMap<String, Subscriber>,
+}
+
+impl Task {
+    async fn run(mut self, mut rx: mpsc::Receiver<ToFanout>) {
+        // Bounded by the subscriptions' windows.
+        let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
+        loop {
+            let deadline = self.fanout.deadline();
+            tokio::select! {
+                msg = rx.recv() => match msg {
+                    Some(msg) => self.take(msg, &done_tx),
+                    None => break,
+                },
+                Some((id, gone)) = done_rx.recv() => self.done(id, gone, &done_tx),
+                _ = async {
+                    match deadline {
+                        Some(at) => tokio::time::sleep_until(at.into()).await,
+                        None => std::future::pending().await,
+                    }
+                } => self.step(FanoutEvent::Timer, &done_tx),
+            }
+            self.counts.send_if_modified(|c| {
+                let now = self.fanout.subscribers();
+                std::mem::replace(c, now) != now
+            });
+        }
+    }
+
+    fn take(&mut self, msg: ToFanout, done: &mpsc::UnboundedSender<Done>) {
+        match msg {
+            ToFanout::Subscribe {
+                dialog,
+                scope,
+                expires,
+            } => {
+                let id = dialog.call_id.clone();
+                let carrier = match dialog.peer.transport {
+                    TransportKind::Udp => Carrier::Datagram,
+                    TransportKind::Tcp => Carrier::Stream,
+                };
+                self.add(*dialog);
+                let event = FanoutEvent::Subscribe {
+                    id,
+                    scope,
+                    carrier,
+                    expires,
+                };
+                self.step(event, done);
+            }
+            ToFanout::AddSupervisor(dialog) => self.add(*dialog),
+            ToFanout::Resubscribe { id, expires } => {
+                if self.fanout.has(&id) {
+                    self.step(FanoutEvent::Resubscribe { id, expires }, done);
                 }
-                Some(Fanout::Effects(effects)) => {
-                    for effect in effects {
-                        apply(&endpoint, &done_tx, &mut subs, effect);
+            }
+            ToFanout::Changes(changes) => self.step(FanoutEvent::Changes(*changes), done),
+            ToFanout::Effects(effects) => self.carry_out(effects, done),
+        }
+    }
+
+    fn add(&mut self, dialog: Dialog) {
+        let sub = Subscriber {
+            dialog,
+            in_flight: 0,
+            next: None,
+            forgotten: false,
+        };
+        self.dialogs.insert(sub.dialog.call_id.clone(), sub);
+    }
+
+    fn step(&mut self, event: FanoutEvent, done: &mpsc::UnboundedSender<Done>) {
+        let effects = self.fanout.handle(event, Instant::now());
+        self.carry_out(effects, done);
+    }
+
+    fn carry_out(&mut self, effects: Vec<Effect>, done: &mpsc::UnboundedSender<Done>) {
+        for effect in effects {
+            match effect {
+                Effect::Notify { id, state, body } => {
+                    // The machine keeps the directory's window: send at once.
+                    if let Some(sub) = self.dialogs.get_mut(&id) {
+                        send(&self.endpoint, done, &id, sub, (state, body, DIRECTORY));
                     }
                 }
-                None => break,
-            },
-            Some((id, gone)) = done_rx.recv() => {
-                if gone {
-                    let _ = directory.send(Cmd::Subscription(Event::Gone { id: id.clone() }));
+                Effect::NotifySupervisor { id, state, body } => {
+                    self.queue_supervisor(done, id, (state, body, SUPERVISOR))
                 }
-                let Some(sub) = subs.get_mut(&id) else { continue };
-                sub.in_flight = false;
-                match sub.next.take() {
-                    Some(next) if !gone => send(&endpoint, &done_tx, &id, sub, next),
-                    _ if sub.forgotten || gone => drop(subs.remove(&id)),
-                    _ => {}
-                }
+                Effect::Forget { id } => match self.dialogs.get_mut(&id) {
+                    Some(sub) if sub.in_flight > 0 => sub.forgotten = true,
+                    _ => drop(self.dialogs.remove(&id)),
+                },
+                Effect::Changed | Effect::Publish(_) => {}
             }
         }
     }
-}
 
-fn apply(
-    endpoint: &Endpoint,
-    done: &mpsc::UnboundedSender<Done>,
-    subs: &mut HashMap<String, Subscriber>,
-    effect: Effect,
-) {
-    match effect {
-        Effect::Notify { id, state, body } => {
-            queue(endpoint, done, subs, id, (state, body, DIRECTORY))
-        }
-        Effect::NotifySupervisor { id, state, body } => {
-            queue(endpoint, done, subs, id, (state, body, SUPERVISOR))
-        }
-        Effect::Forget { id } => {
-            let busy = subs.get(&id).is_some_and(|s| s.in_flight);
-            match subs.get_mut(&id) {
-                Some(sub) if busy => sub.forgotten = true,
-                _ => drop(subs.remove(&id)),
+    /// A NOTIFY was answered (or not): tell whoever decides for that subscription.
+    fn done(&mut self, id: String, gone: bool, done: &mpsc::UnboundedSender<Done>) {
+        let Some(sub) = self.dialogs.get_mut(&id) else {
+            return;
+        };
+        sub.in_flight = sub.in_flight.saturating_sub(1);
+        let next = sub.next.take();
+        let (idle, forgotten) = (sub.in_flight == 0, sub.forgotten);
+        if self.fanout.has(&id) {
+            let event = if gone {
+                FanoutEvent::Gone { id: id.clone() }
+            } else {
+                FanoutEvent::Delivered { id: id.clone() }
+            };
+            self.step(event, done);
+        } else if gone {
+            let _ = self
+                .directory
+                .send(Cmd::Subscription(Event::Gone { id: id.clone() }));
+        } else if let (Some(next), false) = (next, forgotten) {
+            if let Some(sub) = self.dialogs.get_mut(&id) {
+                send(&self.endpoint, done, &id, sub, next);
             }
+            return;
         }
-        Effect::Changed => {}
+        if (gone || forgotten) && idle {
+            self.dialogs.remove(&id);
+        }
     }
-}
 
-/// Send `next` now, or after the NOTIFY in flight (replacing what waited).
-fn queue(
-    endpoint: &Endpoint,
-    done: &mpsc::UnboundedSender<Done>,
-    subs: &mut HashMap<String, Subscriber>,
-    id: String,
-    next: Pending,
-) {
-    let Some(sub) = subs.get_mut(&id) else {
-        return;
-    };
-    if sub.in_flight {
-        sub.next = Some(next);
-    } else {
-        send(endpoint, done, &id, sub, next);
+    /// A supervisor NOTIFY: now, or after the one in flight (replacing what waited).
+    fn queue_supervisor(&mut self, done: &mpsc::UnboundedSender<Done>, id: String, next: Pending) {
+        let Some(sub) = self.dialogs.get_mut(&id) else {
+            return;
+        };
+        if sub.in_flight > 0 {
+            sub.next = Some(next);
+        } else {
+            send(&self.endpoint, done, &id, sub, next);
+        }
     }
 }
 
@@ -161,7 +253,7 @@ fn send(
     };
     let req = notify::request(&mut sub.dialog, event, &state, content_type, body.to_vec());
     let tx = endpoint.request(req, sub.dialog.peer);
-    sub.in_flight = true;
+    sub.in_flight += 1;
     let (done, id) = (done.clone(), id.to_string());
     tokio::spawn(async move {
         let gone = match tx.final_response().await {

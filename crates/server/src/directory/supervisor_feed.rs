@@ -12,6 +12,7 @@ use agentphone_protocol::{DirectoryState, RoomId, SupervisorState};
 
 use super::board::Board;
 use super::effect::{Effect, SubState};
+use crate::records::TeamDay;
 
 /// The supervisors' subscriptions and the last document they got.
 #[derive(Default)]
@@ -25,9 +26,9 @@ pub struct SupervisorFeed {
 }
 
 impl SupervisorFeed {
-    /// Is `id` one of ours?
-    pub fn has(&self, id: &str) -> bool {
-        self.subs.contains_key(id)
+    /// Does anyone watch the floor?
+    pub fn watched(&self) -> bool {
+        !self.subs.is_empty()
     }
 
     /// A new subscriber (NOTIFY it with [`notify`](Self::notify) after publishing).
@@ -50,6 +51,11 @@ impl SupervisorFeed {
     /// A room's call changed or ended.
     pub fn update_call(&mut self, room: RoomId, call: Option<SupervisorCall>, wall_ms: u64) {
         self.board.update(room, call, wall_ms);
+    }
+
+    /// The call records' counts of today (at start-up).
+    pub fn seed_counts(&mut self, counts: &TeamDay, wall_ms: u64) {
+        self.board.seed(counts, wall_ms);
     }
 
     /// When the first subscription lapses.

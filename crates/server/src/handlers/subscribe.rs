@@ -91,7 +91,8 @@ pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction) {
     if is_supervisor {
         ctx.directory.subscribe_supervisor(dialog, expires);
     } else {
-        ctx.directory.subscribe(dialog, expires);
+        let own = own_scope(msg).then(|| user.to_string());
+        ctx.directory.subscribe(dialog, expires, own);
     }
 }
 
@@ -155,6 +156,15 @@ fn event_package(msg: &rsip::Request) -> String {
         .unwrap_or_default()
         .trim()
         .to_ascii_lowercase()
+}
+
+/// `Event: agentphone-directory;scope=self`: only the subscriber's own entry.
+fn own_scope(msg: &rsip::Request) -> bool {
+    fields::header_value(msg, "Event")
+        .unwrap_or_default()
+        .split(';')
+        .skip(1)
+        .any(|p| p.trim().eq_ignore_ascii_case(directory::SCOPE_SELF))
 }
 
 /// `Expires` (absent → `default`), at most an hour; None when garbled.

@@ -20,8 +20,7 @@ impl Room {
         offer: &Sdp,
     ) -> Result<(RtpSession, Negotiated), (u16, String)> {
         let ip = self.ctx.config.media_ip;
-        let mut session =
-            RtpSession::bind(ip).map_err(|e| (500, format!("Server Internal Error (RTP: {e})")))?;
+        let mut session = self.ctx.rtp_ports.bind(ip).map_err(|e| e.reply())?;
         let negotiated = sdp::answer(
             offer,
             ip,

@@ -1,7 +1,6 @@
 //! The driver carries out the machine's effects: answers, INVITEs and their CANCELs, joins,
 //! directory questions and changes, media commands, call records, NOTIFYs, the end of the room.
 
-use agentphone_media::session::RtpSession;
 use agentphone_protocol::command::INFO_PACKAGE;
 use agentphone_sip::dialog::Dialog;
 use agentphone_sip::message;
@@ -39,6 +38,7 @@ impl Room {
                 DirOp::Answered(user) => self.ctx.directory.answered(&user),
                 DirOp::CallStarted(user) => self.ctx.directory.call_started(&user),
                 DirOp::CallEnded(user) => self.ctx.directory.call_ended(&user),
+                DirOp::MonitorEnded(user) => self.ctx.directory.monitor_ended(&user),
             },
             Effect::StartOffer { offer, to, invite } => {
                 if let Err((code, why)) = self.start_offer(offer, to, &invite) {
@@ -219,8 +219,7 @@ impl Room {
             }
         };
         let ip = self.ctx.config.media_ip;
-        let session =
-            RtpSession::bind(ip).map_err(|e| (500, format!("Server Internal Error (RTP: {e})")))?;
+        let session = self.ctx.rtp_ports.bind(ip).map_err(|e| e.reply())?;
         let sdp = Sdp::offer(
             ip,
             session.local_addr().port(),

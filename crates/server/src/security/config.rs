@@ -17,6 +17,8 @@ pub struct SecurityConfig {
     /// TCP: connections per source IP, and how long a partial message or an idle connection
     /// may last.
     pub tcp: agentphone_sip::endpoint::TcpLimits,
+    /// Live non-INVITE server transactions per source IP (0: no cap); past it, 503.
+    pub transactions_per_source: usize,
 }
 
 impl Default for SecurityConfig {
@@ -26,12 +28,16 @@ impl Default for SecurityConfig {
             keepalive_interval: Some(std::time::Duration::from_secs(DEFAULT_KEEPALIVE_S)),
             calls: Default::default(),
             tcp: Default::default(),
+            transactions_per_source: DEFAULT_TRANSACTIONS_PER_SOURCE,
         }
     }
 }
 
 /// Default `keepalive_interval_s`.
 const DEFAULT_KEEPALIVE_S: u64 = 30;
+/// Default `transactions_per_source`: a BYE or MESSAGE stays 32 s (Timer J), so one address can
+/// still end about 600 calls a second (an SBC or the call-rate bench) before it meets the cap.
+const DEFAULT_TRANSACTIONS_PER_SOURCE: usize = 20_000;
 
 /// `[security]` as written.
 #[derive(Deserialize, Default)]
@@ -47,6 +53,7 @@ pub struct RawSecurity {
     tcp_connections_per_source: Option<Spanned<u64>>,
     tcp_header_timeout_s: Option<Spanned<u64>>,
     tcp_idle_timeout_s: Option<Spanned<u64>>,
+    transactions_per_source: Option<Spanned<u64>>,
 }
 
 /// A rejected key: where, which, why.
@@ -143,11 +150,18 @@ impl RawSecurity {
                 dt.idle_timeout.as_secs(),
             )?),
         };
+        let transactions_per_source = bounded(
+            &self.transactions_per_source,
+            "transactions_per_source",
+            0..=10_000_000,
+            DEFAULT_TRANSACTIONS_PER_SOURCE as u64,
+        )? as usize;
         Ok(SecurityConfig {
             throttle,
             keepalive_interval: (keepalive > 0).then(|| std::time::Duration::from_secs(keepalive)),
             calls,
             tcp,
+            transactions_per_source,
         })
     }
 }

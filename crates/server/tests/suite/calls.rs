@@ -517,6 +517,26 @@ async fn server_shutdown_says_bye_to_everyone() {
     assert_eq!(row.1, "ended");
 }
 
+/// Issue 10 #4 (the ghost call): the server stopping while an agent's phone rings CANCELs the
+/// offer, so the popup goes at once instead of ringing on for a call that no longer exists.
+#[tokio::test]
+async fn server_shutdown_cancels_an_offer_that_rings() {
+    let server = TestServer::start("").await;
+    let mut alice = SipPeer::agent(server.addr(), "alice").await;
+    let customer = SipPeer::new(server.addr(), "customer", "").await;
+    let _dialing = dial(&customer, &server.uri("support"), CUSTOMER_HZ);
+    let offer = expect_invite(&mut alice).await;
+    send(
+        &offer,
+        message::response(&offer.request, 180, "Ringing", Some("a1")),
+    )
+    .await;
+    server.handle.shutdown();
+    tokio::time::timeout(Duration::from_secs(3), offer.cancelled())
+        .await
+        .unwrap_or_else(|_| panic!("no CANCEL when the server stopped"));
+}
+
 #[tokio::test]
 async fn garbage_on_the_rtp_port_does_not_disturb_the_call() {
     let server = TestServer::start("").await;

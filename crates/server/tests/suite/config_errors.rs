@@ -202,3 +202,20 @@ fn media_workers_is_a_key_with_a_range() {
         "{e}"
     );
 }
+
+#[test]
+fn rtp_ports_is_a_first_dash_last_range() {
+    let ok = Config::from_toml_str("[media]\nrtp_ports = \"10000-20000\"\n", "conf/test.toml")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ok.rtp_ports, Some(10000..=20000));
+    let default = Config::from_toml_str("", "conf/test.toml").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(default.rtp_ports, None, "ephemeral ports");
+    for bad in ["20000-10000", "80-90", "10000", "ten-twenty"] {
+        let e = error_of(&format!("[media]\nrtp_ports = \"{bad}\"\n"));
+        assert_eq!(
+            (e.line, e.key.as_deref()),
+            (Some(2), Some("rtp_ports")),
+            "{bad}: {e}"
+        );
+    }
+}

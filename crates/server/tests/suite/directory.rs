@@ -72,12 +72,29 @@ async fn directory_changes_reach_subscribers_within_200_ms() {
     let t = Instant::now();
     let dialing = dial(&customer, &server.uri("support"), 440.0);
     let offer = expect_invite(&mut alice).await;
-    let (_, took) = status_reached(&mut bob, "alice", "ringing", t).await;
+    let (n, took) = status_reached(&mut bob, "alice", "ringing", t).await;
+    assert_eq!(n.json["teams"][0]["available"].as_u64(), Some(1));
+    assert_eq!(
+        n.json["base"].as_u64(),
+        Some(n.json["version"].as_u64().unwrap_or(0) - 1)
+    );
     latencies.push(("ringing", took));
     let t = Instant::now();
     let mut party = answer(&alice, &offer, 1000.0).await;
     let (n, took) = status_reached(&mut bob, "alice", "on_call", t).await;
-    assert_eq!(n.json["teams"][0]["available"].as_u64(), Some(1));
+    // A delta: alice only; the team's counts did not move (ringing → on a call).
+    assert_eq!(
+        n.json["agents"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        n.body
+    );
+    assert_eq!(
+        n.json["teams"].as_array().map(Vec::len),
+        Some(0),
+        "{}",
+        n.body
+    );
     latencies.push(("call start", took));
     let (_, cust) = dialing.finish(&customer).await;
     let _cust = cust.unwrap_or_else(|r| panic!("customer: {r}"));

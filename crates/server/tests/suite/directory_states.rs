@@ -37,9 +37,19 @@ async fn watcher(server: &TestServer) -> SipPeer {
     carol
 }
 
-/// The directory NOTIFY in which `user` has `status`.
-async fn seen(watcher: &mut SipPeer, user: &str, status: &str) -> Notified {
-    notify_until(watcher, EVENT, 8, |n| agent_status(&n.json, user) == status).await
+/// The directory NOTIFY in which `user` has `status`; `desk` follows the team's `available`
+/// through the NOTIFYs on the way (a delta names a team only when its counts changed).
+async fn seen(watcher: &mut SipPeer, desk: &mut u64, user: &str, status: &str) -> Notified {
+    let known = std::cell::Cell::new(*desk);
+    let n = notify_until(watcher, EVENT, 8, |n| {
+        if let Some(v) = desk_available(n) {
+            known.set(v);
+        }
+        agent_status(&n.json, user) == status
+    })
+    .await;
+    *desk = known.get();
+    n
 }
 
 fn agent_field<'a>(n: &'a Notified, user: &str, field: &str) -> &'a serde_json::Value {
@@ -49,12 +59,11 @@ fn agent_field<'a>(n: &'a Notified, user: &str, field: &str) -> &'a serde_json::
         .map_or(&serde_json::Value::Null, |a| &a[field])
 }
 
-fn desk_available(n: &Notified) -> u64 {
+fn desk_available(n: &Notified) -> Option<u64> {
     n.json["teams"]
         .as_array()
         .and_then(|t| t.iter().find(|x| x["name"] == "desk"))
         .and_then(|t| t["available"].as_u64())
-        .unwrap_or(u64::MAX)
 }
 
 /// No INVITE reaches `ua` within `secs` (other requests are answered and dropped).
@@ -78,6 +87,7 @@ async fn routing_skips_away_and_wrapping_up_agents_and_wrap_up_ends_by_itself() 
     let mut alice = SipPeer::agent(server.addr(), "alice").await;
     let mut bob = SipPeer::agent(server.addr(), "bob").await;
     let mut carol = watcher(&server).await;
+    let mut desk = u64::MAX;
 
     // A reason the server does not know is refused with the list.
     let resp = alice
@@ -95,14 +105,14 @@ async fn routing_skips_away_and_wrapping_up_agents_and_wrap_up_ends_by_itself() 
         .set_state(r#"{"state": "away", "reason": "lunch"}"#)
         .await;
     assert_eq!(code(&resp), 200, "{resp}");
-    let n = seen(&mut carol, "alice", "away").await;
+    let n = seen(&mut carol, &mut desk, "alice", "away").await;
     assert_eq!(
         agent_field(&n, "alice", "away_reason"),
         "lunch",
         "{}",
         n.body
     );
-    assert_eq!(desk_available(&n), 1, "{}", n.body);
+    assert_eq!(desk, 1, "{}", n.body);
 
     // alice is first in config order and as idle as bob: away, she is skipped.
     let customer = SipPeer::new(server.addr(), "customer", "").await;
@@ -120,7 +130,7 @@ async fn routing_skips_away_and_wrapping_up_agents_and_wrap_up_ends_by_itself() 
     // bob hangs up: after-call work for the team's 2 s.
     assert_eq!(b.bye(&bob, bob.server).await, 200);
     let ended = Instant::now();
-    let n = seen(&mut carol, "bob", "after_call_work").await;
+    let n = seen(&mut carol, &mut desk, "bob", "after_call_work").await;
     assert!(
         agent_field(&n, "bob", "wrap_up_until_ms")
             .as_u64()
@@ -128,7 +138,7 @@ async fn routing_skips_away_and_wrapping_up_agents_and_wrap_up_ends_by_itself() 
         "{}",
         n.body
     );
-    assert_eq!(desk_available(&n), 0, "{}", n.body);
+    assert_eq!(desk, 0, "{}", n.body);
 
     // A customer now waits in the queue until bob's wrap-up ends by itself.
     let second = SipPeer::new(server.addr(), "second", "").await;
@@ -148,7 +158,7 @@ async fn routing_skips_away_and_wrapping_up_agents_and_wrap_up_ends_by_itself() 
         code(&alice.set_state(r#"{"state": "available"}"#).await),
         200
     );
-    let n = seen(&mut carol, "alice", "available").await;
+    let n = seen(&mut carol, &mut desk, "alice", "available").await;
     assert!(
         agent_field(&n, "alice", "away_reason").is_null(),
         "{}",
@@ -161,6 +171,7 @@ async fn letting_an_offered_call_ring_out_puts_the_agent_away_until_they_are_bac
     let server = TestServer::start_with("ring_timeout_s = 1\nqueue_timeout_s = 1", EXTRA).await;
     let mut alice = SipPeer::agent(server.addr(), "alice").await;
     let mut carol = watcher(&server).await;
+    let mut desk = u64::MAX;
 
     let customer = SipPeer::new(server.addr(), "customer", "").await;
     let dialing = dial(
@@ -170,7 +181,7 @@ async fn letting_an_offered_call_ring_out_puts_the_agent_away_until_they_are_bac
     );
     let inv = expect_invite(&mut alice).await;
     send(&inv, message::response(&inv.request, 180, "Ringing", None)).await;
-    let n = seen(&mut carol, "alice", "away").await;
+    let n = seen(&mut carol, &mut desk, "alice", "away").await;
     assert_eq!(
         agent_field(&n, "alice", "away_reason"),
         "missed call",
@@ -195,7 +206,7 @@ async fn letting_an_offered_call_ring_out_puts_the_agent_away_until_they_are_bac
         code(&alice.set_state(r#"{"state": "available"}"#).await),
         200
     );
-    seen(&mut carol, "alice", "available").await;
+    seen(&mut carol, &mut desk, "alice", "available").await;
     let third = SipPeer::new(server.addr(), "third", "").await;
     let dialing = dial(&third, &format!("sip:desk@{}", server.addr()), CUSTOMER_HZ);
     let inv = expect_invite(&mut alice).await;

@@ -1,10 +1,11 @@
 //! Issue 10 #1: a listen-only participant (a trainee) is not in the conversation, so it cannot put
 //! the customer on hold — neither by the room command (refused with a reason) nor by a re-INVITE
-//! sendonly (answered, but nobody is held). Checked by what the customer hears.
+//! sendonly (answered, but nobody is held). Checked by what the customer hears. And when the
+//! agent hangs up, the customer is not left with the silent trainee: the call ends for both.
 
 use agentphone_sip::sdp::Direction;
 use agentphone_testkit::server::{TestServer, MOH_HZ};
-use agentphone_testkit::sip::call::{answer, dial, expect_invite};
+use agentphone_testkit::sip::call::{answer, dial, expect_bye, expect_invite, Party};
 use agentphone_testkit::sip::media_peer::MediaPeer;
 use agentphone_testkit::sip::room::{command, refer, warning};
 use agentphone_testkit::sip::{code, SipPeer};
@@ -27,9 +28,19 @@ async fn customer_not_held(media: &MediaPeer) {
         .await;
 }
 
-#[tokio::test]
-async fn a_listener_cannot_put_the_customer_on_hold() {
-    let server = TestServer::start_with("", EXTRA).await;
+/// Everyone of the call: the customer, alice, and carol who joined it to listen only.
+struct Listened {
+    customer: SipPeer,
+    cust: Party,
+    alice: SipPeer,
+    a: Party,
+    carol: SipPeer,
+    c: Party,
+}
+
+/// The customer calls support, alice answers and transfers to carol listen-only; carol answers
+/// and hears both.
+async fn alice_with_a_listener(server: &TestServer) -> Listened {
     let mut alice = SipPeer::agent(server.addr(), "alice").await;
     let mut carol = SipPeer::agent(server.addr(), "carol").await;
     let customer = SipPeer::new(server.addr(), "customer", "").await;
@@ -42,10 +53,30 @@ async fn a_listener_cannot_put_the_customer_on_hold() {
     let target = format!("sip:carol@{};agentphone-mode=listen", server.addr().ip());
     assert_eq!(code(&refer(&alice, &mut a, &target).await), 202);
     let inv = expect_invite(&mut carol).await;
-    let mut c = answer(&carol, &inv, CAROL_HZ).await;
+    let c = answer(&carol, &inv, CAROL_HZ).await;
     c.media
         .assert_hears("carol", &[(CUSTOMER_HZ, true), (ALICE_HZ, true)])
         .await;
+    Listened {
+        customer,
+        cust,
+        alice,
+        a,
+        carol,
+        c,
+    }
+}
+
+#[tokio::test]
+async fn a_listener_cannot_put_the_customer_on_hold() {
+    let server = TestServer::start_with("", EXTRA).await;
+    let Listened {
+        cust,
+        a,
+        carol,
+        mut c,
+        ..
+    } = alice_with_a_listener(&server).await;
     customer_not_held(&cust.media).await;
 
     let resp = command(&carol, &mut c, r#"{"command":"hold"}"#).await;
@@ -66,4 +97,24 @@ async fn a_listener_cannot_put_the_customer_on_hold() {
     a.media
         .assert_hears("alice", &[(CUSTOMER_HZ, true), (MOH_HZ, false)])
         .await;
+}
+
+/// The agent hangs up: a customer with only a listener left would talk to nobody, so the call
+/// ends — both get a BYE (the record says `no agent left`).
+#[tokio::test]
+async fn the_agent_hanging_up_does_not_leave_the_customer_with_a_silent_listener() {
+    let server = TestServer::start_with("", EXTRA).await;
+    let Listened {
+        mut customer,
+        alice,
+        mut a,
+        mut carol,
+        ..
+    } = alice_with_a_listener(&server).await;
+    assert_eq!(a.bye(&alice, alice.server).await, 200);
+    assert!(
+        expect_bye(&mut customer, 5).await,
+        "the customer gets a BYE"
+    );
+    assert!(expect_bye(&mut carol, 5).await, "the listener gets a BYE");
 }

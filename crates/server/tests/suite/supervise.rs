@@ -4,7 +4,9 @@
 //! listen (neither does) — hearing both parties all along. A non-supervisor is refused, and so
 //! is a supervisor when the call is full. Customer 440 Hz, alice 1000, carol 2000, sue 3000.
 
-use agentphone_testkit::server::{TestServer, MOH_HZ, SUPERVISOR_SUE};
+use std::net::SocketAddr;
+
+use agentphone_testkit::server::{standard_config, TestServer, MOH_HZ, SUPERVISOR_SUE};
 use agentphone_testkit::sip::call::{answer, dial, dial_authenticated_with, expect_invite, Party};
 use agentphone_testkit::sip::media_peer::MediaPeer;
 use agentphone_testkit::sip::room::{command, notify_until, refer, room_uri, subscribe, warning};
@@ -37,13 +39,14 @@ async fn agent(server: &TestServer, user: &str) -> SipPeer {
 
 /// A customer calls support; alice answers. The customer's party, alice and hers.
 async fn customer_with_alice(server: &TestServer) -> (SipPeer, Party, SipPeer, Party) {
-    let mut alice = agent(server, "alice").await;
-    let customer = SipPeer::new(server.addr(), "customer", "").await;
-    let dialing = dial(
-        &customer,
-        &format!("sip:support@{}", server.addr()),
-        CUSTOMER_HZ,
-    );
+    customer_with_alice_at(server.addr()).await
+}
+
+/// As [`customer_with_alice`], for the server at `addr`.
+async fn customer_with_alice_at(addr: SocketAddr) -> (SipPeer, Party, SipPeer, Party) {
+    let mut alice = SipPeer::agent(addr, "alice").await;
+    let customer = SipPeer::new(addr, "customer", "").await;
+    let dialing = dial(&customer, &format!("sip:support@{addr}"), CUSTOMER_HZ);
     let offer = expect_invite(&mut alice).await;
     let a = answer(&alice, &offer, ALICE_HZ).await;
     let (_, cust) = dialing.finish(&customer).await;
@@ -202,4 +205,66 @@ async fn a_non_supervisor_is_refused_and_a_full_call_says_so() {
         warning(&resp).contains("The call is full: 3 of 3"),
         "{resp}"
     );
+}
+
+/// The floor's team row of `team` in a supervisor document: (calls today, abandoned today).
+fn today(json: &serde_json::Value, team: &str) -> Option<(u64, u64)> {
+    let t = json["teams"]
+        .as_array()?
+        .iter()
+        .find(|t| t["name"] == team)?;
+    Some((t["calls_today"].as_u64()?, t["abandoned_today"].as_u64()?))
+}
+
+/// V1: the floor's calls and abandoned calls of the day come from the call records, so a restart
+/// of the server does not zero them, and calls after the restart add to them. First run: one
+/// support call alice answers, one sales call nobody answers (queue timeout: abandoned).
+#[tokio::test]
+async fn todays_counts_survive_a_restart_of_the_server() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let text = format!(
+        "{}{SUPERVISOR_SUE}",
+        standard_config(dir.path(), "queue_timeout_s = 1")
+    );
+    let start = || async {
+        let config = agentphone_server::Config::from_toml_str(&text, "restart.toml")
+            .unwrap_or_else(|e| panic!("{e}"));
+        agentphone_server::start(config)
+            .await
+            .unwrap_or_else(|e| panic!("server did not start: {e:#}"))
+    };
+    let first = start().await;
+    let addr = first.sip_addr();
+    let (customer, mut cust, _alice, _a) = customer_with_alice_at(addr).await;
+    assert_eq!(cust.bye(&customer, customer.server).await, 200);
+    let caller = SipPeer::new(addr, "caller", "").await;
+    let (_, refused) = dial(&caller, &format!("sip:sales@{addr}"), CUSTOMER_HZ)
+        .finish(&caller)
+        .await;
+    let refused = refused
+        .err()
+        .unwrap_or_else(|| panic!("nobody is in sales"));
+    assert_eq!(code(&refused), 480, "{refused}");
+    first.shutdown_and_wait().await;
+
+    let second = start().await;
+    let addr = second.sip_addr();
+    let mut sue = SipPeer::agent(addr, "sue").await;
+    let uri = format!("sip:supervisor@{addr}");
+    assert_eq!(code(&subscribe(&mut sue, &uri, SUPERVISOR, 600).await), 200);
+    let floor = notify_until(&mut sue, SUPERVISOR, 5, |n| n.json["teams"].is_array()).await;
+    assert_eq!(
+        (today(&floor.json, "support"), today(&floor.json, "sales")),
+        (Some((1, 0)), Some((1, 1))),
+        "after the restart: {}",
+        floor.body
+    );
+    // A call of this run adds to them.
+    let (_customer, _cust, _alice, _a) = customer_with_alice_at(addr).await;
+    let floor = notify_until(&mut sue, SUPERVISOR, 5, |n| {
+        today(&n.json, "support") == Some((2, 0))
+    })
+    .await;
+    assert_eq!(today(&floor.json, "sales"), Some((1, 1)), "{}", floor.body);
+    second.shutdown_and_wait().await;
 }

@@ -15,6 +15,7 @@
 
 mod client_tx;
 mod keys;
+mod per_source;
 mod server_tx;
 mod table;
 mod timers;
@@ -54,6 +55,9 @@ pub struct CoreConfig {
     pub max_transactions: usize,
     /// Seconds in the Retry-After of those 503s.
     pub retry_after_secs: u32,
+    /// Cap on live non-INVITE server transactions from one source IP (0: none); past it, the
+    /// same stateless 503.
+    pub max_per_source: usize,
     /// `Allow` of the 501 answered to an unknown method (RFC 3261 §21.5.2); None: no Allow.
     pub allow: Option<&'static str>,
 }
@@ -67,6 +71,7 @@ impl CoreConfig {
             shards: 1,
             max_transactions: DEFAULT_MAX_TRANSACTIONS,
             retry_after_secs: 5,
+            max_per_source: 0,
             allow: None,
         }
     }

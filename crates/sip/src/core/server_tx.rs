@@ -3,6 +3,7 @@
 //! the TU may take).
 
 use super::keys::{call_seq, CallSeq, TxKey};
+use super::per_source::PerSource;
 use super::table::Core;
 use super::timers::{Slot, TimerKey};
 use super::{Event, ServerId};
@@ -252,6 +253,9 @@ impl Core {
         let Some(tx) = self.servers.remove(&id) else {
             return;
         };
+        if PerSource::counts(&tx.key.method) {
+            self.per_source.remove(tx.peer.addr.ip());
+        }
         self.timers.cancel(tx.resend);
         self.timers.cancel(tx.expire);
         if self.server_keys.get(&tx.key) == Some(&id) {

@@ -3,6 +3,7 @@
 
 use super::client_tx::ClientTx;
 use super::keys::{branch_shard, call_seq, server_key, CallSeq, TxKey};
+use super::per_source::PerSource;
 use super::server_tx::ServerTx;
 use super::timers::{Slot, Target, TimerKey, TimerQueue};
 use super::via::stamp_received;
@@ -35,6 +36,8 @@ pub struct Core {
     out: VecDeque<Output>,
     next_server: u64,
     rejected: u64,
+    /// Live non-INVITE server transactions per source IP.
+    pub(super) per_source: PerSource,
 }
 
 impl Core {
@@ -52,6 +55,7 @@ impl Core {
             out: VecDeque::new(),
             next_server: 0,
             rejected: 0,
+            per_source: PerSource::default(),
         }
     }
 
@@ -178,6 +182,10 @@ impl Core {
         if self.full() || (sheddable(&req) && self.live_transactions() >= self.shed_above()) {
             return self.reject(peer, &req);
         }
+        let ip = peer.addr.ip();
+        if PerSource::counts(&req.method) && self.per_source.full(ip, self.cfg.max_per_source) {
+            return self.reject(peer, &req);
+        }
         if req.method == rsip::Method::Cancel {
             return self.on_cancel(peer, &req, key, now);
         }
@@ -210,6 +218,9 @@ impl Core {
     ) -> u64 {
         let id = self.next_server_id();
         let tx = ServerTx::new(key.clone(), req, peer, &self.cfg.timers);
+        if PerSource::counts(&req.method) {
+            self.per_source.add(peer.addr.ip());
+        }
         self.servers.insert(id, tx);
         self.server_keys.insert(key, id);
         self.server_arm_initial(id, now);

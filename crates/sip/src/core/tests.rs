@@ -662,3 +662,62 @@ fn transport_error_fails_a_calling_transaction() {
     assert_eq!(h.core.live_transactions(), 0);
     assert_eq!(h.core.poll_timeout(), None);
 }
+
+/// Issue 11 §4: one source IP holds at most `max_per_source` live non-INVITE server
+/// transactions; past it its new requests get the stateless 503 with Retry-After, while another
+/// address, an INVITE and a CANCEL still get through; when Timer J ends the source's
+/// transactions it is served again.
+#[test]
+fn one_source_is_capped_on_live_non_invite_transactions() {
+    let mut cfg = CoreConfig::single(Timers::default());
+    cfg.max_per_source = 2;
+    cfg.retry_after_secs = 9;
+    let mut h = Harness::with(cfg);
+    let other = Peer {
+        addr: "127.0.0.2:5070".parse().expect("addr"),
+        transport: TransportKind::Udp,
+    };
+    let requests = |h: &Harness| h.count(|e| matches!(e, Event::Request { .. }));
+    // (from, method, reaches the TU)
+    let steps: [(Peer, &str, bool); 6] = [
+        (udp(), "MESSAGE", true),
+        (udp(), "SUBSCRIBE", true),
+        (udp(), "MESSAGE", false),
+        (other, "MESSAGE", true),
+        (udp(), "INVITE", true),
+        (udp(), "BYE", false),
+    ];
+    for (i, (peer, method, served)) in steps.into_iter().enumerate() {
+        let before = requests(&h);
+        let branch = format!("z9hG4bKcap{i}");
+        h.receive(peer, &raw_request(method, &branch, &format!("c{i}"), 1));
+        assert_eq!(
+            requests(&h) - before,
+            usize::from(served),
+            "step {i}: {method}"
+        );
+        if served && method != "INVITE" {
+            let (id, req) = h.last_request();
+            h.respond(id, &req, 200);
+        }
+    }
+    let busy = h.sent_times("SIP/2.0 503");
+    assert_eq!(busy.len(), 2);
+    assert!(h
+        .sent
+        .iter()
+        .any(|(_, b)| String::from_utf8_lossy(b).contains("Retry-After: 9\r\n")));
+    // A CANCEL of the source's INVITE is never capped.
+    h.receive(udp(), &raw_request("CANCEL", "z9hG4bKcap4", "c4", 1));
+    assert_eq!(
+        h.sent_times("SIP/2.0 200").len(),
+        4,
+        "three 200s and the CANCEL's"
+    );
+    // Timer J (64 T1 over UDP) ends the answered transactions: the source is served again.
+    h.run_until(ms(33_000));
+    let before = requests(&h);
+    h.receive(udp(), &raw_request("MESSAGE", "z9hG4bKcap9", "c9", 1));
+    assert_eq!(requests(&h), before + 1);
+    assert_eq!(h.sent_times("SIP/2.0 503").len(), 2);
+}

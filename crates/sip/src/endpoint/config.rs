@@ -16,6 +16,9 @@ pub struct EndpointConfig {
     pub max_transactions: usize,
     /// Retry-After (seconds) of those 503s.
     pub retry_after_secs: u32,
+    /// Cap on live non-INVITE server transactions from one source IP, for the endpoint (each
+    /// shard takes its share, rounded up); past it, the same 503. 0: no cap.
+    pub max_transactions_per_source: usize,
     /// New requests waiting for the TU (all shards together); past it, 503 (past half of it for
     /// REGISTER and OPTIONS, so that calls get through a REGISTER flood).
     pub incoming_queue: usize,
@@ -66,6 +69,7 @@ impl Default for EndpointConfig {
             shards: 0,
             max_transactions: DEFAULT_MAX_TRANSACTIONS,
             retry_after_secs: 5,
+            max_transactions_per_source: 0,
             incoming_queue: 4096,
             tu_backlog: 512,
             receive_workers: 0,

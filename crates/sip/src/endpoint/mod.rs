@@ -115,6 +115,8 @@ impl Endpoint {
                     shards: u16::try_from(count).unwrap_or(u16::MAX),
                     max_transactions: config.max_transactions,
                     retry_after_secs: config.retry_after_secs,
+                    // Requests go to shards by Call-ID: each shard holds a share of the cap.
+                    max_per_source: config.max_transactions_per_source.div_ceil(count),
                     allow: config.allow,
                 });
                 let (socket, queue) = (socket.clone(), incoming.clone());

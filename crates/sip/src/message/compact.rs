@@ -110,6 +110,30 @@ pub(crate) fn tighten_params(value: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// A Via value's `sent-protocol` without the white space RFC 3261 allows around its slashes
+/// (`SLASH = SWS "/" SWS`; RFC 4475 `wsinv`): `SIP  / 2.0  / TCP  host` → `SIP/2.0/TCP host`.
+/// A value that does not start with three slash-separated tokens is left as it is.
+pub(crate) fn tighten_via(value: &str) -> std::borrow::Cow<'_, str> {
+    let mut parts = value.splitn(3, '/');
+    let (Some(name), Some(version), Some(rest)) = (parts.next(), parts.next(), parts.next()) else {
+        return std::borrow::Cow::Borrowed(value);
+    };
+    let rest = rest.trim_start();
+    let end = rest.find([' ', '\t']).unwrap_or(rest.len());
+    let (transport, sent_by) = rest.split_at(end);
+    let (name, version) = (name.trim(), version.trim());
+    let tokens = [name, version, transport];
+    if !tokens.iter().all(|t| super::parse::is_token(t)) {
+        return std::borrow::Cow::Borrowed(value);
+    }
+    let tight = format!("{name}/{version}/{transport} {}", sent_by.trim_start());
+    if tight == value {
+        std::borrow::Cow::Borrowed(value)
+    } else {
+        std::borrow::Cow::Owned(tight)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,6 +175,28 @@ mod tests {
             ]
         );
         assert_eq!(split_list(r#""a\", b" <sip:x@y>"#).len(), 1);
+    }
+
+    #[test]
+    fn tightens_whitespace_around_the_via_slashes() {
+        for (wire, tight) in [
+            (
+                "SIP  /   2.0 /UDP 192.0.2.2;branch=x",
+                "SIP/2.0/UDP 192.0.2.2;branch=x",
+            ),
+            (
+                "SIP  / 2.0  / TCP     h.example.com ;",
+                "SIP/2.0/TCP h.example.com ;",
+            ),
+            (
+                "SIP/2.0/UDP h:5060;branch=z9hG4bK1",
+                "SIP/2.0/UDP h:5060;branch=z9hG4bK1",
+            ),
+            ("garbage", "garbage"),
+            ("SIP/ /UDP h", "SIP/ /UDP h"),
+        ] {
+            assert_eq!(tighten_via(wire), tight, "{wire}");
+        }
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Parsing and serialising whole messages.
 
-use super::compact::{expand_name, has_params, is_list_header, split_list, tighten_params};
+use super::compact::{
+    expand_name, has_params, is_list_header, split_list, tighten_params, tighten_via,
+};
 use super::ipv6;
 use super::reason::reason_phrase;
 use super::validate::validate;
@@ -128,7 +130,12 @@ fn normalize(bytes: &[u8]) -> Result<Vec<u8>, ParseError> {
         }
         if is_list_header(name) {
             for part in split_list(&value) {
-                let part = ipv6::escape(part);
+                let part = if name.eq_ignore_ascii_case("Via") {
+                    tighten_via(part)
+                } else {
+                    Cow::Borrowed(part)
+                };
+                let part = ipv6::escape(&part);
                 let _ = write!(out, "{name}: {}\r\n", tighten_params(&part));
             }
         } else if has_params(name) {
@@ -189,8 +196,28 @@ fn write_start_line(line: &str, out: &mut String) -> Result<(), ParseError> {
         return Err(ParseError::new("Malformed Request-URI"));
     }
     let uri = ipv6::escape(uri);
+    let uri = escape_user_semicolons(&uri);
     let _ = write!(out, "{method} {uri} SIP/2.0\r\n");
     Ok(())
+}
+
+/// RFC 3261 allows `;` in a URI's user part (`sip:user;par=u%40example.net@example.com`, RFC
+/// 4475 `semiuri`), but rsip reads everything after it as parameters of a host named `user` (and
+/// it cannot read a user part with a `.` either). In such a Request-URI (never echoed back) the
+/// user part's `;` and `.` are escaped (`%3B`, `%2E`; RFC 3261 §19.1.4: an escaped `.` is the
+/// same character), so it stays one user part (`user%3Bpar=u%40example%2Enet`); it names nobody
+/// here either way. Other URIs are untouched (`@` cannot appear unescaped after the host).
+fn escape_user_semicolons(uri: &str) -> Cow<'_, str> {
+    let Some((scheme, rest)) = uri.split_once(':') else {
+        return Cow::Borrowed(uri);
+    };
+    match rest.split_once('@') {
+        Some((user, host)) if user.contains(';') => {
+            let user = user.replace(';', "%3B").replace('.', "%2E");
+            Cow::Owned(format!("{scheme}:{user}@{host}"))
+        }
+        _ => Cow::Borrowed(uri),
+    }
 }
 
 /// A short, printable reason from an rsip error (whose text may quote the whole input).

@@ -3,6 +3,7 @@
 use agentphone_sip::message::{self, parse, to_bytes};
 use agentphone_sip::rsip;
 use agentphone_sip::rsip::headers::UntypedHeader;
+use agentphone_testkit::torture;
 
 fn data(name: &str) -> Vec<u8> {
     let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -365,4 +366,47 @@ fn rfc4475_transports_unknown_transports_below_the_top_via_are_valid() {
         parse(bad_lower.as_bytes()).is_err(),
         "a Via without sent-by"
     );
+}
+
+#[test]
+fn rfc4475_wsinv_a_short_tortuous_invite_is_well_formed() {
+    // The RFC's hosts.
+    let text = torture::wsinv(
+        "chair-dnrc.example.com",
+        ["192.0.2.2", "spindle.example.com", "192.168.255.111"],
+    );
+    let msg = parse(text.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(request(&msg).method, rsip::Method::Invite);
+    assert_eq!(message::cseq(&msg), Some((9, rsip::Method::Invite)));
+    assert_eq!(message::to_tag(&msg).as_deref(), Some("1918181833n"));
+    assert_eq!(message::from_tag(&msg).as_deref(), Some("98asjd8"));
+    assert_eq!(
+        message::call_id(&msg).as_deref(),
+        Some("wsinv.ndaksdj@192.0.2.1")
+    );
+    assert_eq!(
+        message::header_values(&msg, "Via"),
+        [
+            "SIP/2.0/UDP 192.0.2.2;branch=390skdjuw",
+            "SIP/2.0/TCP spindle.example.com;branch=z9hG4bK9ikj8",
+            "SIP/2.0/UDP 192.168.255.111;branch=z9hG4bK30239",
+        ]
+    );
+    assert_eq!(request(&msg).body.len(), 150);
+}
+
+/// RFC 4475 §3.1.1.9 `semiuri`: `;` inside the Request-URI's user part. It stays part of the
+/// user (escaped, `%3B`; its `.` as `%2E`), not a parameter of a host named `user`.
+#[test]
+fn rfc4475_semiuri_a_semicolon_in_the_user_part_is_well_formed() {
+    let text = torture::semiuri("example.com", "192.0.2.1");
+    let msg = parse(text.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    let uri = &request(&msg).uri;
+    assert_eq!(uri.host_with_port.to_string(), "example.com");
+    let user = uri.auth.as_ref().map(|a| a.user.clone());
+    assert_eq!(user.as_deref(), Some("user%3Bpar=u%40example%2Enet"));
+    // Without a user part nothing changes; a `;` after the host is a parameter as ever.
+    let plain = text.replace("user;par=u%40example.net@example.com", "example.com;par=x");
+    let msg = parse(plain.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(request(&msg).uri.auth.is_none());
 }

@@ -233,12 +233,17 @@ impl RoomMachine {
         if let Some(agent) = leg.role.agent() {
             self.record_left(leg_id, agent);
         }
-        self.supervisor_left(leg_id);
+        let supervising = self.supervisor_left(leg_id);
         // The directory first, the BYE after: whatever the agent does once their phone shows
         // the call ended (or whatever a call ended after it does) reaches the directory after
         // this end, so the order of idle times is the order the calls really ended (R1, T3).
         if let Some(agent) = leg.role.agent() {
-            self.directory(DirOp::CallEnded(agent.to_string()));
+            let op = if supervising {
+                DirOp::MonitorEnded(agent.to_string())
+            } else {
+                DirOp::CallEnded(agent.to_string())
+            };
+            self.directory(op);
         }
         self.emit(Effect::DropLeg {
             leg: leg_id,

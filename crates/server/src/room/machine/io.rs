@@ -175,6 +175,9 @@ pub enum DirOp {
     CallStarted(String),
     /// The agent left the call.
     CallEnded(String),
+    /// A supervisor left a call they listened to, whispered in or barged into: not a call they
+    /// handled, so no after-call work and no new idle time (SPEC V2, issue 10).
+    MonitorEnded(String),
 }
 
 /// What the INVITE of an offer says besides its target (built by `offer_invite.rs`).

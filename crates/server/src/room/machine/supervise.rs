@@ -133,9 +133,11 @@ impl RoomMachine {
         Ok(())
     }
 
-    /// A leg left: forget it as a supervisor.
-    pub(super) fn supervisor_left(&mut self, leg: LegId) {
+    /// A leg left: forget it as a supervisor; true when it was one.
+    pub(super) fn supervisor_left(&mut self, leg: LegId) -> bool {
+        let before = self.supervisors.len();
         self.supervisors.retain(|(l, _)| *l != leg);
+        self.supervisors.len() != before
     }
 
     /// A whispering supervisor is heard by the agent in the conversation: the first agent leg

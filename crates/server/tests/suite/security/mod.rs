@@ -9,4 +9,6 @@ mod liveness;
 mod records;
 mod rfc4475;
 mod rtp_latch;
+mod rtp_ports;
 mod tcp;
+mod transactions;

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use agentphone_testkit::server::TestServer;
+use agentphone_testkit::torture;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
@@ -227,4 +228,85 @@ async fn a_branch_reused_by_another_sent_by_is_a_new_transaction() {
     let second = second.unwrap_or_else(|| panic!("no answer to the second request"));
     assert_eq!(status(&second), 200, "{second}");
     assert_eq!(header(&second, "CSeq"), Some("2 OPTIONS"), "{second}");
+}
+
+/// Valid messages (§3.1.1) are answered as requests, never 400: `semiuri` (an OPTIONS) gets
+/// 200; `wsinv` carries a To tag, so it is a re-INVITE of a dialog the server does not have:
+/// 481 (RFC 3261 §12.2.2), its headers read right (Call-ID, CSeq, the three Vias).
+#[tokio::test]
+async fn tortuous_but_valid_requests_are_not_400() {
+    let server = TestServer::start("").await;
+    let raw = Raw::new(server.addr()).await;
+    let addr = server.addr().to_string();
+    let got = raw.exchange(&torture::semiuri(&addr, "127.0.0.1")).await;
+    let got = got.unwrap_or_else(|| panic!("semiuri: no answer"));
+    assert_eq!(status(&got), 200, "semiuri: {got}");
+    assert_eq!(header(&got, "CSeq"), Some("8 OPTIONS"), "{got}");
+
+    // The Vias name loopback hosts (the answer goes to the source address anyway).
+    let vias = ["127.0.0.1", "127.0.0.2", "127.0.0.3"];
+    let got = raw.exchange(&torture::wsinv(&addr, vias)).await;
+    let got = got.unwrap_or_else(|| panic!("wsinv: no answer"));
+    assert_eq!(status(&got), 481, "wsinv: {got}");
+    assert_eq!(
+        header(&got, "Call-ID"),
+        Some("wsinv.ndaksdj@192.0.2.1"),
+        "{got}"
+    );
+    assert!(
+        header(&got, "CSeq").is_some_and(|c| c.ends_with(" INVITE")),
+        "{got}"
+    );
+    let vias = got
+        .split("\r\n")
+        .filter(|l| l.to_ascii_lowercase().starts_with("via:"))
+        .count();
+    assert_eq!(vias, 3, "every Via comes back: {got}");
+}
+
+/// The first final response read from a TCP connection within 3 s (whole text).
+async fn tcp_final_response(conn: &mut TcpStream) -> Option<String> {
+    let mut received = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    loop {
+        let text = String::from_utf8_lossy(&received).to_string();
+        // Responses one after the other: the first final one, whole header section.
+        for message in text.split_inclusive("\r\n\r\n") {
+            if message.ends_with("\r\n\r\n") && status(message) >= 200 {
+                return Some(message.to_string());
+            }
+        }
+        let n = match tokio::time::timeout_at(deadline, conn.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => n,
+            _ => return None,
+        };
+        received.extend_from_slice(buf.get(..n).unwrap_or_default());
+    }
+}
+
+/// The same two valid messages over TCP (their top Via saying TCP): the same answers.
+#[tokio::test]
+async fn tortuous_but_valid_requests_over_tcp() {
+    let server = TestServer::start("").await;
+    let addr = server.addr().to_string();
+    let vias = ["127.0.0.1", "127.0.0.2", "127.0.0.3"];
+    let cases = [
+        ("semiuri", torture::semiuri(&addr, "127.0.0.1"), 200),
+        ("wsinv", torture::wsinv(&addr, vias), 481),
+    ];
+    for (name, text, want) in cases {
+        let text =
+            text.replacen("SIP/2.0/UDP", "SIP/2.0/TCP", 1)
+                .replacen(" /UDP\r\n", " /TCP\r\n", 1);
+        let mut conn = TcpStream::connect(server.addr())
+            .await
+            .unwrap_or_else(|e| panic!("connect: {e}"));
+        conn.write_all(text.as_bytes())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let got = tcp_final_response(&mut conn).await;
+        let got = got.unwrap_or_else(|| panic!("{name}: no answer over TCP"));
+        assert_eq!(status(&got), want, "{name}: {got}");
+    }
 }

@@ -79,6 +79,7 @@ pub fn line(e: &Effect) -> String {
         Effect::Directory(DirOp::Answered(u)) => format!("answered {u}"),
         Effect::Directory(DirOp::CallStarted(u)) => format!("started {u}"),
         Effect::Directory(DirOp::CallEnded(u)) => format!("ended {u}"),
+        Effect::Directory(DirOp::MonitorEnded(u)) => format!("monitor ended {u}"),
         Effect::StartOffer { offer, to, invite } => {
             let mut s = format!("offer {} {}", offer.0, to.label());
             if let Some(t) = &invite.team {

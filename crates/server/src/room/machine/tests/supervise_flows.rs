@@ -207,9 +207,10 @@ fn parties_leave_around_a_supervisor() {
                         "ended alice",
                         "drop 2",
                         "drop 1 bye",
-                        "ended dave",
+                        "monitor ended dave",
                         "drop 3 bye",
                         "ended: no agent left",
+                        "!ended dave",
                     ],
                 );
                 assert_eq!(c.phase(), Phase::Ending);
@@ -231,15 +232,24 @@ fn parties_leave_around_a_supervisor() {
                 ],
             );
             assert_eq!(c.phase(), Phase::Connected);
+            // The customer hangs up: dave barged, but it is still not his call to wrap up.
+            c.bye(1, &["monitor ended dave", "!ended dave"]);
         },
     );
     t.case(
         "whisper: the supervisor hangs up, agent and customer go on",
         || {
             let mut c = Call::supervised(SuperviseMode::Whisper, &["started dave"]);
+            // Not a call dave handled: no after-call work for him (the directory's table).
             c.bye(
                 3,
-                &["ended dave", "drop 3", "record left: Dave left", "!ended:"],
+                &[
+                    "monitor ended dave",
+                    "drop 3",
+                    "record left: Dave left",
+                    "!ended:",
+                    "!ended dave",
+                ],
             );
             assert_eq!(c.phase(), Phase::Connected);
             // The slot is free again: another supervisor fits.
