@@ -2,15 +2,20 @@
 //! the audio source and the audio sink.
 //!
 //! Each tick: receive (RTP → jitter buffer, DTMF digits out) → next frame → sink; then source (or
-//! silence when not transmitting) → send. With no call it waits for a control message and plays
+//! silence when not transmitting) → send. Between ticks the thread waits on the RTP socket too
+//! (`ArrivalWait`) and moves each packet into the jitter buffer the moment it arrives, stamped
+//! with that time: the buffer's jitter estimate sees the network, not where arrivals fall
+//! between two 20 ms ticks (which read as ± 20 ms and held 2–3 packets, issue 9). With no call it waits for a control message and plays
 //! nothing. The tick takes no locks and allocates nothing (the control channel is polled with
 //! `try_recv`; events to the engine are sent only when something happened).
 
 use std::collections::VecDeque;
+use std::os::fd::AsRawFd;
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use agentphone_media::arrival::ArrivalWait;
 use agentphone_media::realtime::{self, DeadlineClock};
 use agentphone_media::session::{FrameStatus, RtpSession, SessionConfig};
 use agentphone_media::{Frame, FRAME};
@@ -136,6 +141,8 @@ struct MediaLoop {
     sink_failed: bool,
     /// Liveness: how long silence may last, and since when we watch.
     watch: Option<(Duration, Instant)>,
+    /// Bumped by every `Start`: the new session's socket must be watched for arrivals.
+    session_generation: u64,
 }
 
 impl MediaLoop {
@@ -158,6 +165,7 @@ impl MediaLoop {
             outbound: [0; FRAME],
             sink_failed: false,
             watch: None,
+            session_generation: 0,
         }
     }
 
@@ -167,6 +175,11 @@ impl MediaLoop {
         let priority = realtime::raise();
         tracing::debug!(?priority, "media thread scheduling");
         let clock = DeadlineClock::new();
+        // Without epoll/timerfd (never on Linux in practice) packets wait for the tick.
+        let mut arrivals = ArrivalWait::new()
+            .map_err(|e| tracing::warn!(error = %e, "RTP arrivals are handled at the tick"))
+            .ok();
+        let mut watched_generation = None;
         'outer: loop {
             // No call: block until there is something to do.
             if self.session.is_none() {
@@ -186,6 +199,14 @@ impl MediaLoop {
                         Err(TryRecvError::Disconnected) => break 'outer,
                     }
                 }
+                if let (Some(wait), Some(session)) = (arrivals.as_ref(), self.session.as_ref()) {
+                    if watched_generation != Some(self.session_generation) {
+                        watched_generation = Some(self.session_generation);
+                        if let Err(e) = wait.watch(session.as_raw_fd(), 0) {
+                            tracing::warn!(error = %e, "RTP arrivals are handled at the tick");
+                        }
+                    }
+                }
                 let now = Instant::now();
                 self.tick(now);
                 next += TICK;
@@ -193,7 +214,10 @@ impl MediaLoop {
                 if after > next + MAX_LAG {
                     next = after;
                 } else if next > after {
-                    clock.sleep_until(next);
+                    match arrivals.as_mut() {
+                        Some(wait) => wait.wait_until(next, |_, at| self.receive(at)),
+                        None => clock.sleep_until(next),
+                    }
                 }
             }
         }
@@ -211,6 +235,7 @@ impl MediaLoop {
         match msg {
             MediaControl::Start(session) => {
                 self.session = Some(session);
+                self.session_generation += 1;
                 self.ticks_since_quality = 0;
                 self.dtmf_queue.clear();
             }
@@ -249,19 +274,29 @@ impl MediaLoop {
         }
     }
 
-    fn tick(&mut self, now: Instant) {
+    /// Socket → jitter buffer (packets stamped `now`), DTMF digits out.
+    fn receive(&mut self, now: Instant) {
         let Some(session) = self.session.as_mut() else {
             return;
         };
-        // Inbound: socket → jitter buffer → one frame → sink.
         self.dtmf_received.clear();
         session.poll_receive(now, &mut self.dtmf_received);
         for &digit in &self.dtmf_received {
             let _ = self.events.send(MediaEvent::Dtmf(digit));
         }
-        if session.next_frame(&mut self.inbound) == FrameStatus::Silence {
+    }
+
+    fn tick(&mut self, now: Instant) {
+        // Inbound: whatever arrived since the last wait → jitter buffer → one frame → sink.
+        self.receive(now);
+        let Some(session) = self.session.as_mut() else {
+            return;
+        };
+        let status = session.next_frame(&mut self.inbound);
+        if status == FrameStatus::Silence {
             self.inbound.fill(0);
         }
+        tracing::trace!(?status, buffered_ms = session.buffered_ms(), "played");
         if let Some(sink) = self.sink.as_mut() {
             if let Err(e) = sink.write(&self.inbound) {
                 if !self.sink_failed {
@@ -306,6 +341,8 @@ impl MediaLoop {
         if self.ticks_since_quality >= QUALITY_EVERY_TICKS {
             self.ticks_since_quality = 0;
             let q = session.quality();
+            let (jb, target_ms) = session.jitter_buffer_stats();
+            tracing::debug!(?jb, target_ms, jitter_ms = q.jitter_ms, "jitter buffer");
             let _ = self.events.send(MediaEvent::Quality {
                 jitter_ms: q.jitter_ms,
                 loss_pct: q.loss_pct,

@@ -43,7 +43,9 @@ const SHRINK_MARGIN_MS: f32 = 60.0;
 /// back, so the delay settles at the target (mouth-to-ear, issue 9).
 const SHRINK_AFTER_PACKETS: u32 = 50;
 /// A packet at most this fraction of the average payload size is quiet (Opus spends few bytes on
-/// silence): the buffer shrinks by skipping a quiet packet, not speech.
+/// silence): the buffer shrinks by skipping a quiet packet, not speech. The player also says
+/// when what it last decoded was quiet ([`JitterBuffer::set_quiet`]): Opus at 48 kb/s spends
+/// half the bytes of speech on a pause, so sizes alone rarely tell.
 const QUIET_FRACTION: f32 = 0.5;
 /// Consecutive dry pops (20 ms each) before playout stops and re-buffers.
 const MAX_UNDERRUNS: u32 = 5;
@@ -164,6 +166,8 @@ pub struct JitterBuffer {
     loss_memory: u32,
     /// Packets played in a row with at least one packet more than the target buffered.
     above_target_run: u32,
+    /// The player's last decoded audio was quiet (a pause): the next packet may be skipped.
+    quiet: bool,
     /// Running average payload size (bytes), to tell quiet packets.
     avg_payload: f32,
     /// Arrival-time reference and base timestamp for the transit computation.
@@ -213,6 +217,7 @@ impl JitterBuffer {
             fec_lookahead: false,
             loss_memory: 0,
             above_target_run: 0,
+            quiet: false,
             avg_payload: 0.0,
             epoch: None,
             last_transit_ms: None,
@@ -452,7 +457,10 @@ impl JitterBuffer {
             if self.underruns > 0 {
                 // The stream resumed after a stall (late packets, not a pause: a pause stops
                 // playout): the target grows at once to what it would have needed.
-                self.stall_ms = self.stall_ms.max(self.underruns as f32 * FRAME_MS);
+                // The target counts the due packet: running dry for one pop needs one packet
+                // more than the minimum to be covered next time.
+                let needed = MIN_TARGET_MS + self.underruns as f32 * FRAME_MS;
+                self.stall_ms = self.stall_ms.max(needed);
             }
             self.underruns = 0;
             let (seq, ts, duration) = {
@@ -542,11 +550,18 @@ impl JitterBuffer {
             return false;
         }
         self.above_target_run = self.above_target_run.saturating_add(1);
-        if self.above_target_run < SHRINK_AFTER_PACKETS || len > self.avg_payload * QUIET_FRACTION {
+        let quiet = self.quiet || len <= self.avg_payload * QUIET_FRACTION;
+        if self.above_target_run < SHRINK_AFTER_PACKETS || !quiet {
             return false;
         }
         self.above_target_run = 0;
         true
+    }
+
+    /// The player says whether the audio it decoded last was quiet (a pause in speech): while
+    /// the delay is above target, the next packet is then skipped like a small one.
+    pub fn set_quiet(&mut self, quiet: bool) {
+        self.quiet = quiet;
     }
 
     /// Where playout stands: the next sequence number and the playout timestamp. None before
@@ -595,6 +610,11 @@ impl JitterBuffer {
     /// Measured interarrival jitter in ms.
     pub fn jitter_ms(&self) -> f32 {
         self.jitter_ms
+    }
+
+    /// Audio buffered ahead of the playout position, ms.
+    pub fn buffered_ms(&self) -> f32 {
+        self.span_ms()
     }
 
     /// Packets currently stored.
@@ -971,36 +991,87 @@ mod tests {
         }
     }
 
-    /// A delay above target is given back one packet at a time, only at quiet (small) packets:
-    /// the buffer starts at 40 ms, the target settles at 20 ms on a jitter-free stream; speech
-    /// is never skipped, the first silence after a second above target is.
+    /// A delay above target is given back one packet at a time, only in a pause: the buffer
+    /// starts at 40 ms, the target settles at 20 ms on a jitter-free stream; speech is never
+    /// skipped, the first quiet packet after a second above target is — told by its small size,
+    /// or by the player's word that what it decoded last was quiet (Opus spends nearly as many
+    /// bytes on a pause as on speech).
     #[test]
-    fn delay_above_target_shrinks_at_a_quiet_packet() {
+    fn delay_above_target_shrinks_in_a_pause() {
+        let speech = [7u8; 100];
+        let small = [7u8; 3];
+        // (pause: its payload, the player's quiet hint)
+        for (pause, hint) in [(&small[..], false), (&speech[..], true)] {
+            let mut jb = JitterBuffer::new(8000);
+            let t = Instant::now();
+            let mut seq = 1u16;
+            let mut send = |jb: &mut JitterBuffer, body: &[u8], quiet: bool, n: usize| {
+                let mut held = Vec::new();
+                for _ in 0..n {
+                    let at = t + Duration::from_millis(u64::from(seq) * 20);
+                    jb.push(&hdr(seq, u32::from(seq) * 160), body, 160, at);
+                    seq += 1;
+                    jb.set_quiet(quiet);
+                    let _ = jb.pop();
+                    held.push(jb.buffered());
+                }
+                held
+            };
+            // Speech: two packets' delay (one held after each pop), nothing skipped.
+            let held = send(&mut jb, &speech, false, 200);
+            assert!(held[10..].iter().all(|&h| h == 1), "hint {hint}: {held:?}");
+            assert_eq!(jb.stats().skipped, 0, "hint {hint}");
+            assert_eq!(jb.target_delay_ms(), 20.0);
+            // The pause: one packet skipped, then the delay is one packet.
+            let held = send(&mut jb, pause, hint, 20);
+            assert_eq!(jb.stats().skipped, 1, "hint {hint}");
+            assert!(held[2..].iter().all(|&h| h == 0), "hint {hint}: {held:?}");
+        }
+    }
+
+    /// One pop run dry (a packet a little late) leaves one packet more in the buffer for a
+    /// while: the next late packet is covered instead of concealed again.
+    #[test]
+    fn one_late_packet_keeps_one_packet_of_margin() {
         let mut jb = JitterBuffer::new(8000);
         let t = Instant::now();
-        let speech = [7u8; 100];
-        let quiet = [7u8; 3];
-        let mut seq = 1u16;
-        let mut send = |jb: &mut JitterBuffer, body: &[u8], n: usize| {
-            let mut held = Vec::new();
+        let mut pushed = 0u16;
+        let mut push = |jb: &mut JitterBuffer, n: u16| {
             for _ in 0..n {
-                let at = t + Duration::from_millis(u64::from(seq) * 20);
-                jb.push(&hdr(seq, u32::from(seq) * 160), body, 160, at);
-                seq += 1;
-                let _ = jb.pop();
-                held.push(jb.buffered());
+                pushed += 1;
+                let at = t + Duration::from_millis(u64::from(pushed) * 20);
+                jb.push(
+                    &hdr(pushed, u32::from(pushed) * 160),
+                    &payload(pushed),
+                    160,
+                    at,
+                );
             }
-            held
         };
-        // Speech: two packets' delay (one held after each pop), nothing skipped.
-        let held = send(&mut jb, &speech, 200);
-        assert!(held[10..].iter().all(|&h| h == 1), "{held:?}");
-        assert_eq!(jb.stats().skipped, 0);
+        // Steady state with the target at its minimum: one packet at each pop.
+        push(&mut jb, 2);
+        for _ in 0..200 {
+            push(&mut jb, 1);
+            let _ = jb.pop();
+        }
+        while jb.buffered() > 0 {
+            let _ = jb.pop();
+            push(&mut jb, 0);
+        }
         assert_eq!(jb.target_delay_ms(), 20.0);
-        // Silence: one packet skipped, then the delay is one packet.
-        let held = send(&mut jb, &quiet, 20);
-        assert_eq!(jb.stats().skipped, 1);
-        assert!(held[2..].iter().all(|&h| h == 0), "{held:?}");
+        // The next packet is late: one dry pop, then it and the next arrive together.
+        assert!(matches!(jb.pop(), Playout::Missing { next: None, .. }));
+        push(&mut jb, 2);
+        assert!(matches!(jb.pop(), Playout::Packet { .. }));
+        assert_eq!(jb.target_delay_ms(), 40.0, "one packet of margin");
+        // With packets on time again, one stays buffered at each pop (no skip, no dry pop).
+        let concealed = jb.stats().concealed;
+        for _ in 0..100 {
+            push(&mut jb, 1);
+            assert!(matches!(jb.pop(), Playout::Packet { .. }));
+            assert_eq!(jb.buffered(), 1);
+        }
+        assert_eq!(jb.stats().concealed, concealed);
     }
 
     /// Random sequence numbers, timestamps, durations and pop timing never panic (overflow

@@ -5,6 +5,7 @@
 
 #![warn(missing_docs)]
 
+pub mod arrival;
 pub mod codec;
 pub mod dtmf;
 mod error;

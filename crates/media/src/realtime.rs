@@ -65,14 +65,19 @@ impl DeadlineClock {
         }
     }
 
-    /// Sleep until `deadline` (returns at once when it has passed).
-    pub fn sleep_until(&self, deadline: Instant) {
+    /// `deadline` as a `CLOCK_MONOTONIC` time (instants before the reference map onto it).
+    pub fn timespec(&self, deadline: Instant) -> libc::timespec {
         let ns =
             self.origin_ns + deadline.saturating_duration_since(self.origin).as_nanos() as i128;
-        let ts = libc::timespec {
+        libc::timespec {
             tv_sec: (ns / 1_000_000_000) as libc::time_t,
             tv_nsec: (ns % 1_000_000_000) as libc::c_long,
-        };
+        }
+    }
+
+    /// Sleep until `deadline` (returns at once when it has passed).
+    pub fn sleep_until(&self, deadline: Instant) {
+        let ts = self.timespec(deadline);
         // SAFETY: a valid timespec; a null remainder is allowed with TIMER_ABSTIME. Interrupted
         // sleeps (EINTR) are resumed to the same absolute deadline.
         while unsafe {

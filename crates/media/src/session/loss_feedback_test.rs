@@ -1,6 +1,6 @@
 //! The encoder follows the network: RTCP receiver reports from the peer, sent over a real UDP
 //! socket, set the Opus loss hint, in-band FEC and bitrate (issue 9 point 2). A clean path has
-//! no FEC overhead and hint 0 (48 kb/s); loss turns FEC on at once and raises the bitrate to
+//! no FEC overhead and hint 0 (48 kb/s) from the first report on; loss turns FEC on at once and raises the bitrate to
 //! 64 kb/s; the hint falls only after five reports in a row with less loss.
 
 use std::net::{IpAddr, Ipv4Addr, UdpSocket};
@@ -27,10 +27,11 @@ fn receiver_reports_drive_loss_hint_fec_and_bitrate() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         session.encoder_settings(),
-        Some((48_000, false, 0)),
-        "before any report"
+        Some((64_000, true, 10)),
+        "before any report: protected like a lossy path"
     );
-    // (fraction lost /256 in the report) → (bitrate, FEC, hint %).
+    // (fraction lost /256 in the report) → (bitrate, FEC, hint %). The first report is
+    // followed whatever it says.
     let table: [(u8, (i32, bool, i32)); 12] = [
         (0, (48_000, false, 0)),
         (3, (64_000, true, 2)),

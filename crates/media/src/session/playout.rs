@@ -16,6 +16,49 @@ fn to_samples(units: u32, clock: u32) -> usize {
     (u64::from(units) * u64::from(SAMPLE_RATE) / u64::from(clock.max(1))) as usize
 }
 
+/// Tells a pause from speech in what was decoded, so the jitter buffer gives back surplus delay
+/// in a pause (see `JitterBuffer::set_quiet`): the speech level rises at once with louder audio
+/// and falls slowly (≈ 0.4 dB/s); audio [`QUIET_BELOW_LEVEL`] below it, or nearly digital
+/// silence, is quiet.
+#[derive(Default)]
+pub(super) struct Quietness {
+    /// Mean square of recent speech (fast attack, slow decay).
+    level: f32,
+    /// Quiet packets decoded in a row.
+    quiet_run: u32,
+}
+
+/// Quiet packets in a row before it counts as a pause (≈ 200 ms of 20 ms packets): the gap
+/// between two words is not one — a skip there warps the utterance (WB-PESQ drops).
+const PAUSE_PACKETS: u32 = 10;
+
+/// Mean square this far below the speech level is a pause: −25 dB.
+const QUIET_BELOW_LEVEL: f32 = 0.003;
+/// Mean square below which audio is quiet whatever the level (RMS ≈ 3 of 32 767: −80 dBFS).
+const SILENCE_MEAN_SQUARE: f32 = 10.0;
+/// Decay of the speech level per decoded packet (≈ 0.4 dB/s at 50 packets/s).
+const LEVEL_DECAY: f32 = 0.998;
+
+impl Quietness {
+    /// Observe decoded audio; is this a pause?
+    fn observe(&mut self, pcm: &[i16]) -> bool {
+        if pcm.is_empty() {
+            return false;
+        }
+        let sum: f32 = pcm.iter().map(|&x| f32::from(x) * f32::from(x)).sum();
+        let mean_square = sum / pcm.len() as f32;
+        self.level = (self.level * LEVEL_DECAY).max(mean_square);
+        let quiet =
+            mean_square < SILENCE_MEAN_SQUARE || mean_square < self.level * QUIET_BELOW_LEVEL;
+        self.quiet_run = if quiet {
+            self.quiet_run.saturating_add(1)
+        } else {
+            0
+        };
+        self.quiet_run >= PAUSE_PACKETS
+    }
+}
+
 /// The next 20 ms of the stream: decode from `jitter` into `fifo` until it holds a frame (or
 /// the jitter buffer has nothing to give), then take one frame out.
 pub(super) fn next_frame(
@@ -23,6 +66,7 @@ pub(super) fn next_frame(
     decoder: &mut Decoder,
     clock: u32,
     fifo: &mut PcmFifo,
+    quietness: &mut Quietness,
     out: &mut Frame,
 ) -> FrameStatus {
     for _ in 0..MAX_PIECES_PER_FRAME {
@@ -32,7 +76,11 @@ pub(super) fn next_frame(
         match jitter.pop() {
             Playout::Packet { payload, duration } => {
                 match decoder.decode_into(payload, fifo.room()) {
-                    Ok(n) => fifo.commit(n, false),
+                    Ok(n) => {
+                        let quiet = quietness.observe(fifo.room().get(..n).unwrap_or(&[]));
+                        fifo.commit(n, false);
+                        jitter.set_quiet(quiet);
+                    }
                     // It looked like a packet (its duration was readable) but is not one:
                     // conceal its span.
                     Err(_) => conceal(decoder, None, to_samples(duration, clock), fifo),
@@ -53,5 +101,38 @@ fn conceal(decoder: &mut Decoder, next: Option<&[u8]>, samples: usize, fifo: &mu
     match decoder.conceal_into(next, &mut room[..n]) {
         Ok(written) => fifo.commit(written, true),
         Err(_) => fifo.push_silence(n),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Speech, a gap between two words (quiet, but short), then a pause: only the pause counts,
+    /// from its 10th packet; background 30 dB under the speech is quiet too.
+    #[test]
+    fn only_a_lasting_quiet_is_a_pause() {
+        let mut q = Quietness::default();
+        let tone = |amp: f32| -> Vec<i16> {
+            (0..FRAME)
+                .map(|i| (amp * (i as f32 * 0.1).sin()) as i16)
+                .collect()
+        };
+        let (speech, background) = (tone(8000.0), tone(250.0));
+        let silence = vec![0i16; FRAME];
+        let mut seen = Vec::new();
+        for (frame, n) in [
+            (&speech, 20),
+            (&silence, 5),
+            (&speech, 5),
+            (&background, 12),
+        ] {
+            for _ in 0..n {
+                seen.push(q.observe(frame));
+            }
+        }
+        let pause_from = seen.iter().position(|&p| p);
+        assert_eq!(pause_from, Some(20 + 5 + 5 + 9), "{seen:?}");
+        assert!(seen[39..].iter().all(|&p| p));
     }
 }

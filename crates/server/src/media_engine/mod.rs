@@ -3,6 +3,9 @@
 //! (drift-free). Room actors send it [`MediaCmd`]s, routed to the owning worker; it reports
 //! [`MediaEvent`]s (RTP timeout, DTMF, level) to the room.
 
+mod arrivals;
+#[cfg(test)]
+mod arrivals_test;
 pub mod level;
 pub mod moh;
 pub use agentphone_media::realtime;
@@ -118,6 +121,16 @@ pub enum MediaCmd {
     WatchTimeout { room: RoomId, leg: LegId, on: bool },
     /// Stop every worker thread.
     Stop,
+}
+
+impl MediaCmd {
+    /// The room whose socket this command may close (a leg or the room goes).
+    fn removes_from(&self) -> Option<RoomId> {
+        match self {
+            MediaCmd::RemoveRoom { room } | MediaCmd::RemoveLeg { room, .. } => Some(*room),
+            _ => None,
+        }
+    }
 }
 
 /// Sends commands to the media workers, each to the worker that owns its room. Cheap to clone.

@@ -7,6 +7,7 @@ mod relay;
 mod relay_test;
 mod whisper;
 
+use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
 use agentphone_media::mixer::Mixer;
@@ -184,6 +185,22 @@ impl MediaRoom {
     /// The leg with this id.
     pub fn leg_mut(&mut self, id: LegId) -> Option<&mut MediaLeg> {
         self.legs.iter_mut().find(|l| l.id == id)
+    }
+}
+
+/// Between ticks, when a leg's socket became readable: a relaying room forwards what arrived
+/// at once (a mixing room takes its packets at the tick).
+pub fn on_arrival(room: &mut MediaRoom, now: Instant) {
+    if room.relaying {
+        relay::forward_arrivals(room, now);
+    }
+}
+
+/// The sockets to wake the worker for: the two legs' while the room relays.
+pub fn arrival_sockets(room: &MediaRoom) -> Option<[RawFd; 2]> {
+    match (room.relaying, room.legs.as_slice()) {
+        (true, [a, b]) => Some([a.session.as_raw_fd(), b.session.as_raw_fd()]),
+        _ => None,
     }
 }
 

@@ -1,12 +1,14 @@
 //! One media worker: a std thread that owns a shard of the rooms (each room with all its legs)
 //! and ticks them every 20 ms, drift-free: deadlines advance by exactly 20 ms from the start,
-//! sleeping to each absolute deadline, at real-time priority where permitted (`realtime`).
+//! sleeping to each absolute deadline, at real-time priority where permitted (`realtime`),
+//! and forwarding relayed packets as they arrive while it waits (`arrivals`).
 
 use std::collections::HashMap;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use super::realtime::{self, DeadlineClock};
+use super::arrivals::RelayArrivals;
+use super::realtime;
 use super::tick::{tick_room, MediaLeg, MediaRoom, Sources};
 use super::{MediaCmd, TICK};
 use crate::ids::RoomId;
@@ -23,23 +25,29 @@ impl Worker {
     pub(super) fn run(mut self, rx: mpsc::Receiver<MediaCmd>) {
         let priority = realtime::raise();
         tracing::debug!(?priority, "media worker scheduling");
-        let clock = DeadlineClock::new();
+        let mut arrivals = RelayArrivals::new();
         let mut next = Instant::now() + TICK;
         loop {
             loop {
                 match rx.try_recv() {
                     Ok(MediaCmd::Stop) | Err(mpsc::TryRecvError::Disconnected) => return,
-                    Ok(cmd) => self.apply(cmd),
+                    Ok(cmd) => {
+                        if let Some(room) = cmd.removes_from() {
+                            arrivals.forget(room);
+                        }
+                        self.apply(cmd)
+                    }
                     Err(mpsc::TryRecvError::Empty) => break,
                 }
             }
             let now = Instant::now();
-            for room in self.rooms.values_mut() {
+            for (&id, room) in self.rooms.iter_mut() {
                 tick_room(room, &self.sources, now);
+                arrivals.sync(id, room);
             }
             let now = Instant::now();
             if next > now {
-                clock.sleep_until(next);
+                arrivals.wait_until(next, &mut self.rooms);
                 next += TICK;
             } else if now - next > TICK * 5 {
                 // Far behind (machine stalled): start again from now rather than bursting.

@@ -81,6 +81,35 @@ pub(super) fn tick(room: &mut MediaRoom, now: Instant) {
     relay_leg(b, a, &ctx);
 }
 
+/// Between ticks: forward what arrived on either leg now (relay on arrival: a packet waits for
+/// no tick). Levels, timeouts and RTCP stay with the tick.
+pub(super) fn forward_arrivals(room: &mut MediaRoom, now: Instant) {
+    let [a, b] = room.legs.as_mut_slice() else {
+        return;
+    };
+    forward(a, b, &room.events, now);
+    forward(b, a, &room.events, now);
+}
+
+/// Forward what `from` received to `to`, and tell the room actor of DTMF digits (the event
+/// packets themselves were relayed).
+fn forward(
+    from: &mut MediaLeg,
+    to: &mut MediaLeg,
+    events: &UnboundedSender<MediaEvent>,
+    now: Instant,
+) {
+    from.dtmf.clear();
+    from.session
+        .poll_relay(now, &mut from.dtmf, &mut to.session);
+    for &digit in from.dtmf.iter() {
+        let _ = events.send(MediaEvent {
+            leg: from.id,
+            kind: MediaEventKind::Dtmf(digit),
+        });
+    }
+}
+
 /// What relaying one leg needs from its room.
 struct Ctx<'a> {
     events: &'a UnboundedSender<MediaEvent>,
@@ -92,10 +121,9 @@ struct Ctx<'a> {
 
 fn relay_leg(from: &mut MediaLeg, to: &mut MediaLeg, ctx: &Ctx) {
     let (events, now) = (ctx.events, ctx.now);
-    from.dtmf.clear();
+    // Decoding for the level applies to what arrives until the next tick, too.
     from.session.set_relay_decode(ctx.measuring);
-    from.session
-        .poll_relay(now, &mut from.dtmf, &mut to.session);
+    forward(from, to, events, now);
     let (sum_squares, samples) = from.session.take_relayed_energy();
     let level = ctx
         .measuring
@@ -105,13 +133,6 @@ fn relay_leg(from: &mut MediaLeg, to: &mut MediaLeg, ctx: &Ctx) {
         let _ = events.send(MediaEvent {
             leg: from.id,
             kind: MediaEventKind::Level(level),
-        });
-    }
-    // The event packets themselves were relayed; the room actor still hears of the digit.
-    for &digit in from.dtmf.iter() {
-        let _ = events.send(MediaEvent {
-            leg: from.id,
-            kind: MediaEventKind::Dtmf(digit),
         });
     }
     check_timeout(from, now, ctx.timeout, events);
