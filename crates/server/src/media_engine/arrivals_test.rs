@@ -23,6 +23,7 @@ fn leg_towards(peer: &UdpSocket) -> RtpSession {
             pt: 0,
             telephone_event_pt: None,
             rtcp_mux: true,
+            srtp: None,
         })
         .unwrap();
     session
