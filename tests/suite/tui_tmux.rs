@@ -47,17 +47,22 @@ fn alice_answers_transfers_to_bob_and_completes_in_the_real_tui() {
     // Answer with a key.
     tui.keys(&["a"]);
     customer.wait_state("connected");
-    let screen = tui.wait_for(
+    // The popup closes and the call view shows its buttons. Waited for as one condition: a
+    // capture can catch a frame half written to the terminal (the call view drawn, the popup's
+    // cells not yet cleared), so a single capture cannot prove the popup stays open.
+    let in_call = [
+        "Customer: Sam Carter",
+        "Mute",
+        "Hold",
+        "Transfer",
+        "Hang up",
+    ];
+    let screen = tui.wait_until(
         "in call",
-        &[
-            "Customer: Sam Carter",
-            "Mute",
-            "Hold",
-            "Transfer",
-            "Hang up",
-        ],
+        SCREEN_WAIT,
+        &format!("{in_call:?} without the incoming popup"),
+        |s| in_call.iter().all(|t| s.contains(t)) && !s.contains("Incoming call"),
     );
-    assert!(!screen.contains("Incoming call"), "popup closed:\n{screen}");
     let transfer_at = screen.find("Transfer").unwrap_or(0);
     let hangup_at = screen.find("Hang up").unwrap_or(0);
     assert!(
@@ -177,7 +182,12 @@ fn alice_sets_her_state_and_ends_wrap_up_in_the_real_tui() {
     }
     tui.keys(&["Enter"]);
     tui.wait_for("disposition stored", &["[callback] refund sent"]);
+    // Esc closes the panel. Wait for it to close before the next key: an ESC byte and an `r`
+    // read together are Alt+r to a terminal program (how terminals encode Meta), not two keys.
     tui.keys(&["Escape"]);
+    tui.wait_until("history closed", SCREEN_WAIT, "no history panel", |s| {
+        !s.contains("Call history")
+    });
     let db = rusqlite::Connection::open(&server.db).expect("open call records");
     let stored: (String, String) = db
         .query_row(

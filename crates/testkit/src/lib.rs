@@ -40,7 +40,7 @@ pub mod prelude {
         CAROL_HZ, CUSTOMER_HZ, DAVE_HZ,
     };
     pub use crate::server::{standard_config, TestServer};
-    pub use crate::tmux::Tmux;
+    pub use crate::tmux::{Tmux, SCREEN_WAIT};
     pub use crate::tone::{Heard, MOH_NOTES};
     pub use crate::wait::wait_until;
 }
