@@ -131,6 +131,9 @@ struct RawFile {
     #[serde(default)]
     #[allow(dead_code)]
     tls: Option<toml::Value>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    cluster: Option<toml::Value>,
 }
 
 /// A config file that cannot be used: `FILE:LINE: key `K`: what is wrong`.

@@ -2,39 +2,12 @@
 //! joined and left each call, whether they left by completing a transfer, the disposition code
 //! and note they set. Read back as the agent's history (docs/protocol.md "Call history").
 //!
-//! The table came with schema version 2 of the records database (`PRAGMA user_version`): a
+//! The table came with schema version 2 of the records database (`records/schema.rs`): a
 //! database of version 0 or 1 (calls and call_events only) is migrated when it is opened.
+//! This is the SQLite side; `records/postgresql/history.rs` is the same for PostgreSQL.
 
 use agentphone_protocol::history::{DispositionRequest, HistoryCall, Outcome, MAX_CALLS};
 use rusqlite::{params, Connection, OptionalExtension};
-
-/// The records database's schema version after [`migrate`].
-pub const SCHEMA_VERSION: i64 = 2;
-
-/// Version 1 → 2: one row per agent and call.
-const TO_VERSION_2: &str = "
-CREATE TABLE IF NOT EXISTS call_agents (
-    call_id TEXT NOT NULL,
-    agent TEXT NOT NULL,
-    party TEXT NOT NULL,            -- whom the agent talked with (customer, else the other agent)
-    joined_at_ms INTEGER NOT NULL,
-    left_at_ms INTEGER,
-    transferred INTEGER NOT NULL DEFAULT 0,   -- left by completing a transfer
-    disposition TEXT,
-    note TEXT
-);
-CREATE INDEX IF NOT EXISTS call_agents_by_agent ON call_agents(agent, joined_at_ms);
-";
-
-/// Bring the database to [`SCHEMA_VERSION`] (the base tables exist already).
-pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if version < 2 {
-        conn.execute_batch(TO_VERSION_2)?;
-        conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-    }
-    Ok(())
-}
 
 /// Agents' parts a crash left open end when their call was closed (`records_recovery.rs` closes
 /// the calls first); how many.
@@ -91,27 +64,56 @@ pub fn read(conn: &Connection, agent: &str, now: i64) -> rusqlite::Result<Vec<Hi
          LIMIT ?2",
     )?;
     let rows = stmt.query_map(params![agent, MAX_CALLS as i64], |r| {
-        let joined: i64 = r.get(1)?;
-        let left: Option<i64> = r.get(4)?;
-        let transferred: bool = r.get(5)?;
-        let transfers: i64 = r.get(8)?;
-        Ok(HistoryCall {
+        Ok(HistoryRow {
             call: r.get(0)?,
-            at_ms: u64::try_from(joined).unwrap_or(0),
-            customer: r.get(2)?,
+            joined: r.get(1)?,
+            party: r.get(2)?,
             team: r.get(3)?,
-            duration_s: u64::try_from((left.unwrap_or(now) - joined).max(0) / 1000).unwrap_or(0),
-            transfers: u32::try_from(transfers).unwrap_or(u32::MAX),
-            outcome: match (left, transferred) {
+            left: r.get(4)?,
+            transferred: r.get(5)?,
+            disposition: r.get(6)?,
+            note: r.get(7)?,
+            transfers: r.get(8)?,
+        }
+        .into_call(now))
+    })?;
+    rows.collect()
+}
+
+/// One row of an agent's history as both engines read it (`call_agents` joined with `calls`).
+pub struct HistoryRow {
+    pub call: String,
+    pub joined: i64,
+    pub party: String,
+    pub team: Option<String>,
+    pub left: Option<i64>,
+    pub transferred: bool,
+    pub disposition: Option<String>,
+    pub note: Option<String>,
+    /// How many transfers the call saw (its `transfer_completed` events).
+    pub transfers: i64,
+}
+
+impl HistoryRow {
+    /// The history entry, as of `now` (ms; for a call still going).
+    pub fn into_call(self, now: i64) -> HistoryCall {
+        HistoryCall {
+            call: self.call,
+            at_ms: u64::try_from(self.joined).unwrap_or(0),
+            customer: self.party,
+            team: self.team,
+            duration_s: u64::try_from((self.left.unwrap_or(now) - self.joined).max(0) / 1000)
+                .unwrap_or(0),
+            transfers: u32::try_from(self.transfers).unwrap_or(u32::MAX),
+            outcome: match (self.left, self.transferred) {
                 (None, _) => Outcome::Ongoing,
                 (Some(_), true) => Outcome::Transferred,
                 (Some(_), false) => Outcome::Completed,
             },
-            disposition: r.get(6)?,
-            note: r.get(7)?,
-        })
-    })?;
-    rows.collect()
+            disposition: self.disposition,
+            note: self.note,
+        }
+    }
 }
 
 /// Store `agent`'s disposition on the call it names (or their newest). False when the agent has
@@ -148,31 +150,19 @@ pub fn set_disposition(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::records::{Read, RecordOp, RecordsHandle};
-    use tokio::sync::oneshot;
+    use crate::records::{RecordOp, RecordsHandle};
 
     fn history(records: &RecordsHandle, agent: &str) -> Vec<HistoryCall> {
-        let (reply, rx) = oneshot::channel();
-        assert!(records.read(Read::History {
-            agent: agent.into(),
-            reply
-        }));
-        rx.blocking_recv().ok().flatten().expect("a history")
+        records.history_blocking(agent).expect("a history")
     }
 
     fn dispose(records: &RecordsHandle, agent: &str, call: Option<&str>, code: &str) -> bool {
-        let (reply, rx) = oneshot::channel();
         let req = DispositionRequest {
             call: call.map(str::to_string),
             code: code.into(),
             note: Some(format!("note {code}")),
         };
-        assert!(records.read(Read::Dispose {
-            agent: agent.into(),
-            req,
-            reply
-        }));
-        rx.blocking_recv().ok().flatten().expect("an answer")
+        records.dispose_blocking(agent, req).expect("an answer")
     }
 
     fn call(records: &RecordsHandle, id: &str, agents: &[(&str, bool)]) {
@@ -249,7 +239,10 @@ mod tests {
             r.get(0)
         })?;
         let parts: i64 = conn.query_row("SELECT COUNT(*) FROM call_agents", [], |r| r.get(0))?;
-        assert_eq!((version, old, parts), (SCHEMA_VERSION, 1, 3));
+        assert_eq!(
+            (version, old, parts),
+            (crate::records::schema::SCHEMA_VERSION, 1, 3)
+        );
         Ok(())
     }
 

@@ -65,6 +65,8 @@ pub struct Config {
     pub srtp: SrtpPolicy,
     /// Accept and send SDES keys over plain UDP/TCP SIP too (`[tls] sdes_over_plain`).
     pub sdes_over_plain: bool,
+    /// Cluster mode (`[cluster]`): None runs alone with SQLite.
+    pub cluster: Option<crate::cluster::ClusterConfig>,
 }
 
 /// Where SIP over TLS listens and with which certificate.
@@ -200,6 +202,7 @@ impl Config {
             tls: None,
             srtp: SrtpPolicy::default(),
             sdes_over_plain: false,
+            cluster: None,
         }
     }
 }
@@ -263,6 +266,8 @@ struct RawFile {
     security: crate::security::config::RawSecurity,
     #[serde(default)]
     tls: RawTls,
+    #[serde(default)]
+    cluster: Option<crate::cluster::config::RawCluster>,
     /// The softphone's section: not ours to check.
     #[serde(default)]
     #[allow(dead_code)]
@@ -438,6 +443,11 @@ impl Validator<'_> {
             .map_err(|(span, key, msg)| self.error_at(span, key, msg))?;
         let tls = self.tls_files(&raw.tls, listen, base)?;
         let srtp = self.srtp(&raw.tls.srtp)?.unwrap_or_default();
+        let cluster = raw
+            .cluster
+            .map(|c| c.validate())
+            .transpose()
+            .map_err(|(span, key, msg)| self.error_at(span, key, msg))?;
         Ok(Config {
             listen,
             domain,
@@ -471,6 +481,7 @@ impl Validator<'_> {
             tls,
             srtp,
             sdes_over_plain: raw.tls.sdes_over_plain.unwrap_or(false),
+            cluster,
         })
     }
 

@@ -85,12 +85,20 @@ impl Ctx {
             config.rtp_timeout,
             config.media_workers,
         )?;
-        let (records, _records_thread) = RecordsHandle::open(&config.database).map_err(|e| {
-            anyhow::anyhow!(
-                "cannot open the call records database {}: {e}",
-                config.database.display()
-            )
-        })?;
+        let (records, _records_thread) = match &config.cluster {
+            Some(cluster) => RecordsHandle::open_postgres(&cluster.records).map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot open the call records in PostgreSQL (node {}): {e:#}",
+                    cluster.records.node
+                )
+            })?,
+            None => RecordsHandle::open(&config.database).map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot open the call records database {}: {e}",
+                    config.database.display()
+                )
+            })?,
+        };
         let secrets = crate::security::secrets::load_for(&config).map_err(|e| {
             anyhow::anyhow!(
                 "cannot read the agents' secrets from {}: {e}",
@@ -150,6 +158,11 @@ impl Ctx {
 fn seed_team_day(config: &Config, directory: &DirectoryHandle) {
     if config.database.as_os_str() == ":memory:" {
         return; // a database of this run only: nothing from before
+    }
+    if config.cluster.is_some() {
+        // The records are in PostgreSQL, shared by the nodes: the floor counts this node's calls
+        // only (counting from PostgreSQL is not built yet).
+        return;
     }
     let wall_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -9,6 +9,7 @@
 
 mod auth_guard;
 mod call_history;
+pub mod cluster;
 pub mod config;
 mod config_error;
 mod context;

@@ -1,10 +1,13 @@
-//! Call records in SQLite (SPEC B6): one row per call, updated at each state change, plus an
-//! append-only event list. A dedicated writer thread owns the connection, so SQLite's blocking I/O
-//! never runs on the async runtime or a call's path: rooms only push an op into a bounded queue.
+//! Call records (SPEC B6): one row per call, updated at each state change, plus an append-only
+//! event list and each agent's part (`call_history.rs`). In SQLite by default
+//! (`records/sqlite.rs`), in PostgreSQL when the server runs as a cluster node
+//! (`records/postgresql/`); the schema is the same (`records/schema.rs`). A dedicated writer thread
+//! owns the connection, so the database's blocking I/O never runs on the async runtime or a
+//! call's path: rooms only push an op into a bounded queue.
 //!
 //! The writer takes whatever is queued (up to [`BATCH_MAX`] ops) and writes it in one transaction
-//! with cached prepared statements, so a burst costs one commit, not one per statement. WAL with
-//! `synchronous=NORMAL`: a commit is in the WAL before the writer goes on, so a crash of the
+//! with prepared statements, so a burst costs one commit, not one per statement. SQLite runs WAL
+//! with `synchronous=NORMAL`: a commit is in the WAL before the writer goes on, so a crash of the
 //! process loses nothing committed (only an OS crash or power loss can lose the last commits).
 //! An op waits in the queue only while the previous batch commits (milliseconds).
 //!
@@ -16,6 +19,10 @@
 //! `agentphone_server::records`): ops written, commits, the largest lag (op created → committed)
 //! and what was dropped — the call-rate bench reads the lag from there.
 
+pub mod postgresql;
+pub mod schema;
+mod sqlite;
+
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
@@ -24,9 +31,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use agentphone_protocol::history::{DispositionRequest, HistoryCall};
-use rusqlite::{params, Connection};
 
-use crate::call_history;
 pub use crate::records_day::TeamDay;
 
 /// Most ops waiting for the writer (≈ 150 bytes each): beyond it ops are dropped, counted.
@@ -35,6 +40,23 @@ pub const QUEUE_CAPACITY: usize = 65_536;
 pub const BATCH_MAX: usize = 4_096;
 /// How often the writer reports what it did (when it did something).
 pub const REPORT_EVERY: Duration = Duration::from_secs(5);
+
+/// Where the records are kept: the writer thread's side of one database engine.
+pub trait RecordStore: Send + 'static {
+    /// Write all ops of a batch in one transaction (rolled back as a whole when one fails).
+    fn write_batch(&mut self, batch: &[(RecordOp, i64)]) -> anyhow::Result<()>;
+    /// The newest calls of `agent`, as of `now` (ms).
+    fn history(&mut self, agent: &str, now: i64) -> anyhow::Result<Vec<HistoryCall>>;
+    /// Store `agent`'s disposition; false when the agent has no such call.
+    fn dispose(&mut self, agent: &str, req: &DispositionRequest) -> anyhow::Result<bool>;
+    /// Work the store does now and then besides writing (a cluster node's lease); the writer calls
+    /// it at least this often. None: never.
+    fn tick_every(&self) -> Option<Duration> {
+        None
+    }
+    /// Do that work.
+    fn tick(&mut self) {}
+}
 
 /// One change to a call record.
 #[derive(Debug, Clone)]
@@ -101,47 +123,45 @@ pub struct RecordsHandle {
     dropped: Arc<AtomicU64>,
 }
 
-/// The schema; `IF NOT EXISTS` so a restart reuses the file.
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS calls (
-    id TEXT PRIMARY KEY,
-    kind TEXT NOT NULL,            -- inbound | internal | outbound
-    caller TEXT NOT NULL,
-    target TEXT NOT NULL,
-    team TEXT,
-    state TEXT NOT NULL,           -- last state
-    answered_by TEXT,
-    started_at_ms INTEGER NOT NULL,
-    answered_at_ms INTEGER,
-    ended_at_ms INTEGER,
-    end_reason TEXT
-);
-CREATE TABLE IF NOT EXISTS call_events (
-    call_id TEXT NOT NULL,
-    at_ms INTEGER NOT NULL,
-    state TEXT NOT NULL,
-    detail TEXT
-);
-CREATE INDEX IF NOT EXISTS call_events_by_call ON call_events(call_id);
-CREATE INDEX IF NOT EXISTS calls_by_start ON calls(started_at_ms);
-";
-
 impl RecordsHandle {
-    /// Open (or create) the database and start the writer thread.
+    /// Open (or create) the SQLite database and start the writer thread.
     pub fn open(path: &Path) -> anyhow::Result<(RecordsHandle, JoinHandle<()>)> {
-        let mut conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.execute_batch(SCHEMA)?;
-        call_history::migrate(&conn)?;
-        crate::records_recovery::close_left_open(&mut conn)?;
-        call_history::close_left_open(&conn)?;
+        let path = path.to_path_buf();
+        Self::start(move || Ok(Box::new(sqlite::SqliteStore::open(&path)?)))
+    }
+
+    /// Connect to PostgreSQL as a cluster node and start the writer thread.
+    pub fn open_postgres(
+        settings: &postgresql::PostgresSettings,
+    ) -> anyhow::Result<(RecordsHandle, JoinHandle<()>)> {
+        let settings = settings.clone();
+        Self::start(move || Ok(Box::new(postgresql::PostgresStore::open(&settings)?)))
+    }
+
+    /// Start the writer thread, which opens its store first (on its own thread: the PostgreSQL
+    /// client runs a small runtime of its own, which cannot start inside the server's); returns
+    /// once the store is open, or with the reason it could not be.
+    fn start(
+        open: impl FnOnce() -> anyhow::Result<Box<dyn RecordStore>> + Send + 'static,
+    ) -> anyhow::Result<(RecordsHandle, JoinHandle<()>)> {
         let (tx, rx) = mpsc::sync_channel(QUEUE_CAPACITY);
         let dropped = Arc::new(AtomicU64::new(0));
         let writer_dropped = dropped.clone();
+        let (opened_tx, opened) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("call-records".into())
-            .spawn(move || writer(conn, rx, &writer_dropped))?;
+            .spawn(move || match open() {
+                Ok(store) => {
+                    let _ = opened_tx.send(Ok(()));
+                    writer(store, rx, &writer_dropped);
+                }
+                Err(e) => {
+                    let _ = opened_tx.send(Err(e));
+                }
+            })?;
+        opened
+            .recv()
+            .map_err(|_| anyhow::anyhow!("the records writer thread died while opening"))??;
         Ok((RecordsHandle { tx, dropped }, thread))
     }
 
@@ -162,6 +182,26 @@ impl RecordsHandle {
         self.tx.try_send(Msg::Read(read)).is_ok()
     }
 
+    /// An agent's history, read after everything queued before (blocking; for tests and tools).
+    /// None when the writer is gone or the read failed.
+    pub fn history_blocking(&self, agent: &str) -> Option<Vec<HistoryCall>> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        let agent = agent.to_string();
+        self.read(Read::History { agent, reply })
+            .then(|| rx.blocking_recv().ok().flatten())
+            .flatten()
+    }
+
+    /// Set a disposition (blocking; for tests and tools): Some(false) when the agent has no such
+    /// call, None when the writer is gone or the write failed.
+    pub fn dispose_blocking(&self, agent: &str, req: DispositionRequest) -> Option<bool> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        let agent = agent.to_string();
+        self.read(Read::Dispose { agent, req, reply })
+            .then(|| rx.blocking_recv().ok().flatten())
+            .flatten()
+    }
+
     /// Wait until everything sent so far is committed (blocking; for shutdown and tests).
     pub fn flush_blocking(&self) {
         let (tx, rx) = mpsc::channel();
@@ -171,7 +211,7 @@ impl RecordsHandle {
     }
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -187,15 +227,18 @@ struct Report {
     failed: u64,
 }
 
-fn writer(mut conn: Connection, rx: Receiver<Msg>, dropped: &AtomicU64) {
+fn writer(mut store: Box<dyn RecordStore>, rx: Receiver<Msg>, dropped: &AtomicU64) {
     let mut batch: Vec<(RecordOp, i64)> = Vec::with_capacity(BATCH_MAX);
     let mut flushes: Vec<mpsc::Sender<()>> = Vec::new();
     let mut reads: Vec<Read> = Vec::new();
     let mut report = Report::default();
     let mut last_report = Instant::now();
+    let tick_every = store.tick_every();
+    let wake_every = tick_every.map_or(REPORT_EVERY, |t| t.min(REPORT_EVERY));
+    let mut last_tick = Instant::now();
     loop {
         // Wait for work (waking now and then to report), then take what else is queued.
-        match rx.recv_timeout(REPORT_EVERY) {
+        match rx.recv_timeout(wake_every) {
             Ok(msg) => take(msg, &mut batch, &mut flushes, &mut reads),
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
@@ -207,7 +250,7 @@ fn writer(mut conn: Connection, rx: Receiver<Msg>, dropped: &AtomicU64) {
             }
         }
         if !batch.is_empty() {
-            if let Err(e) = write_batch(&mut conn, &batch) {
+            if let Err(e) = store.write_batch(&batch) {
                 report.failed += batch.len() as u64;
                 tracing::error!(error = %e, ops = batch.len(), "could not write call records");
             }
@@ -222,7 +265,11 @@ fn writer(mut conn: Connection, rx: Receiver<Msg>, dropped: &AtomicU64) {
             let _ = done.send(());
         }
         for read in reads.drain(..) {
-            answer(&conn, read);
+            answer(store.as_mut(), read);
+        }
+        if tick_every.is_some_and(|t| last_tick.elapsed() >= t) {
+            store.tick();
+            last_tick = Instant::now();
         }
         if last_report.elapsed() >= REPORT_EVERY {
             log_report(
@@ -249,16 +296,18 @@ fn take(
 }
 
 /// Answer a read (a database error is logged and answered None).
-fn answer(conn: &Connection, read: Read) {
+fn answer(store: &mut dyn RecordStore, read: Read) {
     match read {
         Read::History { agent, reply } => {
-            let calls = call_history::read(conn, &agent, now_ms())
+            let calls = store
+                .history(&agent, now_ms())
                 .map_err(|e| tracing::error!(error = %e, %agent, "could not read the history"))
                 .ok();
             let _ = reply.send(calls);
         }
         Read::Dispose { agent, req, reply } => {
-            let stored = call_history::set_disposition(conn, &agent, &req)
+            let stored = store
+                .dispose(&agent, &req)
                 .map_err(|e| tracing::error!(error = %e, %agent, "could not store a disposition"))
                 .ok();
             let _ = reply.send(stored);
@@ -284,101 +333,10 @@ fn log_report(r: &Report, dropped: u64) {
     }
 }
 
-/// All ops of a batch in one transaction (rolled back as a whole when one fails).
-fn write_batch(conn: &mut Connection, batch: &[(RecordOp, i64)]) -> rusqlite::Result<()> {
-    let tx = conn.transaction()?;
-    for (op, at) in batch {
-        apply(&tx, op, *at)?;
-    }
-    tx.commit()
-}
-
-fn apply(conn: &Connection, op: &RecordOp, at: i64) -> rusqlite::Result<()> {
-    match op {
-        RecordOp::Started {
-            call,
-            kind,
-            caller,
-            target,
-            team,
-        } => {
-            exec(
-                conn,
-                "INSERT OR REPLACE INTO calls (id, kind, caller, target, team, state, started_at_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'started', ?6)",
-                params![call, kind, caller, target, team, at],
-            )?;
-            event(
-                conn,
-                call,
-                at,
-                "started",
-                Some(&format!("{caller} → {target}")),
-            )
-        }
-        RecordOp::State {
-            call,
-            state,
-            detail,
-        } => {
-            exec(
-                conn,
-                "UPDATE calls SET state = ?2 WHERE id = ?1",
-                params![call, state],
-            )?;
-            event(conn, call, at, state, detail.as_deref())
-        }
-        RecordOp::Answered { call, agent } => {
-            exec(
-                conn,
-                "UPDATE calls SET state = 'connected', answered_by = ?2, answered_at_ms = ?3 WHERE id = ?1",
-                params![call, agent, at],
-            )?;
-            event(conn, call, at, "answered", Some(agent))
-        }
-        RecordOp::Ended { call, reason } => {
-            exec(
-                conn,
-                "UPDATE calls SET state = 'ended', ended_at_ms = ?2, end_reason = ?3 WHERE id = ?1",
-                params![call, at, reason],
-            )?;
-            event(conn, call, at, "ended", Some(reason))
-        }
-        RecordOp::AgentJoined { call, agent, party } => {
-            call_history::joined(conn, call, agent, party, at)
-        }
-        RecordOp::AgentLeft {
-            call,
-            agent,
-            transferred,
-        } => call_history::left(conn, call, agent, *transferred, at),
-    }
-}
-
-/// Run one statement, prepared once per connection (SQLite's statement cache).
-fn exec(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<()> {
-    conn.prepare_cached(sql)?.execute(params)?;
-    Ok(())
-}
-
-fn event(
-    conn: &Connection,
-    call: &str,
-    at: i64,
-    state: &str,
-    detail: Option<&str>,
-) -> rusqlite::Result<()> {
-    exec(
-        conn,
-        "INSERT INTO call_events (call_id, at_ms, state, detail) VALUES (?1, ?2, ?3, ?4)",
-        params![call, at, state, detail],
-    )?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rusqlite::Connection;
 
     /// Set in the child process of the crash test: the database it writes to.
     const CRASH_CHILD_DB: &str = "AGENTPHONE_RECORDS_CRASH_CHILD_DB";

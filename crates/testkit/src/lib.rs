@@ -1,6 +1,7 @@
 //! agentphone's test kit, one of each: the counting allocator (`alloc`), what-was-heard checks
 //! (`tone`), the TUI in tmux (`tmux`), and with features the scripted SIP peer (`sip`), the server under test (`server`),
-//! the headless-phone driver (`phone`) and end-to-end scenario builders (`scenario`).
+//! the headless-phone driver (`phone`), end-to-end scenario builders (`scenario`), a
+//! throwaway PostgreSQL (`postgres`) and Redis (`redis`), a cluster behind Kamailio (`cluster`).
 //!
 //! Everything talks over real sockets on 127.0.0.1 with ephemeral ports. Helpers panic with a
 //! message on failure: they are for tests only.
@@ -14,7 +15,13 @@ pub mod torture;
 pub mod wait;
 
 #[cfg(feature = "server")]
+pub mod cluster;
+#[cfg(feature = "server")]
 pub mod phone;
+#[cfg(feature = "server")]
+pub mod postgres;
+#[cfg(feature = "server")]
+pub mod redis;
 #[cfg(feature = "server")]
 pub mod scenario;
 #[cfg(feature = "server")]

@@ -247,3 +247,43 @@ fn tls_section_is_checked_and_resolved() {
         .tls
         .is_none());
 }
+
+/// `[cluster]` (issue 12): node name, PostgreSQL connection string, lease; absent = alone with
+/// SQLite.
+#[test]
+fn cluster_section_is_read_and_checked() {
+    let alone = Config::from_toml_str("", "conf/test.toml").unwrap_or_else(|e| panic!("{e}"));
+    assert!(alone.cluster.is_none());
+    let ok = Config::from_toml_str(
+        "[cluster]\nnode = \"n-1\"\npostgres = \"host=127.0.0.1 dbname=a\"\nlease_s = 4\n",
+        "conf/test.toml",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let records = ok.cluster.map(|c| c.records).expect("cluster settings");
+    assert_eq!(
+        (
+            records.node.as_str(),
+            records.conninfo.as_str(),
+            records.lease.as_secs()
+        ),
+        ("n-1", "host=127.0.0.1 dbname=a", 4)
+    );
+    for (text, line, key) in [
+        ("[cluster]\nnode = \"a b\"\npostgres = \"x\"\n", 2, "node"),
+        (
+            "[cluster]\nnode = \"n1\"\npostgres = \" \"\n",
+            3,
+            "postgres",
+        ),
+        (
+            "[cluster]\nnode = \"n1\"\npostgres = \"x\"\nlease_s = 1\n",
+            4,
+            "lease_s",
+        ),
+    ] {
+        let e = error_of(text);
+        assert_eq!((e.line, e.key.as_deref()), (Some(line), Some(key)), "{e}");
+    }
+    let e = error_of("[cluster]\npostgres = \"x\"\n");
+    assert!(e.to_string().contains("node"), "{e}");
+}

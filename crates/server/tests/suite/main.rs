@@ -8,6 +8,7 @@ static ALLOCATOR: agentphone_testkit::alloc::CountingAllocator =
     agentphone_testkit::alloc::CountingAllocator;
 
 mod calls;
+mod cluster;
 mod config_errors;
 mod directory;
 mod directory_states;
@@ -16,9 +17,11 @@ mod listener_hold;
 mod malformed;
 mod media_tick_alloc;
 mod queue;
+mod records_postgres;
 mod register;
 mod room_levels;
 mod security;
+mod shared_directory;
 mod supervise;
 mod t11_matrix;
 mod transfer;

@@ -1,0 +1,9 @@
+//! Cluster mode (issue 12): several server nodes behind Kamailio (`deploy/kamailio/`), sharing
+//! their call records in PostgreSQL (`records/postgresql/`). Off unless the config has a
+//! `[cluster]` table; the single process with SQLite stays the default. `shared_directory` is the
+//! Redis side of the directory (reservation of agents across nodes), not yet used by routing.
+
+pub mod config;
+pub mod shared_directory;
+
+pub use config::ClusterConfig;

@@ -1,0 +1,109 @@
+//! The shared directory in Redis (issue 12): what every node must agree on to route calls to
+//! agents registered through other nodes. Keys:
+//!
+//! - `ap:agent:<name>` (hash): `node` she is registered through, her `contact`, `voice` (0/1),
+//!   `state`, `available` (0/1) and, while a call is offered to her, `offered` (its call id);
+//! - `ap:teams:<name>` (set): her teams;
+//! - `ap:idle:<team>` (sorted set): the team's members available for a call, scored by the ms
+//!   since which they are idle — the longest idle first;
+//! - channel `ap:directory`: the name of each agent whose entry changed, for every node to turn
+//!   into its own subscribers' NOTIFYs.
+//!
+//! Every change is one Lua script (`set_agent.lua`, `reserve.lua`, `release.lua`): Redis runs a
+//! script alone, so "reserve the next available member" takes her out of all her teams' idle
+//! sets before any other node can look — two nodes never offer her a call at once.
+//!
+//! Blocking client (`redis` crate, synchronous connection): meant for a node's directory thread.
+//! NOT YET WIRED: the directory and routing do not use it yet (docs/cluster.md, "Not built yet").
+
+use redis::{Commands, Connection, Script};
+
+/// The pub/sub channel of directory changes.
+pub const CHANNEL: &str = "ap:directory";
+
+/// An agent's entry as the node she is registered through sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgentEntry {
+    pub name: String,
+    pub node: String,
+    pub contact: String,
+    pub voice: bool,
+    pub state: String,
+    /// Registered, voice channel on and state available: may be offered a call.
+    pub available: bool,
+    /// Idle since (ms since the epoch): her place in the teams' queues.
+    pub idle_since_ms: i64,
+    pub teams: Vec<String>,
+}
+
+/// A connection to the shared directory.
+pub struct SharedDirectory {
+    conn: Connection,
+    set_agent: Script,
+    reserve: Script,
+    release: Script,
+}
+
+impl SharedDirectory {
+    /// Connect to Redis at `url` (`redis://127.0.0.1:6379/`).
+    pub fn connect(url: &str) -> redis::RedisResult<SharedDirectory> {
+        let conn = redis::Client::open(url)?.get_connection()?;
+        Ok(SharedDirectory {
+            conn,
+            set_agent: Script::new(include_str!("set_agent.lua")),
+            reserve: Script::new(include_str!("reserve.lua")),
+            release: Script::new(include_str!("release.lua")),
+        })
+    }
+
+    /// Write an agent's entry (and publish the change).
+    pub fn set_agent(&mut self, a: &AgentEntry) -> redis::RedisResult<()> {
+        let mut call = self.set_agent.prepare_invoke();
+        call.arg(&a.name)
+            .arg(&a.node)
+            .arg(&a.contact)
+            .arg(u8::from(a.voice))
+            .arg(&a.state)
+            .arg(u8::from(a.available))
+            .arg(a.idle_since_ms);
+        for team in &a.teams {
+            call.arg(team);
+        }
+        call.invoke::<i64>(&mut self.conn).map(|_| ())
+    }
+
+    /// Reserve the longest-idle available member of `team` for `call`; None when nobody is.
+    pub fn reserve(&mut self, team: &str, call: &str) -> redis::RedisResult<Option<String>> {
+        self.reserve
+            .key(format!("ap:idle:{team}"))
+            .arg(call)
+            .invoke(&mut self.conn)
+    }
+
+    /// The offer of `call` to `agent` is over; if she is still available she is idle again since
+    /// `idle_since_ms`. False when that offer was not (or no longer) hers.
+    pub fn release(
+        &mut self,
+        agent: &str,
+        call: &str,
+        idle_since_ms: i64,
+    ) -> redis::RedisResult<bool> {
+        let done: i64 = self
+            .release
+            .arg(agent)
+            .arg(call)
+            .arg(idle_since_ms)
+            .invoke(&mut self.conn)?;
+        Ok(done == 1)
+    }
+
+    /// The team's available members, longest idle first.
+    pub fn idle(&mut self, team: &str) -> redis::RedisResult<Vec<String>> {
+        self.conn.zrange(format!("ap:idle:{team}"), 0, -1)
+    }
+
+    /// The call offered to `agent`, if any.
+    pub fn offered(&mut self, agent: &str) -> redis::RedisResult<Option<String>> {
+        self.conn.hget(format!("ap:agent:{agent}"), "offered")
+    }
+}
