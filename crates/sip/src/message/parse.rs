@@ -198,7 +198,7 @@ fn write_start_line(line: &str, out: &mut String) -> Result<(), ParseError> {
         return Err(ParseError::new("Malformed Request-Line"));
     }
     if version != "SIP/2.0" {
-        return Err(ParseError::with_status(505, "Unsupported SIP version"));
+        return Err(ParseError::with_status(505, "Version Not Supported"));
     }
     // RFC 3261 §8.2: the method is inspected before the Request-URI.
     if method.parse::<rsip::Method>().is_err() {
