@@ -97,6 +97,11 @@ impl AuthGuard {
         let Some(header) = header else {
             return AuthDecision::Challenge { stale: false };
         };
+        if !is_digest(header) {
+            // Credentials in a scheme we do not know are as good as none: challenge with ours
+            // (RFC 4475 §3.3.9 `regaut01`).
+            return AuthDecision::Challenge { stale: false };
+        }
         let Some(creds) = Credentials::parse(header) else {
             return AuthDecision::Forbidden("Malformed credentials");
         };
@@ -212,6 +217,15 @@ fn method_name(method: &rsip::Method) -> &'static str {
     }
 }
 
+/// Whether an Authorization value is in the Digest scheme (case-insensitive).
+fn is_digest(header: &str) -> bool {
+    header
+        .trim_start()
+        .split([' ', '\t'])
+        .next()
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("Digest"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,6 +261,35 @@ mod tests {
             algorithms(&md5_only.challenges(true, IpAddr::from([127, 0, 0, 1]))),
             ["MD5"]
         );
+    }
+
+    #[test]
+    fn credentials_are_challenged_or_refused_by_their_scheme() {
+        let ip = IpAddr::from([127, 0, 0, 1]);
+        let guard = guard("");
+        let challenge = AuthDecision::Challenge { stale: false };
+        let cases = [
+            // RFC 4475 regaut01: an unknown scheme gets our challenge
+            ("NoOneKnowsThisScheme opaque-data=here", challenge),
+            (
+                "Basic YWxpY2U6YQ==",
+                AuthDecision::Challenge { stale: false },
+            ),
+            ("Bearer", AuthDecision::Challenge { stale: false }),
+            // a Digest we cannot read is refused
+            ("Digest", AuthDecision::Forbidden("Malformed credentials")),
+            (
+                "digest username=\"alice\"",
+                AuthDecision::Forbidden("Malformed credentials"),
+            ),
+        ];
+        for (header, want) in cases {
+            assert_eq!(
+                guard.check_header(Some(header), "REGISTER", ip),
+                want,
+                "{header}"
+            );
+        }
     }
 
     #[test]

@@ -57,10 +57,7 @@ pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction) {
     };
     let offer = match super::sdp_offer::read_offer(&tx.request) {
         Ok(o) => o,
-        Err((code, reason)) => {
-            sip_reply::reply(&tx, code, &reason).await;
-            return;
-        }
+        Err((code, reason)) => return super::sdp_offer::refuse(&tx, code, &reason).await,
     };
     let destination = match route {
         Route::Inbound(team) | Route::Team(team) => Destination::Team(team),

@@ -34,8 +34,7 @@ pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction, room: RoomId) {
         },
     };
     if let Err((code, reason)) = super::sdp_offer::read_offer(&tx.request) {
-        sip_reply::reply(&tx, code, &reason).await;
-        return;
+        return super::sdp_offer::refuse(&tx, code, &reason).await;
     }
     let Some(handle) = ctx.dialogs.room(room) else {
         sip_reply::refuse(&tx, 404, "Not Found", "No such call").await;

@@ -148,12 +148,14 @@ impl Core {
         match parse(bytes) {
             Err(e) => {
                 tracing::debug!(?peer, reason = %e, "sip: unparseable message");
-                let reply = if e.reason.starts_with("Unsupported method") {
-                    let allow: Vec<(&str, &str)> =
-                        self.cfg.allow.iter().map(|a| ("Allow", *a)).collect();
-                    error_reply_with(bytes, 501, "Not Implemented", &allow)
-                } else {
-                    message::bad_request_reply(bytes, &e.reason)
+                let reply = match e.status {
+                    501 => {
+                        let allow: Vec<(&str, &str)> =
+                            self.cfg.allow.iter().map(|a| ("Allow", *a)).collect();
+                        error_reply_with(bytes, 501, "Not Implemented", &allow)
+                    }
+                    400 => message::bad_request_reply(bytes, &e.reason),
+                    code => message::error_reply(bytes, code, &e.reason),
                 };
                 if let Some(reply) = reply {
                     self.transmit(peer, Bytes::from(reply), None);

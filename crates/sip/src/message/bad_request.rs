@@ -67,8 +67,9 @@ pub fn error_reply_with(
 }
 
 fn looks_like_request_line(line: &str) -> bool {
+    // The version is the last element even when LWS splits the Request-URI (`lwsruri`).
     let mut parts = line.split_whitespace();
-    let (Some(method), Some(_uri), Some(version)) = (parts.next(), parts.next(), parts.next())
+    let (Some(method), Some(_uri), Some(version)) = (parts.next(), parts.next(), parts.last())
     else {
         return false;
     };

@@ -12,6 +12,7 @@ mod ipv6;
 pub mod lite;
 mod parse;
 mod reason;
+mod strict;
 mod validate;
 
 pub use bad_request::{bad_request_reply, error_reply, error_reply_with};

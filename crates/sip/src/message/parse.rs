@@ -5,6 +5,7 @@ use super::compact::{
 };
 use super::ipv6;
 use super::reason::reason_phrase;
+use super::strict::Strict;
 use super::validate::validate;
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -18,12 +19,20 @@ pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 pub struct ParseError {
     /// Human-readable reason (used as the 400 reason phrase).
     pub reason: String,
+    /// The status a request that failed this way is answered with: 400, or 501 (unknown
+    /// method), 505 (SIP version), 416 (Request-URI scheme).
+    pub status: u16,
 }
 
 impl ParseError {
     pub(crate) fn new(reason: impl Into<String>) -> Self {
+        ParseError::with_status(400, reason)
+    }
+
+    pub(crate) fn with_status(status: u16, reason: impl Into<String>) -> Self {
         ParseError {
             reason: reason.into(),
+            status,
         }
     }
 }
@@ -112,11 +121,13 @@ fn normalize(bytes: &[u8]) -> Result<Vec<u8>, ParseError> {
     write_start_line(start_line, &mut out)?;
 
     let mut content_length: Option<usize> = None;
+    let mut strict = Strict::default();
     for (name, value) in header_lines(rest) {
         if !is_token(name) {
             return Err(ParseError::new("Malformed header line"));
         }
         let name = expand_name(name);
+        strict.check(name, &value)?;
         if name.eq_ignore_ascii_case("Content-Length") {
             if content_length.is_some() {
                 // RFC 4475 mcl01: no way to know where the message ends.
@@ -175,22 +186,40 @@ fn write_start_line(line: &str, out: &mut String) -> Result<(), ParseError> {
         let _ = write!(out, "SIP/2.0 {code} {reason}\r\n");
         return Ok(());
     }
-    let mut parts = line.split_whitespace();
+    // Exactly one SP between the three elements, none after (RFC 4475 `lwsstart`, `trws`,
+    // `lwsruri`).
+    let mut parts = line.split(' ');
     let (Some(method), Some(uri), Some(version), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(ParseError::new("Malformed Request-Line"));
     };
-    if version != "SIP/2.0" {
-        return Err(ParseError::new("Unsupported SIP version"));
+    if method.is_empty() || uri.is_empty() {
+        return Err(ParseError::new("Malformed Request-Line"));
     }
+    if version != "SIP/2.0" {
+        return Err(ParseError::with_status(505, "Version Not Supported"));
+    }
+    // RFC 3261 §8.2: the method is inspected before the Request-URI.
     if method.parse::<rsip::Method>().is_err() {
         let shown: String = method
             .chars()
             .filter(char::is_ascii_alphanumeric)
             .take(20)
             .collect();
-        return Err(ParseError::new(format!("Unsupported method {shown}")));
+        return Err(ParseError::with_status(
+            501,
+            format!("Unsupported method {shown}"),
+        ));
+    }
+    match uri_scheme(uri) {
+        // Not a URI at all (`<sip:…>`, RFC 4475 `ltgtruri`).
+        None => return Err(ParseError::new("Malformed Request-URI")),
+        // A URI we do not serve (RFC 3261 §8.2.2.1; RFC 4475 `unkscm`, `novelsc`).
+        Some(scheme) if !is_sip_scheme(scheme) => {
+            return Err(ParseError::with_status(416, "Unsupported URI Scheme"));
+        }
+        Some(_) => {}
     }
     if parse_uri(uri).is_none() {
         return Err(ParseError::new("Malformed Request-URI"));
@@ -199,6 +228,23 @@ fn write_start_line(line: &str, out: &mut String) -> Result<(), ParseError> {
     let uri = escape_user_semicolons(&uri);
     let _ = write!(out, "{method} {uri} SIP/2.0\r\n");
     Ok(())
+}
+
+/// The scheme of an RFC 3261 §25.1 `absoluteURI` (`scheme ":" …`, scheme = ALPHA *( ALPHA /
+/// DIGIT / "+" / "-" / "." )), or None when `uri` is not one (no scheme, an empty rest, or
+/// characters no URI holds unescaped: SP, `<`, `>`, `"`).
+pub(crate) fn uri_scheme(uri: &str) -> Option<&str> {
+    let (scheme, rest) = uri.split_once(':')?;
+    let mut chars = scheme.bytes();
+    let scheme_ok = chars.next().is_some_and(|b| b.is_ascii_alphabetic())
+        && chars.all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b));
+    let rest_ok = !rest.is_empty() && !rest.contains([' ', '<', '>', '"']);
+    (scheme_ok && rest_ok).then_some(scheme)
+}
+
+/// `sip` or `sips`, case-insensitive.
+pub(crate) fn is_sip_scheme(scheme: &str) -> bool {
+    scheme.eq_ignore_ascii_case("sip") || scheme.eq_ignore_ascii_case("sips")
 }
 
 /// RFC 3261 allows `;` in a URI's user part (`sip:user;par=u%40example.net@example.com`, RFC

@@ -130,6 +130,52 @@ fn to_bytes_sets_content_length_to_body() {
 }
 
 #[test]
+fn request_line_errors_carry_the_status_rfc_4475_prefers() {
+    let base = "OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP 1.2.3.4:5060;branch=z9hG4bK1\r\nFrom: <sip:x@y>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+    // (case, Request-Line, status; 0 = parses)
+    let cases = [
+        ("plain", "OPTIONS sip:a@b SIP/2.0", 0),
+        (
+            "sips and an upper-case scheme",
+            "OPTIONS SIPS:a@b SIP/2.0",
+            0,
+        ),
+        ("badvers", "OPTIONS sip:a@b SIP/7.0", 505),
+        (
+            "unkscm",
+            "OPTIONS nobodyKnowsThisScheme:totallyopaquecontent SIP/2.0",
+            416,
+        ),
+        (
+            "novelsc",
+            "OPTIONS soap.beep://192.0.2.103:3002 SIP/2.0",
+            416,
+        ),
+        ("tel", "OPTIONS tel:+15551234 SIP/2.0", 416),
+        ("ltgtruri", "OPTIONS <sip:a@b> SIP/2.0", 400),
+        ("no scheme", "OPTIONS a@b SIP/2.0", 400),
+        (
+            "scheme starting with a digit",
+            "OPTIONS 1sip:a@b SIP/2.0",
+            400,
+        ),
+        ("lwsruri", "OPTIONS sip:a@b; lr SIP/2.0", 400),
+        ("lwsstart", "OPTIONS  sip:a@b  SIP/2.0", 400),
+        ("trws", "OPTIONS sip:a@b SIP/2.0  ", 400),
+        ("tab", "OPTIONS\tsip:a@b SIP/2.0", 400),
+        ("unknown method first", "NEWMETHOD <sip:a@b> SIP/2.0", 501),
+    ];
+    for (case, line, want) in cases {
+        let text = base.replacen("OPTIONS sip:a@b SIP/2.0", line, 1);
+        let got = match parse(text.as_bytes()) {
+            Ok(_) => 0,
+            Err(e) => e.status,
+        };
+        assert_eq!(got, want, "{case}: {line:?}");
+    }
+}
+
+#[test]
 fn rejects_missing_or_garbled_mandatory_headers() {
     let base = "OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP 1.2.3.4:5060;branch=z9hG4bK1\r\nFrom: <sip:x@y>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
     assert!(parse(base.as_bytes()).is_ok());

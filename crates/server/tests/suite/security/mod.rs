@@ -8,6 +8,7 @@ mod digest;
 mod liveness;
 mod records;
 mod rfc4475;
+mod rfc4475_all;
 mod rtp_latch;
 mod rtp_ports;
 mod tcp;

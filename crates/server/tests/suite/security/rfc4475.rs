@@ -34,7 +34,7 @@ impl Raw {
     }
 }
 
-async fn final_response(sock: &UdpSocket, ms: u64) -> Option<String> {
+pub(super) async fn final_response(sock: &UdpSocket, ms: u64) -> Option<String> {
     let mut buf = vec![0u8; 65536];
     let deadline = tokio::time::Instant::now() + Duration::from_millis(ms);
     loop {
@@ -50,7 +50,7 @@ async fn final_response(sock: &UdpSocket, ms: u64) -> Option<String> {
 }
 
 /// The status code of a response's text (0 when it is none).
-fn status(text: &str) -> u16 {
+pub(super) fn status(text: &str) -> u16 {
     text.strip_prefix("SIP/2.0 ")
         .and_then(|rest| rest.get(..3))
         .and_then(|c| c.parse().ok())
@@ -58,7 +58,7 @@ fn status(text: &str) -> u16 {
 }
 
 /// A header's value in a response's text (name case-insensitive).
-fn header<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+pub(super) fn header<'a>(text: &'a str, name: &str) -> Option<&'a str> {
     text.split("\r\n").find_map(|line| {
         let (n, v) = line.split_once(':')?;
         n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
@@ -67,7 +67,7 @@ fn header<'a>(text: &'a str, name: &str) -> Option<&'a str> {
 
 /// `intmeth` (§3.1.1.2): an unknown method made of every token character — valid, not
 /// implemented.
-fn intmeth(server: SocketAddr) -> String {
+pub(super) fn intmeth(server: SocketAddr) -> String {
     let m = "!interesting-Method0123456789_*+`.%indeed'~";
     format!(
         "{m} sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*:&it+has=1,weird!*pas$wo~d_too.(doesn't-it)@{server} SIP/2.0\r\n\
@@ -83,7 +83,7 @@ fn intmeth(server: SocketAddr) -> String {
 }
 
 /// `esc02` (§3.1.1.5): `%` escapes are not decoded in a method: `RE%47IST%45R` is not REGISTER.
-fn esc02(server: SocketAddr) -> String {
+pub(super) fn esc02(server: SocketAddr) -> String {
     format!(
         "RE%47IST%45R sip:{server} SIP/2.0\r\n\
          To: \"%Z%45\" <sip:resource@{server}>\r\n\
@@ -120,7 +120,7 @@ async fn unknown_methods_get_501_with_allow() {
 
 /// `bext01` (§3.3.5): Require options nobody supports; a UAS answers 420 listing them in
 /// Unsupported (Proxy-Require is for proxies: ignored).
-fn bext01(server: SocketAddr, method: &str) -> String {
+pub(super) fn bext01(server: SocketAddr, method: &str) -> String {
     format!(
         "{method} sip:user@{server} SIP/2.0\r\n\
          To: sip:j_user@{server}\r\n\
@@ -163,7 +163,7 @@ async fn an_unknown_require_gets_420_with_unsupported() {
 }
 
 /// `mcl01` (§3.3.9): two Content-Length headers with different values.
-fn mcl01(server: SocketAddr, transport: &str) -> String {
+pub(super) fn mcl01(server: SocketAddr, transport: &str) -> String {
     format!(
         "OPTIONS sip:user@{server} SIP/2.0\r\n\
          Via: SIP/2.0/{transport} 127.0.0.1;branch=z9hG4bK293423{transport}\r\n\
@@ -265,7 +265,7 @@ async fn tortuous_but_valid_requests_are_not_400() {
 }
 
 /// The first final response read from a TCP connection within 3 s (whole text).
-async fn tcp_final_response(conn: &mut TcpStream) -> Option<String> {
+pub(super) async fn tcp_final_response(conn: &mut TcpStream) -> Option<String> {
     let mut received = Vec::new();
     let mut buf = [0u8; 4096];
     let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
