@@ -36,6 +36,9 @@ pub enum AgentChange {
     Register(Option<Box<Binding>>),
     /// Voice channel on/off (PUBLISH presence).
     SetVoice(bool),
+    /// Another node reserved the agent for its call (cluster mode, the shared directory): she
+    /// rings, whatever this node thought of her.
+    Offered,
     /// A reserved agent was not connected (declined, no answer, cancelled).
     Release,
     /// A reserved agent answered: ringing → on a call.
@@ -196,6 +199,7 @@ impl Agents {
             }
             AgentChange::Reachable(reachable) => a.reachable = reachable,
             AgentChange::SetVoice(active) => a.voice_active = active,
+            AgentChange::Offered => a.ringing += 1,
             AgentChange::Release => a.ringing = a.ringing.saturating_sub(1),
             AgentChange::Answered => {
                 a.ringing = a.ringing.saturating_sub(1);

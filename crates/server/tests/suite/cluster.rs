@@ -5,8 +5,10 @@
 //! keep their music, and a survivor closes the dead node's calls in PostgreSQL once its lease
 //! runs out. Skipped, saying so, only when Kamailio or PostgreSQL is not installed.
 //!
-//! Not covered yet: agents registered through one node answering calls of another (that needs
-//! the shared directory in Redis, issue 12 point 2, not built).
+//! Across nodes (the shared directory in Redis): a customer queued on one node is answered by an
+//! agent registered through another, who transfers to an agent of the third; the three hear
+//! each other; the room's node is killed and a new call is answered by an agent of a survivor
+//! within 10 s while the dead node's call is closed in PostgreSQL.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -14,8 +16,9 @@ use std::time::{Duration, Instant};
 
 use agentphone_testkit::cluster::TestCluster;
 use agentphone_testkit::server::{BASE_DIRECTORY, MOH_HZ, RINGBACK_HZ};
-use agentphone_testkit::sip::call::{dial, Dialing};
+use agentphone_testkit::sip::call::{answer, dial, Dialing};
 use agentphone_testkit::sip::media_peer::MediaPeer;
+use agentphone_testkit::sip::room::{command, notify_until, refer, wait_request};
 use agentphone_testkit::sip::{code, SipPeer};
 use agentphone_testkit::tone::write_tone_wav;
 use agentphone_testkit::wait::wait_until;
@@ -218,5 +221,298 @@ async fn calls_through_kamailio_survive_a_killed_node_and_its_records_are_closed
         hearing,
         BEFORE + AFTER - dead_calls,
         "the survivors' customers still hear music on hold"
+    );
+}
+
+/// Twelve agents of one team: Kamailio hashes each one's registration to a node (by her
+/// address of record), so every node has some.
+fn team_of_twelve() -> String {
+    let mut text = String::new();
+    let names: Vec<String> = (1..=12).map(|i| format!("a{i}")).collect();
+    for n in &names {
+        text.push_str(&format!(
+            "[[agents]]\nusername = \"{n}\"\npassword = \"{n}-secret\"\n"
+        ));
+    }
+    let members: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+    text.push_str(&format!(
+        "[[teams]]\nname = \"support\"\nmembers = [{}]\ninbound = \"support\"\n",
+        members.join(", ")
+    ));
+    text
+}
+
+const AGENT_A_HZ: f32 = 1000.0;
+const AGENT_B_HZ: f32 = 1500.0;
+const AGENT_C_HZ: f32 = 2000.0;
+
+/// The node (`nodeN`) an agent is registered through, as the shared directory says.
+fn node_of(redis_url: &str, agent: &str) -> Option<String> {
+    let mut conn = redis::Client::open(redis_url)
+        .and_then(|c| c.get_connection())
+        .ok()?;
+    redis::cmd("HGET")
+        .arg(format!("ap:agent:{agent}"))
+        .arg("node")
+        .query(&mut conn)
+        .ok()?
+}
+
+/// Wait until the shared directory shows `agent` available (her node published her PUBLISH).
+fn wait_available(redis_url: &str, agent: &str) {
+    wait_until(
+        &format!("{agent} available in the shared directory"),
+        Duration::from_secs(5),
+        || {
+            let mut conn = redis::Client::open(redis_url)
+                .and_then(|c| c.get_connection())
+                .map_err(|e| e.to_string())?;
+            let available: Option<String> = redis::cmd("HGET")
+                .arg(format!("ap:agent:{agent}"))
+                .arg("available")
+                .query(&mut conn)
+                .map_err(|e| e.to_string())?;
+            if available.as_deref() == Some("1") {
+                Ok(())
+            } else {
+                Err(format!("available = {available:?}"))
+            }
+        },
+    );
+}
+
+/// An INVITE offering a call to `ua` within `secs`.
+async fn offered(ua: &mut SipPeer, secs: u64) -> agentphone_sip::endpoint::ServerTransaction {
+    wait_request(ua, secs, |r| r.method == rsip::Method::Invite)
+        .await
+        .unwrap_or_else(|| panic!("{}: no INVITE within {secs} s", ua.user))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_agent_of_another_node_answers_and_transfers_to_a_third_node_and_a_killed_node_is_survived(
+) {
+    let assets = tempfile::tempdir().expect("temp dir");
+    write_tone_wav(&assets.path().join("music-on-hold.wav"), MOH_HZ, 48_000, 3);
+    write_tone_wav(&assets.path().join("ringback.wav"), RINGBACK_HZ, 48_000, 3);
+    let Some(cluster) = tokio::task::block_in_place(|| {
+        TestCluster::start(
+            Path::new(env!("CARGO_BIN_EXE_agentphone-server")),
+            &format!("{SERVER}{}", team_of_twelve()),
+            3,
+            assets.path(),
+            LEASE_S,
+        )
+    }) else {
+        return;
+    };
+
+    // Every agent registers through Kamailio, voice channel off: each node writes its own
+    // agents into the shared directory.
+    let mut agents = Vec::new();
+    for i in 1..=12 {
+        let name = format!("a{i}");
+        let mut ua = SipPeer::new(cluster.kamailio, &name, &format!("{name}-secret")).await;
+        let r = ua.register().await;
+        assert_eq!(code(&r), 200, "REGISTER {name} via Kamailio: {r}");
+        agents.push(ua);
+    }
+    let homes: Vec<String> = tokio::task::block_in_place(|| {
+        wait_until(
+            "every agent in the shared directory",
+            Duration::from_secs(5),
+            || {
+                let homes: Vec<Option<String>> = (1..=12)
+                    .map(|i| node_of(&cluster.redis, &format!("a{i}")))
+                    .collect();
+                if homes.iter().all(Option::is_some) {
+                    Ok(())
+                } else {
+                    Err(format!("{homes:?}"))
+                }
+            },
+        );
+        (1..=12)
+            .map(|i| node_of(&cluster.redis, &format!("a{i}")).unwrap_or_default())
+            .collect()
+    });
+    let on = |node: &str, not: &[usize]| -> usize {
+        (0..12)
+            .find(|i| homes[*i] == node && !not.contains(i))
+            .unwrap_or_else(|| panic!("no agent registered through {node}: {homes:?}"))
+    };
+
+    // A customer calls support: nobody is available, she waits with music on the node her
+    // Call-ID hashed to — the room's node.
+    let customer = SipPeer::new(cluster.kamailio, "customer", "").await;
+    let dialing = dial(
+        &customer,
+        &format!("sip:support@{}", cluster.kamailio),
+        CUSTOMER_HZ,
+    );
+    let first = tokio::spawn(async move {
+        let (_, party) = dialing.finish(&customer).await;
+        (customer, party)
+    });
+    let room_node = tokio::task::block_in_place(|| {
+        wait_until(
+            "the call open in PostgreSQL",
+            Duration::from_secs(10),
+            || {
+                let open = cluster.query("SELECT COUNT(*) FROM calls WHERE ended_at_ms IS NULL");
+                if open == "1" {
+                    Ok(())
+                } else {
+                    Err(format!("{open} open"))
+                }
+            },
+        );
+        cluster.query("SELECT node FROM calls WHERE ended_at_ms IS NULL")
+    });
+    let others: Vec<String> = (1..=3)
+        .map(|n| format!("node{n}"))
+        .filter(|n| *n != room_node)
+        .collect();
+    assert_eq!(others.len(), 2, "one open call, on one node: {room_node:?}");
+
+    // Agent A, registered through another node, switches her voice channel on: the room's node
+    // reserves her in the shared directory and rings her through Kamailio.
+    let a = on(&others[0], &[]);
+    let p = agents[a].set_voice(true).await;
+    assert_eq!(code(&p), 200, "PUBLISH: {p}");
+    let inv = offered(&mut agents[a], 10).await;
+    let mut party_a = answer(&agents[a], &inv, AGENT_A_HZ).await;
+    let (_customer, waiting) = first.await.expect("the first customer's task");
+    let waiting = waiting.unwrap_or_else(|r| panic!("the first customer: {r}"));
+    waiting
+        .media
+        .assert_hears(
+            "the customer, answered by an agent of another node",
+            &[(AGENT_A_HZ, true), (MOH_HZ, false)],
+        )
+        .await;
+    party_a
+        .media
+        .assert_hears(
+            "agent A (another node) hears the customer",
+            &[(CUSTOMER_HZ, true)],
+        )
+        .await;
+
+    // Agent C on the third node comes on; A transfers to her.
+    let c = on(&others[1], &[]);
+    let p = agents[c].set_voice(true).await;
+    assert_eq!(code(&p), 200, "PUBLISH: {p}");
+    tokio::task::block_in_place(|| wait_available(&cluster.redis, &format!("a{}", c + 1)));
+    let target = format!("sip:a{}@127.0.0.1?Subject=cluster", c + 1);
+    let resp = refer(&agents[a], &mut party_a, &target).await;
+    assert_eq!(code(&resp), 202, "REFER through Kamailio: {resp}");
+    let inv = offered(&mut agents[c], 10).await;
+    let party_c = answer(&agents[c], &inv, AGENT_C_HZ).await;
+    notify_until(&mut agents[a], "refer", 10, |n| n.body.contains("200 OK")).await;
+    party_c
+        .media
+        .assert_hears(
+            "agent C (third node) consults with A",
+            &[(AGENT_A_HZ, true), (CUSTOMER_HZ, false)],
+        )
+        .await;
+    // A resumes the customer: three-way; both agents hear her.
+    let resp = command(&agents[a], &mut party_a, r#"{"command":"resume"}"#).await;
+    assert_eq!(code(&resp), 200, "resume: {resp}");
+    party_c
+        .media
+        .assert_hears(
+            "agent C (third node) hears the customer",
+            &[(CUSTOMER_HZ, true), (AGENT_A_HZ, true)],
+        )
+        .await;
+    party_a
+        .media
+        .assert_hears(
+            "agent A (second node) hears the customer and C",
+            &[(CUSTOMER_HZ, true), (AGENT_C_HZ, true)],
+        )
+        .await;
+    waiting
+        .media
+        .assert_hears(
+            "the customer hears both agents",
+            &[(AGENT_A_HZ, true), (AGENT_C_HZ, true), (MOH_HZ, false)],
+        )
+        .await;
+
+    // Agent B (a survivor's) comes on, then the room's node dies mid-call.
+    let b = on(&others[0], &[a]);
+    let p = agents[b].set_voice(true).await;
+    assert_eq!(code(&p), 200, "PUBLISH: {p}");
+    tokio::task::block_in_place(|| wait_available(&cluster.redis, &format!("a{}", b + 1)));
+    let dead: usize = room_node
+        .trim_start_matches("node")
+        .parse()
+        .unwrap_or_else(|e| panic!("node name {room_node}: {e}"));
+    cluster.kill_node(dead);
+    let killed = Instant::now();
+
+    // A new customer's call connects within 10 s: B answers it.
+    let customer = SipPeer::new(cluster.kamailio, "customer2", "").await;
+    let dialing = dial(
+        &customer,
+        &format!("sip:support@{}", cluster.kamailio),
+        CUSTOMER_HZ,
+    );
+    let inv = offered(&mut agents[b], 10).await;
+    let party_b = answer(&agents[b], &inv, AGENT_B_HZ).await;
+    let (_, connected) = dialing.finish(&customer).await;
+    let connected = connected.unwrap_or_else(|r| panic!("the new customer: {r}"));
+    let took = killed.elapsed();
+    assert!(
+        took < Duration::from_secs(10),
+        "the new call took {took:?} after the kill"
+    );
+    connected
+        .media
+        .assert_hears(
+            "the new customer hears agent B",
+            &[(AGENT_B_HZ, true), (MOH_HZ, false)],
+        )
+        .await;
+    party_b
+        .media
+        .assert_hears("agent B hears the new customer", &[(CUSTOMER_HZ, true)])
+        .await;
+
+    // A survivor closes the dead node's call once its lease ran out.
+    tokio::task::block_in_place(|| {
+        wait_until(
+            "the dead node's call closed in PostgreSQL",
+            Duration::from_secs(LEASE_S * 4),
+            || {
+                let open = cluster.query(&format!(
+                    "SELECT COUNT(*) FROM calls WHERE node = '{room_node}' AND ended_at_ms IS NULL"
+                ));
+                if open == "0" {
+                    Ok(())
+                } else {
+                    Err(format!("{open} still open"))
+                }
+            },
+        )
+    });
+    let reason = tokio::task::block_in_place(|| {
+        cluster.query(&format!(
+            "SELECT end_reason FROM calls WHERE node = '{room_node}'"
+        ))
+    });
+    assert_eq!(reason, "server node lost");
+    eprintln!(
+        "cluster: room on {room_node}, answered by a{} ({}), transferred to a{} ({}); after the \
+         kill a new call answered by a{} ({}) in {took:?}; closed {:?} after the kill",
+        a + 1,
+        homes[a],
+        c + 1,
+        homes[c],
+        b + 1,
+        homes[b],
+        killed.elapsed()
     );
 }
