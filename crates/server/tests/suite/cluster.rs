@@ -5,6 +5,10 @@
 //! keep their music, and a survivor closes the dead node's calls in PostgreSQL once its lease
 //! runs out. Skipped, saying so, only when Kamailio or PostgreSQL is not installed.
 //!
+//! Concurrency: 200 customers call one team of twelve at once through Kamailio, spread over the
+//! three nodes; every call is answered and, by the call records in PostgreSQL, no agent was
+//! ever offered two calls at the same time.
+//!
 //! Across nodes (the shared directory in Redis): a customer queued on one node is answered by an
 //! agent registered through another, who transfers to an agent of the third; the three hear
 //! each other; the room's node is killed and a new call is answered by an agent of a survivor
@@ -16,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use agentphone_testkit::cluster::TestCluster;
 use agentphone_testkit::server::{BASE_DIRECTORY, MOH_HZ, RINGBACK_HZ};
-use agentphone_testkit::sip::call::{answer, dial, Dialing};
+use agentphone_testkit::sip::call::{answer, dial, expect_bye, invite_request, Dialing, LOCAL};
 use agentphone_testkit::sip::media_peer::MediaPeer;
 use agentphone_testkit::sip::room::{command, notify_until, refer, wait_request};
 use agentphone_testkit::sip::{code, SipPeer};
@@ -514,5 +518,206 @@ async fn an_agent_of_another_node_answers_and_transfers_to_a_third_node_and_a_ki
         b + 1,
         homes[b],
         killed.elapsed()
+    );
+}
+
+const CUSTOMERS: usize = 200;
+/// How long an agent talks before hanging up (the simulated call's length).
+const TALK: Duration = Duration::from_millis(200);
+
+/// A customer's call without media of her own (200 of them at once would each need a media
+/// thread in this process): a PCMU offer for a socket that only receives, the INVITE through
+/// Kamailio, the 2xx ACKed. Once answered: the media socket, to keep for the call's length.
+async fn signalling_only_call(ua: &SipPeer, uri: &str) -> Result<std::net::UdpSocket, String> {
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let port = socket.local_addr().map_err(|e| e.to_string())?.port();
+    let mut offer =
+        agentphone_sip::sdp::Sdp::offer(LOCAL, port, 1, agentphone_sip::sdp::Direction::SendRecv);
+    offer
+        .formats
+        .retain(|f| f.name.eq_ignore_ascii_case("PCMU"));
+    let call_id = agentphone_sip::message::new_call_id();
+    let req = invite_request(ua, uri, &call_id, 1, &offer, None);
+    let mut tx = ua.ep.request(req.clone(), ua.server);
+    loop {
+        let resp = match tokio::time::timeout(Duration::from_secs(60), tx.next()).await {
+            Ok(Some(Ok(resp))) => resp,
+            other => return Err(format!("no final response ({})", other.is_ok())),
+        };
+        match code(&resp) {
+            c if c < 200 => continue,
+            c if c < 300 => {
+                let dialog = agentphone_sip::dialog::Dialog::from_uac(&req, &resp, ua.server)
+                    .ok_or("no dialog")?;
+                ua.ep
+                    .ack(dialog.ack(1, None), ua.server)
+                    .await
+                    .map_err(|e| format!("ACK: {e}"))?;
+                return Ok(socket);
+            }
+            c => return Err(format!("answered {c}")),
+        }
+    }
+}
+
+/// An agent of the team: answers every call offered to her, talks [`TALK`] and hangs up, until
+/// `done` says every customer was served. Returns how many calls she took.
+async fn take_calls(
+    mut ua: SipPeer,
+    done: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) -> usize {
+    use std::sync::atomic::Ordering;
+    let mut taken = 0;
+    while done.load(Ordering::SeqCst) < CUSTOMERS {
+        let Some(tx) = wait_request(&mut ua, 1, |r| {
+            matches!(r.method, rsip::Method::Invite | rsip::Method::Options)
+        })
+        .await
+        else {
+            continue;
+        };
+        if tx.request.method == rsip::Method::Options {
+            ua.reply(&tx, 200, "OK", None).await;
+            continue;
+        }
+        let mut party = answer(&ua, &tx, AGENT_A_HZ).await;
+        taken += 1;
+        // The call's length (what is measured is who was offered what, not the audio).
+        tokio::time::sleep(TALK).await;
+        party.bye(&ua, tx.peer).await;
+    }
+    taken
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_hundred_customers_at_once_across_three_nodes_never_offer_an_agent_two_calls() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let assets = tempfile::tempdir().expect("temp dir");
+    write_tone_wav(&assets.path().join("music-on-hold.wav"), MOH_HZ, 48_000, 3);
+    write_tone_wav(&assets.path().join("ringback.wav"), RINGBACK_HZ, 48_000, 3);
+    let Some(cluster) = tokio::task::block_in_place(|| {
+        TestCluster::start(
+            Path::new(env!("CARGO_BIN_EXE_agentphone-server")),
+            &format!("{SERVER}{}", team_of_twelve()),
+            3,
+            assets.path(),
+            LEASE_S,
+        )
+    }) else {
+        return;
+    };
+    let done = Arc::new(AtomicUsize::new(0));
+    let mut agents = Vec::new();
+    for i in 1..=12 {
+        let name = format!("a{i}");
+        let mut ua = SipPeer::new(cluster.kamailio, &name, &format!("{name}-secret")).await;
+        ua.login().await;
+        tokio::task::block_in_place(|| wait_available(&cluster.redis, &name));
+        agents.push(tokio::spawn(take_calls(ua, done.clone())));
+    }
+
+    let started = Instant::now();
+    let mut customers = Vec::new();
+    for i in 0..CUSTOMERS {
+        let (kamailio, done) = (cluster.kamailio, done.clone());
+        customers.push(tokio::spawn(async move {
+            let mut ua = SipPeer::new(kamailio, &format!("c{i}"), "").await;
+            let media = signalling_only_call(&ua, &format!("sip:support@{kamailio}"))
+                .await
+                .unwrap_or_else(|e| panic!("customer {i}: {e}"));
+            assert!(expect_bye(&mut ua, 60).await, "customer {i}: no BYE");
+            drop(media);
+            done.fetch_add(1, Ordering::SeqCst);
+        }));
+    }
+    for c in customers {
+        c.await.expect("a customer's task");
+    }
+    let served = started.elapsed();
+    let mut taken = Vec::new();
+    for a in agents {
+        taken.push(a.await.expect("an agent's task"));
+    }
+    assert_eq!(
+        taken.iter().sum::<usize>(),
+        CUSTOMERS,
+        "calls taken: {taken:?}"
+    );
+
+    // The records: every call answered and ended; each offer to an agent from its `ringing`
+    // event to her leaving the call (or the offer's miss): never two at once for one agent.
+    tokio::task::block_in_place(|| {
+        wait_until(
+            "every call ended in PostgreSQL",
+            Duration::from_secs(10),
+            || {
+                let open = cluster.query(
+                    "SELECT COUNT(*) FROM calls WHERE ended_at_ms IS NULL OR answered_by IS NULL",
+                );
+                if open == "0" {
+                    Ok(())
+                } else {
+                    Err(format!("{open} open or unanswered"))
+                }
+            },
+        )
+    });
+    let offers = tokio::task::block_in_place(|| {
+        cluster.query(
+            "SELECT e.detail, e.at_ms, COALESCE(a.left_at_ms,
+                 (SELECT MIN(x.at_ms) FROM call_events x WHERE x.call_id = e.call_id
+                    AND x.at_ms >= e.at_ms
+                    AND x.state IN ('no answer', 'refused', 'unreachable')
+                    AND (x.detail = e.detail OR x.detail LIKE e.detail || ':%')),
+                 c.ended_at_ms), c.node
+             FROM call_events e JOIN calls c ON c.id = e.call_id
+             LEFT JOIN call_agents a ON a.call_id = e.call_id AND a.agent = e.detail
+             WHERE e.state = 'ringing' ORDER BY 1, 2",
+        )
+    });
+    let mut by_agent: std::collections::BTreeMap<String, Vec<(i64, i64, String)>> =
+        Default::default();
+    for line in offers.lines() {
+        let f: Vec<&str> = line.split('|').collect();
+        let [agent, start, end, node] = f[..] else {
+            panic!("offer row {line}");
+        };
+        let start: i64 = start.parse().unwrap_or_else(|e| panic!("{line}: {e}"));
+        let end: i64 = end.parse().unwrap_or_else(|e| panic!("{line}: {e}"));
+        by_agent
+            .entry(agent.to_string())
+            .or_default()
+            .push((start, end, node.to_string()));
+    }
+    let offered: usize = by_agent.values().map(Vec::len).sum();
+    assert!(offered >= CUSTOMERS, "{offered} offers recorded");
+    let mut cross_node = 0;
+    for (agent, list) in &by_agent {
+        for pair in list.windows(2) {
+            let ((s0, e0, n0), (s1, _, n1)) = (&pair[0], &pair[1]);
+            assert!(
+                s1 >= e0,
+                "{agent} offered a call at {s1} ({n1}) while her offer from {s0} ({n0}) lasted \
+                 until {e0}"
+            );
+        }
+        let nodes: std::collections::BTreeSet<&str> =
+            list.iter().map(|(_, _, n)| n.as_str()).collect();
+        if nodes.len() > 1 {
+            cross_node += 1;
+        }
+    }
+    let per_node = tokio::task::block_in_place(|| {
+        cluster.query("SELECT node, COUNT(*) FROM calls GROUP BY node ORDER BY node")
+    });
+    assert!(
+        cross_node > 0,
+        "agents took calls from several nodes: {by_agent:?}"
+    );
+    eprintln!(
+        "concurrency: {CUSTOMERS} customers served in {served:?} by 12 agents ({taken:?} calls \
+         each), {offered} offers, calls per node {per_node:?}, {cross_node} agents took calls \
+         of several nodes; no agent offered two calls at once"
     );
 }
