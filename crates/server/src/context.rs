@@ -111,10 +111,10 @@ impl Ctx {
         let shared = config
             .cluster
             .as_ref()
-            .and_then(|c| Some((c.records.node.clone(), c.shared.clone()?)));
-        let cluster = shared
-            .as_ref()
-            .map(|(node, settings)| crate::cluster::routing::ClusterRouting::start(node, settings));
+            .and_then(|c| Some((c.records.clone(), c.shared.clone()?)));
+        let cluster = shared.as_ref().map(|(records, settings)| {
+            crate::cluster::routing::ClusterRouting::start(&records.node, settings, records.lease)
+        });
         let directory = DirectoryHandle::spawn_with_feed(
             config.clone(),
             Some(endpoint.clone()),

@@ -18,6 +18,10 @@
 //!   her new entry like any other change.
 //! - **Releasing**: an offer that ends unanswered puts her back in the queues (if her node still
 //!   says she is available); an answered one keeps her out until her node says she is free.
+//! - **A node that dies**: every node renews `ap:alive:<node>` (its instance, expiring after the
+//!   lease) every lease / 3, and remembers which of its agents ring or talk in calls of which
+//!   other node instance. When that instance is no longer alive, its parts end here: the offers
+//!   are released (in Redis too) and the calls ended, so those agents are free again.
 //!
 //! Redis is used from two plain threads (blocking client): one makes the writes and
 //! reservations in order, one listens to the channels. Rooms wait for a reservation on a
@@ -136,6 +140,61 @@ enum Job {
         agent: String,
         op: Op,
     },
+    /// An operation another node sent about one of our agents.
+    Remote {
+        agent: String,
+        op: Op,
+        owner: Option<Owner>,
+    },
+}
+
+/// A running node: its name and the instance started under it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Owner {
+    node: String,
+    instance: String,
+}
+
+/// What an agent of ours has in the calls of one other node.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Parts {
+    ringing: u32,
+    calls: u32,
+}
+
+impl Parts {
+    fn apply(&mut self, op: Op) {
+        match op {
+            Op::Offered => self.ringing += 1,
+            Op::Release => self.ringing = self.ringing.saturating_sub(1),
+            Op::Answered => {
+                self.ringing = self.ringing.saturating_sub(1);
+                self.calls += 1;
+            }
+            Op::CallStarted => self.calls += 1,
+            Op::CallEnded | Op::MonitorEnded => self.calls = self.calls.saturating_sub(1),
+            Op::RangOut => {}
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.ringing == 0 && self.calls == 0
+    }
+}
+
+/// `<op> <agent> [<owner node> <owner instance>]`, as sent on `ap:node:<node>`.
+fn parse_message(payload: &str) -> Option<(Op, String, Option<Owner>)> {
+    let mut words = payload.split_whitespace();
+    let op = Op::parse(words.next()?)?;
+    let agent = words.next()?.to_string();
+    let owner = match (words.next(), words.next()) {
+        (Some(node), Some(instance)) => Some(Owner {
+            node: node.into(),
+            instance: instance.into(),
+        }),
+        _ => None,
+    };
+    Some((op, agent, owner))
 }
 
 /// This node's handle on the shared directory. Cheap to clone.
@@ -146,26 +205,50 @@ pub struct ClusterRouting {
     edge: SocketAddr,
 }
 
+/// A name for this run of the node, different at every start.
+fn new_instance() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{}-{nanos}", std::process::id())
+}
+
 impl ClusterRouting {
     /// Start the writer thread (the listener starts with [`listen`](Self::listen), once the
-    /// directory exists).
-    pub fn start(node: &str, settings: &SharedSettings) -> ClusterRouting {
+    /// directory exists). `lease`: how long this node counts as alive after each renewal.
+    pub fn start(node: &str, settings: &SharedSettings, lease: Duration) -> ClusterRouting {
         let (jobs, rx) = mpsc::channel();
         let mut writer = Writer {
             url: settings.redis.clone(),
-            node: node.to_string(),
+            me: Owner {
+                node: node.to_string(),
+                instance: new_instance(),
+            },
             edge: settings.edge,
             conn: None,
             mine: HashSet::new(),
             held: HashMap::new(),
+            parts: HashMap::new(),
             dir: None,
             last_error: None,
         };
+        let renew = lease / 3;
         std::thread::Builder::new()
             .name("cluster-writer".into())
             .spawn(move || {
-                for job in rx {
-                    writer.handle(job);
+                let mut next_tick = Instant::now();
+                loop {
+                    let wait = next_tick.saturating_duration_since(Instant::now());
+                    match rx.recv_timeout(wait) {
+                        Ok(job) => writer.handle(job),
+                        Err(mpsc::RecvTimeoutError::Timeout) => {}
+                        Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                    }
+                    // Checked after every job too: a long queue never delays the renewal.
+                    if Instant::now() >= next_tick {
+                        writer.tick(lease);
+                        next_tick = Instant::now() + renew;
+                    }
                 }
             })
             .map(|_| ())
@@ -188,10 +271,10 @@ impl ClusterRouting {
     /// The directory exists: give it to the writer and start listening to the channels.
     pub fn listen(&self, url: &str, dir: DirectoryHandle) {
         let _ = self.jobs.send(Job::Directory(dir.clone()));
-        let (url, node) = (url.to_string(), self.node.clone());
+        let (url, node, jobs) = (url.to_string(), self.node.clone(), self.jobs.clone());
         std::thread::Builder::new()
             .name("cluster-listener".into())
-            .spawn(move || listen(&url, &node, &dir))
+            .spawn(move || listen(&url, &node, &dir, &jobs))
             .map(|_| ())
             .unwrap_or_else(|e| tracing::error!(error = %e, "cannot start the cluster listener"));
     }
@@ -271,13 +354,16 @@ impl ClusterRouting {
 /// The writer thread's state.
 struct Writer {
     url: String,
-    node: String,
+    /// This node and this run of it.
+    me: Owner,
     edge: SocketAddr,
     conn: Option<SharedDirectory>,
     /// Agents whose entry this node wrote last as registered here.
     mine: HashSet<String>,
     /// Reservations this node holds: agent → call.
     held: HashMap<String, String>,
+    /// What our agents have in other nodes' calls, by node instance.
+    parts: HashMap<Owner, HashMap<String, Parts>>,
     dir: Option<DirectoryHandle>,
     /// When an error was last logged (one a second at most).
     last_error: Option<Instant>,
@@ -328,6 +414,61 @@ impl Writer {
                 }
                 self.forward(&agent, op);
             }
+            Job::Remote { agent, op, owner } => {
+                if let Some(owner) = owner {
+                    let agents = self.parts.entry(owner.clone()).or_default();
+                    let parts = agents.entry(agent.clone()).or_default();
+                    parts.apply(op);
+                    if parts.is_empty() {
+                        agents.remove(&agent);
+                    }
+                    if agents.is_empty() {
+                        self.parts.remove(&owner);
+                    }
+                }
+                if let Some(dir) = &self.dir {
+                    op.apply(dir, &agent);
+                }
+            }
+        }
+    }
+
+    /// Renew this node's `ap:alive`; end our agents' parts in calls of node instances that are
+    /// no longer alive.
+    fn tick(&mut self, lease: Duration) {
+        let me = self.me.clone();
+        self.redis(|d| d.set_alive(&me.node, &me.instance, lease));
+        let owners: Vec<Owner> = self.parts.keys().cloned().collect();
+        for owner in owners {
+            let Some(alive) = self.redis(|d| d.alive(&owner.node)) else {
+                continue; // Redis unreachable: decide nothing
+            };
+            if alive.as_deref() == Some(owner.instance.as_str()) {
+                continue;
+            }
+            let agents = self.parts.remove(&owner).unwrap_or_default();
+            tracing::warn!(
+                node = %owner.node,
+                agents = agents.len(),
+                "a node is gone: its calls' parts of our agents end"
+            );
+            let prefix = format!("{}/", owner.node);
+            for (agent, parts) in agents {
+                if parts.ringing > 0 {
+                    let offered = self.redis(|d| d.offered(&agent)).flatten();
+                    if let Some(call) = offered.filter(|c| c.starts_with(&prefix)) {
+                        self.redis(|d| d.release_as(&agent, &call, Requeue::Stored));
+                    }
+                }
+                if let Some(dir) = &self.dir {
+                    for _ in 0..parts.ringing {
+                        dir.release(&agent);
+                    }
+                    for _ in 0..parts.calls {
+                        dir.call_ended(&agent);
+                    }
+                }
+            }
         }
     }
 
@@ -336,8 +477,8 @@ impl Writer {
         self.held.insert(agent.clone(), call.to_string());
         let home = self.redis(|d| d.node_of(&agent)).flatten();
         match home {
-            Some(home) if home != self.node => {
-                let message = format!("{} {agent}", Op::Offered.name());
+            Some(home) if home != self.me.node => {
+                let message = self.message(Op::Offered, &agent);
                 self.redis(|d| d.send_to_node(&home, &message));
                 Reserved::There(agent)
             }
@@ -348,8 +489,8 @@ impl Writer {
     /// Apply `op` where `agent` is registered.
     fn forward(&mut self, agent: &str, op: Op) {
         match self.redis(|d| d.node_of(agent)).flatten() {
-            Some(home) if home != self.node => {
-                let message = format!("{} {agent}", op.name());
+            Some(home) if home != self.me.node => {
+                let message = self.message(op, agent);
                 self.redis(|d| d.send_to_node(&home, &message));
             }
             _ => {
@@ -358,6 +499,16 @@ impl Writer {
                 }
             }
         }
+    }
+
+    /// An operation for another node: `<op> <agent> <our node> <our instance>`.
+    fn message(&self, op: Op, agent: &str) -> String {
+        format!(
+            "{} {agent} {} {}",
+            op.name(),
+            self.me.node,
+            self.me.instance
+        )
     }
 
     /// Write one agent's entry: while registered here, and once more when she goes offline.
@@ -371,7 +522,7 @@ impl Writer {
         }
         let entry = AgentEntry {
             name: a.username.clone(),
-            node: self.node.clone(),
+            node: self.me.node.clone(),
             contact: format!("sip:{}@{}", a.username, self.edge),
             voice: !matches!(a.status, AgentStatus::Offline | AgentStatus::Inactive),
             state: state_name(a.status),
@@ -427,7 +578,7 @@ impl Writer {
 
 /// The listener thread: directory changes wake queued calls; operations on this node's agents
 /// go to its directory. Reconnects after an error.
-fn listen(url: &str, node: &str, dir: &DirectoryHandle) {
+fn listen(url: &str, node: &str, dir: &DirectoryHandle, jobs: &mpsc::Sender<Job>) {
     let own = node_channel(node);
     loop {
         let result = (|| -> redis::RedisResult<()> {
@@ -444,11 +595,11 @@ fn listen(url: &str, node: &str, dir: &DirectoryHandle) {
                     continue;
                 }
                 let payload: String = msg.get_payload()?;
-                match payload
-                    .split_once(' ')
-                    .and_then(|(op, agent)| Some((Op::parse(op)?, agent)))
-                {
-                    Some((op, agent)) => op.apply(dir, agent),
+                match parse_message(&payload) {
+                    // Through the writer: it keeps count of what each other node holds.
+                    Some((op, agent, owner)) => {
+                        let _ = jobs.send(Job::Remote { agent, op, owner });
+                    }
                     None => tracing::warn!(%payload, "unknown cluster operation"),
                 }
             }
@@ -500,5 +651,57 @@ mod tests {
             assert_eq!(status_of(&state_name(s)), s);
         }
         assert_eq!(status_of("???"), AgentStatus::Unknown);
+    }
+
+    #[test]
+    fn messages_name_the_owner_and_parts_count_what_it_holds() {
+        let (op, agent, owner) = parse_message("answered a3 node2 77-123").expect("parsed");
+        assert_eq!((op, agent.as_str()), (Op::Answered, "a3"));
+        assert_eq!(
+            owner,
+            Some(Owner {
+                node: "node2".into(),
+                instance: "77-123".into()
+            })
+        );
+        assert_eq!(
+            parse_message("release a3").map(|m| m.2),
+            Some(None),
+            "an owner is optional"
+        );
+        assert!(parse_message("bogus a3").is_none());
+        assert!(parse_message("release").is_none());
+
+        // Table: operations in order → what is left.
+        let cases: &[(&[Op], Parts)] = &[
+            (
+                &[Op::Offered],
+                Parts {
+                    ringing: 1,
+                    calls: 0,
+                },
+            ),
+            (&[Op::Offered, Op::Release, Op::RangOut], Parts::default()),
+            (
+                &[Op::Offered, Op::Answered],
+                Parts {
+                    ringing: 0,
+                    calls: 1,
+                },
+            ),
+            (
+                &[Op::Offered, Op::Answered, Op::CallEnded],
+                Parts::default(),
+            ),
+            (&[Op::CallStarted, Op::MonitorEnded], Parts::default()),
+            (&[Op::Release, Op::CallEnded], Parts::default()),
+        ];
+        for (ops, left) in cases {
+            let mut parts = Parts::default();
+            for op in *ops {
+                parts.apply(*op);
+            }
+            assert_eq!(parts, *left, "{ops:?}");
+        }
     }
 }

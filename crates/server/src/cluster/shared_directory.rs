@@ -14,7 +14,9 @@
 //! sets before any other node can look — two nodes never offer her a call at once.
 //!
 //! - channel `ap:node:<node>`: operations on the agents registered through that node, sent by
-//!   the node that owns the call (`routing.rs`: she rings, answered, the call ended, …).
+//!   the node that owns the call (`routing.rs`: she rings, answered, the call ended, …);
+//! - `ap:alive:<node>` (string, expires): the instance of that node that is running, renewed
+//!   while it runs — when it is gone, the nodes whose agents were in its calls end their parts.
 //!
 //! Blocking client (`redis` crate, synchronous connection): used by a node's cluster thread
 //! (`routing.rs`), never by a tokio task directly.
@@ -165,6 +167,27 @@ impl SharedDirectory {
     /// The node `agent` is registered through (the last to write her entry).
     pub fn node_of(&mut self, agent: &str) -> redis::RedisResult<Option<String>> {
         self.conn.hget(format!("ap:agent:{agent}"), "node")
+    }
+
+    /// This node (`node`, started as `instance`) is alive for `ttl` more.
+    pub fn set_alive(
+        &mut self,
+        node: &str,
+        instance: &str,
+        ttl: std::time::Duration,
+    ) -> redis::RedisResult<()> {
+        let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        redis::cmd("SET")
+            .arg(format!("ap:alive:{node}"))
+            .arg(instance)
+            .arg("PX")
+            .arg(ms)
+            .query(&mut self.conn)
+    }
+
+    /// The instance of `node` that is alive, if any.
+    pub fn alive(&mut self, node: &str) -> redis::RedisResult<Option<String>> {
+        self.conn.get(format!("ap:alive:{node}"))
     }
 
     /// Send an operation to the node `node` (on its channel).

@@ -264,9 +264,14 @@ fn node_of(redis_url: &str, agent: &str) -> Option<String> {
 
 /// Wait until the shared directory shows `agent` available (her node published her PUBLISH).
 fn wait_available(redis_url: &str, agent: &str) {
+    wait_available_within(redis_url, agent, Duration::from_secs(5));
+}
+
+/// [`wait_available`] for up to `within`.
+fn wait_available_within(redis_url: &str, agent: &str, within: Duration) {
     wait_until(
         &format!("{agent} available in the shared directory"),
-        Duration::from_secs(5),
+        within,
         || {
             let mut conn = redis::Client::open(redis_url)
                 .and_then(|c| c.get_connection())
@@ -508,16 +513,27 @@ async fn an_agent_of_another_node_answers_and_transfers_to_a_third_node_and_a_ki
         ))
     });
     assert_eq!(reason, "server node lost");
+    let closed = killed.elapsed();
+    // A and C (the survivors' agents) were in the dead node's call: their nodes see it gone
+    // (`ap:alive`) and end their parts; they are available again.
+    tokio::task::block_in_place(|| {
+        for agent in [a, c] {
+            let name = format!("a{}", agent + 1);
+            wait_available_within(&cluster.redis, &name, Duration::from_secs(LEASE_S * 4));
+        }
+    });
+    let freed = killed.elapsed();
     eprintln!(
         "cluster: room on {room_node}, answered by a{} ({}), transferred to a{} ({}); after the \
-         kill a new call answered by a{} ({}) in {took:?}; closed {:?} after the kill",
+         kill a new call answered by a{} ({}) in {took:?}; closed {:?} after the kill; A and C \
+         available again {freed:?} after it",
         a + 1,
         homes[a],
         c + 1,
         homes[c],
         b + 1,
         homes[b],
-        killed.elapsed()
+        closed
     );
 }
 
