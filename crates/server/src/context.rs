@@ -113,7 +113,13 @@ impl Ctx {
             .as_ref()
             .and_then(|c| Some((c.records.clone(), c.shared.clone()?)));
         let cluster = shared.as_ref().map(|(records, settings)| {
-            crate::cluster::routing::ClusterRouting::start(&records.node, settings, records.lease)
+            let agents = config.agents.iter().map(|a| a.username.clone()).collect();
+            crate::cluster::routing::ClusterRouting::start(
+                &records.node,
+                settings,
+                records.lease,
+                agents,
+            )
         });
         let directory = DirectoryHandle::spawn_with_feed(
             config.clone(),

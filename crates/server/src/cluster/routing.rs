@@ -38,7 +38,7 @@ use tokio::sync::oneshot;
 
 use super::config::SharedSettings;
 use super::shared_directory::{node_channel, AgentEntry, Requeue, SharedDirectory, CHANNEL};
-use crate::directory::{Binding, DirectoryHandle, Feed, MAX_REGISTRATION};
+use crate::directory::{Binding, DirectoryHandle, Feed, RemoteView, MAX_REGISTRATION};
 
 /// What the node that owns a call tells the node an agent is registered through.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,7 +120,12 @@ impl Reserved {
 
 enum Job {
     Directory(DirectoryHandle),
-    Entries(Vec<DirectoryAgent>),
+    /// Changed entries, each with whether she is registered through this node.
+    Entries(Vec<(DirectoryAgent, bool)>),
+    /// An agent's entry changed in Redis: show it here if another node has her.
+    Changed(String),
+    /// Read every agent's entry (after (re)connecting to the change feed).
+    ChangedAll,
     ReserveTeam {
         team: String,
         call: String,
@@ -216,7 +221,12 @@ fn new_instance() -> String {
 impl ClusterRouting {
     /// Start the writer thread (the listener starts with [`listen`](Self::listen), once the
     /// directory exists). `lease`: how long this node counts as alive after each renewal.
-    pub fn start(node: &str, settings: &SharedSettings, lease: Duration) -> ClusterRouting {
+    pub fn start(
+        node: &str,
+        settings: &SharedSettings,
+        lease: Duration,
+        agents: Vec<String>,
+    ) -> ClusterRouting {
         let (jobs, rx) = mpsc::channel();
         let mut writer = Writer {
             url: settings.redis.clone(),
@@ -229,6 +239,7 @@ impl ClusterRouting {
             mine: HashSet::new(),
             held: HashMap::new(),
             parts: HashMap::new(),
+            agents,
             dir: None,
             last_error: None,
         };
@@ -263,8 +274,8 @@ impl ClusterRouting {
     /// The directory's feed: its published changes go to Redis.
     pub fn feed(&self) -> Feed {
         let jobs = self.jobs.clone();
-        Box::new(move |agents: &[DirectoryAgent]| {
-            let _ = jobs.send(Job::Entries(agents.to_vec()));
+        Box::new(move |agents: Vec<(DirectoryAgent, bool)>| {
+            let _ = jobs.send(Job::Entries(agents));
         })
     }
 
@@ -364,6 +375,8 @@ struct Writer {
     held: HashMap<String, String>,
     /// What our agents have in other nodes' calls, by node instance.
     parts: HashMap<Owner, HashMap<String, Parts>>,
+    /// Every configured agent.
+    agents: Vec<String>,
     dir: Option<DirectoryHandle>,
     /// When an error was last logged (one a second at most).
     last_error: Option<Instant>,
@@ -374,8 +387,14 @@ impl Writer {
         match job {
             Job::Directory(dir) => self.dir = Some(dir),
             Job::Entries(agents) => {
-                for a in agents {
-                    self.write_entry(&a);
+                for (a, local) in agents {
+                    self.write_entry(&a, local);
+                }
+            }
+            Job::Changed(agent) => self.show_remote(&agent),
+            Job::ChangedAll => {
+                for agent in self.agents.clone() {
+                    self.show_remote(&agent);
                 }
             }
             Job::ReserveTeam {
@@ -511,22 +530,28 @@ impl Writer {
         )
     }
 
-    /// Write one agent's entry: while registered here, and once more when she goes offline.
-    fn write_entry(&mut self, a: &DirectoryAgent) {
-        let offline = a.status == AgentStatus::Offline;
+    /// Write one agent's entry: while registered here, and once, offline, when she no longer is
+    /// (ignored by Redis if she is registered through another node by then).
+    fn write_entry(&mut self, a: &DirectoryAgent, local: bool) {
+        let offline = !local || a.status == AgentStatus::Offline;
         if offline && !self.mine.remove(&a.username) {
             return; // not ours: some other node's (or nobody's) to say
         }
         if !offline {
             self.mine.insert(a.username.clone());
         }
+        let status = if offline {
+            AgentStatus::Offline
+        } else {
+            a.status
+        };
         let entry = AgentEntry {
             name: a.username.clone(),
             node: self.me.node.clone(),
             contact: format!("sip:{}@{}", a.username, self.edge),
-            voice: !matches!(a.status, AgentStatus::Offline | AgentStatus::Inactive),
-            state: state_name(a.status),
-            available: a.status == AgentStatus::Available,
+            voice: !matches!(status, AgentStatus::Offline | AgentStatus::Inactive),
+            state: state_name(status),
+            available: status == AgentStatus::Available,
             idle_since_ms: a
                 .idle_since_ms
                 .and_then(|ms| i64::try_from(ms).ok())
@@ -534,6 +559,25 @@ impl Writer {
             teams: a.teams.clone(),
         };
         self.redis(|d| d.set_agent(&entry));
+    }
+
+    /// Show another node's agent here as that node wrote her (offline: as nobody's).
+    fn show_remote(&mut self, agent: &str) {
+        let Some(entry) = self.redis(|d| d.entry(agent)) else {
+            return;
+        };
+        let view = match entry {
+            Some(e) if e.node == self.me.node => return, // ours: our directory knows better
+            Some(e) if e.state != "offline" => Some(RemoteView {
+                status: status_of(&e.state),
+                voice: e.voice,
+                idle_since_ms: u64::try_from(e.idle_since_ms).unwrap_or(0),
+            }),
+            _ => None,
+        };
+        if let Some(dir) = &self.dir {
+            dir.remote(agent, view);
+        }
     }
 
     /// Run `f` on the connection (connecting first if needed); None (logged) on an error, and
@@ -588,10 +632,14 @@ fn listen(url: &str, node: &str, dir: &DirectoryHandle, jobs: &mpsc::Sender<Job>
             pubsub.subscribe(&own)?;
             // Changes made while we were not listening: look again.
             dir.poke();
+            let _ = jobs.send(Job::ChangedAll);
             loop {
                 let msg = pubsub.get_message()?;
                 if msg.get_channel_name() == CHANNEL {
                     dir.poke();
+                    if let Ok(agent) = msg.get_payload::<String>() {
+                        let _ = jobs.send(Job::Changed(agent));
+                    }
                     continue;
                 }
                 let payload: String = msg.get_payload()?;

@@ -200,6 +200,27 @@ impl SharedDirectory {
         self.conn.zrange(format!("ap:idle:{team}"), 0, -1)
     }
 
+    /// An agent's entry as last written (None: no node ever wrote her).
+    pub fn entry(&mut self, agent: &str) -> redis::RedisResult<Option<AgentEntry>> {
+        let map: std::collections::HashMap<String, String> =
+            self.conn.hgetall(format!("ap:agent:{agent}"))?;
+        let Some(node) = map.get("node") else {
+            return Ok(None);
+        };
+        let teams: Vec<String> = self.conn.smembers(format!("ap:teams:{agent}"))?;
+        let field = |k: &str| map.get(k).cloned().unwrap_or_default();
+        Ok(Some(AgentEntry {
+            name: agent.to_string(),
+            node: node.clone(),
+            contact: field("contact"),
+            voice: field("voice") == "1",
+            state: field("state"),
+            available: field("available") == "1",
+            idle_since_ms: field("idle").parse().unwrap_or(0),
+            teams,
+        }))
+    }
+
     /// The call offered to `agent`, if any.
     pub fn offered(&mut self, agent: &str) -> redis::RedisResult<Option<String>> {
         self.conn.hget(format!("ap:agent:{agent}"), "offered")

@@ -88,8 +88,11 @@ enum Cmd {
 }
 
 /// Where the entries that changed go besides the subscribers (cluster mode: the shared
-/// directory in Redis). Called on the directory task: it must not block.
-pub type Feed = Box<dyn Fn(&[agentphone_protocol::DirectoryAgent]) + Send>;
+/// directory in Redis), each with whether she is registered through this server. Called on the
+/// directory task: it must not block.
+pub type Feed = Box<dyn Fn(Vec<(agentphone_protocol::DirectoryAgent, bool)>) + Send>;
+
+pub use agents::RemoteView;
 
 /// Asks the directory task. Cheap to clone.
 #[derive(Clone)]
@@ -243,6 +246,12 @@ impl DirectoryHandle {
         rx.await.ok().flatten()
     }
 
+    /// Cluster mode: the agent's entry on the node she is registered through (None: nowhere
+    /// else); shown while she has no binding here.
+    pub fn remote(&self, user: &str, view: Option<RemoteView>) {
+        self.agent(user, AgentChange::Remote(view));
+    }
+
     /// Another node reserved this node's agent for its call (cluster mode): she rings.
     pub fn offered(&self, user: &str) {
         self.agent(user, AgentChange::Offered);
@@ -342,7 +351,7 @@ async fn run(
                 expires,
             }) => {
                 let pending = dir.flush(now);
-                feed_changes(&feed, &pending);
+                feed_changes(&feed, &pending, &dir);
                 carry_out(pending, &fanout, &changed).await;
                 let msg = ToFanout::Subscribe {
                     dialog,
@@ -372,20 +381,27 @@ async fn run(
                 Vec::new()
             }
         };
-        feed_changes(&feed, &effects);
+        feed_changes(&feed, &effects, &dir);
         carry_out(effects, &fanout, &changed).await;
     }
 }
 
 /// Hand the agents' entries that changed to the feed (cluster mode).
-fn feed_changes(feed: &Option<Feed>, effects: &[Effect]) {
+fn feed_changes(feed: &Option<Feed>, effects: &[Effect], dir: &Directory) {
     let Some(feed) = feed else {
         return;
     };
     for effect in effects {
         if let Effect::Publish(changes) = effect {
             if !changes.agents.is_empty() {
-                feed(&changes.agents);
+                let local = |a: &agentphone_protocol::DirectoryAgent| dir.is_local(&a.username);
+                feed(
+                    changes
+                        .agents
+                        .iter()
+                        .map(|a| (a.clone(), local(a)))
+                        .collect(),
+                );
             }
         }
     }
@@ -464,5 +480,30 @@ mod tests {
             Some("bob".into())
         );
         assert_eq!(d.reserve("bob").await.err(), Some(AgentStatus::Ringing));
+    }
+
+    #[tokio::test]
+    async fn another_nodes_agent_is_shown_as_that_node_says_but_never_reserved_here() {
+        let d = DirectoryHandle::spawn(config(), None);
+        let view = |status| RemoteView {
+            status,
+            voice: true,
+            idle_since_ms: 1,
+        };
+        d.remote("bob", Some(view(AgentStatus::Available)));
+        assert_eq!(d.status("bob").await, Some(AgentStatus::Available));
+        assert!(
+            d.reserve_for_team("support", &[]).await.is_none(),
+            "no binding here: routed by the shared directory, not by this node"
+        );
+        d.remote("bob", Some(view(AgentStatus::OnCall)));
+        assert_eq!(d.status("bob").await, Some(AgentStatus::OnCall));
+        // She registers here: this node's state wins.
+        d.register("bob", Some(binding()));
+        assert_eq!(d.status("bob").await, Some(AgentStatus::Inactive));
+        d.register("bob", None);
+        assert_eq!(d.status("bob").await, Some(AgentStatus::OnCall));
+        d.remote("bob", None);
+        assert_eq!(d.status("bob").await, Some(AgentStatus::Offline));
     }
 }

@@ -22,7 +22,9 @@ use agentphone_testkit::cluster::TestCluster;
 use agentphone_testkit::server::{BASE_DIRECTORY, MOH_HZ, RINGBACK_HZ};
 use agentphone_testkit::sip::call::{answer, dial, expect_bye, invite_request, Dialing, LOCAL};
 use agentphone_testkit::sip::media_peer::MediaPeer;
-use agentphone_testkit::sip::room::{command, notify_until, refer, wait_request};
+use agentphone_testkit::sip::room::{
+    agent_status, command, notify_until, refer, subscribe, wait_request,
+};
 use agentphone_testkit::sip::{code, SipPeer};
 use agentphone_testkit::tone::write_tone_wav;
 use agentphone_testkit::wait::wait_until;
@@ -412,6 +414,19 @@ async fn an_agent_of_another_node_answers_and_transfers_to_a_third_node_and_a_ki
     let p = agents[c].set_voice(true).await;
     assert_eq!(code(&p), 200, "PUBLISH: {p}");
     tokio::task::block_in_place(|| wait_available(&cluster.redis, &format!("a{}", c + 1)));
+    // A's transfer modal (her node's directory) shows C, an agent of another node, available.
+    let directory = format!("sip:directory@{}", cluster.kamailio);
+    let resp = subscribe(&mut agents[a], &directory, "agentphone-directory", 600).await;
+    assert_eq!(
+        code(&resp),
+        200,
+        "directory SUBSCRIBE through Kamailio: {resp}"
+    );
+    let c_name = format!("a{}", c + 1);
+    notify_until(&mut agents[a], "agentphone-directory", 5, |n| {
+        agent_status(&n.json, &c_name) == "available"
+    })
+    .await;
     let target = format!("sip:a{}@127.0.0.1?Subject=cluster", c + 1);
     let resp = refer(&agents[a], &mut party_a, &target).await;
     assert_eq!(code(&resp), 202, "REFER through Kamailio: {resp}");
