@@ -567,7 +567,20 @@ impl Writer {
             return;
         };
         let view = match entry {
-            Some(e) if e.node == self.me.node => return, // ours: our directory knows better
+            Some(e) if e.node == self.me.node => {
+                // Ours: our directory knows better. An entry left from before this node
+                // (re)started, for an agent not registered here now, is put right.
+                if !self.mine.contains(agent) && e.state != state_name(AgentStatus::Offline) {
+                    let stale = AgentEntry {
+                        voice: false,
+                        state: state_name(AgentStatus::Offline),
+                        available: false,
+                        ..e
+                    };
+                    self.redis(|d| d.set_agent(&stale));
+                }
+                return;
+            }
             Some(e) if e.state != "offline" => Some(RemoteView {
                 status: status_of(&e.state),
                 voice: e.voice,
