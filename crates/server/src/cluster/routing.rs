@@ -100,6 +100,11 @@ impl Op {
     }
 }
 
+/// Redis could not be asked (down, or the writer thread is gone): the room routes on this
+/// node's own agents meanwhile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Unreachable;
+
 /// Who a reservation got.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reserved {
@@ -130,12 +135,12 @@ enum Job {
         team: String,
         call: String,
         exclude: Vec<String>,
-        reply: oneshot::Sender<Option<Reserved>>,
+        reply: oneshot::Sender<Result<Option<Reserved>, Unreachable>>,
     },
     ReserveAgent {
         agent: String,
         call: String,
-        reply: oneshot::Sender<Result<Reserved, AgentStatus>>,
+        reply: oneshot::Sender<Result<Result<Reserved, AgentStatus>, Unreachable>>,
     },
     Release {
         agent: String,
@@ -315,14 +320,14 @@ impl ClusterRouting {
         }
     }
 
-    /// Reserve the next member of `team` for `call`, skipping `exclude`; None when nobody (or
-    /// Redis cannot be reached).
+    /// Reserve the next member of `team` for `call`, skipping `exclude`; None when nobody is
+    /// available.
     pub async fn reserve_for_team(
         &self,
         team: &str,
         call: &str,
         exclude: &[String],
-    ) -> Option<Reserved> {
+    ) -> Result<Option<Reserved>, Unreachable> {
         let (reply, rx) = oneshot::channel();
         let _ = self.jobs.send(Job::ReserveTeam {
             team: team.into(),
@@ -330,18 +335,22 @@ impl ClusterRouting {
             exclude: exclude.to_vec(),
             reply,
         });
-        rx.await.ok().flatten()
+        rx.await.unwrap_or(Err(Unreachable))
     }
 
     /// Reserve `agent` for `call`, or why she cannot take it.
-    pub async fn reserve(&self, agent: &str, call: &str) -> Result<Reserved, AgentStatus> {
+    pub async fn reserve(
+        &self,
+        agent: &str,
+        call: &str,
+    ) -> Result<Result<Reserved, AgentStatus>, Unreachable> {
         let (reply, rx) = oneshot::channel();
         let _ = self.jobs.send(Job::ReserveAgent {
             agent: agent.into(),
             call: call.into(),
             reply,
         });
-        rx.await.unwrap_or(Err(AgentStatus::Offline))
+        rx.await.unwrap_or(Err(Unreachable))
     }
 
     /// A reservation this node made is not used after all (the local directory refused her).
@@ -403,16 +412,17 @@ impl Writer {
                 exclude,
                 reply,
             } => {
-                let got = self
-                    .redis(|d| d.reserve_except(&team, &call, &exclude))
-                    .flatten();
-                let _ = reply.send(got.map(|agent| self.reserved(agent, &call)));
+                let answer = match self.redis(|d| d.reserve_except(&team, &call, &exclude)) {
+                    Some(got) => Ok(got.map(|agent| self.reserved(agent, &call))),
+                    None => Err(Unreachable),
+                };
+                let _ = reply.send(answer);
             }
             Job::ReserveAgent { agent, call, reply } => {
                 let answer = match self.redis(|d| d.reserve_agent(&agent, &call)) {
-                    Some(Ok(())) => Ok(self.reserved(agent, &call)),
-                    Some(Err(state)) => Err(status_of(&state)),
-                    None => Err(AgentStatus::Offline),
+                    Some(Ok(())) => Ok(Ok(self.reserved(agent, &call))),
+                    Some(Err(state)) => Ok(Err(status_of(&state))),
+                    None => Err(Unreachable),
                 };
                 let _ = reply.send(answer);
             }

@@ -176,6 +176,11 @@ impl Room {
         if self.ctx.cluster.is_some() {
             return self.ask_cluster(ask).await;
         }
+        self.ask_local(ask).await
+    }
+
+    /// Ask this node's directory (alone, or in a cluster whose Redis cannot be reached).
+    async fn ask_local(&mut self, ask: Ask) -> DirReply {
         match ask {
             Ask::Team { team, exclude } => {
                 match self.ctx.directory.reserve_for_team(&team, &exclude).await {
@@ -208,8 +213,15 @@ impl Room {
             Ask::Team { team, exclude } => {
                 let mut exclude = exclude;
                 loop {
-                    let Some(got) = cluster.reserve_for_team(&team, &call, &exclude).await else {
-                        return DirReply::NobodyFree;
+                    let got = match cluster.reserve_for_team(&team, &call, &exclude).await {
+                        Ok(Some(got)) => got,
+                        Ok(None) => return DirReply::NobodyFree,
+                        Err(_) => {
+                            // Redis cannot be asked: this node's own agents (no other node
+                            // can reserve them meanwhile either).
+                            let ask = Ask::Team { team, exclude };
+                            return self.ask_local(ask).await;
+                        }
                     };
                     let user = got.name().to_string();
                     if self.take_reserved(&cluster, got, &call).await {
@@ -219,7 +231,8 @@ impl Room {
                 }
             }
             Ask::Agent(user) => match cluster.reserve(&user, &call).await {
-                Ok(got) => {
+                Err(_) => self.ask_local(Ask::Agent(user)).await,
+                Ok(Ok(got)) => {
                     if self.take_reserved(&cluster, got, &call).await {
                         DirReply::Reserved(user)
                     } else {
@@ -232,7 +245,7 @@ impl Room {
                         )
                     }
                 }
-                Err(status) => DirReply::Unavailable(status),
+                Ok(Err(status)) => DirReply::Unavailable(status),
             },
         }
     }

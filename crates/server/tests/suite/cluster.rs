@@ -752,3 +752,32 @@ async fn two_hundred_customers_at_once_across_three_nodes_never_offer_an_agent_t
          of several nodes; no agent offered two calls at once"
     );
 }
+
+/// A node whose Redis cannot be reached routes to its own agents as a single server would
+/// (no other node can reserve them meanwhile either).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_without_its_redis_routes_to_its_own_agents() {
+    let Some(pg) = tokio::task::block_in_place(agentphone_testkit::postgres::TempPostgres::start)
+    else {
+        return;
+    };
+    // A port nothing listens on (taken, then closed).
+    let closed = agentphone_testkit::postgres::free_port();
+    let cluster = format!(
+        "[cluster]\nnode = \"solo\"\npostgres = \"{}\"\nredis = \"redis://127.0.0.1:{closed}/\"\n\
+         edge = \"127.0.0.1:9\"\n",
+        pg.conninfo
+    );
+    let server = agentphone_testkit::server::TestServer::start_with("", &cluster).await;
+    let mut alice = SipPeer::agent(server.addr(), "alice").await;
+    let customer = SipPeer::new(server.addr(), "customer", "").await;
+    let dialing = dial(&customer, &server.uri("support"), CUSTOMER_HZ);
+    let inv = offered(&mut alice, 10).await;
+    let _a = answer(&alice, &inv, AGENT_A_HZ).await;
+    let (_, connected) = dialing.finish(&customer).await;
+    let connected = connected.unwrap_or_else(|r| panic!("the customer: {r}"));
+    connected
+        .media
+        .assert_hears("the customer hears alice", &[(AGENT_A_HZ, true)])
+        .await;
+}
