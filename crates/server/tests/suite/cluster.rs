@@ -613,6 +613,10 @@ async fn take_calls(
         }
         let mut party = answer(&ua, &tx, AGENT_A_HZ).await;
         taken += 1;
+        // No BYE before the ACK (RFC 3261 §15): through Kamailio's parallel workers a BYE sent
+        // right after the 200 can overtake it, and the node would not know the dialog yet.
+        let ack = wait_request(&mut ua, 5, |r| r.method == rsip::Method::Ack).await;
+        assert!(ack.is_some(), "{}: no ACK for the 200 within 5 s", ua.user);
         // The call's length (what is measured is who was offered what, not the audio).
         tokio::time::sleep(TALK).await;
         party.bye(&ua, tx.peer).await;
@@ -657,15 +661,25 @@ async fn two_hundred_customers_at_once_across_three_nodes_never_offer_an_agent_t
             let media = signalling_only_call(&ua, &format!("sip:support@{kamailio}"))
                 .await
                 .unwrap_or_else(|e| panic!("customer {i}: {e}"));
+            let answered = started.elapsed();
             assert!(expect_bye(&mut ua, 60).await, "customer {i}: no BYE");
             drop(media);
             done.fetch_add(1, Ordering::SeqCst);
+            (answered, started.elapsed())
         }));
     }
+    let mut times = Vec::new();
     for c in customers {
-        c.await.expect("a customer's task");
+        times.push(c.await.expect("a customer's task"));
     }
     let served = started.elapsed();
+    let last_answer = times.iter().map(|t| t.0).max().unwrap_or_default();
+    let last_bye = times.iter().map(|t| t.1).max().unwrap_or_default();
+    let slowest_bye = times
+        .iter()
+        .map(|t| t.1.saturating_sub(t.0))
+        .max()
+        .unwrap_or_default();
     let mut taken = Vec::new();
     for a in agents {
         taken.push(a.await.expect("an agent's task"));
@@ -747,9 +761,10 @@ async fn two_hundred_customers_at_once_across_three_nodes_never_offer_an_agent_t
         "agents took calls from several nodes: {by_agent:?}"
     );
     eprintln!(
-        "concurrency: {CUSTOMERS} customers served in {served:?} by 12 agents ({taken:?} calls \
-         each), {offered} offers, calls per node {per_node:?}, {cross_node} agents took calls \
-         of several nodes; no agent offered two calls at once"
+        "concurrency: {CUSTOMERS} customers served in {served:?} (last answered at \
+         {last_answer:?}, last BYE at {last_bye:?}, longest answer-to-BYE {slowest_bye:?}) by 12 \
+         agents ({taken:?} calls each), {offered} offers, calls per node {per_node:?}, \
+         {cross_node} agents took calls of several nodes; no agent offered two calls at once"
     );
 }
 
