@@ -59,13 +59,22 @@ impl RoomLink {
                 .skip(1)
                 .any(|p| p.trim().eq_ignore_ascii_case("isfocus"))
         });
-        let user = message::contact_uri(msg).and_then(|u| u.user().map(str::to_string));
+        let contact = message::contact_uri(msg);
+        let user = contact.as_ref().and_then(|u| u.user().map(str::to_string));
+        // The focus is where the Contact says (RFC 4579: host and port of the node that has the
+        // room — behind a cluster's edge, the phone's server is not that node), without its
+        // parameters; the request still goes to the dialog's peer.
+        let host = contact
+            .as_ref()
+            .map(|u| u.host_with_port.to_string())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| domain.to_string());
         let named_room = user.as_deref().is_some_and(|u| u.starts_with("room-"));
         let is_room = isfocus || (recv_info && named_room);
         RoomLink {
             takes_commands: is_room && recv_info,
             focus: match (is_room, user) {
-                (true, Some(user)) => Some(format!("sip:{user}@{domain}")),
+                (true, Some(user)) => Some(format!("sip:{user}@{host}")),
                 _ => None,
             },
             ..RoomLink::default()
@@ -273,7 +282,7 @@ mod tests {
     fn a_room_is_recognised_by_isfocus_or_by_name_and_recv_info() {
         let focus = invite_with(&[("Contact", "<sip:room-7@10.0.0.1:5060>;isfocus")]);
         let link = RoomLink::from_message(&focus, "10.0.0.1");
-        assert_eq!(link.focus.as_deref(), Some("sip:room-7@10.0.0.1"));
+        assert_eq!(link.focus.as_deref(), Some("sip:room-7@10.0.0.1:5060"));
         assert!(!link.takes_commands, "no Recv-Info: re-INVITE for hold");
 
         let named = invite_with(&[
@@ -281,7 +290,7 @@ mod tests {
             ("Recv-Info", "agentphone-room"),
         ]);
         let link = RoomLink::from_message(&named, "h");
-        assert_eq!(link.focus.as_deref(), Some("sip:room-9@h"));
+        assert_eq!(link.focus.as_deref(), Some("sip:room-9@10.0.0.1:5060"));
         assert!(link.takes_commands);
 
         // Another phone of ours: Recv-Info, but its Contact is no room.

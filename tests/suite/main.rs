@@ -12,6 +12,7 @@ static ALLOCATOR: agentphone_testkit::alloc::CountingAllocator =
 mod phone_support;
 
 mod e2e_call;
+mod e2e_cluster;
 mod e2e_desk;
 mod e2e_faults;
 mod e2e_interop;

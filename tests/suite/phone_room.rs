@@ -149,7 +149,7 @@ async fn room_call_is_subscribed_and_reports_state_and_each_new_timeline_entry()
 
     // Connected: the phone subscribes to the room named by the Contact.
     let sub = server.expect(rsip::Method::Subscribe).await;
-    assert_eq!(sub.request.uri.to_string(), "sip:room-5@127.0.0.1");
+    assert_eq!(sub.request.uri.to_string(), "sip:room-5@127.0.0.1:5999");
     assert_eq!(
         header(&sub.request, "Event").as_deref(),
         Some("agentphone-room")
@@ -679,7 +679,7 @@ async fn direct_call_holds_by_reinvite_and_a_room_call_subscribes_with_credentia
     server.expect(rsip::Method::Ack).await;
     events.state(CallState::Connected).await;
     let sub = server.expect(rsip::Method::Subscribe).await;
-    assert_eq!(sub.request.uri.to_string(), "sip:room-9@127.0.0.1");
+    assert_eq!(sub.request.uri.to_string(), "sip:room-9@127.0.0.1:5999");
     let creds = Credentials::parse(&header(&sub.request, "Authorization").expect("credentials"))
         .expect("credentials parse");
     assert!(creds.verify("SUBSCRIBE", "secret"), "digest for SUBSCRIBE");

@@ -42,6 +42,9 @@ pub struct Ctx {
     pub admission: Arc<crate::security::admission::Admission>,
     /// The ports RTP sockets bind.
     pub rtp_ports: crate::rtp_ports::RtpPorts,
+    /// Routing across nodes (cluster mode with the shared directory); None: this node's agents
+    /// only, as a single server.
+    pub cluster: Option<crate::cluster::routing::ClusterRouting>,
 }
 
 impl Ctx {
@@ -105,7 +108,27 @@ impl Ctx {
                 config.database.display()
             )
         })?;
-        let directory = DirectoryHandle::spawn(config.clone(), Some(endpoint.clone()));
+        let shared = config
+            .cluster
+            .as_ref()
+            .and_then(|c| Some((c.records.clone(), c.shared.clone()?)));
+        let cluster = shared.as_ref().map(|(records, settings)| {
+            let agents = config.agents.iter().map(|a| a.username.clone()).collect();
+            crate::cluster::routing::ClusterRouting::start(
+                &records.node,
+                settings,
+                records.lease,
+                agents,
+            )
+        });
+        let directory = DirectoryHandle::spawn_with_feed(
+            config.clone(),
+            Some(endpoint.clone()),
+            cluster.as_ref().map(|c| c.feed()),
+        );
+        if let (Some(c), Some((_, settings))) = (&cluster, &shared) {
+            c.listen(&settings.redis, directory.clone());
+        }
         seed_team_day(&config, &directory);
         let liveness = LivenessHandle::spawn(
             config.security.keepalive_interval,
@@ -114,6 +137,7 @@ impl Ctx {
             local_contact.clone(),
         );
         Ok(Arc::new(Ctx {
+            cluster,
             directory,
             liveness,
             admission: crate::security::admission::Admission::new(config.security.calls),

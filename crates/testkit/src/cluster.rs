@@ -1,4 +1,4 @@
-//! A cluster under test: `deploy/cluster` (PostgreSQL, Kamailio, N agentphone-server nodes) on
+//! A cluster under test: `deploy/cluster` (PostgreSQL, Redis, Kamailio, N agentphone-server nodes) on
 //! free ports of 127.0.0.1 in a temp dir, stopped on drop. None (saying why) when Kamailio or
 //! PostgreSQL is not installed.
 
@@ -19,6 +19,8 @@ pub struct TestCluster {
     pub nodes: Vec<SocketAddr>,
     /// The shared PostgreSQL.
     pub conninfo: String,
+    /// The shared directory's Redis URL.
+    pub redis: String,
 }
 
 impl TestCluster {
@@ -42,6 +44,7 @@ impl TestCluster {
             .arg(dir.path().join("run"))
             .env("SIP_PORT", sip.to_string())
             .env("PG_PORT", free_port().to_string())
+            .env("REDIS_PORT", free_port().to_string())
             .env("NODE_PORTS", ports.join(" "))
             .env("CONFIG", &config_path)
             .env("SERVER_BIN", server_bin)
@@ -67,6 +70,11 @@ impl TestCluster {
             .find_map(|l| l.strip_prefix("postgres "))
             .unwrap_or_else(|| panic!("no postgres line in {stdout}"))
             .to_string();
+        let redis = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("redis "))
+            .unwrap_or_else(|| panic!("no redis line in {stdout}"))
+            .to_string();
         let addr = |port: &str| -> SocketAddr {
             format!("127.0.0.1:{port}")
                 .parse()
@@ -76,6 +84,7 @@ impl TestCluster {
             kamailio: addr(&sip.to_string()),
             nodes: ports.iter().map(|p| addr(p)).collect(),
             conninfo,
+            redis,
             dir,
         })
     }

@@ -14,8 +14,36 @@ pub fn deploy_dir() -> PathBuf {
 }
 
 /// A port free for both TCP and UDP on 127.0.0.1 (free when asked; the caller binds it soon
-/// after). Both, because SIP listens on both and other tests hold many UDP sockets.
+/// after). Both, because SIP listens on both and other tests hold many UDP sockets. Taken below
+/// the kernel's ephemeral range: the port is bound seconds later by another process (a cluster
+/// starts PostgreSQL first), and tests running meanwhile bind hundreds of ephemeral sockets
+/// (the 200-customer test) that would otherwise take it first.
 pub fn free_port() -> u16 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32_768);
+    let (first, span) = (10_000u32, low.saturating_sub(10_000).max(1_000));
+    // Each test process starts somewhere else in the range (its pid and the clock).
+    let seed = std::process::id()
+        ^ std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+    let _ = NEXT.compare_exchange(0, seed | 1, Ordering::SeqCst, Ordering::SeqCst);
+    for _ in 0..span {
+        let n = NEXT.fetch_add(7_919, Ordering::SeqCst); // a prime step: every port comes round
+        let Ok(port) = u16::try_from(first + n % span) else {
+            continue;
+        };
+        let free = TcpListener::bind(("127.0.0.1", port)).is_ok()
+            && UdpSocket::bind(("127.0.0.1", port)).is_ok();
+        if free {
+            return port;
+        }
+    }
+    // Below the range all taken (never seen): any ephemeral port free for both.
     loop {
         let tcp = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("no free port: {e}"));
         let port = tcp

@@ -203,7 +203,7 @@ fn answer_sends_the_sdp_answer_starts_media_and_subscribes_after_the_ack() {
     rig.request(in_dialog(&inv, &tag, rsip::Method::Ack, 1, &[], None));
     let sub = rig.sent_one(rsip::Method::Subscribe);
     assert_eq!(sub.header("Event").as_deref(), Some("agentphone-room"));
-    assert_eq!(sub.request.uri.to_string(), "sip:room-7@127.0.0.1");
+    assert_eq!(sub.request.uri.to_string(), "sip:room-7@127.0.0.1:5060");
 }
 
 #[test]

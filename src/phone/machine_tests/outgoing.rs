@@ -62,7 +62,7 @@ fn dial_rings_then_connects_with_ack_media_and_room_subscription() {
         .iter()
         .any(|m| matches!(m, MediaOrder::Start { .. })));
     let sub = rig.sent_one(rsip::Method::Subscribe);
-    assert_eq!(sub.request.uri.to_string(), "sip:room-9@127.0.0.1");
+    assert_eq!(sub.request.uri.to_string(), "sip:room-9@127.0.0.1:5060");
 }
 
 #[test]

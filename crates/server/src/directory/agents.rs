@@ -29,13 +29,31 @@ pub struct Binding {
     pub expires_at: Instant,
 }
 
+/// An agent registered through another node, as that node last wrote her in the shared
+/// directory (cluster mode): what this node's subscribers see of her while she has no binding
+/// here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RemoteView {
+    /// Her status there.
+    pub status: AgentStatus,
+    /// Voice channel on.
+    pub voice: bool,
+    /// Idle since (ms since the epoch).
+    pub idle_since_ms: u64,
+}
+
 /// Something that happened to one agent.
 #[derive(Debug)]
 pub enum AgentChange {
+    /// Cluster mode: her entry on another node (None: no other node has her).
+    Remote(Option<RemoteView>),
     /// Registered (Some) or unregistered (None).
     Register(Option<Box<Binding>>),
     /// Voice channel on/off (PUBLISH presence).
     SetVoice(bool),
+    /// Another node reserved the agent for its call (cluster mode, the shared directory): she
+    /// rings, whatever this node thought of her.
+    Offered,
     /// A reserved agent was not connected (declined, no answer, cancelled).
     Release,
     /// A reserved agent answered: ringing → on a call.
@@ -78,6 +96,8 @@ struct AgentState {
     teams: Vec<usize>,
     /// Its directory entry as last published.
     entry: Option<DirectoryAgent>,
+    /// Cluster mode: her state on the node she is registered through, when not this one.
+    remote: Option<RemoteView>,
 }
 
 impl AgentState {
@@ -89,7 +109,9 @@ impl AgentState {
         if self.wrap_up_until.is_some_and(|at| at <= now) {
             self.wrap_up_until = None;
         }
-        if self.binding.is_none() || !self.reachable {
+        if self.binding.is_none() {
+            self.remote.map_or(AgentStatus::Offline, |r| r.status)
+        } else if !self.reachable {
             AgentStatus::Offline
         } else if self.calls > 0 {
             AgentStatus::OnCall
@@ -167,6 +189,7 @@ impl Agents {
                     position,
                     teams,
                     entry: None,
+                    remote: None,
                 };
                 (a.username.clone(), state)
             })
@@ -189,6 +212,7 @@ impl Agents {
         };
         self.dirty.insert(user.to_string());
         match change {
+            AgentChange::Remote(view) => a.remote = view,
             AgentChange::Register(None) => a.log_out(),
             AgentChange::Register(Some(binding)) => {
                 a.binding = Some(*binding);
@@ -196,6 +220,7 @@ impl Agents {
             }
             AgentChange::Reachable(reachable) => a.reachable = reachable,
             AgentChange::SetVoice(active) => a.voice_active = active,
+            AgentChange::Offered => a.ringing += 1,
             AgentChange::Release => a.ringing = a.ringing.saturating_sub(1),
             AgentChange::Answered => {
                 a.ringing = a.ringing.saturating_sub(1);
@@ -255,7 +280,9 @@ impl Agents {
             let Some(a) = self.table.get_mut(member) else {
                 continue;
             };
-            let available = a.status(now) == AgentStatus::Available && !exclude.contains(member);
+            let available = a.status(now) == AgentStatus::Available
+                && a.binding.is_some()
+                && !exclude.contains(member);
             views.push(MemberView {
                 name: member,
                 available,
@@ -274,6 +301,11 @@ impl Agents {
         let a = self.table.get_mut(user)?;
         a.status(now);
         a.binding.clone()
+    }
+
+    /// Is the agent registered through this server (a binding here)?
+    pub fn is_local(&self, user: &str) -> bool {
+        self.table.get(user).is_some_and(|a| a.binding.is_some())
     }
 
     /// An agent's derived status; None for an unknown user.
@@ -372,7 +404,10 @@ impl Agents {
             display_name,
             status,
             teams,
-            idle_since_ms: Some(wall_ms(state.idle_since)),
+            idle_since_ms: Some(match (&state.binding, state.remote) {
+                (None, Some(r)) => r.idle_since_ms,
+                _ => wall_ms(state.idle_since),
+            }),
             away_reason: (status == AgentStatus::Away)
                 .then(|| state.away.clone())
                 .flatten(),
@@ -401,7 +436,8 @@ impl Agents {
                 if a.status(now) == AgentStatus::Available {
                     available = available.saturating_add(1);
                 }
-                if a.binding.is_some() && a.voice_active {
+                let remote_voice = a.binding.is_none() && a.remote.is_some_and(|r| r.voice);
+                if (a.binding.is_some() && a.voice_active) || remote_voice {
                     active = active.saturating_add(1);
                 }
             }

@@ -180,6 +180,11 @@ impl Directory {
         self.agents.binding(user, now)
     }
 
+    /// Is the agent registered through this server (cluster mode: not another node)?
+    pub fn is_local(&self, user: &str) -> bool {
+        self.agents.is_local(user)
+    }
+
     /// An agent's derived status; None for an unknown user.
     pub fn status(&mut self, user: &str, now: Instant) -> Option<AgentStatus> {
         self.agents.status(user, now)

@@ -83,7 +83,16 @@ enum Cmd {
     },
     /// A subscription event by Call-ID (refresh, end, subscriber gone).
     Subscription(Event),
+    /// Something changed elsewhere (another node's agent, cluster mode): queued calls look again.
+    Poke,
 }
+
+/// Where the entries that changed go besides the subscribers (cluster mode: the shared
+/// directory in Redis), each with whether she is registered through this server. Called on the
+/// directory task: it must not block.
+pub type Feed = Box<dyn Fn(Vec<(agentphone_protocol::DirectoryAgent, bool)>) + Send>;
+
+pub use agents::RemoteView;
 
 /// Asks the directory task. Cheap to clone.
 #[derive(Clone)]
@@ -96,13 +105,22 @@ pub struct DirectoryHandle {
 impl DirectoryHandle {
     /// Start the owner task; with an endpoint, subscribers get NOTIFYs (the event package).
     pub fn spawn(config: Arc<Config>, endpoint: Option<Endpoint>) -> DirectoryHandle {
+        DirectoryHandle::spawn_with_feed(config, endpoint, None)
+    }
+
+    /// [`spawn`](Self::spawn), handing every published change of agents' entries to `feed` too.
+    pub fn spawn_with_feed(
+        config: Arc<Config>,
+        endpoint: Option<Endpoint>,
+        feed: Option<Feed>,
+    ) -> DirectoryHandle {
         let (tx, rx) = mpsc::unbounded_channel();
         let (changed, changes) = watch::channel(0);
         let (counts, subscribers) = watch::channel((0, 0));
         let dir = Directory::new(config, Instant::now());
         let fanout =
             endpoint.map(|e| notifier::spawn(e, Fanout::new(dir.document()), tx.clone(), counts));
-        tokio::spawn(run(dir, rx, fanout, changed));
+        tokio::spawn(run(dir, rx, fanout, changed, feed));
         DirectoryHandle {
             tx,
             changes,
@@ -228,6 +246,22 @@ impl DirectoryHandle {
         rx.await.ok().flatten()
     }
 
+    /// Cluster mode: the agent's entry on the node she is registered through (None: nowhere
+    /// else); shown while she has no binding here.
+    pub fn remote(&self, user: &str, view: Option<RemoteView>) {
+        self.agent(user, AgentChange::Remote(view));
+    }
+
+    /// Another node reserved this node's agent for its call (cluster mode): she rings.
+    pub fn offered(&self, user: &str) {
+        self.agent(user, AgentChange::Offered);
+    }
+
+    /// Something changed on another node: calls waiting in a queue look for an agent again.
+    pub fn poke(&self) {
+        let _ = self.tx.send(Cmd::Poke);
+    }
+
     /// A reserved agent was not connected (declined, no answer, cancelled).
     pub fn release(&self, user: &str) {
         self.agent(user, AgentChange::Release);
@@ -271,6 +305,7 @@ async fn run(
     mut rx: mpsc::UnboundedReceiver<Cmd>,
     fanout: Option<mpsc::Sender<ToFanout>>,
     changed: watch::Sender<u64>,
+    feed: Option<Feed>,
 ) {
     loop {
         let deadline = dir.deadline();
@@ -316,6 +351,7 @@ async fn run(
                 expires,
             }) => {
                 let pending = dir.flush(now);
+                feed_changes(&feed, &pending, &dir);
                 carry_out(pending, &fanout, &changed).await;
                 let msg = ToFanout::Subscribe {
                     dialog,
@@ -340,8 +376,34 @@ async fn run(
                 dir.handle(Event::SubscribeSupervisor { id, expires }, now)
             }
             Some(Cmd::Subscription(event)) => dir.handle(event, now),
+            Some(Cmd::Poke) => {
+                changed.send_modify(|v| *v += 1);
+                Vec::new()
+            }
         };
+        feed_changes(&feed, &effects, &dir);
         carry_out(effects, &fanout, &changed).await;
+    }
+}
+
+/// Hand the agents' entries that changed to the feed (cluster mode).
+fn feed_changes(feed: &Option<Feed>, effects: &[Effect], dir: &Directory) {
+    let Some(feed) = feed else {
+        return;
+    };
+    for effect in effects {
+        if let Effect::Publish(changes) = effect {
+            if !changes.agents.is_empty() {
+                let local = |a: &agentphone_protocol::DirectoryAgent| dir.is_local(&a.username);
+                feed(
+                    changes
+                        .agents
+                        .iter()
+                        .map(|a| (a.clone(), local(a)))
+                        .collect(),
+                );
+            }
+        }
     }
 }
 
@@ -418,5 +480,30 @@ mod tests {
             Some("bob".into())
         );
         assert_eq!(d.reserve("bob").await.err(), Some(AgentStatus::Ringing));
+    }
+
+    #[tokio::test]
+    async fn another_nodes_agent_is_shown_as_that_node_says_but_never_reserved_here() {
+        let d = DirectoryHandle::spawn(config(), None);
+        let view = |status| RemoteView {
+            status,
+            voice: true,
+            idle_since_ms: 1,
+        };
+        d.remote("bob", Some(view(AgentStatus::Available)));
+        assert_eq!(d.status("bob").await, Some(AgentStatus::Available));
+        assert!(
+            d.reserve_for_team("support", &[]).await.is_none(),
+            "no binding here: routed by the shared directory, not by this node"
+        );
+        d.remote("bob", Some(view(AgentStatus::OnCall)));
+        assert_eq!(d.status("bob").await, Some(AgentStatus::OnCall));
+        // She registers here: this node's state wins.
+        d.register("bob", Some(binding()));
+        assert_eq!(d.status("bob").await, Some(AgentStatus::Inactive));
+        d.register("bob", None);
+        assert_eq!(d.status("bob").await, Some(AgentStatus::OnCall));
+        d.remote("bob", None);
+        assert_eq!(d.status("bob").await, Some(AgentStatus::Offline));
     }
 }

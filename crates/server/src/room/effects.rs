@@ -32,6 +32,7 @@ impl Room {
                 let reply = self.ask(ask).await;
                 self.follow_ups.push_back(Event::Directory(reply));
             }
+            Effect::Directory(op) if self.ctx.cluster.is_some() => self.cluster_op(op),
             Effect::Directory(op) => match op {
                 DirOp::Release(user) => self.ctx.directory.release(&user),
                 DirOp::RangOut(user) => self.ctx.directory.ring_timed_out(&user),
@@ -172,6 +173,14 @@ impl Room {
     /// Ask the directory (the room waits for the answer, as the machine does).
     async fn ask(&mut self, ask: Ask) -> DirReply {
         self.changes.borrow_and_update();
+        if self.ctx.cluster.is_some() {
+            return self.ask_cluster(ask).await;
+        }
+        self.ask_local(ask).await
+    }
+
+    /// Ask this node's directory (alone, or in a cluster whose Redis cannot be reached).
+    async fn ask_local(&mut self, ask: Ask) -> DirReply {
         match ask {
             Ask::Team { team, exclude } => {
                 match self.ctx.directory.reserve_for_team(&team, &exclude).await {
@@ -190,6 +199,102 @@ impl Room {
                 Err(status) => DirReply::Unavailable(status),
             },
         }
+    }
+
+    /// Cluster mode: ask the shared directory. An agent registered through this node is then
+    /// reserved in the local directory too (her binding); if it refuses (her state changed and
+    /// Redis has not heard yet) the reservation is given back and the next one tried.
+    async fn ask_cluster(&mut self, ask: Ask) -> DirReply {
+        let Some(cluster) = self.ctx.cluster.clone() else {
+            return DirReply::NobodyFree;
+        };
+        let call = cluster.call_key(self.handle.id());
+        match ask {
+            Ask::Team { team, exclude } => {
+                let mut exclude = exclude;
+                loop {
+                    let got = match cluster.reserve_for_team(&team, &call, &exclude).await {
+                        Ok(Some(got)) => got,
+                        Ok(None) => return DirReply::NobodyFree,
+                        Err(_) => {
+                            // Redis cannot be asked: this node's own agents (no other node
+                            // can reserve them meanwhile either).
+                            let ask = Ask::Team { team, exclude };
+                            return self.ask_local(ask).await;
+                        }
+                    };
+                    let user = got.name().to_string();
+                    if self.take_reserved(&cluster, got, &call).await {
+                        return DirReply::Reserved(user);
+                    }
+                    exclude.push(user);
+                }
+            }
+            Ask::Agent(user) => match cluster.reserve(&user, &call).await {
+                Err(_) => self.ask_local(Ask::Agent(user)).await,
+                Ok(Ok(got)) => {
+                    if self.take_reserved(&cluster, got, &call).await {
+                        DirReply::Reserved(user)
+                    } else {
+                        DirReply::Unavailable(
+                            self.ctx
+                                .directory
+                                .status(&user)
+                                .await
+                                .unwrap_or(crate::directory::AgentStatus::Offline),
+                        )
+                    }
+                }
+                Ok(Err(status)) => DirReply::Unavailable(status),
+            },
+        }
+    }
+
+    /// Keep the binding of an agent the shared directory reserved: hers (registered here) or the
+    /// edge's (another node's). False (and the reservation given back) when the local directory
+    /// says she cannot take it.
+    async fn take_reserved(
+        &mut self,
+        cluster: &crate::cluster::routing::ClusterRouting,
+        got: crate::cluster::routing::Reserved,
+        call: &str,
+    ) -> bool {
+        use crate::cluster::routing::Reserved;
+        match got {
+            Reserved::Here(user) => match self.ctx.directory.reserve(&user).await {
+                Ok(binding) => {
+                    self.reserved.insert(user, binding);
+                    true
+                }
+                Err(status) => {
+                    tracing::info!(%user, ?status, "reserved in the shared directory, not here");
+                    cluster.release(&user, call);
+                    false
+                }
+            },
+            Reserved::There(user) => {
+                let binding = cluster.edge_binding(&user, &self.ctx.config.domain);
+                self.reserved.insert(user, binding);
+                true
+            }
+        }
+    }
+
+    /// Cluster mode: an agent's part in this call changed; her node applies it.
+    fn cluster_op(&self, op: DirOp) {
+        use crate::cluster::routing::Op;
+        let Some(cluster) = &self.ctx.cluster else {
+            return;
+        };
+        let (user, op) = match op {
+            DirOp::Release(user) => (user, Op::Release),
+            DirOp::RangOut(user) => (user, Op::RangOut),
+            DirOp::Answered(user) => (user, Op::Answered),
+            DirOp::CallStarted(user) => (user, Op::CallStarted),
+            DirOp::CallEnded(user) => (user, Op::CallEnded),
+            DirOp::MonitorEnded(user) => (user, Op::MonitorEnded),
+        };
+        cluster.op(&user, op);
     }
 
     /// RTP session, SDP offer, INVITE. Err: the status for a caller and why.

@@ -286,4 +286,32 @@ fn cluster_section_is_read_and_checked() {
     }
     let e = error_of("[cluster]\npostgres = \"x\"\n");
     assert!(e.to_string().contains("node"), "{e}");
+
+    // Routing across nodes: `redis` and `edge` together, or neither.
+    let base = "[cluster]\nnode = \"n1\"\npostgres = \"x\"\n";
+    let shared = Config::from_toml_str(
+        &format!("{base}redis = \"redis://127.0.0.1:6380/\"\nedge = \"127.0.0.1:5070\"\n"),
+        "conf/test.toml",
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+    .cluster
+    .and_then(|c| c.shared)
+    .expect("shared directory settings");
+    assert_eq!(
+        (shared.redis.as_str(), shared.edge.to_string()),
+        ("redis://127.0.0.1:6380/", "127.0.0.1:5070".to_string())
+    );
+    for (extra, line, key) in [
+        ("redis = \"redis://h/\"\n", 4, "redis"),
+        ("edge = \"127.0.0.1:5070\"\n", 4, "edge"),
+        (
+            "redis = \"http://h/\"\nedge = \"127.0.0.1:5070\"\n",
+            4,
+            "redis",
+        ),
+        ("redis = \"redis://h/\"\nedge = \"kamailio\"\n", 5, "edge"),
+    ] {
+        let e = error_of(&format!("{base}{extra}"));
+        assert_eq!((e.line, e.key.as_deref()), (Some(line), Some(key)), "{e}");
+    }
 }
