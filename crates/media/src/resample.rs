@@ -33,8 +33,15 @@ fn blackman(x: f64) -> f64 {
     }
 }
 
-/// Low-pass FIR at 48 kHz with cutoff 3.5 kHz, unity DC gain.
+/// Low-pass FIR at 48 kHz with cutoff 3.5 kHz, unity DC gain. Designed once per process: every
+/// G.711 leg's encoder and decoder takes a copy, and designing it (≈ 600 sin/cos) per leg was
+/// ≈ 1.5 % of the server's CPU at 300 calls/s.
 fn lowpass_48k_for_8k() -> [f32; TAPS] {
+    static LOWPASS: std::sync::OnceLock<[f32; TAPS]> = std::sync::OnceLock::new();
+    *LOWPASS.get_or_init(design_lowpass_48k_for_8k)
+}
+
+fn design_lowpass_48k_for_8k() -> [f32; TAPS] {
     let fc = 3500.0 / 48_000.0;
     let centre = (TAPS - 1) as f64 / 2.0;
     let mut h = [0f64; TAPS];

@@ -4,8 +4,16 @@
 //! verified use; only verified answers get an entry, so an attacker without the password cannot
 //! fill the table. The table is bounded: when full, the nonces issued first are forgotten and every
 //! nonce issued up to then counts as used (the client simply gets a fresh challenge).
+//!
+//! Memory: a REGISTER flood that gets through (every registration verified, each with a new
+//! nonce) fills the table for a nonce lifetime (5 min). A nonce is therefore kept as a 64-bit
+//! keyed hash (the table's own random keys: nobody can aim at a collision; an accidental one
+//! only costs a client a fresh challenge) in a 32-byte slot, no string: ≈ 4 MB for the
+//! 100 000 a full table holds, where the nonce strings and their 48-byte slots took ≈ 11 MB.
+//! Expired entries are swept now and then and the map shrinks once its use falls.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 /// Counts below the highest one seen that are still accepted once (answers overtaking each other
 /// on UDP or over parallel transactions).
@@ -13,7 +21,11 @@ const WINDOW: u32 = 64;
 
 /// The counts seen per nonce.
 pub struct NonceCounts {
-    entries: HashMap<String, Seen>,
+    /// By the nonce's hash under `keys`.
+    entries: HashMap<u64, Seen>,
+    keys: std::collections::hash_map::RandomState,
+    /// When expired entries are next swept (ms).
+    next_sweep_ms: u64,
     /// Nonces issued at or before this time (ms) without an entry may have been forgotten.
     floor_ms: u64,
     capacity: usize,
@@ -32,6 +44,8 @@ impl NonceCounts {
     pub fn new(capacity: usize, lifetime_ms: u64) -> Self {
         NonceCounts {
             entries: HashMap::new(),
+            keys: Default::default(),
+            next_sweep_ms: 0,
             floor_ms: 0,
             capacity: capacity.max(2),
             lifetime_ms,
@@ -44,7 +58,11 @@ impl NonceCounts {
         if nc == 0 {
             return false;
         }
-        if let Some(seen) = self.entries.get_mut(nonce) {
+        if now_ms >= self.next_sweep_ms {
+            self.sweep(now_ms);
+        }
+        let key = self.keys.hash_one(nonce);
+        if let Some(seen) = self.entries.get_mut(&key) {
             return seen.take(nc);
         }
         if issued_ms <= self.floor_ms {
@@ -54,7 +72,7 @@ impl NonceCounts {
             self.make_room(now_ms);
         }
         self.entries.insert(
-            nonce.to_string(),
+            key,
             Seen {
                 issued_ms,
                 highest: nc,
@@ -64,11 +82,21 @@ impl NonceCounts {
         true
     }
 
-    /// Drop expired nonces; if that is not enough, the oldest half (and raise the floor).
-    fn make_room(&mut self, now_ms: u64) {
+    /// Drop expired nonces (a tenth of a lifetime from the last sweep at the latest) and give
+    /// the map's memory back once it is mostly empty.
+    fn sweep(&mut self, now_ms: u64) {
         let lifetime = self.lifetime_ms;
         self.entries
             .retain(|_, s| s.issued_ms.saturating_add(lifetime) >= now_ms);
+        if self.entries.capacity() > 1024 && self.entries.capacity() > 4 * self.entries.len() {
+            self.entries.shrink_to(self.entries.len() * 2);
+        }
+        self.next_sweep_ms = now_ms.saturating_add((lifetime / 10).max(1));
+    }
+
+    /// Drop expired nonces; if that is not enough, the oldest half (and raise the floor).
+    fn make_room(&mut self, now_ms: u64) {
+        self.sweep(now_ms);
         if self.entries.len() < self.capacity {
             return;
         }
@@ -139,6 +167,21 @@ mod tests {
             t.first_use("n2", 1_000, 1, 2_000),
             "another nonce has its own counts"
         );
+    }
+
+    /// After a burst of verified nonces expires, the table gives its memory back.
+    #[test]
+    fn expired_nonces_are_swept_and_the_map_shrinks() {
+        let mut t = NonceCounts::new(100_000, 1_000);
+        for i in 0..50_000u64 {
+            assert!(t.first_use(&format!("n{i}"), 1_000, 1, 1_000));
+        }
+        let full = t.entries.capacity();
+        assert!(full >= 50_000);
+        assert!(t.first_use("late", 2_500, 1, 2_500), "a new nonce later on");
+        assert_eq!(t.len(), 1, "the expired ones are gone");
+        assert!(t.entries.capacity() < full / 8, "the map shrank");
+        assert!(!t.first_use("late", 2_500, 1, 2_501), "still counted");
     }
 
     #[test]

@@ -175,21 +175,29 @@ fn request_line_errors_carry_the_status_rfc_4475_prefers() {
     }
 }
 
-#[test]
-fn rejects_missing_or_garbled_mandatory_headers() {
-    let base = "OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP 1.2.3.4:5060;branch=z9hG4bK1\r\nFrom: <sip:x@y>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+/// `base` parses; without any one of `lines` it is refused as missing that header.
+fn assert_each_missing_header_is_refused(base: &str, lines: [(&str, &str); 5]) {
     assert!(parse(base.as_bytes()).is_ok());
-    for (header, line) in [
-        ("Via", "Via: SIP/2.0/UDP 1.2.3.4:5060;branch=z9hG4bK1\r\n"),
-        ("From", "From: <sip:x@y>;tag=1\r\n"),
-        ("To", "To: <sip:a@b>\r\n"),
-        ("Call-ID", "Call-ID: c1\r\n"),
-        ("CSeq", "CSeq: 1 OPTIONS\r\n"),
-    ] {
+    for (header, line) in lines {
         let missing = base.replace(line, "");
         let err = parse(missing.as_bytes()).expect_err("missing header must fail");
         assert_eq!(err.reason, format!("Missing {header} header"));
     }
+}
+
+#[test]
+fn rejects_missing_or_garbled_mandatory_headers() {
+    let base = "OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP 1.2.3.4:5060;branch=z9hG4bK1\r\nFrom: <sip:x@y>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+    assert_each_missing_header_is_refused(
+        base,
+        [
+            ("Via", "Via: SIP/2.0/UDP 1.2.3.4:5060;branch=z9hG4bK1\r\n"),
+            ("From", "From: <sip:x@y>;tag=1\r\n"),
+            ("To", "To: <sip:a@b>\r\n"),
+            ("Call-ID", "Call-ID: c1\r\n"),
+            ("CSeq", "CSeq: 1 OPTIONS\r\n"),
+        ],
+    );
     let bad_cseq = base.replace("CSeq: 1 OPTIONS", "CSeq: x OPTIONS");
     assert_eq!(
         parse(bad_cseq.as_bytes()).expect_err("bad").reason,
@@ -220,6 +228,43 @@ fn rejects_missing_or_garbled_mandatory_headers() {
         parse(unknown.as_bytes()).expect_err("bad").reason,
         "Unsupported method FROB"
     );
+}
+
+/// A response (to one of our requests) is checked lightly — Vias well-formed, a URI in From and
+/// To — but still refused when a mandatory header is missing or holds no URI.
+#[test]
+fn responses_are_checked_for_mandatory_headers() {
+    let base = "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 1.2.3.4:5060;branch=z9hG4bK.0.x\r\nFrom: \"A, b\" <sip:x@y>;tag=1\r\nTo: sip:a@b;tag=2\r\nCall-ID: c1\r\nCSeq: 1 NOTIFY\r\nContent-Length: 0\r\n\r\n";
+    assert_each_missing_header_is_refused(
+        base,
+        [
+            (
+                "Via",
+                "Via: SIP/2.0/UDP 1.2.3.4:5060;branch=z9hG4bK.0.x\r\n",
+            ),
+            ("From", "From: \"A, b\" <sip:x@y>;tag=1\r\n"),
+            ("To", "To: sip:a@b;tag=2\r\n"),
+            ("Call-ID", "Call-ID: c1\r\n"),
+            ("CSeq", "CSeq: 1 NOTIFY\r\n"),
+        ],
+    );
+    for (header, from, to) in [
+        (
+            "Via",
+            "Via: SIP/2.0/UDP 1.2.3.4:5060;",
+            "Via: SIP/2.0/UDP ;",
+        ),
+        ("From", "<sip:x@y>", "<nothing"),
+        ("To", "To: sip:a@b", "To: nothing"),
+    ] {
+        let garbled = base.replace(from, to);
+        let err = parse(garbled.as_bytes()).expect_err("garbled header must fail");
+        assert_eq!(
+            err.reason,
+            format!("Malformed {header} header"),
+            "{garbled}"
+        );
+    }
 }
 
 #[test]
