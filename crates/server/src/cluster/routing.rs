@@ -21,13 +21,17 @@
 //! - **A node that dies**: every node renews `ap:alive:<node>` (its instance, expiring after the
 //!   lease) every lease / 3, and remembers which of its agents ring or talk in calls of which
 //!   other node instance. When that instance is no longer alive, its parts end here: the offers
-//!   are released (in Redis too) and the calls ended, so those agents are free again.
+//!   are released (in Redis too) and the calls ended, so those agents are free again. In the
+//!   same tick every node sweeps the entries of dead nodes' agents offline (`sweep.lua`): no
+//!   call is offered to an agent through a dead node until her phone registers again. A node
+//!   that finds its own key had run out (it could not reach Redis for a lease, and may have
+//!   been swept) writes its agents' entries again.
 //!
 //! Redis is used from two plain threads (blocking client): one makes the writes and
 //! reservations in order, one listens to the channels. Rooms wait for a reservation on a
 //! oneshot; nothing else waits for Redis.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -241,7 +245,7 @@ impl ClusterRouting {
             },
             edge: settings.edge,
             conn: None,
-            mine: HashSet::new(),
+            mine: HashMap::new(),
             held: HashMap::new(),
             parts: HashMap::new(),
             agents,
@@ -378,8 +382,8 @@ struct Writer {
     me: Owner,
     edge: SocketAddr,
     conn: Option<SharedDirectory>,
-    /// Agents whose entry this node wrote last as registered here.
-    mine: HashSet<String>,
+    /// Agents whose entry this node wrote last as registered here, and that entry.
+    mine: HashMap<String, AgentEntry>,
     /// Reservations this node holds: agent → call.
     held: HashMap<String, String>,
     /// What our agents have in other nodes' calls, by node instance.
@@ -466,7 +470,25 @@ impl Writer {
     /// no longer alive.
     fn tick(&mut self, lease: Duration) {
         let me = self.me.clone();
-        self.redis(|d| d.set_alive(&me.node, &me.instance, lease));
+        let before = self.redis(|d| d.set_alive(&me.node, &me.instance, lease));
+        if let Some(before) = before {
+            if before.as_deref() != Some(me.instance.as_str()) && !self.mine.is_empty() {
+                tracing::warn!(
+                    agents = self.mine.len(),
+                    "this node's lease had run out in the shared directory: writing its agents again"
+                );
+                let entries: Vec<AgentEntry> = self.mine.values().cloned().collect();
+                for entry in entries {
+                    self.redis(|d| d.set_agent(&entry));
+                }
+            }
+        }
+        if let Some(swept) = self.redis(|d| d.sweep(&me.node)).filter(|n| *n > 0) {
+            tracing::warn!(
+                agents = swept,
+                "a node is gone: its agents are offline in the shared directory"
+            );
+        }
         let owners: Vec<Owner> = self.parts.keys().cloned().collect();
         for owner in owners {
             let Some(alive) = self.redis(|d| d.alive(&owner.node)) else {
@@ -544,11 +566,8 @@ impl Writer {
     /// (ignored by Redis if she is registered through another node by then).
     fn write_entry(&mut self, a: &DirectoryAgent, local: bool) {
         let offline = !local || a.status == AgentStatus::Offline;
-        if offline && !self.mine.remove(&a.username) {
+        if offline && self.mine.remove(&a.username).is_none() {
             return; // not ours: some other node's (or nobody's) to say
-        }
-        if !offline {
-            self.mine.insert(a.username.clone());
         }
         let status = if offline {
             AgentStatus::Offline
@@ -568,6 +587,9 @@ impl Writer {
                 .unwrap_or(0),
             teams: a.teams.clone(),
         };
+        if !offline {
+            self.mine.insert(a.username.clone(), entry.clone());
+        }
         self.redis(|d| d.set_agent(&entry));
     }
 
@@ -580,7 +602,7 @@ impl Writer {
             Some(e) if e.node == self.me.node => {
                 // Ours: our directory knows better. An entry left from before this node
                 // (re)started, for an agent not registered here now, is put right.
-                if !self.mine.contains(agent) && e.state != state_name(AgentStatus::Offline) {
+                if !self.mine.contains_key(agent) && e.state != state_name(AgentStatus::Offline) {
                     let stale = AgentEntry {
                         voice: false,
                         state: state_name(AgentStatus::Offline),

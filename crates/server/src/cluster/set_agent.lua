@@ -13,6 +13,12 @@ if ARGV[5] == 'offline' then
     return 0
   end
 end
+-- The node's members (what `sweep.lua` puts offline when that node is gone).
+local before = redis.call('HGET', key, 'node')
+if before and before ~= ARGV[2] then
+  redis.call('SREM', 'ap:members:' .. before, agent)
+end
+redis.call('SADD', 'ap:members:' .. ARGV[2], agent)
 redis.call('HSET', key, 'node', ARGV[2], 'contact', ARGV[3], 'voice', ARGV[4],
   'state', ARGV[5], 'available', ARGV[6], 'idle', ARGV[7])
 local teams_key = 'ap:teams:' .. agent

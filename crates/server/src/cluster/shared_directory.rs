@@ -16,7 +16,10 @@
 //! - channel `ap:node:<node>`: operations on the agents registered through that node, sent by
 //!   the node that owns the call (`routing.rs`: she rings, answered, the call ended, …);
 //! - `ap:alive:<node>` (string, expires): the instance of that node that is running, renewed
-//!   while it runs — when it is gone, the nodes whose agents were in its calls end their parts.
+//!   while it runs — when it is gone, the nodes whose agents were in its calls end their parts;
+//! - `ap:nodes` (set): the nodes that ever said they are alive; `ap:members:<node>` (set): the
+//!   agents whose entry that node wrote last — when its `ap:alive` is gone, any survivor puts
+//!   them offline (`sweep.lua`).
 //!
 //! Blocking client (`redis` crate, synchronous connection): used by a node's cluster thread
 //! (`routing.rs`), never by a tokio task directly.
@@ -64,6 +67,7 @@ pub struct SharedDirectory {
     reserve: Script,
     reserve_agent: Script,
     release: Script,
+    sweep: Script,
 }
 
 impl SharedDirectory {
@@ -76,6 +80,7 @@ impl SharedDirectory {
             reserve: Script::new(include_str!("reserve.lua")),
             reserve_agent: Script::new(include_str!("reserve_agent.lua")),
             release: Script::new(include_str!("release.lua")),
+            sweep: Script::new(include_str!("sweep.lua")),
         })
     }
 
@@ -169,20 +174,35 @@ impl SharedDirectory {
         self.conn.hget(format!("ap:agent:{agent}"), "node")
     }
 
-    /// This node (`node`, started as `instance`) is alive for `ttl` more.
+    /// This node (`node`, started as `instance`) is alive for `ttl` more. Returns the instance
+    /// the key named until now (None: it had run out — or this is the first time).
     pub fn set_alive(
         &mut self,
         node: &str,
         instance: &str,
         ttl: std::time::Duration,
-    ) -> redis::RedisResult<()> {
+    ) -> redis::RedisResult<Option<String>> {
         let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
-        redis::cmd("SET")
+        let (before,): (Option<String>,) = redis::pipe()
+            .atomic()
+            .cmd("SET")
             .arg(format!("ap:alive:{node}"))
             .arg(instance)
             .arg("PX")
             .arg(ms)
-            .query(&mut self.conn)
+            .arg("GET")
+            .cmd("SADD")
+            .arg("ap:nodes")
+            .arg(node)
+            .ignore()
+            .query(&mut self.conn)?;
+        Ok(before)
+    }
+
+    /// Put offline the agents of every node but `me` that is no longer alive (`sweep.lua`);
+    /// how many there were.
+    pub fn sweep(&mut self, me: &str) -> redis::RedisResult<u64> {
+        self.sweep.arg(me).invoke(&mut self.conn)
     }
 
     /// The instance of `node` that is alive, if any.

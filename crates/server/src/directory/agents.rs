@@ -1,8 +1,10 @@
 //! The agents' live state (registration, voice channel, ringing, on a call, idle since) and what
 //! follows from it: each agent's derived status, the next team member to offer a call to, and the
 //! directory entries subscribers see — rebuilt only for the agents touched since the last
-//! publication (and their teams), so a change costs the same with 10 agents or 5 000. Plain
-//! data: time is a parameter.
+//! publication, their teams' counts kept up to date by what each agent adds to them, and the
+//! next status change that happens by itself (a registration lapsing, a wrap-up ending) kept in
+//! an index, so a change costs the same with 10 agents or 5 000. Plain data: time is a
+//! parameter.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, OnceLock};
@@ -98,6 +100,17 @@ struct AgentState {
     entry: Option<DirectoryAgent>,
     /// Cluster mode: her state on the node she is registered through, when not this one.
     remote: Option<RemoteView>,
+    /// Her [`next_change`](AgentState::next_change) as `Agents::lapses` holds it.
+    indexed: Option<Instant>,
+    /// What she adds to her teams' counts as last published.
+    counted: Counted,
+}
+
+/// What one agent adds to each of her teams' counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Counted {
+    available: bool,
+    active: bool,
 }
 
 impl AgentState {
@@ -141,6 +154,16 @@ impl AgentState {
         let lapse = self.binding.as_ref().map(|b| b.expires_at);
         lapse.into_iter().chain(self.wrap_up_until).min()
     }
+
+    /// What she adds to her teams' counts with this status: available; voice-active (here, or
+    /// on the node she is registered through).
+    fn counted(&self, status: AgentStatus) -> Counted {
+        let remote_voice = self.binding.is_none() && self.remote.is_some_and(|r| r.voice);
+        Counted {
+            available: status == AgentStatus::Available,
+            active: (self.binding.is_some() && self.voice_active) || remote_voice,
+        }
+    }
 }
 
 /// How far apart two agents' idle times are at least, in the order their calls ended: the
@@ -157,8 +180,11 @@ pub struct Agents {
     last_idle: Option<Instant>,
     /// Agents touched since the last [`refresh`](Agents::refresh) (their entry may differ).
     dirty: BTreeSet<String>,
-    /// Each team's entry as last published, in configured order.
+    /// Each team's entry as last published, in configured order (its counts are kept up to
+    /// date by [`refresh`](Agents::refresh) from what each member adds).
     team_entries: Vec<Option<DirectoryTeam>>,
+    /// Agents whose status will change by itself, by when (and their position).
+    lapses: BTreeSet<(Instant, usize)>,
 }
 
 impl Agents {
@@ -190,6 +216,8 @@ impl Agents {
                     teams,
                     entry: None,
                     remote: None,
+                    indexed: None,
+                    counted: Counted::default(),
                 };
                 (a.username.clone(), state)
             })
@@ -202,7 +230,38 @@ impl Agents {
             last_idle: None,
             dirty,
             team_entries,
+            lapses: BTreeSet::new(),
         }
+    }
+
+    /// Keep `lapses` right for `user` after her state may have changed.
+    fn reindex(&mut self, user: &str) {
+        let Some(a) = self.table.get_mut(user) else {
+            return;
+        };
+        let next = a.next_change();
+        if next != a.indexed {
+            if let Some(at) = a.indexed {
+                self.lapses.remove(&(at, a.position));
+            }
+            if let Some(at) = next {
+                self.lapses.insert((at, a.position));
+            }
+            a.indexed = next;
+        }
+    }
+
+    /// An agent's status now. A lapse it applies on the way (her registration, her wrap-up)
+    /// is a change like any other: she is refreshed at the next publication.
+    fn current(&mut self, user: &str, now: Instant) -> Option<AgentStatus> {
+        let a = self.table.get_mut(user)?;
+        let due = a.next_change().is_some_and(|at| at <= now);
+        let status = a.status(now);
+        if due {
+            self.dirty.insert(user.to_string());
+            self.reindex(user);
+        }
+        Some(status)
     }
 
     /// Apply one change (unknown users are ignored).
@@ -248,14 +307,18 @@ impl Agents {
             }
             AgentChange::RangOut => a.away = Some(MISSED_CALL.to_string()),
         }
+        self.reindex(user);
     }
 
     /// Reserve one agent for a call: Ok(binding) and the agent is now ringing, or why not.
     pub fn reserve(&mut self, user: &str, now: Instant) -> Result<Binding, AgentStatus> {
+        let Some(status) = self.current(user, now) else {
+            return Err(AgentStatus::Offline);
+        };
         let Some(a) = self.table.get_mut(user) else {
             return Err(AgentStatus::Offline);
         };
-        match (a.status(now), &a.binding) {
+        match (status, &a.binding) {
             (AgentStatus::Available, Some(b)) => {
                 a.ringing += 1;
                 self.dirty.insert(user.to_string());
@@ -277,10 +340,13 @@ impl Agents {
         let team = config.team(team)?;
         let mut views = Vec::with_capacity(team.members.len());
         for member in &team.members {
-            let Some(a) = self.table.get_mut(member) else {
+            let Some(status) = self.current(member, now) else {
                 continue;
             };
-            let available = a.status(now) == AgentStatus::Available
+            let Some(a) = self.table.get(member) else {
+                continue;
+            };
+            let available = status == AgentStatus::Available
                 && a.binding.is_some()
                 && !exclude.contains(member);
             views.push(MemberView {
@@ -298,9 +364,8 @@ impl Agents {
 
     /// An agent's current binding (any status).
     pub fn binding(&mut self, user: &str, now: Instant) -> Option<Binding> {
-        let a = self.table.get_mut(user)?;
-        a.status(now);
-        a.binding.clone()
+        self.current(user, now)?;
+        self.table.get(user)?.binding.clone()
     }
 
     /// Is the agent registered through this server (a binding here)?
@@ -310,15 +375,12 @@ impl Agents {
 
     /// An agent's derived status; None for an unknown user.
     pub fn status(&mut self, user: &str, now: Instant) -> Option<AgentStatus> {
-        self.table.get_mut(user).map(|a| a.status(now))
+        self.current(user, now)
     }
 
     /// When the next status changes by itself (a registration lapses, a wrap-up ends).
     pub fn next_lapse(&self) -> Option<Instant> {
-        self.table
-            .values()
-            .filter_map(AgentState::next_change)
-            .min()
+        self.lapses.first().map(|(at, _)| *at)
     }
 
     /// Bring the published entries up to date: those of the agents touched since the last call
@@ -326,11 +388,11 @@ impl Agents {
     /// of their teams. Returns the entries that differ from what was published before.
     pub fn refresh(&mut self, now: Instant) -> Changes {
         let mut users = std::mem::take(&mut self.dirty);
+        let config = self.config.clone();
         users.extend(
-            self.table
-                .iter()
-                .filter(|(_, a)| a.next_change().is_some_and(|at| at <= now))
-                .map(|(name, _)| name.clone()),
+            self.lapses
+                .range(..=(now, usize::MAX))
+                .filter_map(|(_, p)| config.agents.get(*p).map(|a| a.username.clone())),
         );
         let mut touched: Vec<(usize, &String)> = users
             .iter()
@@ -339,30 +401,57 @@ impl Agents {
         touched.sort_unstable();
         let mut changes = Changes::default();
         let mut teams = BTreeSet::new();
+        // Before the first refresh nothing was published: every team, with its members.
+        let first = self.team_entries.iter().any(Option::is_none);
+        for (t, entry) in self.team_entries.iter_mut().enumerate() {
+            if entry.is_none() {
+                *entry = config.teams.get(t).map(|team| DirectoryTeam {
+                    name: team.name.clone(),
+                    members: team.members.clone(),
+                    available: 0,
+                    active: 0,
+                    inbound: team.inbound.clone(),
+                });
+                teams.insert(t);
+            }
+        }
         for (position, user) in touched {
             let entry = self.entry(position, user, now);
+            self.reindex(user);
             let Some(a) = self.table.get_mut(user) else {
                 continue;
             };
+            let counted = a.counted(entry.status);
+            if counted != a.counted {
+                for &t in &a.teams {
+                    if let Some(Some(team)) = self.team_entries.get_mut(t) {
+                        count(&mut team.available, a.counted.available, counted.available);
+                        count(&mut team.active, a.counted.active, counted.active);
+                        teams.insert(t);
+                    }
+                }
+                a.counted = counted;
+            }
             if a.entry.as_ref() != Some(&entry) {
-                teams.extend(a.teams.iter().copied());
                 a.entry = Some(entry.clone());
                 changes.agents.push(entry);
             }
         }
         for t in teams {
-            let entry = self.team_entry(t, now);
-            if self.team_entries[t].as_ref() != Some(&entry) {
-                self.team_entries[t] = Some(entry.clone());
-                changes.teams.push(entry);
-            }
-        }
-        // Before the first refresh nothing was published: every team.
-        for t in 0..self.team_entries.len() {
-            if self.team_entries[t].is_none() {
-                let entry = self.team_entry(t, now);
-                self.team_entries[t] = Some(entry.clone());
-                changes.teams.push(entry);
+            if let Some(Some(team)) = self.team_entries.get(t) {
+                // Members change only with the configuration: published once.
+                let members = if first {
+                    team.members.clone()
+                } else {
+                    Vec::new()
+                };
+                changes.teams.push(DirectoryTeam {
+                    name: team.name.clone(),
+                    members,
+                    available: team.available,
+                    active: team.active,
+                    inbound: team.inbound.clone(),
+                });
             }
         }
         changes
@@ -418,39 +507,6 @@ impl Agents {
         }
     }
 
-    /// One team's entry now: its members who are available, and who are voice-active.
-    fn team_entry(&mut self, t: usize, now: Instant) -> DirectoryTeam {
-        let config = self.config.clone();
-        let Some(team) = config.teams.get(t) else {
-            return DirectoryTeam {
-                name: String::new(),
-                members: Vec::new(),
-                available: 0,
-                active: 0,
-                inbound: None,
-            };
-        };
-        let (mut available, mut active) = (0u32, 0u32);
-        for m in &team.members {
-            if let Some(a) = self.table.get_mut(m) {
-                if a.status(now) == AgentStatus::Available {
-                    available = available.saturating_add(1);
-                }
-                let remote_voice = a.binding.is_none() && a.remote.is_some_and(|r| r.voice);
-                if (a.binding.is_some() && a.voice_active) || remote_voice {
-                    active = active.saturating_add(1);
-                }
-            }
-        }
-        DirectoryTeam {
-            name: team.name.clone(),
-            members: team.members.clone(),
-            available,
-            active,
-            inbound: team.inbound.clone(),
-        }
-    }
-
     /// The whole document as last refreshed (version 0): agents and teams in config order.
     pub fn document(&self) -> DirectoryState {
         let mut agents: Vec<(usize, DirectoryAgent)> = self
@@ -464,6 +520,15 @@ impl Agents {
         state.away_reasons = self.config.away_reasons.clone();
         state.ring_timeout_s = u32::try_from(self.config.ring_timeout.as_secs()).ok();
         state
+    }
+}
+
+/// Add (`now` and not `before`) or take away (`before` and not `now`) one member from a count.
+fn count(n: &mut u32, before: bool, now: bool) {
+    match (before, now) {
+        (false, true) => *n = n.saturating_add(1),
+        (true, false) => *n = n.saturating_sub(1),
+        _ => {}
     }
 }
 

@@ -12,7 +12,8 @@ use agentphone_protocol::{DirectoryAgent, DirectoryTeam};
 pub struct Changes {
     /// Agents whose entry changed (whole entries).
     pub agents: Vec<DirectoryAgent>,
-    /// Teams whose entry changed (whole entries).
+    /// Teams whose entry changed: whole entries the first time, then with `members` empty
+    /// (members change with the configuration only; the fan-out keeps those it has).
     pub teams: Vec<DirectoryTeam>,
 }
 

@@ -113,6 +113,11 @@ struct Sub {
 /// Serialised documents of the current version, by (base, carrier).
 type Cache = HashMap<(Option<u64>, Carrier), Arc<[Arc<[u8]>]>>;
 
+/// Same counts and inbound number (members aside).
+fn same_counts(a: &DirectoryTeam, b: &DirectoryTeam) -> bool {
+    a.available == b.available && a.active == b.active && a.inbound == b.inbound
+}
+
 /// The directory document and its subscribers.
 pub struct Fanout {
     doc: DirectoryState,
@@ -261,9 +266,19 @@ impl Fanout {
         let mut teams_changed = false;
         for t in changes.teams {
             match self.team_at.get(&t.name) {
-                Some(&i) if self.doc.teams[i] == t => continue,
                 Some(&i) => {
-                    self.doc.teams[i] = t;
+                    let known = &mut self.doc.teams[i];
+                    // Empty members: not given (they change with the configuration only).
+                    let members = !t.members.is_empty() && known.members != t.members;
+                    if !members && same_counts(known, &t) {
+                        continue;
+                    }
+                    known.available = t.available;
+                    known.active = t.active;
+                    known.inbound = t.inbound;
+                    if members {
+                        known.members = t.members;
+                    }
                     self.team_changed[i] = next;
                 }
                 None => {

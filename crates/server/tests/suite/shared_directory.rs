@@ -151,3 +151,82 @@ fn nodes_reserving_at_once_never_get_the_same_agent() {
     idle.sort();
     assert_eq!(idle, agents, "every agent back in the queue at the end");
 }
+
+#[test]
+fn a_dead_nodes_agents_are_swept_offline_by_a_survivor_and_a_live_nodes_are_not() {
+    let Some(redis) = TempRedis::start() else {
+        return;
+    };
+    let mut dir = connect(&redis);
+    let lease = std::time::Duration::from_millis(300);
+    assert_eq!(dir.set_alive("node1", "i1", lease).expect("alive"), None);
+    assert_eq!(
+        dir.set_alive("node1", "i1", lease)
+            .expect("alive")
+            .as_deref(),
+        Some("i1"),
+        "renewed: the key named this instance"
+    );
+    let forever = std::time::Duration::from_secs(60);
+    dir.set_alive("node2", "i2", forever).expect("alive");
+    dir.set_agent(&entry("alice", true, 100, &["support"]))
+        .expect("alice");
+    dir.set_agent(&entry("carol", true, 150, &["support"]))
+        .expect("carol");
+    // carol moved to node2 (her phone registered again through it).
+    let carol = AgentEntry {
+        node: "node2".into(),
+        ..entry("carol", true, 150, &["support"])
+    };
+    dir.set_agent(&carol).expect("carol on node2");
+    let bob = AgentEntry {
+        node: "node2".into(),
+        ..entry("bob", true, 200, &["support"])
+    };
+    dir.set_agent(&bob).expect("bob");
+    assert_eq!(dir.sweep("node2").expect("sweep"), 0, "node1 is alive");
+    assert_eq!(
+        dir.idle("support").expect("idle"),
+        ["alice", "carol", "bob"]
+    );
+
+    // node1 stops renewing: once its key ran out, node2's sweep puts its agents offline.
+    let mut changes = redis::Client::open(redis.url.as_str())
+        .and_then(|c| c.get_connection())
+        .expect("pub/sub connection");
+    let mut pubsub = changes.as_pubsub();
+    pubsub.subscribe(CHANNEL).expect("subscribe");
+    agentphone_testkit::wait::wait_until(
+        "node1's lease runs out",
+        std::time::Duration::from_secs(5),
+        || match dir.alive("node1") {
+            Ok(None) => Ok(()),
+            other => Err(format!("{other:?}")),
+        },
+    );
+    assert_eq!(dir.sweep("node2").expect("sweep"), 1, "alice only");
+    let alice = dir.entry("alice").expect("entry").expect("alice's entry");
+    assert_eq!(
+        (alice.state.as_str(), alice.available, alice.voice),
+        ("offline", false, false)
+    );
+    assert_eq!(
+        alice.node, "node1",
+        "still the node she was registered through"
+    );
+    assert_eq!(dir.idle("support").expect("idle"), ["carol", "bob"]);
+    let msg = pubsub.get_message().expect("published");
+    assert_eq!(msg.get_payload::<String>().expect("payload"), "alice");
+    assert_eq!(dir.sweep("node2").expect("sweep"), 0, "swept once");
+    drop(pubsub);
+
+    // node1 comes back (another instance): it is alive again and writes its agents anew.
+    assert_eq!(dir.set_alive("node1", "i1b", lease).expect("alive"), None);
+    dir.set_agent(&entry("alice", true, 500, &["support"]))
+        .expect("alice again");
+    assert_eq!(dir.sweep("node2").expect("sweep"), 0);
+    assert_eq!(
+        dir.idle("support").expect("idle"),
+        ["carol", "bob", "alice"]
+    );
+}
