@@ -16,9 +16,8 @@
 //! processes on the 2-core machine shared with builds do not count; cache pollution by them
 //! still does, so each ratio is taken from the same run. Ratios are printed at the end.
 
-use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
-use std::sync::Mutex;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use agentphone_media::codec::{CodecKind, Decoder, Encoder};
@@ -37,9 +36,9 @@ const CALLS: usize = 24;
 const ROOMS3: usize = 16;
 /// Pre-encoded packets the phones cycle through.
 const PACKETS: usize = 50;
-
-/// Mean time per iteration of each measured variant.
-static MEANS: Mutex<BTreeMap<&'static str, (Duration, u64)>> = Mutex::new(BTreeMap::new());
+const TWO_PARTY: &str = "two_party_opus_calls_x24";
+const THREE_PARTY: &str = "three_party_opus_rooms_x16";
+const FOUR_PARTY: &str = "four_party_two_listening_rooms_x16";
 
 /// The calling thread's CPU time so far.
 fn cpu_now() -> Duration {
@@ -55,20 +54,29 @@ fn cpu_now() -> Duration {
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
-fn record(name: &'static str, total: Duration, iters: u64) {
-    if let Ok(mut m) = MEANS.lock() {
-        let e = m.entry(name).or_default();
-        e.0 += total;
-        e.1 += iters;
-    }
-}
-
-fn mean_us(name: &str) -> f64 {
-    MEANS
-        .lock()
+/// Criterion's mean estimate (µs) of `group/name` in this run (its `estimates.json`, written
+/// when the function's measurement ends); NaN when it did not run (filtered out).
+fn mean_us(group: &str, name: &str) -> f64 {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .or_else(|| {
+            // target/release/deps/<bench>
+            let exe = std::env::current_exe().ok()?;
+            exe.ancestors().nth(3).map(Path::to_path_buf)
+        });
+    let Some(path) = target.map(|t| {
+        t.join("criterion")
+            .join(group)
+            .join(name)
+            .join("new/estimates.json")
+    }) else {
+        return f64::NAN;
+    };
+    std::fs::read(path)
         .ok()
-        .and_then(|m| m.get(name).copied())
-        .map_or(f64::NAN, |(t, n)| t.as_secs_f64() * 1e6 / n.max(1) as f64)
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v["mean"]["point_estimate"].as_f64())
+        .map_or(f64::NAN, |ns| ns / 1000.0)
 }
 
 /// Opus packets of a tone, as a phone would send them.
@@ -200,7 +208,7 @@ fn warm_up(rooms: &mut Rooms, sources: &Sources, media: &[Vec<u8>]) {
     timed_ticks(rooms, sources, media, 20);
 }
 
-/// Warm `rooms` up, then time their ticks as `name` (recorded for the summary).
+/// Warm `rooms` up, then time their ticks as `name`.
 fn bench_rooms(
     group: &mut BenchmarkGroup<WallTime>,
     name: &'static str,
@@ -210,11 +218,7 @@ fn bench_rooms(
 ) {
     warm_up(&mut rooms, sources, media);
     group.bench_function(name, |b| {
-        b.iter_custom(|iters| {
-            let t = timed_ticks(&mut rooms, sources, media, iters);
-            record(name, t, iters);
-            t
-        })
+        b.iter_custom(|iters| timed_ticks(&mut rooms, sources, media, iters))
     });
 }
 
@@ -228,7 +232,7 @@ fn sources() -> Sources {
 fn two_party(c: &mut Criterion) {
     let sources = sources();
     let media = packets(700.0);
-    let mut group = c.benchmark_group("two_party_opus_calls_x24");
+    let mut group = c.benchmark_group(TWO_PARTY);
     group.sample_size(20);
     group.measurement_time(Duration::from_secs(4));
     for (name, relay, level_every) in [
@@ -250,7 +254,7 @@ fn two_party(c: &mut Criterion) {
 fn three_party(c: &mut Criterion) {
     let sources = sources();
     let media = packets(700.0);
-    let mut group = c.benchmark_group("three_party_opus_rooms_x16");
+    let mut group = c.benchmark_group(THREE_PARTY);
     group.sample_size(20);
     group.measurement_time(Duration::from_secs(4));
     let rooms: Rooms = (0..ROOMS3).filter_map(|_| room(3)).collect();
@@ -264,26 +268,26 @@ fn three_party(c: &mut Criterion) {
             ))
         })
         .collect();
-    let mut pcm = [0i16; FRAME];
-    let mut out = [0u8; 1500];
+    let (mut pcm, mut out) = ([0i16; FRAME], [0u8; 1500]);
     let mut k = 0usize;
-    group.bench_function("bare_libopus_decode_encode", |b| {
-        b.iter_custom(|iters| {
-            let start = cpu_now();
-            for _ in 0..iters {
-                k += 1;
-                let Some(packet) = media.get(k % media.len().max(1)) else {
-                    continue;
-                };
-                for (dec, enc) in codecs.iter_mut() {
-                    let _ = dec.decode(packet, &mut pcm);
-                    let _ = enc.encode(&pcm, &mut out);
-                }
+    let mut bound_ticks = |iters: u64| {
+        let start = cpu_now();
+        for _ in 0..iters {
+            k += 1;
+            let Some(packet) = media.get(k % media.len().max(1)) else {
+                continue;
+            };
+            for (dec, enc) in codecs.iter_mut() {
+                let _ = dec.decode(packet, &mut pcm);
+                let _ = enc.encode(&pcm, &mut out);
             }
-            let t = cpu_now().saturating_sub(start);
-            record("bare_libopus", t, iters);
-            t
-        })
+        }
+        cpu_now().saturating_sub(start)
+    };
+    // Warmed like the rooms: fresh Opus encoders are slower for their first frames.
+    bound_ticks(20);
+    group.bench_function("bare_libopus_decode_encode", |b| {
+        b.iter_custom(&mut bound_ticks)
     });
     group.finish();
 }
@@ -291,7 +295,7 @@ fn three_party(c: &mut Criterion) {
 fn listeners(c: &mut Criterion) {
     let sources = sources();
     let media = packets(700.0);
-    let mut group = c.benchmark_group("four_party_two_listening_rooms_x16");
+    let mut group = c.benchmark_group(FOUR_PARTY);
     group.sample_size(20);
     group.measurement_time(Duration::from_secs(4));
     let modes = [
@@ -311,7 +315,7 @@ fn listeners(c: &mut Criterion) {
 }
 
 fn summary(_: &mut Criterion) {
-    let per_core = |name: &str, n: usize| n as f64 * 20_000.0 / mean_us(name);
+    let per_core = |name: &str, n: usize| n as f64 * 20_000.0 / mean_us(TWO_PARTY, name);
     let transcoded = per_core("transcoded", CALLS);
     println!("\n== media relay summary (same run) ==");
     println!("two-party calls per core, transcoded: {transcoded:.0}");
@@ -326,14 +330,21 @@ fn summary(_: &mut Criterion) {
             calls / transcoded
         );
     }
-    let (mixed, bound) = (mean_us("mixed_tick"), mean_us("bare_libopus"));
+    let (mixed, bound) = (
+        mean_us(THREE_PARTY, "mixed_tick"),
+        mean_us(THREE_PARTY, "bare_libopus_decode_encode"),
+    );
     println!(
-        "three-party rooms per core: mixed {:.0}, bare libopus bound {:.0} → {:.0} % of the bound",
+        "three-party rooms per core: mixed {:.1}, bare libopus bound {:.1} → {:.1} % of the bound",
         ROOMS3 as f64 * 20_000.0 / mixed,
         ROOMS3 as f64 * 20_000.0 / bound,
         100.0 * bound / mixed
     );
-    let (shared, per_leg) = (mean_us("shared_encode"), mean_us("encode_per_leg"));
+    println!("(criterion mean estimates; times are the bench thread's CPU time)");
+    let (shared, per_leg) = (
+        mean_us(FOUR_PARTY, "shared_encode"),
+        mean_us(FOUR_PARTY, "encode_per_leg"),
+    );
     println!(
         "four-party rooms (two listening) per core: shared encode {:.0}, encode per leg {:.0} → {:.2}×",
         ROOMS3 as f64 * 20_000.0 / shared,
