@@ -8,6 +8,7 @@
 pub mod arrival;
 pub mod codec;
 pub mod dtmf;
+pub mod energy;
 mod error;
 pub mod g711;
 pub mod jitter;

@@ -5,17 +5,23 @@
 //!   (decode, mix, encode);
 //!   calls per core = calls × 20 ms / time of one tick of all of them;
 //! - three-party Opus rooms: the mixing tick vs the bare libopus bound for the same work
-//!   (decode one packet and encode one frame per participant, no sockets, no mixing).
+//!   (decode one packet and encode one frame per participant, no sockets, no mixing);
+//! - four-party Opus rooms where two talk and two listen (a supervisor and a trainee): the two
+//!   listeners hear the same frame and share one encode, against the same rooms encoding for
+//!   every leg.
 //!
 //! Only the server's work is timed: the phones' sending and draining happen outside the timed
-//! span (criterion `iter_custom`). Ratios are printed at the end.
+//! span (criterion `iter_custom`). Times are the bench thread's CPU time
+//! (`CLOCK_THREAD_CPUTIME_ID`, kernel time of its sends and receives included), so other
+//! processes on the 2-core machine shared with builds do not count; cache pollution by them
+//! still does, so each ratio is taken from the same run. Ratios are printed at the end.
 
-use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
-use std::sync::Mutex;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use agentphone_media::codec::{CodecKind, Decoder, Encoder};
+use agentphone_media::rtcp::{self, ReportBlock};
 use agentphone_media::rtp::{self, RtpHeader};
 use agentphone_media::session::{RtpSession, SessionConfig};
 use agentphone_media::tone::ToneGenerator;
@@ -23,30 +29,54 @@ use agentphone_media::FRAME;
 use agentphone_server::media_engine::moh::{fallback_music, fallback_ringback, LoopedAudio};
 use agentphone_server::media_engine::tick::{tick_room, MediaLeg, MediaRoom, Sources};
 use agentphone_server::media_engine::LegMode;
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::measurement::WallTime;
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
 
 const CALLS: usize = 24;
 const ROOMS3: usize = 16;
 /// Pre-encoded packets the phones cycle through.
 const PACKETS: usize = 50;
+const TWO_PARTY: &str = "two_party_opus_calls_x24";
+const THREE_PARTY: &str = "three_party_opus_rooms_x16";
+const FOUR_PARTY: &str = "four_party_two_listening_rooms_x16";
 
-/// Mean time per iteration of each measured variant.
-static MEANS: Mutex<BTreeMap<&'static str, (Duration, u64)>> = Mutex::new(BTreeMap::new());
-
-fn record(name: &'static str, total: Duration, iters: u64) {
-    if let Ok(mut m) = MEANS.lock() {
-        let e = m.entry(name).or_default();
-        e.0 += total;
-        e.1 += iters;
+/// The calling thread's CPU time so far.
+fn cpu_now() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant Linux supports.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return Duration::ZERO;
     }
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
-fn mean_us(name: &str) -> f64 {
-    MEANS
-        .lock()
+/// Criterion's mean estimate (µs) of `group/name` in this run (its `estimates.json`, written
+/// when the function's measurement ends); NaN when it did not run (filtered out).
+fn mean_us(group: &str, name: &str) -> f64 {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .or_else(|| {
+            // target/release/deps/<bench>
+            let exe = std::env::current_exe().ok()?;
+            exe.ancestors().nth(3).map(Path::to_path_buf)
+        });
+    let Some(path) = target.map(|t| {
+        t.join("criterion")
+            .join(group)
+            .join(name)
+            .join("new/estimates.json")
+    }) else {
+        return f64::NAN;
+    };
+    std::fs::read(path)
         .ok()
-        .and_then(|m| m.get(name).copied())
-        .map_or(f64::NAN, |(t, n)| t.as_secs_f64() * 1e6 / n.max(1) as f64)
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v["mean"]["point_estimate"].as_f64())
+        .map_or(f64::NAN, |ns| ns / 1000.0)
 }
 
 /// Opus packets of a tone, as a phone would send them.
@@ -71,10 +101,15 @@ struct Phone {
     socket: UdpSocket,
     leg: SocketAddr,
     seq: u16,
+    /// Listen-only phones send nothing.
+    talks: bool,
 }
 
 impl Phone {
     fn send(&mut self, packets: &[Vec<u8>]) {
+        if !self.talks {
+            return;
+        }
         let Some(p) = packets.get(usize::from(self.seq) % packets.len().max(1)) else {
             return;
         };
@@ -97,13 +132,18 @@ impl Phone {
     }
 }
 
-/// A room of `legs` Opus legs, each with its phone.
+/// A room of `legs` Opus legs that all talk, each with its phone.
 fn room(legs: usize) -> Option<(MediaRoom, Vec<Phone>)> {
+    room_of(&vec![LegMode::Mixed; legs])
+}
+
+/// A room of Opus legs in these modes, each with its phone (a listen-only one sends nothing).
+fn room_of(modes: &[LegMode]) -> Option<(MediaRoom, Vec<Phone>)> {
     let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
     let (events, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut room = MediaRoom::new(legs, Duration::from_secs(3600), events);
+    let mut room = MediaRoom::new(modes.len(), Duration::from_secs(3600), events);
     let mut phones = Vec::new();
-    for i in 0..legs {
+    for (i, &mode) in modes.iter().enumerate() {
         let socket = UdpSocket::bind((ip, 0)).ok()?;
         socket.set_nonblocking(true).ok()?;
         let mut session = RtpSession::bind(ip).ok()?;
@@ -118,10 +158,16 @@ fn room(legs: usize) -> Option<(MediaRoom, Vec<Phone>)> {
             })
             .ok()?;
         let leg = session.local_addr();
+        // The phone's first receiver report: a clean path, so the leg's encoder leaves the
+        // start-of-stream loss hint (FEC at 64 kb/s) for 48 kb/s without FEC — the settings of
+        // the bound's encoders below.
+        let mut rr = [0u8; 128];
+        let n = rtcp::write_rr(0x7, &[ReportBlock::loss_only(session.ssrc(), 0)], &mut rr);
+        socket.send_to(rr.get(..n)?, leg).ok()?;
         room.add_leg(MediaLeg::new(
             i as u32,
             session,
-            LegMode::Mixed,
+            mode,
             false,
             Instant::now(),
         ));
@@ -129,6 +175,7 @@ fn room(legs: usize) -> Option<(MediaRoom, Vec<Phone>)> {
             socket,
             leg,
             seq: 0,
+            talks: mode == LegMode::Mixed,
         });
     }
     Some((room, phones))
@@ -143,16 +190,36 @@ fn timed_ticks(rooms: &mut Rooms, sources: &Sources, media: &[Vec<u8>], iters: u
         for (_, phones) in rooms.iter_mut() {
             phones.iter_mut().for_each(|p| p.send(media));
         }
-        let start = Instant::now();
+        let (now, start) = (Instant::now(), cpu_now());
         for (room, _) in rooms.iter_mut() {
-            tick_room(room, sources, start);
+            tick_room(room, sources, now);
         }
-        total += start.elapsed();
+        total += cpu_now().saturating_sub(start);
         for (_, phones) in rooms.iter() {
             phones.iter().for_each(Phone::drain);
         }
     }
     total
+}
+
+/// Untimed ticks until every jitter buffer is filled and every encoder follows the phones'
+/// first reports: the recorded means (the printed ratios) are the steady state's.
+fn warm_up(rooms: &mut Rooms, sources: &Sources, media: &[Vec<u8>]) {
+    timed_ticks(rooms, sources, media, 20);
+}
+
+/// Warm `rooms` up, then time their ticks as `name`.
+fn bench_rooms(
+    group: &mut BenchmarkGroup<WallTime>,
+    name: &'static str,
+    mut rooms: Rooms,
+    sources: &Sources,
+    media: &[Vec<u8>],
+) {
+    warm_up(&mut rooms, sources, media);
+    group.bench_function(name, |b| {
+        b.iter_custom(|iters| timed_ticks(&mut rooms, sources, media, iters))
+    });
 }
 
 fn sources() -> Sources {
@@ -165,7 +232,7 @@ fn sources() -> Sources {
 fn two_party(c: &mut Criterion) {
     let sources = sources();
     let media = packets(700.0);
-    let mut group = c.benchmark_group("two_party_opus_calls_x24");
+    let mut group = c.benchmark_group(TWO_PARTY);
     group.sample_size(20);
     group.measurement_time(Duration::from_secs(4));
     for (name, relay, level_every) in [
@@ -179,13 +246,7 @@ fn two_party(c: &mut Criterion) {
             r.set_relay(relay);
             r.set_relay_level_every(level_every);
         }
-        group.bench_function(name, |b| {
-            b.iter_custom(|iters| {
-                let t = timed_ticks(&mut rooms, &sources, &media, iters);
-                record(name, t, iters);
-                t
-            })
-        });
+        bench_rooms(&mut group, name, rooms, &sources, &media);
     }
     group.finish();
 }
@@ -193,17 +254,11 @@ fn two_party(c: &mut Criterion) {
 fn three_party(c: &mut Criterion) {
     let sources = sources();
     let media = packets(700.0);
-    let mut group = c.benchmark_group("three_party_opus_rooms_x16");
+    let mut group = c.benchmark_group(THREE_PARTY);
     group.sample_size(20);
     group.measurement_time(Duration::from_secs(4));
-    let mut rooms: Rooms = (0..ROOMS3).filter_map(|_| room(3)).collect();
-    group.bench_function("mixed_tick", |b| {
-        b.iter_custom(|iters| {
-            let t = timed_ticks(&mut rooms, &sources, &media, iters);
-            record("mixed_tick", t, iters);
-            t
-        })
-    });
+    let rooms: Rooms = (0..ROOMS3).filter_map(|_| room(3)).collect();
+    bench_rooms(&mut group, "mixed_tick", rooms, &sources, &media);
     // The bound: per participant, decode one packet and encode one frame.
     let mut codecs: Vec<(Decoder, Encoder)> = (0..ROOMS3 * 3)
         .filter_map(|_| {
@@ -213,32 +268,54 @@ fn three_party(c: &mut Criterion) {
             ))
         })
         .collect();
-    let mut pcm = [0i16; FRAME];
-    let mut out = [0u8; 1500];
+    let (mut pcm, mut out) = ([0i16; FRAME], [0u8; 1500]);
     let mut k = 0usize;
-    group.bench_function("bare_libopus_decode_encode", |b| {
-        b.iter_custom(|iters| {
-            let start = Instant::now();
-            for _ in 0..iters {
-                k += 1;
-                let Some(packet) = media.get(k % media.len().max(1)) else {
-                    continue;
-                };
-                for (dec, enc) in codecs.iter_mut() {
-                    let _ = dec.decode(packet, &mut pcm);
-                    let _ = enc.encode(&pcm, &mut out);
-                }
+    let mut bound_ticks = |iters: u64| {
+        let start = cpu_now();
+        for _ in 0..iters {
+            k += 1;
+            let Some(packet) = media.get(k % media.len().max(1)) else {
+                continue;
+            };
+            for (dec, enc) in codecs.iter_mut() {
+                let _ = dec.decode(packet, &mut pcm);
+                let _ = enc.encode(&pcm, &mut out);
             }
-            let t = start.elapsed();
-            record("bare_libopus", t, iters);
-            t
-        })
+        }
+        cpu_now().saturating_sub(start)
+    };
+    // Warmed like the rooms: fresh Opus encoders are slower for their first frames.
+    bound_ticks(20);
+    group.bench_function("bare_libopus_decode_encode", |b| {
+        b.iter_custom(&mut bound_ticks)
     });
     group.finish();
 }
 
+fn listeners(c: &mut Criterion) {
+    let sources = sources();
+    let media = packets(700.0);
+    let mut group = c.benchmark_group(FOUR_PARTY);
+    group.sample_size(20);
+    group.measurement_time(Duration::from_secs(4));
+    let modes = [
+        LegMode::Mixed,
+        LegMode::Mixed,
+        LegMode::ListenOnly,
+        LegMode::ListenOnly,
+    ];
+    for (name, shared) in [("shared_encode", true), ("encode_per_leg", false)] {
+        let mut rooms: Rooms = (0..ROOMS3).filter_map(|_| room_of(&modes)).collect();
+        for (r, _) in rooms.iter_mut() {
+            r.set_shared_encodes(shared);
+        }
+        bench_rooms(&mut group, name, rooms, &sources, &media);
+    }
+    group.finish();
+}
+
 fn summary(_: &mut Criterion) {
-    let per_core = |name: &str, n: usize| n as f64 * 20_000.0 / mean_us(name);
+    let per_core = |name: &str, n: usize| n as f64 * 20_000.0 / mean_us(TWO_PARTY, name);
     let transcoded = per_core("transcoded", CALLS);
     println!("\n== media relay summary (same run) ==");
     println!("two-party calls per core, transcoded: {transcoded:.0}");
@@ -253,14 +330,28 @@ fn summary(_: &mut Criterion) {
             calls / transcoded
         );
     }
-    let (mixed, bound) = (mean_us("mixed_tick"), mean_us("bare_libopus"));
+    let (mixed, bound) = (
+        mean_us(THREE_PARTY, "mixed_tick"),
+        mean_us(THREE_PARTY, "bare_libopus_decode_encode"),
+    );
     println!(
-        "three-party rooms per core: mixed {:.0}, bare libopus bound {:.0} → {:.0} % of the bound",
+        "three-party rooms per core: mixed {:.1}, bare libopus bound {:.1} → {:.1} % of the bound",
         ROOMS3 as f64 * 20_000.0 / mixed,
         ROOMS3 as f64 * 20_000.0 / bound,
         100.0 * bound / mixed
     );
+    println!("(criterion mean estimates; times are the bench thread's CPU time)");
+    let (shared, per_leg) = (
+        mean_us(FOUR_PARTY, "shared_encode"),
+        mean_us(FOUR_PARTY, "encode_per_leg"),
+    );
+    println!(
+        "four-party rooms (two listening) per core: shared encode {:.0}, encode per leg {:.0} → {:.2}×",
+        ROOMS3 as f64 * 20_000.0 / shared,
+        ROOMS3 as f64 * 20_000.0 / per_leg,
+        per_leg / shared
+    );
 }
 
-criterion_group!(benches, two_party, three_party, summary);
+criterion_group!(benches, two_party, three_party, listeners, summary);
 criterion_main!(benches);

@@ -15,6 +15,7 @@ mod loss_feedback_test;
 mod pcm_fifo;
 mod playout;
 mod relay;
+mod shared_encode;
 
 use crate::codec::{CodecKind, Decoder, Encoder};
 use crate::jitter::{JitterBuffer, JitterStats, MAX_PAYLOAD};
@@ -25,6 +26,7 @@ use crate::{dtmf, Frame, MediaError};
 use dtmf_sender::DtmfSender;
 use pcm_fifo::PcmFifo;
 use relay::{LastRelayed, RelayMap, Relayed};
+pub use shared_encode::EncoderKey;
 use std::io::ErrorKind;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant, SystemTime};
@@ -141,6 +143,9 @@ pub struct RtpSession {
     octets_sent: u64,
     dtmf: DtmfSender,
     payload_buf: [u8; MAX_PAYLOAD],
+    /// Length of the audio payload `send_frame` encoded last into `payload_buf` (None: it sent
+    /// a DTMF event or nothing) — what legs sharing this encode send too.
+    last_encoded: Option<usize>,
     send_buf: [u8; MAX_PAYLOAD + rtp::HEADER_LEN],
 
     // Receiving.
@@ -241,6 +246,7 @@ impl RtpSession {
             octets_sent: 0,
             dtmf: DtmfSender::new(),
             payload_buf: [0; MAX_PAYLOAD],
+            last_encoded: None,
             send_buf: [0; MAX_PAYLOAD + rtp::HEADER_LEN],
             jitter: JitterBuffer::new(48_000),
             fifo: PcmFifo::new(),
@@ -558,7 +564,8 @@ impl RtpSession {
     /// Encode and send one frame — or, while a DTMF event is being sent, the event packet in its
     /// place. Does nothing before `configure`. A full socket buffer drops the packet.
     pub fn send_frame(&mut self, pcm: &Frame) -> std::io::Result<()> {
-        let (Some(active), Some(remote)) = (self.active.as_mut(), self.remote) else {
+        self.last_encoded = None;
+        let (Some(active), Some(_)) = (self.active.as_mut(), self.remote) else {
             return Ok(());
         };
         let step = active.encoder.timestamp_step();
@@ -585,6 +592,7 @@ impl RtpSession {
                     .encoder
                     .encode(pcm, &mut self.payload_buf)
                     .map_err(|e| std::io::Error::other(e.to_string()))?;
+                self.last_encoded = Some(n);
                 let h = RtpHeader {
                     marker: self.packets_sent == 0,
                     pt: active.cfg.pt,
@@ -595,11 +603,20 @@ impl RtpSession {
                 (h, n)
             }
         };
+        self.send_payload_buf(&header, payload_len)
+    }
+
+    /// Send `header` + the first `payload_len` bytes of `payload_buf` as our next packet
+    /// (`header.seq` is ours: the sequence advances). A full socket buffer drops the packet.
+    fn send_payload_buf(&mut self, header: &RtpHeader, payload_len: usize) -> std::io::Result<()> {
+        let Some(remote) = self.remote else {
+            return Ok(());
+        };
         self.seq = self.seq.wrapping_add(1);
         let Some(payload) = self.payload_buf.get(..payload_len) else {
             return Ok(());
         };
-        let n = rtp::write(&header, payload, &mut self.send_buf);
+        let n = rtp::write(header, payload, &mut self.send_buf);
         let sent = send_datagram(
             &self.socket,
             self.srtp.as_mut(),

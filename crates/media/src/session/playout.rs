@@ -45,8 +45,7 @@ impl Quietness {
         if pcm.is_empty() {
             return false;
         }
-        let sum: f32 = pcm.iter().map(|&x| f32::from(x) * f32::from(x)).sum();
-        let mean_square = sum / pcm.len() as f32;
+        let mean_square = crate::energy::sum_squares(pcm) as f32 / pcm.len() as f32;
         self.level = (self.level * LEVEL_DECAY).max(mean_square);
         let quiet =
             mean_square < SILENCE_MEAN_SQUARE || mean_square < self.level * QUIET_BELOW_LEVEL;

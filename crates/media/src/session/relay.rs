@@ -290,10 +290,7 @@ fn decode_measured(
         return false;
     };
     let decoded = scratch.get(..n).unwrap_or_default();
-    energy.0 += decoded
-        .iter()
-        .map(|&s| f64::from(s) * f64::from(s))
-        .sum::<f64>();
+    energy.0 += crate::energy::sum_squares(decoded) as f64;
     energy.1 += n as u64;
     // Keep the newest FRAME samples.
     let keep = FRAME.saturating_sub(decoded.len());

@@ -28,7 +28,7 @@ impl LevelMeter {
     pub fn add(&mut self, frame: Option<&Frame>) -> Option<u8> {
         match frame {
             Some(f) => {
-                let sum = f.iter().map(|&s| f64::from(s) * f64::from(s)).sum::<f64>();
+                let sum = agentphone_media::energy::sum_squares(f) as f64;
                 self.add_energy(sum, f.len() as u64)
             }
             None => self.add_energy(0.0, 0),

@@ -5,6 +5,9 @@
 mod relay;
 #[cfg(test)]
 mod relay_test;
+mod shared;
+#[cfg(test)]
+mod shared_test;
 mod whisper;
 
 use std::os::fd::{AsRawFd, RawFd};
@@ -53,6 +56,8 @@ pub struct MediaLeg {
     was_heard: bool,
     dtmf: Vec<char>,
     level: LevelMeter,
+    /// Sent another leg's encode last tick (see [`shared`]): its own encoder is stale.
+    following: bool,
 }
 
 impl MediaLeg {
@@ -76,6 +81,7 @@ impl MediaLeg {
             was_heard: mode.is_heard(),
             dtmf: Vec::with_capacity(16),
             level: LevelMeter::default(),
+            following: false,
         }
     }
 
@@ -110,6 +116,12 @@ pub struct MediaRoom {
     scratch: Box<Frame>,
     /// The old source during a switch.
     previous: Box<Frame>,
+    /// The whole mix of the last tick in which a leg sent a shared encode (what primes that
+    /// leg's own encoder when it stops following).
+    heard_last: Box<Frame>,
+    /// Share encodes between legs that hear the same frame (on unless a bench measures
+    /// without).
+    share_encodes: bool,
     /// Crossfade length in samples ([`CROSSFADE`]; 0 = hard cut, for the click test's baseline).
     crossfade: usize,
     events: UnboundedSender<MediaEvent>,
@@ -140,6 +152,8 @@ impl MediaRoom {
             outputs: vec![[0; FRAME]; max_legs],
             scratch: Box::new([0; FRAME]),
             previous: Box::new([0; FRAME]),
+            heard_last: Box::new([0; FRAME]),
+            share_encodes: true,
             crossfade: CROSSFADE,
             events,
             rtp_timeout,
@@ -169,6 +183,12 @@ impl MediaRoom {
     /// transcoded path against it.
     pub fn set_relay(&mut self, on: bool) {
         self.relay = on;
+    }
+
+    /// Allow (the default) or forbid legs that hear the same frame to share one encode: a
+    /// bench measures without.
+    pub fn set_shared_encodes(&mut self, on: bool) {
+        self.share_encodes = on;
     }
 
     /// While relaying, decode for the speaking level one level window in `every` (1: all the
@@ -217,6 +237,7 @@ pub fn tick_room(room: &mut MediaRoom, sources: &Sources, now: Instant) {
     let n = room.legs.len().min(room.inputs.len());
     let mut has_input = [false; MAX_LEGS];
     let mut heard = [false; MAX_LEGS];
+    let mut contributes = [false; MAX_LEGS];
 
     // 1. Receive: drain sockets, take one frame per leg from its jitter buffer.
     for (i, (leg, frame)) in room
@@ -243,9 +264,14 @@ pub fn tick_room(room: &mut MediaRoom, sources: &Sources, now: Instant) {
             fade(frame, room.crossfade, heard_now);
             leg.was_heard = heard_now;
         }
-        if let (Some(h), Some(w)) = (has_input.get_mut(i), heard.get_mut(i)) {
+        if let (Some(h), Some(w), Some(c)) = (
+            has_input.get_mut(i),
+            heard.get_mut(i),
+            contributes.get_mut(i),
+        ) {
             *h = received;
             *w = heard_now || switching;
+            *c = *h && *w && !shared::is_silent(frame);
         }
         check_timeout(leg, now, room.rtp_timeout, &room.events);
     }
@@ -266,7 +292,16 @@ pub fn tick_room(room: &mut MediaRoom, sources: &Sources, now: Instant) {
     whisper::add(&room.legs, &inputs, &mut room.outputs);
 
     // 3. Send: the mix, or the looped source for held / ringback legs; crossfaded on a switch.
-    for (leg, mix) in room.legs.iter_mut().zip(room.outputs.iter()).take(n) {
+    // Legs hearing the same frame share one encode.
+    let leaders = match (room.share_encodes, room.legs.get(..n), contributes.get(..n)) {
+        (true, Some(legs), Some(contributes)) => shared::plan(legs, contributes),
+        _ => [None; MAX_LEGS],
+    };
+    let mut followed = None;
+    for i in 0..n {
+        let (Some(leg), Some(mix)) = (room.legs.get_mut(i), room.outputs.get(i)) else {
+            continue;
+        };
         let hearing = Hearing::from(leg.mode);
         if hearing != leg.hearing {
             let pos = &mut leg.source_pos;
@@ -284,10 +319,16 @@ pub fn tick_room(room: &mut MediaRoom, sources: &Sources, now: Instant) {
             crossfade(&room.previous, &mut room.scratch, room.crossfade);
             leg.hearing = hearing;
         }
-        if let Err(e) = leg.session.send_frame(&room.scratch) {
-            tracing::trace!(error = %e, "RTP send failed");
+        let leader = leaders.get(i).copied().flatten();
+        if shared::send(&mut room.legs, i, leader, &room.scratch, &room.heard_last) {
+            followed = leader;
         }
-        leg.session.maybe_send_rtcp(now);
+        if let Some(leg) = room.legs.get_mut(i) {
+            leg.session.maybe_send_rtcp(now);
+        }
+    }
+    if let Some(mix) = followed.and_then(|j| room.outputs.get(j)) {
+        room.heard_last.copy_from_slice(mix);
     }
 
     // 4. DTMF: relay each digit to every other leg that hears the room, and tell the room actor.

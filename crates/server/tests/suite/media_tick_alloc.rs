@@ -184,3 +184,66 @@ fn relayed_room_allocates_nothing_in_steady_state_or_switching() {
         "allocations while relaying / switching"
     );
 }
+
+/// Two talking Opus parties and two listen-only legs (a supervisor and a trainee) that share
+/// one encode: nothing allocates while they share, nor when the trainee starts talking (it
+/// leaves the shared encode, its own encoder primed) and stops again.
+#[test]
+fn shared_encode_allocates_nothing() {
+    let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let (events, _events_rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut room = MediaRoom::new(4, Duration::from_secs(3600), events);
+    let mut phones = Vec::new();
+    for i in 0..4u32 {
+        let mut leg = RtpSession::bind(ip).unwrap_or_else(|e| panic!("{e}"));
+        let mut phone = RtpSession::bind(ip).unwrap_or_else(|e| panic!("{e}"));
+        let cfg = |remote| SessionConfig {
+            remote,
+            codec: CodecKind::Opus,
+            pt: 111,
+            telephone_event_pt: Some(101),
+            rtcp_mux: true,
+            srtp: None,
+        };
+        leg.configure(cfg(phone.local_addr()))
+            .unwrap_or_else(|e| panic!("{e}"));
+        phone
+            .configure(cfg(leg.local_addr()))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mode = if i < 2 {
+            LegMode::Mixed
+        } else {
+            LegMode::ListenOnly
+        };
+        assert!(room.add_leg(MediaLeg::new(i, leg, mode, false, Instant::now())));
+        phones.push((phone, ToneGenerator::new(400.0 + 300.0 * i as f32, -12.0)));
+    }
+    let sources = Sources {
+        music_on_hold: LoopedAudio::new(fallback_music()),
+        ringback: LoopedAudio::new(fallback_ringback()),
+    };
+    let mut digits = Vec::with_capacity(16);
+    let mut run = |room: &mut MediaRoom, ticks: usize, trainee: LegMode| {
+        if let Some(l) = room.leg_mut(3) {
+            l.set_mode(trainee);
+        }
+        let mut next = Instant::now();
+        for _ in 0..ticks {
+            set_counting(true);
+            phones_and_tick(room, &sources, &mut phones, &mut digits);
+            set_counting(false);
+            next += Duration::from_millis(20);
+            if let Some(wait) = next.checked_duration_since(Instant::now()) {
+                // Real-time pacing of the 20 ms media tick, not a settle.
+                std::thread::sleep(wait);
+            }
+        }
+    };
+    run(&mut room, 30, LegMode::ListenOnly); // warm-up
+    take_count();
+    assert_installed();
+    run(&mut room, 50, LegMode::ListenOnly);
+    run(&mut room, 50, LegMode::Mixed);
+    run(&mut room, 50, LegMode::ListenOnly);
+    assert_eq!(take_count(), 0, "allocations sharing / leaving / rejoining");
+}

@@ -38,6 +38,11 @@ pub(super) fn can_relay(legs: &[MediaLeg]) -> bool {
 pub(super) fn switch(room: &mut MediaRoom, on: bool, now: Instant) {
     room.relaying = on;
     room.relay_ticks = 0;
+    // Switching either way primes the encoders that need it (below); no shared encode is
+    // followed across a relay.
+    for leg in room.legs.iter_mut() {
+        leg.following = false;
+    }
     let [a, b] = room.legs.as_mut_slice() else {
         // Not two legs: whatever relayed, decoding resumes.
         for leg in room.legs.iter_mut() {

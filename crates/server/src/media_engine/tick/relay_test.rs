@@ -16,20 +16,20 @@ use super::{tick_room, MediaLeg, MediaRoom, Sources};
 use crate::media_engine::moh::{fallback_music, fallback_ringback, LoopedAudio};
 use crate::media_engine::LegMode;
 
-struct Phone {
-    socket: UdpSocket,
+pub(super) struct Phone {
+    pub(super) socket: UdpSocket,
     encoder: Encoder,
     tone: ToneGenerator,
     seq: u16,
     ts: u32,
     /// (header, payload) of every packet received.
-    heard: Vec<(RtpHeader, Vec<u8>)>,
+    pub(super) heard: Vec<(RtpHeader, Vec<u8>)>,
     /// Payloads sent, in order.
     sent: Vec<Vec<u8>>,
 }
 
 impl Phone {
-    fn new(ip: IpAddr, freq: f32) -> Phone {
+    pub(super) fn new(ip: IpAddr, freq: f32) -> Phone {
         let socket = UdpSocket::bind((ip, 0)).unwrap_or_else(|e| panic!("{e}"));
         socket
             .set_nonblocking(true)
@@ -45,11 +45,11 @@ impl Phone {
         }
     }
 
-    fn addr(&self) -> SocketAddr {
+    pub(super) fn addr(&self) -> SocketAddr {
         self.socket.local_addr().unwrap_or_else(|e| panic!("{e}"))
     }
 
-    fn send_to(&mut self, to: SocketAddr) {
+    pub(super) fn send_to(&mut self, to: SocketAddr) {
         let mut pcm = [0i16; FRAME];
         self.tone.fill(&mut pcm);
         let mut payload = [0u8; 1500];
@@ -72,7 +72,7 @@ impl Phone {
         self.ts = self.ts.wrapping_add(960);
     }
 
-    fn receive(&mut self) {
+    pub(super) fn receive(&mut self) {
         let mut buf = [0u8; 2048];
         while let Ok(n) = self.socket.recv(&mut buf) {
             if rtp::is_rtcp(&buf[..n]) {
