@@ -147,13 +147,19 @@ impl Engine {
             return;
         };
         link.retry_at = None;
-        if link.sub.is_some() {
+        // Without the notifier's tag an `Expires: 0` would be a new subscription of its own and
+        // leave this one running at the server: it is ended once its 2xx gives the dialog.
+        let confirmed = link.sub.as_ref().map(Subscription::confirmed);
+        if confirmed == Some(true) {
             if let Err(e) = self.send_subscribe(kind, 0) {
                 tracing::debug!("{} unsubscribe: {e}", kind.event());
             }
         }
         if let Some(old) = self.link_mut(kind).and_then(|l| l.sub.take()) {
             self.forget_subscription(&old);
+            if confirmed == Some(false) {
+                self.end_when_confirmed(old);
+            }
         }
     }
 

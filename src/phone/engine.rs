@@ -22,6 +22,7 @@ use super::media::MediaEvent;
 use super::presence::Presence;
 use super::registration::Registration;
 use super::room_commands::RoomCommand;
+use super::subscription::Subscription;
 use super::transactions::Purpose;
 use super::view::PhoneView;
 
@@ -55,6 +56,9 @@ pub struct Engine {
     pub(super) history: HistoryLink,
     /// Call-IDs of subscriptions we ended lately (their last NOTIFY is answered 200, not 481).
     pub(super) ended_subs: VecDeque<String>,
+    /// Subscriptions ended before the notifier answered: their `Expires: 0` waits for the 2xx
+    /// that gives their dialog (`subscribing.rs`).
+    pub(super) ending_unconfirmed: VecDeque<Subscription>,
     /// The number of the last transfer asked for.
     pub(super) transfer_seq: u64,
     /// Every event emitted, folded: what the UI shows.
@@ -91,6 +95,7 @@ impl Engine {
             supervise: None,
             history: HistoryLink::new(),
             ended_subs: VecDeque::new(),
+            ending_unconfirmed: VecDeque::new(),
             transfer_seq: 0,
             view: PhoneView::new(&cfg_user),
         }

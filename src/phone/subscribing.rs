@@ -3,7 +3,7 @@
 
 use agentphone_protocol::history::HistoryState;
 use agentphone_protocol::{decode, DecodeError, DirectoryState, RoomState, SupervisorState};
-use agentphone_sip::endpoint::TxError;
+use agentphone_sip::endpoint::{Peer, TxError};
 use agentphone_sip::rsip;
 
 use super::command::PhoneError;
@@ -44,18 +44,66 @@ impl Engine {
                 .ok_or(PhoneError::NoCall)?,
         };
         let sub = self.subscription_mut(kind).ok_or(PhoneError::NoCall)?;
-        let mut req = sub
+        let req = sub
             .request(&aor, display.as_deref(), &contact, expires)
             .map_err(PhoneError::Invalid)?;
+        let call_id = sub.call_id.clone();
+        self.send_subscribe_request(req, peer, kind, call_id, expires);
+        Ok(())
+    }
+
+    fn send_subscribe_request(
+        &mut self,
+        mut req: rsip::Request,
+        peer: Peer,
+        kind: SubKind,
+        call_id: String,
+        expires: u32,
+    ) {
         let purpose = Purpose::Subscribe {
             kind,
-            call_id: sub.call_id.clone(),
+            call_id,
             expires,
         };
         let uri = req.uri.to_string();
         self.digest.authorize(&mut req.headers, "SUBSCRIBE", &uri);
         self.send_request(req, peer, purpose);
-        Ok(())
+    }
+
+    /// A registration-long subscription ended before the notifier answered: keep it until its
+    /// 2xx (then `end_confirmed_late`) or until newer ones push it out.
+    pub(super) fn end_when_confirmed(&mut self, sub: Subscription) {
+        if self.ending_unconfirmed.len() >= ENDED_KEPT {
+            self.ending_unconfirmed.pop_front();
+        }
+        self.ending_unconfirmed.push_back(sub);
+    }
+
+    /// The 2xx of a subscription ended before it came: end it now, in the dialog it gives.
+    /// False when `call_id` is not such a subscription.
+    fn end_confirmed_late(&mut self, kind: SubKind, call_id: &str, resp: &rsip::Response) -> bool {
+        let Some(at) = self
+            .ending_unconfirmed
+            .iter()
+            .position(|s| s.call_id == call_id)
+        else {
+            return false;
+        };
+        let Some(mut sub) = self.ending_unconfirmed.remove(at) else {
+            return false;
+        };
+        sub.learn_dialog(&rsip::SipMessage::Response(resp.clone()));
+        let (contact, aor, display) =
+            (self.contact_uri(), self.cfg.aor(), self.cfg.display.clone());
+        let built = self
+            .server_peer()
+            .map_err(|e| e.to_string())
+            .and_then(|peer| Ok((peer, sub.request(&aor, display.as_deref(), &contact, 0)?)));
+        match built {
+            Ok((peer, req)) => self.send_subscribe_request(req, peer, kind, sub.call_id.clone(), 0),
+            Err(e) => tracing::debug!("{} unsubscribe: {e}", kind.event()),
+        }
+        true
     }
 
     /// Remember an ended subscription so its final NOTIFY is answered 200.
@@ -76,6 +124,13 @@ impl Engine {
     ) {
         if expires == 0 && kind != SubKind::History {
             return; // an unsubscribe: nothing more to do whatever the answer
+        }
+        if let Ok(resp) = &result {
+            if (200..300).contains(&resp.status_code.code())
+                && self.end_confirmed_late(kind, call_id, resp)
+            {
+                return;
+            }
         }
         let stale = self
             .subscription_mut(kind)

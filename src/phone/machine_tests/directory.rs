@@ -109,7 +109,12 @@ fn the_directory_is_subscribed_only_while_watched_and_my_own_entry_always() {
         if let Some(on) = cmd {
             rig.command(PhoneCommand::WatchDirectory(on)).unwrap();
         }
-        assert_eq!(shape(&subscribes(&mut rig)), want, "row {i}: {cmd:?}");
+        let sent = subscribes(&mut rig);
+        assert_eq!(shape(&sent), want, "row {i}: {cmd:?}");
+        // The server accepts each at once (one that is not yet accepted: the next test).
+        for sub in &sent {
+            rig.reply(sub, 200, &[("Expires", "600")]);
+        }
     }
     // Not watching: a new registration holds my own entry only.
     let mut rig = Rig::new();
@@ -117,6 +122,46 @@ fn the_directory_is_subscribed_only_while_watched_and_my_own_entry_always() {
     let reg = rig.sent_one(rsip::Method::Register);
     rig.reply(&reg, 200, &[("Expires", "300")]);
     assert_eq!(shape(&subscribes(&mut rig)), [s(OWN, "600")]);
+}
+
+/// The modal closes before the server accepted its SUBSCRIBE: an `Expires: 0` without the
+/// server's tag would be a subscription of its own and leave this one running (a race the
+/// headless `directory on|off` test lost once in a while). Nothing goes out until the 2xx; then
+/// the `Expires: 0` goes in the dialog the 2xx made, and the last NOTIFY is answered 200.
+#[test]
+fn a_directory_closed_before_the_server_accepted_is_ended_in_its_dialog() {
+    let mut rig = Rig::new();
+    registered(&mut rig, "300");
+    rig.sent();
+    rig.command(PhoneCommand::WatchDirectory(true)).unwrap();
+    let sub = rig.sent_one(rsip::Method::Subscribe);
+    rig.command(PhoneCommand::WatchDirectory(false)).unwrap();
+    assert!(
+        subscribes(&mut rig).is_empty(),
+        "no dialog yet: nothing to end it in"
+    );
+    rig.reply(&sub, 200, &[("Expires", "600")]);
+    let ended = subscribes(&mut rig);
+    assert_eq!(shape(&ended), [(ALL.to_string(), "0".to_string())]);
+    let first = rsip::SipMessage::Request(sub.request.clone());
+    let last = rsip::SipMessage::Request(ended[0].request.clone());
+    assert_eq!(message::call_id(&last), message::call_id(&first));
+    assert_eq!(message::from_tag(&last), message::from_tag(&first));
+    assert_eq!(
+        message::to_tag(&last).as_deref(),
+        Some("srv"),
+        "in the dialog"
+    );
+    assert_eq!(
+        notify(&mut rig, &sub, 1, encode(&whole(1, 3), 60_000)[0].clone()),
+        [200]
+    );
+    // A closed modal whose SUBSCRIBE is refused or never answered leaves nothing to end.
+    rig.command(PhoneCommand::WatchDirectory(true)).unwrap();
+    let sub = rig.sent_one(rsip::Method::Subscribe);
+    rig.command(PhoneCommand::WatchDirectory(false)).unwrap();
+    rig.reply(&sub, 403, &[]);
+    assert!(subscribes(&mut rig).is_empty());
 }
 
 /// The whole state, deltas that follow it, a delta from elsewhere (a gap: subscribe again), a

@@ -21,6 +21,8 @@ fn watching_the_floor_subscribes_now_and_after_each_registration() {
         Some("agentphone-supervisor")
     );
     assert!(sub.request.uri.to_string().starts_with("sip:supervisor@"));
+    // Accepted first: the Expires 0 goes in its dialog (before the 2xx it waits for it).
+    rig.reply(&sub, 200, &[("Expires", "600")]);
     rig.command(PhoneCommand::WatchFloor(false)).unwrap();
     let end = rig.sent_one(rsip::Method::Subscribe);
     assert_eq!(end.header("Expires").as_deref(), Some("0"));
