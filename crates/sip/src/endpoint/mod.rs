@@ -18,12 +18,15 @@ mod receive;
 pub(crate) mod results;
 mod server_handle;
 mod shard;
+mod tagged;
 mod types;
 
 pub use client_handle::ClientTransaction;
 pub use config::{EndpointConfig, TcpLimits};
 pub use fast_path::FastPath;
+pub use results::Outcome;
 pub use server_handle::ServerTransaction;
+pub use tagged::TaggedRefused;
 pub use types::{Peer, Timers, TransportKind, TxError};
 
 use crate::core::via::push_own_via;
@@ -33,7 +36,7 @@ use crate::core::{
 use crate::message::{fields, new_branch, request_bytes};
 use crate::transport::tcp::TcpConnections;
 use bytes::Bytes;
-use results::RESULTS_QUEUE;
+use results::{Sink, RESULTS_QUEUE};
 use rsip::prelude::*;
 use shard::{Deferred, Shard, ShardState};
 use std::net::SocketAddr;
@@ -335,8 +338,8 @@ impl Endpoint {
             bytes,
             peer,
         };
-        let keep = results.clone();
-        if !self.input(shard, |state| drop(state.results.insert(id, keep)), input) {
+        let keep = Sink::Channel(results.clone());
+        if !self.input(shard, |state| state.sinks.insert(id, keep), input) {
             let reason = "endpoint shut down".to_string();
             let _ = results.try_send(Err(TxError::Transport(reason)));
         }

@@ -6,7 +6,7 @@
 //! held for microseconds and never across an `.await`; no input waits in a queue for a shard task
 //! to wake up, which is what lets one client socket use every core (see the module docs).
 
-use super::results::ResultSender;
+use super::results::Sinks;
 use super::server_handle::{CancelSignal, Handle};
 use super::{Endpoint, Peer, ServerTransaction, TransportKind};
 use crate::core::{service_unavailable, sheddable, ClientId, Core, Event, Input, Output, ServerId};
@@ -41,7 +41,7 @@ pub(crate) enum Deferred {
 pub(crate) struct ShardState {
     pub core: Core,
     /// Where each live client transaction's responses go.
-    pub results: HashMap<ClientId, ResultSender>,
+    pub sinks: Sinks,
     /// INVITE server transactions' CANCEL signals.
     cancels: HashMap<ServerId, Arc<CancelSignal>>,
     udp_out: UdpOut,
@@ -71,7 +71,7 @@ impl Shard {
             index,
             state: Mutex::new(ShardState {
                 core,
-                results: HashMap::new(),
+                sinks: Sinks::default(),
                 cancels: HashMap::new(),
                 udp_out: UdpOut::new(max_pending_sends),
                 armed: None,
@@ -223,23 +223,8 @@ impl Shard {
             Event::InviteEnded { id } => {
                 state.cancels.remove(&id);
             }
-            Event::Response { id, response } => {
-                if response.status_code.code() >= 200 {
-                    if let Some(results) = state.results.remove(&id) {
-                        let _ = results.try_send(Ok(response));
-                    }
-                } else if let Some(results) = state.results.get(&id) {
-                    // Keep one place free so that the final response always fits.
-                    if results.capacity() > 1 {
-                        let _ = results.try_send(Ok(response));
-                    }
-                }
-            }
-            Event::Failed { id, error } => {
-                if let Some(results) = state.results.remove(&id) {
-                    let _ = results.try_send(Err(error));
-                }
-            }
+            Event::Response { id, response } => state.sinks.response(id, response),
+            Event::Failed { id, error } => state.sinks.failed(id, error),
         }
     }
 
