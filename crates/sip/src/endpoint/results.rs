@@ -86,6 +86,11 @@ impl Sinks {
         }
     }
 
+    /// Whether transaction `id` reports only its final status code (a tagged one).
+    pub(crate) fn is_tagged(&self, id: ClientId) -> bool {
+        matches!(self.by_id.get(&id), Some(Sink::Tagged { .. }))
+    }
+
     /// Live transactions with a sink.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {

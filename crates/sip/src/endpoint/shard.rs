@@ -10,6 +10,7 @@ use super::results::Sinks;
 use super::server_handle::{CancelSignal, Handle};
 use super::{Endpoint, Peer, ServerTransaction, TransportKind};
 use crate::core::{service_unavailable, sheddable, ClientId, Core, Event, Input, Output, ServerId};
+use crate::message::lite_response::LiteResponse;
 use crate::transport::udp::UdpOut;
 use bytes::Bytes;
 use std::collections::HashMap;
@@ -103,6 +104,30 @@ impl Shard {
         self.drain(endpoint, &mut state, &mut deferred);
         self.rearm(&mut state);
         deferred
+    }
+
+    /// A response read by [`LiteResponse`] for a tagged client transaction of this shard: fed to
+    /// the core by its status code alone. None (nothing done) when it matches no tagged
+    /// transaction here: it then takes the full parser.
+    pub(crate) fn tagged_response(
+        &self,
+        endpoint: &Endpoint,
+        head: &LiteResponse<'_>,
+    ) -> Option<Vec<Deferred>> {
+        let mut state = self.lock();
+        let id = state.core.client_id(head.branch, head.method)?;
+        if !state.sinks.is_tagged(id) {
+            return None;
+        }
+        let mut deferred = Vec::new();
+        let input = Input::Status {
+            id,
+            code: head.code,
+        };
+        state.core.handle_input(input, Instant::now());
+        self.drain(endpoint, &mut state, &mut deferred);
+        self.rearm(&mut state);
+        Some(deferred)
     }
 
     /// The timer task: sleeps until the core's next deadline (or until woken because an earlier

@@ -87,6 +87,8 @@ impl Tagged {
 enum Step {
     /// The subscriber answers with this code at this virtual ms.
     Answer(u64, u16),
+    /// The same, matched by the driver (`Core::client_id`) and fed by its code alone.
+    Status(u64, u16),
     /// The request could not be sent (at 0 ms).
     TransportError,
 }
@@ -135,6 +137,21 @@ fn tagged_outcome_comes_once_when_the_transaction_ends() {
             (5_000, Ok(481)),
         ),
         ("408", udp(), vec![Answer(30, 408)], vec![0], (30, Ok(408))),
+        // Matched without a full parse (the lite response path): the same transaction.
+        (
+            "lite 200",
+            udp(),
+            vec![Status(700, 200), Status(800, 200)],
+            vec![0, 500],
+            (700, Ok(200)),
+        ),
+        (
+            "lite 100 then 404",
+            udp(),
+            vec![Status(50, 100), Status(90, 404)],
+            vec![0],
+            (90, Ok(404)),
+        ),
         // Never answered: Timer E doubling to T2, Timer F at 64·T1.
         (
             "silent over UDP",
@@ -168,6 +185,15 @@ fn tagged_outcome_comes_once_when_the_transaction_ends() {
                 Answer(when, code) => {
                     t.at(when);
                     t.answer(&req, code);
+                }
+                Status(when, code) => {
+                    t.at(when);
+                    let branch = fields::top_branch(&req).expect("branch");
+                    // Once completed, a retransmitted final matches no live key: absorbed.
+                    if let Some(id) = t.h.core.client_id(&branch, rsip::Method::Notify) {
+                        t.h.input(Input::Status { id, code });
+                        t.settle();
+                    }
                 }
                 TransportError => {
                     t.h.input(Input::TransportError {
