@@ -159,8 +159,14 @@ impl Dialog {
         method: rsip::Method,
         body: Option<(&str, Vec<u8>)>,
     ) -> rsip::Request {
+        let seq = self.next_cseq();
+        self.build(method, seq, body)
+    }
+
+    /// Take the next CSeq number of our requests (as [`Dialog::request`] does).
+    pub fn next_cseq(&mut self) -> u32 {
         self.local_cseq = self.local_cseq.wrapping_add(1).max(1);
-        self.build(method, self.local_cseq, body)
+        self.local_cseq
     }
 
     /// ACK for a 2xx to the INVITE with CSeq `invite_cseq`.

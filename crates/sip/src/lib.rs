@@ -9,7 +9,8 @@
 //!   2xx retransmission until ACK, CANCEL matching, 400 for garbage, 503 past a hard cap.
 //! - [`endpoint`]: the tokio driver: one UDP + TCP port, N shards on `SO_REUSEPORT`, each one task
 //!   owning a socket and a `core::Core`.
-//! - [`dialog`]: dialog state for in-dialog requests (BYE, re-INVITE, ...).
+//! - [`dialog`]: dialog state for in-dialog requests (BYE, re-INVITE, ...); [`template`]: the
+//!   same requests written as bytes from a per-dialog template.
 //! - [`tls`]: TLS settings (rustls, PEM files) for SIP over TLS on its own port.
 //! - [`auth`]: digest challenges/credentials (MD5, SHA-256, qop=auth) and stateless nonces.
 //! - [`sdp`]: one audio stream, our offer, offer/answer.
@@ -25,5 +26,8 @@ pub mod dialog;
 pub mod endpoint;
 pub mod message;
 pub mod sdp;
+pub mod template;
+#[cfg(test)]
+mod template_tests;
 pub mod tls;
 mod transport;

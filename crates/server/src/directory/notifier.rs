@@ -6,6 +6,11 @@
 //! Supervisor NOTIFYs come ready-made from the directory task; for them at most one is in
 //! flight per subscriber, newer documents replacing each other while it waits (RFC 6665
 //! §4.2.2). Directory NOTIFYs go as the machine says (it keeps its own window).
+//!
+//! Each NOTIFY is written as bytes from its dialog's template (the body, serialised once per
+//! version, is shared by every subscriber) and sent as a tagged client transaction: its final
+//! outcome comes back on the task's one outcome queue, tagged with the subscriber's key — no
+//! request object, channel or task per NOTIFY (docs/architecture.md, directory fan-out).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,7 +18,9 @@ use std::time::{Duration, Instant};
 
 use agentphone_protocol::supervisor;
 use agentphone_sip::dialog::Dialog;
-use agentphone_sip::endpoint::Endpoint;
+use agentphone_sip::endpoint::{Endpoint, Outcome};
+use agentphone_sip::rsip;
+use agentphone_sip::template::RequestTemplate;
 use tokio::sync::{mpsc, watch};
 
 use super::fanout::{Carrier, Fanout, FanoutEvent, Scope};
@@ -31,6 +38,15 @@ type Package = (&'static str, &'static str);
 
 /// Work queued for the fan-out task (one message per directory step or subscription request).
 const QUEUE: usize = 1024;
+
+/// NOTIFYs in flight at most (all subscribers): each has its place in the outcome queue from
+/// the moment it is sent. The machine's window (16 per directory subscriber, 1 per supervisor)
+/// keeps far below it; a NOTIFY past it is not sent and its subscriber is treated as gone.
+/// (The queue allocates its slots as they are used, not up front.)
+const IN_FLIGHT: usize = 65_536;
+
+/// Outcomes taken from the queue in one go.
+const OUTCOME_BATCH: usize = 256;
 
 /// What the directory task and the SUBSCRIBE handler hand over.
 pub enum ToFanout {
@@ -67,20 +83,29 @@ pub fn spawn(
     counts: watch::Sender<(usize, usize)>,
 ) -> mpsc::Sender<ToFanout> {
     let (tx, rx) = mpsc::channel(QUEUE);
+    let (outcomes, outcomes_rx) = mpsc::channel(IN_FLIGHT);
     let task = Task {
         endpoint,
         fanout,
         directory,
         counts,
         dialogs: HashMap::new(),
+        keys: HashMap::new(),
+        next_key: 0,
+        outcomes,
+        refused: Vec::new(),
     };
-    tokio::spawn(task.run(rx));
+    tokio::spawn(task.run(rx, outcomes_rx));
     tx
 }
 
 /// One subscription's dialog as the task keeps it.
 struct Subscriber {
     dialog: Dialog,
+    /// Its NOTIFY less what changes per request (built once, for its event package).
+    template: RequestTemplate,
+    /// Its tag on the outcome queue.
+    key: u64,
     /// NOTIFYs waiting for their response.
     in_flight: usize,
     /// Supervisors: the latest NOTIFY to send once the one in flight is answered.
@@ -89,11 +114,8 @@ struct Subscriber {
     forgotten: bool,
 }
 
-/// A NOTIFY to send: its state, body and package.
-type Pending = (SubState, Arc<[u8]>, Package);
-
-/// A NOTIFY's outcome: its subscription and whether the subscriber is gone.
-type Done = (String, bool);
+/// A NOTIFY to send: its state and body (the package is the subscriber's).
+type Pending = (SubState, Arc<[u8]>);
 
 struct Task {
     endpoint: Endpoint,
@@ -101,26 +123,47 @@ struct Task {
     directory: mpsc::UnboundedSender<Cmd>,
     counts: watch::Sender<(usize, usize)>,
     dialogs: HashMap<String, Subscriber>,
+    /// Subscription (Call-ID) by outcome tag.
+    keys: HashMap<u64, String>,
+    next_key: u64,
+    /// Where the NOTIFYs' outcomes go (the receiver is in `run`).
+    outcomes: mpsc::Sender<Outcome>,
+    /// Subscribers whose NOTIFY the outcome queue had no room for (handled as gone).
+    refused: Vec<u64>,
 }
 
 impl Task {
-    async fn run(mut self, mut rx: mpsc::Receiver<ToFanout>) {
-        // Bounded by the subscriptions' windows.
-        let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
+    async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<ToFanout>,
+        mut outcomes: mpsc::Receiver<Outcome>,
+    ) {
+        let mut batch = Vec::with_capacity(OUTCOME_BATCH);
         loop {
             let deadline = self.fanout.deadline();
             tokio::select! {
                 msg = rx.recv() => match msg {
-                    Some(msg) => self.take(msg, &done_tx),
+                    Some(msg) => self.take(msg),
                     None => break,
                 },
-                Some((id, gone)) = done_rx.recv() => self.done(id, gone, &done_tx),
+                // The task holds a sender: never closed while it runs.
+                n = outcomes.recv_many(&mut batch, OUTCOME_BATCH) => {
+                    for Outcome { tag, result } in batch.drain(..n) {
+                        // 404/481: the subscription is gone there (RFC 6665 §4.2.2); no answer
+                        // (Timer F) or a transport error: the subscriber is.
+                        let gone = result.map_or(true, |code| matches!(code, 404 | 481));
+                        self.done(tag, gone);
+                    }
+                }
                 _ = async {
                     match deadline {
                         Some(at) => tokio::time::sleep_until(at.into()).await,
                         None => std::future::pending().await,
                     }
-                } => self.step(FanoutEvent::Timer, &done_tx),
+                } => self.step(FanoutEvent::Timer),
+            }
+            while let Some(key) = self.refused.pop() {
+                self.done(key, true);
             }
             self.counts.send_if_modified(|c| {
                 let now = self.fanout.subscribers();
@@ -129,7 +172,7 @@ impl Task {
         }
     }
 
-    fn take(&mut self, msg: ToFanout, done: &mpsc::UnboundedSender<Done>) {
+    fn take(&mut self, msg: ToFanout) {
         match msg {
             ToFanout::Subscribe {
                 dialog,
@@ -142,56 +185,85 @@ impl Task {
                 } else {
                     Carrier::Datagram
                 };
-                self.add(*dialog);
+                self.add(*dialog, DIRECTORY);
                 let event = FanoutEvent::Subscribe {
                     id,
                     scope,
                     carrier,
                     expires,
                 };
-                self.step(event, done);
+                self.step(event);
             }
-            ToFanout::AddSupervisor(dialog) => self.add(*dialog),
+            ToFanout::AddSupervisor(dialog) => self.add(*dialog, SUPERVISOR),
             ToFanout::Resubscribe { id, expires } => {
                 if self.fanout.has(&id) {
-                    self.step(FanoutEvent::Resubscribe { id, expires }, done);
+                    self.step(FanoutEvent::Resubscribe { id, expires });
                 }
             }
-            ToFanout::Changes(changes) => self.step(FanoutEvent::Changes(*changes), done),
-            ToFanout::Effects(effects) => self.carry_out(effects, done),
+            ToFanout::Changes(changes) => self.step(FanoutEvent::Changes(*changes)),
+            ToFanout::Effects(effects) => self.carry_out(effects),
         }
     }
 
-    fn add(&mut self, dialog: Dialog) {
+    fn add(&mut self, dialog: Dialog, (event, content_type): Package) {
+        // A new dialog under a Call-ID still held keeps its tag: outcomes go by subscription.
+        let key = match self.dialogs.get(&dialog.call_id) {
+            Some(old) => old.key,
+            None => {
+                self.next_key += 1;
+                self.next_key
+            }
+        };
+        let template = dialog.template(
+            rsip::Method::Notify,
+            Some(content_type),
+            &[("Event", event)],
+        );
         let sub = Subscriber {
             dialog,
+            template,
+            key,
             in_flight: 0,
             next: None,
             forgotten: false,
         };
-        self.dialogs.insert(sub.dialog.call_id.clone(), sub);
+        let id = sub.dialog.call_id.clone();
+        self.keys.insert(key, id.clone());
+        self.dialogs.insert(id, sub);
     }
 
-    fn step(&mut self, event: FanoutEvent, done: &mpsc::UnboundedSender<Done>) {
+    /// Forget subscription `id` (and its tag).
+    fn remove(&mut self, id: &str) {
+        if let Some(sub) = self.dialogs.remove(id) {
+            self.keys.remove(&sub.key);
+        }
+    }
+
+    fn step(&mut self, event: FanoutEvent) {
         let effects = self.fanout.handle(event, Instant::now());
-        self.carry_out(effects, done);
+        self.carry_out(effects);
     }
 
-    fn carry_out(&mut self, effects: Vec<Effect>, done: &mpsc::UnboundedSender<Done>) {
+    /// Send a NOTIFY in subscription `id`'s dialog (a full outcome queue: it counts as gone).
+    fn send(&mut self, id: &str, pending: Pending) {
+        if let Some(sub) = self.dialogs.get_mut(id) {
+            if !send(&self.endpoint, &self.outcomes, sub, pending) {
+                self.refused.push(sub.key);
+            }
+        }
+    }
+
+    fn carry_out(&mut self, effects: Vec<Effect>) {
         for effect in effects {
             match effect {
-                Effect::Notify { id, state, body } => {
-                    // The machine keeps the directory's window: send at once.
-                    if let Some(sub) = self.dialogs.get_mut(&id) {
-                        send(&self.endpoint, done, &id, sub, (state, body, DIRECTORY));
-                    }
-                }
+                // The machine keeps the directory's window: send at once.
+                Effect::Notify { id, state, body } => self.send(&id, (state, body)),
                 Effect::NotifySupervisor { id, state, body } => {
-                    self.queue_supervisor(done, id, (state, body, SUPERVISOR))
+                    self.queue_supervisor(id, (state, body))
                 }
                 Effect::Forget { id } => match self.dialogs.get_mut(&id) {
                     Some(sub) if sub.in_flight > 0 => sub.forgotten = true,
-                    _ => drop(self.dialogs.remove(&id)),
+                    _ => self.remove(&id),
                 },
                 Effect::Changed | Effect::Publish(_) => {}
             }
@@ -199,7 +271,10 @@ impl Task {
     }
 
     /// A NOTIFY was answered (or not): tell whoever decides for that subscription.
-    fn done(&mut self, id: String, gone: bool, done: &mpsc::UnboundedSender<Done>) {
+    fn done(&mut self, key: u64, gone: bool) {
+        let Some(id) = self.keys.get(&key).cloned() else {
+            return;
+        };
         let Some(sub) = self.dialogs.get_mut(&id) else {
             return;
         };
@@ -212,55 +287,57 @@ impl Task {
             } else {
                 FanoutEvent::Delivered { id: id.clone() }
             };
-            self.step(event, done);
+            self.step(event);
         } else if gone {
             let _ = self
                 .directory
                 .send(Cmd::Subscription(Event::Gone { id: id.clone() }));
         } else if let (Some(next), false) = (next, forgotten) {
-            if let Some(sub) = self.dialogs.get_mut(&id) {
-                send(&self.endpoint, done, &id, sub, next);
-            }
+            self.send(&id, next);
             return;
         }
         if (gone || forgotten) && idle {
-            self.dialogs.remove(&id);
+            self.remove(&id);
         }
     }
 
     /// A supervisor NOTIFY: now, or after the one in flight (replacing what waited).
-    fn queue_supervisor(&mut self, done: &mpsc::UnboundedSender<Done>, id: String, next: Pending) {
+    fn queue_supervisor(&mut self, id: String, next: Pending) {
         let Some(sub) = self.dialogs.get_mut(&id) else {
             return;
         };
         if sub.in_flight > 0 {
             sub.next = Some(next);
         } else {
-            send(&self.endpoint, done, &id, sub, next);
+            self.send(&id, next);
         }
     }
 }
 
+/// Write the next NOTIFY of `sub` from its template and send it; false when the outcome queue
+/// had no room (nothing sent).
 fn send(
     endpoint: &Endpoint,
-    done: &mpsc::UnboundedSender<Done>,
-    id: &str,
+    outcomes: &mpsc::Sender<Outcome>,
     sub: &mut Subscriber,
-    (state, body, (event, content_type)): Pending,
-) {
+    (state, body): Pending,
+) -> bool {
     let state = match state {
         SubState::Active { expires } => notify::active(expires),
         SubState::Terminated => "terminated;reason=timeout".to_string(),
     };
-    let req = notify::request(&mut sub.dialog, event, &state, content_type, body.to_vec());
-    let tx = endpoint.request(req, sub.dialog.peer);
-    sub.in_flight += 1;
-    let (done, id) = (done.clone(), id.to_string());
-    tokio::spawn(async move {
-        let gone = match tx.final_response().await {
-            Ok(resp) => matches!(u16::from(resp.status_code), 404 | 481),
-            Err(_) => true,
-        };
-        let _ = done.send((id, gone));
-    });
+    let cseq = sub.dialog.next_cseq();
+    let headers = [("Subscription-State", state.as_str())];
+    let write = |via: &str| sub.template.write(via, cseq, &headers, &body);
+    let (call_id, peer) = (&sub.dialog.call_id, sub.dialog.peer);
+    let sent = endpoint.request_tagged(
+        call_id,
+        rsip::Method::Notify,
+        peer,
+        write,
+        sub.key,
+        outcomes,
+    );
+    sub.in_flight += 1; // a refusal is handled as this NOTIFY's outcome
+    sent.is_ok()
 }

@@ -2,13 +2,18 @@
 //! `[security] keepalive_interval_s`; the rule of when a phone is unreachable is the sans-IO
 //! [`machine::Liveness`]; this task only sends the probes and tells the directory, which then
 //! counts the agent as offline (skipped by routing) until the phone answers again.
+//!
+//! A probe is written as bytes and sent as a tagged client transaction (its outcome comes back
+//! on the task's one queue): with thousands of agents, no request object, channel or task per
+//! probe (docs/architecture.md, directory fan-out).
 
 mod machine;
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use agentphone_sip::endpoint::{Endpoint, Peer};
-use agentphone_sip::message::{self, RequestBuilder};
+use agentphone_sip::endpoint::{Endpoint, Outcome, Peer};
+use agentphone_sip::message::{self, uri_text};
 use tokio::sync::mpsc;
 
 use crate::directory::DirectoryHandle;
@@ -17,6 +22,13 @@ use machine::{Input, Liveness, Output};
 /// Inputs waiting for the task (REGISTERs, answers); beyond it they are dropped (a refresh comes
 /// again, a lost answer only delays "reachable").
 const QUEUE: usize = 4096;
+
+/// Probes waiting for their outcome at most (one per registered phone per interval); a probe
+/// past it is not sent, which counts as unanswered.
+const IN_FLIGHT: usize = 65_536;
+
+/// Outcomes taken from the queue in one go.
+const OUTCOME_BATCH: usize = 256;
 
 /// Feeds the liveness task. Disabled (does nothing) when the interval is zero.
 #[derive(Clone)]
@@ -36,15 +48,18 @@ impl LivenessHandle {
             return LivenessHandle { tx: None };
         };
         let (tx, rx) = mpsc::channel(QUEUE);
+        let (outcomes, outcomes_rx) = mpsc::channel(IN_FLIGHT);
         let driver = Driver {
             machine: Liveness::new(interval),
             interval,
             endpoint,
             directory,
-            local_contact,
-            answers: tx.clone(),
+            local_contact: uri_text(&local_contact),
+            outcomes,
+            waiting: HashMap::new(),
+            next_tag: 0,
         };
-        tokio::spawn(driver.run(rx));
+        tokio::spawn(driver.run(rx, outcomes_rx));
         LivenessHandle { tx: Some(tx) }
     }
 
@@ -74,73 +89,95 @@ struct Driver {
     interval: Duration,
     endpoint: Endpoint,
     directory: DirectoryHandle,
-    local_contact: rsip::Uri,
-    answers: mpsc::Sender<Input>,
+    /// Our Contact URI as written on the wire.
+    local_contact: String,
+    /// Where the probes' outcomes go (the receiver is in `run`).
+    outcomes: mpsc::Sender<Outcome>,
+    /// Probes in flight by tag: whose phone, sent when.
+    waiting: HashMap<u64, (String, Instant)>,
+    next_tag: u64,
 }
 
 impl Driver {
-    async fn run(mut self, mut rx: mpsc::Receiver<Input>) {
+    async fn run(mut self, mut rx: mpsc::Receiver<Input>, mut outcomes: mpsc::Receiver<Outcome>) {
+        let mut batch = Vec::with_capacity(OUTCOME_BATCH);
         loop {
             let deadline = self.machine.deadline();
-            let input = tokio::select! {
+            tokio::select! {
                 input = rx.recv() => match input {
-                    Some(i) => i,
+                    Some(i) => self.handle(i),
                     None => break,
                 },
+                // The driver holds a sender: never closed while it runs.
+                n = outcomes.recv_many(&mut batch, OUTCOME_BATCH) => {
+                    for Outcome { tag, result } in batch.drain(..n) {
+                        self.outcome(tag, result.is_ok());
+                    }
+                }
                 _ = async {
                     match deadline {
                         Some(at) => tokio::time::sleep_until(at.into()).await,
                         None => std::future::pending().await,
                     }
-                } => Input::Tick,
-            };
-            for output in self.machine.handle(input, Instant::now()) {
-                match output {
-                    Output::Probe {
-                        user,
-                        probe,
-                        peer,
-                        contact,
-                    } => self.probe(user, probe, peer, &contact),
-                    Output::Reachable { user, reachable } => {
-                        if reachable {
-                            tracing::info!(%user, "agent's phone answers keepalives again");
-                        } else {
-                            tracing::warn!(%user, "agent's phone does not answer keepalives: unreachable");
-                        }
-                        self.directory.set_reachable(&user, reachable);
+                } => self.handle(Input::Tick),
+            }
+        }
+    }
+
+    /// Probe `tag` ended: any final response within the interval is an answer.
+    fn outcome(&mut self, tag: u64, answered: bool) {
+        let Some((user, sent)) = self.waiting.remove(&tag) else {
+            return;
+        };
+        if answered && sent.elapsed() <= self.interval {
+            tracing::trace!(%user, "keepalive answered");
+            self.handle(Input::Answered { user });
+        }
+    }
+
+    fn handle(&mut self, input: Input) {
+        for output in self.machine.handle(input, Instant::now()) {
+            match output {
+                Output::Probe {
+                    user,
+                    probe,
+                    peer,
+                    contact,
+                } => self.probe(user, probe, peer, &contact),
+                Output::Reachable { user, reachable } => {
+                    if reachable {
+                        tracing::info!(%user, "agent's phone answers keepalives again");
+                    } else {
+                        tracing::warn!(%user, "agent's phone does not answer keepalives: unreachable");
                     }
+                    self.directory.set_reachable(&user, reachable);
                 }
             }
         }
     }
 
-    /// Send one OPTIONS; any response within the interval is reported as an answer.
-    fn probe(&self, user: String, probe: u64, peer: Peer, contact: &rsip::Uri) {
-        let target = contact.to_string();
-        let req = RequestBuilder::new(rsip::Method::Options, &target).and_then(|b| {
-            b.from(None, &self.local_contact.to_string(), &message::new_tag())
-                .to(None, &target, None)
-                .call_id(&message::new_call_id())
-                .cseq(1)
-                .contact(&self.local_contact.to_string())
-                .build()
-        });
-        let req = match req {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::debug!(%user, error = %e, "cannot build a keepalive OPTIONS");
-                return;
-            }
+    /// Send one OPTIONS; its outcome comes back on the queue under a new tag.
+    fn probe(&mut self, user: String, probe: u64, peer: Peer, contact: &rsip::Uri) {
+        let target = uri_text(contact);
+        let (from_tag, call_id) = (message::new_tag(), message::new_call_id());
+        let local = &self.local_contact;
+        let write = |via: &str| {
+            format!(
+                "OPTIONS {target} SIP/2.0\r\nVia: {via}\r\nMax-Forwards: 70\r\n\
+                 From: <{local}>;tag={from_tag}\r\nTo: <{target}>\r\nCall-ID: {call_id}\r\n\
+                 CSeq: 1 OPTIONS\r\nContact: <{local}>\r\nContent-Length: 0\r\n\r\n"
+            )
+            .into_bytes()
         };
-        let tx = self.endpoint.request(req, peer);
-        let answers = self.answers.clone();
-        let wait = self.interval;
-        tokio::spawn(async move {
-            if let Ok(Ok(_)) = tokio::time::timeout(wait, tx.final_response()).await {
-                tracing::trace!(%user, probe, "keepalive answered");
-                let _ = answers.try_send(Input::Answered { user });
-            }
-        });
+        self.next_tag += 1;
+        let key = self.next_tag;
+        let method = rsip::Method::Options;
+        match self
+            .endpoint
+            .request_tagged(&call_id, method, peer, write, key, &self.outcomes)
+        {
+            Ok(()) => drop(self.waiting.insert(key, (user, Instant::now()))),
+            Err(e) => tracing::debug!(%user, probe, error = %e, "keepalive not sent"),
+        }
     }
 }

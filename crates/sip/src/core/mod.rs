@@ -130,6 +130,10 @@ pub enum Input<'a> {
     },
     /// The transport could not deliver client transaction `id`'s request.
     TransportError { id: ClientId, reason: String },
+    /// A response of client transaction `id` that the driver matched itself
+    /// ([`Core::client_id`]) without parsing it in full: only its status code is known, and the
+    /// response reported for it carries nothing else (for a TU that needs only the code).
+    Status { id: ClientId, code: u16 },
 }
 
 /// What the driver must do.

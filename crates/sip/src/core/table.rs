@@ -83,7 +83,17 @@ impl Core {
                 peer,
             } => self.remember_ack(call_id, seq, bytes, peer, now),
             Input::TransportError { id, reason } => self.client_transport_error(id.0, reason),
+            Input::Status { id, code } => self.client_response(id.0, bare_response(code), now),
         }
+    }
+
+    /// The live client transaction with this top Via branch and CSeq method, if any.
+    pub fn client_id(&self, branch: &str, method: rsip::Method) -> Option<ClientId> {
+        let key = TxKey {
+            branch: branch.into(),
+            method,
+        };
+        self.client_keys.get(&key).map(|&id| ClientId(id))
     }
 
     /// The next thing to do, if any.
@@ -394,4 +404,14 @@ pub(crate) fn service_unavailable(req: &rsip::Request, retry_after_secs: u32) ->
     let retry_after = rsip::headers::RetryAfter::new(retry_after_secs.to_string());
     busy.headers.push(retry_after.into());
     Bytes::from(response_bytes(&busy))
+}
+
+/// A response with only a status code (see [`Input::Status`]).
+fn bare_response(code: u16) -> rsip::Response {
+    rsip::Response {
+        status_code: code.into(),
+        version: rsip::Version::V2,
+        headers: rsip::Headers::default(),
+        body: Vec::new(),
+    }
 }

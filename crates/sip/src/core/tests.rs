@@ -721,3 +721,5 @@ fn one_source_is_capped_on_live_non_invite_transactions() {
     assert_eq!(requests(&h), before + 1);
     assert_eq!(h.sent_times("SIP/2.0 503").len(), 2);
 }
+
+mod outcomes;

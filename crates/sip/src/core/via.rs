@@ -13,6 +13,14 @@ pub(crate) fn transport_token(kind: TransportKind) -> &'static str {
     }
 }
 
+/// The value of our own Via: `SIP/2.0/<T> <local>;branch=<branch>;rport`.
+pub(crate) fn own_via_value(local: SocketAddr, kind: TransportKind, branch: &str) -> String {
+    format!(
+        "SIP/2.0/{} {local};branch={branch};rport",
+        transport_token(kind)
+    )
+}
+
 /// Put `Via: SIP/2.0/<T> <local>;branch=<branch>;rport` on top of `req`.
 pub(crate) fn push_own_via(
     req: &mut rsip::Request,
@@ -20,11 +28,7 @@ pub(crate) fn push_own_via(
     kind: TransportKind,
     branch: &str,
 ) {
-    let via = rsip::headers::Via::new(format!(
-        "SIP/2.0/{} {};branch={branch};rport",
-        transport_token(kind),
-        local
-    ));
+    let via = rsip::headers::Via::new(own_via_value(local, kind, branch));
     let mut headers: Vec<rsip::Header> = std::mem::take(&mut req.headers).into();
     headers.insert(0, via.into());
     req.headers = headers.into();

@@ -18,22 +18,26 @@ mod receive;
 pub(crate) mod results;
 mod server_handle;
 mod shard;
+mod tagged;
 mod types;
 
 pub use client_handle::ClientTransaction;
 pub use config::{EndpointConfig, TcpLimits};
 pub use fast_path::FastPath;
+pub use results::Outcome;
 pub use server_handle::ServerTransaction;
+pub use tagged::TaggedRefused;
 pub use types::{Peer, Timers, TransportKind, TxError};
 
 use crate::core::via::push_own_via;
 use crate::core::{
     call_id_shard, same_transaction_request, shard_branch, ClientId, Core, CoreConfig, Input,
 };
+use crate::message::lite_response::LiteResponse;
 use crate::message::{fields, new_branch, request_bytes};
 use crate::transport::tcp::TcpConnections;
 use bytes::Bytes;
-use results::RESULTS_QUEUE;
+use results::{Sink, RESULTS_QUEUE};
 use rsip::prelude::*;
 use shard::{Deferred, Shard, ShardState};
 use std::net::SocketAddr;
@@ -281,6 +285,9 @@ impl Endpoint {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return; // keep-alive
         }
+        if self.tagged_response(bytes) {
+            return;
+        }
         if let Some(fast) = self.shared.fast_path.get() {
             if let Some((call_id, answer)) = fast_path::try_answer(fast.as_ref(), bytes, peer) {
                 let bytes = Bytes::from(answer);
@@ -296,6 +303,28 @@ impl Endpoint {
             Err(_) => {
                 self.input(0, |_| {}, Input::Received { peer, bytes });
             }
+        }
+    }
+
+    /// A plain response to a tagged client transaction, handled without a full parse (the TU
+    /// learns only its status code); false: not one, it takes the full parser.
+    fn tagged_response(&self, bytes: &[u8]) -> bool {
+        let Some(head) = LiteResponse::parse(bytes) else {
+            return false;
+        };
+        if self.shared.closed.load(Ordering::Relaxed) {
+            return false;
+        }
+        let shard = self.shard_of(head.call_id);
+        let Some(owner) = self.shared.shards.get(shard) else {
+            return false;
+        };
+        match owner.tagged_response(self, &head) {
+            Some(deferred) => {
+                self.after(deferred);
+                true
+            }
+            None => false,
         }
     }
 
@@ -335,8 +364,8 @@ impl Endpoint {
             bytes,
             peer,
         };
-        let keep = results.clone();
-        if !self.input(shard, |state| drop(state.results.insert(id, keep)), input) {
+        let keep = Sink::Channel(results.clone());
+        if !self.input(shard, |state| state.sinks.insert(id, keep), input) {
             let reason = "endpoint shut down".to_string();
             let _ = results.try_send(Err(TxError::Transport(reason)));
         }

@@ -6,10 +6,11 @@
 //! held for microseconds and never across an `.await`; no input waits in a queue for a shard task
 //! to wake up, which is what lets one client socket use every core (see the module docs).
 
-use super::results::ResultSender;
+use super::results::Sinks;
 use super::server_handle::{CancelSignal, Handle};
 use super::{Endpoint, Peer, ServerTransaction, TransportKind};
 use crate::core::{service_unavailable, sheddable, ClientId, Core, Event, Input, Output, ServerId};
+use crate::message::lite_response::LiteResponse;
 use crate::transport::udp::UdpOut;
 use bytes::Bytes;
 use std::collections::HashMap;
@@ -41,7 +42,7 @@ pub(crate) enum Deferred {
 pub(crate) struct ShardState {
     pub core: Core,
     /// Where each live client transaction's responses go.
-    pub results: HashMap<ClientId, ResultSender>,
+    pub sinks: Sinks,
     /// INVITE server transactions' CANCEL signals.
     cancels: HashMap<ServerId, Arc<CancelSignal>>,
     udp_out: UdpOut,
@@ -71,7 +72,7 @@ impl Shard {
             index,
             state: Mutex::new(ShardState {
                 core,
-                results: HashMap::new(),
+                sinks: Sinks::default(),
                 cancels: HashMap::new(),
                 udp_out: UdpOut::new(max_pending_sends),
                 armed: None,
@@ -103,6 +104,30 @@ impl Shard {
         self.drain(endpoint, &mut state, &mut deferred);
         self.rearm(&mut state);
         deferred
+    }
+
+    /// A response read by [`LiteResponse`] for a tagged client transaction of this shard: fed to
+    /// the core by its status code alone. None (nothing done) when it matches no tagged
+    /// transaction here: it then takes the full parser.
+    pub(crate) fn tagged_response(
+        &self,
+        endpoint: &Endpoint,
+        head: &LiteResponse<'_>,
+    ) -> Option<Vec<Deferred>> {
+        let mut state = self.lock();
+        let id = state.core.client_id(head.branch, head.method)?;
+        if !state.sinks.is_tagged(id) {
+            return None;
+        }
+        let mut deferred = Vec::new();
+        let input = Input::Status {
+            id,
+            code: head.code,
+        };
+        state.core.handle_input(input, Instant::now());
+        self.drain(endpoint, &mut state, &mut deferred);
+        self.rearm(&mut state);
+        Some(deferred)
     }
 
     /// The timer task: sleeps until the core's next deadline (or until woken because an earlier
@@ -223,23 +248,8 @@ impl Shard {
             Event::InviteEnded { id } => {
                 state.cancels.remove(&id);
             }
-            Event::Response { id, response } => {
-                if response.status_code.code() >= 200 {
-                    if let Some(results) = state.results.remove(&id) {
-                        let _ = results.try_send(Ok(response));
-                    }
-                } else if let Some(results) = state.results.get(&id) {
-                    // Keep one place free so that the final response always fits.
-                    if results.capacity() > 1 {
-                        let _ = results.try_send(Ok(response));
-                    }
-                }
-            }
-            Event::Failed { id, error } => {
-                if let Some(results) = state.results.remove(&id) {
-                    let _ = results.try_send(Err(error));
-                }
-            }
+            Event::Response { id, response } => state.sinks.response(id, response),
+            Event::Failed { id, error } => state.sinks.failed(id, error),
         }
     }
 

@@ -10,6 +10,7 @@ mod helpers;
 mod ids;
 mod ipv6;
 pub mod lite;
+pub mod lite_response;
 mod parse;
 mod reason;
 mod strict;

@@ -13,6 +13,7 @@ mod core_memory;
 mod dialog;
 mod digest;
 mod endpoint_fuzz;
+mod endpoint_tagged;
 mod endpoint_tcp;
 mod endpoint_tls;
 mod endpoint_udp;
