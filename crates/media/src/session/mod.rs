@@ -196,11 +196,14 @@ pub struct RtpSession {
     relay_decode: bool,
     /// Sum of squares and sample count of what was decoded while relaying, since last taken.
     relay_energy: (f64, u64),
+    /// Payload bytes and audio packets relayed, since last taken (talk detection by size).
+    relay_bytes: (u64, u32),
     /// The last 20 ms decoded from relayed audio (primes the other leg's encoder on the switch
     /// back to mixing).
     relay_tail: Box<Frame>,
-    /// The decoder decoded the last relayed packet (it is warm).
-    relay_decoded_last: bool,
+    /// Relayed packets decoded in a row up to the last one (the decoder is warm after
+    /// [`relay::WARM_PACKETS`]).
+    relay_decoded_run: u32,
     /// Fraction lost (/256) in the peer's last report on our stream.
     peer_fraction_lost: u8,
     /// Loss (/256) further down a relayed path, reported to our peer as at least this.
@@ -273,8 +276,9 @@ impl RtpSession {
             relay_sent_at: None,
             relay_decode: true,
             relay_energy: (0.0, 0),
+            relay_bytes: (0, 0),
             relay_tail: Box::new([0; crate::FRAME]),
-            relay_decoded_last: false,
+            relay_decoded_run: 0,
             peer_fraction_lost: 0,
             downstream_fraction_lost: 0,
         })
@@ -445,10 +449,12 @@ impl RtpSession {
                     Some(to) => {
                         to.send_relayed(&h, payload, duration, Relayed::Audio, now);
                         self.last_relayed.remember(&h, payload, duration);
+                        self.relay_bytes.0 += payload.len() as u64;
+                        self.relay_bytes.1 += 1;
                         if self.relay_decode {
                             self.decode_relayed(len);
                         } else {
-                            self.relay_decoded_last = false;
+                            self.relay_decoded_run = 0;
                         }
                     }
                     None => {
