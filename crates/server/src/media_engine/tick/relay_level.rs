@@ -7,7 +7,10 @@
 //!   — a different packet count (a pause in sending, DTX) or a mean payload size off by more
 //!   than a quarter (an Opus pause costs about half the bytes of speech: talk starting or
 //!   stopping shows in the sizes within 200 ms);
-//! - at least one window in `every` (a refresh: loudness alone hardly moves the sizes).
+//! - a refresh: loudness alone hardly moves the sizes. The first comes `every` windows after
+//!   the last measurement, and each refresh in a row without a change in between waits twice
+//!   as long as the one before, up to [`MAX_REFRESH_BACKOFF`] × `every` (steady talk is
+//!   re-measured after 5, 10, 20, 20 … s; any change in the payloads starts over).
 //!
 //! Windows in between keep the last level (nothing is reported). In a measured window the
 //! first [`WARM_UP_TICKS`] are decoded but not counted: the decoder's state is from audio long
@@ -24,6 +27,9 @@ pub(super) const LEVEL_REFRESH_EVERY: u32 = 25;
 
 /// A mean payload size this much (fraction) away from the measured window's is a change.
 const SIZE_CHANGE: f64 = 0.25;
+
+/// The longest refresh interval, in multiples of `every`.
+const MAX_REFRESH_BACKOFF: u32 = 4;
 
 /// Ticks of a measured Opus window decoded only to bring the decoder up to date.
 const WARM_UP_TICKS: u32 = 2;
@@ -43,6 +49,8 @@ pub(crate) struct LevelGate {
     last: Option<(u64, u32)>,
     /// Windows since the last measured one.
     since_measured: u32,
+    /// Windows between the last measurement and the next refresh (0: `every`).
+    refresh: u32,
     /// Warm-up ticks at the start of this measured window (none when measuring is cheap).
     warm_up: u32,
     /// Sum of squares and samples counted in this measured window.
@@ -66,9 +74,19 @@ impl LevelGate {
                 1 => true,
                 _ if cheap => true,
                 _ => {
-                    self.measured.is_none()
-                        || self.since_measured + 1 >= every
-                        || self.changed_since_measured()
+                    let refresh = if self.refresh == 0 {
+                        every
+                    } else {
+                        self.refresh
+                    };
+                    let changed = self.measured.is_none() || self.changed_since_measured();
+                    let due = self.since_measured + 1 >= refresh;
+                    if changed {
+                        self.refresh = every;
+                    } else if due {
+                        self.refresh = refresh.saturating_mul(2).min(every * MAX_REFRESH_BACKOFF);
+                    }
+                    changed || due
                 }
             };
             if self.measuring {
@@ -163,6 +181,28 @@ mod tests {
             .collect();
         let at: Vec<usize> = (0..measured.len()).filter(|&i| measured[i]).collect();
         assert_eq!(at, vec![0, 25], "the first window, then the refresh");
+        let mut gate = LevelGate::default();
+        let measured: Vec<bool> = (0..300)
+            .map(|_| window(&mut gate, LEVEL_REFRESH_EVERY, 10, 120))
+            .collect();
+        let at: Vec<usize> = (0..measured.len()).filter(|&i| measured[i]).collect();
+        assert_eq!(
+            at,
+            vec![0, 25, 75, 175, 275],
+            "refreshes back off to 4 × every"
+        );
+    }
+
+    #[test]
+    fn a_change_restarts_the_refresh_backoff() {
+        let mut gate = LevelGate::default();
+        let measured: Vec<bool> = (0..110)
+            .map(|i| window(&mut gate, 25, 10, if i == 80 { 60 } else { 120 }))
+            .collect();
+        let at: Vec<usize> = (0..measured.len()).filter(|&i| measured[i]).collect();
+        // 0, refreshes at 25 and 75; the short pause at 80 measures 81 (talk again: the
+        // reference), and the next refresh is `every` after it.
+        assert_eq!(at, vec![0, 25, 75, 81, 106]);
     }
 
     #[test]
