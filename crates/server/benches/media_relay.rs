@@ -1,8 +1,8 @@
 //! Relay vs transcoding, and mixing vs the bare codec, measured in the same run (issue 9):
 //!
 //! - two-party Opus calls: the room tick relaying (payload forwarding; relayed audio decoded
-//!   for the speaking level as by default — the windows after a change in the payloads, one in
-//!   25 at least —, in every window, or never) and transcoding (decode, mix, encode); both
+//!   for the speaking level as by default — the windows after a change in the payloads and a
+//!   refresh every 5–20 s —, in every window, or never) and transcoding (decode, mix, encode); both
 //!   parties send a steady tone, and again both real speech (`assets/customer-speech.wav`),
 //!   whose payload sizes move;
 //!   calls per core = calls × 20 ms / time of one tick of all of them;
@@ -355,7 +355,7 @@ fn summary(_: &mut Criterion) {
     for (name, what) in [
         (
             "relayed",
-            "relayed (default: level decoded in windows after a change, 1 in 25 at least)",
+            "relayed (default: level decoded in windows after a change, refresh 5–20 s)",
         ),
         ("relayed_decoding_all", "relayed, decoding every packet"),
         ("relayed_no_decode", "relayed, never decoding"),
