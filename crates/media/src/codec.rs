@@ -67,7 +67,7 @@ impl CodecKind {
         }
     }
 
-    fn law(self) -> Option<Law> {
+    pub(crate) fn law(self) -> Option<Law> {
         match self {
             CodecKind::Opus => None,
             CodecKind::Pcmu => Some(Law::Mu),
@@ -267,6 +267,25 @@ impl Decoder {
     /// Which codec.
     pub fn kind(&self) -> CodecKind {
         self.kind
+    }
+
+    /// Forget the stream decoded so far (as a new decoder would start).
+    pub fn reset(&mut self) {
+        match &mut self.inner {
+            DecoderImpl::Opus(dec) => {
+                let _ = dec.reset_state();
+            }
+            DecoderImpl::G711 {
+                last,
+                lost_run,
+                plc_pos,
+                ..
+            } => {
+                last.fill(0);
+                *lost_run = 0;
+                *plc_pos = 0;
+            }
+        }
     }
 
     /// How many 48 kHz samples `payload` decodes to: Opus from the packet's TOC byte(s)

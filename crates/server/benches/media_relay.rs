@@ -1,8 +1,10 @@
 //! Relay vs transcoding, and mixing vs the bare codec, measured in the same run (issue 9):
 //!
 //! - two-party Opus calls: the room tick relaying (payload forwarding; relayed audio decoded
-//!   for the speaking level one window in 5, in every window, or never) and transcoding
-//!   (decode, mix, encode);
+//!   for the speaking level as by default — the windows after a change in the payloads and a
+//!   refresh every 5–20 s —, in every window, or never) and transcoding (decode, mix, encode); both
+//!   parties send a steady tone, and again both real speech (`assets/customer-speech.wav`),
+//!   whose payload sizes move;
 //!   calls per core = calls × 20 ms / time of one tick of all of them;
 //! - three-party Opus rooms: the mixing tick vs the bare libopus bound for the same work
 //!   (decode one packet and encode one frame per participant, no sockets, no mixing);
@@ -91,6 +93,28 @@ fn packets(freq: f32) -> Vec<Vec<u8>> {
         .filter_map(|_| {
             tone.fill(&mut pcm);
             let n = enc.encode(&pcm, &mut buf).ok()?;
+            Some(buf[..n].to_vec())
+        })
+        .collect()
+}
+
+/// Opus packets of the recorded customer (looped), as a phone would send them; a tone when
+/// the recording is missing.
+fn speech_packets() -> Vec<Vec<u8>> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/customer-speech.wav");
+    let Ok(speech) = agentphone_media::wav::read_mono_48k(&path) else {
+        return packets(700.0);
+    };
+    let Ok(mut enc) = Encoder::new(CodecKind::Opus) else {
+        return Vec::new();
+    };
+    let _ = enc.set_loss_hint(0);
+    let mut buf = [0u8; 1500];
+    speech
+        .chunks_exact(FRAME)
+        .filter_map(|chunk| {
+            let pcm: &[i16; FRAME] = chunk.try_into().ok()?;
+            let n = enc.encode(pcm, &mut buf).ok()?;
             Some(buf[..n].to_vec())
         })
         .collect()
@@ -231,22 +255,31 @@ fn sources() -> Sources {
 
 fn two_party(c: &mut Criterion) {
     let sources = sources();
-    let media = packets(700.0);
+    let (tone, speech) = (packets(700.0), speech_packets());
     let mut group = c.benchmark_group(TWO_PARTY);
     group.sample_size(20);
     group.measurement_time(Duration::from_secs(4));
-    for (name, relay, level_every) in [
-        ("relayed", true, 5),
-        ("relayed_decoding_all", true, 1),
-        ("relayed_no_decode", true, 0),
-        ("transcoded", false, 1),
+    // (name, relay, level windows: None = the default, media)
+    for (name, relay, level_every, media) in [
+        ("relayed", true, None, &tone),
+        ("relayed_decoding_all", true, Some(1), &tone),
+        ("relayed_no_decode", true, Some(0), &tone),
+        ("transcoded", false, None, &tone),
+        ("relayed_speech", true, None, &speech),
+        ("transcoded_speech", false, None, &speech),
     ] {
         let mut rooms: Rooms = (0..CALLS).filter_map(|_| room(2)).collect();
-        for (r, _) in rooms.iter_mut() {
+        for (i, (r, phones)) in rooms.iter_mut().enumerate() {
             r.set_relay(relay);
-            r.set_relay_level_every(level_every);
+            if let Some(every) = level_every {
+                r.set_relay_level_every(every);
+            }
+            // Calls (and the two sides of one) at different places in the recording.
+            for (j, p) in phones.iter_mut().enumerate() {
+                p.seq = (97 * i + 499 * j) as u16;
+            }
         }
-        bench_rooms(&mut group, name, rooms, &sources, &media);
+        bench_rooms(&mut group, name, rooms, &sources, media);
     }
     group.finish();
 }
@@ -318,9 +351,12 @@ fn summary(_: &mut Criterion) {
     let per_core = |name: &str, n: usize| n as f64 * 20_000.0 / mean_us(TWO_PARTY, name);
     let transcoded = per_core("transcoded", CALLS);
     println!("\n== media relay summary (same run) ==");
-    println!("two-party calls per core, transcoded: {transcoded:.0}");
+    println!("two-party calls per core (steady tones), transcoded: {transcoded:.0}");
     for (name, what) in [
-        ("relayed", "relayed (level decoded 1 window in 5)"),
+        (
+            "relayed",
+            "relayed (default: level decoded in windows after a change, refresh 5–20 s)",
+        ),
         ("relayed_decoding_all", "relayed, decoding every packet"),
         ("relayed_no_decode", "relayed, never decoding"),
     ] {
@@ -330,6 +366,15 @@ fn summary(_: &mut Criterion) {
             calls / transcoded
         );
     }
+    let (relayed, transcoded) = (
+        per_core("relayed_speech", CALLS),
+        per_core("transcoded_speech", CALLS),
+    );
+    println!(
+        "two-party calls per core, both talking real speech: relayed (default) {relayed:.0}, \
+         transcoded {transcoded:.0} → {:.1}×",
+        relayed / transcoded
+    );
     let (mixed, bound) = (
         mean_us(THREE_PARTY, "mixed_tick"),
         mean_us(THREE_PARTY, "bare_libopus_decode_encode"),

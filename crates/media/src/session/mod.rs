@@ -14,6 +14,7 @@ mod latch;
 mod loss_feedback_test;
 mod pcm_fifo;
 mod playout;
+mod recv_pair;
 mod relay;
 mod shared_encode;
 
@@ -162,6 +163,8 @@ pub struct RtpSession {
     /// sent three times and must be reported once.
     last_dtmf_end: Option<(u32, u8)>,
     recv_buf: [u8; RECV_BUF],
+    /// Where the second datagram of a `recvmmsg` lands (see `recv_pair`).
+    recv_buf2: Box<[u8; RECV_BUF]>,
 
     // RTCP.
     rtcp_interval: Duration,
@@ -196,11 +199,14 @@ pub struct RtpSession {
     relay_decode: bool,
     /// Sum of squares and sample count of what was decoded while relaying, since last taken.
     relay_energy: (f64, u64),
+    /// Payload bytes and audio packets relayed, since last taken (talk detection by size).
+    relay_bytes: (u64, u32),
     /// The last 20 ms decoded from relayed audio (primes the other leg's encoder on the switch
     /// back to mixing).
     relay_tail: Box<Frame>,
-    /// The decoder decoded the last relayed packet (it is warm).
-    relay_decoded_last: bool,
+    /// Relayed packets decoded in a row up to the last one (the decoder is warm after
+    /// [`relay::WARM_PACKETS`]).
+    relay_decoded_run: u32,
     /// Fraction lost (/256) in the peer's last report on our stream.
     peer_fraction_lost: u8,
     /// Loss (/256) further down a relayed path, reported to our peer as at least this.
@@ -257,6 +263,7 @@ impl RtpSession {
             last_received: None,
             last_dtmf_end: None,
             recv_buf: [0; RECV_BUF],
+            recv_buf2: Box::new([0; RECV_BUF]),
             rtcp_interval: DEFAULT_RTCP_INTERVAL,
             last_rtcp_sent: None,
             last_peer_sr: None,
@@ -273,8 +280,9 @@ impl RtpSession {
             relay_sent_at: None,
             relay_decode: true,
             relay_energy: (0.0, 0),
+            relay_bytes: (0, 0),
             relay_tail: Box::new([0; crate::FRAME]),
-            relay_decoded_last: false,
+            relay_decoded_run: 0,
             peer_fraction_lost: 0,
             downstream_fraction_lost: 0,
         })
@@ -378,34 +386,71 @@ impl RtpSession {
     }
 
     fn poll(&mut self, now: Instant, dtmf_out: &mut Vec<char>, mut to: Option<&mut RtpSession>) {
-        for _ in 0..MAX_DATAGRAMS_PER_POLL {
-            let (len, from) = match self.socket.recv_from(&mut self.recv_buf) {
-                Ok(r) => r,
+        let mut handled = 0;
+        while handled < MAX_DATAGRAMS_PER_POLL {
+            let got = match recv_pair::recv_pair(
+                &self.socket,
+                &mut self.recv_buf,
+                &mut self.recv_buf2[..],
+            ) {
+                Ok(got) => got,
                 Err(e) if would_block(&e) => break,
                 // ICMP errors surfacing on the socket (e.g. ECONNREFUSED) say nothing about
                 // what is queued: keep draining.
-                Err(e) if e.kind() == ErrorKind::ConnectionRefused => continue,
+                Err(e) if e.kind() == ErrorKind::ConnectionRefused => {
+                    handled += 1;
+                    continue;
+                }
                 Err(_) => break,
             };
-            let Some(datagram) = self.recv_buf.get(..len) else {
-                continue;
-            };
-            let rtcp = rtp::is_rtcp(datagram);
-            let len = match self.srtp.as_mut() {
-                // Forged, replayed or plain packets do not authenticate: dropped here.
-                Some(srtp) => match srtp.unprotect(&mut self.recv_buf, len, rtcp) {
-                    Some(n) => n,
-                    None => continue,
-                },
-                None => len,
-            };
-            if rtcp {
-                if self.latch.admits_rtcp(from, self.remote) {
-                    self.handle_rtcp(len, now);
+            for (k, &(len, from)) in got.datagrams.iter().enumerate().take(got.count) {
+                if k == 1 {
+                    // The second datagram is handled where the first was.
+                    let (Some(src), Some(dst)) =
+                        (self.recv_buf2.get(..len), self.recv_buf.get_mut(..len))
+                    else {
+                        continue;
+                    };
+                    dst.copy_from_slice(src);
                 }
-            } else {
-                self.handle_rtp(len, from, now, dtmf_out, to.as_deref_mut());
+                if let Some(from) = from {
+                    self.handle_datagram(len, from, now, dtmf_out, to.as_deref_mut());
+                }
             }
+            handled += got.count.max(1);
+            if got.count < 2 {
+                break; // The queue was empty when the kernel looked.
+            }
+        }
+    }
+
+    /// One received datagram in `recv_buf[..len]`: SRTP, then RTCP or RTP.
+    fn handle_datagram(
+        &mut self,
+        len: usize,
+        from: SocketAddr,
+        now: Instant,
+        dtmf_out: &mut Vec<char>,
+        to: Option<&mut RtpSession>,
+    ) {
+        let Some(datagram) = self.recv_buf.get(..len) else {
+            return;
+        };
+        let rtcp = rtp::is_rtcp(datagram);
+        let len = match self.srtp.as_mut() {
+            // Forged, replayed or plain packets do not authenticate: dropped here.
+            Some(srtp) => match srtp.unprotect(&mut self.recv_buf, len, rtcp) {
+                Some(n) => n,
+                None => return,
+            },
+            None => len,
+        };
+        if rtcp {
+            if self.latch.admits_rtcp(from, self.remote) {
+                self.handle_rtcp(len, now);
+            }
+        } else {
+            self.handle_rtp(len, from, now, dtmf_out, to);
         }
     }
 
@@ -445,10 +490,12 @@ impl RtpSession {
                     Some(to) => {
                         to.send_relayed(&h, payload, duration, Relayed::Audio, now);
                         self.last_relayed.remember(&h, payload, duration);
+                        self.relay_bytes.0 += payload.len() as u64;
+                        self.relay_bytes.1 += 1;
                         if self.relay_decode {
                             self.decode_relayed(len);
                         } else {
-                            self.relay_decoded_last = false;
+                            self.relay_decoded_run = 0;
                         }
                     }
                     None => {

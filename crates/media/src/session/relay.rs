@@ -9,14 +9,16 @@
 //!
 //! Switching to relay sends what the jitter buffer held (in order, right away: the phone's own
 //! buffer absorbs the burst), so no audio is skipped. Switching back primes the jitter buffer
-//! right after the last relayed packet and warms the decoder on that packet: the first mixed
-//! frame is the decoder's concealment continuing the voice (one frame at most while packets
-//! keep flowing), never a gap.
+//! right after the last relayed packet and warms the decoder on the last [`WARM_PACKETS`]
+//! (unless it decoded them as they went through): the first mixed frame is the decoder's
+//! concealment continuing the voice (one frame at most while packets keep flowing), never a
+//! gap.
 
 use std::time::Instant;
 
 use super::RtpSession;
-use crate::codec::Decoder;
+use crate::codec::{CodecKind, Decoder};
+use crate::g711;
 use crate::jitter::MAX_PAYLOAD;
 use crate::rtp::{self, RtpHeader};
 use crate::{Frame, FRAME};
@@ -30,16 +32,27 @@ pub(super) struct RelayMap {
     ts_offset: u32,
 }
 
-/// The last packet relayed from a session's peer: where the stream continues when decoding
-/// resumes, and what warms the decoder. Preallocated (switching allocates nothing).
+/// Relayed packets decoded before the decoder counts as warm: at the switch back to mixing,
+/// the decoder is reset and run over this many of the last relayed packets (80 ms) when it did
+/// not decode them as they went through. One packet on a stale decoder was not enough: its
+/// state (band energies predicted from the previous frame, the overlap) came from audio long
+/// gone, and the first mixed frame clicked (`click_test.rs`, 35 dB).
+pub(crate) const WARM_PACKETS: usize = 4;
+
+/// The last packets relayed from a session's peer: where the stream continues when decoding
+/// resumes (the newest), and what warms the decoder (all of them, oldest first). Preallocated
+/// (switching allocates nothing).
 pub(super) struct LastRelayed {
     valid: bool,
     ssrc: u32,
     seq: u16,
     ts: u32,
     duration: u32,
-    len: usize,
-    data: [u8; MAX_PAYLOAD],
+    /// Payloads, a ring: `newest` is the index of the newest, `count` how many are held.
+    lens: [usize; WARM_PACKETS],
+    data: [[u8; MAX_PAYLOAD]; WARM_PACKETS],
+    newest: usize,
+    count: usize,
 }
 
 impl LastRelayed {
@@ -50,22 +63,44 @@ impl LastRelayed {
             seq: 0,
             ts: 0,
             duration: 0,
-            len: 0,
-            data: [0; MAX_PAYLOAD],
+            lens: [0; WARM_PACKETS],
+            data: [[0; MAX_PAYLOAD]; WARM_PACKETS],
+            newest: 0,
+            count: 0,
         })
     }
 
-    /// Remember `h`/`payload` when it is the newest packet of the stream so far.
+    /// Remember `h`/`payload` when it is the newest packet of the stream so far (a new SSRC
+    /// starts over).
     pub(super) fn remember(&mut self, h: &RtpHeader, payload: &[u8], duration: u32) {
-        let newer = !self.valid || self.ssrc != h.ssrc || (h.seq.wrapping_sub(self.seq) as i16) > 0;
-        let Some(dst) = self.data.get_mut(..payload.len()) else {
+        if payload.len() > MAX_PAYLOAD {
             return;
-        };
-        if newer {
-            dst.copy_from_slice(payload);
-            (self.valid, self.ssrc, self.seq, self.ts) = (true, h.ssrc, h.seq, h.ts);
-            (self.duration, self.len) = (duration, payload.len());
         }
+        if self.valid && self.ssrc != h.ssrc {
+            self.count = 0;
+        }
+        let newer = !self.valid || self.ssrc != h.ssrc || (h.seq.wrapping_sub(self.seq) as i16) > 0;
+        if !newer {
+            return;
+        }
+        let at = (self.newest + 1) % WARM_PACKETS;
+        if let (Some(dst), Some(len)) = (self.data.get_mut(at), self.lens.get_mut(at)) {
+            dst[..payload.len()].copy_from_slice(payload);
+            *len = payload.len();
+        }
+        self.newest = at;
+        self.count = (self.count + 1).min(WARM_PACKETS);
+        (self.valid, self.ssrc, self.seq, self.ts) = (true, h.ssrc, h.seq, h.ts);
+        self.duration = duration;
+    }
+
+    /// The payloads held, oldest first.
+    fn payloads(&self) -> impl Iterator<Item = &[u8]> {
+        (0..self.count).filter_map(move |back| {
+            let i = (self.newest + WARM_PACKETS - (self.count - 1 - back)) % WARM_PACKETS;
+            let len = *self.lens.get(i)?;
+            self.data.get(i)?.get(..len)
+        })
     }
 }
 
@@ -84,8 +119,9 @@ impl RtpSession {
 
     /// Whether relayed audio is decoded as it arrives (default on): the decoder stays warm
     /// and [`RtpSession::take_relayed_energy`] gives its level, at the cost of one decode per
-    /// packet (no encode, no mix). The media engine turns it on for one level window now and
-    /// then; off, the last relayed packet is decoded when mixing resumes.
+    /// Opus packet (no encode, no mix). The media engine turns it on for the level windows it
+    /// measures; off, the last [`WARM_PACKETS`] relayed packets are decoded when mixing
+    /// resumes.
     pub fn set_relay_decode(&mut self, on: bool) {
         self.relay_decode = on;
     }
@@ -108,6 +144,18 @@ impl RtpSession {
         std::mem::take(&mut self.relay_energy)
     }
 
+    /// Payload bytes and audio packets relayed since the last call: what tells, without
+    /// decoding, that the talk may have changed (an Opus pause costs half the bytes of speech).
+    pub fn take_relayed_bytes(&mut self) -> (u64, u32) {
+        std::mem::take(&mut self.relay_bytes)
+    }
+
+    /// Is measuring relayed audio cheap (G.711: the level is read from the 8 kHz samples, no
+    /// decoder runs)? Opus audio costs a decode per packet.
+    pub fn relayed_level_is_cheap(&self) -> bool {
+        self.codec().and_then(CodecKind::law).is_some()
+    }
+
     /// Decode the relayed packet in `recv_buf[..len]` for its level (output not played).
     pub(super) fn decode_relayed(&mut self, len: usize) {
         let (Some(active), Some(datagram)) = (self.active.as_mut(), self.recv_buf.get(..len))
@@ -117,6 +165,17 @@ impl RtpSession {
         let Ok((_, payload)) = rtp::parse(datagram) else {
             return;
         };
+        if let Some(law) = active.cfg.codec.law() {
+            // G.711: the energy of the 8 kHz samples stands for the 48 kHz stream's (six
+            // samples each); the decoder (and its upsampler) stays for the switch back.
+            let scratch = self.fifo.room();
+            let n = g711::decode(law, payload, scratch);
+            let narrow = scratch.get(..n).unwrap_or_default();
+            self.relay_energy.0 += 6.0 * crate::energy::sum_squares(narrow) as f64;
+            self.relay_energy.1 += 6 * n as u64;
+            self.relay_decoded_run = 0;
+            return;
+        }
         let decoded = decode_measured(
             &mut active.decoder,
             payload,
@@ -124,7 +183,11 @@ impl RtpSession {
             &mut self.relay_energy,
             &mut self.relay_tail,
         );
-        self.relay_decoded_last = decoded;
+        self.relay_decoded_run = if decoded {
+            self.relay_decoded_run.saturating_add(1)
+        } else {
+            0
+        };
     }
 
     /// The last 20 ms decoded from relayed audio (zeros when relayed audio is not decoded).
@@ -166,8 +229,8 @@ impl RtpSession {
         self.relaying = true;
     }
 
-    /// Stop relaying: decoding resumes right after the last relayed packet, the decoder warmed
-    /// on it (its output was already heard through the relay).
+    /// Stop relaying: decoding resumes right after the last relayed packet, the decoder warm
+    /// on the last [`WARM_PACKETS`] (their output was already heard through the relay).
     pub fn stop_relay(&mut self) {
         self.relaying = false;
         self.fifo.clear();
@@ -177,13 +240,17 @@ impl RtpSession {
         }
         self.jitter
             .resume_after(last.ssrc, last.seq, last.ts, last.duration);
-        if self.relay_decoded_last {
-            return; // Already warm: it decoded the last relayed packet.
+        if self.relay_decoded_run as usize >= WARM_PACKETS {
+            return; // Already warm: it decoded the last relayed packets.
         }
-        if let (Some(active), Some(payload)) = (self.active.as_mut(), last.data.get(..last.len)) {
-            // Warm-up (and the tail that primes the other leg's encoder): the samples land in
-            // the FIFO's free space and are not committed.
-            let mut energy = (0.0, 0);
+        let Some(active) = self.active.as_mut() else {
+            return;
+        };
+        // Warm-up (and the tail that primes the other leg's encoder) from a clean state: the
+        // samples land in the FIFO's free space and are not committed.
+        active.decoder.reset();
+        let mut energy = (0.0, 0);
+        for payload in last.payloads() {
             decode_measured(
                 &mut active.decoder,
                 payload,

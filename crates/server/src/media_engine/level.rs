@@ -49,7 +49,15 @@ impl LevelMeter {
         if self.frames < WINDOW_FRAMES {
             return None;
         }
-        let level = quantize(self.sum_squares, self.samples);
+        let (sum_squares, samples) = (self.sum_squares, self.samples);
+        self.whole_window(sum_squares, samples)
+    }
+
+    /// A whole window measured elsewhere (a relayed leg measures part of a window: see
+    /// `tick::relay_level`), as the sum of its squared samples over `samples` samples; any
+    /// partial window of [`LevelMeter::add`] is dropped. Returns like [`LevelMeter::add`].
+    pub fn whole_window(&mut self, sum_squares: f64, samples: u64) -> Option<u8> {
+        let level = quantize(sum_squares, samples);
         self.sum_squares = 0.0;
         self.samples = 0;
         self.frames = 0;

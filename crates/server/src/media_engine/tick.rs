@@ -3,6 +3,9 @@
 //! nothing: frames, the mixer and the DTMF buffers are sized when the room/leg is added.
 
 mod relay;
+mod relay_level;
+#[cfg(test)]
+mod relay_level_test;
 #[cfg(test)]
 mod relay_test;
 mod shared;
@@ -58,6 +61,8 @@ pub struct MediaLeg {
     level: LevelMeter,
     /// Sent another leg's encode last tick (see [`shared`]): its own encoder is stale.
     following: bool,
+    /// While relayed: which level windows are decoded.
+    level_gate: relay_level::LevelGate,
 }
 
 impl MediaLeg {
@@ -82,6 +87,7 @@ impl MediaLeg {
             dtmf: Vec::with_capacity(16),
             level: LevelMeter::default(),
             following: false,
+            level_gate: relay_level::LevelGate::default(),
         }
     }
 
@@ -131,10 +137,9 @@ pub struct MediaRoom {
     relay: bool,
     /// The legs relay this tick (see [`relay`]).
     relaying: bool,
-    /// While relaying, decode for the speaking level one window in this many (0: never).
+    /// While relaying, decode for the speaking level at least one window in this many, and the
+    /// windows after a change (0: never; see [`relay_level`]).
     relay_level_every: u32,
-    /// Ticks since relaying started.
-    relay_ticks: u32,
 }
 
 impl MediaRoom {
@@ -159,8 +164,7 @@ impl MediaRoom {
             rtp_timeout,
             relay: true,
             relaying: false,
-            relay_level_every: relay::LEVEL_EVERY,
-            relay_ticks: 0,
+            relay_level_every: relay_level::LEVEL_REFRESH_EVERY,
         }
     }
 
@@ -191,8 +195,9 @@ impl MediaRoom {
         self.share_encodes = on;
     }
 
-    /// While relaying, decode for the speaking level one level window in `every` (1: all the
-    /// time, as when mixing; 0: never — levels stay 0).
+    /// While relaying, decode for the speaking level at least one level window in `every` and
+    /// the windows after a change in the relayed payloads (1: every window, as when mixing; 0:
+    /// never — levels stay 0). Default [`relay_level::LEVEL_REFRESH_EVERY`].
     pub fn set_relay_level_every(&mut self, every: u32) {
         self.relay_level_every = every;
     }

@@ -4,9 +4,8 @@
 //! stops being true — a third leg, hold or ringback, listen-only, a codec change, a DTMF digit
 //! the server sends — and back once the switch has settled (crossfades done).
 //!
-//! Relayed audio is decoded only for the speaking level, one 200 ms level window in
-//! [`LEVEL_EVERY`] (a level update a second instead of five): decoding every packet would cost
-//! a sixth of transcoding (bench `media_relay`), and the switch back to mixing warms the decoder
+//! Relayed audio is decoded for the speaking level only in the level windows that may show a
+//! change (see [`relay_level`](super::relay_level)); the switch back to mixing warms the decoder
 //! on the last relayed packet anyway.
 
 use std::time::{Duration, Instant};
@@ -14,11 +13,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::{check_timeout, MediaLeg, MediaRoom};
-use crate::media_engine::level::WINDOW_FRAMES;
 use crate::media_engine::{LegMode, MediaEvent, MediaEventKind};
-
-/// While relaying, the speaking level is measured during one level window in this many.
-pub(super) const LEVEL_EVERY: u32 = 5;
 
 /// Can the room relay this tick?
 pub(super) fn can_relay(legs: &[MediaLeg]) -> bool {
@@ -37,11 +32,11 @@ pub(super) fn can_relay(legs: &[MediaLeg]) -> bool {
 /// Start (`on`) or stop relaying between the room's two legs.
 pub(super) fn switch(room: &mut MediaRoom, on: bool, now: Instant) {
     room.relaying = on;
-    room.relay_ticks = 0;
     // Switching either way primes the encoders that need it (below); no shared encode is
     // followed across a relay.
     for leg in room.legs.iter_mut() {
         leg.following = false;
+        leg.level_gate.restart();
     }
     let [a, b] = room.legs.as_mut_slice() else {
         // Not two legs: whatever relayed, decoding resumes.
@@ -56,11 +51,13 @@ pub(super) fn switch(room: &mut MediaRoom, on: bool, now: Instant) {
         a.session.start_relay_to(&mut b.session, now);
         b.session.start_relay_to(&mut a.session, now);
     } else {
+        // Warm the decoders first: that yields the tails the encoders are primed with.
+        a.session.stop_relay();
+        b.session.stop_relay();
         a.session.prime_encoder(b.session.relayed_tail());
         b.session.prime_encoder(a.session.relayed_tail());
         for leg in [a, b] {
             leg.session.set_downstream_loss(0);
-            leg.session.stop_relay();
             leg.session.end_relay_from(now);
         }
     }
@@ -70,16 +67,13 @@ pub(super) fn switch(room: &mut MediaRoom, on: bool, now: Instant) {
 /// timeouts and RTCP as in a mixed tick.
 pub(super) fn tick(room: &mut MediaRoom, now: Instant) {
     let (events, timeout) = (&room.events, room.rtp_timeout);
-    let every = room.relay_level_every;
-    let measuring = every > 0 && room.relay_ticks % (WINDOW_FRAMES * every) < WINDOW_FRAMES;
-    room.relay_ticks = room.relay_ticks.wrapping_add(1);
     let [a, b] = room.legs.as_mut_slice() else {
         return;
     };
     let ctx = Ctx {
         events,
         timeout,
-        measuring,
+        level_every: room.relay_level_every,
         now,
     };
     relay_leg(a, b, &ctx);
@@ -119,21 +113,24 @@ fn forward(
 struct Ctx<'a> {
     events: &'a UnboundedSender<MediaEvent>,
     timeout: Duration,
-    /// Decode this tick's relayed audio for the speaking level.
-    measuring: bool,
+    /// Decode at least one level window in this many (see [`super::relay_level`]).
+    level_every: u32,
     now: Instant,
 }
 
 fn relay_leg(from: &mut MediaLeg, to: &mut MediaLeg, ctx: &Ctx) {
     let (events, now) = (ctx.events, ctx.now);
+    let cheap = from.session.relayed_level_is_cheap();
+    let measuring = from.level_gate.measuring(ctx.level_every, cheap);
     // Decoding for the level applies to what arrives until the next tick, too.
-    from.session.set_relay_decode(ctx.measuring);
+    from.session.set_relay_decode(measuring);
     forward(from, to, events, now);
-    let (sum_squares, samples) = from.session.take_relayed_energy();
-    let level = ctx
-        .measuring
-        .then(|| from.level.add_energy(sum_squares, samples))
-        .flatten();
+    let energy = from.session.take_relayed_energy();
+    let (bytes, packets) = from.session.take_relayed_bytes();
+    let level = from
+        .level_gate
+        .relayed(bytes, packets, energy)
+        .and_then(|(sum_squares, samples)| from.level.whole_window(sum_squares, samples));
     if let Some(level) = level {
         let _ = events.send(MediaEvent {
             leg: from.id,

@@ -26,6 +26,8 @@ pub(super) struct Phone {
     pub(super) heard: Vec<(RtpHeader, Vec<u8>)>,
     /// Payloads sent, in order.
     sent: Vec<Vec<u8>>,
+    /// Sends its tone (else digital silence).
+    pub(super) talking: bool,
 }
 
 impl Phone {
@@ -42,6 +44,7 @@ impl Phone {
             ts: 5000,
             heard: Vec::new(),
             sent: Vec::new(),
+            talking: true,
         }
     }
 
@@ -51,7 +54,9 @@ impl Phone {
 
     pub(super) fn send_to(&mut self, to: SocketAddr) {
         let mut pcm = [0i16; FRAME];
-        self.tone.fill(&mut pcm);
+        if self.talking {
+            self.tone.fill(&mut pcm);
+        }
         let mut payload = [0u8; 1500];
         let n = self
             .encoder
@@ -85,7 +90,7 @@ impl Phone {
     }
 }
 
-fn leg(ip: IpAddr, id: u32, phone: &Phone, now: Instant) -> (MediaLeg, SocketAddr, u32) {
+pub(super) fn leg(ip: IpAddr, id: u32, phone: &Phone, now: Instant) -> (MediaLeg, SocketAddr, u32) {
     let mut session = RtpSession::bind(ip).unwrap_or_else(|e| panic!("{e}"));
     session
         .configure(SessionConfig {
