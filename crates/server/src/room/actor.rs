@@ -303,6 +303,8 @@ impl Room {
             },
             _ = sleep_until(recheck_at), if recheck_at.is_some() => {
                 self.recheck_at = None;
+                // The changes up to now are what this ask sees.
+                let _ = self.changes.borrow_and_update();
                 self.last_recheck = Some(Instant::now());
                 Some(Event::DirectoryChanged)
             }
