@@ -288,15 +288,25 @@ impl Room {
         let establishing = self.machine.establishing();
         let queued = self.machine.queued();
         let deadline = self.machine.deadline();
-        let invite = self.caller_invite.as_ref().filter(|_| establishing);
+        // A CANCEL also counts once our 2xx is out and not ACKed: it crossed the 2xx.
+        let ack_due = self.caller_ack_due;
+        let invite = self
+            .caller_invite
+            .as_ref()
+            .filter(|_| establishing || ack_due.is_some());
         if !queued {
             self.recheck_at = None;
         }
         let recheck_at = self.recheck_at;
-        let ack_due = self.caller_ack_due;
         tokio::select! {
             msg = self.rx.recv() => self.message(msg).await,
-            _ = caller_cancelled(invite) => Some(Event::CallerCancelled),
+            _ = caller_cancelled(invite) => Some(if establishing {
+                Event::CallerCancelled
+            } else {
+                self.caller_ack_due = None;
+                tracing::info!(room = %self.handle.id(), "CANCEL crossed our 2xx: the caller is gone");
+                Event::NoAck { leg: self.caller_leg }
+            }),
             changed = self.changes.changed(), if queued && recheck_at.is_none() => match changed {
                 Ok(()) => self.directory_changed(),
                 Err(_) => Some(Event::Shutdown("server shutting down")),
