@@ -62,6 +62,8 @@ write_users_csv() {
 write_server_config() {
     local out="$1" port="$2" i members=""
     sed "s/@PORT@/$port/; s|@REPO@|$REPO_DIR|" "$BENCH_DIR/agentphone-bench.toml" >"$out"
+    # SERVER_KEYS_EXTRA: more keys of the [server] table (the template ends with that table).
+    if [[ -n "${SERVER_KEYS_EXTRA:-}" ]]; then printf '%s\n' "$SERVER_KEYS_EXTRA" >>"$out"; fi
     for ((i = 0; i < AGENTS; i++)); do
         printf '\n[[agents]]\nusername = "%s"\npassword = "secret-%s"\n' "$(user_name $i)" "$(user_name $i)" >>"$out"
         members+="\"$(user_name $i)\", "

@@ -40,6 +40,10 @@ pub struct Ctx {
     pub liveness: LivenessHandle,
     /// Caps on customer calls in progress.
     pub admission: Arc<crate::security::admission::Admission>,
+    /// Overload shedding of new calls (calls waiting for their early answer).
+    pub setup_gate: Arc<crate::security::setup_gate::SharedSetupGate>,
+    /// Requests queued for the router when it last took one (for the load report).
+    pub router_queue: std::sync::atomic::AtomicUsize,
     /// The ports RTP sockets bind.
     pub rtp_ports: crate::rtp_ports::RtpPorts,
     /// Routing across nodes (cluster mode with the shared directory); None: this node's agents
@@ -141,6 +145,8 @@ impl Ctx {
             directory,
             liveness,
             admission: crate::security::admission::Admission::new(config.security.calls),
+            setup_gate: crate::security::setup_gate::SharedSetupGate::new(config.security.setup),
+            router_queue: Default::default(),
             rtp_ports: crate::rtp_ports::RtpPorts::new(config.rtp_ports.clone()),
             auth: AuthGuard::new(config.clone(), secrets),
             config,

@@ -16,8 +16,15 @@ pub struct DialogTable {
 #[derive(Default)]
 struct Inner {
     by_call_id: HashMap<String, (RoomId, LegId)>,
-    rooms: HashMap<RoomId, RoomHandle>,
+    rooms: HashMap<RoomId, RoomEntry>,
     subscriptions: HashMap<String, SubOwner>,
+}
+
+/// A live room and the Call-IDs bound to it (so that its end removes them without scanning
+/// every dialog of the server: that scan made each call's end dearer as rooms piled up).
+struct RoomEntry {
+    handle: RoomHandle,
+    call_ids: Vec<String>,
 }
 
 /// Who serves a subscription dialog (SUBSCRIBE refreshes are routed by its Call-ID).
@@ -35,16 +42,39 @@ impl DialogTable {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Sizes of the tables: (rooms, dialogs by Call-ID, subscriptions).
+    pub fn sizes(&self) -> (usize, usize, usize) {
+        let inner = self.lock();
+        (
+            inner.rooms.len(),
+            inner.by_call_id.len(),
+            inner.subscriptions.len(),
+        )
+    }
+
     /// A room starts.
     pub fn add_room(&self, room: RoomHandle) {
-        self.lock().rooms.insert(room.id(), room);
+        let entry = RoomEntry {
+            handle: room,
+            call_ids: Vec::new(),
+        };
+        self.lock().rooms.insert(entry.handle.id(), entry);
     }
 
     /// A room ended: forget it and all its dialogs.
     pub fn remove_room(&self, id: RoomId) {
         let mut inner = self.lock();
-        inner.rooms.remove(&id);
-        inner.by_call_id.retain(|_, (room, _)| *room != id);
+        if let Some(entry) = inner.rooms.remove(&id) {
+            for call_id in entry.call_ids {
+                if inner
+                    .by_call_id
+                    .get(&call_id)
+                    .is_some_and(|(room, _)| *room == id)
+                {
+                    inner.by_call_id.remove(&call_id);
+                }
+            }
+        }
         inner
             .subscriptions
             .retain(|_, owner| *owner != SubOwner::Room(id));
@@ -56,25 +86,34 @@ impl DialogTable {
         if inner.by_call_id.contains_key(call_id) {
             return false;
         }
+        let Some(entry) = inner.rooms.get_mut(&room) else {
+            return false; // the room ended already
+        };
+        entry.call_ids.push(call_id.to_string());
         inner.by_call_id.insert(call_id.to_string(), (room, leg));
         true
     }
 
     /// A leg left.
     pub fn unbind(&self, call_id: &str) {
-        self.lock().by_call_id.remove(call_id);
+        let mut inner = self.lock();
+        if let Some((room, _)) = inner.by_call_id.remove(call_id) {
+            if let Some(entry) = inner.rooms.get_mut(&room) {
+                entry.call_ids.retain(|c| c != call_id);
+            }
+        }
     }
 
     /// The room and leg owning this Call-ID.
     pub fn lookup(&self, call_id: &str) -> Option<(RoomHandle, LegId)> {
         let inner = self.lock();
         let (room, leg) = inner.by_call_id.get(call_id)?;
-        inner.rooms.get(room).map(|h| (h.clone(), *leg))
+        inner.rooms.get(room).map(|e| (e.handle.clone(), *leg))
     }
 
     /// A live room by id.
     pub fn room(&self, id: RoomId) -> Option<RoomHandle> {
-        self.lock().rooms.get(&id).cloned()
+        self.lock().rooms.get(&id).map(|e| e.handle.clone())
     }
 
     /// A subscription dialog (by Call-ID) is served by `owner`.
@@ -94,6 +133,10 @@ impl DialogTable {
 
     /// Every live room.
     pub fn rooms(&self) -> Vec<RoomHandle> {
-        self.lock().rooms.values().cloned().collect()
+        self.lock()
+            .rooms
+            .values()
+            .map(|e| e.handle.clone())
+            .collect()
     }
 }

@@ -18,6 +18,7 @@ mod directory;
 mod handlers;
 mod ids;
 mod liveness;
+mod load_report;
 mod log_limit;
 pub mod media_engine;
 mod notify;
@@ -118,6 +119,7 @@ pub async fn start(config: Config) -> anyhow::Result<ServerHandle> {
     fast.set_fast_path(Arc::new(sip_fast_path::RegisterFastPath::new(&ctx)));
     let (stop, stop_rx) = watch::channel(false);
     tokio::spawn(sip_router::run(ctx.clone(), incoming, stop_rx));
+    load_report::spawn(ctx.clone());
     tracing::info!(%sip_addr, tls = ?tls_addr, "agentphone-server listening");
     let runtime = tokio::runtime::Handle::current();
     Ok(ServerHandle {

@@ -8,6 +8,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod idle_collect;
+
 /// mimalloc instead of glibc malloc: the request path allocates a lot of small, short-lived
 /// objects on several runtime threads; glibc's per-thread arenas kept ~200 MB after a REGISTER
 /// burst and never gave it back, mimalloc returns freed pages to the OS and allocates faster.
@@ -65,7 +67,11 @@ fn main() -> ExitCode {
     if let Some(Command::Agent { action }) = cli.command {
         return manage_agent(&config, action);
     }
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .on_thread_park(idle_collect::on_park)
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start the async runtime: {e}");

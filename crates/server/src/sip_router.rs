@@ -20,6 +20,7 @@ pub async fn run(
         tokio::select! {
             tx = incoming.recv() => match tx {
                 Some(tx) => {
+                    ctx.router_queue.store(incoming.len(), std::sync::atomic::Ordering::Relaxed);
                     let ctx = ctx.clone();
                     tokio::spawn(async move { dispatch(&ctx, tx).await });
                 }

@@ -27,6 +27,12 @@ pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction) {
         tls_port,
         &tx.request.uri,
     );
+    // Past the server's set-up capacity a new call only fails later and slows the rest: shed it
+    // (503 + Retry-After) before anything is spent on it (issue 7).
+    let setup = match ctx.setup_gate.admit(matches!(route, Route::Inbound(_))) {
+        Ok(pending) => pending,
+        Err(why) => return super::refuse_overloaded(&tx, why).await,
+    };
     // Customer calls are admitted under caps before anything is spent on them (issue 11 §4).
     let slot = match &route {
         Route::Inbound(_) => match ctx.admission.admit(tx.peer.addr.ip()) {
@@ -85,6 +91,7 @@ pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction) {
             caller,
             offer,
             destination,
+            setup: Some(setup),
         },
         slot,
     );

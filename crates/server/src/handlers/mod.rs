@@ -33,6 +33,21 @@ pub async fn refuse_full(tx: &ServerTransaction, full: crate::security::admissio
     sip_reply::send(tx, resp).await;
 }
 
+/// Refuse a new call while the server is overloaded (`security::setup_gate`): 503 with
+/// Retry-After (RFC 3261 §21.5.4), sent statelessly (§8.2.7) so that the refusal keeps no
+/// transaction — a retransmitted INVITE simply gets another 503.
+pub async fn refuse_overloaded(tx: &ServerTransaction, why: crate::security::setup_gate::Overload) {
+    tracing::debug!(peer = %tx.peer.addr, ?why, "new call shed: overloaded");
+    let mut resp = sip_reply::build(tx, 503, "Service Unavailable (overloaded)");
+    sip_reply::add_header(&mut resp, "Retry-After", OVERLOAD_RETRY_AFTER_S.to_string());
+    if let Err(e) = tx.respond_stateless(resp).await {
+        tracing::debug!(error = %e, peer = %tx.peer.addr, "could not send 503");
+    }
+}
+
+/// Retry-After of an overload 503: short, the overload is measured in set-up time.
+const OVERLOAD_RETRY_AFTER_S: u32 = 5;
+
 /// Authenticate an agent's request, answering 401 (statelessly) / 403 when that fails. Some(user)
 /// when it passed.
 pub async fn require_agent(ctx: &Arc<Ctx>, tx: &ServerTransaction) -> Option<String> {

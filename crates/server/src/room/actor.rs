@@ -29,6 +29,16 @@ use crate::media_engine::{MediaCmd, MediaEvent, MediaEventKind};
 use crate::room_handle::{OfferEvent, RoomHandle, RoomMsg};
 use crate::security::srtp::SrtpRules;
 
+/// How long the caller may take to ACK our 2xx before the call ends as if it had hung up: 8 × T1
+/// (the 2xx is sent at 0, 0.5, 1.5 and 3.5 s). RFC 3261 §13.3.1.4 allows 64 × T1, but a caller
+/// that gave up without a CANCEL (a trunk's or sipp's time-out) would hold the agent who
+/// answered for that long, and under overload such calls are the backlog (issue 7).
+pub(super) const CALLER_ACK_WAIT: std::time::Duration = std::time::Duration::from_secs(4);
+
+/// A queued call asks the directory again at most this often: every directory change wakes every
+/// queued room, and with hundreds queued the asks alone took the server's CPU (issue 7).
+const QUEUE_RECHECK: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// Resolves when the caller CANCELs `invite`; never without one.
 async fn caller_cancelled(invite: Option<&ServerTransaction>) {
     match invite {
@@ -92,6 +102,8 @@ pub(super) struct Room {
     pub caller_invite: Option<ServerTransaction>,
     /// The caller's SDP offer (until answered early).
     pub caller_offer: Option<Sdp>,
+    /// The call's place in the overload gate (until the caller is answered early or finally).
+    pub setup: Option<crate::security::setup_gate::SetupPending>,
     /// Our To tag towards the caller and its leg.
     pub caller_tag: String,
     pub caller_leg: LegId,
@@ -120,6 +132,13 @@ pub(super) struct Room {
     pub ended: bool,
     /// The call as last shown to supervisors (V1).
     shown_call: Option<SupervisorCall>,
+    /// Held while the machine has the call queued (the overload gate counts queued calls).
+    queued_mark: Option<crate::security::setup_gate::QueuedMark>,
+    /// When the caller must have ACKed our 2xx (None: not answered yet, or ACKed).
+    pub caller_ack_due: Option<Instant>,
+    /// Queued: when the directory was last asked again, and a pending re-ask after a change.
+    last_recheck: Option<Instant>,
+    recheck_at: Option<Instant>,
 }
 
 /// Run a room from the caller's INVITE to the end.
@@ -156,6 +175,7 @@ pub(super) async fn run(
         caller,
         offer,
         destination,
+        setup,
     } = setup;
     let policy = match (caller.agent(), &destination) {
         (Some(agent), _) => ctx.config.agent_srtp(agent),
@@ -179,6 +199,7 @@ pub(super) async fn run(
         record_id,
         caller_invite: Some(invite),
         caller_offer: Some(offer),
+        setup,
         caller_tag: String::new(),
         caller_leg: 0,
         caller_is_agent: caller.agent().is_some(),
@@ -196,6 +217,10 @@ pub(super) async fn run(
         follow_ups: VecDeque::new(),
         ended: false,
         shown_call: None,
+        queued_mark: None,
+        caller_ack_due: None,
+        last_recheck: None,
+        recheck_at: None,
     };
     room.feed(Event::Start { caller, dest }).await;
     while !room.ended {
@@ -219,6 +244,10 @@ impl Room {
             }
         }
         self.show_call();
+        if self.machine.queued() != self.queued_mark.is_some() {
+            self.queued_mark =
+                (self.machine.queued() && !self.ended).then(|| self.ctx.setup_gate.queued());
+        }
     }
 
     /// Tell the supervisor view when this call looks different (gone once the room ended).
@@ -259,14 +288,41 @@ impl Room {
         let establishing = self.machine.establishing();
         let queued = self.machine.queued();
         let deadline = self.machine.deadline();
-        let invite = self.caller_invite.as_ref().filter(|_| establishing);
+        // A CANCEL also counts once our 2xx is out and not ACKed: it crossed the 2xx.
+        let ack_due = self.caller_ack_due;
+        let invite = self
+            .caller_invite
+            .as_ref()
+            .filter(|_| establishing || ack_due.is_some());
+        if !queued {
+            self.recheck_at = None;
+        }
+        let recheck_at = self.recheck_at;
         tokio::select! {
             msg = self.rx.recv() => self.message(msg).await,
-            _ = caller_cancelled(invite) => Some(Event::CallerCancelled),
-            changed = self.changes.changed(), if queued => Some(match changed {
-                Ok(()) => Event::DirectoryChanged,
-                Err(_) => Event::Shutdown("server shutting down"),
+            _ = caller_cancelled(invite) => Some(if establishing {
+                Event::CallerCancelled
+            } else {
+                self.caller_ack_due = None;
+                tracing::info!(room = %self.handle.id(), "CANCEL crossed our 2xx: the caller is gone");
+                Event::NoAck { leg: self.caller_leg }
             }),
+            changed = self.changes.changed(), if queued && recheck_at.is_none() => match changed {
+                Ok(()) => self.directory_changed(),
+                Err(_) => Some(Event::Shutdown("server shutting down")),
+            },
+            _ = sleep_until(recheck_at), if recheck_at.is_some() => {
+                self.recheck_at = None;
+                // The changes up to now are what this ask sees.
+                let _ = self.changes.borrow_and_update();
+                self.last_recheck = Some(Instant::now());
+                Some(Event::DirectoryChanged)
+            }
+            _ = sleep_until(ack_due), if ack_due.is_some() => {
+                self.caller_ack_due = None;
+                tracing::info!(room = %self.handle.id(), "no ACK for our 2xx: the caller is gone");
+                Some(Event::NoAck { leg: self.caller_leg })
+            }
             _ = sleep_until(deadline) => Some(Event::Tick),
             ev = self.media_rx.recv() => Some(match ev {
                 None => Event::Shutdown("media engine stopped"),
@@ -281,6 +337,22 @@ impl Room {
                     Event::Media { leg, kind }
                 }
             }),
+        }
+    }
+
+    /// The directory changed while queued: ask again now, or once `QUEUE_RECHECK` has passed
+    /// since the last time.
+    fn directory_changed(&mut self) -> Option<Event> {
+        let now = Instant::now();
+        match self.last_recheck.map(|at| at + QUEUE_RECHECK) {
+            Some(due) if due > now => {
+                self.recheck_at = Some(due);
+                None
+            }
+            _ => {
+                self.last_recheck = Some(now);
+                Some(Event::DirectoryChanged)
+            }
         }
     }
 

@@ -109,6 +109,8 @@ pub fn hold_after_leave(
 pub const REMOTE_HANGUP: &str = "the other party hung up";
 /// The end reason when the last other party went silent for `rtp_timeout_s` (B3).
 pub const MEDIA_TIMEOUT: &str = "media timeout";
+/// The end reason when the caller never ACKed our 2xx (it gave up without a CANCEL).
+pub const NO_ACK: &str = "no ACK from the caller";
 
 pub fn end_reason(legs: &[LegView<'_>], transfer_ringing: bool) -> Option<&'static str> {
     if transfer_ringing && !legs.is_empty() {

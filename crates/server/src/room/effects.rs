@@ -24,6 +24,9 @@ impl Room {
         match effect {
             Effect::AnswerEarly { leg } => {
                 let result = self.answer_early(leg).await;
+                if let Some(setup) = self.setup.take() {
+                    setup.answered();
+                }
                 self.follow_ups.push_back(Event::EarlyAnswered(result));
             }
             Effect::AnswerCaller(reply) => self.answer_caller(reply).await,
@@ -127,6 +130,8 @@ impl Room {
                     sip_reply::set_sdp(&mut ok, &leg.local_sdp);
                 }
                 tracing::info!(room = %self.handle.id(), call = %self.record_id, "call connected");
+                self.caller_ack_due =
+                    Some(std::time::Instant::now() + super::actor::CALLER_ACK_WAIT);
                 ok
             }
             CallerReply::Final(code, phrase) => {
@@ -135,6 +140,9 @@ impl Room {
             CallerReply::Refused(code, reason) => sip_reply::build(invite, code, &reason),
         };
         sip_reply::send(invite, resp).await;
+        if let Some(setup) = self.setup.take() {
+            setup.answered();
+        }
     }
 
     /// Answer a kept server transaction.

@@ -25,7 +25,11 @@ impl Room {
     ) -> Option<Event> {
         let method = tx.request.method;
         if method == rsip::Method::Ack {
-            return None; // ACK to our 2xx: the endpoint stopped retransmitting; nothing else to do.
+            // ACK to our 2xx: the endpoint stopped retransmitting; the caller is there.
+            if leg_id == self.caller_leg {
+                self.caller_ack_due = None;
+            }
+            return None;
         }
         let Some(leg) = self.legs.get_mut(&leg_id) else {
             sip_reply::reply(&tx, 481, "Call/Transaction Does Not Exist").await;

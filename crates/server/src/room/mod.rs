@@ -62,6 +62,8 @@ pub struct RoomSetup {
     pub offer: Sdp,
     /// Who to ring.
     pub destination: Destination,
+    /// The call's place in the overload gate, until the caller is answered early.
+    pub setup: Option<crate::security::setup_gate::SetupPending>,
 }
 
 /// Start a room actor for a new call. The caller's Call-ID is bound to the room at once.

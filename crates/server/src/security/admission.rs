@@ -84,9 +84,8 @@ impl Admission {
         })
     }
 
-    /// Calls in progress (for tests).
-    #[cfg(test)]
-    fn total(&self) -> u32 {
+    /// Customer calls in progress.
+    pub fn total(&self) -> u32 {
         self.lock().total
     }
 }

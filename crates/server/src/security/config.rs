@@ -19,6 +19,8 @@ pub struct SecurityConfig {
     pub tcp: agentphone_sip::endpoint::TcpLimits,
     /// Live non-INVITE server transactions per source IP (0: no cap); past it, 503.
     pub transactions_per_source: usize,
+    /// Overload shedding of new calls (calls in set-up, their oldest wait).
+    pub setup: super::setup_gate::SetupLimits,
 }
 
 impl Default for SecurityConfig {
@@ -29,6 +31,7 @@ impl Default for SecurityConfig {
             calls: Default::default(),
             tcp: Default::default(),
             transactions_per_source: DEFAULT_TRANSACTIONS_PER_SOURCE,
+            setup: Default::default(),
         }
     }
 }
@@ -54,6 +57,9 @@ pub struct RawSecurity {
     tcp_header_timeout_s: Option<Spanned<u64>>,
     tcp_idle_timeout_s: Option<Spanned<u64>>,
     transactions_per_source: Option<Spanned<u64>>,
+    max_calls_in_setup: Option<Spanned<u64>>,
+    max_setup_delay_ms: Option<Spanned<u64>>,
+    max_queued_calls: Option<Spanned<u64>>,
 }
 
 /// A rejected key: where, which, why.
@@ -156,7 +162,29 @@ impl RawSecurity {
             0..=10_000_000,
             DEFAULT_TRANSACTIONS_PER_SOURCE as u64,
         )? as usize;
+        let ds = super::setup_gate::SetupLimits::default();
+        let setup = super::setup_gate::SetupLimits {
+            max_pending: bounded(
+                &self.max_calls_in_setup,
+                "max_calls_in_setup",
+                1..=1_000_000,
+                u64::from(ds.max_pending),
+            )? as u32,
+            max_delay: std::time::Duration::from_millis(bounded(
+                &self.max_setup_delay_ms,
+                "max_setup_delay_ms",
+                0..=60_000,
+                ds.max_delay.as_millis() as u64,
+            )?),
+            max_queued: bounded(
+                &self.max_queued_calls,
+                "max_queued_calls",
+                1..=1_000_000,
+                u64::from(ds.max_queued),
+            )? as u32,
+        };
         Ok(SecurityConfig {
+            setup,
             throttle,
             keepalive_interval: (keepalive > 0).then(|| std::time::Duration::from_secs(keepalive)),
             calls,

@@ -12,3 +12,4 @@ pub mod throttle;
 pub use config::SecurityConfig;
 pub mod admission;
 pub mod events;
+pub mod setup_gate;

@@ -4,7 +4,7 @@
 use super::client_tx::ClientTx;
 use super::keys::{branch_shard, call_seq, server_key, CallSeq, TxKey};
 use super::per_source::PerSource;
-use super::server_tx::ServerTx;
+use super::server_tx::{ServerState, ServerTx};
 use super::timers::{Slot, Target, TimerKey, TimerQueue};
 use super::via::stamp_received;
 use super::{ClientId, CoreConfig, Event, Input, Output, ServerId};
@@ -254,7 +254,10 @@ impl Core {
     }
 
     /// §9.2: a CANCEL gets 200 when its INVITE is known (481 otherwise) in its own transaction;
-    /// the INVITE's TU hears about it while that INVITE has no final response yet.
+    /// the INVITE's TU hears about it while that INVITE has no final response yet — or has a 2xx
+    /// not yet ACKed: the CANCEL crossed our 2xx, and a caller that gave up (a trunk's time-out)
+    /// will never ACK it; the TU may end the call at once (RFC 3261 §9.2: a UAC whose CANCEL
+    /// met a 2xx ACKs and sends BYE anyway).
     fn on_cancel(&mut self, peer: Peer, req: &rsip::Request, key: TxKey, now: Instant) {
         let invite_key = TxKey {
             branch: key.branch.clone(),
@@ -268,7 +271,11 @@ impl Core {
         let id = self.server_create(key, req, peer, now);
         let bytes = Bytes::from(response_bytes(&response(req, code, reason, None)));
         self.server_respond(id, code, bytes, now);
-        let pending = invite.filter(|i| self.servers.get(i).is_some_and(|tx| tx.final_code == 0));
+        let pending = invite.filter(|i| {
+            self.servers.get(i).is_some_and(|tx| {
+                tx.final_code == 0 || (tx.state == ServerState::Accepted && tx.last.is_some())
+            })
+        });
         if let Some(invite) = pending {
             self.emit(Event::Cancelled {
                 id: ServerId(invite),

@@ -465,6 +465,27 @@ fn cancel_matches_the_invite_and_487_is_acked_in_the_transaction() {
 }
 
 #[test]
+fn a_cancel_that_crosses_the_2xx_is_reported_until_the_ack() {
+    let mut h = Harness::new();
+    h.receive(udp(), &raw_request("INVITE", "z9hG4bKx", "c-x2", 1));
+    let (id, req) = h.last_request();
+    h.respond(id, &req, 200);
+    h.receive(udp(), &raw_request("CANCEL", "z9hG4bKx", "c-x2", 1));
+    assert_eq!(
+        h.count(|e| matches!(e, Event::Cancelled { id: i } if *i == id)),
+        1,
+        "2xx not ACKed: the caller gave up"
+    );
+    h.receive(udp(), &raw_request("ACK", "z9hG4bKx2", "c-x2", 1));
+    h.receive(udp(), &raw_request("CANCEL", "z9hG4bKx", "c-x2", 1));
+    assert_eq!(
+        h.count(|e| matches!(e, Event::Cancelled { .. })),
+        1,
+        "after the ACK a CANCEL is not reported"
+    );
+}
+
+#[test]
 fn cancelled_client_invite_gives_the_final_64_t1() {
     let mut h = Harness::new();
     let (id, req) = h.send_request(rsip::Method::Invite, udp());

@@ -43,6 +43,10 @@ impl RoomMachine {
                 }
                 MediaEventKind::Dtmf(_) => {}
             },
+            Event::NoAck { leg } => {
+                self.last_departure = Some(call_rules::NO_ACK);
+                self.party_left(leg, true);
+            }
             // Only while establishing.
             Event::Start { .. }
             | Event::EarlyAnswered(_)

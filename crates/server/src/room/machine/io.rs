@@ -105,6 +105,8 @@ pub enum Event {
     },
     /// A media event of a leg.
     Media { leg: LegId, kind: MediaEventKind },
+    /// The caller never ACKed our 2xx (the driver's wait ran out): the caller is gone.
+    NoAck { leg: LegId },
     /// A supervisor's INVITE to the room (their role already checked): join as `mode` (V2).
     Supervise {
         tx: TxId,

@@ -82,7 +82,10 @@ impl RoomMachine {
                 // Maybe the one answering right now: decided once the call is connected.
                 self.early_subs.push((tx, user, expires_zero));
             }
-            Event::Media { .. } | Event::Supervise { .. } | Event::SupervisorJoined { .. } => {}
+            Event::Media { .. }
+            | Event::NoAck { .. }
+            | Event::Supervise { .. }
+            | Event::SupervisorJoined { .. } => {}
         }
         self.advance_hunt();
     }

@@ -316,3 +316,32 @@ fn hold_mute_and_requests_in_a_connected_call() {
     });
     t.finish();
 }
+
+#[test]
+fn a_caller_that_never_acks_the_2xx_is_gone() {
+    let mut t = Table::new("room flows: the caller never ACKs our 2xx (issue 7)");
+    t.case(
+        "the customer gave up without a CANCEL: BYE to both, the agent is free",
+        || {
+            let mut c = Call::customer_with_alice();
+            c.step(
+                Event::NoAck { leg: 1 },
+                &[
+                    "drop 1 bye",
+                    "record customer_left: Cust left (the customer)",
+                    "ended alice",
+                    "drop 2 bye",
+                    "record ended: no ACK from the caller",
+                    "ended: no ACK from the caller",
+                ],
+            );
+            assert_eq!(c.phase(), Phase::Ending);
+        },
+    );
+    t.case("while establishing it changes nothing", || {
+        let mut c = Call::new();
+        c.start(agent("alice"), Dest::Agent("bob".into()), &["early 1"]);
+        c.step(Event::NoAck { leg: 1 }, &["!drop", "!ended"]);
+    });
+    t.finish();
+}
