@@ -69,10 +69,10 @@ fn bounded(
     v: &Option<Spanned<u64>>,
     key: &'static str,
     range: std::ops::RangeInclusive<u64>,
-    default: u64,
+    default: impl Into<u64>,
 ) -> Result<u64, KeyError> {
     match v {
-        None => Ok(default),
+        None => Ok(default.into()),
         Some(v) if range.contains(v.get_ref()) => Ok(*v.get_ref()),
         Some(v) => Err((
             v.span(),
@@ -82,106 +82,79 @@ fn bounded(
     }
 }
 
+/// `bounded` for the field of `RawSecurity` named as its key: the name is written once.
+macro_rules! key {
+    ($raw:ident, $key:ident, $range:expr, $default:expr) => {
+        bounded(&$raw.$key, stringify!($key), $range, $default)
+    };
+}
+
 impl RawSecurity {
     /// Check ranges and fill defaults.
     pub fn validate(self) -> Result<SecurityConfig, KeyError> {
+        let r = self;
         let d = ThrottleRules::default();
         let throttle = ThrottleRules {
-            free_failures: bounded(
-                &self.auth_failures_before_backoff,
-                "auth_failures_before_backoff",
-                1..=100,
-                u64::from(d.free_failures),
-            )? as u32,
-            backoff_max: std::time::Duration::from_secs(bounded(
-                &self.auth_backoff_max_s,
-                "auth_backoff_max_s",
+            free_failures: key!(r, auth_failures_before_backoff, 1..=100, d.free_failures)? as u32,
+            backoff_max: std::time::Duration::from_secs(key!(
+                r,
+                auth_backoff_max_s,
                 1..=86_400,
-                d.backoff_max.as_secs(),
+                d.backoff_max.as_secs()
             )?),
-            account_checks_per_minute: bounded(
-                &self.account_checks_per_minute,
-                "account_checks_per_minute",
+            account_checks_per_minute: key!(
+                r,
+                account_checks_per_minute,
                 1..=10_000,
-                u64::from(d.account_checks_per_minute),
+                d.account_checks_per_minute
             )? as u32,
-            account_burst: bounded(
-                &self.account_burst,
-                "account_burst",
-                1..=10_000,
-                u64::from(d.account_burst),
-            )? as u32,
+            account_burst: key!(r, account_burst, 1..=10_000, d.account_burst)? as u32,
             ..d
         };
-        let keepalive = bounded(
-            &self.keepalive_interval_s,
-            "keepalive_interval_s",
-            0..=3600,
-            DEFAULT_KEEPALIVE_S,
-        )?;
+        let keepalive = key!(r, keepalive_interval_s, 0..=3600, DEFAULT_KEEPALIVE_S)?;
         let dc = super::admission::CallCaps::default();
         let calls = super::admission::CallCaps {
-            per_source: bounded(
-                &self.max_calls_per_source,
-                "max_calls_per_source",
-                1..=100_000,
-                u64::from(dc.per_source),
-            )? as u32,
-            total: bounded(
-                &self.max_calls,
-                "max_calls",
-                1..=1_000_000,
-                u64::from(dc.total),
-            )? as u32,
+            per_source: key!(r, max_calls_per_source, 1..=100_000, dc.per_source)? as u32,
+            total: key!(r, max_calls, 1..=1_000_000, dc.total)? as u32,
         };
         let dt = agentphone_sip::endpoint::TcpLimits::default();
         let secs = std::time::Duration::from_secs;
         let tcp = agentphone_sip::endpoint::TcpLimits {
-            per_source: bounded(
-                &self.tcp_connections_per_source,
-                "tcp_connections_per_source",
+            per_source: key!(
+                r,
+                tcp_connections_per_source,
                 1..=100_000,
-                dt.per_source as u64,
+                dt.per_source as u64
             )? as usize,
-            header_timeout: secs(bounded(
-                &self.tcp_header_timeout_s,
-                "tcp_header_timeout_s",
+            header_timeout: secs(key!(
+                r,
+                tcp_header_timeout_s,
                 1..=3600,
-                dt.header_timeout.as_secs(),
+                dt.header_timeout.as_secs()
             )?),
-            idle_timeout: secs(bounded(
-                &self.tcp_idle_timeout_s,
-                "tcp_idle_timeout_s",
+            idle_timeout: secs(key!(
+                r,
+                tcp_idle_timeout_s,
                 1..=86_400,
-                dt.idle_timeout.as_secs(),
+                dt.idle_timeout.as_secs()
             )?),
         };
-        let transactions_per_source = bounded(
-            &self.transactions_per_source,
-            "transactions_per_source",
+        let transactions_per_source = key!(
+            r,
+            transactions_per_source,
             0..=10_000_000,
-            DEFAULT_TRANSACTIONS_PER_SOURCE as u64,
+            DEFAULT_TRANSACTIONS_PER_SOURCE as u64
         )? as usize;
         let ds = super::setup_gate::SetupLimits::default();
         let setup = super::setup_gate::SetupLimits {
-            max_pending: bounded(
-                &self.max_calls_in_setup,
-                "max_calls_in_setup",
-                1..=1_000_000,
-                u64::from(ds.max_pending),
-            )? as u32,
-            max_delay: std::time::Duration::from_millis(bounded(
-                &self.max_setup_delay_ms,
-                "max_setup_delay_ms",
+            max_pending: key!(r, max_calls_in_setup, 1..=1_000_000, ds.max_pending)? as u32,
+            max_delay: std::time::Duration::from_millis(key!(
+                r,
+                max_setup_delay_ms,
                 0..=60_000,
-                ds.max_delay.as_millis() as u64,
+                ds.max_delay.as_millis() as u64
             )?),
-            max_queued: bounded(
-                &self.max_queued_calls,
-                "max_queued_calls",
-                1..=1_000_000,
-                u64::from(ds.max_queued),
-            )? as u32,
+            max_queued: key!(r, max_queued_calls, 1..=1_000_000, ds.max_queued)? as u32,
         };
         Ok(SecurityConfig {
             setup,
