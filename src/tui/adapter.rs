@@ -10,10 +10,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use super::action::{Action, TransferTarget};
 use super::model::{
     AgentEntry, CallView, Connection, Directory, IncomingCall, Model, MyState, Participant,
-    ParticipantState, Quality, Role, TeamEntry, TimeOfDay, TimelineEntry, TransferStatus,
+    Quality, TeamEntry, TimeOfDay, TimelineEntry,
 };
 use super::strings;
-use crate::phone::{self, Notice, PartyState, PhoneCommand, PhoneView, Registration, TransferView};
+use crate::phone::{self, Notice, PartyState, PhoneCommand, PhoneView, Registration};
 
 /// Keeps the model and what only the screen needs (level meters, the local answer's time).
 #[derive(Debug)]
@@ -149,11 +149,11 @@ impl Adapter {
         self.held_since.retain(|user, _| {
             participants
                 .iter()
-                .any(|p| &p.user == user && p.state == ParticipantState::OnHold)
+                .any(|p| &p.user == user && p.state == PartyState::OnHold)
         });
         for p in participants
             .iter_mut()
-            .filter(|p| p.state == ParticipantState::OnHold)
+            .filter(|p| p.state == PartyState::OnHold)
         {
             let guess = *self.held_since.entry(p.user.clone()).or_insert(now);
             p.held_since = Some(p.held_since.unwrap_or(guess));
@@ -225,17 +225,8 @@ impl Adapter {
                 } else {
                     p.name.clone()
                 },
-                role: match p.role {
-                    phone::Role::Customer => Role::Customer,
-                    phone::Role::Agent => Role::Agent,
-                },
-                state: match p.state {
-                    PartyState::Talking => ParticipantState::Talking,
-                    PartyState::Ringing => ParticipantState::Ringing,
-                    PartyState::OnHold => ParticipantState::OnHold,
-                    PartyState::Listening => ParticipantState::ListenOnly,
-                    PartyState::Whispering => ParticipantState::Whispering,
-                },
+                role: p.role,
+                state: p.state,
                 muted: p.muted,
                 level: 0.0,
                 held_since: p.held_since,
@@ -270,7 +261,7 @@ impl Adapter {
             customer: call.customer.clone(),
             started_at: self.call_start(call),
             participants,
-            transfer: transfer(&call.transfer),
+            transfer: call.transfer.clone(),
             quality: Quality {
                 mic_level: self.levels.0,
                 speaker_level: self.levels.1,
@@ -398,34 +389,6 @@ fn notice(notice: &Notice) -> String {
         Notice::CallEnded { reason } => strings::call_ended(reason.as_deref()),
         Notice::NotConnected { reason } => strings::call_not_connected(reason),
         Notice::TransferredTo { target } => strings::transferred_to(target),
-    }
-}
-
-/// The transfer status line's data.
-fn transfer(t: &TransferView) -> TransferStatus {
-    match t {
-        TransferView::None => TransferStatus::None,
-        TransferView::Ringing { target, by } => TransferStatus::Ringing {
-            target: target.clone(),
-            by: by.clone(),
-        },
-        TransferView::Consulting { target, by } => TransferStatus::Consulting {
-            target: target.clone(),
-            by: by.clone(),
-        },
-        TransferView::Failed { target, reason } => TransferStatus::Failed {
-            target: target.clone(),
-            reason: reason
-                .clone()
-                .unwrap_or_else(|| strings::TRANSFER_FAILED.to_string()),
-        },
-        TransferView::Cancelled { target } => TransferStatus::Cancelled {
-            target: target.clone(),
-        },
-        TransferView::Completed { from, to } => TransferStatus::Completed {
-            from: from.clone(),
-            to: to.clone(),
-        },
     }
 }
 

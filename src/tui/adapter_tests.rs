@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::phone::{CallState, PhoneEvent, RoomState, TransferState};
-use crate::tui::model::{voice_active, AgentStatus};
+use crate::tui::model::{voice_active, AgentStatus, Role, TransferView};
 
 fn t() -> Instant {
     Instant::now()
@@ -115,7 +115,7 @@ fn incoming_call_answered_becomes_the_call_with_the_customer() {
     assert_eq!(call.customer.as_deref(), Some("Sam Carter"));
     assert_eq!(call.participants.len(), 2);
     assert_eq!(call.participants[1].role, Role::Customer);
-    assert_eq!(call.participants[1].state, ParticipantState::Talking);
+    assert_eq!(call.participants[1].state, PartyState::Talking);
     assert_eq!(call.timeline.len(), 1);
     assert!(call.timeline[0].text.contains("Alice Martin answered"));
 }
@@ -199,11 +199,11 @@ fn dialing_an_agent_is_an_internal_call() {
     let call = a.model().call.clone().unwrap();
     assert_eq!(call.customer, None);
     assert_eq!(call.participants[1].name, "Bob Stone");
-    assert_eq!(call.participants[1].state, ParticipantState::Ringing);
+    assert_eq!(call.participants[1].state, PartyState::Ringing);
     state(&mut a, CallState::Connected, None);
     assert_eq!(
         a.model().call.as_ref().unwrap().participants[1].state,
-        ParticipantState::Talking
+        PartyState::Talking
     );
 }
 
@@ -304,10 +304,10 @@ fn room_state_drives_participants_transfer_and_timeline() {
     assert_eq!(call.participants.len(), 3);
     assert!(call.held(&me), "customer on hold");
     assert!(call.muted(&me));
-    assert_eq!(call.participants[2].state, ParticipantState::Ringing);
+    assert_eq!(call.participants[2].state, PartyState::Ringing);
     assert_eq!(
         call.transfer,
-        TransferStatus::Ringing {
+        TransferView::Ringing {
             target: "Bob Stone".into(),
             by: "alice".into()
         }
@@ -324,7 +324,7 @@ fn room_state_drives_participants_transfer_and_timeline() {
     );
     assert!(matches!(
         a.model().call.as_ref().unwrap().transfer,
-        TransferStatus::Consulting { .. }
+        TransferView::Consulting { .. }
     ));
     // Completed arrives after my call ended: the notice says where the call went.
     state(&mut a, CallState::Ended, Some("remote hangup"));
@@ -359,9 +359,9 @@ fn transfer_refusal_and_failure_show_why() {
     );
     assert_eq!(
         a.model().call.as_ref().unwrap().transfer,
-        TransferStatus::Failed {
+        TransferView::Failed {
             target: "bob".into(),
-            reason: "bob is on a call".into()
+            reason: Some("bob is on a call".into())
         }
     );
     a.apply(
@@ -574,7 +574,7 @@ fn call_timer_spans_a_transfer_and_the_held_party_has_a_hold_timer() {
     let held = call
         .participants
         .iter()
-        .find(|p| p.state == ParticipantState::OnHold)
+        .find(|p| p.state == PartyState::OnHold)
         .expect("the customer is held");
     let since = held.held_since.expect("a hold timer");
     assert!(since >= before, "held from when it was seen");
@@ -586,7 +586,7 @@ fn call_timer_spans_a_transfer_and_the_held_party_has_a_hold_timer() {
     let again = call
         .participants
         .iter()
-        .find(|p| p.state == ParticipantState::OnHold)
+        .find(|p| p.state == PartyState::OnHold)
         .and_then(|p| p.held_since);
     assert_eq!(again, Some(since));
 }
@@ -606,7 +606,7 @@ fn the_hold_timer_takes_the_servers_figure() {
     let since = call
         .participants
         .iter()
-        .find(|p| p.state == ParticipantState::OnHold)
+        .find(|p| p.state == PartyState::OnHold)
         .and_then(|p| p.held_since)
         .expect("a hold timer");
     let held = before.saturating_duration_since(since);

@@ -52,7 +52,7 @@ fn at(h: u32, m: u32, s: u32, text: &str) -> TimelineEntry {
     }
 }
 
-fn person(user: &str, name: &str, role: Role, state: ParticipantState, level: f32) -> Participant {
+fn person(user: &str, name: &str, role: Role, state: PartyState, level: f32) -> Participant {
     Participant {
         user: user.into(),
         name: name.into(),
@@ -167,18 +167,18 @@ pub fn in_call() -> Model {
                 "sip:+15550100@customers.example",
                 "Carol Customer",
                 Role::Customer,
-                ParticipantState::Talking,
+                PartyState::Talking,
                 0.6,
             ),
             person(
                 "alice",
                 "Alice Archer",
                 Role::Agent,
-                ParticipantState::Talking,
+                PartyState::Talking,
                 0.3,
             ),
         ],
-        transfer: TransferStatus::None,
+        transfer: TransferView::None,
         quality: Quality {
             mic_level: 0.5,
             speaker_level: 0.67,
@@ -215,7 +215,7 @@ pub fn muted() -> Model {
 pub fn on_hold() -> Model {
     let mut m = in_call();
     let call = call_mut(&mut m);
-    call.participants[0].state = ParticipantState::OnHold;
+    call.participants[0].state = PartyState::OnHold;
     call.participants[0].level = 0.0;
     // Held for the last 42 s of the call.
     call.participants[0].held_since = Some(t0() + Duration::from_secs(41));
@@ -232,10 +232,10 @@ pub fn transfer_ringing() -> Model {
         "bob",
         "Bob Baker",
         Role::Agent,
-        ParticipantState::Ringing,
+        PartyState::Ringing,
         0.0,
     ));
-    call.transfer = TransferStatus::Ringing {
+    call.transfer = TransferView::Ringing {
         target: "Bob Baker".into(),
         by: "alice".into(),
     };
@@ -252,9 +252,9 @@ pub fn transfer_ringing() -> Model {
 pub fn consulting() -> Model {
     let mut m = transfer_ringing();
     let call = call_mut(&mut m);
-    call.participants[2].state = ParticipantState::Talking;
+    call.participants[2].state = PartyState::Talking;
     call.participants[2].level = 0.5;
-    call.transfer = TransferStatus::Consulting {
+    call.transfer = TransferView::Consulting {
         target: "Bob Baker".into(),
         by: "alice".into(),
     };
@@ -267,7 +267,7 @@ pub fn consulting() -> Model {
 pub fn three_way() -> Model {
     let mut m = consulting();
     let call = call_mut(&mut m);
-    call.participants[0].state = ParticipantState::Talking;
+    call.participants[0].state = PartyState::Talking;
     call.participants[0].level = 0.4;
     call.timeline
         .push(at(14, 3, 30, "Alice Archer resumed the customer"));
@@ -283,7 +283,7 @@ pub fn completed() -> Model {
     };
     let call = call_mut(&mut m);
     call.participants.retain(|p| p.user != "alice");
-    call.transfer = TransferStatus::Completed {
+    call.transfer = TransferView::Completed {
         from: "Alice Archer".into(),
         to: "Bob Baker".into(),
     };

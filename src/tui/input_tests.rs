@@ -13,7 +13,7 @@ use ratatui::Terminal;
 use super::action::{Action, TransferTarget};
 use super::app::App;
 use super::fixtures::{self, app};
-use super::model::{AgentStatus, Model, ParticipantState};
+use super::model::{AgentStatus, Model, PartyState};
 use super::popups::transfer::{Field, Tab};
 use super::runner::{run_loop, UiEvent};
 
@@ -137,7 +137,7 @@ fn a_listener_is_not_offered_hold() {
     m.me.display = "Carol Diaz".into();
     let call = m.call.as_mut().expect("a call");
     call.participants[1].user = "carol".into();
-    call.participants[1].state = ParticipantState::ListenOnly;
+    call.participants[1].state = PartyState::Listening;
     let mut a = app(m);
     let why = Action::Explain(
         "You are only listening: the agents in the conversation put the customer on hold.".into(),
@@ -320,7 +320,7 @@ fn modal_excludes_agents_already_in_the_call() {
     // Bob is in the call (consulting); Bob's view would offer Alice — here Alice's: no Bob.
     let mut m = fixtures::consulting();
     if let Some(call) = m.call.as_mut() {
-        call.transfer = super::model::TransferStatus::None;
+        call.transfer = super::model::TransferView::None;
     }
     let a = open_modal(m);
     assert!(row_keys(&a).iter().all(|(k, _)| k != "bob" && k != "alice"));

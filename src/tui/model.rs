@@ -154,7 +154,7 @@ pub struct CallView {
     /// Everyone in the call, me included, and whoever is being rung.
     pub participants: Vec<Participant>,
     /// The transfer under way, or how the last one ended.
-    pub transfer: TransferStatus,
+    pub transfer: TransferView,
     /// Live quality of my leg (A6).
     pub quality: Quality,
     /// The conversation's timeline, oldest first.
@@ -178,11 +178,11 @@ impl CallView {
     /// other participant.
     pub fn held(&self, me: &Me) -> bool {
         match self.customer_participant() {
-            Some(c) => c.state == ParticipantState::OnHold,
+            Some(c) => c.state == PartyState::OnHold,
             None => self
                 .participants
                 .iter()
-                .any(|p| p.user != me.user && p.state == ParticipantState::OnHold),
+                .any(|p| p.user != me.user && p.state == PartyState::OnHold),
         }
     }
 
@@ -202,78 +202,13 @@ pub struct Participant {
     /// Customer or agent.
     pub role: Role,
     /// What they are doing now.
-    pub state: ParticipantState,
+    pub state: PartyState,
     /// Their microphone is muted.
     pub muted: bool,
     /// Speaking level, 0.0 (silent) to 1.0.
     pub level: f32,
     /// On hold since then (for the hold timer).
     pub held_since: Option<Instant>,
-}
-
-/// A participant's role in the call.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
-    /// The outside caller.
-    Customer,
-    /// One of us.
-    Agent,
-}
-
-/// A participant's state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ParticipantState {
-    /// In the conversation.
-    Talking,
-    /// Being rung (a transfer target).
-    Ringing,
-    /// On hold (hears music, is not heard).
-    OnHold,
-    /// Listen only (training): hears everyone, heard by no one.
-    ListenOnly,
-    /// A supervisor whispering: hears everyone, heard by the agents only.
-    Whispering,
-}
-
-/// Where a transfer stands (T2–T8).
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub enum TransferStatus {
-    /// No transfer under way.
-    #[default]
-    None,
-    /// The target is ringing.
-    Ringing {
-        /// Who is rung (an agent, or a team while it is being hunted).
-        target: String,
-        /// User name of the agent who asked for the transfer (only they can cancel).
-        by: String,
-    },
-    /// The target has joined; the transferring agent can complete.
-    Consulting {
-        /// Who joined.
-        target: String,
-        /// User name of the agent who asked for the transfer (only they can complete).
-        by: String,
-    },
-    /// The transfer failed or was cancelled; the call is back as before.
-    Failed {
-        /// Who was tried.
-        target: String,
-        /// Why it failed.
-        reason: String,
-    },
-    /// I cancelled the transfer; the call is back as before.
-    Cancelled {
-        /// Who was tried.
-        target: String,
-    },
-    /// The transfer completed: `from` left, `to` stays with the customer.
-    Completed {
-        /// Who transferred.
-        from: String,
-        /// Who took the call.
-        to: String,
-    },
 }
 
 /// Live quality figures of my leg.
@@ -361,6 +296,8 @@ pub struct AgentEntry {
 
 /// An agent's derived status (SPEC, Concepts): the wire's own type.
 pub use crate::phone::AgentStatus;
+/// What the phone says about a party and a transfer, shown as it is.
+pub use crate::phone::{PartyState, Role, TransferView};
 
 /// True when the agent's voice channel is on (whatever they are doing).
 pub fn voice_active(status: AgentStatus) -> bool {

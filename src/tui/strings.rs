@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::model::{AgentStatus, Connection, ParticipantState, Role, TransferStatus};
+use super::model::{AgentStatus, Connection, PartyState, Role, TransferView};
 
 /// Program name in the header.
 pub const APP_NAME: &str = "agentphone";
@@ -108,30 +108,31 @@ pub fn role(r: Role) -> &'static str {
 /// State column.
 /// One state per participant (issue 10: no "talking … muted"): muted replaces talking, and a
 /// held party is told to be hearing music (the server plays it).
-pub fn participant_state(s: ParticipantState, muted: bool) -> &'static str {
+pub fn participant_state(s: PartyState, muted: bool) -> &'static str {
     match s {
-        ParticipantState::Talking if muted => "muted",
-        ParticipantState::Talking => "talking",
-        ParticipantState::Ringing => "ringing",
-        ParticipantState::OnHold => "on hold — hearing music",
-        ParticipantState::ListenOnly => "listening",
-        ParticipantState::Whispering => "whispering to the agent",
+        PartyState::Talking if muted => "muted",
+        PartyState::Talking => "talking",
+        PartyState::Ringing => "ringing",
+        PartyState::OnHold => "on hold — hearing music",
+        PartyState::Listening => "listening",
+        PartyState::Whispering => "whispering to the agent",
     }
 }
 
 /// The status line of a transfer; None when there is nothing to say.
-pub fn transfer_status(t: &TransferStatus) -> Option<String> {
+pub fn transfer_status(t: &TransferView) -> Option<String> {
     match t {
-        TransferStatus::None => None,
-        TransferStatus::Ringing { target, .. } => Some(format!("Transfer: ringing {target}…")),
-        TransferStatus::Consulting { target, .. } => {
+        TransferView::None => None,
+        TransferView::Ringing { target, .. } => Some(format!("Transfer: ringing {target}…")),
+        TransferView::Consulting { target, .. } => {
             Some(format!("Transfer: {target} joined, customer on hold"))
         }
-        TransferStatus::Failed { reason, .. } => Some(format!("Transfer not done: {reason}")),
-        TransferStatus::Cancelled { .. } => Some(TRANSFER_CANCELLED.to_string()),
-        TransferStatus::Completed { from, to } => {
-            Some(format!("Transfer completed: {from} → {to}"))
-        }
+        TransferView::Failed { reason, .. } => Some(format!(
+            "Transfer not done: {}",
+            reason.as_deref().unwrap_or(TRANSFER_FAILED)
+        )),
+        TransferView::Cancelled { .. } => Some(TRANSFER_CANCELLED.to_string()),
+        TransferView::Completed { from, to } => Some(format!("Transfer completed: {from} → {to}")),
     }
 }
 
@@ -454,12 +455,10 @@ pub fn rings_out_in(left: Duration) -> String {
 /// What hanging up does while my transfer is under way (issue 10 #5), after the status line:
 /// during the consultation it completes the transfer (T6); while the target rings the transfer
 /// goes on without me (blind).
-pub fn hangup_during_transfer(transfer: &TransferStatus, me: &str) -> Option<&'static str> {
+pub fn hangup_during_transfer(transfer: &TransferView, me: &str) -> Option<&'static str> {
     match transfer {
-        TransferStatus::Consulting { by, .. } if by == me => Some(" · hang up = complete"),
-        TransferStatus::Ringing { by, .. } if by == me => {
-            Some(" · hang up: it goes on without you")
-        }
+        TransferView::Consulting { by, .. } if by == me => Some(" · hang up = complete"),
+        TransferView::Ringing { by, .. } if by == me => Some(" · hang up: it goes on without you"),
         _ => None,
     }
 }

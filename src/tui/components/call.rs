@@ -11,7 +11,7 @@ use super::button::{Button, HitMap};
 use super::meter::meter;
 use super::{Component, Ctx};
 use crate::tui::action::Action;
-use crate::tui::model::{AgentStatus, CallView, Connection, Me, ParticipantState, TransferStatus};
+use crate::tui::model::{AgentStatus, CallView, Connection, Me, PartyState, TransferView};
 use crate::tui::strings;
 use crate::tui::theme::Theme;
 
@@ -140,10 +140,10 @@ impl CallComponent {
                 name.push_str(strings::ME_SUFFIX);
             }
             let state_style = match p.state {
-                ParticipantState::Talking if p.muted => t.warn(),
-                ParticipantState::Talking => t.ok(),
-                ParticipantState::Ringing | ParticipantState::OnHold => t.warn(),
-                ParticipantState::ListenOnly | ParticipantState::Whispering => t.dim(),
+                PartyState::Talking if p.muted => t.warn(),
+                PartyState::Talking => t.ok(),
+                PartyState::Ringing | PartyState::OnHold => t.warn(),
+                PartyState::Listening | PartyState::Whispering => t.dim(),
             };
             let mut spans = vec![
                 Span::raw(format!(" {} ", if p.level > 0.05 { "◆" } else { "◇" })),
@@ -156,9 +156,7 @@ impl CallComponent {
             ];
             if matches!(
                 p.state,
-                ParticipantState::Talking
-                    | ParticipantState::ListenOnly
-                    | ParticipantState::Whispering
+                PartyState::Talking | PartyState::Listening | PartyState::Whispering
             ) {
                 spans.push(Span::styled(meter(p.level, PARTICIPANT_METER), t.meter()));
             } else if let Some(since) = p.held_since {
@@ -178,8 +176,8 @@ impl CallComponent {
         lines.push(Line::default());
 
         let status_style = match call.transfer {
-            TransferStatus::Failed { .. } => t.error(),
-            TransferStatus::Completed { .. } => t.ok(),
+            TransferView::Failed { .. } => t.error(),
+            TransferView::Completed { .. } => t.ok(),
             _ => t.warn(),
         };
         let mut status = transfer_line(call);
@@ -237,9 +235,9 @@ fn column(text: &str, width: usize) -> String {
 /// talking with both agents (T5) or gone (T9).
 fn transfer_line(call: &CallView) -> String {
     match &call.transfer {
-        TransferStatus::Consulting { target, .. } => match call.customer_participant() {
+        TransferView::Consulting { target, .. } => match call.customer_participant() {
             None if call.customer.is_some() => strings::transfer_customer_left(target),
-            Some(c) if c.state == ParticipantState::Talking => strings::transfer_three_way(target),
+            Some(c) if c.state == PartyState::Talking => strings::transfer_three_way(target),
             _ => strings::transfer_status(&call.transfer).unwrap_or_default(),
         },
         other => strings::transfer_status(other).unwrap_or_default(),
@@ -248,12 +246,8 @@ fn transfer_line(call: &CallView) -> String {
 
 /// I only listen (a trainee): holding is not mine to do.
 fn listening(call: &CallView, me: &Me) -> bool {
-    call.me(me).is_some_and(|p| {
-        matches!(
-            p.state,
-            ParticipantState::ListenOnly | ParticipantState::Whispering
-        )
-    })
+    call.me(me)
+        .is_some_and(|p| matches!(p.state, PartyState::Listening | PartyState::Whispering))
 }
 
 /// Hold / resume, or why a listener cannot.
@@ -273,17 +267,17 @@ fn transfer_button(
     t: &Theme,
 ) -> (&'static str, Action, ratatui::style::Style) {
     match &call.transfer {
-        TransferStatus::Ringing { by, .. } if *by == me.user => (
+        TransferView::Ringing { by, .. } if *by == me.user => (
             strings::BTN_CANCEL_TRANSFER,
             Action::CancelTransfer,
             t.button_active(),
         ),
-        TransferStatus::Consulting { by, .. } if *by == me.user => (
+        TransferView::Consulting { by, .. } if *by == me.user => (
             strings::BTN_COMPLETE_TRANSFER,
             Action::CompleteTransfer,
             t.button_active(),
         ),
-        TransferStatus::Ringing { target, .. } | TransferStatus::Consulting { target, .. } => (
+        TransferView::Ringing { target, .. } | TransferView::Consulting { target, .. } => (
             strings::BTN_TRANSFER,
             Action::Explain(strings::transfer_under_way(target)),
             t.button_disabled(),
