@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use agentphone_protocol::supervisor;
 use agentphone_sip::dialog::Dialog;
-use agentphone_sip::endpoint::{Endpoint, Outcome};
+use agentphone_sip::endpoint::{Endpoint, Outcome, TaggedBurst};
 use agentphone_sip::rsip;
 use agentphone_sip::template::RequestTemplate;
 use tokio::sync::{mpsc, watch};
@@ -281,9 +281,9 @@ impl Task {
     }
 
     /// Send a NOTIFY in subscription `id`'s dialog (a full outcome queue: it counts as gone).
-    fn send(&mut self, id: &str, pending: Pending) {
+    fn send(&mut self, burst: &mut TaggedBurst<'_>, id: &str, pending: Pending) {
         if let Some(sub) = self.dialogs.get_mut(id) {
-            if send(&self.endpoint, &self.outcomes, sub, pending) {
+            if send(burst, &self.outcomes, sub, pending) {
                 self.unread += 1;
             } else {
                 self.refused.push(sub.key);
@@ -291,13 +291,16 @@ impl Task {
         }
     }
 
+    /// Carry out the machine's effects; their NOTIFYs leave together (one `sendmmsg` per shard).
     fn carry_out(&mut self, effects: Vec<Effect>) {
+        let endpoint = self.endpoint.clone();
+        let mut burst = endpoint.tagged_burst();
         for effect in effects {
             match effect {
                 // The machine keeps the directory's window: send at once.
-                Effect::Notify { id, state, body } => self.send(&id, (state, body)),
+                Effect::Notify { id, state, body } => self.send(&mut burst, &id, (state, body)),
                 Effect::NotifySupervisor { id, state, body } => {
-                    self.queue_supervisor(id, (state, body))
+                    self.queue_supervisor(&mut burst, id, (state, body))
                 }
                 Effect::Forget { id } => match self.dialogs.get_mut(&id) {
                     Some(sub) if sub.in_flight > 0 => sub.forgotten = true,
@@ -331,7 +334,8 @@ impl Task {
                 .directory
                 .send(Cmd::Subscription(Event::Gone { id: id.clone() }));
         } else if let (Some(next), false) = (next, forgotten) {
-            self.send(&id, next);
+            let endpoint = self.endpoint.clone();
+            self.send(&mut endpoint.tagged_burst(), &id, next);
             return;
         }
         if (gone || forgotten) && idle {
@@ -340,14 +344,14 @@ impl Task {
     }
 
     /// A supervisor NOTIFY: now, or after the one in flight (replacing what waited).
-    fn queue_supervisor(&mut self, id: String, next: Pending) {
+    fn queue_supervisor(&mut self, burst: &mut TaggedBurst<'_>, id: String, next: Pending) {
         let Some(sub) = self.dialogs.get_mut(&id) else {
             return;
         };
         if sub.in_flight > 0 {
             sub.next = Some(next);
         } else {
-            self.send(&id, next);
+            self.send(burst, &id, next);
         }
     }
 }
@@ -355,7 +359,7 @@ impl Task {
 /// Write the next NOTIFY of `sub` from its template and send it; false when the outcome queue
 /// had no room (nothing sent).
 fn send(
-    endpoint: &Endpoint,
+    burst: &mut TaggedBurst<'_>,
     outcomes: &mpsc::Sender<Outcome>,
     sub: &mut Subscriber,
     (state, body): Pending,
@@ -368,10 +372,8 @@ fn send(
     let headers = [("Subscription-State", state.as_str())];
     let write = |via: &str| sub.template.write(via, cseq, &headers, &body);
     let (call_id, peer) = (&sub.dialog.call_id, sub.dialog.peer);
-    let sent = endpoint.request_tagged(
-        call_id,
-        rsip::Method::Notify,
-        peer,
+    let sent = burst.request_tagged(
+        (call_id, rsip::Method::Notify, peer),
         write,
         sub.key,
         outcomes,

@@ -12,7 +12,7 @@ mod machine;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use agentphone_sip::endpoint::{Endpoint, Outcome, Peer};
+use agentphone_sip::endpoint::{Endpoint, Outcome, Peer, TaggedBurst};
 use agentphone_sip::message::{self, uri_text};
 use tokio::sync::mpsc;
 
@@ -159,7 +159,10 @@ impl Driver {
         }
     }
 
+    /// Feed the machine; the probes of one tick leave together (one `sendmmsg` per shard).
     fn handle(&mut self, input: Input) {
+        let endpoint = self.endpoint.clone();
+        let mut burst = endpoint.tagged_burst();
         for output in self.machine.handle(input, Instant::now()) {
             match output {
                 Output::Probe {
@@ -167,7 +170,7 @@ impl Driver {
                     probe,
                     peer,
                     contact,
-                } => self.probe(user, probe, peer, &contact),
+                } => self.probe(&mut burst, user, probe, peer, &contact),
                 Output::Reachable { user, reachable } => {
                     if reachable {
                         tracing::info!(%user, "agent's phone answers keepalives again");
@@ -181,7 +184,14 @@ impl Driver {
     }
 
     /// Send one OPTIONS; its outcome comes back on the queue under a new tag.
-    fn probe(&mut self, user: String, probe: u64, peer: Peer, contact: &rsip::Uri) {
+    fn probe(
+        &mut self,
+        burst: &mut TaggedBurst<'_>,
+        user: String,
+        probe: u64,
+        peer: Peer,
+        contact: &rsip::Uri,
+    ) {
         let target = uri_text(contact);
         let (from_tag, call_id) = (message::new_tag(), message::new_call_id());
         let local = &self.local_contact;
@@ -196,10 +206,7 @@ impl Driver {
         self.next_tag += 1;
         let key = self.next_tag;
         let method = rsip::Method::Options;
-        match self
-            .endpoint
-            .request_tagged(&call_id, method, peer, write, key, &self.outcomes)
-        {
+        match burst.request_tagged((&call_id, method, peer), write, key, &self.outcomes) {
             Ok(()) => drop(self.waiting.insert(key, (user, Instant::now()))),
             Err(e) => tracing::debug!(%user, probe, error = %e, "keepalive not sent"),
         }
