@@ -10,7 +10,9 @@
 //! Each NOTIFY is written as bytes from its dialog's template (the body, serialised once per
 //! version, is shared by every subscriber) and sent as a tagged client transaction: its final
 //! outcome comes back on the task's one outcome queue, tagged with the subscriber's key — no
-//! request object, channel or task per NOTIFY (docs/architecture.md, directory fan-out).
+//! request object, channel or task per NOTIFY (docs/architecture.md, directory fan-out). The
+//! NOTIFYs of one step leave as one burst (`sendmmsg`); the outcomes are awaited only while a
+//! NOTIFY waits for one, else read whenever the task wakes anyway.
 
 use std::collections::HashMap;
 use std::sync::Arc;
