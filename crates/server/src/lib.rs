@@ -17,6 +17,7 @@ mod dialog_table;
 mod directory;
 mod handlers;
 mod ids;
+mod lazy_read;
 mod liveness;
 mod load_report;
 mod log_limit;

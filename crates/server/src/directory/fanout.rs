@@ -174,6 +174,15 @@ impl Fanout {
         self.subs.contains_key(id)
     }
 
+    /// Whether an answer to a NOTIFY under way would let the machine send more at once: a
+    /// subscriber with parts of its document still queued, or behind the current version. The
+    /// fan-out task reads the answers eagerly only then; otherwise on its next wake-up.
+    pub fn waits_for_answers(&self) -> bool {
+        self.subs
+            .values()
+            .any(|s| s.in_flight > 0 && (!s.queue.is_empty() || self.behind(s)))
+    }
+
     /// When the first subscription lapses.
     pub fn deadline(&self) -> Option<Instant> {
         self.subs.values().map(|s| s.lapses).min()

@@ -871,6 +871,37 @@ fn a_big_state_goes_in_parts_over_udp_within_the_window_and_whole_over_tcp() {
     );
 }
 
+/// The fan-out task awaits NOTIFY answers only when one lets the machine send more at once:
+/// parts still queued, or a change that came while the subscriber's NOTIFYs were under way.
+#[test]
+fn answers_are_awaited_only_while_a_notify_waits_for_them() {
+    let mut sim = Sim::with(big_config(600));
+    sim.slow.push("s".into());
+    sim.event(0, Sim::subscribe("s"));
+    assert!(
+        sim.fan.waits_for_answers(),
+        "parts of the whole state queued"
+    );
+    sim.release("s");
+    assert!(!sim.fan.waits_for_answers(), "all delivered");
+    // A delta under way, nothing newer: its answer can be read lazily.
+    sim.slow.push("s".into());
+    sim.event(100, register(&sim, "agent0001"));
+    sim.run_to(200);
+    assert_eq!(sim.held.len(), 1, "one delta in flight");
+    assert!(!sim.fan.waits_for_answers());
+    // A change while it is under way: the answer lets the next delta go.
+    sim.event(300, register(&sim, "agent0002"));
+    sim.run_to(400);
+    assert!(sim.fan.waits_for_answers());
+    sim.release("s");
+    assert!(!sim.fan.waits_for_answers());
+    assert_eq!(
+        sim.status_seen_by("s", "agent0002"),
+        Some(AgentStatus::Inactive)
+    );
+}
+
 /// Scope `self`: only my own entry, first with the away reasons and ring timeout, then a delta
 /// when my entry changes — nothing when others change.
 #[test]

@@ -10,7 +10,9 @@
 //! Each NOTIFY is written as bytes from its dialog's template (the body, serialised once per
 //! version, is shared by every subscriber) and sent as a tagged client transaction: its final
 //! outcome comes back on the task's one outcome queue, tagged with the subscriber's key — no
-//! request object, channel or task per NOTIFY (docs/architecture.md, directory fan-out).
+//! request object, channel or task per NOTIFY (docs/architecture.md, directory fan-out). The
+//! NOTIFYs of one step leave as one burst (`sendmmsg`); the outcomes are awaited only while a
+//! NOTIFY waits for one, else read whenever the task wakes anyway.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use agentphone_protocol::supervisor;
 use agentphone_sip::dialog::Dialog;
-use agentphone_sip::endpoint::{Endpoint, Outcome};
+use agentphone_sip::endpoint::{Endpoint, Outcome, TaggedBurst};
 use agentphone_sip::rsip;
 use agentphone_sip::template::RequestTemplate;
 use tokio::sync::{mpsc, watch};
@@ -26,6 +28,7 @@ use tokio::sync::{mpsc, watch};
 use super::fanout::{Carrier, Fanout, FanoutEvent, Scope};
 use super::machine::{Changes, Effect, Event, SubState};
 use super::Cmd;
+use crate::lazy_read::{sleep_until, take_ready};
 use crate::notify;
 
 /// The directory package's `Event` and body type.
@@ -47,6 +50,10 @@ const IN_FLIGHT: usize = 65_536;
 
 /// Outcomes taken from the queue in one go.
 const OUTCOME_BATCH: usize = 256;
+
+/// Longest an answer waits unread while no NOTIFY depends on it (so a subscriber's end, a 481
+/// or Timer F, is noticed within it).
+const LAZY_READ: Duration = Duration::from_millis(100);
 
 /// What the directory task and the SUBSCRIBE handler hand over.
 pub enum ToFanout {
@@ -94,6 +101,7 @@ pub fn spawn(
         next_key: 0,
         outcomes,
         refused: Vec::new(),
+        unread: 0,
     };
     tokio::spawn(task.run(rx, outcomes_rx));
     tx
@@ -130,6 +138,16 @@ struct Task {
     outcomes: mpsc::Sender<Outcome>,
     /// Subscribers whose NOTIFY the outcome queue had no room for (handled as gone).
     refused: Vec<u64>,
+    /// NOTIFYs sent whose outcome has not been read yet.
+    unread: usize,
+}
+
+/// What woke the fan-out task.
+enum Wake {
+    Msg(ToFanout),
+    /// Answers to read (already in the batch, or due to be read lazily).
+    Answers,
+    Timer,
 }
 
 impl Task {
@@ -141,26 +159,27 @@ impl Task {
         let mut batch = Vec::with_capacity(OUTCOME_BATCH);
         loop {
             let deadline = self.fanout.deadline();
-            tokio::select! {
+            // The answers are awaited only when one would let a NOTIFY go at once; otherwise
+            // they are read when the task wakes anyway (the next change), at the latest after
+            // LAZY_READ: no wake-up per answer (2 000 a second in the directory bench).
+            let eager = self.waits_for_answers();
+            let lazy = (!eager && self.unread > 0).then(|| Instant::now() + LAZY_READ);
+            let wake = tokio::select! {
                 msg = rx.recv() => match msg {
-                    Some(msg) => self.take(msg),
+                    Some(msg) => Wake::Msg(msg),
                     None => break,
                 },
                 // The task holds a sender: never closed while it runs.
-                n = outcomes.recv_many(&mut batch, OUTCOME_BATCH) => {
-                    for Outcome { tag, result } in batch.drain(..n) {
-                        // 404/481: the subscription is gone there (RFC 6665 §4.2.2); no answer
-                        // (Timer F) or a transport error: the subscriber is.
-                        let gone = result.map_or(true, |code| matches!(code, 404 | 481));
-                        self.done(tag, gone);
-                    }
-                }
-                _ = async {
-                    match deadline {
-                        Some(at) => tokio::time::sleep_until(at.into()).await,
-                        None => std::future::pending().await,
-                    }
-                } => self.step(FanoutEvent::Timer),
+                _ = outcomes.recv_many(&mut batch, OUTCOME_BATCH), if eager => Wake::Answers,
+                () = sleep_until(deadline) => Wake::Timer,
+                () = sleep_until(lazy) => Wake::Answers,
+            };
+            // Whatever woke the task, the answers that came meanwhile go first.
+            self.read_answers(&mut batch, &mut outcomes);
+            match wake {
+                Wake::Msg(msg) => self.take(msg),
+                Wake::Timer => self.step(FanoutEvent::Timer),
+                Wake::Answers => {}
             }
             while let Some(key) = self.refused.pop() {
                 self.done(key, true);
@@ -169,6 +188,25 @@ impl Task {
                 let now = self.fanout.subscribers();
                 std::mem::replace(c, now) != now
             });
+        }
+    }
+
+    /// Whether a NOTIFY waits for an answer: the directory machine's, or a supervisor's next
+    /// document.
+    fn waits_for_answers(&self) -> bool {
+        self.fanout.waits_for_answers() || self.dialogs.values().any(|s| s.next.is_some())
+    }
+
+    /// Take every answer that has come (those in `batch` first), without waiting.
+    fn read_answers(&mut self, batch: &mut Vec<Outcome>, outcomes: &mut mpsc::Receiver<Outcome>) {
+        while take_ready(batch, outcomes, OUTCOME_BATCH) {
+            for Outcome { tag, result } in batch.drain(..) {
+                self.unread = self.unread.saturating_sub(1);
+                // 404/481: the subscription is gone there (RFC 6665 §4.2.2); no answer (Timer
+                // F) or a transport error: the subscriber is.
+                let gone = result.map_or(true, |code| matches!(code, 404 | 481));
+                self.done(tag, gone);
+            }
         }
     }
 
@@ -245,21 +283,26 @@ impl Task {
     }
 
     /// Send a NOTIFY in subscription `id`'s dialog (a full outcome queue: it counts as gone).
-    fn send(&mut self, id: &str, pending: Pending) {
+    fn send(&mut self, burst: &mut TaggedBurst<'_>, id: &str, pending: Pending) {
         if let Some(sub) = self.dialogs.get_mut(id) {
-            if !send(&self.endpoint, &self.outcomes, sub, pending) {
+            if send(burst, &self.outcomes, sub, pending) {
+                self.unread += 1;
+            } else {
                 self.refused.push(sub.key);
             }
         }
     }
 
+    /// Carry out the machine's effects; their NOTIFYs leave together (one `sendmmsg` per shard).
     fn carry_out(&mut self, effects: Vec<Effect>) {
+        let endpoint = self.endpoint.clone();
+        let mut burst = endpoint.tagged_burst();
         for effect in effects {
             match effect {
                 // The machine keeps the directory's window: send at once.
-                Effect::Notify { id, state, body } => self.send(&id, (state, body)),
+                Effect::Notify { id, state, body } => self.send(&mut burst, &id, (state, body)),
                 Effect::NotifySupervisor { id, state, body } => {
-                    self.queue_supervisor(id, (state, body))
+                    self.queue_supervisor(&mut burst, id, (state, body))
                 }
                 Effect::Forget { id } => match self.dialogs.get_mut(&id) {
                     Some(sub) if sub.in_flight > 0 => sub.forgotten = true,
@@ -293,7 +336,8 @@ impl Task {
                 .directory
                 .send(Cmd::Subscription(Event::Gone { id: id.clone() }));
         } else if let (Some(next), false) = (next, forgotten) {
-            self.send(&id, next);
+            let endpoint = self.endpoint.clone();
+            self.send(&mut endpoint.tagged_burst(), &id, next);
             return;
         }
         if (gone || forgotten) && idle {
@@ -302,14 +346,14 @@ impl Task {
     }
 
     /// A supervisor NOTIFY: now, or after the one in flight (replacing what waited).
-    fn queue_supervisor(&mut self, id: String, next: Pending) {
+    fn queue_supervisor(&mut self, burst: &mut TaggedBurst<'_>, id: String, next: Pending) {
         let Some(sub) = self.dialogs.get_mut(&id) else {
             return;
         };
         if sub.in_flight > 0 {
             sub.next = Some(next);
         } else {
-            self.send(&id, next);
+            self.send(burst, &id, next);
         }
     }
 }
@@ -317,7 +361,7 @@ impl Task {
 /// Write the next NOTIFY of `sub` from its template and send it; false when the outcome queue
 /// had no room (nothing sent).
 fn send(
-    endpoint: &Endpoint,
+    burst: &mut TaggedBurst<'_>,
     outcomes: &mpsc::Sender<Outcome>,
     sub: &mut Subscriber,
     (state, body): Pending,
@@ -330,10 +374,8 @@ fn send(
     let headers = [("Subscription-State", state.as_str())];
     let write = |via: &str| sub.template.write(via, cseq, &headers, &body);
     let (call_id, peer) = (&sub.dialog.call_id, sub.dialog.peer);
-    let sent = endpoint.request_tagged(
-        call_id,
-        rsip::Method::Notify,
-        peer,
+    let sent = burst.request_tagged(
+        (call_id, rsip::Method::Notify, peer),
         write,
         sub.key,
         outcomes,

@@ -172,7 +172,11 @@ impl Core {
             } else {
                 timers.timer_k(peer.transport)
             };
-            if linger.is_zero() {
+            // Timer K only absorbs retransmitted finals (a stray one is dropped anyway,
+            // §18.1.2): once the table is past the shedding mark, a non-INVITE ends now, so a
+            // burst of our own requests (a directory's whole state to many new subscribers:
+            // thousands of NOTIFYs in T4) cannot fill the table and fail the next ones.
+            if linger.is_zero() || (!invite && self.live_transactions() >= self.shed_above()) {
                 self.client_terminate(id);
             } else {
                 self.client_set(id, Slot::Expire, Some(now + linger));

@@ -131,7 +131,7 @@ impl Core {
 
     /// Live transactions past which sheddable requests (see [`sheddable`]) are refused: 3/4 of
     /// the cap, so that calls and in-dialog requests keep the last quarter during a flood.
-    fn shed_above(&self) -> usize {
+    pub(super) fn shed_above(&self) -> usize {
         self.cfg.max_transactions - self.cfg.max_transactions / 4
     }
 

@@ -267,6 +267,32 @@ fn client_completed_state_lasts_d_or_k_and_re_acks() {
 }
 
 #[test]
+fn past_the_shedding_mark_a_completed_non_invite_skips_timer_k() {
+    // Cap 8, shedding mark 6. (requests in flight, live once all are answered in order: below
+    // the mark each stays Completed for Timer K; from the mark on each ends at once, so the
+    // table drains to just under the mark)
+    let cases = [(3, 3), (5, 5), (6, 5), (8, 5)];
+    for (sent, live_after) in cases {
+        let mut cfg = CoreConfig::single(Timers::default());
+        cfg.max_transactions = 8;
+        let mut h = Harness::with(cfg);
+        let requests: Vec<_> = (0..sent)
+            .map(|_| h.send_request(rsip::Method::Notify, udp()))
+            .collect();
+        for (_, req) in &requests {
+            h.receive(udp(), &reply_to(req, 200));
+        }
+        assert_eq!(h.core.live_transactions(), live_after, "{sent} sent");
+        let finals = h.count(|e| matches!(e, Event::Response { .. }));
+        assert_eq!(finals, sent, "every final reported once");
+        // Whatever stayed ends with Timer K (T4); nothing fails.
+        h.run_until(ms(5_000));
+        assert_eq!(h.core.live_transactions(), 0);
+        assert_eq!(h.count(|e| matches!(e, Event::Failed { .. })), 0);
+    }
+}
+
+#[test]
 fn non_2xx_ack_reuses_the_invite_branch_and_takes_the_to_tag() {
     let mut h = Harness::new();
     let (_, req) = h.send_request(rsip::Method::Invite, udp());

@@ -26,7 +26,7 @@ pub use config::{EndpointConfig, TcpLimits};
 pub use fast_path::FastPath;
 pub use results::Outcome;
 pub use server_handle::ServerTransaction;
-pub use tagged::TaggedRefused;
+pub use tagged::{TaggedBurst, TaggedRefused};
 pub use types::{Peer, Timers, TransportKind, TxError};
 
 use crate::core::via::push_own_via;
@@ -53,7 +53,7 @@ const MAX_PAUSE_MS: u32 = 20;
 pub(crate) struct Shared {
     local_addr: SocketAddr,
     timers: Timers,
-    shards: Vec<Arc<Shard>>,
+    pub(crate) shards: Vec<Arc<Shard>>,
     pub(crate) tcp: TcpConnections,
     /// Where SIP over TLS is accepted, if it is.
     tls_local_addr: Option<SocketAddr>,

@@ -21,6 +21,9 @@ use std::time::Instant;
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, Notify};
 
+/// Datagrams a burst holds per shard at most (past it they are sent one by one).
+const MAX_HELD: usize = 4096;
+
 /// What a core's outputs ask of the world once the shard's lock is released (they lock another
 /// shard, or this one again).
 pub(crate) enum Deferred {
@@ -46,6 +49,12 @@ pub(crate) struct ShardState {
     /// INVITE server transactions' CANCEL signals.
     cancels: HashMap<ServerId, Arc<CancelSignal>>,
     udp_out: UdpOut,
+    /// Set by a burst's input (`Endpoint::tagged_burst`): its UDP datagrams are held in `held`
+    /// and sent together when the burst ends (`Shard::flush_held`).
+    pub hold: bool,
+    held: Vec<(SocketAddr, Bytes)>,
+    /// The client transaction of each held datagram.
+    held_clients: Vec<Option<ClientId>>,
     /// The deadline the timer task sleeps until (None: no timer armed).
     armed: Option<Instant>,
 }
@@ -75,6 +84,9 @@ impl Shard {
                 sinks: Sinks::default(),
                 cancels: HashMap::new(),
                 udp_out: UdpOut::new(max_pending_sends),
+                hold: false,
+                held: Vec::new(),
+                held_clients: Vec::new(),
                 armed: None,
             }),
             wake: Notify::new(),
@@ -101,6 +113,30 @@ impl Shard {
         let mut state = self.lock();
         prepare(&mut state);
         state.core.handle_input(input, Instant::now());
+        self.drain(endpoint, &mut state, &mut deferred);
+        state.hold = false;
+        self.rearm(&mut state);
+        deferred
+    }
+
+    /// Send the datagrams a burst held, in as few system calls as the kernel takes; one the
+    /// socket refused fails its client transaction, as a single send would.
+    pub(crate) fn flush_held(&self, endpoint: &Endpoint) -> Vec<Deferred> {
+        let mut deferred = Vec::new();
+        let mut state = self.lock();
+        let datagrams = std::mem::take(&mut state.held);
+        let clients = std::mem::take(&mut state.held_clients);
+        let refused = state.udp_out.send_many(&self.socket, datagrams);
+        for (index, e) in refused {
+            tracing::debug!(error = %e, "sip udp send failed");
+            if let Some(Some(id)) = clients.get(index) {
+                let input = Input::TransportError {
+                    id: *id,
+                    reason: e.to_string(),
+                };
+                state.core.handle_input(input, Instant::now());
+            }
+        }
         self.drain(endpoint, &mut state, &mut deferred);
         self.rearm(&mut state);
         deferred
@@ -208,6 +244,10 @@ impl Shard {
         deferred: &mut Vec<Deferred>,
     ) {
         match peer.transport {
+            TransportKind::Udp if state.hold && state.held.len() < MAX_HELD => {
+                state.held.push((peer.addr, bytes));
+                state.held_clients.push(client);
+            }
             TransportKind::Udp => {
                 if let Err(e) = state.udp_out.send(&self.socket, peer.addr, bytes) {
                     tracing::debug!(error = %e, ?peer, "sip udp send failed");

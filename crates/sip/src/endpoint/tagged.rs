@@ -41,6 +41,30 @@ impl Endpoint {
         tag: u64,
         outcomes: &mpsc::Sender<Outcome>,
     ) -> Result<(), TaggedRefused> {
+        let request = (call_id, method, peer);
+        self.start_tagged(request, write, tag, outcomes, false)
+            .map(drop)
+    }
+
+    /// Tagged requests started together ([`TaggedBurst::request_tagged`]): their UDP datagrams
+    /// leave when the burst is dropped, one `sendmmsg` per shard for all of them (TCP/TLS ones
+    /// are written at once, as by [`Endpoint::request_tagged`]).
+    pub fn tagged_burst(&self) -> TaggedBurst<'_> {
+        TaggedBurst {
+            endpoint: self,
+            touched: vec![false; self.shards()],
+        }
+    }
+
+    /// Start a tagged request (its UDP datagram held for a burst when `hold`); the shard.
+    fn start_tagged(
+        &self,
+        (call_id, method, peer): (&str, rsip::Method, Peer),
+        write: impl FnOnce(&str) -> Vec<u8>,
+        tag: u64,
+        outcomes: &mpsc::Sender<Outcome>,
+        hold: bool,
+    ) -> Result<usize, TaggedRefused> {
         use rsip::Method::{Ack, Cancel, Invite};
         if matches!(method, Invite | Ack | Cancel) {
             return Err(TaggedRefused::Method);
@@ -66,12 +90,54 @@ impl Endpoint {
             if let Some(sink) = sink.take() {
                 state.sinks.insert(id, sink);
             }
+            state.hold = hold;
         };
         if !self.input(shard, insert, input) {
             if let Some(sink) = sink {
                 sink.finish(Err(TxError::Transport("endpoint shut down".into())));
             }
         }
+        Ok(shard)
+    }
+}
+
+/// Tagged requests whose UDP datagrams are sent together when it is dropped (see
+/// [`Endpoint::tagged_burst`]). Each transaction is armed as it is started (Timer E/F run from
+/// then); its first datagram leaves at the burst's end, microseconds later.
+pub struct TaggedBurst<'a> {
+    endpoint: &'a Endpoint,
+    /// Shards holding datagrams of this burst.
+    touched: Vec<bool>,
+}
+
+impl TaggedBurst<'_> {
+    /// As [`Endpoint::request_tagged`] (`request`: its Call-ID, method and peer), the datagram
+    /// held until the burst ends.
+    pub fn request_tagged(
+        &mut self,
+        request: (&str, rsip::Method, Peer),
+        write: impl FnOnce(&str) -> Vec<u8>,
+        tag: u64,
+        outcomes: &mpsc::Sender<Outcome>,
+    ) -> Result<(), TaggedRefused> {
+        let shard = self
+            .endpoint
+            .start_tagged(request, write, tag, outcomes, true)?;
+        if let Some(touched) = self.touched.get_mut(shard) {
+            *touched = true;
+        }
         Ok(())
+    }
+}
+
+impl Drop for TaggedBurst<'_> {
+    fn drop(&mut self) {
+        let shards = &self.endpoint.shared().shards;
+        for (shard, _) in self.touched.iter().enumerate().filter(|(_, t)| **t) {
+            if let Some(owner) = shards.get(shard) {
+                let deferred = owner.flush_held(self.endpoint);
+                self.endpoint.after(deferred);
+            }
+        }
     }
 }

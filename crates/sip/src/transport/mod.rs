@@ -5,3 +5,4 @@ pub(crate) mod keepalive;
 pub(crate) mod tcp;
 pub(crate) mod tls_stream;
 pub(crate) mod udp;
+pub(crate) mod udp_batch;

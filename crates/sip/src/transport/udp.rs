@@ -1,9 +1,11 @@
 //! UDP sending from a shard: straight to the socket, or into a bounded queue while the socket's
 //! send buffer is full (past the bound the datagram is dropped; retransmission recovers it).
 
+use super::udp_batch::send_batch;
 use bytes::Bytes;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use tokio::io::Interest;
 use tokio::net::UdpSocket;
 
 pub(crate) struct UdpOut {
@@ -40,6 +42,33 @@ impl UdpOut {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Send `datagrams` in as few calls as the kernel takes (`sendmmsg`), or queue them behind
+    /// what waits already; returns the indexes of those the socket refused outright, with why.
+    pub(crate) fn send_many(
+        &mut self,
+        socket: &UdpSocket,
+        datagrams: Vec<(SocketAddr, Bytes)>,
+    ) -> Vec<(usize, std::io::Error)> {
+        let mut refused = Vec::new();
+        let mut next = 0;
+        while next < datagrams.len() && self.pending.is_empty() {
+            let rest = datagrams.get(next..).unwrap_or_default();
+            match socket.try_io(Interest::WRITABLE, || send_batch(socket, rest)) {
+                Ok(0) => break,
+                Ok(n) => next += n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => {
+                    refused.push((next, e));
+                    next += 1;
+                }
+            }
+        }
+        for (addr, bytes) in datagrams.into_iter().skip(next) {
+            self.queue(addr, bytes);
+        }
+        refused
     }
 
     fn queue(&mut self, addr: SocketAddr, bytes: Bytes) {
