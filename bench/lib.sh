@@ -160,11 +160,12 @@ sipp_step() {
 }
 
 # "successful failed" calls from a sipp stat file (the last line holds the cumulative counters;
-# columns are named in the first line). A caller who gave up (customer-call.xml's CANCEL path,
-# generic counter 1) reaches the scenario's end, which sipp counts as successful: failed here.
+# columns are named in the first line). A caller who gave up and ended the call cleanly
+# (customer-call.xml's CANCEL path, generic counter 2) reaches the scenario's end, which sipp
+# counts as successful: failed here.
 sipp_counts() {
     awk -F';' 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
-        { ok = $c["SuccessfulCall(C)"]; bad = $c["FailedCall(C)"]; gave_up = ("GenericCounter1(C)" in c) ? $c["GenericCounter1(C)"] : 0 }
+        { ok = $c["SuccessfulCall(C)"]; bad = $c["FailedCall(C)"]; gave_up = ("GenericCounter2(C)" in c) ? $c["GenericCounter2(C)"] : 0 }
         END { print ok - gave_up, bad + gave_up }' "$1" 2>/dev/null || echo "0 0"
 }
 
