@@ -135,6 +135,19 @@ impl Core {
         self.cfg.max_transactions - self.cfg.max_transactions / 4
     }
 
+    /// A source's live transactions past which its `req` is refused: REGISTERs and OPTIONS at
+    /// 3/4 of `max_per_source`, so that a source flooding them (or a trunk's address shared with
+    /// one) keeps the last quarter for its BYEs and other in-dialog requests — a BYE refused
+    /// leaves a call up (issue 7: 33 of 60 calls failed so during a REGISTER flood).
+    fn per_source_cap(&self, req: &rsip::Request) -> usize {
+        let cap = self.cfg.max_per_source;
+        if sheddable(req) {
+            cap - cap / 4
+        } else {
+            cap
+        }
+    }
+
     pub(super) fn full(&self) -> bool {
         self.live_transactions() >= self.cfg.max_transactions
     }
@@ -195,7 +208,7 @@ impl Core {
             return self.reject(peer, &req);
         }
         let ip = peer.addr.ip();
-        if PerSource::counts(&req.method) && self.per_source.full(ip, self.cfg.max_per_source) {
+        if PerSource::counts(&req.method) && self.per_source.full(ip, self.per_source_cap(&req)) {
             return self.reject(peer, &req);
         }
         if req.method == rsip::Method::Cancel {
