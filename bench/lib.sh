@@ -152,13 +152,21 @@ sipp_step() {
         "${SIPP_EXTRA[@]}" >"$out" 2>&1 || true
     end=$(date +%s.%N)
     if [[ ! -s "$stat" ]]; then log "sipp produced no statistics:"; tail -5 "$out" >&2; echo "0 $calls 0"; return; fi
-    # The last line holds the cumulative counters; columns are named in the first line. Calls sipp
-    # never finished (killed by the time-out) count as failed.
-    awk -F';' -v start="$start" -v end="$end" -v want="$calls" '
-        NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
-        { ok = $col["SuccessfulCall(C)"]; bad = $col["FailedCall(C)"] }
-        END { missing = want - ok - bad; if (missing < 0) missing = 0
-              printf "%d %d %.1f\n", ok, bad + missing, end - start }' "$stat"
+    # Calls sipp never finished (killed by the time-out) count as failed.
+    read -r ok bad <<<"$(sipp_counts "$stat")"
+    awk -v ok="$ok" -v bad="$bad" -v start="$start" -v end="$end" -v want="$calls" '
+        BEGIN { missing = want - ok - bad; if (missing < 0) missing = 0
+                printf "%d %d %.1f\n", ok, bad + missing, end - start }'
+}
+
+# "successful failed" calls from a sipp stat file (the last line holds the cumulative counters;
+# columns are named in the first line). A caller who gave up and ended the call cleanly
+# (customer-call.xml's CANCEL path, generic counter 2) reaches the scenario's end, which sipp
+# counts as successful: failed here.
+sipp_counts() {
+    awk -F';' 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+        { ok = $c["SuccessfulCall(C)"]; bad = $c["FailedCall(C)"]; gave_up = ("GenericCounter2(C)" in c) ? $c["GenericCounter2(C)"] : 0 }
+        END { print ok - gave_up, bad + gave_up }' "$1" 2>/dev/null || echo "0 0"
 }
 
 # Highest rate (calls/s) at which scenario $1 on port $2 gets < 1 % failed calls, with sipp done

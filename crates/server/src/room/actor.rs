@@ -27,6 +27,8 @@ use crate::directory::Binding;
 use crate::ids::OfferId;
 use crate::media_engine::{MediaCmd, MediaEvent, MediaEventKind};
 use crate::room_handle::{OfferEvent, RoomHandle, RoomMsg};
+use crate::security::queue_order::Turn;
+use crate::security::setup_gate::QueuedMark;
 use crate::security::srtp::SrtpRules;
 
 /// How long the caller may take to ACK our 2xx before the call ends as if it had hung up: 8 × T1
@@ -38,6 +40,11 @@ pub(super) const CALLER_ACK_WAIT: std::time::Duration = std::time::Duration::fro
 /// A queued call asks the directory again at most this often: every directory change wakes every
 /// queued room, and with hundreds queued the asks alone took the server's CPU (issue 7).
 const QUEUE_RECHECK: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// A queued call looks at its turn (`security/queue_order.rs`) at least this often, directory
+/// changes or not: a call whose turn came after the last change, or that waited past the
+/// overload bound, must not wait for the next change.
+const QUEUE_LOOK: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Resolves when the caller CANCELs `invite`; never without one.
 async fn caller_cancelled(invite: Option<&ServerTransaction>) {
@@ -133,12 +140,16 @@ pub(super) struct Room {
     /// The call as last shown to supervisors (V1).
     shown_call: Option<SupervisorCall>,
     /// Held while the machine has the call queued (the overload gate counts queued calls).
-    queued_mark: Option<crate::security::setup_gate::QueuedMark>,
+    queued_mark: Option<QueuedMark>,
     /// When the caller must have ACKed our 2xx (None: not answered yet, or ACKed).
     pub caller_ack_due: Option<Instant>,
     /// Queued: when the directory was last asked again, and a pending re-ask after a change.
     last_recheck: Option<Instant>,
     recheck_at: Option<Instant>,
+    /// Queued: when to look at the call's turn again without a change, and whether the last
+    /// look said to wait (then a look that says ask asks; else the last change's ask stands).
+    look_at: Option<Instant>,
+    waited_turn: bool,
 }
 
 /// Run a room from the caller's INVITE to the end.
@@ -221,6 +232,8 @@ pub(super) async fn run(
         caller_ack_due: None,
         last_recheck: None,
         recheck_at: None,
+        look_at: None,
+        waited_turn: false,
     };
     room.feed(Event::Start { caller, dest }).await;
     while !room.ended {
@@ -245,8 +258,9 @@ impl Room {
         }
         self.show_call();
         if self.machine.queued() != self.queued_mark.is_some() {
-            self.queued_mark =
-                (self.machine.queued() && !self.ended).then(|| self.ctx.setup_gate.queued());
+            let team = self.machine.queued_team().filter(|_| !self.ended);
+            self.queued_mark = team.map(|t| self.ctx.setup_gate.queued(t));
+            self.look_at = None;
         }
     }
 
@@ -296,8 +310,12 @@ impl Room {
             .filter(|_| establishing || ack_due.is_some());
         if !queued {
             self.recheck_at = None;
+            self.look_at = None;
+        } else if self.look_at.is_none() {
+            self.look_at = Some(Instant::now() + QUEUE_LOOK);
         }
         let recheck_at = self.recheck_at;
+        let look_at = self.look_at;
         tokio::select! {
             msg = self.rx.recv() => self.message(msg).await,
             _ = caller_cancelled(invite) => Some(if establishing {
@@ -315,9 +333,9 @@ impl Room {
                 self.recheck_at = None;
                 // The changes up to now are what this ask sees.
                 let _ = self.changes.borrow_and_update();
-                self.last_recheck = Some(Instant::now());
-                Some(Event::DirectoryChanged)
+                self.queue_turn(true)
             }
+            _ = sleep_until(look_at), if queued && recheck_at.is_none() => self.queue_turn(false),
             _ = sleep_until(ack_due), if ack_due.is_some() => {
                 self.caller_ack_due = None;
                 tracing::info!(room = %self.handle.id(), "no ACK for our 2xx: the caller is gone");
@@ -349,9 +367,29 @@ impl Room {
                 self.recheck_at = Some(due);
                 None
             }
-            _ => {
+            _ => self.queue_turn(true),
+        }
+    }
+
+    /// The queued call's turn now (`changed`: the directory changed since its last ask): ask
+    /// the directory, wait (others come first) or be shed.
+    fn queue_turn(&mut self, changed: bool) -> Option<Event> {
+        let now = Instant::now();
+        self.look_at = Some(now + QUEUE_LOOK);
+        let turn = self
+            .queued_mark
+            .as_ref()
+            .map_or(Turn::Ask, QueuedMark::turn);
+        let waited = std::mem::replace(&mut self.waited_turn, turn == Turn::Wait);
+        match turn {
+            Turn::Ask if changed || waited => {
                 self.last_recheck = Some(now);
                 Some(Event::DirectoryChanged)
+            }
+            Turn::Ask | Turn::Wait => None,
+            Turn::Shed => {
+                tracing::info!(room = %self.handle.id(), "queued past the overload bound: shed");
+                Some(Event::QueueShed)
             }
         }
     }

@@ -60,6 +60,7 @@ pub struct RawSecurity {
     max_calls_in_setup: Option<Spanned<u64>>,
     max_setup_delay_ms: Option<Spanned<u64>>,
     max_queued_calls: Option<Spanned<u64>>,
+    overload_queue_wait_s: Option<Spanned<u64>>,
 }
 
 /// A rejected key: where, which, why.
@@ -155,6 +156,12 @@ impl RawSecurity {
                 ds.max_delay.as_millis() as u64
             )?),
             max_queued: key!(r, max_queued_calls, 1..=1_000_000, ds.max_queued)? as u32,
+            overload_queue_wait: std::time::Duration::from_secs(key!(
+                r,
+                overload_queue_wait_s,
+                0..=86_400,
+                ds.overload_queue_wait.as_secs()
+            )?),
         };
         Ok(SecurityConfig {
             setup,

@@ -12,4 +12,5 @@ pub mod throttle;
 pub use config::SecurityConfig;
 pub mod admission;
 pub mod events;
+pub mod queue_order;
 pub mod setup_gate;

@@ -11,13 +11,18 @@
 //! queued until `queue_timeout_s` and later ties an agent up until its 2xx goes unACKed, so an
 //! unbounded queue turns a burst into minutes of calls that fail. A new INVITE is refused (`503`
 //! with `Retry-After`) while `max_pending` calls wait for their early answer, while the oldest
-//! of them has waited `max_delay`, or (customer calls) while `max_queued` calls are queued. Sans-IO: [`SetupGate`] is a plain table with `now` passed in;
-//! [`SharedSetupGate`] puts it behind a lock with a guard that marks the answer on drop.
+//! of them has waited `max_delay`, or (customer calls) while `max_queued` calls are queued.
+//! A refusal also tells the queue (`queue_order.rs`) that the server is overloaded: it then serves
+//! the newest queued calls first and sheds those queued for `overload_queue_wait`. Sans-IO:
+//! [`SetupGate`] and [`QueueOrder`] are plain tables with `now` passed in; [`SharedSetupGate`]
+//! puts them behind locks with guards that mark the answer or the queue's end on drop.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+
+use super::queue_order::{QueueLimits, QueueOrder, Ticket, Turn};
 
 /// The bounds (`[security]` `max_calls_in_setup`, `max_setup_delay_ms`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,6 +34,8 @@ pub struct SetupLimits {
     pub max_delay: Duration,
     /// Customer calls queued for a free agent, at most, before new customer calls are refused.
     pub max_queued: u32,
+    /// While overloaded, a call queued this long is shed (zero: never; `queue_order.rs`).
+    pub overload_queue_wait: Duration,
 }
 
 impl Default for SetupLimits {
@@ -37,6 +44,7 @@ impl Default for SetupLimits {
             max_pending: 500,
             max_delay: Duration::from_millis(250),
             max_queued: 500,
+            overload_queue_wait: QueueLimits::default().overload_wait,
         }
     }
 }
@@ -130,13 +138,16 @@ impl SetupGate {
 /// The gate shared by the INVITE handlers and the rooms.
 pub struct SharedSetupGate {
     gate: Mutex<SetupGate>,
-    /// Customer calls queued now (rooms hold a [`QueuedMark`] while queued).
+    /// Customer calls queued now, per team, in arrival order (rooms hold a [`QueuedMark`]).
+    order: Mutex<QueueOrder>,
+    /// How many (read without the lock by every INVITE).
     queued: AtomicUsize,
 }
 
-/// A room's call is queued; dropping it takes the call out of the count.
+/// A room's call is queued; dropping it takes the call out of the queue.
 pub struct QueuedMark {
     gate: Arc<SharedSetupGate>,
+    ticket: Ticket,
 }
 
 /// A call waiting for its early answer; dropping it (or [`SetupPending::answered`]) ends the wait.
@@ -148,8 +159,13 @@ pub struct SetupPending {
 impl SharedSetupGate {
     /// A gate under `limits`.
     pub fn new(limits: SetupLimits) -> Arc<SharedSetupGate> {
+        let queue = QueueLimits {
+            overload_wait: limits.overload_queue_wait,
+            ..QueueLimits::default()
+        };
         Arc::new(SharedSetupGate {
             gate: Mutex::new(SetupGate::new(limits)),
+            order: Mutex::new(QueueOrder::new(queue)),
             queued: AtomicUsize::new(0),
         })
     }
@@ -159,6 +175,10 @@ impl SharedSetupGate {
         self.gate.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    fn order(&self) -> MutexGuard<'_, QueueOrder> {
+        self.order.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Admit a new call now (`may_queue`: a customer's, which would queue), or say why not.
     pub fn admit(self: &Arc<Self>, may_queue: bool) -> Result<SetupPending, Overload> {
         let queued = if may_queue {
@@ -166,17 +186,28 @@ impl SharedSetupGate {
         } else {
             0
         };
-        let id = self.lock().admit(Instant::now(), queued)?;
+        let now = Instant::now();
+        let verdict = self.lock().admit(now, queued);
+        let id = verdict.inspect_err(|_| self.order().refused(now))?;
         Ok(SetupPending {
             gate: self.clone(),
             id,
         })
     }
 
-    /// A call enters the queue (until the mark is dropped).
-    pub fn queued(self: &Arc<Self>) -> QueuedMark {
+    /// A call of `team` enters the queue (until the mark is dropped).
+    pub fn queued(self: &Arc<Self>, team: &str) -> QueuedMark {
+        let ticket = self.order().enter(team, Instant::now());
         self.queued.fetch_add(1, Ordering::Relaxed);
-        QueuedMark { gate: self.clone() }
+        QueuedMark {
+            gate: self.clone(),
+            ticket,
+        }
+    }
+
+    /// Whether a refusal within the last `overload_hold` marks the server as overloaded.
+    pub fn overloaded(&self) -> bool {
+        self.order().overloaded(Instant::now())
     }
 
     /// (calls waiting for their early answer, the oldest's wait, calls queued, calls refused).
@@ -196,8 +227,16 @@ impl SetupPending {
     pub fn answered(self) {}
 }
 
+impl QueuedMark {
+    /// Whether the queued call asks the directory now, waits its turn or is shed.
+    pub fn turn(&self) -> Turn {
+        self.gate.order().turn(&self.ticket, Instant::now())
+    }
+}
+
 impl Drop for QueuedMark {
     fn drop(&mut self) {
+        self.gate.order().leave(&self.ticket);
         self.gate.queued.fetch_sub(1, Ordering::Relaxed);
     }
 }
@@ -219,6 +258,7 @@ mod tests {
             max_pending,
             max_delay: MS * max_delay_ms as u32,
             max_queued: 3,
+            overload_queue_wait: Duration::from_secs(10),
         })
     }
 
@@ -353,12 +393,15 @@ mod tests {
             max_pending: 1,
             max_delay: Duration::from_secs(10),
             max_queued: 1,
+            overload_queue_wait: Duration::from_secs(10),
         });
         let first = shared.admit(true);
         assert!(first.is_ok());
         assert_eq!(shared.admit(true).err(), Some(Overload::Pending));
         drop(first);
-        let mark = shared.queued();
+        assert!(shared.overloaded(), "a refusal marks the overload");
+        let mark = shared.queued("support");
+        assert_eq!(mark.turn(), Turn::Ask);
         assert_eq!(shared.admit(true).err(), Some(Overload::Queue));
         assert!(shared.admit(false).is_ok(), "not a call that would queue");
         drop(mark);

@@ -117,10 +117,15 @@ impl Core {
     }
 
     /// Count a request the driver answered 503 itself (its TU queue was full); logs now and then.
-    pub fn count_rejected(&mut self) {
+    /// One more request answered 503 (`why`: which bound; `method`: the request's), logged at
+    /// every power of two.
+    pub fn count_rejected(&mut self, why: &'static str, method: &rsip::Method) {
         self.rejected += 1;
+        if !matches!(method, rsip::Method::Register | rsip::Method::Options) {
+            tracing::debug!(why, %method, "sip: 503 to a request that is not sheddable");
+        }
         if self.rejected.is_power_of_two() {
-            tracing::warn!(rejected = self.rejected, "sip: overloaded, answering 503");
+            tracing::warn!(rejected = self.rejected, why, %method, "sip: overloaded, answering 503");
         }
     }
 
@@ -133,6 +138,19 @@ impl Core {
     /// the cap, so that calls and in-dialog requests keep the last quarter during a flood.
     pub(super) fn shed_above(&self) -> usize {
         self.cfg.max_transactions - self.cfg.max_transactions / 4
+    }
+
+    /// A source's live transactions past which its `req` is refused: REGISTERs and OPTIONS at
+    /// 3/4 of `max_per_source`, so that a source flooding them (or a trunk's address shared with
+    /// one) keeps the last quarter for its BYEs and other in-dialog requests — a BYE refused
+    /// leaves the call up and fails it for the caller (issue 7).
+    fn per_source_cap(&self, req: &rsip::Request) -> usize {
+        let cap = self.cfg.max_per_source;
+        if sheddable(req) {
+            cap - cap / 4
+        } else {
+            cap
+        }
     }
 
     pub(super) fn full(&self) -> bool {
@@ -192,11 +210,11 @@ impl Core {
             return self.server_retransmission(id);
         }
         if self.full() || (sheddable(&req) && self.live_transactions() >= self.shed_above()) {
-            return self.reject(peer, &req);
+            return self.reject(peer, &req, "transactions");
         }
         let ip = peer.addr.ip();
-        if PerSource::counts(&req.method) && self.per_source.full(ip, self.cfg.max_per_source) {
-            return self.reject(peer, &req);
+        if PerSource::counts(&req.method) && self.per_source.full(ip, self.per_source_cap(&req)) {
+            return self.reject(peer, &req, "transactions per source");
         }
         if req.method == rsip::Method::Cancel {
             return self.on_cancel(peer, &req, key, now);
@@ -210,8 +228,8 @@ impl Core {
     }
 
     /// RFC 3261 §21.5.4: past the cap, a stateless 503 with Retry-After instead of more state.
-    fn reject(&mut self, peer: Peer, req: &rsip::Request) {
-        self.count_rejected();
+    fn reject(&mut self, peer: Peer, req: &rsip::Request, why: &'static str) {
+        self.count_rejected(why, &req.method);
         let busy = service_unavailable(req, self.cfg.retry_after_secs);
         self.transmit(peer, busy, None);
     }

@@ -710,6 +710,42 @@ fn transport_error_fails_a_calling_transaction() {
     assert_eq!(h.core.poll_timeout(), None);
 }
 
+/// Issue 7: a source's REGISTERs and OPTIONS are refused at 3/4 of its cap, so that its BYEs
+/// (a call's end) still get through while it floods registrations.
+#[test]
+fn a_source_flooding_registers_keeps_room_for_its_byes() {
+    let mut cfg = CoreConfig::single(Timers::default());
+    cfg.max_per_source = 4;
+    let mut h = Harness::with(cfg);
+    let requests = |h: &Harness| h.count(|e| matches!(e, Event::Request { .. }));
+    // (method, reaches the TU): three REGISTERs fill 3/4 of the cap; the fourth and an OPTIONS
+    // are refused, a BYE takes the last slot, and past the cap a BYE is refused too.
+    let steps: [(&str, bool); 7] = [
+        ("REGISTER", true),
+        ("REGISTER", true),
+        ("REGISTER", true),
+        ("REGISTER", false),
+        ("OPTIONS", false),
+        ("BYE", true),
+        ("BYE", false),
+    ];
+    for (i, (method, served)) in steps.into_iter().enumerate() {
+        let before = requests(&h);
+        let branch = format!("z9hG4bKflood{i}");
+        h.receive(udp(), &raw_request(method, &branch, &format!("f{i}"), 1));
+        assert_eq!(
+            requests(&h) - before,
+            usize::from(served),
+            "step {i}: {method}"
+        );
+        if served {
+            let (id, req) = h.last_request();
+            h.respond(id, &req, 200);
+        }
+    }
+    assert_eq!(h.sent_times("SIP/2.0 503").len(), 3);
+}
+
 /// Issue 11 §4: one source IP holds at most `max_per_source` live non-INVITE server
 /// transactions; past it its new requests get the stateless 503 with Retry-After, while another
 /// address, an INVITE and a CANCEL still get through; when Timer J ends the source's

@@ -327,7 +327,12 @@ impl Shard {
                 Err(mpsc::error::TrySendError::Closed(tx)) => tx,
             }
         };
-        state.core.count_rejected();
+        let why = if shed {
+            "queue half full"
+        } else {
+            "queue full"
+        };
+        state.core.count_rejected(why, &tx.request.method);
         tx.disarm();
         let bytes = service_unavailable(&tx.request, state.core.config().retry_after_secs);
         let input = Input::RespondStateless { id, bytes };

@@ -51,7 +51,8 @@ impl RoomMachine {
             Event::Start { .. }
             | Event::EarlyAnswered(_)
             | Event::CallerCancelled
-            | Event::DirectoryChanged => {}
+            | Event::DirectoryChanged
+            | Event::QueueShed => {}
         }
     }
 

@@ -71,6 +71,9 @@ pub enum Event {
     Shutdown(&'static str),
     /// The directory changed (listened to only while queued).
     DirectoryChanged,
+    /// Queued while the server is overloaded, for longer than the overload bound
+    /// (`security/queue_order.rs`): the call is shed with 503.
+    QueueShed,
     /// The directory's answer to the last [`Ask`].
     Directory(DirReply),
     /// Progress of an INVITE the room sent (2xx: the driver keeps the response for a [`Effect::Join`]).

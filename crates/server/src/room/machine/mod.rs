@@ -259,6 +259,14 @@ impl RoomMachine {
         matches!(self.phase, Phase::Queued { .. })
     }
 
+    /// The team whose queue the call is in (None: not queued).
+    pub fn queued_team(&self) -> Option<&str> {
+        self.setup
+            .as_ref()
+            .filter(|_| self.queued())
+            .and_then(|s| s.team.as_deref())
+    }
+
     fn emit(&mut self, effect: Effect) {
         self.out.push(effect);
     }

@@ -38,6 +38,11 @@ impl RoomMachine {
                     s.next = Some(s.hunt.queue_event(true, self.now));
                 }
             }
+            Event::QueueShed => {
+                if let (Phase::Queued { .. }, Some(s)) = (self.phase, self.setup.as_mut()) {
+                    s.next = Some(Decision::Fail(503, "Service Unavailable".into()));
+                }
+            }
             Event::Directory(reply) => self.hunt_reply(reply),
             Event::Offer { offer, input } => self.setup_offer_input(offer, input),
             Event::OfferNotSent { offer, code, why } => {

@@ -272,6 +272,29 @@ fn a_customer_queues_while_nobody_is_free() {
             assert_eq!(c.secs(), 120.0);
         },
     );
+    t.case(
+        "shed from the queue under overload: 503, nothing asked",
+        || {
+            let mut c = queued();
+            c.step(
+                Event::QueueShed,
+                &[
+                    "caller 503",
+                    "!ask",
+                    "ended: not answered: 503 Service Unavailable",
+                ],
+            );
+        },
+    );
+    t.case(
+        "a shed that comes once the call rings changes nothing",
+        || {
+            let mut c = queued();
+            c.step(Event::DirectoryChanged, &["ask team support -"]);
+            c.reserved("carol", &["offer 1 carol*"]);
+            c.step(Event::QueueShed, &["!caller", "!ended"]);
+        },
+    );
     t.case("a change after the wait is over ends the call", || {
         let mut c = queued();
         c.wait(Duration::from_secs(121));
