@@ -208,7 +208,12 @@ fn room_of(modes: &[LegMode]) -> Option<(MediaRoom, Vec<Phone>)> {
 type Rooms = Vec<(MediaRoom, Vec<Phone>)>;
 
 /// Time `iters` ticks of every room (the phones send before and drain after each, untimed).
-fn timed_ticks(rooms: &mut Rooms, sources: &Sources, media: &[Vec<u8>], iters: u64) -> Duration {
+fn timed_ticks(
+    rooms: &mut Rooms,
+    sources: &mut Sources,
+    media: &[Vec<u8>],
+    iters: u64,
+) -> Duration {
     let mut total = Duration::ZERO;
     for _ in 0..iters {
         for (_, phones) in rooms.iter_mut() {
@@ -228,7 +233,7 @@ fn timed_ticks(rooms: &mut Rooms, sources: &Sources, media: &[Vec<u8>], iters: u
 
 /// Untimed ticks until every jitter buffer is filled and every encoder follows the phones'
 /// first reports: the recorded means (the printed ratios) are the steady state's.
-fn warm_up(rooms: &mut Rooms, sources: &Sources, media: &[Vec<u8>]) {
+fn warm_up(rooms: &mut Rooms, sources: &mut Sources, media: &[Vec<u8>]) {
     timed_ticks(rooms, sources, media, 20);
 }
 
@@ -237,7 +242,7 @@ fn bench_rooms(
     group: &mut BenchmarkGroup<WallTime>,
     name: &'static str,
     mut rooms: Rooms,
-    sources: &Sources,
+    sources: &mut Sources,
     media: &[Vec<u8>],
 ) {
     warm_up(&mut rooms, sources, media);
@@ -247,14 +252,14 @@ fn bench_rooms(
 }
 
 fn sources() -> Sources {
-    Sources {
-        music_on_hold: LoopedAudio::new(fallback_music()),
-        ringback: LoopedAudio::new(fallback_ringback()),
-    }
+    Sources::new(
+        LoopedAudio::new(fallback_music()),
+        LoopedAudio::new(fallback_ringback()),
+    )
 }
 
 fn two_party(c: &mut Criterion) {
-    let sources = sources();
+    let mut sources = sources();
     let (tone, speech) = (packets(700.0), speech_packets());
     let mut group = c.benchmark_group(TWO_PARTY);
     group.sample_size(20);
@@ -279,19 +284,19 @@ fn two_party(c: &mut Criterion) {
                 p.seq = (97 * i + 499 * j) as u16;
             }
         }
-        bench_rooms(&mut group, name, rooms, &sources, media);
+        bench_rooms(&mut group, name, rooms, &mut sources, media);
     }
     group.finish();
 }
 
 fn three_party(c: &mut Criterion) {
-    let sources = sources();
+    let mut sources = sources();
     let media = packets(700.0);
     let mut group = c.benchmark_group(THREE_PARTY);
     group.sample_size(20);
     group.measurement_time(Duration::from_secs(4));
     let rooms: Rooms = (0..ROOMS3).filter_map(|_| room(3)).collect();
-    bench_rooms(&mut group, "mixed_tick", rooms, &sources, &media);
+    bench_rooms(&mut group, "mixed_tick", rooms, &mut sources, &media);
     // The bound: per participant, decode one packet and encode one frame.
     let mut codecs: Vec<(Decoder, Encoder)> = (0..ROOMS3 * 3)
         .filter_map(|_| {
@@ -326,7 +331,7 @@ fn three_party(c: &mut Criterion) {
 }
 
 fn listeners(c: &mut Criterion) {
-    let sources = sources();
+    let mut sources = sources();
     let media = packets(700.0);
     let mut group = c.benchmark_group(FOUR_PARTY);
     group.sample_size(20);
@@ -342,7 +347,7 @@ fn listeners(c: &mut Criterion) {
         for (r, _) in rooms.iter_mut() {
             r.set_shared_encodes(shared);
         }
-        bench_rooms(&mut group, name, rooms, &sources, &media);
+        bench_rooms(&mut group, name, rooms, &mut sources, &media);
     }
     group.finish();
 }

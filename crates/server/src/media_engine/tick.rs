@@ -23,6 +23,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::level::LevelMeter;
 use super::moh::LoopedAudio;
+use super::music_broadcast::MusicBroadcast;
 use super::transition::{crossfade, fade, Hearing, CROSSFADE};
 use super::{LegMode, MediaEvent, MediaEventKind};
 use crate::ids::LegId;
@@ -30,13 +31,38 @@ use crate::ids::LegId;
 /// The most legs one media room can hold (bounds the stack arrays of a tick).
 pub const MAX_LEGS: usize = 16;
 
-/// The looped sources shared by all rooms.
+/// The looped sources of one worker's rooms: music on hold played once for all of them
+/// ([`MusicBroadcast`]), ringback from each leg's own position (its cadence starts with a ring).
+/// A clone starts its own broadcast (one per worker).
 #[derive(Clone)]
 pub struct Sources {
-    /// Music on hold.
-    pub music_on_hold: LoopedAudio,
+    music: MusicBroadcast,
     /// Ringback (caller waiting for an answer).
-    pub ringback: LoopedAudio,
+    ringback: LoopedAudio,
+    /// Legs on music send the broadcast's shared encode (on unless a bench measures without).
+    share_music: bool,
+}
+
+impl Sources {
+    /// Music on hold and ringback loops.
+    pub fn new(music_on_hold: LoopedAudio, ringback: LoopedAudio) -> Self {
+        Sources {
+            music: MusicBroadcast::new(music_on_hold),
+            ringback,
+            share_music: true,
+        }
+    }
+
+    /// Allow (the default) or forbid legs on music to send the broadcast's shared encode (then
+    /// each encodes the same frame alone): a bench measures without.
+    pub fn set_shared_music(&mut self, on: bool) {
+        self.share_music = on;
+    }
+
+    /// How many shared music encoders serve an encoder setting (one per setting used lately).
+    pub fn music_encoders(&self) -> usize {
+        self.music.encoders_in_use()
+    }
 }
 
 /// One leg: its RTP session and what it hears / whether it is heard.
@@ -61,6 +87,10 @@ pub struct MediaLeg {
     level: LevelMeter,
     /// Sent another leg's encode last tick (see [`shared`]): its own encoder is stale.
     following: bool,
+    /// Sent the music broadcast's encode last tick: its own encoder is stale.
+    following_music: bool,
+    /// Ticks settled on music so far (saturating at [`FOLLOW_MUSIC_AFTER`]).
+    music_ticks: u8,
     /// While relayed: which level windows are decoded.
     level_gate: relay_level::LevelGate,
 }
@@ -87,6 +117,8 @@ impl MediaLeg {
             dtmf: Vec::with_capacity(16),
             level: LevelMeter::default(),
             following: false,
+            following_music: false,
+            music_ticks: 0,
             level_gate: relay_level::LevelGate::default(),
         }
     }
@@ -230,7 +262,7 @@ pub fn arrival_sockets(room: &MediaRoom) -> Option<[RawFd; 2]> {
 }
 
 /// One tick of one room. Public so a bench can drive it.
-pub fn tick_room(room: &mut MediaRoom, sources: &Sources, now: Instant) {
+pub fn tick_room(room: &mut MediaRoom, sources: &mut Sources, now: Instant) {
     let relay = room.relay && relay::can_relay(&room.legs);
     if relay != room.relaying {
         relay::switch(room, relay, now);
@@ -303,11 +335,16 @@ pub fn tick_room(room: &mut MediaRoom, sources: &Sources, now: Instant) {
         _ => [None; MAX_LEGS],
     };
     let mut followed = None;
+    sources.music.advance(now);
     for i in 0..n {
         let (Some(leg), Some(mix)) = (room.legs.get_mut(i), room.outputs.get(i)) else {
             continue;
         };
         let hearing = Hearing::from(leg.mode);
+        if send_shared_music(leg, hearing, sources) {
+            leg.session.maybe_send_rtcp(now);
+            continue;
+        }
         if hearing != leg.hearing {
             let pos = &mut leg.source_pos;
             render(leg.hearing, mix, sources, pos, &mut room.previous);
@@ -360,11 +397,52 @@ pub fn tick_room(room: &mut MediaRoom, sources: &Sources, now: Instant) {
     }
 }
 
-/// The next frame of `source` into `out` (a looped source advances `pos`).
+/// Ticks a leg settled on music encodes the broadcast's frames with its own encoder before it
+/// sends the shared encode: the switch between two Opus encoders' streams is inaudible once both
+/// have encoded the same audio for a few frames (CELT predicts band energies from the frame
+/// before).
+const FOLLOW_MUSIC_AFTER: u8 = 3;
+
+/// A leg settled on music (not switching, not sending a DTMF event) sends the broadcast's
+/// encode for its encoder settings (after [`FOLLOW_MUSIC_AFTER`] ticks); true when it did. A leg that sent it last tick and does not
+/// now first primes its own encoder with the frame it heard then.
+fn send_shared_music(leg: &mut MediaLeg, hearing: Hearing, sources: &mut Sources) -> bool {
+    let settled_on_music = sources.share_music
+        && hearing == Hearing::Music
+        && leg.hearing == Hearing::Music
+        && !leg.session.sending_dtmf();
+    if !settled_on_music {
+        leg.music_ticks = 0;
+    }
+    if let Some(key) = settled_on_music
+        .then(|| leg.session.encoder_key())
+        .flatten()
+    {
+        if leg.music_ticks < FOLLOW_MUSIC_AFTER {
+            // Its own encoder and the shared one take in the same frames first, so that the
+            // phone's decoder, fed by the one, is in step with the other when it switches.
+            leg.music_ticks += 1;
+            let _ = sources.music.payload(key);
+        } else if let Some(payload) = sources.music.payload(key) {
+            if let Err(e) = leg.session.send_encoded(payload) {
+                tracing::trace!(error = %e, "RTP send failed");
+            }
+            leg.following_music = true;
+            return true;
+        }
+    }
+    if std::mem::replace(&mut leg.following_music, false) {
+        leg.session.prime_encoder(sources.music.previous());
+    }
+    false
+}
+
+/// The next frame of `source` into `out` (ringback advances `pos`; music is the broadcast's
+/// frame of this tick).
 fn render(source: Hearing, mix: &Frame, sources: &Sources, pos: &mut usize, out: &mut Frame) {
     match source {
         Hearing::Mix => out.copy_from_slice(mix),
-        Hearing::Music => sources.music_on_hold.fill(pos, out),
+        Hearing::Music => out.copy_from_slice(sources.music.frame()),
         Hearing::Ringback => sources.ringback.fill(pos, out),
     }
 }
