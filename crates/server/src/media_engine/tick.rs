@@ -2,6 +2,7 @@
 //! relay DTMF, watch for silent legs, measure each leg's speaking level. Steady state allocates
 //! nothing: frames, the mixer and the DTMF buffers are sized when the room/leg is added.
 
+mod music;
 mod relay;
 mod relay_level;
 #[cfg(test)]
@@ -17,7 +18,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
 use agentphone_media::mixer::Mixer;
-use agentphone_media::session::{FrameStatus, RtpSession};
+use agentphone_media::session::{EncoderKey, FrameStatus, RtpSession};
 use agentphone_media::{Frame, FRAME};
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -91,6 +92,8 @@ pub struct MediaLeg {
     following_music: bool,
     /// Ticks settled on music so far (saturating at [`FOLLOW_MUSIC_AFTER`]).
     music_ticks: u8,
+    /// The encoder settings of those ticks.
+    music_key: Option<EncoderKey>,
     /// While relayed: which level windows are decoded.
     level_gate: relay_level::LevelGate,
 }
@@ -119,13 +122,14 @@ impl MediaLeg {
             following: false,
             following_music: false,
             music_ticks: 0,
+            music_key: None,
             level_gate: relay_level::LevelGate::default(),
         }
     }
 
     /// Change what the leg hears. The next tick crossfades from the old source to the new one;
-    /// a looped source (music, ringback) starts from its beginning (the ring cadence begins with
-    /// a ring).
+    /// ringback starts from its beginning (the ring cadence begins with a ring), music where the
+    /// worker's broadcast of it is.
     pub fn set_mode(&mut self, mode: LegMode) {
         self.mode = mode;
     }
@@ -341,7 +345,7 @@ pub fn tick_room(room: &mut MediaRoom, sources: &mut Sources, now: Instant) {
             continue;
         };
         let hearing = Hearing::from(leg.mode);
-        if send_shared_music(leg, hearing, sources) {
+        if music::send_shared(leg, hearing, sources) {
             leg.session.maybe_send_rtcp(now);
             continue;
         }
@@ -395,46 +399,6 @@ pub fn tick_room(room: &mut MediaRoom, sources: &mut Sources, now: Instant) {
             }
         }
     }
-}
-
-/// Ticks a leg settled on music encodes the broadcast's frames with its own encoder before it
-/// sends the shared encode: the switch between two Opus encoders' streams is inaudible once both
-/// have encoded the same audio for a few frames (CELT predicts band energies from the frame
-/// before).
-const FOLLOW_MUSIC_AFTER: u8 = 3;
-
-/// A leg settled on music (not switching, not sending a DTMF event) sends the broadcast's
-/// encode for its encoder settings (after [`FOLLOW_MUSIC_AFTER`] ticks); true when it did. A leg that sent it last tick and does not
-/// now first primes its own encoder with the frame it heard then.
-fn send_shared_music(leg: &mut MediaLeg, hearing: Hearing, sources: &mut Sources) -> bool {
-    let settled_on_music = sources.share_music
-        && hearing == Hearing::Music
-        && leg.hearing == Hearing::Music
-        && !leg.session.sending_dtmf();
-    if !settled_on_music {
-        leg.music_ticks = 0;
-    }
-    if let Some(key) = settled_on_music
-        .then(|| leg.session.encoder_key())
-        .flatten()
-    {
-        if leg.music_ticks < FOLLOW_MUSIC_AFTER {
-            // Its own encoder and the shared one take in the same frames first, so that the
-            // phone's decoder, fed by the one, is in step with the other when it switches.
-            leg.music_ticks += 1;
-            let _ = sources.music.payload(key);
-        } else if let Some(payload) = sources.music.payload(key) {
-            if let Err(e) = leg.session.send_encoded(payload) {
-                tracing::trace!(error = %e, "RTP send failed");
-            }
-            leg.following_music = true;
-            return true;
-        }
-    }
-    if std::mem::replace(&mut leg.following_music, false) {
-        leg.session.prime_encoder(sources.music.previous());
-    }
-    false
 }
 
 /// The next frame of `source` into `out` (ringback advances `pos`; music is the broadcast's
