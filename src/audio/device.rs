@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use agentphone_media::resample::Resampler;
 use agentphone_media::{Frame, FRAME, SAMPLE_RATE};
@@ -22,6 +23,7 @@ use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use cpal::{FromSample, SampleFormat, SizedSample};
 use rtrb::{Consumer, Producer, RingBuffer};
 
+use super::device_watch::{CallbackClock, StallWatch};
 use super::levels::{meter_level, LevelMeters};
 use super::processing::{ProcessingSettings, VoiceProcessor, PROCESS_FRAME};
 use super::{AudioError, AudioSink, AudioSource};
@@ -146,8 +148,10 @@ pub fn open(settings: &DeviceSettings) -> Result<DeviceLink, AudioError> {
         capture.rate,
         processor.clone(),
         Arc::clone(&levels),
-    )?;
-    let sink = DeviceSink::new(playback.ring, playback.rate, processor, Arc::clone(&levels))?;
+    )?
+    .watching(capture.clock);
+    let sink = DeviceSink::new(playback.ring, playback.rate, processor, Arc::clone(&levels))?
+        .watching(playback.clock);
     Ok(DeviceLink {
         shared: Arc::new(Shared {
             source: Mutex::new(Some(source)),
@@ -320,6 +324,7 @@ pub struct DeviceSource {
     pending: Vec<f32>,
     processor: VoiceProcessor,
     levels: Arc<LevelMeters>,
+    watch: Option<StallWatch>,
 }
 
 impl DeviceSource {
@@ -341,12 +346,22 @@ impl DeviceSource {
             pending: Vec::with_capacity(8 * FRAME),
             processor,
             levels,
+            watch: None,
         })
+    }
+
+    /// Log when the capture callback (which stamps `clock`) stops running.
+    pub fn watching(mut self, clock: Arc<CallbackClock>) -> Self {
+        self.watch = Some(StallWatch::new(clock, "capture"));
+        self
     }
 }
 
 impl AudioSource for DeviceSource {
     fn fill(&mut self, out: &mut Frame) {
+        if let Some(watch) = self.watch.as_mut() {
+            watch.check(Instant::now());
+        }
         // Drop a stale backlog (we were not reading: no call, muted, on hold).
         let available = self.ring.slots();
         if available > self.keep {
@@ -406,6 +421,7 @@ pub struct DeviceSink {
     resampled: Vec<f32>,
     processor: VoiceProcessor,
     levels: Arc<LevelMeters>,
+    watch: Option<StallWatch>,
 }
 
 impl DeviceSink {
@@ -427,12 +443,22 @@ impl DeviceSink {
             resampled: Vec::with_capacity(4 * FRAME * per_ms / 48 + 64),
             processor,
             levels,
+            watch: None,
         })
+    }
+
+    /// Log when the playback callback (which stamps `clock`) stops running.
+    pub fn watching(mut self, clock: Arc<CallbackClock>) -> Self {
+        self.watch = Some(StallWatch::new(clock, "playback"));
+        self
     }
 }
 
 impl AudioSink for DeviceSink {
     fn write(&mut self, frame: &Frame) -> Result<(), AudioError> {
+        if let Some(watch) = self.watch.as_mut() {
+            watch.check(Instant::now());
+        }
         self.levels.set_speaker(meter_level(frame));
         let mut reference = [0f32; PROCESS_FRAME];
         for chunk in frame.chunks_exact(PROCESS_FRAME) {
@@ -490,6 +516,8 @@ struct Opened<R> {
     ring: R,
     rate: u32,
     name: String,
+    /// When the stream's callback last ran.
+    clock: Arc<CallbackClock>,
 }
 
 /// Keeps the streams alive; dropping it stops them (the thread's `recv` returns).
@@ -587,12 +615,17 @@ fn build_input(
     let (producer, consumer) = RingBuffer::<f32>::new(RING_MS * rate as usize / 1000);
     let config = supported.config();
     let err = |e: cpal::StreamError| tracing::warn!("input stream: {e}");
+    let clock = CallbackClock::new();
+    let stamp = Arc::clone(&clock);
     let stream = match supported.sample_format() {
         SampleFormat::F32 => {
             let mut ring = producer;
             device.build_input_stream(
                 &config,
-                move |data: &[f32], _: &_| capture_callback(data, channels, &mut ring),
+                move |data: &[f32], _: &_| {
+                    stamp.enter();
+                    capture_callback(data, channels, &mut ring)
+                },
                 err,
                 None,
             )
@@ -601,7 +634,10 @@ fn build_input(
             let mut ring = producer;
             device.build_input_stream(
                 &config,
-                move |data: &[i16], _: &_| capture_callback(data, channels, &mut ring),
+                move |data: &[i16], _: &_| {
+                    stamp.enter();
+                    capture_callback(data, channels, &mut ring)
+                },
                 err,
                 None,
             )
@@ -610,7 +646,10 @@ fn build_input(
             let mut ring = producer;
             device.build_input_stream(
                 &config,
-                move |data: &[u16], _: &_| capture_callback(data, channels, &mut ring),
+                move |data: &[u16], _: &_| {
+                    stamp.enter();
+                    capture_callback(data, channels, &mut ring)
+                },
                 err,
                 None,
             )
@@ -630,6 +669,7 @@ fn build_input(
             ring: consumer,
             rate,
             name: device_name,
+            clock,
         },
         stream,
     ))
@@ -653,6 +693,8 @@ fn build_output(
     let ring_tone = ring_tone_at(ring_tone, rate)?;
     let config = supported.config();
     let err = |e: cpal::StreamError| tracing::warn!("output stream: {e}");
+    let clock = CallbackClock::new();
+    let stamp = Arc::clone(&clock);
     macro_rules! output_stream {
         ($t:ty) => {{
             let mut ring = consumer;
@@ -660,6 +702,7 @@ fn build_output(
             device.build_output_stream(
                 &config,
                 move |data: &mut [$t], _: &_| {
+                    stamp.enter();
                     playback_callback(data, channels, &mut ring, &mut state)
                 },
                 err,
@@ -686,6 +729,7 @@ fn build_output(
             ring: producer,
             rate,
             name: device_name,
+            clock,
         },
         stream,
     ))

@@ -5,6 +5,7 @@
 //! nothing.
 
 pub mod device;
+mod device_watch;
 mod levels;
 pub mod processing;
 mod sink;

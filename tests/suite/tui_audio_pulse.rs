@@ -61,8 +61,13 @@ impl Pulse {
                     "module-pipe-source source_name=mic file={} format=s16le rate=48000 channels=1",
                     fifo.display()
                 ),
+                // `norewinds=1`: a null sink otherwise renders up to 2 s ahead while no stream
+                // asks for a lower latency, and cannot rewind that far, so a stream connected
+                // then (the TUI's at start, and again whenever the ALSA pulse plugin reconnects
+                // after an underrun) is not drained for ≈ 2 s — the speaker went silent for 2 s
+                // (issue 9). Without rewinds it renders 50 ms ahead, like a sound card.
                 "-L",
-                "module-null-sink sink_name=speaker",
+                "module-null-sink sink_name=speaker norewinds=1",
             ])
             .env("PULSE_RUNTIME_PATH", &runtime)
             .env("HOME", &runtime)

@@ -10,7 +10,14 @@
 //!   (decode one packet and encode one frame per participant, no sockets, no mixing);
 //! - four-party Opus rooms where two talk and two listen (a supervisor and a trainee): the two
 //!   listeners hear the same frame and share one encode, against the same rooms encoding for
-//!   every leg.
+//!   every leg;
+//! - queued callers on music on hold (one leg per room, G.711 and Opus): the worker's music
+//!   broadcast encoded once per codec, against every leg encoding (and resampling) it alone.
+//!
+//! The ratios that carry a target (relay ≥ 20× transcoding, mixing ≥ 90 % of the libopus bound)
+//! and the music figures are measured interleaved (`support/interleave.rs`: A B A B … rounds,
+//! medians), which holds on a machine shared with builds; the criterion groups give the
+//! absolute figures and criterion's reports.
 //!
 //! Only the server's work is timed: the phones' sending and draining happen outside the timed
 //! span (criterion `iter_custom`). Times are the bench thread's CPU time
@@ -20,7 +27,8 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant, SystemTime};
 
 use agentphone_media::codec::{CodecKind, Decoder, Encoder};
 use agentphone_media::rtcp::{self, ReportBlock};
@@ -34,6 +42,10 @@ use agentphone_server::media_engine::LegMode;
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
 
+#[path = "support/interleave.rs"]
+mod interleave;
+use interleave::{cpu_now, interleave, median, paired_ratio, ratio_quartiles, Subject};
+
 const CALLS: usize = 24;
 const ROOMS3: usize = 16;
 /// Pre-encoded packets the phones cycle through.
@@ -41,20 +53,14 @@ const PACKETS: usize = 50;
 const TWO_PARTY: &str = "two_party_opus_calls_x24";
 const THREE_PARTY: &str = "three_party_opus_rooms_x16";
 const FOUR_PARTY: &str = "four_party_two_listening_rooms_x16";
+/// Queued callers (one room each) on music on hold.
+const QUEUED: usize = 100;
+/// Rounds and ticks per round of the interleaved comparisons.
+const ROUNDS: usize = 21;
+const ROUND_TICKS: u64 = 25;
 
-/// The calling thread's CPU time so far.
-fn cpu_now() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant Linux supports.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    if rc != 0 {
-        return Duration::ZERO;
-    }
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
+/// When this bench process started (set by the first group).
+static STARTED: OnceLock<SystemTime> = OnceLock::new();
 
 /// Criterion's mean estimate (µs) of `group/name` in this run (its `estimates.json`, written
 /// when the function's measurement ends); NaN when it did not run (filtered out).
@@ -74,6 +80,13 @@ fn mean_us(group: &str, name: &str) -> f64 {
     }) else {
         return f64::NAN;
     };
+    // Only this run's figures: a function filtered out leaves the last run's file behind.
+    let fresh = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .is_ok_and(|t| t >= *STARTED.get_or_init(SystemTime::now));
+    if !fresh {
+        return f64::NAN;
+    }
     std::fs::read(path)
         .ok()
         .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
@@ -158,11 +171,12 @@ impl Phone {
 
 /// A room of `legs` Opus legs that all talk, each with its phone.
 fn room(legs: usize) -> Option<(MediaRoom, Vec<Phone>)> {
-    room_of(&vec![LegMode::Mixed; legs])
+    room_of(&vec![LegMode::Mixed; legs], CodecKind::Opus)
 }
 
-/// A room of Opus legs in these modes, each with its phone (a listen-only one sends nothing).
-fn room_of(modes: &[LegMode]) -> Option<(MediaRoom, Vec<Phone>)> {
+/// A room of legs on `codec` in these modes, each with its phone (a phone sends Opus, and only
+/// while its leg is heard: a listen-only or held one sends nothing).
+fn room_of(modes: &[LegMode], codec: CodecKind) -> Option<(MediaRoom, Vec<Phone>)> {
     let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
     let (events, _rx) = tokio::sync::mpsc::unbounded_channel();
     let mut room = MediaRoom::new(modes.len(), Duration::from_secs(3600), events);
@@ -174,8 +188,8 @@ fn room_of(modes: &[LegMode]) -> Option<(MediaRoom, Vec<Phone>)> {
         session
             .configure(SessionConfig {
                 remote: socket.local_addr().ok()?,
-                codec: CodecKind::Opus,
-                pt: 111,
+                codec,
+                pt: codec.default_pt(),
                 telephone_event_pt: Some(101),
                 rtcp_mux: true,
                 srtp: None,
@@ -208,7 +222,12 @@ fn room_of(modes: &[LegMode]) -> Option<(MediaRoom, Vec<Phone>)> {
 type Rooms = Vec<(MediaRoom, Vec<Phone>)>;
 
 /// Time `iters` ticks of every room (the phones send before and drain after each, untimed).
-fn timed_ticks(rooms: &mut Rooms, sources: &Sources, media: &[Vec<u8>], iters: u64) -> Duration {
+fn timed_ticks(
+    rooms: &mut Rooms,
+    sources: &mut Sources,
+    media: &[Vec<u8>],
+    iters: u64,
+) -> Duration {
     let mut total = Duration::ZERO;
     for _ in 0..iters {
         for (_, phones) in rooms.iter_mut() {
@@ -228,7 +247,7 @@ fn timed_ticks(rooms: &mut Rooms, sources: &Sources, media: &[Vec<u8>], iters: u
 
 /// Untimed ticks until every jitter buffer is filled and every encoder follows the phones'
 /// first reports: the recorded means (the printed ratios) are the steady state's.
-fn warm_up(rooms: &mut Rooms, sources: &Sources, media: &[Vec<u8>]) {
+fn warm_up(rooms: &mut Rooms, sources: &mut Sources, media: &[Vec<u8>]) {
     timed_ticks(rooms, sources, media, 20);
 }
 
@@ -237,7 +256,7 @@ fn bench_rooms(
     group: &mut BenchmarkGroup<WallTime>,
     name: &'static str,
     mut rooms: Rooms,
-    sources: &Sources,
+    sources: &mut Sources,
     media: &[Vec<u8>],
 ) {
     warm_up(&mut rooms, sources, media);
@@ -246,19 +265,26 @@ fn bench_rooms(
     });
 }
 
+/// A criterion group of this bench: 20 samples, 4 s.
+fn group<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTime> {
+    let mut group = c.benchmark_group(name);
+    group.sample_size(20);
+    group.measurement_time(Duration::from_secs(4));
+    group
+}
+
 fn sources() -> Sources {
-    Sources {
-        music_on_hold: LoopedAudio::new(fallback_music()),
-        ringback: LoopedAudio::new(fallback_ringback()),
-    }
+    Sources::new(
+        LoopedAudio::new(fallback_music()),
+        LoopedAudio::new(fallback_ringback()),
+    )
 }
 
 fn two_party(c: &mut Criterion) {
-    let sources = sources();
+    STARTED.get_or_init(SystemTime::now);
+    let mut sources = sources();
     let (tone, speech) = (packets(700.0), speech_packets());
-    let mut group = c.benchmark_group(TWO_PARTY);
-    group.sample_size(20);
-    group.measurement_time(Duration::from_secs(4));
+    let mut group = group(c, TWO_PARTY);
     // (name, relay, level windows: None = the default, media)
     for (name, relay, level_every, media) in [
         ("relayed", true, None, &tone),
@@ -268,31 +294,32 @@ fn two_party(c: &mut Criterion) {
         ("relayed_speech", true, None, &speech),
         ("transcoded_speech", false, None, &speech),
     ] {
-        let mut rooms: Rooms = (0..CALLS).filter_map(|_| room(2)).collect();
-        for (i, (r, phones)) in rooms.iter_mut().enumerate() {
-            r.set_relay(relay);
-            if let Some(every) = level_every {
-                r.set_relay_level_every(every);
-            }
-            // Calls (and the two sides of one) at different places in the recording.
-            for (j, p) in phones.iter_mut().enumerate() {
-                p.seq = (97 * i + 499 * j) as u16;
-            }
-        }
-        bench_rooms(&mut group, name, rooms, &sources, media);
+        let rooms = two_party_calls(relay, level_every);
+        bench_rooms(&mut group, name, rooms, &mut sources, media);
     }
     group.finish();
 }
 
-fn three_party(c: &mut Criterion) {
-    let sources = sources();
-    let media = packets(700.0);
-    let mut group = c.benchmark_group(THREE_PARTY);
-    group.sample_size(20);
-    group.measurement_time(Duration::from_secs(4));
-    let rooms: Rooms = (0..ROOMS3).filter_map(|_| room(3)).collect();
-    bench_rooms(&mut group, "mixed_tick", rooms, &sources, &media);
-    // The bound: per participant, decode one packet and encode one frame.
+/// [`CALLS`] two-party Opus calls, relayed or transcoded (`level_every`: see
+/// `MediaRoom::set_relay_level_every`; None = the default).
+fn two_party_calls(relay: bool, level_every: Option<u32>) -> Rooms {
+    let mut rooms: Rooms = (0..CALLS).filter_map(|_| room(2)).collect();
+    for (i, (r, phones)) in rooms.iter_mut().enumerate() {
+        r.set_relay(relay);
+        if let Some(every) = level_every {
+            r.set_relay_level_every(every);
+        }
+        // Calls (and the two sides of one) at different places in the recording.
+        for (j, p) in phones.iter_mut().enumerate() {
+            p.seq = (97 * i + 499 * j) as u16;
+        }
+    }
+    rooms
+}
+
+/// The bare libopus bound of [`ROOMS3`] three-party rooms: per participant, decode one packet
+/// and encode one frame (no sockets, no mixing); runs `iters` ticks, returns their CPU time.
+fn libopus_bound(media: &[Vec<u8>]) -> impl FnMut(u64) -> Duration + '_ {
     let mut codecs: Vec<(Decoder, Encoder)> = (0..ROOMS3 * 3)
         .filter_map(|_| {
             Some((
@@ -303,7 +330,7 @@ fn three_party(c: &mut Criterion) {
         .collect();
     let (mut pcm, mut out) = ([0i16; FRAME], [0u8; 1500]);
     let mut k = 0usize;
-    let mut bound_ticks = |iters: u64| {
+    let mut ticks = move |iters: u64| {
         let start = cpu_now();
         for _ in 0..iters {
             k += 1;
@@ -318,7 +345,24 @@ fn three_party(c: &mut Criterion) {
         cpu_now().saturating_sub(start)
     };
     // Warmed like the rooms: fresh Opus encoders are slower for their first frames.
-    bound_ticks(20);
+    ticks(20);
+    ticks
+}
+
+/// [`QUEUED`] callers on `codec`, each alone in its room on hold (hearing music on hold).
+fn queued_callers(codec: CodecKind) -> Rooms {
+    (0..QUEUED)
+        .filter_map(|_| room_of(&[LegMode::Held], codec))
+        .collect()
+}
+
+fn three_party(c: &mut Criterion) {
+    let mut sources = sources();
+    let media = packets(700.0);
+    let mut group = group(c, THREE_PARTY);
+    let rooms: Rooms = (0..ROOMS3).filter_map(|_| room(3)).collect();
+    bench_rooms(&mut group, "mixed_tick", rooms, &mut sources, &media);
+    let mut bound_ticks = libopus_bound(&media);
     group.bench_function("bare_libopus_decode_encode", |b| {
         b.iter_custom(&mut bound_ticks)
     });
@@ -326,11 +370,9 @@ fn three_party(c: &mut Criterion) {
 }
 
 fn listeners(c: &mut Criterion) {
-    let sources = sources();
+    let mut sources = sources();
     let media = packets(700.0);
-    let mut group = c.benchmark_group(FOUR_PARTY);
-    group.sample_size(20);
-    group.measurement_time(Duration::from_secs(4));
+    let mut group = group(c, FOUR_PARTY);
     let modes = [
         LegMode::Mixed,
         LegMode::Mixed,
@@ -338,11 +380,13 @@ fn listeners(c: &mut Criterion) {
         LegMode::ListenOnly,
     ];
     for (name, shared) in [("shared_encode", true), ("encode_per_leg", false)] {
-        let mut rooms: Rooms = (0..ROOMS3).filter_map(|_| room_of(&modes)).collect();
+        let mut rooms: Rooms = (0..ROOMS3)
+            .filter_map(|_| room_of(&modes, CodecKind::Opus))
+            .collect();
         for (r, _) in rooms.iter_mut() {
             r.set_shared_encodes(shared);
         }
-        bench_rooms(&mut group, name, rooms, &sources, &media);
+        bench_rooms(&mut group, name, rooms, &mut sources, &media);
     }
     group.finish();
 }
@@ -398,5 +442,96 @@ fn summary(_: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, two_party, three_party, listeners, summary);
+/// `rooms` ticked with `sources` as one side of an interleaved comparison (warmed up first).
+fn rooms_subject(mut rooms: Rooms, mut sources: Sources, media: &[Vec<u8>]) -> Subject<'_> {
+    warm_up(&mut rooms, &mut sources, media);
+    Box::new(move |ticks| timed_ticks(&mut rooms, &mut sources, media, ticks))
+}
+
+/// The same-run comparisons, interleaved (see the file's head): the figures the targets and the
+/// music on hold are judged by.
+fn interleaved(_: &mut Criterion) {
+    let (tone, speech) = (packets(700.0), speech_packets());
+    println!(
+        "\n== interleaved same-run comparisons: {ROUNDS} rounds × {ROUND_TICKS} ticks, A B A B …, \
+         medians of the bench thread's CPU time per tick; ratio = median of the rounds' ratios \
+         [middle half] =="
+    );
+    let per_core = |n: usize, us: f64| n as f64 * 20_000.0 / us;
+
+    let mut subjects: Vec<Subject<'_>> = vec![
+        rooms_subject(two_party_calls(true, None), sources(), &tone),
+        rooms_subject(two_party_calls(false, None), sources(), &tone),
+        rooms_subject(two_party_calls(true, None), sources(), &speech),
+        rooms_subject(two_party_calls(false, None), sources(), &speech),
+    ];
+    let r = interleave(&mut subjects, ROUNDS, ROUND_TICKS);
+    drop(subjects);
+    if let [relayed, transcoded, relayed_speech, transcoded_speech] = r.as_slice() {
+        for (what, relayed, transcoded) in [
+            ("steady tones", relayed, transcoded),
+            ("real speech", relayed_speech, transcoded_speech),
+        ] {
+            let (lo, hi) = ratio_quartiles(transcoded, relayed);
+            println!(
+                "two-party calls per core ({what}): relayed {:.0}, transcoded {:.0} → {:.1}× [{lo:.1}–{hi:.1}] (target ≥ 20×)",
+                per_core(CALLS, median(relayed)),
+                per_core(CALLS, median(transcoded)),
+                paired_ratio(transcoded, relayed),
+            );
+        }
+    }
+
+    let three: Rooms = (0..ROOMS3).filter_map(|_| room(3)).collect();
+    let mut subjects: Vec<Subject<'_>> = vec![
+        rooms_subject(three, sources(), &tone),
+        Box::new(libopus_bound(&tone)),
+    ];
+    let r = interleave(&mut subjects, ROUNDS, ROUND_TICKS);
+    drop(subjects);
+    if let [mixed, bound] = r.as_slice() {
+        let (lo, hi) = ratio_quartiles(bound, mixed);
+        println!(
+            "three-party rooms per core: mixed {:.1}, bare libopus bound {:.1} → {:.1} % of the bound [{:.1}–{:.1}] (target ≥ 90 %)",
+            per_core(ROOMS3, median(mixed)),
+            per_core(ROOMS3, median(bound)),
+            100.0 * paired_ratio(bound, mixed),
+            100.0 * lo,
+            100.0 * hi,
+        );
+    }
+
+    for codec in [CodecKind::Pcmu, CodecKind::Opus] {
+        let mut per_leg = sources();
+        per_leg.set_shared_music(false);
+        let mut subjects: Vec<Subject<'_>> = vec![
+            rooms_subject(queued_callers(codec), sources(), &tone),
+            rooms_subject(queued_callers(codec), per_leg, &tone),
+        ];
+        let r = interleave(&mut subjects, ROUNDS, ROUND_TICKS);
+        drop(subjects);
+        if let [shared, alone] = r.as_slice() {
+            let (lo, hi) = ratio_quartiles(alone, shared);
+            println!(
+                "queued callers on music on hold per core ({}): one encode per codec {:.0}, \
+                 each leg encoding {:.0} → {:.1}× [{lo:.1}–{hi:.1}]; CPU per queued call {:.1} µs/s vs {:.1} µs/s",
+                codec.name(),
+                per_core(QUEUED, median(shared)),
+                per_core(QUEUED, median(alone)),
+                paired_ratio(alone, shared),
+                median(shared) * 50.0 / QUEUED as f64,
+                median(alone) * 50.0 / QUEUED as f64,
+            );
+        }
+    }
+}
+
+criterion_group!(
+    benches,
+    two_party,
+    three_party,
+    listeners,
+    summary,
+    interleaved
+);
 criterion_main!(benches);

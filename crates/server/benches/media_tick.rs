@@ -46,14 +46,14 @@ fn bench(c: &mut Criterion) {
             Instant::now(),
         ));
     }
-    let sources = Sources {
-        music_on_hold: LoopedAudio::new(fallback_music()),
-        ringback: LoopedAudio::new(fallback_ringback()),
-    };
+    let mut sources = Sources::new(
+        LoopedAudio::new(fallback_music()),
+        LoopedAudio::new(fallback_ringback()),
+    );
     let mut buf = [0u8; 2048];
     c.bench_function("tick_room 3 legs opus", |b| {
         b.iter(|| {
-            tick_room(&mut room, &sources, Instant::now());
+            tick_room(&mut room, &mut sources, Instant::now());
             for s in &sinks {
                 while s.recv(&mut buf).is_ok() {}
             }

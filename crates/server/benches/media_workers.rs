@@ -67,7 +67,7 @@ fn shards(workers: usize) -> Vec<Shard> {
     shards
 }
 
-fn tick_shard(shard: &mut Shard, sources: &Sources) {
+fn tick_shard(shard: &mut Shard, sources: &mut Sources) {
     let mut buf = [0u8; 2048];
     let now = Instant::now();
     for (room, sinks) in shard.iter_mut() {
@@ -96,13 +96,13 @@ impl Workers {
             .into_iter()
             .map(|mut shard| {
                 let (start, done, stop) = (start.clone(), done.clone(), stop.clone());
-                let sources = sources.clone();
+                let mut sources = sources.clone();
                 std::thread::spawn(move || loop {
                     start.wait();
                     if stop.load(Ordering::Acquire) {
                         return;
                     }
-                    tick_shard(&mut shard, &sources);
+                    tick_shard(&mut shard, &mut sources);
                     done.wait();
                 })
             })
@@ -136,10 +136,12 @@ impl Drop for Workers {
 static MEANS: Mutex<Vec<(usize, Duration, u64)>> = Mutex::new(Vec::new());
 
 fn bench(c: &mut Criterion) {
-    let sources = Sources {
-        music_on_hold: LoopedAudio::new(fallback_music()),
-        ringback: LoopedAudio::new(fallback_ringback()),
-    };
+    let mut sources = Sources::new(
+        LoopedAudio::new(fallback_music()),
+        LoopedAudio::new(fallback_ringback()),
+    );
+    // Every leg encodes its music alone: this bench measures encode work spread over workers.
+    sources.set_shared_music(false);
     let mut group = c.benchmark_group("media_workers_48_rooms_x3");
     group.sample_size(20);
     group.measurement_time(Duration::from_secs(5));

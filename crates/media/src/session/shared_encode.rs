@@ -17,6 +17,19 @@ pub struct EncoderKey {
     loss_hint: u8,
 }
 
+impl EncoderKey {
+    /// The codec.
+    pub fn codec(&self) -> CodecKind {
+        self.codec
+    }
+
+    /// The Opus loss hint (percent; 0 for G.711): an encoder set with
+    /// `Encoder::set_loss_hint(key.loss_hint())` encodes as every session with this key does.
+    pub fn loss_hint(&self) -> u8 {
+        self.loss_hint
+    }
+}
+
 impl RtpSession {
     /// This session's [`EncoderKey`] (None before `configure`).
     pub fn encoder_key(&self) -> Option<EncoderKey> {

@@ -59,10 +59,10 @@ fn both_hear(hard_cut: bool, relay: bool) -> (Vec<i16>, Vec<i16>) {
     let start = Instant::now();
     room.add_leg(MediaLeg::new(0, agent_leg, LegMode::Mixed, false, start));
     room.add_leg(MediaLeg::new(1, customer_leg, LegMode::Mixed, false, start));
-    let sources = Sources {
-        music_on_hold: LoopedAudio::new(fallback_music()),
-        ringback: LoopedAudio::new(fallback_ringback()),
-    };
+    let mut sources = Sources::new(
+        LoopedAudio::new(fallback_music()),
+        LoopedAudio::new(fallback_ringback()),
+    );
     let mut tone = ToneGenerator::new(1000.0, -12.0);
     let mut agent_tone = ToneGenerator::new(1500.0, -12.0);
     let (mut frame, mut heard): (Frame, Frame) = ([0; FRAME], [0; FRAME]);
@@ -85,7 +85,7 @@ fn both_hear(hard_cut: bool, relay: bool) -> (Vec<i16>, Vec<i16>) {
         let _ = customer_phone.send_frame(&frame);
         agent_tone.fill(&mut frame);
         let _ = agent_phone.send_frame(&frame);
-        tick_room(&mut room, &sources, now);
+        tick_room(&mut room, &mut sources, now);
         if relay && (t == HOLD_AT - 1 || t == RESUME_AT + 2) {
             assert!(room.is_relaying(), "two parties relay at tick {t}");
         }

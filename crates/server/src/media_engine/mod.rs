@@ -8,6 +8,9 @@ mod arrivals;
 mod arrivals_test;
 pub mod level;
 pub mod moh;
+mod music_broadcast;
+#[cfg(test)]
+mod music_broadcast_test;
 pub use agentphone_media::realtime;
 pub mod tick;
 pub mod transition;
@@ -176,14 +179,10 @@ impl MediaHandle {
         rtp_timeout: Duration,
         workers: usize,
     ) -> std::io::Result<(MediaHandle, Vec<JoinHandle<()>>)> {
-        let sources = Sources {
-            music_on_hold: LoopedAudio::load_or(
-                music_on_hold,
-                "music on hold",
-                moh::fallback_music,
-            ),
-            ringback: LoopedAudio::load_or(ringback, "ringback", moh::fallback_ringback),
-        };
+        let sources = Sources::new(
+            LoopedAudio::load_or(music_on_hold, "music on hold", moh::fallback_music),
+            LoopedAudio::load_or(ringback, "ringback", moh::fallback_ringback),
+        );
         let mut senders = Vec::with_capacity(workers.max(1));
         let mut threads = Vec::with_capacity(workers.max(1));
         for i in 0..workers.max(1) {

@@ -2,6 +2,7 @@
 //! relay DTMF, watch for silent legs, measure each leg's speaking level. Steady state allocates
 //! nothing: frames, the mixer and the DTMF buffers are sized when the room/leg is added.
 
+mod music;
 mod relay;
 mod relay_level;
 #[cfg(test)]
@@ -17,12 +18,13 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
 use agentphone_media::mixer::Mixer;
-use agentphone_media::session::{FrameStatus, RtpSession};
+use agentphone_media::session::{EncoderKey, FrameStatus, RtpSession};
 use agentphone_media::{Frame, FRAME};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::level::LevelMeter;
 use super::moh::LoopedAudio;
+use super::music_broadcast::MusicBroadcast;
 use super::transition::{crossfade, fade, Hearing, CROSSFADE};
 use super::{LegMode, MediaEvent, MediaEventKind};
 use crate::ids::LegId;
@@ -30,13 +32,38 @@ use crate::ids::LegId;
 /// The most legs one media room can hold (bounds the stack arrays of a tick).
 pub const MAX_LEGS: usize = 16;
 
-/// The looped sources shared by all rooms.
+/// The looped sources of one worker's rooms: music on hold played once for all of them
+/// ([`MusicBroadcast`]), ringback from each leg's own position (its cadence starts with a ring).
+/// A clone starts its own broadcast (one per worker).
 #[derive(Clone)]
 pub struct Sources {
-    /// Music on hold.
-    pub music_on_hold: LoopedAudio,
+    music: MusicBroadcast,
     /// Ringback (caller waiting for an answer).
-    pub ringback: LoopedAudio,
+    ringback: LoopedAudio,
+    /// Legs on music send the broadcast's shared encode (on unless a bench measures without).
+    share_music: bool,
+}
+
+impl Sources {
+    /// Music on hold and ringback loops.
+    pub fn new(music_on_hold: LoopedAudio, ringback: LoopedAudio) -> Self {
+        Sources {
+            music: MusicBroadcast::new(music_on_hold),
+            ringback,
+            share_music: true,
+        }
+    }
+
+    /// Allow (the default) or forbid legs on music to send the broadcast's shared encode (then
+    /// each encodes the same frame alone): a bench measures without.
+    pub fn set_shared_music(&mut self, on: bool) {
+        self.share_music = on;
+    }
+
+    /// How many shared music encoders serve an encoder setting (one per setting used lately).
+    pub fn music_encoders(&self) -> usize {
+        self.music.encoders_in_use()
+    }
 }
 
 /// One leg: its RTP session and what it hears / whether it is heard.
@@ -61,6 +88,12 @@ pub struct MediaLeg {
     level: LevelMeter,
     /// Sent another leg's encode last tick (see [`shared`]): its own encoder is stale.
     following: bool,
+    /// Sent the music broadcast's encode last tick: its own encoder is stale.
+    following_music: bool,
+    /// Ticks settled on music so far (saturating at [`FOLLOW_MUSIC_AFTER`]).
+    music_ticks: u8,
+    /// The encoder settings of those ticks.
+    music_key: Option<EncoderKey>,
     /// While relayed: which level windows are decoded.
     level_gate: relay_level::LevelGate,
 }
@@ -87,13 +120,16 @@ impl MediaLeg {
             dtmf: Vec::with_capacity(16),
             level: LevelMeter::default(),
             following: false,
+            following_music: false,
+            music_ticks: 0,
+            music_key: None,
             level_gate: relay_level::LevelGate::default(),
         }
     }
 
     /// Change what the leg hears. The next tick crossfades from the old source to the new one;
-    /// a looped source (music, ringback) starts from its beginning (the ring cadence begins with
-    /// a ring).
+    /// ringback starts from its beginning (the ring cadence begins with a ring), music where the
+    /// worker's broadcast of it is.
     pub fn set_mode(&mut self, mode: LegMode) {
         self.mode = mode;
     }
@@ -230,7 +266,7 @@ pub fn arrival_sockets(room: &MediaRoom) -> Option<[RawFd; 2]> {
 }
 
 /// One tick of one room. Public so a bench can drive it.
-pub fn tick_room(room: &mut MediaRoom, sources: &Sources, now: Instant) {
+pub fn tick_room(room: &mut MediaRoom, sources: &mut Sources, now: Instant) {
     let relay = room.relay && relay::can_relay(&room.legs);
     if relay != room.relaying {
         relay::switch(room, relay, now);
@@ -303,11 +339,16 @@ pub fn tick_room(room: &mut MediaRoom, sources: &Sources, now: Instant) {
         _ => [None; MAX_LEGS],
     };
     let mut followed = None;
+    sources.music.advance(now);
     for i in 0..n {
         let (Some(leg), Some(mix)) = (room.legs.get_mut(i), room.outputs.get(i)) else {
             continue;
         };
         let hearing = Hearing::from(leg.mode);
+        if music::send_shared(leg, hearing, sources) {
+            leg.session.maybe_send_rtcp(now);
+            continue;
+        }
         if hearing != leg.hearing {
             let pos = &mut leg.source_pos;
             render(leg.hearing, mix, sources, pos, &mut room.previous);
@@ -360,11 +401,12 @@ pub fn tick_room(room: &mut MediaRoom, sources: &Sources, now: Instant) {
     }
 }
 
-/// The next frame of `source` into `out` (a looped source advances `pos`).
+/// The next frame of `source` into `out` (ringback advances `pos`; music is the broadcast's
+/// frame of this tick).
 fn render(source: Hearing, mix: &Frame, sources: &Sources, pos: &mut usize, out: &mut Frame) {
     match source {
         Hearing::Mix => out.copy_from_slice(mix),
-        Hearing::Music => sources.music_on_hold.fill(pos, out),
+        Hearing::Music => out.copy_from_slice(sources.music.frame()),
         Hearing::Ringback => sources.ringback.fill(pos, out),
     }
 }

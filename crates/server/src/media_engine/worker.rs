@@ -42,7 +42,7 @@ impl Worker {
             }
             let now = Instant::now();
             for (&id, room) in self.rooms.iter_mut() {
-                tick_room(room, &self.sources, now);
+                tick_room(room, &mut self.sources, now);
                 arrivals.sync(id, room);
             }
             let now = Instant::now();

@@ -17,7 +17,7 @@ use agentphone_testkit::alloc::{assert_installed, set_counting, take_count};
 /// and plays a frame and maybe reports (RTCP).
 fn phones_and_tick(
     room: &mut MediaRoom,
-    sources: &Sources,
+    sources: &mut Sources,
     phones: &mut [(RtpSession, ToneGenerator)],
     digits: &mut Vec<char>,
 ) {
@@ -70,16 +70,16 @@ fn room_tick_allocates_nothing_in_steady_state() {
         )));
         phones.push((phone, ToneGenerator::new(300.0 + 400.0 * i as f32, -12.0)));
     }
-    let sources = Sources {
-        music_on_hold: LoopedAudio::new(fallback_music()),
-        ringback: LoopedAudio::new(fallback_ringback()),
-    };
+    let mut sources = Sources::new(
+        LoopedAudio::new(fallback_music()),
+        LoopedAudio::new(fallback_ringback()),
+    );
     let mut digits = Vec::with_capacity(16);
     let mut run = |room: &mut MediaRoom, ticks: usize, count: bool| {
         let mut next = Instant::now();
         for _ in 0..ticks {
             set_counting(count);
-            phones_and_tick(room, &sources, &mut phones, &mut digits);
+            phones_and_tick(room, &mut sources, &mut phones, &mut digits);
             set_counting(false);
             next += Duration::from_millis(20);
             if let Some(wait) = next.checked_duration_since(Instant::now()) {
@@ -145,10 +145,10 @@ fn relayed_room_allocates_nothing_in_steady_state_or_switching() {
         assert!(room.add_leg(MediaLeg::new(i, leg, LegMode::Mixed, true, Instant::now())));
         phones.push((phone, ToneGenerator::new(400.0 + 300.0 * i as f32, -12.0)));
     }
-    let sources = Sources {
-        music_on_hold: LoopedAudio::new(fallback_music()),
-        ringback: LoopedAudio::new(fallback_ringback()),
-    };
+    let mut sources = Sources::new(
+        LoopedAudio::new(fallback_music()),
+        LoopedAudio::new(fallback_ringback()),
+    );
     let mut digits = Vec::with_capacity(16);
     let mut run = |room: &mut MediaRoom, ticks: usize, hold_at: Option<usize>| {
         let mut next = Instant::now();
@@ -160,7 +160,7 @@ fn relayed_room_allocates_nothing_in_steady_state_or_switching() {
                 room.legs[0].mode = LegMode::Mixed;
             }
             set_counting(true);
-            phones_and_tick(room, &sources, &mut phones, &mut digits);
+            phones_and_tick(room, &mut sources, &mut phones, &mut digits);
             set_counting(false);
             next += Duration::from_millis(20);
             if let Some(wait) = next.checked_duration_since(Instant::now()) {
@@ -218,10 +218,10 @@ fn shared_encode_allocates_nothing() {
         assert!(room.add_leg(MediaLeg::new(i, leg, mode, false, Instant::now())));
         phones.push((phone, ToneGenerator::new(400.0 + 300.0 * i as f32, -12.0)));
     }
-    let sources = Sources {
-        music_on_hold: LoopedAudio::new(fallback_music()),
-        ringback: LoopedAudio::new(fallback_ringback()),
-    };
+    let mut sources = Sources::new(
+        LoopedAudio::new(fallback_music()),
+        LoopedAudio::new(fallback_ringback()),
+    );
     let mut digits = Vec::with_capacity(16);
     let mut run = |room: &mut MediaRoom, ticks: usize, trainee: LegMode| {
         if let Some(l) = room.leg_mut(3) {
@@ -230,7 +230,7 @@ fn shared_encode_allocates_nothing() {
         let mut next = Instant::now();
         for _ in 0..ticks {
             set_counting(true);
-            phones_and_tick(room, &sources, &mut phones, &mut digits);
+            phones_and_tick(room, &mut sources, &mut phones, &mut digits);
             set_counting(false);
             next += Duration::from_millis(20);
             if let Some(wait) = next.checked_duration_since(Instant::now()) {

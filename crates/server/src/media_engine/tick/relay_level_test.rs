@@ -23,10 +23,10 @@ fn relayed_talk_and_silence_are_reported_without_waiting_for_the_refresh() {
     let (b_leg, b_addr, _) = leg(ip, 1, &bob, start);
     room.add_leg(a_leg);
     room.add_leg(b_leg);
-    let sources = Sources {
-        music_on_hold: LoopedAudio::new(fallback_music()),
-        ringback: LoopedAudio::new(fallback_ringback()),
-    };
+    let mut sources = Sources::new(
+        LoopedAudio::new(fallback_music()),
+        LoopedAudio::new(fallback_ringback()),
+    );
     // Alice talks for 3 s, is silent for 3 s, talks again; bob talks throughout.
     let (silent_at, talk_again_at, ticks) = (150u32, 300u32, 450u32);
     let mut alice_levels: Vec<(u32, u8)> = Vec::new();
@@ -37,7 +37,7 @@ fn relayed_talk_and_silence_are_reported_without_waiting_for_the_refresh() {
         bob.send_to(b_addr);
         // Loopback queues both packets during the sends (one arriving a tick late only makes
         // the gate measure more, never less).
-        tick_room(&mut room, &sources, now);
+        tick_room(&mut room, &mut sources, now);
         assert!(room.is_relaying() || t == 0, "tick {t}: relaying");
         alice.receive();
         bob.receive();

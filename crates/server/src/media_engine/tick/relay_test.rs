@@ -125,10 +125,10 @@ fn two_parties_are_relayed_byte_for_byte_and_streams_stay_continuous() {
     let (b_leg, b_addr, b_ssrc) = leg(ip, 1, &bob, start);
     room.add_leg(a_leg);
     room.add_leg(b_leg);
-    let sources = Sources {
-        music_on_hold: LoopedAudio::new(fallback_music()),
-        ringback: LoopedAudio::new(fallback_ringback()),
-    };
+    let mut sources = Sources::new(
+        LoopedAudio::new(fallback_music()),
+        LoopedAudio::new(fallback_ringback()),
+    );
     let mut relayed_ticks = 0;
     for t in 0..TICKS {
         let now = start + Duration::from_millis(20 * t as u64);
@@ -142,7 +142,7 @@ fn two_parties_are_relayed_byte_for_byte_and_streams_stay_continuous() {
         bob.send_to(b_addr);
         // Let loopback deliver before the tick polls.
         std::thread::sleep(Duration::from_millis(1));
-        tick_room(&mut room, &sources, now);
+        tick_room(&mut room, &mut sources, now);
         relayed_ticks += usize::from(room.is_relaying());
         std::thread::sleep(Duration::from_millis(1));
         alice.receive();
@@ -211,10 +211,10 @@ fn loss_reported_downstream_reaches_the_relayed_sender() {
     }
     room.add_leg(a_leg);
     room.add_leg(b_leg);
-    let sources = Sources {
-        music_on_hold: LoopedAudio::new(fallback_music()),
-        ringback: LoopedAudio::new(fallback_ringback()),
-    };
+    let mut sources = Sources::new(
+        LoopedAudio::new(fallback_music()),
+        LoopedAudio::new(fallback_ringback()),
+    );
     let mut reported_to_alice = Vec::new();
     for t in 0..40u64 {
         let now = start + Duration::from_millis(20 * t);
@@ -228,7 +228,7 @@ fn loss_reported_downstream_reaches_the_relayed_sender() {
             let _ = bob.socket.send_to(&buf[..n], b_addr);
         }
         std::thread::sleep(Duration::from_millis(1));
-        tick_room(&mut room, &sources, now);
+        tick_room(&mut room, &mut sources, now);
         std::thread::sleep(Duration::from_millis(1));
         let mut buf = [0u8; 2048];
         while let Ok(n) = alice.socket.recv(&mut buf) {

@@ -93,10 +93,10 @@ fn room(shared: bool) -> (MediaRoom, Vec<Phone>) {
 }
 
 fn sources() -> Sources {
-    Sources {
-        music_on_hold: LoopedAudio::new(fallback_music()),
-        ringback: LoopedAudio::new(fallback_ringback()),
-    }
+    Sources::new(
+        LoopedAudio::new(fallback_music()),
+        LoopedAudio::new(fallback_ringback()),
+    )
 }
 
 /// Run `ticks` ticks from `first`; `talks(leg, tick)` says whether that leg's phone sends.
@@ -106,7 +106,7 @@ fn run(
     ticks: std::ops::Range<usize>,
     talks: impl Fn(usize, usize) -> bool,
 ) {
-    let sources = sources();
+    let mut sources = sources();
     let start = Instant::now();
     for t in ticks {
         for (i, phone) in phones.iter_mut().enumerate() {
@@ -114,7 +114,11 @@ fn run(
                 phone.send();
             }
         }
-        tick_room(room, &sources, start + Duration::from_millis(20 * t as u64));
+        tick_room(
+            room,
+            &mut sources,
+            start + Duration::from_millis(20 * t as u64),
+        );
         phones.iter_mut().for_each(Phone::receive);
     }
 }
