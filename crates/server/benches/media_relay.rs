@@ -12,7 +12,8 @@
 //!   listeners hear the same frame and share one encode, against the same rooms encoding for
 //!   every leg;
 //! - queued callers on music on hold (one leg per room, G.711 and Opus): the worker's music
-//!   broadcast encoded once per codec, against every leg encoding (and resampling) it alone.
+//!   broadcast encoded once for G.711, against every leg encoding (and resampling) it alone
+//!   (Opus legs encode it alone either way, `tick/music.rs`: the Opus row is the control, ≈ 1×).
 //!
 //! The ratios that carry a target (relay ≥ 20× transcoding, mixing ≥ 90 % of the libopus bound)
 //! and the music figures are measured interleaved (`support/interleave.rs`: A B A B … rounds,
