@@ -45,7 +45,9 @@ use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
 
 #[path = "support/interleave.rs"]
 mod interleave;
-use interleave::{cpu_now, interleave, median, paired_ratio, ratio_quartiles, Subject};
+use interleave::{
+    cpu_now, interleave, median, paired_ratio, ratio_quartiles, rounds_and_ticks, Subject,
+};
 
 const CALLS: usize = 24;
 const ROOMS3: usize = 16;
@@ -453,8 +455,9 @@ fn rooms_subject(mut rooms: Rooms, mut sources: Sources, media: &[Vec<u8>]) -> S
 /// music on hold are judged by.
 fn interleaved(_: &mut Criterion) {
     let (tone, speech) = (packets(700.0), speech_packets());
+    let (rounds, round_ticks) = rounds_and_ticks((ROUNDS, ROUND_TICKS));
     println!(
-        "\n== interleaved same-run comparisons: {ROUNDS} rounds × {ROUND_TICKS} ticks, A B A B …, \
+        "\n== interleaved same-run comparisons: {rounds} rounds × {round_ticks} ticks, A B A B …, \
          medians of the bench thread's CPU time per tick; ratio = median of the rounds' ratios \
          [middle half] =="
     );
@@ -466,7 +469,7 @@ fn interleaved(_: &mut Criterion) {
         rooms_subject(two_party_calls(true, None), sources(), &speech),
         rooms_subject(two_party_calls(false, None), sources(), &speech),
     ];
-    let r = interleave(&mut subjects, ROUNDS, ROUND_TICKS);
+    let r = interleave(&mut subjects, rounds, round_ticks);
     drop(subjects);
     if let [relayed, transcoded, relayed_speech, transcoded_speech] = r.as_slice() {
         for (what, relayed, transcoded) in [
@@ -488,7 +491,7 @@ fn interleaved(_: &mut Criterion) {
         rooms_subject(three, sources(), &tone),
         Box::new(libopus_bound(&tone)),
     ];
-    let r = interleave(&mut subjects, ROUNDS, ROUND_TICKS);
+    let r = interleave(&mut subjects, rounds, round_ticks);
     drop(subjects);
     if let [mixed, bound] = r.as_slice() {
         let (lo, hi) = ratio_quartiles(bound, mixed);
@@ -509,7 +512,7 @@ fn interleaved(_: &mut Criterion) {
             rooms_subject(queued_callers(codec), sources(), &tone),
             rooms_subject(queued_callers(codec), per_leg, &tone),
         ];
-        let r = interleave(&mut subjects, ROUNDS, ROUND_TICKS);
+        let r = interleave(&mut subjects, rounds, round_ticks);
         drop(subjects);
         if let [shared, alone] = r.as_slice() {
             let (lo, hi) = ratio_quartiles(alone, shared);

@@ -24,6 +24,17 @@ pub fn cpu_now() -> Duration {
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
+/// `(rounds, ticks)` for a comparison: `full` under `cargo bench` (criterion is given `--bench`),
+/// one round of one tick under `cargo test`, which runs each bench once to show it still works
+/// (the full comparisons took 35 s of CI's test run).
+pub fn rounds_and_ticks(full: (usize, u64)) -> (usize, u64) {
+    if std::env::args().any(|a| a == "--bench") {
+        full
+    } else {
+        (1, 1)
+    }
+}
+
 /// One side of a comparison: runs `ticks` ticks, returns the CPU time they took.
 pub type Subject<'a> = Box<dyn FnMut(u64) -> Duration + 'a>;
 
