@@ -106,12 +106,22 @@ impl Ctx {
                 )
             })?,
         };
-        let secrets = crate::security::secrets::load_for(&config).map_err(|e| {
-            anyhow::anyhow!(
-                "cannot read the agents' secrets from {}: {e}",
-                config.database.display()
-            )
-        })?;
+        let configured: Vec<_> = config
+            .agents
+            .iter()
+            .map(|a| crate::security::secrets::ConfiguredAgent {
+                username: &a.username,
+                password: a.password.as_deref(),
+            })
+            .collect();
+        let secrets =
+            crate::security::secrets::load_for(&config.database, &config.realm, &configured)
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "cannot read the agents' secrets from {}: {e}",
+                        config.database.display()
+                    )
+                })?;
         let shared = config
             .cluster
             .as_ref()

@@ -35,7 +35,7 @@ impl Room {
             sip_reply::reply(&tx, 481, "Call/Transaction Does Not Exist").await;
             return None;
         };
-        if !crate::security::dialog_guard::admits(&self.ctx, &leg.dialog, leg.is_agent, &tx) {
+        if !super::dialog_guard::admits(&self.ctx, &leg.dialog, leg.is_agent, &tx) {
             sip_reply::reply(&tx, 481, "Call/Transaction Does Not Exist").await;
             return None;
         }

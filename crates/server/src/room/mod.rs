@@ -7,6 +7,7 @@
 
 mod actor;
 mod call_rules;
+mod dialog_guard;
 mod early;
 mod effects;
 mod hold;

@@ -159,18 +159,32 @@ fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// The secrets the server runs with: the stored ones, with every config password imported first
-/// (hashed; the plaintext is never written). Only configured agents can log in.
-pub fn load_for(config: &crate::config::Config) -> Result<HashMap<String, Ha1>, StoreError> {
-    let store = SecretStore::open(&config.database)?;
+/// An agent as the config names it: user name, and the plaintext password if the config still
+/// holds one. (The config's own type stays out of here: `config` reads `security`'s settings.)
+pub struct ConfiguredAgent<'a> {
+    /// User name.
+    pub username: &'a str,
+    /// Plaintext password to import, if any.
+    pub password: Option<&'a str>,
+}
+
+/// The secrets the server runs with: the stored ones in `database`, with every configured
+/// password imported first (hashed; the plaintext is never written). Only configured agents can
+/// log in.
+pub fn load_for(
+    database: &Path,
+    realm: &str,
+    agents: &[ConfiguredAgent<'_>],
+) -> Result<HashMap<String, Ha1>, StoreError> {
+    let store = SecretStore::open(database)?;
     // One transaction for the whole import: one commit, not one per agent.
     store.conn.execute_batch("BEGIN IMMEDIATE")?;
-    for agent in &config.agents {
-        if let Some(password) = &agent.password {
-            let ha1 = Ha1::of(&agent.username, &config.realm, password);
-            let stored = store.get(&agent.username)?;
-            if stored.as_ref() != Some(&(config.realm.clone(), ha1)) {
-                store.set(&agent.username, &config.realm, password)?;
+    for agent in agents {
+        if let Some(password) = agent.password {
+            let ha1 = Ha1::of(agent.username, realm, password);
+            let stored = store.get(agent.username)?;
+            if stored.as_ref() != Some(&(realm.to_string(), ha1)) {
+                store.set(agent.username, realm, password)?;
             }
             tracing::warn!(
                 agent = %agent.username,
@@ -181,10 +195,10 @@ pub fn load_for(config: &crate::config::Config) -> Result<HashMap<String, Ha1>, 
         }
     }
     store.conn.execute_batch("COMMIT")?;
-    let mut all = store.load(&config.realm)?;
-    all.retain(|user, _| config.agent(user).is_some());
-    for agent in &config.agents {
-        if !all.contains_key(&agent.username) {
+    let mut all = store.load(realm)?;
+    all.retain(|user, _| agents.iter().any(|a| a.username == user));
+    for agent in agents {
+        if !all.contains_key(agent.username) {
             tracing::warn!(agent = %agent.username, "agent has no password: cannot log in \
                  (`agentphone-server --config FILE agent add {}`)", agent.username);
         }
