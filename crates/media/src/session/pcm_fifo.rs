@@ -63,7 +63,9 @@ impl PcmFifo {
         }
         out[..n].copy_from_slice(&self.pcm[..n]);
         out[n..].fill(0);
-        let status = if self.concealed[..n].contains(&true) {
+        // An OR over the whole span (no early exit) compiles to a few vector instructions; the
+        // early-exit `contains` was a byte loop (a third of a mixed leg's playout time).
+        let status = if self.concealed[..n].iter().fold(false, |any, &c| any | c) {
             FrameStatus::Concealed
         } else {
             FrameStatus::Audio

@@ -349,24 +349,31 @@ pub fn tick_room(room: &mut MediaRoom, sources: &mut Sources, now: Instant) {
             leg.session.maybe_send_rtcp(now);
             continue;
         }
-        if hearing != leg.hearing {
-            let pos = &mut leg.source_pos;
-            render(leg.hearing, mix, sources, pos, &mut room.previous);
-            *pos = 0;
-        }
-        render(
-            hearing,
-            mix,
-            sources,
-            &mut leg.source_pos,
-            &mut room.scratch,
-        );
-        if hearing != leg.hearing {
-            crossfade(&room.previous, &mut room.scratch, room.crossfade);
-            leg.hearing = hearing;
-        }
+        let switching = hearing != leg.hearing;
+        // A leg that keeps hearing the mix encodes it where it is (no copy).
+        let pcm: &Frame = if !switching && hearing == Hearing::Mix {
+            mix
+        } else {
+            if switching {
+                let pos = &mut leg.source_pos;
+                render(leg.hearing, mix, sources, pos, &mut room.previous);
+                *pos = 0;
+            }
+            render(
+                hearing,
+                mix,
+                sources,
+                &mut leg.source_pos,
+                &mut room.scratch,
+            );
+            if switching {
+                crossfade(&room.previous, &mut room.scratch, room.crossfade);
+                leg.hearing = hearing;
+            }
+            &room.scratch
+        };
         let leader = leaders.get(i).copied().flatten();
-        if shared::send(&mut room.legs, i, leader, &room.scratch, &room.heard_last) {
+        if shared::send(&mut room.legs, i, leader, pcm, &room.heard_last) {
             followed = leader;
         }
         if let Some(leg) = room.legs.get_mut(i) {
