@@ -166,9 +166,8 @@ impl Endpoint {
             tasks.push(tokio::spawn(timers).abort_handle());
         }
         for socket in &sockets {
-            let turn = Arc::new(tokio::sync::Semaphore::new(1));
             for _ in 0..config.receive_worker_count() {
-                let worker = receive::receive_loop(endpoint.clone(), socket.clone(), turn.clone());
+                let worker = receive::receive_loop(endpoint.clone(), socket.clone());
                 tasks.push(tokio::spawn(worker).abort_handle());
             }
         }

@@ -6,4 +6,3 @@ pub(crate) mod tcp;
 pub(crate) mod tls_stream;
 pub(crate) mod udp;
 pub(crate) mod udp_batch;
-pub(crate) mod udp_recv;

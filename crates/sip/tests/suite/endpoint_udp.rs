@@ -534,9 +534,8 @@ fn handles_can_move_between_tasks() {
     send::<agentphone_sip::endpoint::ClientTransaction>();
 }
 
-/// The receive workers take turns on a socket (one reads, and hands the turn on when a read is
-/// full): a burst from one client socket — far more than one read takes — is read and answered
-/// whole, and a lone request after it is still read (the turn came back round).
+/// A burst from one client socket (one of our sockets gets all of it, several receive workers
+/// read it) is read and answered whole, each request once, and a lone request after it too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_from_one_socket_is_read_whole_and_a_trickle_after_it() {
     const BURST: usize = 300;
