@@ -1,10 +1,12 @@
 //! Which room owns which dialog: in-dialog requests are routed by Call-ID (every leg of a room
 //! has its own Call-ID, since the server is a B2BUA), and the list of live rooms for shutdown.
+//! The INVITEs a room sends are known by Call-ID too until answered, so that a BYE which overtook
+//! the 2xx (through a proxy) reaches the room instead of a 481.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
-use crate::ids::{LegId, RoomId};
+use crate::ids::{LegId, OfferId, RoomId};
 use crate::room_handle::RoomHandle;
 
 /// Call-ID → (room, leg), and every live room.
@@ -16,6 +18,8 @@ pub struct DialogTable {
 #[derive(Default)]
 struct Inner {
     by_call_id: HashMap<String, (RoomId, LegId)>,
+    /// INVITEs rooms sent that have no final answer yet.
+    offers: HashMap<String, (RoomId, OfferId)>,
     rooms: HashMap<RoomId, RoomEntry>,
     subscriptions: HashMap<String, SubOwner>,
 }
@@ -25,6 +29,7 @@ struct Inner {
 struct RoomEntry {
     handle: RoomHandle,
     call_ids: Vec<String>,
+    offer_call_ids: Vec<String>,
 }
 
 /// Who serves a subscription dialog (SUBSCRIBE refreshes are routed by its Call-ID).
@@ -57,6 +62,7 @@ impl DialogTable {
         let entry = RoomEntry {
             handle: room,
             call_ids: Vec::new(),
+            offer_call_ids: Vec::new(),
         };
         self.lock().rooms.insert(entry.handle.id(), entry);
     }
@@ -72,6 +78,15 @@ impl DialogTable {
                     .is_some_and(|(room, _)| *room == id)
                 {
                     inner.by_call_id.remove(&call_id);
+                }
+            }
+            for call_id in entry.offer_call_ids {
+                if inner
+                    .offers
+                    .get(&call_id)
+                    .is_some_and(|(room, _)| *room == id)
+                {
+                    inner.offers.remove(&call_id);
                 }
             }
         }
@@ -109,6 +124,33 @@ impl DialogTable {
         let inner = self.lock();
         let (room, leg) = inner.by_call_id.get(call_id)?;
         inner.rooms.get(room).map(|e| (e.handle.clone(), *leg))
+    }
+
+    /// An INVITE of `room` (by its Call-ID) waits for its final answer.
+    pub fn bind_offer(&self, call_id: &str, room: RoomId, offer: OfferId) {
+        let mut inner = self.lock();
+        let Some(entry) = inner.rooms.get_mut(&room) else {
+            return;
+        };
+        entry.offer_call_ids.push(call_id.to_string());
+        inner.offers.insert(call_id.to_string(), (room, offer));
+    }
+
+    /// That INVITE has its final answer (or was given up).
+    pub fn unbind_offer(&self, call_id: &str) {
+        let mut inner = self.lock();
+        if let Some((room, _)) = inner.offers.remove(call_id) {
+            if let Some(entry) = inner.rooms.get_mut(&room) {
+                entry.offer_call_ids.retain(|c| c != call_id);
+            }
+        }
+    }
+
+    /// The room and INVITE waiting for an answer with this Call-ID.
+    pub fn offer(&self, call_id: &str) -> Option<(RoomHandle, OfferId)> {
+        let inner = self.lock();
+        let (room, offer) = inner.offers.get(call_id)?;
+        inner.rooms.get(room).map(|e| (e.handle.clone(), *offer))
     }
 
     /// A live room by id.

@@ -23,6 +23,12 @@ pub enum RoomMsg {
     InDialog { leg: LegId, tx: ServerTransaction },
     /// Progress of an INVITE the room sent.
     Offer { offer: OfferId, event: OfferEvent },
+    /// A BYE for the dialog of an INVITE the room sent, before that INVITE's 2xx arrived (a
+    /// proxy let the BYE overtake it): held until the 2xx (or the INVITE's end).
+    EarlyBye {
+        offer: OfferId,
+        tx: ServerTransaction,
+    },
     /// An agent subscribes to the room state (the room checks they are a party).
     Subscribe {
         user: String,
@@ -101,6 +107,19 @@ impl RoomHandle {
         match self.tx.send(RoomMsg::Subscribe { user, expires, tx }) {
             Ok(()) => Ok(()),
             Err(mpsc::error::SendError(RoomMsg::Subscribe { tx, .. })) => Err(Box::new(tx)),
+            Err(_) => Ok(()),
+        }
+    }
+    /// Forward a BYE that overtook the 2xx of INVITE `offer`; gives the transaction back when
+    /// the room has ended.
+    pub fn send_early_bye(
+        &self,
+        offer: OfferId,
+        tx: ServerTransaction,
+    ) -> Result<(), Box<ServerTransaction>> {
+        match self.tx.send(RoomMsg::EarlyBye { offer, tx }) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::SendError(RoomMsg::EarlyBye { tx, .. })) => Err(Box::new(tx)),
             Err(_) => Ok(()),
         }
     }

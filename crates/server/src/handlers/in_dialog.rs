@@ -1,6 +1,7 @@
 //! Requests inside a dialog (To has a tag): subscription refreshes go to their subscription;
-//! BYE, re-INVITE, ACK, INFO, REFER… go to the room that owns the dialog; unknown dialogs get 481
-//! (ACKs are dropped).
+//! BYE, re-INVITE, ACK, INFO, REFER… go to the room that owns the dialog; a BYE for an INVITE a
+//! room sent and still waits an answer for goes to that room; unknown dialogs get 481 (ACKs are
+//! dropped).
 
 use std::sync::Arc;
 
@@ -24,6 +25,15 @@ pub async fn handle(ctx: &Arc<Ctx>, tx: ServerTransaction, call_id: &str) {
             }
         }
         None if is_ack => {}
-        None => sip_reply::reply(&tx, 481, "Call/Transaction Does Not Exist").await,
+        None => match ctx.dialogs.offer(call_id) {
+            // The BYE of a party who answered an INVITE of ours and hung up at once, arrived
+            // before their 2xx (RFC 5407 race): its room holds it until the 2xx.
+            Some((room, offer)) if tx.request.method == rsip::Method::Bye => {
+                if let Err(tx) = room.send_early_bye(offer, tx) {
+                    sip_reply::reply(&tx, 481, "Call/Transaction Does Not Exist").await;
+                }
+            }
+            _ => sip_reply::reply(&tx, 481, "Call/Transaction Does Not Exist").await,
+        },
     }
 }

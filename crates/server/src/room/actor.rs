@@ -84,6 +84,8 @@ pub(super) struct OfferIo {
     pub srtp: SrtpRules,
     /// The 2xx, kept for the machine's `Join` or `HangUpLate`.
     pub answer: Option<rsip::Response>,
+    /// The party's BYE that arrived before their 2xx (`early_bye.rs`).
+    pub early_bye: Option<ServerTransaction>,
 }
 
 /// A server transaction waiting for the machine's answer (`ok`: the positive answer, when the
@@ -399,6 +401,7 @@ impl Room {
         match msg {
             None | Some(RoomMsg::Shutdown) => Some(Event::Shutdown("server shutting down")),
             Some(RoomMsg::InDialog { leg, tx }) => self.in_dialog(leg, tx).await,
+            Some(RoomMsg::EarlyBye { offer, tx }) => self.early_bye(offer, tx).await,
             Some(RoomMsg::Offer { offer, event }) => {
                 let input = offer_input(&event);
                 match event {
@@ -409,12 +412,10 @@ impl Room {
                                 o.answer = Some(resp);
                             }
                         } else if code >= 300 {
-                            self.offers.remove(&offer);
+                            self.offer_failed(offer).await;
                         }
                     }
-                    OfferEvent::Failed(_) => {
-                        self.offers.remove(&offer);
-                    }
+                    OfferEvent::Failed(_) => self.offer_failed(offer).await,
                 }
                 Some(Event::Offer { offer, input })
             }

@@ -7,6 +7,7 @@ use agentphone_sip::message;
 use agentphone_sip::sdp::{Direction, Sdp};
 
 use super::actor::{OfferIo, Room};
+use super::early_bye;
 use super::machine::{Ask, CallerReply, DirOp, DirReply, Effect, Event, InviteInfo, Reply, TxId};
 use super::offer::Offeree;
 use super::offer_invite::Reach;
@@ -62,8 +63,28 @@ impl Room {
                 leg,
                 listen_only,
             } => {
+                let (request, early_bye) = match self.offers.get_mut(&offer) {
+                    Some(o) => (Some(o.out.request.clone()), o.early_bye.take()),
+                    None => (None, None),
+                };
                 let result = self.join(offer, leg, listen_only).await;
+                // Only now (the leg bound if joined): a BYE in between finds one or the other.
+                if let Some(request) = &request {
+                    self.offer_done(request);
+                }
                 self.follow_ups.push_back(Event::Joined { offer, result });
+                if let Some(bye) = early_bye {
+                    // Now that the leg exists, its BYE is an ordinary one (if it failed to join,
+                    // the leg's absence answers 481).
+                    match early_bye::fate_at_end(early_bye::InviteEnd::Joined) {
+                        early_bye::AtEnd::InDialog => {
+                            if let Some(event) = self.in_dialog(leg, bye).await {
+                                self.follow_ups.push_back(event);
+                            }
+                        }
+                        fate => early_bye::answer(&bye, fate).await,
+                    }
+                }
             }
             Effect::HangUpLate(offer) => self.hang_up_late(offer).await,
             Effect::SetMode { leg, mode } => self.media(MediaCmd::SetMode { room, leg, mode }),
@@ -91,6 +112,7 @@ impl Room {
                 for o in self.offers.values_mut() {
                     o.out.cancel();
                 }
+                self.answer_early_byes().await;
                 self.media(MediaCmd::RemoveRoom { room });
                 self.ctx.dialogs.remove_room(room);
                 self.ended = true;
@@ -363,8 +385,10 @@ impl Room {
                 sdp,
                 srtp,
                 answer: None,
+                early_bye: None,
             },
         );
+        self.offer_sent(id);
         Ok(())
     }
 
@@ -373,17 +397,25 @@ impl Room {
         let Some(OfferIo {
             out,
             answer: Some(resp),
+            early_bye,
             ..
         }) = self.offers.remove(&id)
         else {
             return;
         };
+        self.offer_done(&out.request);
+        if let Some(bye) = early_bye {
+            let fate = early_bye::fate_at_end(early_bye::InviteEnd::AnsweredLate);
+            early_bye::answer(&bye, fate).await;
+        }
         if let Some(mut dialog) = Dialog::from_uac(&out.request, &resp, out.peer) {
             let _ = self
                 .ctx
                 .endpoint
                 .ack(dialog.ack(1, None), dialog.peer)
                 .await;
+            // Our BYE all the same: the held one was not checked against the party's flow (a
+            // forged one must not keep the party's side up); after theirs it gets a 481.
             self.bye(&mut dialog);
         }
     }

@@ -27,6 +27,7 @@ impl Room {
             sdp,
             srtp,
             answer: Some(resp),
+            early_bye: _,
         }) = self.offers.remove(&offer)
         else {
             return Err(Unusable::NoDialog);

@@ -9,6 +9,7 @@ mod actor;
 mod call_rules;
 mod dialog_guard;
 mod early;
+mod early_bye;
 mod effects;
 mod hold;
 mod hunt;

@@ -12,6 +12,7 @@ mod cluster;
 mod config_errors;
 mod directory;
 mod directory_states;
+mod early_bye;
 mod ipv6_from;
 mod listener_hold;
 mod malformed;

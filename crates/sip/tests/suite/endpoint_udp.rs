@@ -533,3 +533,64 @@ fn handles_can_move_between_tasks() {
     send_sync::<agentphone_sip::endpoint::ServerTransaction>();
     send::<agentphone_sip::endpoint::ClientTransaction>();
 }
+
+/// A burst from one client socket (one of our sockets gets all of it, several receive workers
+/// read it) is read and answered whole, each request once, and a lone request after it too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_from_one_socket_is_read_whole_and_a_trickle_after_it() {
+    const BURST: usize = 300;
+    let config = EndpointConfig {
+        timers: fast_timers(),
+        shards: 2,
+        receive_workers: 2,
+        ..EndpointConfig::default()
+    };
+    let (b, mut b_in) = Endpoint::bind_with("127.0.0.1:0".parse().expect("addr"), config)
+        .await
+        .expect("bind");
+    let answering = tokio::spawn(async move {
+        while let Some(server) = b_in.recv().await {
+            let _ = server
+                .respond(response(&server.request, 200, "OK", Some("b-tag")))
+                .await;
+        }
+    });
+    let raw = RawPeer::new().await;
+    // Room for all the 200s at once: what is tested is the endpoint's reading, not ours.
+    socket2::SockRef::from(&raw.socket)
+        .set_recv_buffer_size(4 * 1024 * 1024)
+        .expect("receive buffer");
+    let to = b.local_addr();
+    for i in 0..BURST {
+        let (branch, call_id) = (format!("z9hG4bKburst{i}"), format!("c-burst-{i}"));
+        raw.send(
+            &raw_request("OPTIONS", to, raw.addr(), &branch, &call_id, 1),
+            to,
+        )
+        .await;
+    }
+    let mut answered = std::collections::BTreeSet::new();
+    while answered.len() < BURST {
+        let Some((bytes, _)) = raw.recv_within(Duration::from_secs(5)).await else {
+            break;
+        };
+        let text = String::from_utf8_lossy(&bytes).to_string();
+        assert!(text.starts_with("SIP/2.0 200 "), "{text}");
+        let call_id = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Call-ID: "))
+            .expect("Call-ID")
+            .to_string();
+        assert!(answered.insert(call_id.clone()), "{call_id} answered twice");
+    }
+    assert_eq!(answered.len(), BURST, "requests of the burst answered");
+    let lone = raw_request("OPTIONS", to, raw.addr(), "z9hG4bKlone", "c-lone", 1);
+    raw.send(&lone, to).await;
+    let (bytes, _) = raw.recv().await;
+    let text = String::from_utf8_lossy(&bytes).to_string();
+    assert!(
+        text.starts_with("SIP/2.0 200 ") && text.contains("Call-ID: c-lone"),
+        "{text}"
+    );
+    answering.abort();
+}

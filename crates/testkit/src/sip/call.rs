@@ -244,6 +244,31 @@ pub async fn connect(
     (caller_party, answered)
 }
 
+/// The 200 (To tag `tag`, our Contact) answering the SDP offer of `tx` with RTP at `rtp_port`,
+/// and the negotiation.
+pub fn ok_with_answer(
+    ua: &SipPeer,
+    tx: &ServerTransaction,
+    tag: &str,
+    rtp_port: u16,
+) -> (rsip::Response, sdp::Negotiated) {
+    let offer_text = std::str::from_utf8(&tx.request.body).unwrap_or_else(|e| panic!("{e}"));
+    let offer = Sdp::parse(offer_text).unwrap_or_else(|e| panic!("offer: {}", e.0));
+    let n = sdp::answer(&offer, LOCAL, rtp_port, 7, Direction::SendRecv)
+        .unwrap_or_else(|e| panic!("answer: {}", e.0));
+    let mut ok = message::response(&tx.request, 200, "OK", Some(tag));
+    ok.headers.push(rsip::Header::Other(
+        "Contact".into(),
+        format!("<{}>", ua.contact()),
+    ));
+    ok.headers.push(rsip::Header::Other(
+        "Content-Type".into(),
+        "application/sdp".into(),
+    ));
+    ok.body = n.answer.to_string().into_bytes();
+    (ok, n)
+}
+
 /// Answer an incoming INVITE with 180 then 200 + SDP; media sends `tone`.
 pub async fn answer(ua: &SipPeer, tx: &ServerTransaction, tone: f32) -> Party {
     let tag = message::new_tag();
@@ -254,20 +279,7 @@ pub async fn answer(ua: &SipPeer, tx: &ServerTransaction, tone: f32) -> Party {
     .await;
     let media = Unstarted::bind();
     let rtp_port = media.port();
-    let offer_text = std::str::from_utf8(&tx.request.body).unwrap_or_else(|e| panic!("{e}"));
-    let offer = Sdp::parse(offer_text).unwrap_or_else(|e| panic!("offer: {}", e.0));
-    let n = sdp::answer(&offer, LOCAL, rtp_port, 7, Direction::SendRecv)
-        .unwrap_or_else(|e| panic!("answer: {}", e.0));
-    let mut ok = message::response(&tx.request, 200, "OK", Some(&tag));
-    ok.headers.push(rsip::Header::Other(
-        "Contact".into(),
-        format!("<{}>", ua.contact()),
-    ));
-    ok.headers.push(rsip::Header::Other(
-        "Content-Type".into(),
-        "application/sdp".into(),
-    ));
-    ok.body = n.answer.to_string().into_bytes();
+    let (ok, n) = ok_with_answer(ua, tx, &tag, rtp_port);
     send(tx, ok).await;
     let contact = rsip::Uri::try_from(ua.contact()).unwrap_or_else(|e| panic!("{e}"));
     let dialog = Dialog::from_uas(&tx.request, &tag, &contact, tx.peer)
