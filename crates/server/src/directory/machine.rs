@@ -1,8 +1,7 @@
 //! The directory's decisions as a plain machine: agents change, rooms report their calls,
 //! supervisors come and go, and [`Directory::handle`] says what to publish
 //! (`handle(event, now) -> effects`). A change is published [`COALESCE`] after the first change
-//! of a burst, but not sooner than [`PUBLISH_GAP`] after the last publication, as the entries
-//! that differ from the last publication ([`Effect::Publish`]); the
+//! of a burst, as the entries that differ from the last publication ([`Effect::Publish`]); the
 //! fan-out (`fanout.rs`, another task) turns them into NOTIFYs, so routing never waits for
 //! them. The tokio task (`super::run`) only feeds events and carries the effects out; time is a
 //! parameter.
@@ -23,15 +22,6 @@ pub use agentphone_protocol::directory::{CONTENT_TYPE, EVENT};
 
 /// How long after the first change of a burst the state is published (protocol: within 200 ms).
 pub const COALESCE: Duration = Duration::from_millis(20);
-
-/// Least time between two publications (issue 7): while calls keep coming the directory changes
-/// all the time, and every publication is a NOTIFY to each subscriber and its 200 back — with
-/// 100 subscribed agents at 300 calls/s, 50 publications/s (one per [`COALESCE`]) were 5 000
-/// NOTIFYs/s and 16 % of the server's CPU. A change after a quiet spell still goes [`COALESCE`]
-/// after it; under steady change one publication per gap carries all of them, each at most this
-/// long after it happened — short enough that subscribers stay current within 100 ms
-/// (`bench/directory-fanout`; protocol: within 200 ms).
-pub const PUBLISH_GAP: Duration = Duration::from_millis(50);
 
 /// Something the directory learns.
 #[derive(Debug)]
@@ -80,11 +70,6 @@ pub struct Directory {
     agents: Agents,
     /// When the pending change is published.
     publish_at: Option<Instant>,
-    /// When the last publication on the deadline was (the next is at least [`PUBLISH_GAP`]
-    /// after it).
-    published_at: Option<Instant>,
-    /// [`PUBLISH_GAP`] (tests of what is published, not how often: zero).
-    gap: Duration,
     /// The supervisors' view (V1).
     supervisors: SupervisorFeed,
 }
@@ -97,19 +82,7 @@ impl Directory {
         Directory {
             agents,
             publish_at: None,
-            published_at: None,
-            gap: PUBLISH_GAP,
             supervisors: SupervisorFeed::default(),
-        }
-    }
-
-    /// Publishing [`COALESCE`] after every burst, however close the last one was: for tests of
-    /// what subscribers are told (`publish_pace_tests.rs` tests the gap).
-    #[cfg(test)]
-    pub fn unpaced(config: Arc<Config>, now: Instant) -> Directory {
-        Directory {
-            gap: Duration::ZERO,
-            ..Directory::new(config, now)
         }
     }
 
@@ -176,8 +149,6 @@ impl Directory {
                 let due = self.publish_at.is_some_and(|at| at <= now);
                 if due || lapsed {
                     self.publish_at = None;
-                    // Only these count for the gap: a newcomer's flush is not the steady change.
-                    self.published_at = Some(now);
                     self.publish(now, &mut effects);
                 }
             }
@@ -228,12 +199,9 @@ impl Directory {
         effects
     }
 
-    /// Something may have changed: publish after the coalescing delay, and not sooner than
-    /// [`PUBLISH_GAP`] after the last publication.
+    /// Something may have changed: publish after the coalescing delay.
     fn changed(&mut self, now: Instant) {
-        let gap_over = self.published_at.map(|at| at + self.gap);
-        let at = gap_over.map_or(now + COALESCE, |g| g.max(now + COALESCE));
-        self.publish_at.get_or_insert(at);
+        self.publish_at.get_or_insert(now + COALESCE);
     }
 
     /// Publish the entries that changed since the last publication (and the floor, when

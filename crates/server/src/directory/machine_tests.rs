@@ -99,7 +99,7 @@ impl Sim {
 
     pub fn with(config: Arc<Config>) -> Sim {
         let start = Instant::now();
-        let dir = Directory::unpaced(config, start);
+        let dir = Directory::new(config, start);
         let fan = Fanout::new(dir.document());
         Sim {
             dir,

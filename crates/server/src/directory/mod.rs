@@ -16,8 +16,6 @@ mod machine;
 #[cfg(test)]
 mod machine_tests;
 mod notifier;
-#[cfg(test)]
-mod publish_pace_tests;
 mod supervisor_feed;
 
 use std::sync::Arc;
