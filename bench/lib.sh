@@ -151,6 +151,10 @@ sipp_step() {
         -max_recv_loops 100000 -max_sched_loops 100000 -nostdin -trace_stat -stf "$stat" -fd 100 \
         "${SIPP_EXTRA[@]}" >"$out" 2>&1 || true
     end=$(date +%s.%N)
+    # sipp's own CPU (this subshell's waited children: timeout and sipp), for the benches to print.
+    # (`times` must not run in a pipe: a forked shell has no children.)
+    times >"$WORK/sipp-times"
+    tail -1 "$WORK/sipp-times" | awk '{ gsub(/[ms]/, " "); printf "%.2f\n", $1 * 60 + $2 + $3 * 60 + $4 }' >"$WORK/sipp-cpu-s"
     if [[ ! -s "$stat" ]]; then log "sipp produced no statistics:"; tail -5 "$out" >&2; echo "0 $calls 0"; return; fi
     # Calls sipp never finished (killed by the time-out) count as failed.
     read -r ok bad <<<"$(sipp_counts "$stat")"
@@ -215,4 +219,25 @@ start_loadgen() {
 # CPU seconds (user + system) a process has used.
 cpu_s() {
     awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
+# CPU seconds (user + system) per thread name of a process, one "name seconds" line each (threads
+# of the same name summed; digits at the end of a name dropped: media-0 and media-1 are "media-").
+thread_cpu() {
+    local hz t
+    hz=$(getconf CLK_TCK)
+    for t in /proc/"$1"/task/*; do
+        # comm may hold spaces; the fields after the closing parenthesis are fixed.
+        sed -E 's/^[0-9]+ \((.*)\) [A-Za-z] (.*)$/\1\t\2/' "$t/stat" 2>/dev/null
+    done | awk -F'\t' -v hz="$hz" '{ n = $1; sub(/[0-9]+$/, "", n); split($2, f, " ")
+        # utime and stime are fields 14 and 15 of stat, 11 and 12 after the state.
+        cpu[n] += (f[11] + f[12]) / hz } END { for (n in cpu) printf "%s %.2f\n", n, cpu[n] }' | sort
+}
+
+# Per-thread CPU between two thread_cpu snapshots ($1 before, $2 after), per call ($3 calls):
+# "name µs/call" for each thread name that used any CPU, largest first.
+thread_cpu_per_call() {
+    join -a2 -e 0 -o 0,1.2,2.2 <(echo "$1") <(echo "$2") |
+        awk -v n="$3" '{ d = $3 - $2; if (d > 0 && n > 0) printf "%s=%.0f\n", $1, d * 1e6 / n }' |
+        sort -t= -k2 -rn | paste -sd' ' -
 }
