@@ -9,6 +9,14 @@ use std::sync::{Mutex, MutexGuard};
 use crate::ids::{LegId, OfferId, RoomId};
 use crate::room_handle::RoomHandle;
 
+/// Where an in-dialog request goes ([`DialogTable::route`]).
+pub enum Route {
+    /// A leg of a room.
+    Leg(RoomHandle, LegId),
+    /// An INVITE a room sent that has no final answer yet.
+    Offer(RoomHandle, OfferId),
+}
+
 /// Call-ID → (room, leg), and every live room.
 #[derive(Default)]
 pub struct DialogTable {
@@ -146,11 +154,21 @@ impl DialogTable {
         }
     }
 
-    /// The room and INVITE waiting for an answer with this Call-ID.
-    pub fn offer(&self, call_id: &str) -> Option<(RoomHandle, OfferId)> {
+    /// Where an in-dialog request with this Call-ID goes: the leg that owns it, else the INVITE
+    /// of ours still waiting for its answer — read under one lock. Two separate lookups raced
+    /// the join, which binds the leg and then unbinds the offer: a BYE could miss both (481).
+    pub fn route(&self, call_id: &str) -> Option<Route> {
         let inner = self.lock();
+        if let Some((room, leg)) = inner.by_call_id.get(call_id) {
+            if let Some(e) = inner.rooms.get(room) {
+                return Some(Route::Leg(e.handle.clone(), *leg));
+            }
+        }
         let (room, offer) = inner.offers.get(call_id)?;
-        inner.rooms.get(room).map(|e| (e.handle.clone(), *offer))
+        inner
+            .rooms
+            .get(room)
+            .map(|e| Route::Offer(e.handle.clone(), *offer))
     }
 
     /// A live room by id.
