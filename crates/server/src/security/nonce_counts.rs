@@ -1,119 +1,91 @@
 //! Nonce-count tracking (RFC 7616 §3.4.5 / issue 11 §2): with `qop=auth` every answer carries
 //! `nc`, and a server that remembers which counts a nonce has been used with can refuse an answer
 //! seen before — a captured Authorization re-sent as is. Nonces stay stateless until their first
-//! verified use; only verified answers get an entry, so an attacker without the password cannot
-//! fill the table. The table is bounded: when full, the nonces issued first are forgotten and every
-//! nonce issued up to then counts as used (the client simply gets a fresh challenge).
+//! verified use; only verified answers take a slot, so an attacker without the password cannot
+//! touch the table.
 //!
-//! Memory: a REGISTER flood that gets through (every registration verified, each with a new
-//! nonce) fills the table for a nonce lifetime (5 min). A nonce is therefore kept as a 64-bit
-//! keyed hash (the table's own random keys: nobody can aim at a collision; an accidental one
-//! only costs a client a fresh challenge) in a 32-byte slot, no string: ≈ 4 MB for the
-//! 100 000 a full table holds, where the nonce strings and their 48-byte slots took ≈ 11 MB.
-//! Expired entries are swept now and then and the map shrinks once its use falls.
-
-use std::collections::HashMap;
-use std::hash::BuildHasher;
+//! Memory is fixed and allocated at start, as Kamailio's auth module bounds its nonce-count
+//! array (`nc_array_size`): a nonce's slot is chosen by its random salt, which the nonce's MAC
+//! covers, and holds the owning nonce (issue time, salt) with its count window. A nonce issued
+//! later takes the slot over; the nonce it held can then not tell its old counts from new ones and
+//! is refused (the client gets a fresh challenge), as is a nonce whose slot a later one holds.
+//! A slot's owner therefore only ever gets newer, so a count once accepted is never accepted
+//! again. (Before session 11 a HashMap held every verified nonce for its 5-minute lifetime:
+//! ≈ 4 MB after a REGISTER flood, still there a minute after it.)
 
 /// Counts below the highest one seen that are still accepted once (answers overtaking each other
 /// on UDP or over parallel transactions).
 const WINDOW: u32 = 64;
 
-/// The counts seen per nonce.
+/// The counts seen per nonce, in a fixed number of slots.
 pub struct NonceCounts {
-    /// By the nonce's hash under `keys`.
-    entries: HashMap<u64, Seen>,
-    keys: std::collections::hash_map::RandomState,
-    /// When expired entries are next swept (ms).
-    next_sweep_ms: u64,
-    /// Nonces issued at or before this time (ms) without an entry may have been forgotten.
-    floor_ms: u64,
-    capacity: usize,
-    lifetime_ms: u64,
+    slots: Box<[Slot]>,
 }
 
-struct Seen {
+#[derive(Clone, Copy)]
+struct Slot {
+    /// The owning nonce, ordered by (issue time, salt); (0, 0): none yet.
     issued_ms: u64,
+    salt: u32,
     highest: u32,
     /// Bit i: count `highest - 1 - i` was seen.
     below: u64,
 }
 
+impl Slot {
+    const EMPTY: Slot = Slot {
+        issued_ms: 0,
+        salt: 0,
+        highest: 0,
+        below: 0,
+    };
+}
+
 impl NonceCounts {
-    /// A table of at most `capacity` nonces, each valid `lifetime_ms` after it was issued.
-    pub fn new(capacity: usize, lifetime_ms: u64) -> Self {
-        NonceCounts {
-            entries: HashMap::new(),
-            keys: Default::default(),
-            next_sweep_ms: 0,
-            floor_ms: 0,
-            capacity: capacity.max(2),
-            lifetime_ms,
-        }
+    /// A table of `slots` slots (rounded up to a power of two), written now so that its pages are
+    /// part of the server's memory from the start rather than growth under load.
+    pub fn new(slots: usize) -> Self {
+        let n = slots.max(2).next_power_of_two();
+        // black_box: an all-zero fill may otherwise become a calloc whose pages stay untouched.
+        let slots = (0..n).map(|_| std::hint::black_box(Slot::EMPTY)).collect();
+        NonceCounts { slots }
     }
 
-    /// Record a verified answer with count `nc` for `nonce` (issued at `issued_ms`); false when
-    /// that count was already used (or cannot be told apart from one that was).
-    pub fn first_use(&mut self, nonce: &str, issued_ms: u64, nc: u32, now_ms: u64) -> bool {
-        if nc == 0 {
+    /// Record a verified answer with count `nc` for the nonce issued at `issued_ms` with `salt`;
+    /// false when that count was already used (or cannot be told apart from one that was).
+    pub fn first_use(&mut self, issued_ms: u64, salt: u32, nc: u32) -> bool {
+        if nc == 0 || issued_ms == 0 {
             return false;
         }
-        if now_ms >= self.next_sweep_ms {
-            self.sweep(now_ms);
+        let mask = self.slots.len() - 1;
+        let Some(slot) = self.slots.get_mut(salt as usize & mask) else {
+            return false;
+        };
+        let nonce = (issued_ms, salt);
+        let owner = (slot.issued_ms, slot.salt);
+        if owner == nonce {
+            return slot.take(nc);
         }
-        let key = self.keys.hash_one(nonce);
-        if let Some(seen) = self.entries.get_mut(&key) {
-            return seen.take(nc);
-        }
-        if issued_ms <= self.floor_ms {
+        if owner > nonce {
+            // A later nonce holds the slot: this one may have been here before.
             return false;
         }
-        if self.entries.len() >= self.capacity {
-            self.make_room(now_ms);
-        }
-        self.entries.insert(
-            key,
-            Seen {
-                issued_ms,
-                highest: nc,
-                below: 0,
-            },
-        );
+        *slot = Slot {
+            issued_ms,
+            salt,
+            highest: nc,
+            below: 0,
+        };
         true
     }
 
-    /// Drop expired nonces (a tenth of a lifetime from the last sweep at the latest) and give
-    /// the map's memory back once it is mostly empty.
-    fn sweep(&mut self, now_ms: u64) {
-        let lifetime = self.lifetime_ms;
-        self.entries
-            .retain(|_, s| s.issued_ms.saturating_add(lifetime) >= now_ms);
-        if self.entries.capacity() > 1024 && self.entries.capacity() > 4 * self.entries.len() {
-            self.entries.shrink_to(self.entries.len() * 2);
-        }
-        self.next_sweep_ms = now_ms.saturating_add((lifetime / 10).max(1));
-    }
-
-    /// Drop expired nonces; if that is not enough, the oldest half (and raise the floor).
-    fn make_room(&mut self, now_ms: u64) {
-        self.sweep(now_ms);
-        if self.entries.len() < self.capacity {
-            return;
-        }
-        let mut issued: Vec<u64> = self.entries.values().map(|s| s.issued_ms).collect();
-        issued.sort_unstable();
-        let cut = issued[issued.len() / 2];
-        self.entries.retain(|_, s| s.issued_ms > cut);
-        self.floor_ms = self.floor_ms.max(cut);
-    }
-
     #[cfg(test)]
-    fn len(&self) -> usize {
-        self.entries.len()
+    fn slot_count(&self) -> usize {
+        self.slots.len()
     }
 }
 
-impl Seen {
+impl Slot {
     fn take(&mut self, nc: u32) -> bool {
         if nc > self.highest {
             let shift = nc - self.highest;
@@ -145,7 +117,7 @@ mod tests {
 
     #[test]
     fn each_count_is_accepted_once() {
-        let mut t = NonceCounts::new(100, 300_000);
+        let mut t = NonceCounts::new(128);
         let steps = [
             (1, true),
             (1, false), // replay
@@ -161,52 +133,57 @@ mod tests {
             (100, false),
         ];
         for (i, (nc, ok)) in steps.into_iter().enumerate() {
-            assert_eq!(t.first_use("n1", 1_000, nc, 2_000), ok, "step {i}: nc {nc}");
+            assert_eq!(t.first_use(1_000, 7, nc), ok, "step {i}: nc {nc}");
         }
-        assert!(
-            t.first_use("n2", 1_000, 1, 2_000),
-            "another nonce has its own counts"
-        );
+        assert!(t.first_use(1_000, 8, 1), "another nonce has its own counts");
     }
 
-    /// After a burst of verified nonces expires, the table gives its memory back.
+    /// However many nonces are verified, the table keeps its size.
     #[test]
-    fn expired_nonces_are_swept_and_the_map_shrinks() {
-        let mut t = NonceCounts::new(100_000, 1_000);
-        for i in 0..50_000u64 {
-            assert!(t.first_use(&format!("n{i}"), 1_000, 1, 1_000));
+    fn the_table_is_fixed_in_size() {
+        let mut t = NonceCounts::new(100);
+        assert_eq!(t.slot_count(), 128);
+        for i in 0..100_000u32 {
+            assert!(t.first_use(1_000 + u64::from(i), i.wrapping_mul(2_654_435_761), 1));
         }
-        let full = t.entries.capacity();
-        assert!(full >= 50_000);
-        assert!(t.first_use("late", 2_500, 1, 2_500), "a new nonce later on");
-        assert_eq!(t.len(), 1, "the expired ones are gone");
-        assert!(t.entries.capacity() < full / 8, "the map shrank");
-        assert!(!t.first_use("late", 2_500, 1, 2_501), "still counted");
+        assert_eq!(t.slot_count(), 128);
     }
 
+    /// Nonces sharing a slot (salts equal modulo the slot count): the later one takes it over,
+    /// and neither a count of the one it replaced nor that nonce's first use is accepted then.
     #[test]
-    fn a_full_table_forgets_old_nonces_and_refuses_them() {
-        let mut t = NonceCounts::new(4, 300_000);
-        for i in 0..4u64 {
-            assert!(t.first_use(&format!("n{i}"), 1_000 + i, 1, 2_000));
+    fn a_later_nonce_takes_the_slot_and_the_earlier_is_refused() {
+        let mut t = NonceCounts::new(4);
+        let (early, late) = ((1_000, 1), (2_000, 5)); // both slot 1
+        let steps = [
+            (early, 1, true),
+            (early, 2, true),
+            (late, 1, true),   // takes the slot
+            (early, 3, false), // replaced: cannot tell its counts apart
+            (early, 1, false), // a replay of an accepted count, still refused
+            (late, 1, false),  // replay
+            (late, 2, true),
+        ];
+        for (i, ((issued, salt), nc, ok)) in steps.into_iter().enumerate() {
+            assert_eq!(t.first_use(issued, salt, nc), ok, "step {i}");
         }
-        // Full: the two issued first go, and nonces issued up to then are refused when unknown.
-        assert!(t.first_use("n4", 1_004, 1, 2_000));
-        assert!(t.len() <= 4);
-        assert!(!t.first_use("n0", 1_000, 2, 2_000), "forgotten: refused");
+        // First use of a nonce issued before the slot's owner: it may have been here before.
+        assert!(!t.first_use(1_500, 9, 1), "earlier than the owner: refused");
+        // Same millisecond: the salt orders them.
         assert!(
-            !t.first_use("old", 999, 1, 2_000),
-            "issued before the floor: refused"
+            t.first_use(2_000, 13, 1),
+            "same time, higher salt: takes it"
         );
-        assert!(
-            t.first_use("n3", 1_003, 2, 2_000),
-            "kept: its next count is fine"
-        );
-        // Expired nonces make room first, without raising the floor.
-        let mut t = NonceCounts::new(2, 1_000);
-        assert!(t.first_use("a", 1_000, 1, 1_000));
-        assert!(t.first_use("b", 1_001, 1, 1_001));
-        assert!(t.first_use("c", 5_000, 1, 5_000));
-        assert!(t.first_use("d", 5_001, 1, 5_001) || t.len() <= 2);
+        assert!(!t.first_use(2_000, 5, 3), "replaced");
+        // Another slot is not affected.
+        assert!(t.first_use(1_000, 2, 1));
+    }
+
+    /// A forged or unparsable stamp (issue time 0) can never match the empty slots' marker.
+    #[test]
+    fn an_unstamped_nonce_is_refused() {
+        let mut t = NonceCounts::new(4);
+        assert!(!t.first_use(0, 0, 1));
+        assert!(!t.first_use(0, 3, 1));
     }
 }
