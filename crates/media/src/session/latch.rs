@@ -28,6 +28,11 @@ impl Latch {
         self.candidate = None;
     }
 
+    /// The latched source address.
+    pub(crate) fn source(&self) -> Option<SocketAddr> {
+        self.source.map(|(addr, _)| addr)
+    }
+
     /// Whether RTP from `from` with `ssrc` and `seq` belongs to the stream (latching as above);
     /// `negotiated` is the address the offer/answer named.
     pub(crate) fn admits_rtp(

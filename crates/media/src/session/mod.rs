@@ -14,9 +14,9 @@ mod latch;
 mod loss_feedback_test;
 mod pcm_fifo;
 mod playout;
-mod recv_pair;
 mod relay;
 mod shared_encode;
+mod socket;
 
 use crate::codec::{CodecKind, Decoder, Encoder};
 use crate::jitter::{JitterBuffer, JitterStats, MAX_PAYLOAD};
@@ -29,7 +29,7 @@ use pcm_fifo::PcmFifo;
 use relay::{LastRelayed, RelayMap, Relayed};
 pub use shared_encode::EncoderKey;
 use std::io::ErrorKind;
-use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant, SystemTime};
 
 /// Default interval between our RTCP reports: 1 s (as WebRTC does for audio), so the sender's
@@ -52,7 +52,7 @@ const RECV_BUF: usize = 2048;
 /// Send one datagram, SRTP-protected first when `srtp` is set (into `wire`). Best effort like
 /// any RTP send: a packet that cannot be protected is not sent in the clear.
 fn send_datagram(
-    socket: &UdpSocket,
+    socket: &socket::RtpSocket,
     srtp: Option<&mut SrtpSession>,
     wire: &mut [u8],
     datagram: &[u8],
@@ -122,7 +122,7 @@ struct Active {
 /// One RTP stream over a non-blocking std UDP socket with RTCP mux. Driven by a 20 ms tick:
 /// no tasks, no locks; steady state allocates nothing.
 pub struct RtpSession {
-    socket: UdpSocket,
+    socket: socket::RtpSocket,
     local: SocketAddr,
     active: Option<Active>,
     /// Where we send: the configured address, then the latched source of valid RTP.
@@ -163,8 +163,6 @@ pub struct RtpSession {
     /// sent three times and must be reported once.
     last_dtmf_end: Option<(u32, u8)>,
     recv_buf: [u8; RECV_BUF],
-    /// Where the second datagram of a `recvmmsg` lands (see `recv_pair`).
-    recv_buf2: Box<[u8; RECV_BUF]>,
 
     // RTCP.
     rtcp_interval: Duration,
@@ -233,8 +231,7 @@ impl RtpSession {
 
     /// Bind `addr` (a given port, or 0 for an ephemeral one; non-blocking).
     pub fn bind_addr(addr: SocketAddr) -> std::io::Result<RtpSession> {
-        let socket = UdpSocket::bind(addr)?;
-        socket.set_nonblocking(true)?;
+        let socket = socket::RtpSocket::bind(addr)?;
         let local = socket.local_addr()?;
         Ok(RtpSession {
             socket,
@@ -263,7 +260,6 @@ impl RtpSession {
             last_received: None,
             last_dtmf_end: None,
             recv_buf: [0; RECV_BUF],
-            recv_buf2: Box::new([0; RECV_BUF]),
             rtcp_interval: DEFAULT_RTCP_INTERVAL,
             last_rtcp_sent: None,
             last_peer_sr: None,
@@ -317,6 +313,10 @@ impl RtpSession {
     /// None (the default) sends RTCP with the RTP. Incoming RTCP is only read on our own port.
     pub fn set_rtcp_remote(&mut self, addr: Option<SocketAddr>) {
         self.rtcp_remote = addr;
+        if addr.is_some() {
+            // The peer's RTCP may come from another port: hear it (see `socket`).
+            self.socket.connect(None);
+        }
     }
 
     /// Change the RTCP report interval (default 5 s; tests use short ones).
@@ -329,6 +329,7 @@ impl RtpSession {
     pub fn configure(&mut self, cfg: SessionConfig) -> Result<(), MediaError> {
         self.remote = Some(cfg.remote);
         self.latch.reset();
+        self.socket.connect(None);
         self.rtcp_remote = (!cfg.rtcp_mux)
             .then(|| SocketAddr::new(cfg.remote.ip(), cfg.remote.port().wrapping_add(1)));
         // New keys (or none) take effect at once; the same keys keep their rollover state.
@@ -386,41 +387,18 @@ impl RtpSession {
     }
 
     fn poll(&mut self, now: Instant, dtmf_out: &mut Vec<char>, mut to: Option<&mut RtpSession>) {
-        let mut handled = 0;
-        while handled < MAX_DATAGRAMS_PER_POLL {
-            let got = match recv_pair::recv_pair(
-                &self.socket,
-                &mut self.recv_buf,
-                &mut self.recv_buf2[..],
-            ) {
+        // One `recv` per datagram plus the one that finds the queue empty: cheaper than a
+        // `recvmmsg` of two on this kernel (see `socket`).
+        for _ in 0..MAX_DATAGRAMS_PER_POLL {
+            let (len, from) = match self.socket.recv_from(&mut self.recv_buf) {
                 Ok(got) => got,
                 Err(e) if would_block(&e) => break,
                 // ICMP errors surfacing on the socket (e.g. ECONNREFUSED) say nothing about
                 // what is queued: keep draining.
-                Err(e) if e.kind() == ErrorKind::ConnectionRefused => {
-                    handled += 1;
-                    continue;
-                }
+                Err(e) if e.kind() == ErrorKind::ConnectionRefused => continue,
                 Err(_) => break,
             };
-            for (k, &(len, from)) in got.datagrams.iter().enumerate().take(got.count) {
-                if k == 1 {
-                    // The second datagram is handled where the first was.
-                    let (Some(src), Some(dst)) =
-                        (self.recv_buf2.get(..len), self.recv_buf.get_mut(..len))
-                    else {
-                        continue;
-                    };
-                    dst.copy_from_slice(src);
-                }
-                if let Some(from) = from {
-                    self.handle_datagram(len, from, now, dtmf_out, to.as_deref_mut());
-                }
-            }
-            handled += got.count.max(1);
-            if got.count < 2 {
-                break; // The queue was empty when the kernel looked.
-            }
+            self.handle_datagram(len, from, now, dtmf_out, to.as_deref_mut());
         }
     }
 
@@ -471,6 +449,10 @@ impl RtpSession {
         let ours = h.pt == active.cfg.pt || Some(h.pt) == active.cfg.telephone_event_pt;
         if !ours || !self.latch.admits_rtp(from, h.ssrc, h.seq, self.remote) {
             return;
+        }
+        if self.socket.peer().is_none() && self.rtcp_remote.is_none() {
+            // Latched, and RTCP comes on this port too: the kernel keeps the rest out.
+            self.socket.connect(self.latch.source());
         }
         let clock = active.cfg.codec.clock();
         if h.pt == active.cfg.pt {
