@@ -5,7 +5,9 @@
 //!   refresh every 5–20 s —, in every window, or never) and transcoding (decode, mix, encode); both
 //!   parties send a steady tone, and again both real speech (`assets/customer-speech.wav`),
 //!   whose payload sizes move;
-//!   calls per core = calls × 20 ms / time of one tick of all of them;
+//!   calls per core = calls × 20 ms / time of one tick of all of them; the relay is measured
+//!   twice: the tick alone reading the sockets, and as a media worker runs it (`RelayArrivals`:
+//!   one epoll wait forwards what has arrived, the relayed ticks then read nothing);
 //! - three-party Opus rooms: the mixing tick vs the bare libopus bound for the same work
 //!   (decode one packet and encode one frame per participant, no sockets, no mixing);
 //! - four-party Opus rooms where two talk and two listen (a supervisor and a trainee): the two
@@ -37,6 +39,8 @@ use agentphone_media::rtp::{self, RtpHeader};
 use agentphone_media::session::{RtpSession, SessionConfig};
 use agentphone_media::tone::ToneGenerator;
 use agentphone_media::FRAME;
+use agentphone_protocol::ids::RoomId;
+use agentphone_server::media_engine::arrivals::RelayArrivals;
 use agentphone_server::media_engine::moh::{fallback_music, fallback_ringback, LoopedAudio};
 use agentphone_server::media_engine::tick::{tick_room, MediaLeg, MediaRoom, Sources};
 use agentphone_server::media_engine::LegMode;
@@ -50,6 +54,9 @@ use interleave::{
 };
 
 const CALLS: usize = 24;
+/// Calls of the worker-path relay: a worker near capacity, where its per-tick costs (arming the
+/// timer, the wake-up at the deadline, its maps) are shared by many calls.
+const WORKER_CALLS: usize = 240;
 const ROOMS3: usize = 16;
 /// Pre-encoded packets the phones cycle through.
 const PACKETS: usize = 50;
@@ -248,6 +255,58 @@ fn timed_ticks(
     total
 }
 
+/// Two-party relayed calls as a media worker holds them: the rooms by id, their phones, and the
+/// worker's arrival wait.
+struct WorkerCalls {
+    rooms: std::collections::HashMap<RoomId, MediaRoom>,
+    phones: Vec<Vec<Phone>>,
+    arrivals: RelayArrivals,
+}
+
+impl WorkerCalls {
+    fn new(calls: Rooms) -> Self {
+        let mut rooms = std::collections::HashMap::new();
+        let mut all_phones = Vec::new();
+        for (i, (room, phones)) in calls.into_iter().enumerate() {
+            rooms.insert(RoomId(i as u64 + 1), room);
+            all_phones.push(phones);
+        }
+        WorkerCalls {
+            rooms,
+            phones: all_phones,
+            arrivals: RelayArrivals::new(),
+        }
+    }
+
+    /// Time `iters` worker rounds: the phones send (untimed), the arrival wait forwards what
+    /// arrived and sleeps to its deadline (200 µs ahead, as a worker arms its timer for the next
+    /// tick: a deadline already past makes arming the timer fire it at once, which a worker
+    /// does not pay), every room ticks; the phones drain (untimed). All of a tick's packets
+    /// are forwarded by one wake-up: the batching of a busy worker (an idle one wakes per
+    /// packet).
+    fn timed_ticks(&mut self, sources: &mut Sources, media: &[Vec<u8>], iters: u64) -> Duration {
+        let mut total = Duration::ZERO;
+        for _ in 0..iters {
+            for phones in self.phones.iter_mut() {
+                phones.iter_mut().for_each(|p| p.send(media));
+            }
+            let start = cpu_now();
+            let deadline = Instant::now() + Duration::from_micros(200);
+            self.arrivals.wait_until(deadline, &mut self.rooms);
+            let now = Instant::now();
+            for (&id, room) in self.rooms.iter_mut() {
+                tick_room(room, sources, now);
+                self.arrivals.sync(id, room);
+            }
+            total += cpu_now().saturating_sub(start);
+            for phones in self.phones.iter() {
+                phones.iter().for_each(Phone::drain);
+            }
+        }
+        total
+    }
+}
+
 /// Untimed ticks until every jitter buffer is filled and every encoder follows the phones'
 /// first reports: the recorded means (the printed ratios) are the steady state's.
 fn warm_up(rooms: &mut Rooms, sources: &mut Sources, media: &[Vec<u8>]) {
@@ -306,7 +365,12 @@ fn two_party(c: &mut Criterion) {
 /// [`CALLS`] two-party Opus calls, relayed or transcoded (`level_every`: see
 /// `MediaRoom::set_relay_level_every`; None = the default).
 fn two_party_calls(relay: bool, level_every: Option<u32>) -> Rooms {
-    let mut rooms: Rooms = (0..CALLS).filter_map(|_| room(2)).collect();
+    two_party_calls_n(CALLS, relay, level_every)
+}
+
+/// `n` two-party Opus calls (see [`two_party_calls`]).
+fn two_party_calls_n(n: usize, relay: bool, level_every: Option<u32>) -> Rooms {
+    let mut rooms: Rooms = (0..n).filter_map(|_| room(2)).collect();
     for (i, (r, phones)) in rooms.iter_mut().enumerate() {
         r.set_relay(relay);
         if let Some(every) = level_every {
@@ -463,15 +527,29 @@ fn interleaved(_: &mut Criterion) {
     );
     let per_core = |n: usize, us: f64| n as f64 * 20_000.0 / us;
 
+    let mut worker = WorkerCalls::new(two_party_calls_n(WORKER_CALLS, true, None));
+    let mut worker_sources = sources();
+    worker.timed_ticks(&mut worker_sources, &tone, 20);
     let mut subjects: Vec<Subject<'_>> = vec![
         rooms_subject(two_party_calls(true, None), sources(), &tone),
         rooms_subject(two_party_calls(false, None), sources(), &tone),
         rooms_subject(two_party_calls(true, None), sources(), &speech),
         rooms_subject(two_party_calls(false, None), sources(), &speech),
+        Box::new(|ticks| worker.timed_ticks(&mut worker_sources, &tone, ticks)),
     ];
     let r = interleave(&mut subjects, rounds, round_ticks);
     drop(subjects);
-    if let [relayed, transcoded, relayed_speech, transcoded_speech] = r.as_slice() {
+    if let [relayed, transcoded, relayed_speech, transcoded_speech, worker] = r.as_slice() {
+        let (lo, hi) = ratio_quartiles(transcoded, worker);
+        let scale = (WORKER_CALLS / CALLS) as f64;
+        println!(
+            "two-party calls per core (steady tones), relayed as a worker runs it (arrivals on \
+             epoll, then the ticks; {WORKER_CALLS} calls): {:.0} → {:.1}× transcoded [{:.1}–{:.1}]",
+            per_core(WORKER_CALLS, median(worker)),
+            paired_ratio(transcoded, worker) * scale,
+            lo * scale,
+            hi * scale,
+        );
         for (what, relayed, transcoded) in [
             ("steady tones", relayed, transcoded),
             ("real speech", relayed_speech, transcoded_speech),

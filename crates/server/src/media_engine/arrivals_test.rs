@@ -33,6 +33,19 @@ fn leg_towards(peer: &UdpSocket) -> RtpSession {
 /// spread over 0–20 ms (a quarter under 5 ms); forwarded on arrival, nearly all are under it.
 #[test]
 fn relayed_packets_leave_when_they_arrive_not_at_the_tick() {
+    relayed_on_arrival(false);
+}
+
+/// The same from the second leg to the first: each leg's socket wakes the worker under its own
+/// token, and the relayed tick reads neither.
+#[test]
+fn the_other_direction_is_relayed_on_arrival_too() {
+    relayed_on_arrival(true);
+}
+
+/// Relay [`PACKETS`] packets customer → agent (`reverse`: agent → customer) through a real
+/// worker and check they left on arrival.
+fn relayed_on_arrival(reverse: bool) {
     let missing = Path::new("/nonexistent.wav");
     let (media, threads) =
         MediaHandle::start_with_workers(missing, missing, 2, Duration::from_secs(10), 1).unwrap();
@@ -44,9 +57,9 @@ fn relayed_packets_leave_when_they_arrive_not_at_the_tick() {
     let (events, _rx) = tokio::sync::mpsc::unbounded_channel();
     let room = RoomId(1);
     media.send(MediaCmd::AddRoom { room, events });
-    let customer_leg = leg_towards(&customer);
-    let to_server = customer_leg.local_addr();
-    for (leg, session) in [(1 as LegId, customer_leg), (2, leg_towards(&agent))] {
+    let (customer_leg, agent_leg) = (leg_towards(&customer), leg_towards(&agent));
+    let (customer_port, agent_port) = (customer_leg.local_addr(), agent_leg.local_addr());
+    for (leg, session) in [(1 as LegId, customer_leg), (2, agent_leg)] {
         media.send(MediaCmd::AddLeg {
             room,
             leg,
@@ -55,6 +68,13 @@ fn relayed_packets_leave_when_they_arrive_not_at_the_tick() {
             watch_timeout: false,
         });
     }
+    let (talker, listener, to_server) = match reverse {
+        false => (&customer, &agent, customer_port),
+        true => (&agent, &customer, agent_port),
+    };
+    listener
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
     // Let the room start relaying (its first tick).
     std::thread::sleep(Duration::from_millis(60));
     let payload = [0xFFu8; 160];
@@ -72,9 +92,9 @@ fn relayed_packets_leave_when_they_arrive_not_at_the_tick() {
         // 20 ms apart plus a phase stepping through the tick (7 ms steps, mod 20).
         std::thread::sleep(Duration::from_millis(20 + (i as u64 * 7) % 20));
         let sent = Instant::now();
-        customer.send_to(&packet[..n], to_server).unwrap();
+        talker.send_to(&packet[..n], to_server).unwrap();
         // Skip anything that is not RTP (RTCP reports).
-        while let Ok((len, _)) = agent.recv_from(&mut heard) {
+        while let Ok((len, _)) = listener.recv_from(&mut heard) {
             if len > 0 && !rtp::is_rtcp(&heard[..len]) {
                 delays.push(sent.elapsed());
                 break;

@@ -3,7 +3,7 @@
 //! (drift-free). Room actors send it [`MediaCmd`]s, routed to the owning worker; it reports
 //! [`MediaEvent`]s (RTP timeout, DTMF, level) to the room.
 
-mod arrivals;
+pub mod arrivals;
 #[cfg(test)]
 mod arrivals_test;
 pub mod level;

@@ -176,6 +176,9 @@ pub struct MediaRoom {
     /// While relaying, decode for the speaking level at least one window in this many, and the
     /// windows after a change (0: never; see [`relay_level`]).
     relay_level_every: u32,
+    /// The worker's arrival wait watches the legs' sockets and forwards what arrives (see
+    /// `arrivals`): a relayed tick does not read them.
+    arrivals_watched: bool,
 }
 
 impl MediaRoom {
@@ -201,6 +204,7 @@ impl MediaRoom {
             relay: true,
             relaying: false,
             relay_level_every: relay_level::LEVEL_REFRESH_EVERY,
+            arrivals_watched: false,
         }
     }
 
@@ -249,12 +253,19 @@ impl MediaRoom {
     }
 }
 
-/// Between ticks, when a leg's socket became readable: a relaying room forwards what arrived
-/// at once (a mixing room takes its packets at the tick).
-pub fn on_arrival(room: &mut MediaRoom, now: Instant) {
+/// Between ticks, when the socket of the room's leg at `leg` (index in join order) became
+/// readable: a relaying room forwards what arrived at once (a mixing room takes its packets at
+/// the tick).
+pub fn on_arrival(room: &mut MediaRoom, leg: usize, now: Instant) {
     if room.relaying {
-        relay::forward_arrivals(room, now);
+        relay::forward_arrivals(room, leg, now);
     }
+}
+
+/// Whether the legs' sockets are watched by the worker's arrival wait (which then does all the
+/// reading of a relaying room's sockets); set by whoever watches them.
+pub fn set_arrivals_watched(room: &mut MediaRoom, watched: bool) {
+    room.arrivals_watched = watched;
 }
 
 /// The sockets to wake the worker for: the two legs' while the room relays.

@@ -32,8 +32,8 @@ impl Worker {
                 match rx.try_recv() {
                     Ok(MediaCmd::Stop) | Err(mpsc::TryRecvError::Disconnected) => return,
                     Ok(cmd) => {
-                        if let Some(room) = cmd.removes_from() {
-                            arrivals.forget(room);
+                        if let Some(id) = cmd.removes_from() {
+                            arrivals.forget(id, self.rooms.get_mut(&id));
                         }
                         self.apply(cmd)
                     }

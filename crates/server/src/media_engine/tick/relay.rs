@@ -74,20 +74,24 @@ pub(super) fn tick(room: &mut MediaRoom, now: Instant) {
         events,
         timeout,
         level_every: room.relay_level_every,
+        read: !room.arrivals_watched,
         now,
     };
     relay_leg(a, b, &ctx);
     relay_leg(b, a, &ctx);
 }
 
-/// Between ticks: forward what arrived on either leg now (relay on arrival: a packet waits for
-/// no tick). Levels, timeouts and RTCP stay with the tick.
-pub(super) fn forward_arrivals(room: &mut MediaRoom, now: Instant) {
+/// Between ticks: forward what arrived on the leg at index `leg` now (relay on arrival: a
+/// packet waits for no tick). Levels, timeouts and RTCP stay with the tick.
+pub(super) fn forward_arrivals(room: &mut MediaRoom, leg: usize, now: Instant) {
     let [a, b] = room.legs.as_mut_slice() else {
         return;
     };
-    forward(a, b, &room.events, now);
-    forward(b, a, &room.events, now);
+    match leg {
+        0 => forward(a, b, &room.events, now),
+        1 => forward(b, a, &room.events, now),
+        _ => {}
+    }
 }
 
 /// Forward what `from` received to `to`, and tell the room actor of DTMF digits (the event
@@ -115,6 +119,8 @@ struct Ctx<'a> {
     timeout: Duration,
     /// Decode at least one level window in this many (see [`super::relay_level`]).
     level_every: u32,
+    /// Read the sockets (false: the worker's arrival wait reads them as packets arrive).
+    read: bool,
     now: Instant,
 }
 
@@ -124,7 +130,9 @@ fn relay_leg(from: &mut MediaLeg, to: &mut MediaLeg, ctx: &Ctx) {
     let measuring = from.level_gate.measuring(ctx.level_every, cheap);
     // Decoding for the level applies to what arrives until the next tick, too.
     from.session.set_relay_decode(measuring);
-    forward(from, to, events, now);
+    if ctx.read {
+        forward(from, to, events, now);
+    }
     let energy = from.session.take_relayed_energy();
     let (bytes, packets) = from.session.take_relayed_bytes();
     let level = from
