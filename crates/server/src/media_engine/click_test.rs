@@ -123,7 +123,7 @@ fn high_pass(samples: &[i16], cutoff: f64) -> Vec<f64> {
 }
 
 /// Energy (dBFS, floor -100) above 9 kHz per 5 ms window.
-fn hf_energy_db(samples: &[i16]) -> Vec<f64> {
+pub(super) fn hf_energy_db(samples: &[i16]) -> Vec<f64> {
     high_pass(samples, 9_000.0)
         .chunks(WINDOW)
         .map(|w| {
@@ -136,7 +136,7 @@ fn hf_energy_db(samples: &[i16]) -> Vec<f64> {
 /// How far (dB) the loudest high-frequency window within 8 frames after the switch at tick `at`
 /// rises above its louder side: the mean of the windows 12–40 frames before it, or after it (a
 /// switch between a loud and a quiet source may be as loud as the loud one, no louder).
-fn click_db(hf: &[f64], at: usize) -> f64 {
+pub(super) fn click_db(hf: &[f64], at: usize) -> f64 {
     let frames = |a: usize, b: usize| hf.get(a * WINDOWS_PER_FRAME..b * WINDOWS_PER_FRAME);
     let peak = frames(at, at + 8)
         .unwrap_or_default()
