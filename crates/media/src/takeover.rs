@@ -86,4 +86,32 @@ mod tests {
         assert_eq!(signal_for(15 << 3), opus::Signal::Voice);
         assert_eq!(signal_for(9 << 3), opus::Signal::Voice);
     }
+
+    fn signal(enc: &mut opus::Encoder) -> opus::Signal {
+        enc.get_signal()
+            .unwrap_or_else(|e| panic!("get_signal: {e}"))
+    }
+
+    #[test]
+    fn the_hint_is_set_by_priming_after_a_foreign_packet_and_runs_out() {
+        let mut enc = opus::Encoder::new(48_000, opus::Channels::Mono, opus::Application::Audio)
+            .unwrap_or_else(|e| panic!("encoder: {e}"));
+        let mut t = Takeover::default();
+        // No foreign packet since our own last encode: priming leaves the hint alone.
+        t.note_foreign(&[31 << 3]);
+        t.after_encode(&mut enc);
+        t.before_prime(&mut enc);
+        assert_eq!(signal(&mut enc), opus::Signal::Auto);
+        // The newest foreign packet decides.
+        t.note_foreign(&[31 << 3]);
+        t.note_foreign(&[15 << 3]);
+        t.before_prime(&mut enc);
+        assert_eq!(signal(&mut enc), opus::Signal::Voice);
+        for _ in 1..HINTED_FRAMES {
+            t.after_encode(&mut enc);
+        }
+        assert_eq!(signal(&mut enc), opus::Signal::Voice);
+        t.after_encode(&mut enc);
+        assert_eq!(signal(&mut enc), opus::Signal::Auto);
+    }
 }
