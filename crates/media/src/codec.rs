@@ -2,6 +2,7 @@
 
 use crate::g711::{self, Law};
 use crate::resample::{Downsampler48to8, Upsampler8to48, FRAME_8K};
+use crate::takeover::Takeover;
 use crate::{Frame, MediaError, FRAME, SAMPLE_RATE};
 
 /// Opus bitrate on a clean path. Measured on speech (crates/media/examples/loss_sim.rs, WB-PESQ):
@@ -93,6 +94,8 @@ enum EncoderImpl {
 pub struct Encoder {
     kind: CodecKind,
     inner: EncoderImpl,
+    /// Continuing a stream another encoder fed the phone (Opus; see [`crate::takeover`]).
+    takeover: Takeover,
 }
 
 impl Encoder {
@@ -120,7 +123,11 @@ impl Encoder {
                 narrow: Box::new([0; FRAME_8K]),
             },
         };
-        Ok(Encoder { kind, inner })
+        Ok(Encoder {
+            kind,
+            inner,
+            takeover: Takeover::default(),
+        })
     }
 
     /// Which codec.
@@ -128,10 +135,35 @@ impl Encoder {
         self.kind
     }
 
+    /// Another encoder's `payload` (a relayed packet, a shared encode) went out on the stream
+    /// this encoder feeds: [`Encoder::prime`] takes its coding mode over. No effect on G.711.
+    pub fn note_foreign_packet(&mut self, payload: &[u8]) {
+        if matches!(self.inner, EncoderImpl::Opus(_)) {
+            self.takeover.note_foreign(payload);
+        }
+    }
+
+    /// Encode `pcm` (the audio the phone heard last) and drop the result, before this encoder
+    /// continues the phone's stream: its history (lookahead, overlap, predictors) is then that
+    /// audio. When the phone last decoded another encoder's packet
+    /// ([`Encoder::note_foreign_packet`]), this encoder is first hinted into that packet's
+    /// Opus coding mode, so that the decoder does not switch mode on our first frame (a click;
+    /// see [`crate::takeover`]). `scratch` receives the dropped payload.
+    pub fn prime(&mut self, pcm: &Frame, scratch: &mut [u8]) {
+        if let EncoderImpl::Opus(enc) = &mut self.inner {
+            self.takeover.before_prime(enc);
+        }
+        let _ = self.encode(pcm, scratch);
+    }
+
     /// Encode one frame into `out`; returns the payload length.
     pub fn encode(&mut self, pcm: &Frame, out: &mut [u8]) -> Result<usize, MediaError> {
         match &mut self.inner {
-            EncoderImpl::Opus(enc) => enc.encode(pcm, out).map_err(opus_err),
+            EncoderImpl::Opus(enc) => {
+                let n = enc.encode(pcm, out).map_err(opus_err);
+                self.takeover.after_encode(enc);
+                n
+            }
             EncoderImpl::G711 { law, down, narrow } => {
                 if out.len() < FRAME_8K {
                     return Err(MediaError::BufferTooSmall {

@@ -19,6 +19,7 @@ pub mod rtcp;
 pub mod rtp;
 pub mod session;
 pub mod srtp;
+mod takeover;
 pub mod tone;
 pub mod wav;
 

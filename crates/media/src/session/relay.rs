@@ -197,10 +197,12 @@ impl RtpSession {
 
     /// Run the encoder over `pcm` and drop the packet: after relaying, our encoder's history
     /// (lookahead, overlap, predictors) is the audio the phone just heard, so the first frame
-    /// we encode continues it instead of starting from stale or silent state (a click).
+    /// we encode continues it instead of starting from stale or silent state (a click). It
+    /// also takes over the Opus coding mode of the last relayed or shared packet we sent
+    /// (`Encoder::prime`).
     pub fn prime_encoder(&mut self, pcm: &Frame) {
         if let Some(active) = self.active.as_mut() {
-            let _ = active.encoder.encode(pcm, &mut self.payload_buf);
+            active.encoder.prime(pcm, &mut self.payload_buf);
         }
     }
 
@@ -331,6 +333,11 @@ impl RtpSession {
         if sent.is_ok() {
             self.packets_sent += 1;
             self.octets_sent += payload.len() as u64;
+        }
+        if kind == Relayed::Audio {
+            if let Some(active) = self.active.as_mut() {
+                active.encoder.note_foreign_packet(payload);
+            }
         }
         // Our stream continues after the newest packet relayed.
         if (out.seq.wrapping_sub(self.seq) as i16) >= 0 {

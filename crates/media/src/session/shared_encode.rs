@@ -68,6 +68,9 @@ impl RtpSession {
             ssrc: self.ssrc,
         };
         self.ts = self.ts.wrapping_add(active.encoder.timestamp_step());
+        if let Some(active) = self.active.as_mut() {
+            active.encoder.note_foreign_packet(payload);
+        }
         self.send_payload_buf(&header, payload.len())
     }
 }

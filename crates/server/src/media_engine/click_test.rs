@@ -21,10 +21,6 @@ const TICKS: usize = 180;
 const WINDOW: usize = 240;
 const WINDOWS_PER_FRAME: usize = FRAME / WINDOW;
 
-fn session(ip: IpAddr) -> RtpSession {
-    RtpSession::bind(ip).unwrap_or_else(|e| panic!("bind: {e}"))
-}
-
 fn configure(s: &mut RtpSession, remote: std::net::SocketAddr) {
     s.configure(SessionConfig {
         remote,
@@ -37,28 +33,47 @@ fn configure(s: &mut RtpSession, remote: std::net::SocketAddr) {
     .unwrap_or_else(|e| panic!("configure: {e}"));
 }
 
+/// The switch a scenario makes at [`HOLD_AT`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Switch {
+    /// The agent is put on hold (hears music, is no longer heard), resumed at [`RESUME_AT`].
+    Hold,
+    /// A silent third party joins (a relayed call switches to mixing for good).
+    ThirdJoins,
+}
+
+/// An RTP session bound on `ip`, not yet configured.
+fn session(ip: IpAddr) -> RtpSession {
+    RtpSession::bind(ip).unwrap_or_else(|e| panic!("bind: {e}"))
+}
+
+/// A server leg and the phone it talks to, each sending Opus to the other.
+fn leg_and_phone(ip: IpAddr) -> (RtpSession, RtpSession) {
+    let (mut leg, mut phone) = (session(ip), session(ip));
+    configure(&mut leg, phone.local_addr());
+    configure(&mut phone, leg.local_addr());
+    (leg, phone)
+}
+
 /// What the agent's and the customer's phones hear while the customer sends a 1 kHz tone, the
-/// agent a 1.5 kHz tone, and the agent is put on hold at [`HOLD_AT`] (hears music, is no longer
-/// heard) and resumed at [`RESUME_AT`]. Virtual time: one tick per 20 ms step. With `relay` the
-/// two-party room relays until the hold (relay → mix at the hold, mix → relay after the
-/// resume); without, it transcodes throughout.
-fn both_hear(hard_cut: bool, relay: bool) -> (Vec<i16>, Vec<i16>) {
+/// agent a 1.5 kHz tone, and `switch` happens at [`HOLD_AT`]. Virtual time: one tick per 20 ms
+/// step. With `relay` the two-party room relays until then (relay → mix at the switch, mix →
+/// relay after the resume); without, it transcodes throughout.
+fn both_hear(switch: Switch, hard_cut: bool, relay: bool) -> (Vec<i16>, Vec<i16>) {
     let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
     let (events, _events_rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut room = MediaRoom::new(2, Duration::from_secs(3600), events);
+    let mut room = MediaRoom::new(3, Duration::from_secs(3600), events);
     if hard_cut {
         room.set_hard_cut();
     }
     room.set_relay(relay);
-    let (mut agent_leg, mut agent_phone) = (session(ip), session(ip));
-    let (mut customer_leg, mut customer_phone) = (session(ip), session(ip));
-    configure(&mut agent_leg, agent_phone.local_addr());
-    configure(&mut agent_phone, agent_leg.local_addr());
-    configure(&mut customer_leg, customer_phone.local_addr());
-    configure(&mut customer_phone, customer_leg.local_addr());
+    let (agent_leg, mut agent_phone) = leg_and_phone(ip);
+    let (customer_leg, mut customer_phone) = leg_and_phone(ip);
+    let (third_leg, mut third_phone) = leg_and_phone(ip);
     let start = Instant::now();
     room.add_leg(MediaLeg::new(0, agent_leg, LegMode::Mixed, false, start));
     room.add_leg(MediaLeg::new(1, customer_leg, LegMode::Mixed, false, start));
+    let mut third = Some(MediaLeg::new(2, third_leg, LegMode::Mixed, false, start));
     let mut sources = Sources::new(
         LoopedAudio::new(fallback_music()),
         LoopedAudio::new(fallback_ringback()),
@@ -69,35 +84,52 @@ fn both_hear(hard_cut: bool, relay: bool) -> (Vec<i16>, Vec<i16>) {
     let mut digits = Vec::new();
     let mut agent_out = Vec::with_capacity(TICKS * FRAME);
     let mut customer_out = Vec::with_capacity(TICKS * FRAME);
+    let joined = |t: usize| switch == Switch::ThirdJoins && t >= HOLD_AT;
     for t in 0..TICKS {
         let now = start + Duration::from_millis(20 * t as u64);
-        if t == HOLD_AT || t == RESUME_AT {
-            let mode = if t == HOLD_AT {
-                LegMode::Held
-            } else {
-                LegMode::Mixed
-            };
-            if let Some(leg) = room.leg_mut(0) {
-                leg.set_mode(mode);
+        match switch {
+            Switch::Hold if t == HOLD_AT || t == RESUME_AT => {
+                let mode = if t == HOLD_AT {
+                    LegMode::Held
+                } else {
+                    LegMode::Mixed
+                };
+                if let Some(leg) = room.leg_mut(0) {
+                    leg.set_mode(mode);
+                }
             }
+            Switch::ThirdJoins if t == HOLD_AT => {
+                if let Some(leg) = third.take() {
+                    room.add_leg(leg);
+                }
+            }
+            _ => {}
         }
         tone.fill(&mut frame);
         let _ = customer_phone.send_frame(&frame);
         agent_tone.fill(&mut frame);
         let _ = agent_phone.send_frame(&frame);
+        if joined(t) {
+            let _ = third_phone.send_frame(&[0; FRAME]);
+        }
         tick_room(&mut room, &mut sources, now);
-        if relay && (t == HOLD_AT - 1 || t == RESUME_AT + 2) {
+        let relays_again = switch == Switch::Hold && t == RESUME_AT + 2;
+        if relay && (t == HOLD_AT - 1 || relays_again) {
             assert!(room.is_relaying(), "two parties relay at tick {t}");
         }
         if t == HOLD_AT {
-            assert!(!room.is_relaying(), "hold mixes");
+            assert!(!room.is_relaying(), "the switch mixes");
         }
-        agent_phone.poll_receive(now, &mut digits);
-        customer_phone.poll_receive(now, &mut digits);
+        for phone in [&mut agent_phone, &mut customer_phone, &mut third_phone] {
+            phone.poll_receive(now, &mut digits);
+        }
         agent_phone.next_frame(&mut heard);
         agent_out.extend_from_slice(&heard);
         customer_phone.next_frame(&mut heard);
         customer_out.extend_from_slice(&heard);
+        if joined(t) {
+            third_phone.next_frame(&mut heard);
+        }
     }
     (agent_out, customer_out)
 }
@@ -123,7 +155,7 @@ fn high_pass(samples: &[i16], cutoff: f64) -> Vec<f64> {
 }
 
 /// Energy (dBFS, floor -100) above 9 kHz per 5 ms window.
-fn hf_energy_db(samples: &[i16]) -> Vec<f64> {
+pub(super) fn hf_energy_db(samples: &[i16]) -> Vec<f64> {
     high_pass(samples, 9_000.0)
         .chunks(WINDOW)
         .map(|w| {
@@ -136,7 +168,7 @@ fn hf_energy_db(samples: &[i16]) -> Vec<f64> {
 /// How far (dB) the loudest high-frequency window within 8 frames after the switch at tick `at`
 /// rises above its louder side: the mean of the windows 12–40 frames before it, or after it (a
 /// switch between a loud and a quiet source may be as loud as the loud one, no louder).
-fn click_db(hf: &[f64], at: usize) -> f64 {
+pub(super) fn click_db(hf: &[f64], at: usize) -> f64 {
     let frames = |a: usize, b: usize| hf.get(a * WINDOWS_PER_FRAME..b * WINDOWS_PER_FRAME);
     let peak = frames(at, at + 8)
         .unwrap_or_default()
@@ -154,7 +186,7 @@ fn click_db(hf: &[f64], at: usize) -> f64 {
 
 /// The click figures (dB) at hold and resume, heard by the agent and by the customer.
 fn clicks(hard_cut: bool, relay: bool) -> [f64; 4] {
-    let (agent, customer) = both_hear(hard_cut, relay);
+    let (agent, customer) = both_hear(Switch::Hold, hard_cut, relay);
     let (agent, customer) = (hf_energy_db(&agent), hf_energy_db(&customer));
     [
         click_db(&agent, HOLD_AT),
@@ -198,5 +230,22 @@ fn hold_and_resume_do_not_click() {
     assert!(
         relayed.iter().all(|&db| db < 10.0),
         "switches between relay and mix click: {relayed:?}"
+    );
+}
+
+#[test]
+fn a_third_party_joining_a_relayed_call_does_not_click() {
+    let (agent, customer) = both_hear(Switch::ThirdJoins, false, true);
+    let (agent, customer) = (
+        click_db(&hf_energy_db(&agent), HOLD_AT),
+        click_db(&hf_energy_db(&customer), HOLD_AT),
+    );
+    println!(
+        "a third party joins a relayed call: energy > 9 kHz at the switch above its \
+         neighbours: heard by the agent {agent:.1} dB, by the customer {customer:.1} dB"
+    );
+    assert!(
+        agent < 10.0 && customer < 10.0,
+        "relay → mix on a join clicks: agent {agent:.1} dB, customer {customer:.1} dB"
     );
 }

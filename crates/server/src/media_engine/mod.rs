@@ -18,6 +18,8 @@ mod worker;
 
 #[cfg(test)]
 mod click_test;
+#[cfg(test)]
+mod takeover_test;
 
 use std::collections::HashMap;
 use std::path::Path;
